@@ -1,0 +1,130 @@
+// berthd: the daemon. Owns all state; serves the Docker Engine API on a unix socket.
+import { promises as fs } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { startEngine } from '../engine/engine.js';
+import { messageOf } from '../lib/errors.js';
+import { createServer, Router, type Logger } from './http.js';
+import { containerRoutes } from './routes/containers.js';
+import { imageRoutes } from './routes/images.js';
+import { systemRoutes } from './routes/system.js';
+
+const USAGE = `Usage:  berthd [OPTIONS]
+
+A self-sufficient runtime for containers, speaking the Docker Engine API
+
+Options:
+      --root string        Root directory of persistent state (default "/var/lib/berth")
+      --exec-root string   Root directory for execution state files (default "/run/berth")
+  -H, --host string        Daemon socket to listen on (default "unix:///run/berth/berth.sock")
+      --log-level string   Set the logging level ("debug"|"info"|"warn"|"error") (default "info")
+      --log-opt list       Default log driver options for containers (e.g. max-size=10m)
+      --runtime string     OCI runtime binary (default "runc")
+  -h, --help               Print usage`;
+
+const LEVELS = ['debug', 'info', 'warn', 'error'];
+
+function parseFlags() {
+  const { values } = parseArgs({
+    options: {
+      root: { type: 'string', default: '/var/lib/berth' },
+      'exec-root': { type: 'string', default: '/run/berth' },
+      host: { type: 'string', short: 'H', default: 'unix:///run/berth/berth.sock' },
+      'log-level': { type: 'string', short: 'l', default: 'info' },
+      'log-opt': { type: 'string', multiple: true, default: [] },
+      runtime: { type: 'string', default: 'runc' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    console.log(USAGE);
+    process.exit(0);
+  }
+  const level = values['log-level']!;
+  if (!LEVELS.includes(level)) throw new Error(`invalid --log-level "${level}": use one of ${LEVELS.join(', ')}`);
+  const host = values.host!;
+  if (!host.startsWith('unix://')) throw new Error(`invalid --host "${host}": only unix:///path sockets are supported`);
+  const logOpts: Record<string, string> = {};
+  for (const kv of values['log-opt']!) {
+    const [k, v] = kv.split(/=(.*)/s, 2);
+    if (!k || v === undefined) throw new Error(`invalid --log-opt "${kv}": expected key=value`);
+    logOpts[k] = v;
+  }
+  return { root: path.resolve(values.root!), execRoot: path.resolve(values['exec-root']!), socket: host.slice('unix://'.length), level, logOpts, runtime: values.runtime! };
+}
+
+function makeLogger(level: string): Logger {
+  const min = LEVELS.indexOf(level);
+  const out = (lvl: string) => (msg: string) => {
+    if (LEVELS.indexOf(lvl) >= min) process.stderr.write(`time="${new Date().toISOString()}" level=${lvl} msg=${JSON.stringify(msg)}\n`);
+  };
+  return { debug: out('debug'), info: out('info'), error: out('error') };
+}
+
+/** One berthd per root: refuse when another live berthd holds the pid file. */
+async function lockRoot(root: string): Promise<void> {
+  await fs.mkdir(root, { recursive: true });
+  const pidFile = path.join(root, 'berthd.pid');
+  try {
+    const pid = Number((await fs.readFile(pidFile, 'utf8')).trim());
+    if (pid && pid !== process.pid) {
+      const cmd = await fs.readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+      if (cmd.includes('daemon/main.js') || cmd.includes('berthd')) {
+        throw new Error(`another berthd (pid ${pid}) is already running on ${root}; stop it first or use another --root`);
+      }
+    }
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+  }
+  await fs.writeFile(pidFile, `${process.pid}\n`);
+}
+
+/** Refuse a socket another daemon answers on; remove a stale one. */
+async function claimSocket(socket: string): Promise<void> {
+  await fs.mkdir(path.dirname(socket), { recursive: true });
+  const alive = await new Promise<boolean>((resolve) => {
+    const c = net.createConnection(socket);
+    c.once('connect', () => {
+      c.destroy();
+      resolve(true);
+    });
+    c.once('error', () => resolve(false));
+  });
+  if (alive) throw new Error(`${socket} is already in use by another daemon`);
+  await fs.rm(socket, { force: true });
+}
+
+async function main(): Promise<void> {
+  const flags = parseFlags();
+  const log = makeLogger(flags.level);
+  await lockRoot(flags.root);
+  await claimSocket(flags.socket);
+  const engine = await startEngine({ root: flags.root, execRoot: flags.execRoot, runtime: flags.runtime, logOpts: flags.logOpts, initBinary: '/usr/bin/tini' });
+  const router = new Router();
+  systemRoutes(router, engine.system, engine.events);
+  containerRoutes(router, { containers: engine.containers, exec: engine.exec });
+  imageRoutes(router, engine.images);
+  const server = createServer(router, log);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(flags.socket, resolve);
+  });
+  await fs.chmod(flags.socket, 0o660);
+  log.info(`API listen on ${flags.socket}`);
+  const shutdown = (sig: string) => {
+    // Containers keep running under their shims (live restore); only the API goes away.
+    log.info(`received ${sig}, shutting down`);
+    server.close();
+    void fs.rm(path.join(flags.root, 'berthd.pid'), { force: true }).finally(() => process.exit(0));
+    setTimeout(() => process.exit(0), 2000).unref();
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+main().catch((e) => {
+  process.stderr.write(`berthd: ${messageOf(e)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,91 @@
+// /images/*: thin translators to the images service. Image names may contain slashes, hence {name:.*}.
+import type { JSONMessage } from '../../api/types.js';
+import { InvalidParameter, NotImplemented, messageOf } from '../../lib/errors.js';
+import type { ImagesService } from '../../engine/images/service.js';
+import { qBool, qFilters, sendJson, startStream, type Ctx, type Router } from '../http.js';
+
+export function imageRoutes(r: Router, images: ImagesService): void {
+  r.on('GET', '/images/json', async (ctx) =>
+    sendJson(ctx, 200, await images.list({ all: qBool(ctx.query, 'all'), filters: qFilters(ctx.query), digests: qBool(ctx.query, 'digests') })),
+  );
+  r.on('POST', '/images/create', (ctx) => createImage(ctx, images));
+  r.on('POST', '/images/load', async (ctx) => {
+    const quiet = qBool(ctx.query, 'quiet');
+    await progressStream(ctx, async (send) => {
+      const lines = await images.load(ctx.req, quiet ? undefined : (line) => send({ stream: line + '\n' }));
+      for (const l of lines) send({ stream: l + '\n' });
+    });
+  });
+  r.on('GET', '/images/get', (ctx) => saveImages(ctx, images, ctx.query.getAll('names')));
+  r.on('GET', '/images/{name:.*}/get', (ctx) => saveImages(ctx, images, [ctx.params[0]!]));
+  r.on('GET', '/images/{name:.*}/json', async (ctx) => sendJson(ctx, 200, await images.inspect(ctx.params[0]!)));
+  r.on('GET', '/images/{name:.*}/history', async (ctx) => sendJson(ctx, 200, await images.history(ctx.params[0]!)));
+  r.on('POST', '/images/{name:.*}/tag', async (ctx) => {
+    const repo = ctx.query.get('repo');
+    if (!repo) throw new InvalidParameter('repository name must have at least one component');
+    const tag = ctx.query.get('tag');
+    await images.tag(ctx.params[0]!, tag ? `${repo}:${tag}` : repo);
+    sendJson(ctx, 201, null);
+  });
+  r.on('POST', '/images/{name:.*}/push', () => {
+    throw new NotImplemented('push is not supported by this version of berth yet (use "berth save")');
+  });
+  r.on('DELETE', '/images/{name:.*}', async (ctx) =>
+    sendJson(ctx, 200, await images.remove(ctx.params[0]!, { force: qBool(ctx.query, 'force'), noPrune: qBool(ctx.query, 'noprune') })),
+  );
+}
+
+/** POST /images/create: `fromSrc` imports a rootfs tarball (docker import); `fromImage` would pull. */
+async function createImage(ctx: Ctx, images: ImagesService): Promise<void> {
+  const q = ctx.query;
+  const fromImage = q.get('fromImage');
+  if (fromImage) {
+    const ref = fromImage + (q.get('tag') ? `:${q.get('tag')}` : '');
+    throw new NotImplemented(`pulling images is not supported by this version of berth yet: ${ref} is not available locally (make it with "berth import" or "berth load")`);
+  }
+  const src = q.get('fromSrc');
+  if (!src) throw new InvalidParameter('fromSrc or fromImage is required');
+  const repo = q.get('repo');
+  const tag = q.get('tag');
+  const opts = {
+    reference: repo ? (tag ? `${repo}:${tag}` : repo) : undefined,
+    changes: q.getAll('changes'),
+    message: q.get('message') ?? undefined,
+    platform: q.get('platform') ?? undefined,
+  };
+  await progressStream(ctx, async (send) => {
+    const id = src === '-' ? await images.importTarball(ctx.req, opts) : await images.importUrl(src, opts);
+    send({ status: id });
+  });
+}
+
+/** A JSON-message progress stream; an error after the headers went out travels as errorDetail. */
+async function progressStream(ctx: Ctx, work: (send: (m: JSONMessage) => void) => Promise<void>): Promise<void> {
+  let res: ReturnType<typeof startStream> | undefined;
+  const send = (m: JSONMessage) => {
+    res ??= startStream(ctx, 'application/json');
+    res.write(JSON.stringify(m) + '\n');
+  };
+  try {
+    await work(send);
+  } catch (e) {
+    if (!res) throw e;
+    send({ error: messageOf(e), errorDetail: { message: messageOf(e) } });
+  }
+  (res ?? startStream(ctx, 'application/json')).end();
+}
+
+async function saveImages(ctx: Ctx, images: ImagesService, names: string[]): Promise<void> {
+  if (!names.length) throw new InvalidParameter('no images named to save');
+  for (const n of names) await images.resolve(n); // 404 before any bytes go out
+  const res = startStream(ctx, 'application/x-tar');
+  try {
+    await images.save(names, res);
+  } catch (e) {
+    ctx.log(`save failed: ${messageOf(e)}`);
+    res.destroy();
+    return;
+  }
+  res.end();
+}
+

@@ -1,0 +1,56 @@
+// Merging the image's config into a container's create request, with dockerd's precedence rules
+// (daemon/create.go + runconfig merge): the request wins, the image fills the gaps.
+import type { ContainerConfig, ContainerCreateRequest, ImageRuntimeConfig } from '../../api/types.js';
+import { InvalidParameter } from '../../lib/errors.js';
+
+function mergeEnv(image: string[] = [], container: string[] = []): string[] {
+  const out = new Map<string, string>();
+  for (const e of [...image, ...container]) {
+    const key = e.split('=', 1)[0]!;
+    out.delete(key); // keep Docker's order: later definitions move to the end
+    out.set(key, e);
+  }
+  return [...out.values()];
+}
+
+export function mergeConfig(req: ContainerCreateRequest, image: ImageRuntimeConfig, shortId: string): ContainerConfig {
+  const cfg: ContainerConfig = {
+    Hostname: req.Hostname || shortId,
+    Domainname: req.Domainname ?? '',
+    User: req.User || image.User || '',
+    AttachStdin: req.AttachStdin ?? false,
+    AttachStdout: req.AttachStdout ?? false,
+    AttachStderr: req.AttachStderr ?? false,
+    ExposedPorts: { ...(image.ExposedPorts ?? {}), ...(req.ExposedPorts ?? {}) },
+    Tty: req.Tty ?? false,
+    OpenStdin: req.OpenStdin ?? false,
+    StdinOnce: req.StdinOnce ?? false,
+    Env: mergeEnv(image.Env, req.Env ?? []),
+    Cmd: req.Cmd ?? null,
+    Image: req.Image ?? '',
+    Volumes: req.Volumes ?? image.Volumes ?? null,
+    WorkingDir: req.WorkingDir || image.WorkingDir || '',
+    Entrypoint: req.Entrypoint ?? null,
+    OnBuild: image.OnBuild ?? null,
+    Labels: { ...(image.Labels ?? {}), ...(req.Labels ?? {}) },
+  };
+  // An entrypoint given on create discards the image's Cmd (docker run --entrypoint).
+  if (!req.Entrypoint || req.Entrypoint.length === 0) {
+    if (req.Entrypoint === null || req.Entrypoint === undefined) cfg.Entrypoint = image.Entrypoint ?? null;
+    if (!cfg.Cmd || cfg.Cmd.length === 0) cfg.Cmd = image.Cmd ?? null;
+  }
+  if (Object.keys(cfg.ExposedPorts!).length === 0) delete cfg.ExposedPorts;
+  const stopSignal = req.StopSignal || image.StopSignal;
+  if (stopSignal) cfg.StopSignal = stopSignal;
+  if (req.StopTimeout !== undefined && req.StopTimeout !== null) cfg.StopTimeout = req.StopTimeout;
+  const health = req.Healthcheck ?? image.Healthcheck;
+  if (health) cfg.Healthcheck = health;
+  if (image.Shell) cfg.Shell = image.Shell;
+  if (!commandLine(cfg).length) throw new InvalidParameter('No command specified');
+  return cfg;
+}
+
+/** Entrypoint + Cmd: what the container runs. */
+export function commandLine(cfg: ContainerConfig): string[] {
+  return [...(cfg.Entrypoint ?? []), ...(cfg.Cmd ?? [])];
+}

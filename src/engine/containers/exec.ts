@@ -1,0 +1,167 @@
+// The exec service: extra processes in a running container (`docker exec`), each under its own
+// berth-shim in exec mode so its stdio and exit code are handled like the container's.
+import { randomBytes } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import type { Duplex } from 'node:stream';
+import type { ExecConfig } from '../../api/types.js';
+import { Conflict, InvalidParameter, NotFound } from '../../lib/errors.js';
+import { writeFileAtomic } from '../../lib/fsutil.js';
+import type { EventsService } from '../events.js';
+import { connectShim, resizeShim, spawnShim, waitShim } from '../runtime/shim.js';
+import { buildExecProcess } from '../runtime/spec.js';
+import { resolveUser } from '../runtime/user.js';
+import { attachHeader, joinStreams, parseDetachKeys } from './attach.js';
+import type { ContainersService } from './service.js';
+
+interface ExecRecord {
+  id: string;
+  containerId: string;
+  config: ExecConfig;
+  running: boolean;
+  exitCode: number | null;
+  pid: number;
+  started: boolean;
+}
+
+export interface ExecInspect {
+  ID: string;
+  Running: boolean;
+  ExitCode: number | null;
+  ProcessConfig: { tty: boolean; entrypoint: string; arguments: string[]; privileged: boolean; user: string };
+  OpenStdin: boolean;
+  OpenStderr: boolean;
+  OpenStdout: boolean;
+  CanRemove: boolean;
+  ContainerID: string;
+  DetachKeys: string;
+  Pid: number;
+}
+
+export class ExecService {
+  private readonly execs = new Map<string, ExecRecord>();
+
+  constructor(
+    private readonly containers: ContainersService,
+    private readonly events: EventsService,
+    private readonly execRoot: string,
+    private readonly runtime: string,
+  ) {
+    containers.execIds = (cid) => [...this.execs.values()].filter((e) => e.containerId === cid && e.running).map((e) => e.id);
+  }
+
+  private stateDir(id: string): string {
+    return path.join(this.execRoot, 'x', id.slice(0, 16));
+  }
+
+  create(containerRef: string, config: ExecConfig): { Id: string } {
+    const c = this.containers.store.get(containerRef);
+    if (c.state.status === 'paused') throw new Conflict(`Container ${c.id} is paused, unpause the container before exec`);
+    if (c.state.status !== 'running') throw new Conflict(`Container ${c.id} is not running`);
+    if (!config.Cmd?.length) throw new InvalidParameter('No exec command specified');
+    const id = randomBytes(32).toString('hex');
+    this.execs.set(id, { id, containerId: c.id, config, running: false, exitCode: null, pid: 0, started: false });
+    this.emit(c.id, 'exec_create: ' + config.Cmd.join(' '), id);
+    return { Id: id };
+  }
+
+  get(id: string): ExecRecord {
+    const e = this.execs.get(id);
+    if (!e) throw new NotFound(`No such exec instance: ${id}`);
+    return e;
+  }
+
+  inspect(id: string): ExecInspect {
+    const e = this.get(id);
+    const [entry, ...args] = e.config.Cmd;
+    return {
+      ID: e.id,
+      Running: e.running,
+      ExitCode: e.exitCode,
+      ProcessConfig: { tty: e.config.Tty ?? false, entrypoint: entry!, arguments: args, privileged: e.config.Privileged ?? false, user: e.config.User ?? '' },
+      OpenStdin: e.config.AttachStdin ?? false,
+      OpenStderr: e.config.AttachStderr ?? false,
+      OpenStdout: e.config.AttachStdout ?? false,
+      CanRemove: false,
+      ContainerID: e.containerId,
+      DetachKeys: e.config.DetachKeys ?? '',
+      Pid: e.pid,
+    };
+  }
+
+  /** Start the exec. With a client stream, resolves when the process has exited and the stream is done. */
+  async start(id: string, opts: { detach: boolean; tty?: boolean }, client?: Duplex): Promise<void> {
+    const e = this.get(id);
+    if (e.started) throw new Conflict(`Error: Exec command ${id} has already run`);
+    const c = this.containers.store.get(e.containerId);
+    if (c.state.status !== 'running') throw new Conflict(`Container ${c.id} is not running`);
+    e.started = true;
+    const tty = opts.tty ?? e.config.Tty ?? false;
+    const stateDir = this.stateDir(id);
+    await fs.mkdir(stateDir, { recursive: true });
+    await writeFileAtomic(path.join(stateDir, 'process.json'), JSON.stringify(await this.processSpec(e, tty)));
+    const attached = !opts.detach && client !== undefined;
+    const stdin = attached && (e.config.AttachStdin ?? false);
+    const shim = await spawnShim({
+      id: c.id,
+      stateDir,
+      execProcess: path.join(stateDir, 'process.json'),
+      runtime: this.runtime,
+      runtimeRoot: this.containers.runc.root,
+      tty,
+      stdin,
+      stdinOnce: true,
+      waitAttach: attached,
+    });
+    let joined: Promise<unknown> = Promise.resolve();
+    if (attached) {
+      const sock = await connectShim(stateDir, attachHeader({ stdin, stdout: e.config.AttachStdout ?? true, stderr: e.config.AttachStderr ?? true }));
+      joined = joinStreams(client, sock, { stdin, detachKeys: parseDetachKeys(e.config.DetachKeys), tty });
+    }
+    try {
+      e.pid = await shim.pid;
+    } catch (err) {
+      client?.end();
+      e.exitCode = 126;
+      await fs.rm(stateDir, { recursive: true, force: true });
+      throw err;
+    }
+    e.running = true;
+    this.emit(c.id, 'exec_start: ' + e.config.Cmd.join(' '), id);
+    const exited = waitShim(stateDir).then(async (st) => {
+      e.running = false;
+      e.exitCode = st?.exitCode ?? 126;
+      this.emit(c.id, 'exec_die', id, { exitCode: String(e.exitCode) });
+      await fs.rm(stateDir, { recursive: true, force: true });
+    });
+    if (attached) await Promise.all([joined, exited]);
+  }
+
+  private async processSpec(e: ExecRecord, tty: boolean) {
+    const c = this.containers.store.get(e.containerId);
+    const rootfs = this.containers.rootfs(c.id);
+    const user = await resolveUser(rootfs, e.config.User || c.config.User, c.hostConfig.GroupAdd ?? undefined);
+    const env = [...(c.config.Env ?? []), ...(e.config.Env ?? [])];
+    return buildExecProcess({
+      args: e.config.Cmd,
+      env,
+      cwd: e.config.WorkingDir || c.config.WorkingDir || '/',
+      user,
+      tty,
+      privileged: (e.config.Privileged ?? false) || (c.hostConfig.Privileged ?? false),
+      hostConfig: c.hostConfig,
+      consoleSize: e.config.ConsoleSize ? { height: e.config.ConsoleSize[0], width: e.config.ConsoleSize[1] } : undefined,
+    });
+  }
+
+  async resize(id: string, rows: number, cols: number): Promise<void> {
+    const e = this.get(id);
+    if (!e.running) return;
+    await resizeShim(this.stateDir(id), rows, cols).catch(() => undefined);
+  }
+
+  private emit(containerId: string, action: string, execId: string, extra: Record<string, string> = {}): void {
+    const c = this.containers.store.tryGet(containerId);
+    this.events.emit('container', action, containerId, { execID: execId, image: c?.imageRef ?? '', name: c?.name.slice(1) ?? '', ...extra });
+  }
+}

@@ -1,0 +1,618 @@
+// The containers service: create, start, stop, kill, remove, wait, attach, pause, rename, top, resize —
+// Docker's rules for each, with state kept in atomically written records and each container's
+// processes owned by its berth-shim, so containers outlive berthd.
+import { randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import type { Duplex } from 'node:stream';
+import type { ContainerCreateRequest, ContainerInspect, ContainerSummary, HostConfig } from '../../api/types.js';
+import { Conflict, InvalidParameter, NotModified, SystemError, messageOf } from '../../lib/errors.js';
+import { run } from '../../lib/exec.js';
+import { writeFileAtomic } from '../../lib/fsutil.js';
+import { fromHumanSize } from '../../lib/units.js';
+import type { EventsService } from '../events.js';
+import type { ImagesService } from '../images/service.js';
+import type { Snapshotter } from '../snapshots/snapshotter.js';
+import { Runc } from '../runtime/runc.js';
+import { connectShim, liveShimPid, readExitFile, resizeShim, spawnShim, waitShim, type ExitStatus } from '../runtime/shim.js';
+import { buildSpec, loadSeccompProfile } from '../runtime/spec.js';
+import { validateHostConfig } from '../runtime/validate.js';
+import { resolveUser } from '../runtime/user.js';
+import { attachHeader, joinStreams, parseDetachKeys, type AttachStreams } from './attach.js';
+import { commandLine, mergeConfig } from './config.js';
+import { containerFiles, writeContainerFiles } from './files.js';
+import { matchesContainerFilters } from './filters.js';
+import { generateName, normalizeName } from './names.js';
+import { newState, ZERO_TIME, type ContainerRecord } from './record.js';
+import { ContainerStore } from './store.js';
+import { inspectView, summaryView } from './view.js';
+
+export interface ContainersOptions {
+  root: string;
+  execRoot: string;
+  runtime: string;
+  images: ImagesService;
+  snapshotter: Snapshotter;
+  events: EventsService;
+  /** Daemon-wide log options (berthd --log-opt); berth rotates by default (DESIGN.md). */
+  logOpts: Record<string, string>;
+  initBinary?: string;
+}
+
+interface PendingAttach {
+  client: Duplex;
+  streams: AttachStreams;
+  detachKeys: Buffer;
+  done: (r: 'detached' | 'ended') => void;
+}
+
+export type WaitCondition = 'not-running' | 'next-exit' | 'removed';
+
+const DEFAULT_STOP_TIMEOUT = 10;
+const DEFAULT_LOG_OPTS = { 'max-size': '10m', 'max-file': '3' };
+
+export class ContainersService {
+  readonly store: ContainerStore;
+  readonly runc: Runc;
+  private readonly bus = new EventEmitter();
+  private readonly pendingAttach = new Map<string, PendingAttach[]>();
+  private readonly reservedNames = new Set<string>();
+  /** Containers with a start or stop in flight: one at a time per container. */
+  private readonly locks = new Map<string, Promise<unknown>>();
+
+  constructor(private readonly o: ContainersOptions) {
+    this.store = new ContainerStore(path.join(o.root, 'containers'));
+    this.runc = new Runc(o.runtime, path.join(o.execRoot, 'runc'));
+    this.bus.setMaxListeners(0);
+  }
+
+  // ---- paths ----
+
+  /** The shim's state dir and OCI bundle; short so unix socket paths stay under 108 bytes. */
+  stateDir(id: string): string {
+    return path.join(this.o.execRoot, 'c', id.slice(0, 16));
+  }
+  rootfs(id: string): string {
+    return path.join(this.store.dir(id), 'rootfs');
+  }
+  logPath(id: string): string {
+    return path.join(this.store.dir(id), `${id}-json.log`);
+  }
+
+  // ---- start-up ----
+
+  /** Reconcile records with what is really running; clean what a crash left behind. */
+  async init(): Promise<void> {
+    await fs.mkdir(path.join(this.o.execRoot, 'c'), { recursive: true });
+    const { orphans } = await this.store.load();
+    for (const dir of orphans) {
+      await this.o.snapshotter.unmount(path.join(dir, 'rootfs')).catch(() => undefined);
+      await fs.rm(dir, { recursive: true, force: true });
+    }
+    for (const rec of this.store.all()) await this.reconcile(rec);
+  }
+
+  private async reconcile(rec: ContainerRecord): Promise<void> {
+    const st = rec.state.status;
+    if (st === 'removing') return this.finishRemove(rec);
+    const shim = await liveShimPid(this.stateDir(rec.id));
+    if (st === 'running' || st === 'paused') {
+      if (shim) return void this.monitor(rec.id);
+      const exit = await readExitFile(this.stateDir(rec.id));
+      return this.onExit(rec.id, exit ?? { exitCode: 255, signal: null, finishedAt: new Date().toISOString() }, !exit);
+    }
+    // created/exited: a start interrupted by a crash may have left a created runc container behind.
+    if (shim) await this.runc.delete(rec.id);
+    await this.o.snapshotter.unmount(this.rootfs(rec.id)).catch(() => undefined);
+  }
+
+  // ---- create ----
+
+  async create(req: ContainerCreateRequest, name?: string): Promise<{ Id: string; Warnings: string[] }> {
+    if (!req.Image) throw new InvalidParameter('Config cannot be empty in order to create a container');
+    const hostConfig: HostConfig = req.HostConfig ?? {};
+    validateHostConfig(hostConfig);
+    this.validateLogConfig(hostConfig);
+    const image = await this.o.images.resolve(req.Image);
+    const imageConfig = await this.o.images.imageConfig(image.id);
+    const id = randomBytes(32).toString('hex');
+    const config = mergeConfig(req, imageConfig.config ?? {}, id.slice(0, 12));
+    const fullName = name ? normalizeName(name) : generateName((n) => this.nameInUse(n));
+    this.assertNameFree(fullName);
+    this.reservedNames.add(fullName);
+    try {
+      const chain = await this.o.images.chainIds(image.id);
+      const [entry, ...args] = commandLine(config);
+      const rec: ContainerRecord = {
+        id,
+        name: fullName,
+        created: new Date().toISOString(),
+        path: entry!,
+        args,
+        image: image.id,
+        imageRef: req.Image,
+        parentChainId: chain[chain.length - 1],
+        config,
+        hostConfig: withHostDefaults(hostConfig),
+        state: newState(),
+      };
+      // Snapshot first, record last: a crash in between leaves an orphan snapshot that init() sweeps.
+      await this.o.snapshotter.prepare(id, rec.parentChainId);
+      await this.store.save(rec);
+      this.emit(rec, 'create');
+      return { Id: id, Warnings: [] };
+    } finally {
+      this.reservedNames.delete(fullName);
+    }
+  }
+
+  private nameInUse(name: string): boolean {
+    return this.store.nameTaken(name) || this.reservedNames.has(name);
+  }
+
+  private assertNameFree(name: string): void {
+    this.store.assertNameFree(name);
+    if (this.reservedNames.has(name)) throw new Conflict(`Conflict. The container name "${name}" is already in use.`);
+  }
+
+  private validateLogConfig(hc: HostConfig): void {
+    const type = hc.LogConfig?.Type || 'json-file';
+    if (!['json-file', 'none', 'local'].includes(type)) {
+      throw new InvalidParameter(`logger: no log driver named '${type}' is registered`);
+    }
+    const opts = hc.LogConfig?.Config ?? {};
+    for (const k of Object.keys(opts)) {
+      if (!['max-size', 'max-file', 'compress', 'labels', 'env', 'tag', 'mode'].includes(k)) {
+        throw new InvalidParameter(`unknown log opt '${k}' for ${type} log driver`);
+      }
+    }
+    if (opts['max-size']) fromHumanSize(opts['max-size']);
+    if (opts['max-file'] && !(Number(opts['max-file']) >= 1)) throw new InvalidParameter('max-file cannot be less than 1');
+  }
+
+  // ---- start ----
+
+  async start(ref: string): Promise<void> {
+    const rec = this.store.get(ref);
+    await this.serialize(rec.id, () => this.startLocked(rec.id));
+  }
+
+  private async serialize<T>(id: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.locks.get(id) ?? Promise.resolve();
+    const next = prev.catch(() => undefined).then(fn);
+    this.locks.set(id, next);
+    try {
+      return await next;
+    } finally {
+      if (this.locks.get(id) === next) this.locks.delete(id);
+    }
+  }
+
+  private async startLocked(id: string): Promise<void> {
+    const rec = this.store.get(id);
+    if (rec.state.status === 'paused') throw new Conflict('cannot start a paused container, try unpause instead');
+    if (rec.state.status === 'running') throw new NotModified('container already started');
+    if (rec.state.status === 'removing') throw new Conflict(`container is marked for removal and cannot be started`);
+    try {
+      const pid = await this.launch(rec);
+      rec.state = { ...rec.state, status: 'running', pid, exitCode: 0, error: '', startedAt: new Date().toISOString(), finishedAt: rec.state.finishedAt, oomKilled: false, manuallyStopped: false };
+      await this.store.save(rec);
+      this.emit(rec, 'start');
+      this.monitor(rec.id);
+    } catch (e) {
+      await this.cleanupFailedStart(rec, e);
+      throw e;
+    }
+  }
+
+  /** Mount the rootfs, write the bundle, start the shim and runc; returns the container's pid. */
+  private async launch(rec: ContainerRecord): Promise<number> {
+    const rootfs = this.rootfs(rec.id);
+    const stateDir = this.stateDir(rec.id);
+    await fs.rm(stateDir, { recursive: true, force: true });
+    await fs.mkdir(rootfs, { recursive: true });
+    await this.o.snapshotter.mount(rec.id, rootfs);
+    const files = containerFiles(this.store.dir(rec.id));
+    const hc = rec.hostConfig;
+    await writeContainerFiles(files, {
+      hostname: rec.config.Hostname!,
+      extraHosts: hc.ExtraHosts ?? [],
+      dns: hc.Dns ?? [],
+      dnsSearch: hc.DnsSearch ?? [],
+      dnsOptions: hc.DnsOptions ?? [],
+    });
+    const user = await resolveUser(rootfs, rec.config.User, hc.GroupAdd ?? undefined);
+    const seccompOpt = (hc.SecurityOpt ?? []).find((o) => o.startsWith('seccomp=') || o.startsWith('seccomp:'));
+    const seccompValue = seccompOpt?.slice('seccomp='.length);
+    const spec = buildSpec({
+      id: rec.id,
+      rootfs,
+      args: [rec.path, ...rec.args],
+      env: rec.config.Env ?? [],
+      cwd: rec.config.WorkingDir || '/',
+      user,
+      tty: rec.config.Tty ?? false,
+      hostname: rec.config.Hostname!,
+      domainname: rec.config.Domainname,
+      hostConfig: hc,
+      files,
+      cgroupsPath: `/berth/${rec.id}`,
+      initPath: hc.Init ? this.o.initBinary : undefined,
+      seccompProfile: seccompValue && seccompValue !== 'unconfined' ? await loadSeccompProfile(seccompValue) : undefined,
+    });
+    await fs.mkdir(stateDir, { recursive: true });
+    if (rec.config.WorkingDir) await fs.mkdir(path.join(rootfs, rec.config.WorkingDir), { recursive: true }).catch(() => undefined);
+    await writeFileAtomic(path.join(stateDir, 'config.json'), JSON.stringify(spec));
+    const shim = await spawnShim({
+      id: rec.id,
+      stateDir,
+      bundle: stateDir,
+      runtime: this.o.runtime,
+      runtimeRoot: this.runc.root,
+      tty: rec.config.Tty ?? false,
+      stdin: rec.config.OpenStdin ?? false,
+      stdinOnce: rec.config.StdinOnce ?? false,
+      log: this.logSettings(rec),
+    });
+    const pid = await shim.pid;
+    await this.connectPendingAttaches(rec);
+    await this.runc.start(rec.id);
+    return pid;
+  }
+
+  private logSettings(rec: ContainerRecord): { path: string; maxSize: number; maxFile: number } | undefined {
+    const type = rec.hostConfig.LogConfig?.Type || 'json-file';
+    if (type === 'none') return undefined;
+    const opts = { ...DEFAULT_LOG_OPTS, ...this.o.logOpts, ...(rec.hostConfig.LogConfig?.Config ?? {}) };
+    return { path: this.logPath(rec.id), maxSize: fromHumanSize(opts['max-size']), maxFile: Number(opts['max-file']) };
+  }
+
+  private async cleanupFailedStart(rec: ContainerRecord, err: unknown): Promise<void> {
+    await this.runc.delete(rec.id);
+    await this.o.snapshotter.unmount(this.rootfs(rec.id)).catch(() => undefined);
+    const msg = messageOf(err);
+    rec.state = { ...rec.state, status: rec.state.startedAt === ZERO_TIME ? 'created' : 'exited', pid: 0, error: msg, exitCode: exitCodeForStartError(msg) };
+    await this.store.save(rec);
+    for (const p of this.pendingAttach.get(rec.id) ?? []) {
+      p.client.end();
+      p.done('ended');
+    }
+    this.pendingAttach.delete(rec.id);
+    this.bus.emit(`exit:${rec.id}`, rec.state.exitCode, msg);
+    if (rec.hostConfig.AutoRemove) await this.remove(rec.id, { force: true }).catch(() => undefined);
+  }
+
+  /** Learn of the container's exit from its shim (or from exit.json if the shim is already gone). */
+  private monitor(id: string): void {
+    void waitShim(this.stateDir(id)).then((status) =>
+      this.onExit(id, status ?? { exitCode: 255, signal: null, finishedAt: new Date().toISOString() }, !status),
+    );
+  }
+
+  private async onExit(id: string, status: ExitStatus, lost = false): Promise<void> {
+    const rec = this.store.tryGet(id);
+    if (!rec) return;
+    await this.runc.delete(id);
+    await this.o.snapshotter.unmount(this.rootfs(id)).catch(() => undefined);
+    rec.state = {
+      ...rec.state,
+      status: 'exited',
+      pid: 0,
+      exitCode: status.exitCode,
+      finishedAt: status.finishedAt,
+      error: lost ? 'container monitor exited without recording an exit status' : rec.state.error,
+      oomKilled: await this.wasOomKilled(id, status),
+    };
+    await this.store.save(rec);
+    this.emit(rec, 'die', { exitCode: String(status.exitCode) });
+    this.bus.emit(`exit:${id}`, status.exitCode);
+    if (rec.hostConfig.AutoRemove) await this.remove(id, { force: true }).catch(() => undefined);
+  }
+
+  /** An exit by SIGKILL while the memory cgroup recorded an OOM kill. */
+  private async wasOomKilled(id: string, status: ExitStatus): Promise<boolean> {
+    if (status.signal !== 'SIGKILL') return false;
+    try {
+      const ctl = await fs.readFile(`/sys/fs/cgroup/memory/berth/${id}/memory.oom_control`, 'utf8');
+      return /oom_kill [1-9]/.test(ctl);
+    } catch {
+      return false;
+    }
+  }
+
+  // ---- attach ----
+
+  /** Attach a client stream; before start it waits and is connected as the container starts. */
+  attach(ref: string, client: Duplex, streams: AttachStreams, detachKeysSpec?: string): Promise<'detached' | 'ended'> {
+    const rec = this.store.get(ref);
+    const detachKeys = parseDetachKeys(detachKeysSpec);
+    const stdin = streams.stdin && (rec.config.OpenStdin ?? false);
+    const wanted = { ...streams, stdin };
+    if (rec.state.status === 'running' || rec.state.status === 'paused') {
+      return connectShim(this.stateDir(rec.id), attachHeader(wanted)).then(
+        (shim) => joinStreams(client, shim, { stdin, detachKeys, tty: rec.config.Tty ?? false }),
+        () => {
+          client.end();
+          return 'ended' as const;
+        },
+      );
+    }
+    return new Promise((done) => {
+      const list = this.pendingAttach.get(rec.id) ?? [];
+      list.push({ client, streams: wanted, detachKeys, done });
+      this.pendingAttach.set(rec.id, list);
+      client.once('close', () => {
+        const l = this.pendingAttach.get(rec.id);
+        if (l) this.pendingAttach.set(rec.id, l.filter((p) => p.client !== client));
+      });
+    });
+  }
+
+  private async connectPendingAttaches(rec: ContainerRecord): Promise<void> {
+    const pending = this.pendingAttach.get(rec.id) ?? [];
+    this.pendingAttach.delete(rec.id);
+    await Promise.all(
+      pending.map(async (p) => {
+        const shim = await connectShim(this.stateDir(rec.id), attachHeader(p.streams));
+        void joinStreams(p.client, shim, { stdin: p.streams.stdin, detachKeys: p.detachKeys, tty: rec.config.Tty ?? false }).then(p.done);
+      }),
+    );
+    if (pending.length) this.emit(rec, 'attach');
+  }
+
+  async resize(ref: string, rows: number, cols: number): Promise<void> {
+    const rec = this.store.get(ref);
+    if (rec.state.status !== 'running') throw new Conflict(`Container ${rec.id} is not running`);
+    await resizeShim(this.stateDir(rec.id), rows, cols).catch(() => undefined);
+  }
+
+  // ---- stop / kill / restart / pause ----
+
+  async stop(ref: string, opts: { timeout?: number; signal?: string } = {}): Promise<void> {
+    const rec = this.store.get(ref);
+    if (rec.state.status !== 'running' && rec.state.status !== 'paused') throw new NotModified('container already stopped');
+    rec.state.manuallyStopped = true;
+    await this.store.save(rec);
+    const exited = this.nextExit(rec.id);
+    const timeout = opts.timeout ?? rec.config.StopTimeout ?? DEFAULT_STOP_TIMEOUT;
+    const signal = opts.signal || rec.config.StopSignal || 'SIGTERM';
+    if (rec.state.status === 'paused') await this.runc.resume(rec.id).catch(() => undefined);
+    await this.runc.kill(rec.id, normalizeSignal(signal)).catch(() => undefined);
+    if (timeout < 0) return void (await exited);
+    const inTime = await Promise.race([exited.then(() => true), sleep(timeout * 1000).then(() => false)]);
+    if (!inTime) {
+      await this.runc.kill(rec.id, 'KILL', true).catch(() => undefined);
+      await exited;
+    }
+    this.emit(rec, 'stop');
+  }
+
+  async kill(ref: string, signal = 'SIGKILL'): Promise<void> {
+    const rec = this.store.get(ref);
+    if (rec.state.status !== 'running' && rec.state.status !== 'paused') throw new Conflict(`Container ${rec.id} is not running`);
+    const sig = normalizeSignal(signal);
+    if (sig === 'KILL' || sig === 'TERM') {
+      rec.state.manuallyStopped = true;
+      await this.store.save(rec);
+    }
+    await this.runc.kill(rec.id, sig);
+    this.emit(rec, 'kill', { signal: sig });
+  }
+
+  async restart(ref: string, opts: { timeout?: number; signal?: string } = {}): Promise<void> {
+    const rec = this.store.get(ref);
+    if (rec.state.status === 'running' || rec.state.status === 'paused') await this.stop(rec.id, opts);
+    await this.start(rec.id);
+    this.emit(rec, 'restart');
+  }
+
+  async pause(ref: string): Promise<void> {
+    const rec = this.store.get(ref);
+    if (rec.state.status === 'paused') throw new Conflict(`Container ${rec.id} is already paused`);
+    if (rec.state.status !== 'running') throw new Conflict(`Container ${rec.id} is not running`);
+    await this.runc.pause(rec.id);
+    rec.state.status = 'paused';
+    await this.store.save(rec);
+    this.emit(rec, 'pause');
+  }
+
+  async unpause(ref: string): Promise<void> {
+    const rec = this.store.get(ref);
+    if (rec.state.status !== 'paused') throw new Conflict(`Container ${rec.id} is not paused`);
+    await this.runc.resume(rec.id);
+    rec.state.status = 'running';
+    await this.store.save(rec);
+    this.emit(rec, 'unpause');
+  }
+
+  // ---- wait ----
+
+  private nextExit(id: string): Promise<number> {
+    return new Promise((resolve) => this.bus.once(`exit:${id}`, resolve));
+  }
+
+  async wait(ref: string, condition: WaitCondition = 'not-running'): Promise<{ StatusCode: number; Error: { Message: string } | null }> {
+    const rec = this.store.get(ref);
+    const running = ['running', 'paused', 'restarting'].includes(rec.state.status);
+    if (condition === 'not-running' && !running) return { StatusCode: rec.state.exitCode, Error: null };
+    if (condition === 'removed') {
+      const code = await new Promise<number>((resolve) => {
+        let last = rec.state.exitCode;
+        const onExit = (c: number) => (last = c);
+        this.bus.on(`exit:${rec.id}`, onExit);
+        this.bus.once(`removed:${rec.id}`, () => {
+          this.bus.off(`exit:${rec.id}`, onExit);
+          resolve(last);
+        });
+      });
+      return { StatusCode: code, Error: null };
+    }
+    const code = await this.nextExit(rec.id);
+    return { StatusCode: code, Error: null };
+  }
+
+  // ---- remove / rename ----
+
+  async remove(ref: string, opts: { force?: boolean; volumes?: boolean } = {}): Promise<void> {
+    const rec = this.store.get(ref);
+    if (rec.state.status === 'removing') throw new Conflict(`removal of container ${rec.id} is already in progress`);
+    const running = rec.state.status === 'running' || rec.state.status === 'paused' || rec.state.status === 'restarting';
+    if (running && !opts.force) {
+      throw new Conflict(`You cannot remove a running container ${rec.id}. Stop the container before attempting removal or force remove`);
+    }
+    if (running) {
+      const exited = this.nextExit(rec.id);
+      rec.state.manuallyStopped = true;
+      if (rec.state.status === 'paused') await this.runc.resume(rec.id).catch(() => undefined);
+      await this.runc.kill(rec.id, 'KILL', true).catch(() => undefined);
+      await Promise.race([exited, sleep(10_000)]);
+    }
+    rec.state.status = 'removing';
+    await this.store.save(rec);
+    await this.finishRemove(rec);
+  }
+
+  private async finishRemove(rec: ContainerRecord): Promise<void> {
+    await this.runc.delete(rec.id);
+    await this.o.snapshotter.unmount(this.rootfs(rec.id)).catch(() => undefined);
+    await this.o.snapshotter.remove(rec.id);
+    await fs.rm(this.stateDir(rec.id), { recursive: true, force: true });
+    await this.store.delete(rec.id);
+    this.emit(rec, 'destroy');
+    this.bus.emit(`removed:${rec.id}`);
+  }
+
+  async rename(ref: string, newName: string): Promise<void> {
+    const rec = this.store.get(ref);
+    const name = normalizeName(newName);
+    if (name === rec.name) throw new InvalidParameter(`Renaming a container with the same name as its current name`);
+    this.assertNameFree(name);
+    const old = rec.name;
+    rec.name = name;
+    await this.store.save(rec);
+    this.emit(rec, 'rename', { oldName: old });
+  }
+
+  // ---- views ----
+
+  async inspect(ref: string, size = false): Promise<ContainerInspect> {
+    const rec = this.store.get(ref);
+    const upper = this.o.snapshotter.upperDir(rec.id);
+    const view = inspectView(rec, {
+      files: containerFiles(this.store.dir(rec.id)),
+      logPath: (rec.hostConfig.LogConfig?.Type || 'json-file') === 'none' ? '' : this.logPath(rec.id),
+      graphDriverData: { UpperDir: upper, WorkDir: path.join(path.dirname(upper), 'work'), MergedDir: this.rootfs(rec.id) },
+      execIds: this.execIds(rec.id),
+    });
+    if (size) {
+      const sizeRw = await this.o.snapshotter.usage(rec.id);
+      view.SizeRw = sizeRw;
+      view.SizeRootFs = sizeRw + (await this.imageSize(rec.image));
+    }
+    return view;
+  }
+
+  /** Set by the exec service so inspect can list a container's exec IDs. */
+  execIds: (containerId: string) => string[] = () => [];
+
+  private async imageSize(imageId: string): Promise<number> {
+    try {
+      return (await this.o.images.inspect(imageId)).Size;
+    } catch {
+      return 0;
+    }
+  }
+
+  async list(opts: { all?: boolean; limit?: number; size?: boolean; filters?: Record<string, string[]> }): Promise<ContainerSummary[]> {
+    const filters = opts.filters ?? {};
+    let recs = this.store.all().sort((a, b) => Date.parse(b.created) - Date.parse(a.created));
+    const showAll = opts.all || (opts.limit ?? 0) > 0 || Object.keys(filters).some((k) => k === 'status' || k === 'exited');
+    if (!showAll) recs = recs.filter((r) => r.state.status === 'running' || r.state.status === 'paused' || r.state.status === 'restarting');
+    recs = recs.filter((r) => matchesContainerFilters(r, filters, (x) => this.store.tryGet(x), (img) => this.imageMatches(r, img)));
+    if (opts.limit && opts.limit > 0) recs = recs.slice(0, opts.limit);
+    return Promise.all(
+      recs.map(async (r) => {
+        if (!opts.size) return summaryView(r);
+        const sizeRw = await this.o.snapshotter.usage(r.id);
+        return summaryView(r, { sizeRw, sizeRootFs: sizeRw + (await this.imageSize(r.image)) });
+      }),
+    );
+  }
+
+  private imageMatches(rec: ContainerRecord, ref: string): boolean {
+    if (rec.imageRef === ref || rec.image === ref || rec.image.replace('sha256:', '').startsWith(ref)) return true;
+    return this.imageIdCache.get(ref) === rec.image;
+  }
+  private readonly imageIdCache = new Map<string, string>();
+  /** `ancestor=` filters name images: resolve them once per list call. */
+  async resolveAncestors(filters: Record<string, string[]>): Promise<void> {
+    for (const ref of filters.ancestor ?? []) {
+      const img = await this.o.images.resolve(ref).catch(() => undefined);
+      if (img) this.imageIdCache.set(ref, img.id);
+    }
+  }
+
+  async top(ref: string, psArgs = '-ef'): Promise<{ Titles: string[]; Processes: string[][] }> {
+    const rec = this.store.get(ref);
+    if (rec.state.status !== 'running' && rec.state.status !== 'paused') throw new Conflict(`Container ${rec.id} is not running`);
+    const pids = new Set(await this.runc.pids(rec.id));
+    const out = (await run(['ps', ...psArgs.split(/\s+/).filter(Boolean)])).stdout.trimEnd().split('\n');
+    const titles = out[0]!.trim().split(/\s+/);
+    const pidCol = titles.indexOf('PID');
+    if (pidCol < 0) throw new InvalidParameter(`Couldn't find PID field in ps output`);
+    const rows = out.slice(1).map((l) => splitPsLine(l, titles.length)).filter((r) => pids.has(Number(r[pidCol])));
+    return { Titles: titles, Processes: rows };
+  }
+
+  isRunningUser(imageId: string): { running?: string; stopped?: string } {
+    const users = this.store.all().filter((c) => c.image === imageId);
+    const running = users.find((c) => ['running', 'paused', 'restarting'].includes(c.state.status));
+    const stopped = users.find((c) => !['running', 'paused', 'restarting'].includes(c.state.status));
+    return { running: running?.id, stopped: stopped?.id };
+  }
+
+  private emit(rec: ContainerRecord, action: string, extra: Record<string, string> = {}): void {
+    this.o.events.emit('container', action, rec.id, {
+      ...(rec.config.Labels ?? {}),
+      image: rec.imageRef,
+      name: rec.name.slice(1),
+      ...extra,
+    });
+  }
+}
+
+function withHostDefaults(hc: HostConfig): HostConfig {
+  return {
+    NetworkMode: 'default',
+    RestartPolicy: { Name: 'no', MaximumRetryCount: 0 },
+    LogConfig: { Type: 'json-file', Config: {} },
+    ...hc,
+  };
+}
+
+/** ps output has a free-form last column (CMD): split into exactly n fields. */
+function splitPsLine(line: string, n: number): string[] {
+  const parts = line.trim().split(/\s+/);
+  return [...parts.slice(0, n - 1), parts.slice(n - 1).join(' ')];
+}
+
+/** "SIGTERM", "TERM", "15" → runc's form. */
+export function normalizeSignal(sig: string): string {
+  const s = sig.toUpperCase();
+  if (/^\d+$/.test(s)) return s;
+  return s.startsWith('SIG') ? s.slice(3) : s;
+}
+
+/** Docker's exit codes for a container that could not start: 127 not found, 126 not executable. */
+function exitCodeForStartError(msg: string): number {
+  if (/executable file not found|no such file or directory/.test(msg)) return 127;
+  if (/permission denied/.test(msg)) return 126;
+  return 128;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+export { SystemError };

@@ -1,0 +1,47 @@
+// The composition root: builds every service over the mechanisms and reconciles state at start.
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { ContainersService } from './containers/service.js';
+import { ExecService } from './containers/exec.js';
+import { EventsService } from './events.js';
+import { ImagesService } from './images/service.js';
+import { Snapshotter } from './snapshots/snapshotter.js';
+import { SystemService } from './system.js';
+
+export interface EngineOptions {
+  root: string;
+  execRoot: string;
+  runtime: string;
+  logOpts: Record<string, string>;
+  initBinary?: string;
+}
+
+export interface Engine {
+  events: EventsService;
+  images: ImagesService;
+  containers: ContainersService;
+  exec: ExecService;
+  system: SystemService;
+}
+
+export async function startEngine(o: EngineOptions): Promise<Engine> {
+  await fs.mkdir(o.root, { recursive: true, mode: 0o710 });
+  await fs.mkdir(o.execRoot, { recursive: true, mode: 0o700 });
+  const events = new EventsService();
+  const snapshotter = new Snapshotter(o.root);
+  let containers: ContainersService | undefined;
+  const images = new ImagesService({
+    root: o.root,
+    snapshotter,
+    emit: (action, id, attrs) => events.emit('image', action, id, attrs ?? {}),
+    usage: async (imageId) => containers?.isRunningUser(imageId) ?? {},
+  });
+  containers = new ContainersService({ root: o.root, execRoot: o.execRoot, runtime: o.runtime, images, snapshotter, events, logOpts: o.logOpts, initBinary: o.initBinary });
+  const exec = new ExecService(containers, events, o.execRoot, o.runtime);
+  await snapshotter.init();
+  await images.init();
+  await containers.init();
+  await fs.rm(path.join(o.execRoot, 'x'), { recursive: true, force: true });
+  const system = new SystemService({ root: o.root, runtime: o.runtime, containers, images, startedAt: new Date() });
+  return { events, images, containers, exec, system };
+}

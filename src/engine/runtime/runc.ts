@@ -1,0 +1,52 @@
+// runc, driven through the one exec wrapper. The runtime is pluggable: anything with runc's CLI works.
+import { run } from '../../lib/exec.js';
+
+export class Runc {
+  constructor(
+    readonly binary: string,
+    /** runc's state directory (--root), under berthd's exec root. */
+    readonly root: string,
+  ) {}
+
+  private argv(...args: string[]): string[] {
+    return [this.binary, '--root', this.root, ...args];
+  }
+
+  async start(id: string): Promise<void> {
+    await run(this.argv('start', id));
+  }
+
+  async kill(id: string, signal: string, all = false): Promise<void> {
+    await run(this.argv('kill', ...(all ? ['--all'] : []), id, signal));
+  }
+
+  async pause(id: string): Promise<void> {
+    await run(this.argv('pause', id));
+  }
+
+  async resume(id: string): Promise<void> {
+    await run(this.argv('resume', id));
+  }
+
+  async delete(id: string): Promise<void> {
+    await run(this.argv('delete', '--force', id), { allowFailure: true });
+  }
+
+  /** The container's status as runc sees it, or undefined when runc does not know it. */
+  async state(id: string): Promise<{ status: string; pid: number } | undefined> {
+    const r = await run(this.argv('state', id), { allowFailure: true });
+    if (r.exitCode !== 0) return undefined;
+    const s = JSON.parse(r.stdout) as { status: string; pid: number };
+    return { status: s.status, pid: s.pid };
+  }
+
+  /** PIDs of every process in the container (host PID namespace). */
+  async pids(id: string): Promise<number[]> {
+    const r = await run(this.argv('ps', '--format', 'json', id));
+    return (JSON.parse(r.stdout) as number[] | null) ?? [];
+  }
+
+  async update(id: string, resourcesJson: string): Promise<void> {
+    await run(this.argv('update', '--resources', '-', id), { input: resourcesJson });
+  }
+}

@@ -1,0 +1,149 @@
+// The TypeScript side of berth-shim, the per-container monitor (src/shim/berth-shim.c).
+// berthd spawns one shim per container (and per exec); the shim owns the container's stdio,
+// its json-file log and its exit code, so containers live on while berthd is down.
+// Protocol: fd 3 carries {"ready":true}, then {"pid":N} or {"error":"..."}; STATE/attach.sock takes
+// a header line: "attach [stdin] [stdout] [stderr]", "resize ROWS COLS" or "wait".
+import { spawn } from 'node:child_process';
+import net from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Readable } from 'node:stream';
+import { promises as fs } from 'node:fs';
+import { SystemError } from '../../lib/errors.js';
+import { readJsonIfExists } from '../../lib/fsutil.js';
+
+export const SHIM_BINARY = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../../src/shim/berth-shim');
+
+export interface ExitStatus {
+  exitCode: number;
+  signal: string | null;
+  finishedAt: string;
+}
+
+export interface ShimOptions {
+  id: string;
+  stateDir: string;
+  bundle?: string;
+  execProcess?: string;
+  runtime: string;
+  runtimeRoot: string;
+  tty: boolean;
+  stdin: boolean;
+  stdinOnce: boolean;
+  log?: { path: string; maxSize: number; maxFile: number };
+  waitAttach?: boolean;
+}
+
+export interface StartedShim {
+  shimPid: number;
+  /** Resolves with the container (or exec) process pid once runc has created it. */
+  pid: Promise<number>;
+}
+
+function shimArgs(o: ShimOptions): string[] {
+  const a = ['--id', o.id, '--state-dir', o.stateDir, '--runtime', o.runtime, '--runtime-root', o.runtimeRoot];
+  if (o.bundle) a.push('--bundle', o.bundle);
+  if (o.execProcess) a.push('--exec', o.execProcess);
+  if (o.tty) a.push('--tty');
+  if (o.stdin) a.push('--stdin');
+  if (o.stdinOnce) a.push('--stdin-once');
+  if (o.waitAttach) a.push('--wait-attach');
+  if (o.log) a.push('--log-path', o.log.path, '--log-max-size', String(o.log.maxSize), '--log-max-file', String(o.log.maxFile));
+  return a;
+}
+
+/** Spawn a shim; resolves when its attach socket listens (so attaches can be connected before start). */
+export async function spawnShim(o: ShimOptions): Promise<StartedShim> {
+  await fs.mkdir(o.stateDir, { recursive: true });
+  const child = spawn(SHIM_BINARY, shimArgs(o), { detached: true, stdio: ['ignore', 'ignore', 'ignore', 'pipe'] });
+  const sync = child.stdio[3] as Readable;
+  const messages = readSyncMessages(sync);
+  child.on('error', () => undefined);
+  child.unref();
+  const first = await messages.next();
+  if (first.done || !('ready' in first.value)) {
+    const msg = first.done ? 'berth-shim exited before it was ready' : String((first.value as { error?: string }).error);
+    throw new SystemError(`starting container monitor: ${msg}`);
+  }
+  const pid = (async () => {
+    const m = await messages.next();
+    sync.destroy();
+    if (m.done) throw new SystemError('berth-shim exited before the container was created');
+    if ('error' in m.value) throw new SystemError(cleanRuntimeError(String(m.value.error)));
+    return Number(m.value.pid);
+  })();
+  pid.catch(() => undefined);
+  return { shimPid: child.pid!, pid };
+}
+
+/** runc prefixes its errors with plumbing; keep the part a user can act on. */
+function cleanRuntimeError(msg: string): string {
+  return msg.replace(/^.*?(exec: "[^"]*": .*)$/s, '$1').trim();
+}
+
+async function* readSyncMessages(stream: Readable): AsyncGenerator<Record<string, unknown>> {
+  let buf = '';
+  for await (const chunk of stream) {
+    buf += String(chunk);
+    let nl: number;
+    while ((nl = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, nl).trim();
+      buf = buf.slice(nl + 1);
+      if (line) yield JSON.parse(line) as Record<string, unknown>;
+    }
+  }
+}
+
+export function attachSocketPath(stateDir: string): string {
+  return path.join(stateDir, 'attach.sock');
+}
+
+/** Open a connection to the shim's attach socket and send a header line. */
+export function connectShim(stateDir: string, header: string): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const sock = net.createConnection(attachSocketPath(stateDir));
+    sock.once('connect', () => {
+      sock.write(header + '\n');
+      sock.off('error', reject);
+      resolve(sock);
+    });
+    sock.once('error', reject);
+  });
+}
+
+/** Resolve with the exit status once the process under the shim exits; when the shim is already
+ *  gone, read the exit.json it left behind. */
+export async function waitShim(stateDir: string): Promise<ExitStatus | undefined> {
+  try {
+    const sock = await connectShim(stateDir, 'wait');
+    const chunks: Buffer[] = [];
+    for await (const c of sock) chunks.push(c as Buffer);
+    const text = Buffer.concat(chunks).toString().trim();
+    if (text) return JSON.parse(text) as ExitStatus;
+  } catch {
+    // shim gone: fall through to its record
+  }
+  return readExitFile(stateDir);
+}
+
+export function readExitFile(stateDir: string): Promise<ExitStatus | undefined> {
+  return readJsonIfExists<ExitStatus>(path.join(stateDir, 'exit.json'));
+}
+
+export async function resizeShim(stateDir: string, rows: number, cols: number): Promise<void> {
+  const sock = await connectShim(stateDir, `resize ${rows} ${cols}`);
+  sock.resume();
+  await new Promise((r) => sock.once('close', r));
+}
+
+/** Pid of the shim recorded in its state dir, if that process still exists. */
+export async function liveShimPid(stateDir: string): Promise<number | undefined> {
+  try {
+    const pid = Number((await fs.readFile(path.join(stateDir, 'shim.pid'), 'utf8')).trim());
+    if (!pid) return undefined;
+    const cmd = await fs.readFile(`/proc/${pid}/cmdline`, 'utf8');
+    return cmd.includes('berth-shim') ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
