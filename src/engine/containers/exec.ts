@@ -141,7 +141,7 @@ export class ExecService {
     const c = this.containers.store.get(e.containerId);
     const rootfs = this.containers.rootfs(c.id);
     const user = await resolveUser(rootfs, e.config.User || c.config.User, c.hostConfig.GroupAdd ?? undefined);
-    const env = [...(c.config.Env ?? []), ...(e.config.Env ?? [])];
+    const env = [`HOSTNAME=${c.config.Hostname}`, ...(c.config.Env ?? []), ...(e.config.Env ?? [])];
     return buildExecProcess({
       args: e.config.Cmd,
       env,

@@ -17,7 +17,7 @@ import type { Snapshotter } from '../snapshots/snapshotter.js';
 import { Runc } from '../runtime/runc.js';
 import { connectShim, liveShimPid, readExitFile, resizeShim, spawnShim, waitShim, type ExitStatus } from '../runtime/shim.js';
 import { buildSpec, loadSeccompProfile } from '../runtime/spec.js';
-import { validateHostConfig } from '../runtime/validate.js';
+import { adaptHostConfig, validateHostConfig } from '../runtime/validate.js';
 import { resolveUser } from '../runtime/user.js';
 import { attachHeader, joinStreams, parseDetachKeys, type AttachStreams } from './attach.js';
 import { commandLine, mergeConfig } from './config.js';
@@ -134,7 +134,7 @@ export class ContainersService {
         imageRef: req.Image,
         parentChainId: chain[chain.length - 1],
         config,
-        hostConfig: withHostDefaults(hostConfig),
+        hostConfig: withHostDefaults(adaptHostConfig(hostConfig)),
         state: newState(),
       };
       // Snapshot first, record last: a crash in between leaves an orphan snapshot that init() sweeps.
@@ -239,6 +239,7 @@ export class ContainersService {
       files,
       cgroupsPath: `/berth/${rec.id}`,
       initPath: hc.Init ? this.o.initBinary : undefined,
+      // The default profile and `unconfined` are handled by buildSpec; only a custom one is loaded here.
       seccompProfile: seccompValue && seccompValue !== 'unconfined' ? await loadSeccompProfile(seccompValue) : undefined,
     });
     await fs.mkdir(stateDir, { recursive: true });

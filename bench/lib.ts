@@ -1,0 +1,161 @@
+// Benchmark harness: the same work on berth and on Docker (Debian's docker.io, installed when missing),
+// run alternately, medians and the ratio berth/Docker printed. Each engine runs privately (own root,
+// socket) and is stopped by PID afterwards; a docker0 bridge that dockerd created is deleted again.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, promises as fs, readFileSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const DOCKER_CLI = existsSync('/usr/local/bin/docker') ? '/usr/local/bin/docker' : '/usr/bin/docker';
+
+export function sh(cmd: string, env: NodeJS.ProcessEnv = {}): string {
+  const r = spawnSync('sh', ['-c', cmd], { encoding: 'utf8', env: { ...process.env, ...env }, maxBuffer: 1 << 26 });
+  if (r.status !== 0) throw new Error(`${cmd}: ${r.stderr}`);
+  return r.stdout;
+}
+
+function ping(socket: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const c = net.createConnection(socket);
+    c.once('connect', () => c.write('GET /_ping HTTP/1.0\r\n\r\n'));
+    c.once('data', (d) => {
+      c.destroy();
+      resolve(String(d).includes('200'));
+    });
+    c.once('error', () => resolve(false));
+  });
+}
+
+export interface Engine {
+  name: string;
+  /** argv prefix for the engine's own CLI, pointed at its private daemon. */
+  cli: string[];
+  env: NodeJS.ProcessEnv;
+  daemonPids(): number[];
+  stop(): Promise<void>;
+}
+
+async function waitPing(socket: string, child: ChildProcess, what: string): Promise<void> {
+  for (let i = 0; i < 600; i++) {
+    if (child.exitCode !== null) throw new Error(`${what} exited early`);
+    if (await ping(socket)) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`${what} did not answer on ${socket}`);
+}
+
+export async function startBerth(): Promise<Engine> {
+  const dir = await fs.mkdtemp('/tmp/bb-bench-');
+  const socket = `${dir}/berth.sock`;
+  const child = spawn(process.execPath, [path.join(REPO, 'dist/src/daemon/main.js'), '--root', `${dir}/root`, '--exec-root', `${dir}/run`, '-H', `unix://${socket}`], { stdio: 'ignore' });
+  await waitPing(socket, child, 'berthd');
+  return {
+    name: 'berth',
+    cli: [path.join(REPO, 'bin/berth'), '-H', `unix://${socket}`],
+    env: {},
+    daemonPids: () => [child.pid!],
+    async stop() {
+      spawnSync('sh', ['-c', `${path.join(REPO, 'bin/berth')} -H unix://${socket} ps -aq | xargs -r ${path.join(REPO, 'bin/berth')} -H unix://${socket} rm -f`]);
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+      spawnSync('sh', ['-c', `grep -o ' ${dir}[^ ]*' /proc/self/mounts | sort -r | xargs -r -n1 umount -l; rm -rf ${dir}`]);
+    },
+  };
+}
+
+export function ensureDocker(): void {
+  if (existsSync('/usr/bin/dockerd')) return;
+  console.error('bench: installing Debian docker.io as the reference engine');
+  sh('apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q docker.io >/dev/null');
+}
+
+export async function startDocker(): Promise<Engine> {
+  ensureDocker();
+  const hadBridge = spawnSync('ip', ['link', 'show', 'docker0']).status === 0;
+  const dir = await fs.mkdtemp('/tmp/bd-bench-');
+  const socket = `${dir}/docker.sock`;
+  const child = spawn('/usr/bin/dockerd', ['--host', `unix://${socket}`, '--data-root', `${dir}/data`, '--exec-root', `${dir}/exec`, '--pidfile', `${dir}/docker.pid`], {
+    stdio: 'ignore',
+  });
+  await waitPing(socket, child, 'dockerd');
+  const env = { DOCKER_HOST: `unix://${socket}`, DOCKER_CONFIG: `${dir}/cfg` };
+  return {
+    name: 'docker',
+    cli: [DOCKER_CLI],
+    env,
+    daemonPids: () => [child.pid!, ...childPids(child.pid!)],
+    async stop() {
+      spawnSync('sh', ['-c', `${DOCKER_CLI} ps -aq | xargs -r ${DOCKER_CLI} rm -f`], { env: { ...process.env, ...env } });
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+      spawnSync('sh', ['-c', `grep -o ' ${dir}[^ ]*' /proc/self/mounts | sort -r | xargs -r -n1 umount -l; rm -rf ${dir}`]);
+      if (!hadBridge) spawnSync('ip', ['link', 'del', 'docker0']);
+    },
+  };
+}
+
+/** All descendants of a pid (containerd, shims). */
+export function childPids(pid: number): number[] {
+  const out = spawnSync('ps', ['-e', '-o', 'pid=,ppid='], { encoding: 'utf8' }).stdout;
+  const kids = new Map<number, number[]>();
+  for (const line of out.trim().split('\n')) {
+    const [p, pp] = line.trim().split(/\s+/).map(Number);
+    kids.set(pp!, [...(kids.get(pp!) ?? []), p!]);
+  }
+  const all: number[] = [];
+  const walk = (p: number) => (kids.get(p) ?? []).forEach((k) => (all.push(k), walk(k)));
+  walk(pid);
+  return all;
+}
+
+export function rssKiB(pid: number): number {
+  try {
+    return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+  } catch {
+    return 0;
+  }
+}
+
+export function pidsByCmd(pattern: RegExp): number[] {
+  const out = spawnSync('ps', ['-e', '-o', 'pid=,args='], { encoding: 'utf8' }).stdout;
+  return out
+    .trim()
+    .split('\n')
+    .filter((l) => pattern.test(l))
+    .map((l) => Number(l.trim().split(/\s+/)[0]));
+}
+
+export function timeRun(e: Engine, args: string[]): number {
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync(e.cli[0]!, [...e.cli.slice(1), ...args], { env: { ...process.env, ...e.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  if (r.status !== 0) throw new Error(`${e.name} ${args.join(' ')} failed: ${r.stderr}`);
+  return ms;
+}
+
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+export function busyboxTar(): string {
+  const dir = sh('mktemp -d').trim();
+  sh(`sh ${REPO}/scripts/mkrootfs-busybox.sh ${dir}/rootfs >/dev/null && tar -C ${dir}/rootfs -cf ${dir}/bb.tar .`);
+  return `${dir}/bb.tar`;
+}
+
+export function importImage(e: Engine, tar: string, ref: string): void {
+  const r = spawnSync(e.cli[0]!, [...e.cli.slice(1), 'import', '-c', 'CMD ["sh"]', tar, ref], { env: { ...process.env, ...e.env }, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`${e.name} import: ${r.stderr}`);
+}
+
+export function report(title: string, berthMs: number[], dockerMs: number[], target?: number): void {
+  const b = median(berthMs);
+  const d = median(dockerMs);
+  const ratio = b / d;
+  const verdict = target === undefined ? '' : ratio <= target ? `  (target ≤ ${target}×: met)` : `  (target ≤ ${target}×: NOT met)`;
+  console.log(`${title.padEnd(34)} berth ${b.toFixed(1).padStart(8)} ms   docker ${d.toFixed(1).padStart(8)} ms   ratio ${ratio.toFixed(2)}×${verdict}`);
+}

@@ -1,0 +1,39 @@
+// Scenario 1 (foundation): `run --rm busybox true` end to end through each engine's own CLI,
+// alternating engines; plus berthd's idle memory and what each running container adds.
+import { busyboxTar, importImage, median, pidsByCmd, report, rssKiB, startBerth, startDocker, timeRun, type Engine } from './lib.js';
+
+const N = Number(process.env.BENCH_RUNS ?? 15);
+
+async function main(): Promise<void> {
+  const tar = busyboxTar();
+  const berth = await startBerth();
+  const docker = await startDocker();
+  try {
+    for (const e of [berth, docker]) importImage(e, tar, 'busybox:latest');
+    for (const e of [berth, docker]) timeRun(e, ['run', '--rm', 'busybox', 'true']); // warm-up
+    const times: Record<string, number[]> = { berth: [], docker: [] };
+    for (let i = 0; i < N; i++) for (const e of [berth, docker]) times[e.name]!.push(timeRun(e, ['run', '--rm', 'busybox', 'true']));
+    report('run --rm busybox true', times.berth!, times.docker!, 0.3);
+    memory(berth, docker);
+  } finally {
+    await berth.stop();
+    await docker.stop();
+  }
+}
+
+/** Idle daemon RSS, then the monitor cost per running container (shim vs containerd-shim). */
+function memory(berth: Engine, docker: Engine): void {
+  const mib = (k: number) => (k / 1024).toFixed(1) + ' MiB';
+  const idle = (e: Engine) => e.daemonPids().reduce((s, p) => s + rssKiB(p), 0);
+  console.log(`idle daemon memory                 berth ${mib(idle(berth)).padStart(10)}   docker ${mib(idle(docker)).padStart(10)} (dockerd + containerd)`);
+  const K = 5;
+  for (const e of [berth, docker]) for (let i = 0; i < K; i++) timeRun(e, ['run', '-d', 'busybox', 'sleep', '600']);
+  const shim = median(pidsByCmd(/berth-shim/).map(rssKiB));
+  const dshim = median(pidsByCmd(/containerd-shim/).map(rssKiB));
+  console.log(`monitor per running container      berth ${mib(shim).padStart(10)}   docker ${mib(dshim).padStart(10)} (median RSS of berth-shim vs containerd-shim-runc-v2; target ≤ 3 MiB)`);
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

@@ -1,0 +1,121 @@
+// The foundation, as a user sees it through the berth CLI: import, run, ps, logs, exec, stop, rm,
+// and the bad inputs. Real runc, real overlayfs, a private berthd.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { REPO, TestDaemon, mountsUnder, runCmd } from './harness.js';
+
+describe('containers', () => {
+  let d: TestDaemon;
+  before(async () => {
+    d = await TestDaemon.start();
+    await d.importBusybox();
+  });
+  after(async () => d.cleanup());
+
+  it('runs a command and exits with its code', async () => {
+    const r = await d.berth(['run', '--rm', 'busybox', 'echo', 'hello']);
+    assert.equal(r.stdout, 'hello\n');
+    assert.equal(r.code, 0);
+    const code = await d.berth(['run', '--rm', 'busybox', 'sh', '-c', 'exit 3']);
+    assert.equal(code.code, 3);
+    assert.equal((await d.berth(['ps', '-aq'])).stdout, '', '--rm removed the containers');
+  });
+
+  it('keeps stdout and stderr apart', async () => {
+    const r = await d.berth(['run', '--rm', 'busybox', 'sh', '-c', 'echo out; echo err >&2']);
+    assert.equal(r.stdout, 'out\n');
+    assert.equal(r.stderr, 'err\n');
+  });
+
+  it('pipes stdin with -i', async () => {
+    const r = await d.berth(['run', '-i', '--rm', 'busybox', 'cat'], { input: 'hi there\n' });
+    assert.equal(r.stdout, 'hi there\n');
+    assert.equal(r.code, 0);
+  });
+
+  it('resolves -u names through the image and sets -w and -e', async () => {
+    const r = await d.berth(['run', '--rm', '-u', 'app', '-w', '/tmp/x', '-e', 'A=1', 'busybox', 'sh', '-c', 'id -u; pwd; echo $A']);
+    assert.equal(r.stdout, '1000\n/tmp/x\n1\n');
+    const e = await d.berth(['run', '--rm', '--entrypoint', 'echo', 'busybox', 'from', 'entrypoint']);
+    assert.equal(e.stdout, 'from entrypoint\n');
+  });
+
+  it('serves a detached container: ps, logs, exec, top, stop, rm', async () => {
+    const run = await d.berth(['run', '-d', '--name', 'web', '-e', 'GREETING=hi', '-l', 'tier=front', 'busybox', 'sh', '-c', 'echo started; exec httpd -f -p 8080']);
+    assert.equal(run.code, 0, run.stderr);
+    const id = run.stdout.trim();
+    assert.match(id, /^[0-9a-f]{64}$/);
+    const ps = await d.berth(['ps']);
+    assert.match(ps.stdout, /^CONTAINER ID\s+IMAGE\s+COMMAND\s+CREATED\s+STATUS\s+PORTS\s+NAMES\n/);
+    assert.match(ps.stdout, new RegExp(`${id.slice(0, 12)}\\s+busybox\\s+"sh -c 'echo start…"\\s+.*Up .*\\s+web\\n`));
+    assert.equal((await d.berth(['ps', '-q', '--filter', 'label=tier=front'])).stdout, id.slice(0, 12) + '\n');
+    assert.equal((await d.berth(['inspect', '-f', '{{.State.Running}} {{.Name}} {{index .Config.Labels "tier"}}', 'web'])).stdout, 'true /web front\n');
+    const pid = Number((await d.berth(['inspect', '-f', '{{.State.Pid}}', 'web'])).stdout);
+    assert.ok(pid > 0);
+    assert.equal((await d.berth(['exec', 'web', 'sh', '-c', 'echo $GREETING'])).stdout, 'hi\n');
+    assert.equal((await d.berth(['exec', 'web', 'sh', '-c', 'exit 5'])).code, 5);
+    assert.match((await d.berth(['exec', 'web', 'wget', '-qO-', 'http://127.0.0.1:8080/etc/hostname'])).stdout + '', /^$|^[0-9a-f]{12}\n$/);
+    assert.equal((await d.berth(['logs', 'web'])).stdout, 'started\n');
+    assert.match((await d.berth(['logs', '-t', 'web'])).stdout, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z started\n$/);
+    assert.match((await d.berth(['top', 'web'])).stdout, /httpd -f -p 8080/);
+    const stop = await d.berth(['stop', '-t', '2', 'web']);
+    assert.equal(stop.code, 0, stop.stderr);
+    assert.match((await d.berth(['ps', '-a', '--format', '{{.Names}} {{.Status}}'])).stdout, /^web Exited \(\d+\) /m);
+    assert.equal(mountsUnder(d.root).length, 0, 'a stopped container has no rootfs mount');
+    assert.equal((await d.berth(['rm', 'web'])).code, 0);
+    assert.equal((await d.berth(['ps', '-aq'])).stdout, '');
+  });
+
+  it('follows logs until the container exits', async () => {
+    const id = (await d.berth(['run', '-d', 'busybox', 'sh', '-c', 'for i in 1 2 3; do echo line$i; sleep 0.2; done'])).stdout.trim();
+    const r = await d.berth(['logs', '-f', id]);
+    assert.equal(r.stdout, 'line1\nline2\nline3\n');
+    assert.equal((await d.berth(['logs', '--tail', '1', id])).stdout, 'line3\n');
+    assert.equal((await d.berth(['wait', id])).stdout, '0\n');
+    await d.berth(['rm', id]);
+  });
+
+  it('pauses, renames, kills, restarts', async () => {
+    await d.berth(['run', '-d', '--name', 'p1', 'busybox', 'sleep', '300']);
+    assert.equal((await d.berth(['pause', 'p1'])).code, 0);
+    assert.equal((await d.berth(['inspect', '-f', '{{.State.Status}}', 'p1'])).stdout, 'paused\n');
+    assert.equal((await d.berth(['unpause', 'p1'])).code, 0);
+    assert.equal((await d.berth(['rename', 'p1', 'p2'])).code, 0);
+    assert.equal((await d.berth(['inspect', '-f', '{{.Name}}', 'p2'])).stdout, '/p2\n');
+    const before = (await d.berth(['inspect', '-f', '{{.State.StartedAt}}', 'p2'])).stdout;
+    assert.equal((await d.berth(['restart', '-t', '1', 'p2'])).code, 0);
+    assert.notEqual((await d.berth(['inspect', '-f', '{{.State.StartedAt}}', 'p2'])).stdout, before);
+    assert.equal((await d.berth(['kill', '-s', 'KILL', 'p2'])).code, 0);
+    assert.equal((await d.berth(['wait', 'p2'])).stdout, '137\n');
+    await d.berth(['rm', 'p2']);
+  });
+
+  it('gives a TTY with -t', async () => {
+    const cli = `${process.execPath} ${REPO}/dist/src/cli/main.js -H ${d.host}`;
+    const r = await runCmd(['script', '-qec', `${cli} run --rm -t busybox sh -c 'tty; stty size'`, '/dev/null']);
+    assert.match(r.stdout, /\/dev\/pts\/\d+/);
+  });
+
+  it('refuses bad input with clear errors', async () => {
+    const missing = await d.berth(['run', '--rm', 'nosuchimage']);
+    assert.notEqual(missing.code, 0);
+    assert.match(missing.stderr, /Unable to find image 'nosuchimage:latest' locally/);
+    await d.berth(['create', '--name', 'dup', 'busybox', 'true']);
+    const dup = await d.berth(['create', '--name', 'dup', 'busybox', 'true']);
+    assert.equal(dup.code, 125);
+    assert.match(dup.stderr, /Conflict\. The container name "\/dup" is already in use by container "[0-9a-f]{64}"/);
+    await d.berth(['rm', 'dup']);
+    await d.berth(['run', '-d', '--name', 'busy', 'busybox', 'sleep', '300']);
+    const rm = await d.berth(['rm', 'busy']);
+    assert.notEqual(rm.code, 0);
+    assert.match(rm.stderr, /You cannot remove a running container [0-9a-f]{64}\. Stop the container before attempting removal or force remove/);
+    assert.equal((await d.berth(['rm', '-f', 'busy'])).code, 0);
+    const flag = await d.berth(['run', '--no-such-flag', 'busybox']);
+    assert.equal(flag.code, 125);
+    assert.match(flag.stderr, /unknown flag: --no-such-flag/);
+    const notfound = await d.berth(['run', '--rm', 'busybox', 'no-such-binary']);
+    assert.equal(notfound.code, 127);
+    assert.equal((await d.berth(['ps', '-aq'])).stdout, '');
+    assert.match((await d.berth(['inspect', 'nothing'])).stderr, /No such object: nothing|No such container: nothing/);
+  });
+});

@@ -1,0 +1,122 @@
+// The real docker CLI (it negotiates the API version down) against berthd, and image archives
+// exchanged with Docker 20.10 in both directions.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { REPO, TestDaemon, ping, runCmd } from './harness.js';
+
+const DOCKER = '/usr/local/bin/docker';
+const TINY_ID = 'sha256:353a47e53246d4c8a51c226c55cd50294e9ac48ced2be177270e78236fc3963d';
+
+describe('docker CLI against berthd', { skip: !existsSync(DOCKER) && 'no docker CLI at /usr/local/bin/docker' }, () => {
+  let d: TestDaemon;
+  before(async () => {
+    d = await TestDaemon.start();
+    await d.importBusybox();
+  });
+  after(async () => d.cleanup());
+
+  it('version and info', async () => {
+    const v = await d.docker(['version', '--format', '{{.Server.APIVersion}} {{.Server.Os}}']);
+    assert.equal(v.code, 0, v.stderr);
+    assert.equal(v.stdout, '1.44 linux\n');
+    const i = await d.docker(['info', '--format', '{{.Driver}} {{.OSType}} {{.Images}}']);
+    assert.equal(i.stdout, 'overlay2 linux 1\n');
+  });
+
+  it('images, run --rm, run -d, ps -a, logs, exec, inspect, stop, rm', async () => {
+    assert.match((await d.docker(['images'])).stdout, /^busybox\s+latest\s+[0-9a-f]{12}\s+/m);
+    const hello = await d.docker(['run', '--rm', 'busybox', 'echo', 'hello']);
+    assert.equal(hello.stdout, 'hello\n', hello.stderr);
+    assert.equal((await d.docker(['run', '--rm', 'busybox', 'sh', '-c', 'exit 4'])).code, 4);
+    const id = (await d.docker(['run', '-d', '--name', 'dk', 'busybox', 'sh', '-c', 'echo up; sleep 300'])).stdout.trim();
+    assert.match(id, /^[0-9a-f]{64}$/);
+    assert.match((await d.docker(['ps', '-a'])).stdout, /\bdk\n/);
+    await waitFor(async () => (await d.docker(['logs', 'dk'])).stdout === 'up\n');
+    assert.equal((await d.docker(['exec', 'dk', 'echo', 'inside'])).stdout, 'inside\n');
+    assert.equal((await d.docker(['exec', '-i', 'dk', 'cat'], { input: 'piped\n' })).stdout, 'piped\n');
+    assert.equal((await d.docker(['inspect', '-f', '{{.State.Status}} {{.Config.Image}}', 'dk'])).stdout, 'running busybox\n');
+    assert.equal((await d.docker(['stop', '-t', '1', 'dk'])).code, 0);
+    assert.equal((await d.docker(['rm', 'dk'])).code, 0);
+    assert.equal((await d.docker(['ps', '-aq'])).stdout, '');
+  });
+
+  it('loads what Docker 20.10 saved, with the same image ID', async () => {
+    const r = await d.berth(['load', '-i', path.join(REPO, 'test/fixtures/docker20-save-tiny.tar')]);
+    assert.equal(r.stdout, 'Loaded image: fixture/tiny:v1\n', r.stderr);
+    assert.equal((await d.berth(['image', 'inspect', '-f', '{{.Id}}', 'fixture/tiny:v1'])).stdout, TINY_ID + '\n');
+    assert.equal((await d.berth(['run', '--rm', 'fixture/tiny:v1'])).stdout, 'hello from docker\n');
+    await d.berth(['rmi', 'fixture/tiny:v1']);
+  });
+
+  it('berth save is loaded by a real dockerd with the same image ID', { skip: !existsSync('/usr/bin/dockerd') && 'dockerd (Debian docker.io) not installed' }, async () => {
+    const ref = await PrivateDockerd.start();
+    try {
+      const archive = path.join(d.dir, 'bb.tar');
+      assert.equal((await d.berth(['save', '-o', archive, 'busybox:latest'])).code, 0);
+      const id = (await d.berth(['image', 'inspect', '-f', '{{.Id}}', 'busybox'])).stdout.trim();
+      const load = await ref.docker(['load', '-i', archive]);
+      assert.equal(load.code, 0, load.stderr);
+      assert.match(load.stdout, /Loaded image: busybox:latest/);
+      assert.equal((await ref.docker(['image', 'inspect', '-f', '{{.Id}}', 'busybox:latest'])).stdout.trim(), id);
+      // and back: docker save → berth load keeps the ID
+      const back = path.join(d.dir, 'back.tar');
+      await ref.docker(['tag', 'busybox:latest', 'roundtrip/bb:1']);
+      assert.equal((await ref.docker(['save', '-o', back, 'roundtrip/bb:1'])).code, 0);
+      assert.equal((await d.berth(['load', '-i', back])).code, 0);
+      assert.equal((await d.berth(['image', 'inspect', '-f', '{{.Id}}', 'roundtrip/bb:1'])).stdout.trim(), id);
+      await d.berth(['rmi', 'roundtrip/bb:1']);
+    } finally {
+      await ref.stop();
+    }
+  });
+});
+
+async function waitFor(cond: () => Promise<boolean>, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (await cond()) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  assert.fail('condition not met in time');
+}
+
+/** A throw-away dockerd with its own data root and socket, no bridge and no iptables changes. */
+class PrivateDockerd {
+  private constructor(
+    private readonly child: ChildProcess,
+    private readonly dir: string,
+  ) {}
+
+  get socket(): string {
+    return path.join(this.dir, 'docker.sock');
+  }
+
+  static async start(): Promise<PrivateDockerd> {
+    const dir = await fs.mkdtemp('/tmp/bd-');
+    const child = spawn(
+      '/usr/bin/dockerd',
+      ['--host', `unix://${dir}/docker.sock`, '--data-root', `${dir}/data`, '--exec-root', `${dir}/exec`, '--pidfile', `${dir}/docker.pid`, '--bridge', 'none', '--iptables=false', '--ip-masq=false', '--containerd-namespace', `bd${path.basename(dir)}`],
+      { stdio: 'ignore' },
+    );
+    const ref = new PrivateDockerd(child, dir);
+    for (let i = 0; i < 300 && !(await ping(ref.socket)); i++) await new Promise((r) => setTimeout(r, 100));
+    return ref;
+  }
+
+  docker(args: string[]) {
+    return runCmd([DOCKER, ...args], { env: { DOCKER_HOST: `unix://${this.socket}` } });
+  }
+
+  async stop(): Promise<void> {
+    const exited = new Promise((r) => this.child.once('exit', r));
+    this.child.kill('SIGTERM');
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 15000))]);
+    if (this.child.exitCode === null) this.child.kill('SIGKILL');
+    await runCmd(['sh', '-c', `grep -o ' ${this.dir}[^ ]*' /proc/self/mounts | sort -r | xargs -r -n1 umount -l`]);
+    await fs.rm(this.dir, { recursive: true, force: true });
+  }
+}

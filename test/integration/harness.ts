@@ -1,0 +1,177 @@
+// Integration-test harness: a private berthd per test file (own root, exec root and socket),
+// the compiled CLI pointed at it, a busybox image from Debian's busybox-static, and a clean-up
+// that removes containers, ends the processes it started by PID and unmounts what was mounted.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { promises as fs, readFileSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+const DAEMON = path.join(REPO, 'dist/src/daemon/main.js');
+const CLI = path.join(REPO, 'dist/src/cli/main.js');
+
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export function runCmd(argv: string[], opts: { input?: string | Buffer; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(argv[0]!, argv.slice(1), { env: { ...process.env, ...opts.env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (d: Buffer) => out.push(d));
+    child.stderr.on('data', (d: Buffer) => err.push(d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 60_000);
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? (signal ? 128 : 1), stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() });
+    });
+    child.stdin.end(opts.input ?? '');
+  });
+}
+
+export function ping(socket: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const c = net.createConnection(socket);
+    c.once('connect', () => {
+      c.write('GET /_ping HTTP/1.0\r\n\r\n');
+    });
+    c.once('data', (d) => {
+      c.destroy();
+      resolve(String(d).includes('200'));
+    });
+    c.once('error', () => resolve(false));
+  });
+}
+
+let rootfsTar: Promise<string> | undefined;
+/** A tar of the busybox root filesystem, built once per test process. */
+export function busyboxTar(): Promise<string> {
+  rootfsTar ??= (async () => {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'bb-'));
+    const r = spawnSync('sh', [path.join(REPO, 'scripts/mkrootfs-busybox.sh'), path.join(dir, 'rootfs')], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`mkrootfs-busybox failed: ${r.stderr}`);
+    const tar = path.join(dir, 'busybox.tar');
+    const t = spawnSync('tar', ['-C', path.join(dir, 'rootfs'), '-cf', tar, '.']);
+    if (t.status !== 0) throw new Error('tar of busybox rootfs failed');
+    process.on('exit', () => spawnSync('rm', ['-rf', dir]));
+    return tar;
+  })();
+  return rootfsTar;
+}
+
+export class TestDaemon {
+  child?: ChildProcess;
+  readonly root: string;
+  readonly execRoot: string;
+  readonly socket: string;
+  log = '';
+
+  private constructor(readonly dir: string) {
+    this.root = path.join(dir, 'root');
+    this.execRoot = path.join(dir, 'run');
+    this.socket = path.join(dir, 'berth.sock');
+  }
+
+  static async start(extraArgs: string[] = []): Promise<TestDaemon> {
+    const d = new TestDaemon(await fs.mkdtemp('/tmp/bt-'));
+    await d.startProcess(extraArgs);
+    return d;
+  }
+
+  get host(): string {
+    return `unix://${this.socket}`;
+  }
+
+  async startProcess(extraArgs: string[] = []): Promise<void> {
+    const child = spawn(process.execPath, [DAEMON, '--root', this.root, '--exec-root', this.execRoot, '-H', this.host, '--log-level', 'debug', ...extraArgs], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.child = child;
+    child.stdout!.on('data', (d) => (this.log += String(d)));
+    child.stderr!.on('data', (d) => (this.log += String(d)));
+    for (let i = 0; i < 500; i++) {
+      if (child.exitCode !== null) throw new Error(`berthd exited: ${this.log}`);
+      if (await ping(this.socket)) return;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    throw new Error(`berthd did not answer: ${this.log}`);
+  }
+
+  /** Stop berthd (SIGTERM, or SIGKILL to simulate a crash); containers keep running. */
+  async stopProcess(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill(signal);
+    await exited;
+  }
+
+  berth(args: string[], opts: { input?: string | Buffer; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<RunResult> {
+    return runCmd([process.execPath, CLI, '-H', this.host, ...args], opts);
+  }
+
+  docker(args: string[], opts: { input?: string | Buffer; timeoutMs?: number } = {}): Promise<RunResult> {
+    return runCmd(['/usr/local/bin/docker', ...args], { ...opts, env: { DOCKER_HOST: this.host, DOCKER_CONFIG: path.join(this.dir, 'docker-config') } });
+  }
+
+  async importBusybox(ref = 'busybox:latest'): Promise<string> {
+    const tar = await busyboxTar();
+    const r = await this.berth(['import', '-c', 'CMD ["sh"]', tar, ref]);
+    if (r.code !== 0) throw new Error(`import failed: ${r.stderr}`);
+    return r.stdout.trim();
+  }
+
+  /** Remove every container, stop berthd, end leftover shims by PID, unmount, delete the dirs. */
+  async cleanup(): Promise<void> {
+    if (!this.child || this.child.exitCode !== null) await this.startProcess().catch(() => undefined);
+    const ids = (await this.berth(['ps', '-aq'])).stdout.split('\n').filter(Boolean);
+    if (ids.length) await this.berth(['rm', '-f', ...ids]);
+    await this.stopProcess();
+    for (const pid of shimPidsUnder(this.execRoot)) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+    spawnSync('sh', ['-c', `runc --root ${this.execRoot}/runc list -q 2>/dev/null | xargs -r -n1 runc --root ${this.execRoot}/runc delete --force`]);
+    for (const m of mountsUnder(this.dir).reverse()) spawnSync('umount', ['-l', m]);
+    await fs.rm(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** PIDs of berth-shim processes whose state dir is under dir (started by this test run). */
+function shimPidsUnder(dir: string): number[] {
+  const pids: number[] = [];
+  for (const p of readdirSafe('/proc')) {
+    if (!/^\d+$/.test(p)) continue;
+    try {
+      const cmd = readFileSync(`/proc/${p}/cmdline`, 'utf8');
+      if (cmd.includes('berth-shim') && cmd.includes(dir)) pids.push(Number(p));
+    } catch {
+      // raced with exit
+    }
+  }
+  return pids;
+}
+
+function readdirSafe(d: string): string[] {
+  try {
+    return spawnSync('ls', [d], { encoding: 'utf8' }).stdout.split('\n');
+  } catch {
+    return [];
+  }
+}
+
+export function mountsUnder(dir: string): string[] {
+  return readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .map((l) => l.split(' ')[4])
+    .filter((m): m is string => !!m && m.startsWith(dir + '/'));
+}
