@@ -1,0 +1,461 @@
+// `run`/`create` flags and their mapping into the POST /containers/create body, field by field as the
+// docker CLI's cli/command/container/opts.go does (including fields the daemon honours only later).
+import type { ContainerCreateRequest, DeviceMapping, HealthConfig, HostConfig, Mount, PortBinding, Ulimit } from '../api/types.js';
+import type { FlagSpec, ParsedFlags } from './flags.js';
+import { ramInBytes } from '../lib/units.js';
+
+export const CONTAINER_FLAGS: FlagSpec[] = [
+  { name: 'add-host', type: 'stringArray', description: 'Add a custom host-to-IP mapping (host:ip)' },
+  { name: 'attach', short: 'a', type: 'stringArray', description: 'Attach to STDIN, STDOUT or STDERR' },
+  { name: 'blkio-weight', type: 'int', valueName: 'uint16', description: 'Block IO (relative weight), between 10 and 1000, or 0 to disable (default 0)' },
+  { name: 'cap-add', type: 'stringArray', description: 'Add Linux capabilities' },
+  { name: 'cap-drop', type: 'stringArray', description: 'Drop Linux capabilities' },
+  { name: 'cidfile', type: 'string', description: 'Write the container ID to the file' },
+  { name: 'cpu-period', type: 'int', description: 'Limit CPU CFS (Completely Fair Scheduler) period' },
+  { name: 'cpu-quota', type: 'int', description: 'Limit CPU CFS (Completely Fair Scheduler) quota' },
+  { name: 'cpu-shares', short: 'c', type: 'int', description: 'CPU shares (relative weight)' },
+  { name: 'cpus', type: 'float', description: 'Number of CPUs' },
+  { name: 'cpuset-cpus', type: 'string', description: 'CPUs in which to allow execution (0-3, 0,1)' },
+  { name: 'device', type: 'stringArray', description: 'Add a host device to the container' },
+  { name: 'dns', type: 'stringArray', description: 'Set custom DNS servers' },
+  { name: 'dns-option', type: 'stringArray', description: 'Set DNS options' },
+  { name: 'dns-search', type: 'stringArray', description: 'Set custom DNS search domains' },
+  { name: 'domainname', type: 'string', description: 'Container NIS domain name' },
+  { name: 'entrypoint', type: 'string', description: 'Overwrite the default ENTRYPOINT of the image' },
+  { name: 'env', short: 'e', type: 'stringArray', description: 'Set environment variables' },
+  { name: 'env-file', type: 'stringArray', description: 'Read in a file of environment variables' },
+  { name: 'expose', type: 'stringArray', description: 'Expose a port or a range of ports' },
+  { name: 'group-add', type: 'stringArray', description: 'Add additional groups to join' },
+  { name: 'health-cmd', type: 'string', description: 'Command to run to check health' },
+  { name: 'health-interval', type: 'duration', description: 'Time between running the check (ms|s|m|h) (default 0s)' },
+  { name: 'health-retries', type: 'int', description: 'Consecutive failures needed to report unhealthy' },
+  { name: 'health-start-interval', type: 'duration', description: 'Time between running the check during the start period (ms|s|m|h) (default 0s)' },
+  { name: 'health-start-period', type: 'duration', description: 'Start period for the container to initialize before starting health-retries countdown (ms|s|m|h) (default 0s)' },
+  { name: 'health-timeout', type: 'duration', description: 'Maximum time to allow one check to run (ms|s|m|h) (default 0s)' },
+  { name: 'hostname', short: 'h', type: 'string', description: 'Container host name' },
+  { name: 'init', type: 'bool', description: 'Run an init inside the container that forwards signals and reaps processes' },
+  { name: 'interactive', short: 'i', type: 'bool', description: 'Keep STDIN open even if not attached' },
+  { name: 'ipc', type: 'string', description: 'IPC mode to use' },
+  { name: 'label', short: 'l', type: 'stringArray', description: 'Set meta data on a container' },
+  { name: 'label-file', type: 'stringArray', description: 'Read in a line delimited file of labels' },
+  { name: 'log-driver', type: 'string', description: 'Logging driver for the container' },
+  { name: 'log-opt', type: 'stringArray', description: 'Log driver options' },
+  { name: 'memory', short: 'm', type: 'size', description: 'Memory limit' },
+  { name: 'memory-reservation', type: 'size', description: 'Memory soft limit' },
+  { name: 'memory-swap', type: 'swapSize', description: "Swap limit equal to memory plus swap: '-1' to enable unlimited swap" },
+  { name: 'mount', type: 'stringArray', valueName: 'mount', description: 'Attach a filesystem mount to the container' },
+  { name: 'name', type: 'string', description: 'Assign a name to the container' },
+  { name: 'network', type: 'string', valueName: 'network', default: 'default', description: 'Connect a container to a network' },
+  { name: 'network-alias', type: 'stringArray', description: 'Add network-scoped alias for the container' },
+  { name: 'no-healthcheck', type: 'bool', description: 'Disable any container-specified HEALTHCHECK' },
+  { name: 'oom-kill-disable', type: 'bool', description: 'Disable OOM Killer' },
+  { name: 'pid', type: 'string', description: 'PID namespace to use' },
+  { name: 'pids-limit', type: 'int', description: 'Tune container pids limit (set -1 for unlimited)' },
+  { name: 'platform', type: 'string', description: 'Set platform if server is multi-platform capable' },
+  { name: 'privileged', type: 'bool', description: 'Give extended privileges to this container' },
+  { name: 'publish', short: 'p', type: 'stringArray', description: "Publish a container's port(s) to the host" },
+  { name: 'publish-all', short: 'P', type: 'bool', description: 'Publish all exposed ports to random ports' },
+  { name: 'pull', type: 'string', default: 'missing', description: 'Pull image before creating ("always", "missing", "never")' },
+  { name: 'read-only', type: 'bool', description: "Mount the container's root filesystem as read only" },
+  { name: 'restart', type: 'string', default: 'no', description: 'Restart policy to apply when a container exits' },
+  { name: 'rm', type: 'bool', description: 'Automatically remove the container when it exits' },
+  { name: 'security-opt', type: 'stringArray', description: 'Security Options' },
+  { name: 'shm-size', type: 'size', description: 'Size of /dev/shm' },
+  { name: 'stop-signal', type: 'string', description: 'Signal to stop the container' },
+  { name: 'stop-timeout', type: 'int', description: 'Timeout (in seconds) to stop a container' },
+  { name: 'sysctl', type: 'stringArray', valueName: 'map', description: 'Sysctl options' },
+  { name: 'tmpfs', type: 'stringArray', description: 'Mount a tmpfs directory' },
+  { name: 'tty', short: 't', type: 'bool', description: 'Allocate a pseudo-TTY' },
+  { name: 'ulimit', type: 'stringArray', valueName: 'ulimit', description: 'Ulimit options' },
+  { name: 'user', short: 'u', type: 'string', description: 'Username or UID (format: <name|uid>[:<group|gid>])' },
+  { name: 'uts', type: 'string', description: 'UTS namespace to use' },
+  { name: 'volume', short: 'v', type: 'stringArray', description: 'Bind mount a volume' },
+  { name: 'volumes-from', type: 'stringArray', description: 'Mount volumes from the specified container(s)' },
+  { name: 'workdir', short: 'w', type: 'string', description: 'Working directory inside the container' },
+];
+
+export const RUN_ONLY_FLAGS: FlagSpec[] = [
+  { name: 'detach', short: 'd', type: 'bool', description: 'Run container in background and print container ID' },
+  { name: 'detach-keys', type: 'string', description: 'Override the key sequence for detaching a container' },
+  { name: 'sig-proxy', type: 'bool', default: true, description: 'Proxy received signals to the process' },
+];
+
+/** What the mapping needs from the outside world (files, environment), injectable for tests. */
+export interface MappingEnv {
+  readFile(path: string): string;
+  getenv(name: string): string | undefined;
+}
+
+export interface CreatePlan {
+  body: ContainerCreateRequest;
+  name: string;
+  platform: string;
+  pull: string;
+}
+
+export class OptionError extends Error {}
+
+export function buildCreateRequest(f: ParsedFlags, env: MappingEnv): CreatePlan {
+  const [image = '', ...cmd] = f.args;
+  const attach = attachStreams(f);
+  const ports = parsePublish(f.list('publish'), f.list('expose'));
+  const volumes: Record<string, object> = {};
+  const binds: string[] = [];
+  for (const v of f.list('volume')) {
+    if (v.includes(':')) binds.push(v);
+    else volumes[v] = {};
+  }
+  const pull = f.str('pull');
+  if (!['always', 'missing', 'never'].includes(pull))
+    throw new OptionError(`invalid pull option: '${pull}': must be one of "always", "missing" or "never"`);
+  const body: ContainerCreateRequest = {
+    Hostname: f.str('hostname'),
+    Domainname: f.str('domainname'),
+    User: f.str('user'),
+    AttachStdin: attach.stdin,
+    AttachStdout: attach.stdout,
+    AttachStderr: attach.stderr,
+    ExposedPorts: Object.keys(ports.exposed).length ? ports.exposed : undefined,
+    Tty: f.bool('tty'),
+    OpenStdin: f.bool('interactive'),
+    StdinOnce: false,
+    Env: environment(f, env) ?? undefined,
+    Cmd: cmd.length ? cmd : null,
+    Healthcheck: healthcheck(f),
+    Image: image,
+    Volumes: volumes,
+    WorkingDir: f.str('workdir'),
+    Entrypoint: entrypoint(f),
+    OnBuild: null,
+    Labels: labels(f, env),
+    StopSignal: f.str('stop-signal') || undefined,
+    StopTimeout: f.has('stop-timeout') ? f.num('stop-timeout') : undefined,
+    HostConfig: hostConfig(f, env, binds, ports.bindings),
+    NetworkingConfig: networking(f),
+  };
+  return { body: dropUndefined(body), name: f.str('name'), platform: f.str('platform'), pull };
+}
+
+function attachStreams(f: ParsedFlags): { stdin: boolean; stdout: boolean; stderr: boolean } {
+  const wanted = f.list('attach').map((s) => s.toLowerCase());
+  for (const s of wanted)
+    if (!['stdin', 'stdout', 'stderr'].includes(s)) throw new OptionError('valid streams are STDIN, STDOUT and STDERR');
+  const none = wanted.length === 0;
+  return {
+    stdin: wanted.includes('stdin') || f.bool('interactive'),
+    stdout: none || wanted.includes('stdout'),
+    stderr: none || wanted.includes('stderr'),
+  };
+}
+
+function entrypoint(f: ParsedFlags): string[] | null {
+  if (f.str('entrypoint')) return [f.str('entrypoint')];
+  // `--entrypoint=""` resets the image's entrypoint
+  return f.has('entrypoint') ? [''] : null;
+}
+
+/** KEY=VALUE lines; blank lines and # comments skipped. */
+function readLines(path: string, env: MappingEnv): string[] {
+  return env
+    .readFile(path)
+    .split(/\r?\n/)
+    .map((l) => l.replace(/^\s+/, ''))
+    .filter((l) => l !== '' && !l.startsWith('#'));
+}
+
+/** docker's opts.ValidateEnv: `-e VAR` takes VAR's value from our environment when set. */
+export function expandEnv(entry: string, env: MappingEnv): string {
+  const eq = entry.indexOf('=');
+  const key = eq >= 0 ? entry.slice(0, eq) : entry;
+  if (!key) throw new OptionError(`invalid environment variable: ${entry}`);
+  if (eq >= 0) return entry;
+  const value = env.getenv(key);
+  return value === undefined ? entry : `${key}=${value}`;
+}
+
+function environment(f: ParsedFlags, env: MappingEnv): string[] | null {
+  const out: string[] = [];
+  for (const file of f.list('env-file')) {
+    for (const line of readLines(file, env)) {
+      const eq = line.indexOf('=');
+      const key = eq >= 0 ? line.slice(0, eq) : line;
+      if (/\s/.test(key)) throw new OptionError(`variable '${key}' contains whitespaces`);
+      if (eq >= 0) out.push(line);
+      else if (env.getenv(key) !== undefined) out.push(`${key}=${env.getenv(key)}`);
+    }
+  }
+  for (const e of f.list('env')) out.push(expandEnv(e, env));
+  return out.length ? out : null;
+}
+
+function kvMap(entries: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const e of entries) {
+    const eq = e.indexOf('=');
+    if (eq < 0) out[e] = '';
+    else out[e.slice(0, eq)] = e.slice(eq + 1);
+  }
+  return out;
+}
+
+function labels(f: ParsedFlags, env: MappingEnv): Record<string, string> {
+  const fromFiles = f.list('label-file').flatMap((file) => readLines(file, env));
+  return kvMap([...fromFiles, ...f.list('label')]);
+}
+
+function healthcheck(f: ParsedFlags): HealthConfig | undefined {
+  const ns = (name: string): number => {
+    const ms = f.num(name);
+    if (ms < 0) throw new OptionError(`--${name} cannot be negative`);
+    return Math.round(ms * 1e6);
+  };
+  const durations = ['health-interval', 'health-timeout', 'health-start-period', 'health-start-interval'];
+  const any = f.str('health-cmd') !== '' || f.num('health-retries') !== 0 || durations.some((d) => f.num(d) !== 0);
+  if (f.bool('no-healthcheck')) {
+    if (any) throw new OptionError('--no-healthcheck conflicts with --health-* options');
+    return { Test: ['NONE'] };
+  }
+  if (!any) return undefined;
+  if (f.num('health-retries') < 0) throw new OptionError('--health-retries cannot be negative');
+  const hc: HealthConfig = {
+    Test: f.str('health-cmd') ? ['CMD-SHELL', f.str('health-cmd')] : undefined,
+    Interval: ns('health-interval'),
+    Timeout: ns('health-timeout'),
+    StartPeriod: ns('health-start-period'),
+    Retries: f.num('health-retries'),
+  };
+  if (f.num('health-start-interval')) hc.StartInterval = ns('health-start-interval');
+  return dropUndefined(hc);
+}
+
+export interface PortSpecs {
+  exposed: Record<string, object>;
+  bindings: Record<string, PortBinding[]>;
+}
+
+function splitRange(s: string, what: string): [number, number] {
+  const m = /^(\d+)(?:-(\d+))?$/.exec(s);
+  if (!m) throw new OptionError(`invalid ${what}: ${s}`);
+  const start = Number(m[1]);
+  const end = m[2] !== undefined ? Number(m[2]) : start;
+  if (end < start) throw new OptionError(`invalid range specified for ${what}: ${s}`);
+  return [start, end];
+}
+
+/** docker's nat.ParsePortSpecs: [ip:][hostPort:]containerPort[/proto], with ranges. */
+export function parsePublish(publish: string[], expose: string[] = []): PortSpecs {
+  const exposed: Record<string, object> = {};
+  const bindings: Record<string, PortBinding[]> = {};
+  for (const spec of publish) {
+    const slash = spec.lastIndexOf('/');
+    const hasProto = slash > spec.lastIndexOf(']') && slash > spec.lastIndexOf(':');
+    const proto = hasProto ? spec.slice(slash + 1) || 'tcp' : 'tcp';
+    const rest = hasProto ? spec.slice(0, slash) : spec;
+    let ip = '';
+    let hostPart = '';
+    let containerPart = rest;
+    const v6 = /^\[([^\]]*)\]:(.*)$/.exec(rest);
+    const parts = v6 ? [v6[1] ?? '', ...(v6[2] ?? '').split(':')] : rest.split(':');
+    if (parts.length === 2) [hostPart = '', containerPart = ''] = parts;
+    else if (parts.length === 3) [ip = '', hostPart = '', containerPart = ''] = parts;
+    else if (parts.length > 3) throw new OptionError(`invalid port format: ${spec}`);
+    if (!containerPart) throw new OptionError(`no port specified: ${spec}<empty>`);
+    const [cStart, cEnd] = splitRange(containerPart, 'containerPort');
+    const [hStart, hEnd] = hostPart ? splitRange(hostPart, 'hostPort') : [0, 0];
+    const count = cEnd - cStart + 1;
+    if (hostPart && hEnd - hStart + 1 !== count && count !== 1)
+      throw new OptionError(`invalid ranges specified for container and host Ports: ${containerPart} and ${hostPart}`);
+    for (let i = 0; i < count; i++) {
+      const key = `${cStart + i}/${proto}`;
+      let hostPort = '';
+      if (hostPart) hostPort = count === 1 && hEnd !== hStart ? `${hStart}-${hEnd}` : String(hStart + i);
+      exposed[key] = {};
+      (bindings[key] ??= []).push({ HostIp: ip, HostPort: hostPort });
+    }
+  }
+  for (const e of expose) {
+    const [port = '', proto = 'tcp'] = e.split('/');
+    const [start, end] = splitRange(port, 'range format for --expose');
+    for (let p = start; p <= end; p++) exposed[`${p}/${proto}`] = {};
+  }
+  return { exposed, bindings };
+}
+
+function restartPolicy(value: string): HostConfig['RestartPolicy'] {
+  const parts = value.split(':');
+  if (parts.length > 2) throw new OptionError('invalid restart policy format');
+  const name = parts[0] ?? '';
+  if (!['', 'no', 'always', 'unless-stopped', 'on-failure'].includes(name))
+    throw new OptionError(`invalid restart policy format: ${value}`);
+  let count = 0;
+  if (parts.length === 2) {
+    if (!/^-?\d+$/.test(parts[1] ?? '')) throw new OptionError('maximum retry count must be an integer');
+    count = Number(parts[1]);
+  }
+  return { Name: name as NonNullable<HostConfig['RestartPolicy']>['Name'], MaximumRetryCount: count };
+}
+
+export function parseUlimit(s: string): Ulimit {
+  const m = /^([a-z]+)=(-?\d+)(?::(-?\d+))?$/.exec(s);
+  if (!m) throw new OptionError(`invalid ulimit argument: ${s}`);
+  const soft = Number(m[2]);
+  const hard = m[3] !== undefined ? Number(m[3]) : soft;
+  if (soft > hard && hard !== -1) throw new OptionError(`ulimit soft limit must be less than or equal to hard limit: ${soft} > ${hard}`);
+  return { Name: m[1] ?? '', Hard: hard, Soft: soft };
+}
+
+export function parseDevice(s: string): DeviceMapping {
+  const parts = s.split(':');
+  const host = parts[0] ?? '';
+  let inContainer = host;
+  let perms = 'rwm';
+  if (parts.length === 3) [, inContainer = host, perms = 'rwm'] = parts;
+  else if (parts.length === 2) {
+    if (/^[rwm]+$/.test(parts[1] ?? '')) perms = parts[1] ?? 'rwm';
+    else inContainer = parts[1] ?? host;
+  } else if (parts.length > 3) throw new OptionError(`invalid device specification: ${s}`);
+  return { PathOnHost: host, PathInContainer: inContainer, CgroupPermissions: perms };
+}
+
+function boolField(value: string | undefined, field: string): boolean {
+  if (value === undefined || ['1', 'true', 'True', 'TRUE', 't'].includes(value)) return true;
+  if (['0', 'false', 'False', 'FALSE', 'f'].includes(value)) return false;
+  throw new OptionError(`invalid value for ${field}: ${value}`);
+}
+
+/** docker's --mount CSV: type=bind,source=/a,target=/b,readonly ... */
+export function parseMount(s: string): Mount {
+  const m: Mount = { Type: 'volume' };
+  for (const field of s.split(',')) {
+    const eq = field.indexOf('=');
+    const key = (eq >= 0 ? field.slice(0, eq) : field).toLowerCase();
+    const value = eq >= 0 ? field.slice(eq + 1) : undefined;
+    const need = (): string => {
+      if (value === undefined) throw new OptionError(`invalid field '${field}' must be a key=value pair`);
+      return value;
+    };
+    switch (key) {
+      case 'type': m.Type = need() as Mount['Type']; break;
+      case 'source': case 'src': m.Source = need(); break;
+      case 'target': case 'dst': case 'destination': m.Target = need(); break;
+      case 'readonly': case 'ro': m.ReadOnly = boolField(value, key); break;
+      case 'bind-propagation': m.BindOptions = { ...m.BindOptions, Propagation: need() }; break;
+      case 'volume-nocopy': m.VolumeOptions = { ...m.VolumeOptions, NoCopy: boolField(value, key) }; break;
+      case 'volume-label': {
+        const [k = '', v = ''] = need().split(/=(.*)/s);
+        m.VolumeOptions = { ...m.VolumeOptions, Labels: { ...m.VolumeOptions?.Labels, [k]: v } };
+        break;
+      }
+      case 'tmpfs-size': m.TmpfsOptions = { ...m.TmpfsOptions, SizeBytes: ramInBytes(need()) }; break;
+      case 'tmpfs-mode': m.TmpfsOptions = { ...m.TmpfsOptions, Mode: parseInt(need(), 8) }; break;
+      default: throw new OptionError(`unexpected key '${key}' in '${field}'`);
+    }
+  }
+  if (!m.Target) throw new OptionError('target is required');
+  if (!['bind', 'volume', 'tmpfs'].includes(m.Type ?? '')) throw new OptionError(`unknown mount type: ${String(m.Type)}`);
+  return m;
+}
+
+/** seccomp=<file> sends the profile's content (compacted JSON), as the docker CLI does. */
+export function securityOpts(opts: string[], env: MappingEnv): string[] {
+  return opts.map((opt) => {
+    let [key = '', value] = splitOnce(opt, '=');
+    if (value === undefined && key !== 'no-new-privileges') {
+      if (!opt.includes(':')) throw new OptionError(`Invalid --security-opt: ${JSON.stringify(opt)}`);
+      [key = '', value] = splitOnce(opt, ':');
+    }
+    if (key !== 'seccomp' || value === undefined || value === 'unconfined') return opt;
+    let content: string;
+    try {
+      content = env.readFile(value);
+    } catch (err) {
+      throw new OptionError(`opening seccomp profile (${value}) failed: ${(err as Error).message}`);
+    }
+    try {
+      return `seccomp=${JSON.stringify(JSON.parse(content))}`;
+    } catch (err) {
+      throw new OptionError(`compacting json for seccomp profile (${value}) failed: ${(err as Error).message}`);
+    }
+  });
+}
+
+function splitOnce(s: string, sep: string): [string, string | undefined] {
+  const i = s.indexOf(sep);
+  return i < 0 ? [s, undefined] : [s.slice(0, i), s.slice(i + sep.length)];
+}
+
+function tmpfs(entries: string[]): Record<string, string> | undefined {
+  if (!entries.length) return undefined;
+  const out: Record<string, string> = {};
+  for (const t of entries) {
+    const [path = '', options = ''] = splitOnce(t, ':');
+    out[path] = options;
+  }
+  return out;
+}
+
+function nonEmpty(list: string[]): string[] | null {
+  return list.length ? list : null;
+}
+
+function hostConfig(f: ParsedFlags, env: MappingEnv, binds: string[], ports: Record<string, PortBinding[]>): HostConfig {
+  const logOpts = kvMap(f.list('log-opt'));
+  const sysctls = kvMap(f.list('sysctl'));
+  for (const h of f.list('add-host'))
+    if (!/^[^:]+:.+$/.test(h)) throw new OptionError(`bad format for add-host: "${h}"`);
+  return {
+    Binds: nonEmpty(binds),
+    ContainerIDFile: f.str('cidfile'),
+    LogConfig: { Type: f.str('log-driver'), Config: logOpts },
+    NetworkMode: f.str('network'),
+    PortBindings: ports,
+    RestartPolicy: restartPolicy(f.str('restart')),
+    AutoRemove: f.bool('rm'),
+    VolumesFrom: nonEmpty(f.list('volumes-from')),
+    Mounts: f.list('mount').length ? f.list('mount').map(parseMount) : undefined,
+    CapAdd: nonEmpty(f.list('cap-add')),
+    CapDrop: nonEmpty(f.list('cap-drop')),
+    Dns: f.list('dns'),
+    DnsOptions: f.list('dns-option'),
+    DnsSearch: f.list('dns-search'),
+    ExtraHosts: nonEmpty(f.list('add-host')),
+    GroupAdd: nonEmpty(f.list('group-add')),
+    IpcMode: f.str('ipc'),
+    PidMode: f.str('pid'),
+    UTSMode: f.str('uts'),
+    Privileged: f.bool('privileged'),
+    PublishAllPorts: f.bool('publish-all'),
+    ReadonlyRootfs: f.bool('read-only'),
+    SecurityOpt: nonEmpty(securityOpts(f.list('security-opt'), env)),
+    Tmpfs: tmpfs(f.list('tmpfs')),
+    ShmSize: f.num('shm-size'),
+    Sysctls: Object.keys(sysctls).length ? sysctls : undefined,
+    Init: f.has('init') ? f.bool('init') : undefined,
+    Memory: f.num('memory'),
+    MemorySwap: f.num('memory-swap'),
+    MemoryReservation: f.num('memory-reservation'),
+    OomKillDisable: f.bool('oom-kill-disable'),
+    NanoCpus: Math.round(f.num('cpus') * 1e9),
+    CpuShares: f.num('cpu-shares'),
+    CpuPeriod: f.num('cpu-period'),
+    CpuQuota: f.num('cpu-quota'),
+    CpusetCpus: f.str('cpuset-cpus'),
+    PidsLimit: f.has('pids-limit') ? f.num('pids-limit') : undefined,
+    BlkioWeight: f.num('blkio-weight'),
+    Ulimits: f.list('ulimit').map(parseUlimit),
+    Devices: f.list('device').map(parseDevice),
+  };
+}
+
+function networking(f: ParsedFlags): ContainerCreateRequest['NetworkingConfig'] {
+  const aliases = f.list('network-alias');
+  if (!aliases.length) return { EndpointsConfig: {} };
+  return { EndpointsConfig: { [f.str('network')]: { Aliases: aliases } } };
+}
+
+/** JSON.stringify drops undefined anyway; this keeps test comparisons exact. */
+function dropUndefined<T extends object>(o: T): T {
+  for (const key of Object.keys(o) as (keyof T)[]) if (o[key] === undefined) delete o[key];
+  if ('HostConfig' in o && o.HostConfig && typeof o.HostConfig === 'object') dropUndefined(o.HostConfig);
+  return o;
+}
