@@ -121,6 +121,9 @@ export interface HostConfig {
   BlkioWeight?: number;
   Ulimits?: Ulimit[] | null;
   Devices?: DeviceMapping[] | null;
+  /** [rows, columns] of the client's terminal at create (API 1.42+), applied at start. */
+  ConsoleSize?: [number, number] | null;
+  MemorySwappiness?: number | null;
 }
 
 export interface EndpointSettings {

@@ -48,6 +48,7 @@ async function createImage(ctx: Ctx, images: ImagesService): Promise<void> {
   const repo = q.get('repo');
   const tag = q.get('tag');
   const opts = {
+    // The docker CLI sends repo=name:tag with an empty tag; either form is accepted.
     reference: repo ? (tag ? `${repo}:${tag}` : repo) : undefined,
     changes: q.getAll('changes'),
     message: q.get('message') ?? undefined,

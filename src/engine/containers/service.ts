@@ -258,6 +258,8 @@ export class ContainersService {
     });
     const pid = await shim.pid;
     await this.connectPendingAttaches(rec);
+    const size = hc.ConsoleSize;
+    if (rec.config.Tty && size && size[0] > 0 && size[1] > 0) await resizeShim(stateDir, size[0], size[1]).catch(() => undefined);
     await this.runc.start(rec.id);
     return pid;
   }

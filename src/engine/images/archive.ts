@@ -1,0 +1,223 @@
+// `docker load` and `docker save` archives. Load accepts the legacy docker-archive (Docker 20.10:
+// manifest.json, <id>.json, <dir>/layer.tar), the Docker 25+ archive that is also an OCI image
+// layout, and a plain OCI image layout. Save writes an archive that is both (like Docker 25),
+// so old and new Docker load it.
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import * as tarStream from 'tar-stream';
+import { InvalidParameter, messageOf } from '../../lib/errors.js';
+import type { BlobInfo } from '../content/store.js';
+import { familiarName, familiarString, normalizedString, parseImageReference, type Reference } from './reference.js';
+import type { ImagesService, OciImageConfig } from './service.js';
+import type { ImageRecord, LayerRef } from './store.js';
+
+const SMALL_FILES = new Set(['manifest.json', 'index.json', 'repositories', 'oci-layout']);
+const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
+const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
+const OCI_CONFIG = 'application/vnd.oci.image.config.v1+json';
+
+interface Descriptor {
+  mediaType: string;
+  digest: string;
+  size: number;
+  annotations?: Record<string, string>;
+  platform?: { architecture: string; os: string };
+}
+
+interface ArchiveImage {
+  configDigest: string;
+  layerDigests: string[];
+  layerMediaTypes: string[];
+  refs: Reference[];
+}
+
+/** What the archive's tar holds once read: small index files and the blobs stored by path. */
+interface ArchiveContents {
+  small: Map<string, Buffer>;
+  blobs: Map<string, BlobInfo>;
+  links: Map<string, string>;
+  added: Set<string>;
+}
+
+const clean = (p: string) => path.posix.normalize(p.replace(/^\.?\/+/, ''));
+
+async function readArchive(svc: ImagesService, src: Readable): Promise<ArchiveContents> {
+  const c: ArchiveContents = { small: new Map(), blobs: new Map(), links: new Map(), added: new Set() };
+  const extract = tarStream.extract();
+  const done = (async () => {
+    for await (const entry of extract) {
+      const name = clean(entry.header.name);
+      if (entry.header.type === 'symlink' || entry.header.type === 'link') {
+        const target = entry.header.type === 'symlink' ? path.posix.join(path.posix.dirname(name), entry.header.linkname ?? '') : clean(entry.header.linkname ?? '');
+        c.links.set(name, target);
+        entry.resume();
+      } else if (entry.header.type !== 'file') {
+        entry.resume();
+      } else if (SMALL_FILES.has(name)) {
+        const chunks: Buffer[] = [];
+        for await (const ch of entry) chunks.push(ch as Buffer);
+        c.small.set(name, Buffer.concat(chunks));
+      } else if (name.startsWith('blobs/sha256/') || name.endsWith('layer.tar') || /^[a-f0-9]{64}\.json$/.test(name)) {
+        const expected = name.startsWith('blobs/sha256/') ? 'sha256:' + path.posix.basename(name) : /^[a-f0-9]{64}\.json$/.test(name) ? 'sha256:' + name.slice(0, 64) : undefined;
+        const had = expected ? await svc.content.has(expected) : false;
+        const info = await svc.content.put(entry as unknown as Readable, { digest: expected, size: entry.header.size });
+        if (!had) c.added.add(info.digest);
+        c.blobs.set(name, info);
+      } else {
+        entry.resume();
+      }
+    }
+  })();
+  try {
+    await Promise.all([pipeline(src, extract), done]);
+  } catch (e) {
+    throw new InvalidParameter(`invalid archive: ${messageOf(e)}`);
+  }
+  return c;
+}
+
+function blobAt(c: ArchiveContents, p: string): BlobInfo {
+  let name = clean(p);
+  for (let i = 0; i < 10 && c.links.has(name); i++) name = c.links.get(name)!;
+  const b = c.blobs.get(name) ?? (name.startsWith('blobs/sha256/') ? { digest: 'sha256:' + path.posix.basename(name), size: -1 } : undefined);
+  if (!b) throw new InvalidParameter(`invalid archive: ${p} is named in the manifest but missing from the archive`);
+  return b;
+}
+
+function parseJson<T>(buf: Buffer | undefined, what: string): T | undefined {
+  if (!buf) return undefined;
+  try {
+    return JSON.parse(buf.toString()) as T;
+  } catch {
+    throw new InvalidParameter(`invalid archive: ${what} is not valid JSON`);
+  }
+}
+
+function refFrom(s: string | undefined): Reference[] {
+  if (!s) return [];
+  try {
+    return [parseImageReference(s)];
+  } catch {
+    return [];
+  }
+}
+
+async function imagesFromArchive(svc: ImagesService, c: ArchiveContents): Promise<ArchiveImage[]> {
+  const manifest = parseJson<{ Config: string; RepoTags: string[] | null; Layers: string[] }[]>(c.small.get('manifest.json'), 'manifest.json');
+  if (manifest) {
+    return manifest.map((m) => ({
+      configDigest: blobAt(c, m.Config).digest,
+      layerDigests: m.Layers.map((l) => blobAt(c, l).digest),
+      layerMediaTypes: m.Layers.map(() => ''),
+      refs: (m.RepoTags ?? []).flatMap(refFrom),
+    }));
+  }
+  const index = parseJson<{ manifests: Descriptor[] }>(c.small.get('index.json'), 'index.json');
+  if (!index) throw new InvalidParameter('invalid archive: neither manifest.json nor index.json found (expected a "docker save" archive or an OCI image layout)');
+  const out: ArchiveImage[] = [];
+  for (const d of index.manifests) await collectOci(svc, d, out);
+  return out;
+}
+
+async function collectOci(svc: ImagesService, d: Descriptor, out: ArchiveImage[], refs?: Reference[]): Promise<void> {
+  const ann = d.annotations ?? {};
+  const names = refs ?? refFrom(ann['io.containerd.image.name'] ?? (ann['org.opencontainers.image.ref.name']?.includes('/') ? ann['org.opencontainers.image.ref.name'] : undefined));
+  if (d.mediaType === OCI_INDEX || d.mediaType === 'application/vnd.docker.distribution.manifest.list.v2+json') {
+    const idx = await svc.content.readJson<{ manifests: Descriptor[] }>(d.digest);
+    const arch = process.arch === 'x64' ? 'amd64' : process.arch;
+    const pick = idx.manifests.find((m) => m.platform?.os === 'linux' && m.platform.architecture === arch) ?? idx.manifests[0];
+    if (pick) await collectOci(svc, pick, out, names);
+    return;
+  }
+  const m = await svc.content.readJson<{ config: Descriptor; layers: Descriptor[] }>(d.digest);
+  out.push({ configDigest: m.config.digest, layerDigests: m.layers.map((l) => l.digest), layerMediaTypes: m.layers.map((l) => l.mediaType), refs: names });
+}
+
+/** Extract each image's layers (verifying diff IDs), then record it and move its tags. */
+export async function loadArchive(svc: ImagesService, src: Readable, progress?: (line: string) => void): Promise<string[]> {
+  const c = await readArchive(svc, src);
+  const lines: string[] = [];
+  try {
+    for (const img of await imagesFromArchive(svc, c)) {
+      const cfg = await svc.content.readJson<OciImageConfig>(img.configDigest);
+      const diffIds = cfg.rootfs?.diff_ids ?? [];
+      if (diffIds.length !== img.layerDigests.length) throw new InvalidParameter(`invalid archive: image ${img.configDigest} has ${diffIds.length} diff IDs but ${img.layerDigests.length} layers`);
+      const layers: LayerRef[] = [];
+      let parent: string | undefined;
+      for (let i = 0; i < diffIds.length; i++) {
+        const digest = img.layerDigests[i]!;
+        const info = await svc.snapshotterLayers().extract(svc.content.reader(digest), parent, diffIds[i]);
+        parent = info.chainId;
+        layers.push({ diffId: diffIds[i]!, digest, mediaType: img.layerMediaTypes[i] || (await mediaTypeOf(svc, digest)), size: await svc.content.size(digest) });
+      }
+      for (const r of img.refs) {
+        const prev = svc.store.idForTag(normalizedString(r));
+        if (prev && prev !== img.configDigest) progress?.(`The image ${familiarString(r)} already exists, renaming the old one with ID ${prev} to empty string`);
+      }
+      await svc.recordImage(img.configDigest, layers, img.refs);
+      lines.push(...(img.refs.length ? img.refs.map((r) => `Loaded image: ${familiarString(r)}`) : [`Loaded image ID: ${img.configDigest}`]));
+    }
+  } catch (e) {
+    // Nothing half-stored: blobs this load added and no image uses go again.
+    const used = new Set(svc.store.all().flatMap((r) => [r.id, ...r.layers.map((l) => l.digest)]));
+    for (const d of c.added) if (!used.has(d)) await svc.content.delete(d);
+    throw e;
+  }
+  return lines;
+}
+
+async function mediaTypeOf(svc: ImagesService, digest: string): Promise<string> {
+  for await (const chunk of svc.content.reader(digest)) {
+    const b = chunk as Buffer;
+    return b[0] === 0x1f && b[1] === 0x8b ? 'application/vnd.oci.image.layer.v1.tar+gzip' : 'application/vnd.oci.image.layer.v1.tar';
+  }
+  return 'application/vnd.oci.image.layer.v1.tar';
+}
+
+function addEntry(pack: tarStream.Pack, name: string, data: Buffer | string): Promise<void> {
+  return new Promise((resolve, reject) => pack.entry({ name, mtime: new Date(0) }, data, (err) => (err ? reject(err) : resolve())));
+}
+
+async function addBlob(svc: ImagesService, pack: tarStream.Pack, digest: string): Promise<void> {
+  const size = await svc.content.size(digest);
+  const entry = pack.entry({ name: `blobs/sha256/${digest.slice(7)}`, size, mtime: new Date(0) });
+  await pipeline(svc.content.reader(digest), entry);
+}
+
+export async function saveArchive(svc: ImagesService, images: { rec: ImageRecord; refs: Reference[] }[], out: NodeJS.WritableStream): Promise<void> {
+  const pack = tarStream.pack();
+  const piped = pipeline(pack, out as NodeJS.WritableStream & import('node:stream').Writable);
+  const written = new Set<string>();
+  const manifestJson: { Config: string; RepoTags: string[] | null; Layers: string[] }[] = [];
+  const index: Descriptor[] = [];
+  const repositories: Record<string, Record<string, string>> = {};
+  await addEntry(pack, 'oci-layout', JSON.stringify({ imageLayoutVersion: '1.0.0' }));
+  for (const { rec, refs } of images) {
+    for (const d of [rec.id, ...rec.layers.map((l) => l.digest)]) {
+      if (!written.has(d)) await addBlob(svc, pack, d);
+      written.add(d);
+    }
+    const manifest = JSON.stringify({
+      schemaVersion: 2,
+      mediaType: OCI_MANIFEST,
+      config: { mediaType: OCI_CONFIG, digest: rec.id, size: await svc.content.size(rec.id) },
+      layers: rec.layers.map((l) => ({ mediaType: l.mediaType, digest: l.digest, size: l.size })),
+    });
+    const { digest: mdigest, size: msize } = await svc.content.putBytes(manifest);
+    if (!written.has(mdigest)) await addEntry(pack, `blobs/sha256/${mdigest.slice(7)}`, manifest);
+    written.add(mdigest);
+    const desc = { mediaType: OCI_MANIFEST, digest: mdigest, size: msize };
+    if (!refs.length) index.push(desc);
+    for (const r of refs) {
+      index.push({ ...desc, annotations: { 'io.containerd.image.name': normalizedString(r), 'org.opencontainers.image.ref.name': r.tag ?? 'latest' } });
+      (repositories[familiarName(r)] ??= {})[r.tag ?? 'latest'] = rec.id.slice(7);
+    }
+    manifestJson.push({ Config: `blobs/sha256/${rec.id.slice(7)}`, RepoTags: refs.length ? refs.map(familiarString) : null, Layers: rec.layers.map((l) => `blobs/sha256/${l.digest.slice(7)}`) });
+  }
+  await addEntry(pack, 'index.json', JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: index }));
+  await addEntry(pack, 'manifest.json', JSON.stringify(manifestJson));
+  if (Object.keys(repositories).length) await addEntry(pack, 'repositories', JSON.stringify(repositories));
+  pack.finalize();
+  await piped;
+}

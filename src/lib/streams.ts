@@ -1,0 +1,20 @@
+// Stream helpers: one source feeding several consumers, with backpressure from the slowest.
+import { PassThrough, type Readable } from 'node:stream';
+
+/** Split a source into n readables; the source pauses while any branch is full. */
+export function tee(src: AsyncIterable<Buffer> | Readable, n: number): PassThrough[] {
+  const branches = Array.from({ length: n }, () => new PassThrough({ highWaterMark: 1 << 20 }));
+  void (async () => {
+    try {
+      for await (const chunk of src as AsyncIterable<Buffer>) {
+        await Promise.all(
+          branches.map((b) => (b.destroyed || b.write(chunk) ? undefined : new Promise<void>((r) => (b.once('drain', r), b.once('close', r))))),
+        );
+      }
+      branches.forEach((b) => b.end());
+    } catch (e) {
+      branches.forEach((b) => b.destroy(e as Error));
+    }
+  })();
+  return branches;
+}
