@@ -83,8 +83,12 @@ export function createServer(router: Router, logger: Logger): http.Server {
   server.keepAliveTimeout = 30_000;
   server.on('request', (req, res) => void dispatch(router, logger, req, res));
   server.on('upgrade', (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => {
-    if (head.length) socket.unshift(head);
-    void dispatch(router, logger, req, undefined, socket);
+    // Node hands an upgraded request's body to us as raw bytes: split the request body
+    // (Content-Length) from what follows it, which is the client's stdin.
+    void readUpgradeBody(req, socket, head).then((body) => {
+      (req as HijackableRequest).upgradeBody = body;
+      return dispatch(router, logger, req, undefined, socket);
+    });
   });
   return server;
 }
@@ -110,6 +114,27 @@ async function dispatch(router: Router, logger: Logger, req: http.IncomingMessag
 
 interface HijackableRequest extends http.IncomingMessage {
   upgradedSocket?: net.Socket;
+  upgradeBody?: Buffer;
+}
+
+async function readUpgradeBody(req: http.IncomingMessage, socket: net.Socket, head: Buffer): Promise<Buffer> {
+  const want = Number(req.headers['content-length'] ?? 0);
+  let buf = head;
+  while (buf.length < want) {
+    const chunk = await new Promise<Buffer | null>((resolve) => {
+      const onData = (d: Buffer) => (cleanup(), resolve(d));
+      const onEnd = () => (cleanup(), resolve(null));
+      const cleanup = () => (socket.off('data', onData), socket.off('end', onEnd), socket.off('close', onEnd), socket.pause());
+      socket.on('data', onData);
+      socket.once('end', onEnd);
+      socket.once('close', onEnd);
+      socket.resume();
+    });
+    if (!chunk) break;
+    buf = Buffer.concat([buf, chunk]);
+  }
+  if (buf.length > want) socket.unshift(buf.subarray(want));
+  return buf.subarray(0, want);
 }
 
 function sendError(target: http.ServerResponse | net.Socket, status: number, message: string, version: string): void {
@@ -150,6 +175,8 @@ export function startStream(ctx: Ctx, contentType: string): http.ServerResponse 
 }
 
 export async function readJsonBody<T>(ctx: Ctx): Promise<T> {
+  const upgradeBody = (ctx.req as HijackableRequest).upgradeBody;
+  if (upgradeBody) return parseJson<T>(upgradeBody.toString());
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const c of ctx.req) {
@@ -157,7 +184,10 @@ export async function readJsonBody<T>(ctx: Ctx): Promise<T> {
     if (size > 16 * 1024 * 1024) throw new InvalidParameter('request body too large');
     chunks.push(c as Buffer);
   }
-  const text = Buffer.concat(chunks).toString();
+  return parseJson<T>(Buffer.concat(chunks).toString());
+}
+
+function parseJson<T>(text: string): T {
   if (!text.trim()) return {} as T;
   try {
     return JSON.parse(text) as T;

@@ -47,7 +47,7 @@ describe('containers', () => {
     assert.match(id, /^[0-9a-f]{64}$/);
     const ps = await d.berth(['ps']);
     assert.match(ps.stdout, /^CONTAINER ID\s+IMAGE\s+COMMAND\s+CREATED\s+STATUS\s+PORTS\s+NAMES\n/);
-    assert.match(ps.stdout, new RegExp(`${id.slice(0, 12)}\\s+busybox\\s+"sh -c 'echo start…"\\s+.*Up .*\\s+web\\n`));
+    assert.match(ps.stdout, new RegExp(`${id.slice(0, 12)}\\s+busybox\\s+"sh -c 'echo started…"\\s+.*Up .*\\s+web\\n`));
     assert.equal((await d.berth(['ps', '-q', '--filter', 'label=tier=front'])).stdout, id.slice(0, 12) + '\n');
     assert.equal((await d.berth(['inspect', '-f', '{{.State.Running}} {{.Name}} {{index .Config.Labels "tier"}}', 'web'])).stdout, 'true /web front\n');
     const pid = Number((await d.berth(['inspect', '-f', '{{.State.Pid}}', 'web'])).stdout);

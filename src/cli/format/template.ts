@@ -1,8 +1,5 @@
-// Go text/template as Docker's --format uses it.
-// STUB: signatures only; implementation in progress.
+// Go text/template as Docker's --format uses it; the engine lives in ./template/.
 
-/** Render a Go template against data. Throws InvalidParameter on a template syntax error
- *  ("template parsing error: ..."), as docker does. */
-export function renderTemplate(_template: string, _data: unknown): string {
-  throw new Error('not implemented');
-}
+export { parseTemplate, renderTemplate, type CompiledTemplate, type TemplateOptions } from './template/template.js';
+export { goJSON } from './template/funcs.js';
+export { formatValue, sprintf } from './template/fmt.js';

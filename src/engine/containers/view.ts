@@ -96,8 +96,14 @@ export function statusText(rec: ContainerRecord, now = Date.now()): string {
   }
 }
 
+/** dockerd shows the command shell-quoted: sh -c 'echo hi'. */
+function shellQuote(arg: string): string {
+  if (/^[A-Za-z0-9_/.:=@%+,-]+$/.test(arg)) return arg;
+  return `'${arg.replace(/'/g, `'\\''`)}'`;
+}
+
 export function summaryView(rec: ContainerRecord, sizes?: { sizeRw: number; sizeRootFs: number }): ContainerSummary {
-  const cmd = [rec.path, ...rec.args].join(' ');
+  const cmd = [rec.path, ...rec.args].map(shellQuote).join(' ');
   const row: ContainerSummary = {
     Id: rec.id,
     Names: [rec.name],
