@@ -66,7 +66,7 @@ export async function startBerth(): Promise<Engine> {
 }
 
 export function ensureDocker(): void {
-  if (existsSync('/usr/bin/dockerd')) return;
+  if (existsSync('/usr/sbin/dockerd')) return;
   console.error('bench: installing Debian docker.io as the reference engine');
   sh('apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q docker.io >/dev/null');
 }
@@ -76,7 +76,7 @@ export async function startDocker(): Promise<Engine> {
   const hadBridge = spawnSync('ip', ['link', 'show', 'docker0']).status === 0;
   const dir = await fs.mkdtemp('/tmp/bd-bench-');
   const socket = `${dir}/docker.sock`;
-  const child = spawn('/usr/bin/dockerd', ['--host', `unix://${socket}`, '--data-root', `${dir}/data`, '--exec-root', `${dir}/exec`, '--pidfile', `${dir}/docker.pid`], {
+  const child = spawn('/usr/sbin/dockerd', ['--host', `unix://${socket}`, '--data-root', `${dir}/data`, '--exec-root', `${dir}/exec`, '--pidfile', `${dir}/docker.pid`], {
     stdio: 'ignore',
   });
   await waitPing(socket, child, 'dockerd');

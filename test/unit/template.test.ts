@@ -218,3 +218,10 @@ test('execution errors use Go wording with position and node', () => {
   e('{{lt 1 "a"}}', 'template: :1:2: executing "" at <lt 1 "a">: error calling lt: incompatible types for comparison');
   e('a\n  {{index .Args 9}}', 'template: :2:4: executing "" at <index .Args 9>: error calling index: index out of range: 9');
 });
+
+test('function-valued fields are called like Go methods (formatter contexts)', () => {
+  const row = { ID: 'abc', Label: (k: string): string => (k === 'app' ? 'web' : ''), Now: (): string => 'now' };
+  assert.equal(r('{{.ID}} {{.Label "app"}}|{{.Label "x"}}| {{.Now}} {{"app" | .Label}}', row), 'abc web|| now web');
+  throwsMessage(() => r('{{.Label}}', row), 'template: :1:2: executing "" at <.Label>: wrong number of args for Label: want 1 got 0');
+  throwsMessage(() => r('{{.ID "x"}}', row), 'template: :1:2: executing "" at <.ID>: ID is not a method but has arguments');
+});

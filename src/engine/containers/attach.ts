@@ -80,5 +80,7 @@ export function joinStreams(client: Duplex, shim: net.Socket, opts: { stdin: boo
       }
     });
     client.once('end', () => shim.end());
+    // The request parser may have paused the socket; data queued meanwhile is kept.
+    client.resume();
   });
 }

@@ -223,24 +223,39 @@ export class Executor {
     return this.evalFieldChain(value, v, value, v.idents, args, final);
   }
 
-  private evalFieldChain(_dot: unknown, node: Arg, receiver: unknown, idents: string[], args: Arg[], final: Final): unknown {
+  private evalFieldChain(dot: unknown, node: Arg, receiver: unknown, idents: string[], args: Arg[], final: Final): unknown {
     this.locate(node.pos, argString(node));
     let cur = receiver;
     idents.forEach((name, i) => {
       const last = i === idents.length - 1;
-      cur = this.evalField(name, cur, last && (args.length > 1 || final !== NO_FINAL));
+      const methodArgs = last ? args.slice(1) : [];
+      cur = this.evalField(dot, name, cur, methodArgs, last ? final : NO_FINAL);
+      this.locate(node.pos, argString(node));
     });
     return cur;
   }
 
-  private evalField(name: string, receiver: unknown, hasArgs: boolean): unknown {
+  /** A field of a map/object; a function-valued field is called like a Go method ({{.Label "k"}}). */
+  private evalField(dot: unknown, name: string, receiver: unknown, args: Arg[], final: Final): unknown {
     if (receiver === undefined) return undefined;
     if (receiver === null) this.fail(`nil pointer evaluating interface {}.${name}`);
-    if (isMap(receiver)) {
-      if (hasArgs) this.fail(`${name} is not a method but has arguments`);
-      return Object.prototype.hasOwnProperty.call(receiver, name) ? receiver[name] : undefined;
+    if (!isMap(receiver)) this.fail(`can't evaluate field ${name} in type ${goTypeName(receiver)}`);
+    const value = name in receiver ? receiver[name] : undefined;
+    if (typeof value === 'function') return this.callMethod(dot, receiver, name, value, args, final);
+    if (args.length > 0 || final !== NO_FINAL) this.fail(`${name} is not a method but has arguments`);
+    return Object.prototype.hasOwnProperty.call(receiver, name) ? value : undefined;
+  }
+
+  private callMethod(dot: unknown, receiver: object, name: string, method: unknown, argNodes: Arg[], final: Final): unknown {
+    const fn = method as (...a: unknown[]) => unknown;
+    const args = argNodes.map((a) => this.evalArg(dot, a) ?? null);
+    if (final !== NO_FINAL) args.push(final ?? null);
+    if (args.length !== fn.length) this.fail(`wrong number of args for ${name}: want ${fn.length} got ${args.length}`);
+    try {
+      return fn.apply(receiver, args);
+    } catch (e) {
+      this.fail(`error calling ${name}: ${e instanceof Error ? e.message : String(e)}`);
     }
-    this.fail(`can't evaluate field ${name} in type ${goTypeName(receiver)}`);
   }
 
   private evalFunction(dot: unknown, name: string, cmd: Command, argNodes: Arg[], final: Final): unknown {
