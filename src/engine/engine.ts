@@ -29,14 +29,16 @@ export async function startEngine(o: EngineOptions): Promise<Engine> {
   await fs.mkdir(o.execRoot, { recursive: true, mode: 0o700 });
   const events = new EventsService();
   const snapshotter = new Snapshotter(o.root);
-  let containers: ContainersService | undefined;
+  // The images service asks the containers service (made next) which containers use an image.
+  const users: { containers?: ContainersService } = {};
   const images = new ImagesService({
     root: o.root,
     snapshotter,
     emit: (action, id, attrs) => events.emit('image', action, id, attrs ?? {}),
-    usage: async (imageId) => containers?.isRunningUser(imageId) ?? {},
+    usage: async (imageId) => users.containers?.isRunningUser(imageId) ?? {},
   });
-  containers = new ContainersService({ root: o.root, execRoot: o.execRoot, runtime: o.runtime, images, snapshotter, events, logOpts: o.logOpts, initBinary: o.initBinary });
+  const containers = new ContainersService({ root: o.root, execRoot: o.execRoot, runtime: o.runtime, images, snapshotter, events, logOpts: o.logOpts, initBinary: o.initBinary });
+  users.containers = containers;
   const exec = new ExecService(containers, events, o.execRoot, o.runtime);
   await snapshotter.init();
   await images.init();

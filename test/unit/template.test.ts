@@ -66,6 +66,7 @@ test('dot, root, fields and missing values', () => {
   assert.equal(r('{{.Config.Labels}}'), 'map[a:1 com.example.x:y foo:bar]');
   assert.equal(r('{{.}}', { b: [1, null, true], a: { z: 'q' } }), 'map[a:map[z:q] b:[1 <nil> true]]');
   assert.equal(r('{{.}}', []), '[]');
+  assert.equal(r('{{.toString}} {{.constructor}}', {}), '<no value> <no value>');
   assert.equal(r('{{(index .Mounts 1).Destination}}'), '/b');
   assert.equal(r('{{.Ratio}} {{.F}}', { Ratio: 1.5, F: 1234567.5 }), '1.5 1.2345675e+06');
   assert.equal(r('{{.}}', 1e-7), '1e-07');
@@ -144,6 +145,7 @@ test('printf follows Go fmt for common verbs', () => {
   assert.equal(sprintf('%d', []), '%!d(MISSING)');
   assert.equal(sprintf('x', [1, 'a']), 'x%!(EXTRA int=1, string=a)');
   assert.equal(sprintf('100%%', []), '100%');
+  assert.equal(sprintf('%.0f %.0f %.2f %.1f', [2.5, 3.5, 0.125, 0.25]), '2 4 0.12 0.2');
   assert.equal(sprintf('%v %v %v', [null, { b: 1, a: 2 }, 2.5]), '<nil> map[a:2 b:1] 2.5');
   assert.equal(sprintf('%q', ['tab\there\u0001']), '"tab\\there\\x01"');
   assert.equal(r('{{printf "%s=%d" "n" 3}}'), 'n=3');

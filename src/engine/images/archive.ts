@@ -3,7 +3,7 @@
 // layout, and a plain OCI image layout. Save writes an archive that is both (like Docker 25),
 // so old and new Docker load it.
 import path from 'node:path';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import * as tarStream from 'tar-stream';
 import { InvalidParameter, messageOf } from '../../lib/errors.js';
@@ -45,36 +45,61 @@ const clean = (p: string) => path.posix.normalize(p.replace(/^\.?\/+/, ''));
 async function readArchive(svc: ImagesService, src: Readable): Promise<ArchiveContents> {
   const c: ArchiveContents = { small: new Map(), blobs: new Map(), links: new Map(), added: new Set() };
   const extract = tarStream.extract();
+  let current: Readable | undefined;
+  let currentPut: Promise<unknown> = Promise.resolve();
   const done = (async () => {
     for await (const entry of extract) {
-      const name = clean(entry.header.name);
-      if (entry.header.type === 'symlink' || entry.header.type === 'link') {
-        const target = entry.header.type === 'symlink' ? path.posix.join(path.posix.dirname(name), entry.header.linkname ?? '') : clean(entry.header.linkname ?? '');
-        c.links.set(name, target);
-        entry.resume();
-      } else if (entry.header.type !== 'file') {
-        entry.resume();
-      } else if (SMALL_FILES.has(name)) {
-        const chunks: Buffer[] = [];
-        for await (const ch of entry) chunks.push(ch as Buffer);
-        c.small.set(name, Buffer.concat(chunks));
-      } else if (name.startsWith('blobs/sha256/') || name.endsWith('layer.tar') || /^[a-f0-9]{64}\.json$/.test(name)) {
-        const expected = name.startsWith('blobs/sha256/') ? 'sha256:' + path.posix.basename(name) : /^[a-f0-9]{64}\.json$/.test(name) ? 'sha256:' + name.slice(0, 64) : undefined;
-        const had = expected ? await svc.content.has(expected) : false;
-        const info = await svc.content.put(entry as unknown as Readable, { digest: expected, size: entry.header.size });
-        if (!had) c.added.add(info.digest);
-        c.blobs.set(name, info);
-      } else {
-        entry.resume();
-      }
+      current = entry as unknown as Readable;
+      const work = storeEntry(svc, c, entry as unknown as Readable & { header: tarStream.Header });
+      currentPut = work.catch(() => undefined);
+      await work;
     }
   })();
-  try {
-    await Promise.all([pipeline(src, extract), done]);
-  } catch (e) {
-    throw new InvalidParameter(`invalid archive: ${messageOf(e)}`);
+  // A truncated archive ends the parser but not the entry being stored: end that one too.
+  const reading = pipeline(src, extract).catch((e: Error) => {
+    current?.destroy(e);
+    throw e;
+  });
+  // Wait for both sides, so no blob is still streaming into ingest/. When reading fails, tar-stream's
+  // iterator may never settle: then only the blob being stored is waited for.
+  const [read, stored] = await Promise.allSettled([
+    reading,
+    Promise.race([done, reading.catch((e: unknown) => currentPut.then(() => Promise.reject(e)))]),
+  ]);
+  // A verification error names the real cause; otherwise the reader's error (e.g. a truncated archive) does.
+  const verified = stored.status === 'rejected' && stored.reason instanceof InvalidParameter ? stored : undefined;
+  const failed = verified ?? [read, stored].find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) {
+    for (const d of c.added) await svc.content.delete(d);
+    const msg = messageOf(failed.reason);
+    throw failed.reason instanceof InvalidParameter ? failed.reason : new InvalidParameter(`invalid archive: ${msg}`);
   }
   return c;
+}
+
+/** Keep an archive entry: small index files in memory, blobs in the content store. */
+async function storeEntry(svc: ImagesService, c: ArchiveContents, entry: Readable & { header: tarStream.Header }): Promise<void> {
+  const name = clean(entry.header.name);
+  const type = entry.header.type;
+  if (type === 'symlink' || type === 'link') {
+    c.links.set(name, type === 'symlink' ? path.posix.join(path.posix.dirname(name), entry.header.linkname ?? '') : clean(entry.header.linkname ?? ''));
+    entry.resume();
+  } else if (type !== 'file') {
+    entry.resume();
+  } else if (SMALL_FILES.has(name)) {
+    const chunks: Buffer[] = [];
+    for await (const ch of entry) chunks.push(ch as Buffer);
+    c.small.set(name, Buffer.concat(chunks));
+  } else if (name.startsWith('blobs/sha256/') || name.endsWith('layer.tar') || /^[a-f0-9]{64}\.json$/.test(name)) {
+    const expected = name.startsWith('blobs/sha256/') ? 'sha256:' + path.posix.basename(name) : /^[a-f0-9]{64}\.json$/.test(name) ? 'sha256:' + name.slice(0, 64) : undefined;
+    const had = expected ? await svc.content.has(expected) : false;
+    // tar-stream entries are streamx streams: wrap in a Node stream so a destroyed entry ends the put.
+    const info = await svc.content.put(Readable.from(entry), { digest: expected, size: entry.header.size });
+    if (!had) c.added.add(info.digest);
+    c.blobs.set(name, info);
+  } else {
+    entry.resume();
+  }
 }
 
 function blobAt(c: ArchiveContents, p: string): BlobInfo {

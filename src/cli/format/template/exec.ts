@@ -240,10 +240,10 @@ export class Executor {
     if (receiver === undefined) return undefined;
     if (receiver === null) this.fail(`nil pointer evaluating interface {}.${name}`);
     if (!isMap(receiver)) this.fail(`can't evaluate field ${name} in type ${goTypeName(receiver)}`);
-    const value = name in receiver ? receiver[name] : undefined;
+    const value = hasField(receiver, name) ? receiver[name] : undefined;
     if (typeof value === 'function') return this.callMethod(dot, receiver, name, value, args, final);
     if (args.length > 0 || final !== NO_FINAL) this.fail(`${name} is not a method but has arguments`);
-    return Object.prototype.hasOwnProperty.call(receiver, name) ? value : undefined;
+    return value;
   }
 
   private callMethod(dot: unknown, receiver: object, name: string, method: unknown, argNodes: Arg[], final: Final): unknown {
@@ -337,6 +337,12 @@ export class Executor {
         return this.evalFunction(dot, a.name, { pos: a.pos, args: [a] }, [], NO_FINAL);
     }
   }
+}
+
+/** Own properties, and methods of class instances; never Object.prototype's members. */
+function hasField(receiver: Record<string, unknown>, name: string): boolean {
+  if (Object.prototype.hasOwnProperty.call(receiver, name)) return true;
+  return name in receiver && !(name in Object.prototype);
 }
 
 function paramType(fn: TemplateFunc, i: number): ParamType {

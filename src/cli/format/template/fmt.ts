@@ -106,6 +106,15 @@ export function formatFloat(v: number, fmt: 'e' | 'E' | 'f' | 'g' | 'G', prec: n
 }
 
 function fixed(abs: number, prec: number): string {
+  if (abs < 1e21 && prec <= 70) {
+    // toFixed rounds exact ties up; Go rounds them to even (%.0f of 2.5 is "2").
+    const wide = abs.toFixed(prec + 30);
+    if (wide.endsWith('5' + '0'.repeat(29))) {
+      const down = wide.slice(0, wide.length - 30).replace(/\.$/, '');
+      if (Number(down.slice(-1)) % 2 === 0) return down;
+    }
+    return abs.toFixed(prec);
+  }
   if (abs < 1e21) return abs.toFixed(Math.min(prec, 100));
   const x = digitsOf(abs, undefined);
   return fmtF(x, prec);
