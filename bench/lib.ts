@@ -1,6 +1,7 @@
 // Benchmark harness: the same work on berth and on Docker (Debian's docker.io, installed when missing),
 // run alternately, medians and the ratio berth/Docker printed. Each engine runs privately (own root,
-// socket) and is stopped by PID afterwards; a docker0 bridge that dockerd created is deleted again.
+// socket) and is stopped by PID afterwards. dockerd gets a bridge of its own (bdbench0, on a private
+// /24 of 198.18.0.0/15, the benchmarking range), so it never touches docker0; it is deleted afterwards.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, promises as fs, readFileSync } from 'node:fs';
 import net from 'node:net';
@@ -65,6 +66,8 @@ export async function startBerth(): Promise<Engine> {
   };
 }
 
+const BENCH_BRIDGE = 'bdbench0';
+
 export function ensureDocker(): void {
   if (existsSync('/usr/sbin/dockerd')) return;
   console.error('bench: installing Debian docker.io as the reference engine');
@@ -73,10 +76,10 @@ export function ensureDocker(): void {
 
 export async function startDocker(): Promise<Engine> {
   ensureDocker();
-  const hadBridge = spawnSync('ip', ['link', 'show', 'docker0']).status === 0;
+  sh(`ip link add ${BENCH_BRIDGE} type bridge && ip addr add 198.18.250.1/24 dev ${BENCH_BRIDGE} && ip link set ${BENCH_BRIDGE} up`);
   const dir = await fs.mkdtemp('/tmp/bd-bench-');
   const socket = `${dir}/docker.sock`;
-  const child = spawn('/usr/sbin/dockerd', ['--host', `unix://${socket}`, '--data-root', `${dir}/data`, '--exec-root', `${dir}/exec`, '--pidfile', `${dir}/docker.pid`], {
+  const child = spawn('/usr/sbin/dockerd', ['--host', `unix://${socket}`, '--data-root', `${dir}/data`, '--exec-root', `${dir}/exec`, '--pidfile', `${dir}/docker.pid`, '--bridge', BENCH_BRIDGE, '--iptables=false', '--ip-masq=false'], {
     stdio: 'ignore',
   });
   await waitPing(socket, child, 'dockerd');
@@ -91,7 +94,7 @@ export async function startDocker(): Promise<Engine> {
       child.kill('SIGTERM');
       await new Promise((r) => child.once('exit', r));
       spawnSync('sh', ['-c', `grep -o ' ${dir}[^ ]*' /proc/self/mounts | sort -r | xargs -r -n1 umount -l; rm -rf ${dir}`]);
-      if (!hadBridge) spawnSync('ip', ['link', 'del', 'docker0']);
+      spawnSync('ip', ['link', 'del', BENCH_BRIDGE]);
     },
   };
 }

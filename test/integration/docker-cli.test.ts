@@ -84,7 +84,8 @@ async function waitFor(cond: () => Promise<boolean>, ms = 5000): Promise<void> {
   assert.fail('condition not met in time');
 }
 
-/** A throw-away dockerd with its own data root and socket, no bridge and no iptables changes. */
+/** A throw-away dockerd with its own data root, socket and bridge (so it never touches docker0, which
+ *  another dockerd may own), no iptables changes; its bridge is deleted again afterwards. */
 class PrivateDockerd {
   private constructor(
     private readonly child: ChildProcess,
@@ -97,9 +98,10 @@ class PrivateDockerd {
 
   static async start(): Promise<PrivateDockerd> {
     const dir = await fs.mkdtemp('/tmp/bd-');
+    await runCmd(['ip', 'link', 'add', BRIDGE, 'type', 'bridge']);
     const child = spawn(
       '/usr/sbin/dockerd',
-      ['--host', `unix://${dir}/docker.sock`, '--data-root', `${dir}/data`, '--exec-root', `${dir}/exec`, '--pidfile', `${dir}/docker.pid`, '--bridge', 'none', '--iptables=false', '--ip-masq=false', '--containerd-namespace', `bd${path.basename(dir)}`],
+      ['--host', `unix://${dir}/docker.sock`, '--data-root', `${dir}/data`, '--exec-root', `${dir}/exec`, '--pidfile', `${dir}/docker.pid`, '--bridge', BRIDGE, '--iptables=false', '--ip-masq=false', '--containerd-namespace', `bd${path.basename(dir)}`],
       { stdio: 'ignore' },
     );
     const ref = new PrivateDockerd(child, dir);
@@ -118,5 +120,8 @@ class PrivateDockerd {
     if (this.child.exitCode === null) this.child.kill('SIGKILL');
     await runCmd(['sh', '-c', `grep -o ' ${this.dir}[^ ]*' /proc/self/mounts | sort -r | xargs -r -n1 umount -l`]);
     await fs.rm(this.dir, { recursive: true, force: true });
+    await runCmd(['ip', 'link', 'del', BRIDGE]);
   }
 }
+
+const BRIDGE = 'bdtest0';

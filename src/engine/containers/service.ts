@@ -296,7 +296,8 @@ export class ContainersService {
   private async onExit(id: string, status: ExitStatus, lost = false): Promise<void> {
     const rec = this.store.tryGet(id);
     if (!rec) return;
-    await this.runc.delete(id);
+    // A live shim deletes the runc container itself; only a lost one leaves that to us.
+    if (lost) await this.runc.delete(id);
     await this.o.snapshotter.unmount(this.rootfs(id)).catch(() => undefined);
     rec.state = {
       ...rec.state,
@@ -477,7 +478,7 @@ export class ContainersService {
   }
 
   private async finishRemove(rec: ContainerRecord): Promise<void> {
-    await this.runc.delete(rec.id);
+    if (await liveShimPid(this.stateDir(rec.id))) await this.runc.delete(rec.id);
     await this.o.snapshotter.unmount(this.rootfs(rec.id)).catch(() => undefined);
     await this.o.snapshotter.remove(rec.id);
     await fs.rm(this.stateDir(rec.id), { recursive: true, force: true });
