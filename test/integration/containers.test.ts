@@ -90,6 +90,15 @@ describe('containers', () => {
     await d.berth(['rm', 'p2']);
   });
 
+  it('attaches, and detaches with ctrl-p ctrl-q leaving the container running', async () => {
+    await d.berth(['run', '-d', '-i', '--name', 'catter', 'busybox', 'cat']);
+    const r = await d.berth(['attach', 'catter'], { input: Buffer.concat([Buffer.from('hello\n'), Buffer.from([0x10, 0x11])]), timeoutMs: 10_000 });
+    assert.equal(r.code, 0);
+    assert.equal((await d.berth(['inspect', '-f', '{{.State.Status}}', 'catter'])).stdout, 'running\n');
+    assert.equal((await d.berth(['logs', 'catter'])).stdout, 'hello\n');
+    await d.berth(['rm', '-f', 'catter']);
+  });
+
   it('gives a TTY with -t', async () => {
     const cli = `${process.execPath} ${REPO}/dist/src/cli/main.js -H ${d.host}`;
     const r = await runCmd(['script', '-qec', `${cli} run --rm -t busybox sh -c 'tty; stty size'`, '/dev/null']);

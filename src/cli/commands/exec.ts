@@ -1,4 +1,5 @@
 // `exec` and `attach`: hijacked connections to a running container.
+import type { EngineClient } from '../../client/engine.js';
 import { readFileSync } from 'node:fs';
 import type { ContainerInspect, ExecConfig } from '../../api/types.js';
 import { StatusError, type CommandSpec, type Context } from '../command.js';
@@ -81,11 +82,21 @@ async function attach(ctx: Context, f: ParsedFlags): Promise<number> {
   const sigs = !c.Config.Tty && f.bool('sig-proxy') ? proxy(ctx, c.Id) : undefined;
   try {
     await streamHijacked(ctx, conn, { tty: !!c.Config.Tty, stdin: withStdin });
+    if (withStdin && (await detached(client, c.Id, wait.result))) return 0;
     return (await wait.result).StatusCode;
   } finally {
     stop?.();
     sigs?.();
   }
+}
+
+/** The stream ends at the container's exit or when the daemon saw the detach keys. An exit shows in
+ *  the wait result within moments; a container still running after that was detached from. */
+export async function detached(client: EngineClient, id: string, exit: Promise<unknown>): Promise<boolean> {
+  const settled = await Promise.race([exit.then(() => true, () => true), new Promise<false>((r) => setTimeout(() => r(false), 300))]);
+  if (settled) return false;
+  const now = await client.json<ContainerInspect>({ path: `/containers/${id}/json` }).catch(() => undefined);
+  return !!now?.State.Running;
 }
 
 function proxy(ctx: Context, id: string): () => void {

@@ -9,6 +9,7 @@ import { StatusError, writeOut, type CommandSpec, type Context } from '../comman
 import type { ParsedFlags } from '../flags.js';
 import { buildCreateRequest, CONTAINER_FLAGS, OptionError, RUN_ONLY_FLAGS, type CreatePlan } from '../run-options.js';
 import { monitorTtySize, streamHijacked } from '../attach-io.js';
+import { detached } from './exec.js';
 
 /** docker's reportError: "berth: <msg>." plus, for usage-type errors, the --help hint. */
 function runError(ctx: Context, message: string, withHelp: boolean, exitCode: number): StatusError {
@@ -146,6 +147,7 @@ async function run(ctx: Context, f: ParsedFlags): Promise<number> {
   const stopProxy = !body.Tty && f.bool('sig-proxy') ? proxySignals(client, id) : undefined;
   try {
     await streaming;
+    if (body.AttachStdin && (await detached(client, id, wait.result))) return 0;
     const status = await wait.result;
     if (status.Error?.Message) ctx.stderr.write(`${status.Error.Message}\n`);
     return status.StatusCode;

@@ -52,13 +52,21 @@ export class DetachWatcher {
 }
 
 /** Pipe client ↔ shim until either side ends. Resolves when the attachment is over. */
-export function joinStreams(client: Duplex, shim: net.Socket, opts: { stdin: boolean; detachKeys: Buffer; tty: boolean }): Promise<'detached' | 'ended'> {
+export function joinStreams(
+  client: Duplex,
+  shim: net.Socket,
+  opts: { stdin: boolean; detachKeys: Buffer; tty: boolean; beforeEnd?: () => Promise<unknown> },
+): Promise<'detached' | 'ended'> {
   return new Promise((resolve) => {
     let result: 'detached' | 'ended' = 'ended';
     const finish = () => {
       shim.destroy();
-      client.end();
-      resolve(result);
+      // e.g. exec: its exit code must be known before the client sees the end and asks for it
+      const ready = result === 'ended' && opts.beforeEnd ? opts.beforeEnd().catch(() => undefined) : Promise.resolve();
+      void ready.then(() => {
+        client.end();
+        resolve(result);
+      });
     };
     shim.pipe(client, { end: false });
     shim.once('close', finish);

@@ -114,13 +114,16 @@ export class ExecService {
       waitAttach: attached,
     });
     let joined: Promise<unknown> = Promise.resolve();
+    let markRecorded: () => void = () => undefined;
+    const exitRecorded = new Promise<void>((r) => (markRecorded = r));
     if (attached) {
       const sock = await connectShim(stateDir, attachHeader({ stdin, stdout: e.config.AttachStdout ?? true, stderr: e.config.AttachStderr ?? true }));
-      joined = joinStreams(client, sock, { stdin, detachKeys: parseDetachKeys(e.config.DetachKeys), tty });
+      joined = joinStreams(client, sock, { stdin, detachKeys: parseDetachKeys(e.config.DetachKeys), tty, beforeEnd: () => exitRecorded });
     }
     try {
       e.pid = await shim.pid;
     } catch (err) {
+      markRecorded();
       client?.end();
       e.exitCode = 126;
       await fs.rm(stateDir, { recursive: true, force: true });
@@ -134,6 +137,7 @@ export class ExecService {
       this.emit(c.id, 'exec_die', id, { exitCode: String(e.exitCode) });
       await fs.rm(stateDir, { recursive: true, force: true });
     });
+    void exited.finally(markRecorded);
     if (attached) await Promise.all([joined, exited]);
   }
 
