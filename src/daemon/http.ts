@@ -83,6 +83,7 @@ export function createServer(router: Router, logger: Logger): http.Server {
   server.keepAliveTimeout = 30_000;
   server.on('request', (req, res) => void dispatch(router, logger, req, res));
   server.on('upgrade', (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => {
+    socket.pause(); // nothing the client sends (stdin) may flow away before a handler takes it
     // Node hands an upgraded request's body to us as raw bytes: split the request body
     // (Content-Length) from what follows it, which is the client's stdin.
     void readUpgradeBody(req, socket, head).then((body) => {

@@ -15,6 +15,10 @@
  *                                          bytes sent after the header go to the container's stdin
  *     "resize ROWS COLS"                   set the terminal size; answers "ok"
  *     "wait"                               answers the exit.json line when the process has exited
+ *   On exit: exit.json is written, the runc container deleted (container mode) and attach.sock
+ *   removed *before* wait clients are answered, so berthd may reuse the id and state dir at once.
+ *
+ * One poll() loop, no threads, fixed buffers: a shim costs well under 1.5 MiB of RSS.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -36,16 +40,19 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MAX_CLIENTS 64
+#define MAX_CLIENTS 128
 #define CLIENT_BUF_MAX (1 << 20) /* a client this far behind is dropped, never the container */
 #define LOG_LINE_MAX 16384       /* Docker's json-file buffer: longer lines become several records */
 #define STDIN_BUF_MAX (1 << 20)
+#define DRAIN_MS 500             /* after the exit, how long children holding the pipes may keep them */
+#define FLUSH_MS 2000            /* on the way out, how long a client may take to read what it is owed */
 
 enum { K_HEADER, K_ATTACH, K_WAIT };
 
 struct client {
 	int fd;
 	int kind;
+	int dead; /* dropped this iteration; compacted away at the top of the next */
 	int want_stdin, want_out, want_err;
 	int read_closed;
 	char hdr[256];
@@ -72,10 +79,11 @@ static struct client clients[MAX_CLIENTS];
 static int nclients;
 static int listen_fd = -1, sync_fd = 3;
 static int out_fd = -1, err_fd = -1, in_fd = -1, master_fd = -1;
+static int started; /* the runtime has handed us the container's stdio */
 static int log_fd = -1;
 static long long log_size;
 static struct logstream log_out = { .name = "stdout" }, log_err = { .name = "stderr" };
-static char stdin_buf[4096 * 4];
+static char io_buf[32768];
 static char *stdin_pending;
 static size_t stdin_plen, stdin_pcap;
 static int stdin_close_pending;
@@ -83,12 +91,75 @@ static int pending_rows, pending_cols;
 static char exit_json[256];
 static int exited;
 
-static void die(const char *fmt, ...)
+static char *path_in_state(const char *name);
+
+static long long now_ms(void)
 {
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+/* Write everything, waiting for a non-blocking fd, but give up at the deadline (0 = never). */
+static int write_until(int fd, const char *buf, size_t len, long long deadline)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, buf, len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno != EAGAIN)
+				return -1;
+			long long left = deadline ? deadline - now_ms() : 1000;
+			if (left <= 0)
+				return -1;
+			struct pollfd p = { .fd = fd, .events = POLLOUT };
+			poll(&p, 1, (int)(left > 1000 ? 1000 : left));
+			continue;
+		}
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static void write_all(int fd, const char *buf, size_t len)
+{
+	write_until(fd, buf, len, 0);
+}
+
+static void sync_msg(const char *fmt, ...)
+{
+	if (sync_fd < 0)
+		return;
+	char buf[8192];
 	va_list ap;
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	int n = vsnprintf(buf, sizeof buf - 2, fmt, ap);
 	va_end(ap);
+	if (n < 0)
+		return;
+	if (n > (int)sizeof buf - 2)
+		n = sizeof buf - 2;
+	buf[n++] = '\n';
+	write_all(sync_fd, buf, (size_t)n);
+}
+
+/* Fatal setup errors go to berthd over the sync pipe too: our stderr is usually /dev/null. */
+static void die(const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	for (char *p = msg; *p; p++)
+		if (*p == '"' || *p == '\\' || (unsigned char)*p < 0x20)
+			*p = ' ';
+	sync_msg("{\"error\":\"berth-shim: %s\"}", msg);
+	fprintf(stderr, "berth-shim: %s\n", msg);
+	if (listen_fd >= 0)
+		unlink(path_in_state("attach.sock"));
 	exit(1);
 }
 
@@ -96,30 +167,11 @@ static char *path_in_state(const char *name)
 {
 	char *p;
 	if (asprintf(&p, "%s/%s", opt.state, name) < 0)
-		die("out of memory\n");
+		exit(1);
 	return p;
 }
 
-static void write_all(int fd, const char *buf, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, buf, len);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN) {
-				struct pollfd p = { .fd = fd, .events = POLLOUT };
-				poll(&p, 1, 1000);
-				continue;
-			}
-			return;
-		}
-		buf += n;
-		len -= n;
-	}
-}
-
-/* JSON string escaping as Go's encoding/json does it (HTML-safe, invalid UTF-8 → U+FFFD). */
+/* JSON string escaping as Docker's json-file does it (Go-style, HTML-safe, invalid UTF-8 → U+FFFD). */
 static size_t json_escape(const unsigned char *s, size_t len, char *out)
 {
 	static const char hex[] = "0123456789abcdef";
@@ -129,7 +181,7 @@ static size_t json_escape(const unsigned char *s, size_t len, char *out)
 		if (c < 0x80) {
 			if (c == '"' || c == '\\') {
 				out[o++] = '\\';
-				out[o++] = c;
+				out[o++] = (char)c;
 			} else if (c == '\n') {
 				out[o++] = '\\';
 				out[o++] = 'n';
@@ -140,14 +192,17 @@ static size_t json_escape(const unsigned char *s, size_t len, char *out)
 				out[o++] = '\\';
 				out[o++] = 't';
 			} else if (c < 0x20 || c == '<' || c == '>' || c == '&') {
-				o += sprintf(out + o, "\\u00%c%c", hex[c >> 4], hex[c & 15]);
+				memcpy(out + o, "\\u00", 4);
+				out[o + 4] = hex[c >> 4];
+				out[o + 5] = hex[c & 15];
+				o += 6;
 			} else {
-				out[o++] = c;
+				out[o++] = (char)c;
 			}
 			i++;
 			continue;
 		}
-		/* a multi-byte UTF-8 sequence: copy it if valid */
+		/* a multi-byte UTF-8 sequence: copy it if valid (shortest form, no surrogates, ≤ U+10FFFF) */
 		size_t n = (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3 : (c & 0xf8) == 0xf0 ? 4 : 0;
 		int ok = n > 0 && i + n <= len;
 		unsigned cp = n == 2 ? c & 0x1f : n == 3 ? c & 0x0f : c & 0x07;
@@ -160,10 +215,11 @@ static size_t json_escape(const unsigned char *s, size_t len, char *out)
 			   (cp >= 0xd800 && cp <= 0xdfff)))
 			ok = 0;
 		if (!ok) {
-			o += sprintf(out + o, "\\ufffd");
+			memcpy(out + o, "\\ufffd", 6);
+			o += 6;
 			i++;
 		} else if (cp == 0x2028 || cp == 0x2029) {
-			o += sprintf(out + o, "\\u%04x", cp);
+			o += (size_t)sprintf(out + o, "\\u%04x", cp);
 			i += n;
 		} else {
 			memcpy(out + o, s + i, n);
@@ -193,7 +249,7 @@ static void open_log(int truncate)
 	log_size = fstat(log_fd, &st) == 0 ? st.st_size : 0;
 }
 
-/* Docker's rotation: FILE → FILE.1 → … → FILE.(max-file - 1); with max-file 1 just truncate. */
+/* Docker's rotation: FILE.(N-2) → FILE.(N-1), …, FILE → FILE.1, fresh FILE; with max-file 1 truncate. */
 static void rotate_log(void)
 {
 	if (opt.log_max_file <= 1) {
@@ -214,6 +270,7 @@ static void rotate_log(void)
 	open_log(1);
 }
 
+/* One json-file record, written with a single write(2) so a live reader never sees a mix. */
 static void log_record(struct logstream *ls, const char *data, size_t len)
 {
 	if (log_fd < 0 || len == 0)
@@ -235,9 +292,16 @@ static void log_record(struct logstream *ls, const char *data, size_t len)
 /* Split output into records at each newline; a line longer than the buffer is flushed in parts. */
 static void log_data(struct logstream *ls, const char *data, size_t len)
 {
-	for (size_t i = 0; i < len; i++) {
-		ls->line[ls->len++] = data[i];
-		if (data[i] == '\n' || ls->len == LOG_LINE_MAX) {
+	while (len > 0) {
+		const char *nl = memchr(data, '\n', len);
+		size_t take = nl ? (size_t)(nl - data) + 1 : len;
+		if (take > LOG_LINE_MAX - ls->len)
+			take = LOG_LINE_MAX - ls->len;
+		memcpy(ls->line + ls->len, data, take);
+		ls->len += take;
+		data += take;
+		len -= take;
+		if (ls->line[ls->len - 1] == '\n' || ls->len == LOG_LINE_MAX) {
 			log_record(ls, ls->line, ls->len);
 			ls->len = 0;
 		}
@@ -250,11 +314,26 @@ static void log_flush(struct logstream *ls)
 	ls->len = 0;
 }
 
+/* Mark a client dropped; slots are compacted only between iterations so poll indices stay valid. */
 static void drop_client(int i)
 {
-	close(clients[i].fd);
-	free(clients[i].buf);
-	clients[i] = clients[--nclients];
+	struct client *c = &clients[i];
+	if (c->dead)
+		return;
+	close(c->fd);
+	free(c->buf);
+	c->buf = NULL;
+	c->blen = c->bcap = 0;
+	c->dead = 1;
+}
+
+static void compact_clients(void)
+{
+	int j = 0;
+	for (int i = 0; i < nclients; i++)
+		if (!clients[i].dead)
+			clients[j++] = clients[i];
+	nclients = j;
 }
 
 static int client_queue(struct client *c, const char *data, size_t len)
@@ -273,13 +352,31 @@ static int client_queue(struct client *c, const char *data, size_t len)
 	if (c->blen + len > CLIENT_BUF_MAX)
 		return -1;
 	if (c->blen + len > c->bcap) {
-		c->bcap = (c->blen + len) * 2;
-		c->buf = realloc(c->buf, c->bcap);
-		if (!c->buf)
+		size_t cap = (c->blen + len) * 2;
+		char *nb = realloc(c->buf, cap);
+		if (!nb)
 			return -1;
+		c->buf = nb;
+		c->bcap = cap;
 	}
 	memcpy(c->buf + c->blen, data, len);
 	c->blen += len;
+	return 0;
+}
+
+/* Send what a client is owed; a drained big buffer is given back so RSS returns to its floor. */
+static int client_flush(struct client *c)
+{
+	ssize_t k = write(c->fd, c->buf, c->blen);
+	if (k < 0)
+		return errno == EAGAIN || errno == EINTR ? 0 : -1;
+	memmove(c->buf, c->buf + k, c->blen - (size_t)k);
+	c->blen -= (size_t)k;
+	if (c->blen == 0 && c->bcap > 65536) {
+		free(c->buf);
+		c->buf = NULL;
+		c->bcap = 0;
+	}
 	return 0;
 }
 
@@ -289,54 +386,75 @@ static void broadcast(int stream, const char *data, size_t len)
 				  (unsigned char)(len >> 8), (unsigned char)len };
 	for (int i = 0; i < nclients; i++) {
 		struct client *c = &clients[i];
-		if (c->kind != K_ATTACH || !(stream == 1 ? c->want_out : c->want_err))
+		if (c->dead || c->kind != K_ATTACH || !(stream == 1 ? c->want_out : c->want_err))
 			continue;
-		int bad = (!opt.tty && client_queue(c, (const char *)head, 8) < 0) || client_queue(c, data, len) < 0;
-		if (bad)
-			drop_client(i--);
+		if ((!opt.tty && client_queue(c, (const char *)head, 8) < 0) || client_queue(c, data, len) < 0)
+			drop_client(i);
 	}
 }
 
-static void handle_output(int fd, int stream)
+static void close_output(int fd)
 {
-	char buf[32768];
-	ssize_t n = read(fd, buf, sizeof buf);
-	if (n <= 0) {
-		if (n < 0 && (errno == EAGAIN || errno == EINTR))
-			return;
-		/* EOF (or EIO on a pty whose slave side closed) */
-		if (fd == out_fd || fd == master_fd) {
-			log_flush(&log_out);
-			close(fd);
-			if (fd == out_fd)
-				out_fd = -1;
-			else
-				master_fd = -1;
-		} else {
-			log_flush(&log_err);
-			close(fd);
-			err_fd = -1;
-		}
-		return;
+	if (fd == err_fd) {
+		log_flush(&log_err);
+		err_fd = -1;
+	} else {
+		log_flush(&log_out);
+		if (fd == out_fd)
+			out_fd = -1;
+		else
+			master_fd = -1;
 	}
-	log_data(stream == 1 ? &log_out : &log_err, buf, (size_t)n);
-	broadcast(stream, buf, (size_t)n);
+	close(fd);
+}
+
+/* Read one chunk of output; returns 0 when nothing more is there right now. */
+static int handle_output(int fd)
+{
+	int stream = fd == err_fd ? 2 : 1;
+	ssize_t n = read(fd, io_buf, sizeof io_buf);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return 0;
+	if (n <= 0) {
+		/* EOF, or EIO on a pty whose slave side is closed */
+		close_output(fd);
+		return 0;
+	}
+	log_data(stream == 1 ? &log_out : &log_err, io_buf, (size_t)n);
+	broadcast(stream, io_buf, (size_t)n);
+	return 1;
+}
+
+/* At the very end: whatever the pipes already hold is still logged and sent. */
+static void drain_outputs(void)
+{
+	while (out_fd >= 0 && handle_output(out_fd))
+		;
+	while (err_fd >= 0 && handle_output(err_fd))
+		;
+	while (master_fd >= 0 && handle_output(master_fd))
+		;
 }
 
 static void close_stdin(void)
 {
+	if (!started) {
+		stdin_close_pending = 1; /* applied once the container's stdin exists */
+		return;
+	}
 	if (in_fd >= 0 && !opt.tty)
 		close(in_fd);
 	in_fd = -1;
 	stdin_close_pending = 0;
 }
 
+/* Queue input for the container; before it started (exec with --wait-attach) it is held. */
 static void send_stdin(const char *data, size_t len)
 {
 	int fd = opt.tty ? master_fd : in_fd;
-	if (fd < 0)
+	if (started && fd < 0)
 		return;
-	if (stdin_plen == 0) {
+	if (started && stdin_plen == 0) {
 		ssize_t n = write(fd, data, len);
 		if (n > 0) {
 			data += n;
@@ -346,11 +464,31 @@ static void send_stdin(const char *data, size_t len)
 	if (len == 0 || stdin_plen + len > STDIN_BUF_MAX)
 		return;
 	if (stdin_plen + len > stdin_pcap) {
-		stdin_pcap = (stdin_plen + len) * 2;
-		stdin_pending = realloc(stdin_pending, stdin_pcap);
+		size_t cap = (stdin_plen + len) * 2;
+		char *nb = realloc(stdin_pending, cap);
+		if (!nb)
+			return;
+		stdin_pending = nb;
+		stdin_pcap = cap;
 	}
 	memcpy(stdin_pending + stdin_plen, data, len);
 	stdin_plen += len;
+}
+
+static void flush_stdin(void)
+{
+	int fd = opt.tty ? master_fd : in_fd;
+	if (fd < 0 || !stdin_plen)
+		return;
+	ssize_t k = write(fd, stdin_pending, stdin_plen);
+	if (k > 0) {
+		memmove(stdin_pending, stdin_pending + k, stdin_plen - (size_t)k);
+		stdin_plen -= (size_t)k;
+	} else if (k < 0 && errno != EAGAIN && errno != EINTR) {
+		stdin_plen = 0; /* the container closed its stdin */
+	}
+	if (!stdin_plen && stdin_close_pending)
+		close_stdin();
 }
 
 static void apply_winsize(void)
@@ -361,32 +499,42 @@ static void apply_winsize(void)
 	ioctl(master_fd, TIOCSWINSZ, &ws);
 }
 
-/* Returns 1 when the client finished its header with this read. */
-static int parse_header(struct client *c, int idx)
+static int has_word(const char *line, const char *word)
 {
+	size_t n = strlen(word);
+	for (const char *p = strstr(line, word); p; p = strstr(p + 1, word))
+		if ((p == line || p[-1] == ' ') && (p[n] == 0 || p[n] == ' ' || p[n] == '\r'))
+			return 1;
+	return 0;
+}
+
+/* Act on a complete header line; bytes after it (attach with stdin) go to the container. */
+static void parse_header(int idx)
+{
+	struct client *c = &clients[idx];
 	char *nl = memchr(c->hdr, '\n', c->hlen);
 	if (!nl) {
 		if (c->hlen == sizeof c->hdr)
 			drop_client(idx);
-		return 0;
+		return;
 	}
 	*nl = 0;
+	if (nl > c->hdr && nl[-1] == '\r')
+		nl[-1] = 0;
 	size_t rest_len = c->hlen - (size_t)(nl + 1 - c->hdr);
-	char rest[sizeof c->hdr];
-	memcpy(rest, nl + 1, rest_len);
-	if (strncmp(c->hdr, "attach", 6) == 0) {
+	const char *rest = nl + 1;
+	if (strncmp(c->hdr, "attach", 6) == 0 && (c->hdr[6] == 0 || c->hdr[6] == ' ')) {
 		c->kind = K_ATTACH;
-		c->want_stdin = strstr(c->hdr, "stdin") != NULL && (opt.open_stdin || opt.tty);
-		c->want_out = strstr(c->hdr, "stdout") != NULL;
-		c->want_err = strstr(c->hdr, "stderr") != NULL;
+		c->want_stdin = has_word(c->hdr, "stdin") && (opt.open_stdin || opt.tty);
+		c->want_out = has_word(c->hdr, "stdout");
+		c->want_err = has_word(c->hdr, "stderr");
 		if (c->want_stdin && rest_len)
 			send_stdin(rest, rest_len);
-	} else if (strncmp(c->hdr, "resize", 6) == 0) {
-		sscanf(c->hdr + 6, "%d %d", &pending_rows, &pending_cols);
-		apply_winsize();
+	} else if (strncmp(c->hdr, "resize ", 7) == 0) {
+		if (sscanf(c->hdr + 7, "%d %d", &pending_rows, &pending_cols) == 2)
+			apply_winsize();
 		write_all(c->fd, "ok\n", 3);
 		drop_client(idx);
-		return 1;
 	} else if (strcmp(c->hdr, "wait") == 0) {
 		c->kind = K_WAIT;
 		if (exited) {
@@ -396,87 +544,95 @@ static int parse_header(struct client *c, int idx)
 	} else {
 		drop_client(idx);
 	}
-	return 1;
 }
 
-static void handle_client_read(int idx)
+/* Input from a client: its header, then stdin bytes. `hup` = the peer closed both directions. */
+static void handle_client_read(int idx, int hup)
 {
 	struct client *c = &clients[idx];
 	if (c->kind == K_HEADER) {
 		ssize_t n = read(c->fd, c->hdr + c->hlen, sizeof c->hdr - c->hlen);
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			return;
 		if (n <= 0) {
-			if (n < 0 && (errno == EAGAIN || errno == EINTR))
-				return;
 			drop_client(idx);
 			return;
 		}
 		c->hlen += (size_t)n;
-		parse_header(c, idx);
+		parse_header(idx);
 		return;
 	}
-	ssize_t n = read(c->fd, stdin_buf, sizeof stdin_buf);
+	ssize_t n = read(c->fd, io_buf, sizeof io_buf);
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
-	if (n <= 0) {
-		c->read_closed = 1;
-		if (c->want_stdin && opt.stdin_once) {
-			if (stdin_plen)
-				stdin_close_pending = 1;
-			else
-				close_stdin();
+	if (n > 0) {
+		if (c->want_stdin)
+			send_stdin(io_buf, (size_t)n);
+		return;
+	}
+	c->read_closed = 1;
+	if (c->want_stdin && opt.stdin_once) {
+		if (stdin_plen || !started)
+			stdin_close_pending = 1;
+		else
+			close_stdin();
+	}
+	/* keep a half-closed reader that still gets output; a vanished peer can get nothing */
+	if (hup || c->kind == K_WAIT || (!c->want_out && !c->want_err))
+		drop_client(idx);
+}
+
+static void accept_clients(void)
+{
+	for (;;) {
+		int fd = accept4(listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0)
+			return;
+		if (nclients == MAX_CLIENTS) {
+			close(fd);
+			continue;
 		}
-		if (c->kind == K_WAIT || (!c->want_out && !c->want_err))
-			drop_client(idx);
-		return;
+		memset(&clients[nclients], 0, sizeof clients[0]);
+		clients[nclients].fd = fd;
+		clients[nclients].kind = K_HEADER;
+		/* the header is normally already there: read it now, before any output is handed out */
+		handle_client_read(nclients++, 0);
 	}
-	if (c->want_stdin)
-		send_stdin(stdin_buf, (size_t)n);
 }
 
-static void accept_client(void)
+static int listen_unix(const char *path, int flags)
 {
-	int fd = accept4(listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-	if (fd < 0)
-		return;
-	if (nclients == MAX_CLIENTS) {
-		close(fd);
-		return;
-	}
-	memset(&clients[nclients], 0, sizeof clients[0]);
-	clients[nclients].fd = fd;
-	clients[nclients].kind = K_HEADER;
-	nclients++;
-}
-
-static int listen_unix(const char *path)
-{
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | flags, 0);
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
 	if (fd < 0 || strlen(path) >= sizeof addr.sun_path)
-		die("socket path too long: %s\n", path);
+		die("cannot listen on %s: path too long or no socket", path);
 	strcpy(addr.sun_path, path);
 	unlink(path);
-	if (bind(fd, (struct sockaddr *)&addr, sizeof addr) < 0 || listen(fd, 16) < 0)
-		die("listen %s: %s\n", path, strerror(errno));
+	if (bind(fd, (struct sockaddr *)&addr, sizeof addr) < 0 || listen(fd, 64) < 0)
+		die("listen %s: %s", path, strerror(errno));
 	return fd;
 }
 
-static void sync_msg(const char *fmt, ...)
+/* Copy a JSON string body (already escaped) starting after its opening quote. */
+static void copy_json_string(const char *m, char *msg, size_t size)
 {
-	char buf[8192];
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(buf, sizeof buf - 2, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return;
-	if (n > (int)sizeof buf - 2)
-		n = sizeof buf - 2;
-	buf[n++] = '\n';
-	write_all(sync_fd, buf, (size_t)n);
+	size_t k = 0;
+	for (; *m && *m != '\n' && k < size - 2; m++) {
+		if (*m == '\\' && m[1]) {
+			msg[k++] = *m++;
+			msg[k++] = *m;
+			continue;
+		}
+		if (*m == '"')
+			break;
+		msg[k++] = *m;
+	}
+	if (k > 0 && msg[k - 1] == '\\' && (k < 2 || msg[k - 2] != '\\'))
+		k--; /* cut in the middle of an escape */
+	msg[k] = 0;
 }
 
-/* The last error-level "msg" in runc's JSON log, escaped for our own JSON. */
+/* runc's error: the last error-level "msg" in its JSON log, else its stderr (JSON-escaped). */
 static void runc_error(char *out, size_t size, const char *fallback)
 {
 	char *p = path_in_state("runc.log");
@@ -486,21 +642,8 @@ static void runc_error(char *out, size_t size, const char *fallback)
 		if (!strstr(line, "\"level\":\"error\"") && !strstr(line, "\"level\":\"fatal\""))
 			continue;
 		char *m = strstr(line, "\"msg\":\"");
-		if (!m)
-			continue;
-		m += 7;
-		size_t k = 0;
-		for (; *m && k < sizeof msg - 2; m++) {
-			if (*m == '\\' && m[1]) {
-				msg[k++] = *m++;
-				msg[k++] = *m;
-				continue;
-			}
-			if (*m == '"')
-				break;
-			msg[k++] = *m;
-		}
-		msg[k] = 0;
+		if (m)
+			copy_json_string(m + 7, msg, sizeof msg);
 	}
 	if (f)
 		fclose(f);
@@ -509,20 +652,27 @@ static void runc_error(char *out, size_t size, const char *fallback)
 		snprintf(out, size, "%s", msg);
 		return;
 	}
-	size_t len = json_escape((const unsigned char *)fallback, strnlen(fallback, size / 6 - 1), out);
+	size_t flen = strnlen(fallback, size / 6 - 1);
+	while (flen > 0 && (fallback[flen - 1] == '\n' || fallback[flen - 1] == ' '))
+		flen--;
+	size_t len = json_escape((const unsigned char *)fallback, flen, out);
 	out[len] = 0;
 }
 
+/* Fork the runtime with the given stdio; the child gets default signal handling back, since
+ * ignored dispositions would otherwise survive exec into runc and the container's process. */
 static pid_t spawn_runtime(char **argv, int in, int out, int err)
 {
 	pid_t pid = fork();
 	if (pid < 0)
-		die("fork: %s\n", strerror(errno));
+		die("fork: %s", strerror(errno));
 	if (pid == 0) {
-		sigset_t all;
-		sigemptyset(&all);
-		sigprocmask(SIG_SETMASK, &all, NULL);
-		signal(SIGPIPE, SIG_DFL);
+		sigset_t none;
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		int sigs[] = { SIGPIPE, SIGHUP, SIGINT, SIGTERM };
+		for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+			signal(sigs[i], SIG_DFL);
 		dup2(in, 0);
 		dup2(out, 1);
 		dup2(err, 2);
@@ -533,25 +683,49 @@ static pid_t spawn_runtime(char **argv, int in, int out, int err)
 	return pid;
 }
 
+/* argv = RUNTIME [--root R] then the rest; returns the index of the next free slot. */
+static int runtime_argv(char **argv)
+{
+	int n = 0;
+	argv[n++] = (char *)opt.runtime;
+	if (opt.runtime_root) {
+		argv[n++] = "--root";
+		argv[n++] = (char *)opt.runtime_root;
+	}
+	return n;
+}
+
 static void run_delete(void)
 {
-	char *argv[] = { (char *)opt.runtime, "--root", (char *)opt.runtime_root, "delete", "--force", (char *)opt.id, NULL };
-	int null = open("/dev/null", O_RDWR);
+	char *argv[16];
+	int n = runtime_argv(argv);
+	argv[n++] = "delete";
+	argv[n++] = "--force";
+	argv[n++] = (char *)opt.id;
+	argv[n] = NULL;
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
 	pid_t pid = spawn_runtime(argv, null, null, null);
 	close(null);
-	waitpid(pid, NULL, 0);
+	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+		;
 }
 
 static const char *signame(int sig)
 {
 	static char buf[16];
-	const char *names[] = { [SIGHUP] = "SIGHUP", [SIGINT] = "SIGINT", [SIGQUIT] = "SIGQUIT", [SIGILL] = "SIGILL",
-				[SIGTRAP] = "SIGTRAP", [SIGABRT] = "SIGABRT", [SIGBUS] = "SIGBUS", [SIGFPE] = "SIGFPE",
-				[SIGKILL] = "SIGKILL", [SIGUSR1] = "SIGUSR1", [SIGSEGV] = "SIGSEGV", [SIGUSR2] = "SIGUSR2",
-				[SIGPIPE] = "SIGPIPE", [SIGALRM] = "SIGALRM", [SIGTERM] = "SIGTERM" };
+	static const char *const names[] = {
+		[SIGHUP] = "SIGHUP",     [SIGINT] = "SIGINT",       [SIGQUIT] = "SIGQUIT", [SIGILL] = "SIGILL",
+		[SIGTRAP] = "SIGTRAP",   [SIGABRT] = "SIGABRT",     [SIGBUS] = "SIGBUS",   [SIGFPE] = "SIGFPE",
+		[SIGKILL] = "SIGKILL",   [SIGUSR1] = "SIGUSR1",     [SIGSEGV] = "SIGSEGV", [SIGUSR2] = "SIGUSR2",
+		[SIGPIPE] = "SIGPIPE",   [SIGALRM] = "SIGALRM",     [SIGTERM] = "SIGTERM", [SIGSTKFLT] = "SIGSTKFLT",
+		[SIGCHLD] = "SIGCHLD",   [SIGCONT] = "SIGCONT",     [SIGSTOP] = "SIGSTOP", [SIGTSTP] = "SIGTSTP",
+		[SIGTTIN] = "SIGTTIN",   [SIGTTOU] = "SIGTTOU",     [SIGURG] = "SIGURG",   [SIGXCPU] = "SIGXCPU",
+		[SIGXFSZ] = "SIGXFSZ",   [SIGVTALRM] = "SIGVTALRM", [SIGPROF] = "SIGPROF", [SIGWINCH] = "SIGWINCH",
+		[SIGIO] = "SIGIO",       [SIGPWR] = "SIGPWR",       [SIGSYS] = "SIGSYS",
+	};
 	if (sig > 0 && sig < (int)(sizeof names / sizeof names[0]) && names[sig])
 		return names[sig];
-	snprintf(buf, sizeof buf, "SIG%d", sig);
+	snprintf(buf, sizeof buf, "SIGRTMIN+%d", sig - SIGRTMIN);
 	return buf;
 }
 
@@ -565,7 +739,12 @@ static void record_exit(int status)
 	else
 		snprintf(exit_json, sizeof exit_json, "{\"exitCode\":%d,\"signal\":null,\"finishedAt\":\"%s\"}\n",
 			 WEXITSTATUS(status), ts);
-	/* atomically: a crash leaves no exit.json or a whole one */
+	exited = 1;
+}
+
+/* Atomically: a crash leaves no exit.json or a whole one. */
+static void write_exit_file(void)
+{
 	char *tmp = path_in_state(".exit.json.tmp"), *final = path_in_state("exit.json");
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd >= 0) {
@@ -573,10 +752,14 @@ static void record_exit(int status)
 		fsync(fd);
 		close(fd);
 		rename(tmp, final);
+		int dfd = open(opt.state, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (dfd >= 0) {
+			fsync(dfd);
+			close(dfd);
+		}
 	}
 	free(tmp);
 	free(final);
-	exited = 1;
 }
 
 /* Receive the pty master runc sends over the console socket (SCM_RIGHTS). */
@@ -596,9 +779,9 @@ static int recv_master(int console_listen)
 	} cm;
 	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.buf, .msg_controllen = sizeof cm.buf };
 	int fd = -1;
-	if (recvmsg(conn, &msg, 0) > 0) {
+	if (recvmsg(conn, &msg, MSG_CMSG_CLOEXEC) > 0) {
 		struct cmsghdr *h = CMSG_FIRSTHDR(&msg);
-		if (h && h->cmsg_type == SCM_RIGHTS)
+		if (h && h->cmsg_level == SOL_SOCKET && h->cmsg_type == SCM_RIGHTS)
 			memcpy(&fd, CMSG_DATA(h), sizeof fd);
 	}
 	close(conn);
@@ -610,13 +793,13 @@ static void parse_args(int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-#define ARG(name, field)                                     \
-	if (strcmp(a, name) == 0) {                          \
-		if (!v)                                      \
-			die("%s needs a value\n", name);    \
-		field = v;                                   \
-		i++;                                         \
-		continue;                                    \
+#define ARG(name, field)                                   \
+	if (strcmp(a, name) == 0) {                        \
+		if (!v)                                    \
+			die("%s needs a value", name);    \
+		field = v;                                 \
+		i++;                                       \
+		continue;                                  \
 	}
 		ARG("--id", opt.id)
 		ARG("--state-dir", opt.state)
@@ -641,34 +824,50 @@ static void parse_args(int argc, char **argv)
 		} else if (strcmp(a, "--wait-attach") == 0) {
 			opt.wait_attach = 1;
 		} else {
-			die("berth-shim: unknown argument %s\n", a);
+			die("unknown argument %s", a);
 		}
 	}
-	if (!opt.id || !opt.state || (!opt.bundle == !opt.exec_process) || !opt.runtime_root)
-		die("usage: berth-shim --id ID --state-dir DIR --runtime-root DIR (--bundle DIR | --exec PROCESS_JSON) ...\n");
+	if (!opt.id || !opt.state || (!opt.bundle == !opt.exec_process))
+		die("usage: berth-shim --id ID --state-dir DIR (--bundle DIR | --exec PROCESS_JSON) [--runtime PATH] "
+		    "[--runtime-root DIR] [--tty] [--stdin] [--stdin-once] [--log-path FILE --log-max-size BYTES "
+		    "--log-max-file N] [--wait-attach]");
 }
 
 /* Serve attach clients until the first one has sent its header (exec: nothing may be lost). */
 static void wait_first_attach(void)
 {
 	for (;;) {
-		struct pollfd fds[MAX_CLIENTS + 1];
-		int n = 0;
-		fds[n++] = (struct pollfd){ .fd = listen_fd, .events = POLLIN };
+		compact_clients();
 		for (int i = 0; i < nclients; i++)
-			fds[n++] = (struct pollfd){ .fd = clients[i].fd, .events = POLLIN };
+			if (clients[i].kind == K_ATTACH)
+				return;
+		struct pollfd fds[MAX_CLIENTS + 1];
+		int n = 0, polled = nclients;
+		fds[n++] = (struct pollfd){ .fd = listen_fd, .events = POLLIN };
+		for (int i = 0; i < polled; i++)
+			fds[n++] = (struct pollfd){ .fd = clients[i].fd, .events = clients[i].kind == K_HEADER ? POLLIN : 0 };
 		if (poll(fds, (nfds_t)n, -1) < 0)
 			continue;
-		if (fds[0].revents)
-			accept_client();
-		for (int i = nclients - 1; i >= 0; i--) {
-			if (fds[i + 1].revents && clients[i].kind == K_HEADER) {
-				handle_client_read(i);
-				if (i < nclients && clients[i].kind == K_ATTACH)
-					return;
-			}
+		for (int i = 0; i < polled; i++) {
+			int r = fds[i + 1].revents;
+			if (r & (POLLERR | POLLHUP) && clients[i].kind != K_HEADER)
+				drop_client(i); /* an early `wait` client that went away */
+			else if (r)
+				handle_client_read(i, r & POLLHUP);
 		}
+		if (fds[0].revents)
+			accept_clients();
 	}
+}
+
+static void fail_runtime(const char *fallback)
+{
+	char out[8192];
+	runc_error(out, sizeof out, fallback[0] ? fallback : "the runtime failed without a message");
+	sync_msg("{\"error\":\"%s\"}", out);
+	char *sock = path_in_state("attach.sock");
+	unlink(sock);
+	exit(1);
 }
 
 /* Run runc create / exec with the container's stdio; returns the container process's pid. */
@@ -677,18 +876,16 @@ static pid_t create_container(void)
 	int pin[2] = { -1, -1 }, pout[2], perr[2], console_listen = -1;
 	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
 	char *pidfile = path_in_state("init.pid"), *runclog = path_in_state("runc.log"), *console = NULL;
+	unlink(pidfile);
+	unlink(runclog); /* an old error must not be reported for this run */
 	if (opt.tty) {
 		console = path_in_state("console.sock");
-		console_listen = listen_unix(console);
-		fcntl(console_listen, F_SETFL, 0);
+		console_listen = listen_unix(console, 0);
 	}
 	if (pipe2(pout, O_CLOEXEC) < 0 || pipe2(perr, O_CLOEXEC) < 0 || (opt.open_stdin && pipe2(pin, O_CLOEXEC) < 0))
-		die("pipe: %s\n", strerror(errno));
+		die("pipe: %s", strerror(errno));
 	char *argv[32];
-	int n = 0;
-	argv[n++] = (char *)opt.runtime;
-	argv[n++] = "--root";
-	argv[n++] = (char *)opt.runtime_root;
+	int n = runtime_argv(argv);
 	argv[n++] = "--log";
 	argv[n++] = runclog;
 	argv[n++] = "--log-format";
@@ -711,37 +908,36 @@ static pid_t create_container(void)
 	}
 	argv[n++] = (char *)opt.id;
 	argv[n] = NULL;
+	/* with a tty, runc's own stderr is only read for its error message */
 	pid_t runc = opt.tty ? spawn_runtime(argv, null, null, perr[1])
 			     : spawn_runtime(argv, opt.open_stdin ? pin[0] : null, pout[1], perr[1]);
 	close(pout[1]);
 	close(perr[1]);
 	if (opt.open_stdin)
 		close(pin[0]);
+	close(null);
 	int status = 0;
 	while (waitpid(runc, &status, 0) < 0 && errno == EINTR)
 		;
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		char out[8192] = "", err[4096] = "";
+		char err[4096] = "";
 		fcntl(perr[0], F_SETFL, O_NONBLOCK);
 		ssize_t k = read(perr[0], err, sizeof err - 1);
 		err[k > 0 ? k : 0] = 0;
-		runc_error(out, sizeof out, err[0] ? err : "runc failed without a message");
-		sync_msg("{\"error\":\"%s\"}", out);
-		unlink(path_in_state("attach.sock"));
-		exit(1);
+		if (console)
+			unlink(console);
+		fail_runtime(err);
 	}
 	if (opt.tty) {
 		master_fd = recv_master(console_listen);
 		close(console_listen);
 		unlink(console);
-		if (master_fd < 0) {
-			sync_msg("{\"error\":\"did not receive the container's terminal from the runtime\"}");
-			exit(1);
-		}
-		fcntl(master_fd, F_SETFL, O_NONBLOCK);
-		apply_winsize();
 		close(pout[0]);
 		close(perr[0]);
+		if (master_fd < 0)
+			fail_runtime("did not receive the container's terminal from the runtime");
+		fcntl(master_fd, F_SETFL, O_NONBLOCK);
+		apply_winsize();
 	} else {
 		out_fd = pout[0];
 		err_fd = perr[0];
@@ -752,168 +948,186 @@ static pid_t create_container(void)
 			fcntl(in_fd, F_SETFL, O_NONBLOCK);
 		}
 	}
-	close(null);
+	started = 1;
 	FILE *f = fopen(pidfile, "r");
 	int pid = 0;
-	if (!f || fscanf(f, "%d", &pid) != 1 || pid <= 0) {
-		sync_msg("{\"error\":\"the runtime wrote no pid file\"}");
-		exit(1);
-	}
+	if (!f || fscanf(f, "%d", &pid) != 1 || pid <= 0)
+		fail_runtime("the runtime wrote no pid file");
 	fclose(f);
+	free(pidfile);
+	free(runclog);
+	free(console);
 	return pid;
 }
 
-static void flush_clients_and_exit(void)
+/* The end: record the exit, free the id and the socket path, then answer and flush every client. */
+static void finish(void)
 {
-	for (int i = 0; i < nclients; i++) {
-		struct client *c = &clients[i];
-		if (c->kind == K_WAIT)
-			write_all(c->fd, exit_json, strlen(exit_json));
-		else if (c->blen)
-			write_all(c->fd, c->buf, c->blen);
-		close(c->fd);
-	}
-	nclients = 0;
+	drain_outputs();
+	write_exit_file();
+	close(listen_fd);
 	char *sock = path_in_state("attach.sock");
 	unlink(sock);
 	free(sock);
+	/* delete before answering `wait`: berthd may create a container with this id right after */
 	if (opt.bundle)
 		run_delete();
+	long long deadline = now_ms() + FLUSH_MS;
+	for (int i = 0; i < nclients; i++) {
+		struct client *c = &clients[i];
+		if (c->dead)
+			continue;
+		if (c->kind == K_WAIT)
+			write_until(c->fd, exit_json, strlen(exit_json), deadline);
+		else if (c->blen)
+			write_until(c->fd, c->buf, c->blen, deadline);
+		close(c->fd);
+	}
 	exit(0);
 }
 
-int main(int argc, char **argv)
+static void reap_children(int sfd, pid_t init)
 {
+	struct signalfd_siginfo si;
+	while (read(sfd, &si, sizeof si) > 0)
+		;
+	int status;
+	pid_t p;
+	while ((p = waitpid(-1, &status, WNOHANG)) > 0)
+		if (p == init && !exited)
+			record_exit(status); /* wait clients are answered in finish(), after the output */
+}
+
+static void write_pid_file(void)
+{
+	char *tmp = path_in_state(".shim.pid.tmp"), *final = path_in_state("shim.pid");
+	FILE *pf = fopen(tmp, "w");
+	if (!pf || fprintf(pf, "%d\n", getpid()) < 0 || fclose(pf) != 0 || rename(tmp, final) < 0)
+		die("writing %s: %s", final, strerror(errno));
+	free(tmp);
+	free(final);
+}
+
+static int setup(int argc, char **argv)
+{
+	if (fcntl(sync_fd, F_SETFD, FD_CLOEXEC) < 0)
+		sync_fd = -1; /* started by hand, without a sync pipe */
 	parse_args(argc, argv);
 	if (getsid(0) != getpid())
 		setsid();
+	/* survive berthd going away (and its terminal, and its process group) */
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
 	signal(SIGINT, SIG_IGN);
 	signal(SIGTERM, SIG_IGN);
-	fcntl(sync_fd, F_SETFD, FD_CLOEXEC);
+	if (opt.log_max_file < 1)
+		opt.log_max_file = 1;
+	/* the container's process is orphaned when runc exits: make it ours to wait for */
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
-
-	char *pidpath = path_in_state("shim.pid");
-	FILE *pf = fopen(pidpath, "w");
-	if (pf) {
-		fprintf(pf, "%d\n", getpid());
-		fclose(pf);
-	}
+	write_pid_file();
 	if (opt.log_path)
 		open_log(0);
-
 	sigset_t mask;
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	int sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
-
+	if (sfd < 0)
+		die("signalfd: %s", strerror(errno));
 	char *sock = path_in_state("attach.sock");
-	listen_fd = listen_unix(sock);
+	listen_fd = listen_unix(sock, SOCK_NONBLOCK);
+	free(sock);
+	return sfd;
+}
+
+int main(int argc, char **argv)
+{
+	int sfd = setup(argc, argv);
 	sync_msg("{\"ready\":true}");
 	if (opt.wait_attach)
 		wait_first_attach();
-
 	pid_t init = create_container();
 	sync_msg("{\"pid\":%d}", init);
-	close(sync_fd);
+	if (sync_fd >= 0)
+		close(sync_fd);
+	sync_fd = -1;
 
 	long long drain_deadline = 0;
 	for (;;) {
+		compact_clients();
+		if (stdin_close_pending && !stdin_plen)
+			close_stdin();
+		if (exited && out_fd < 0 && err_fd < 0 && master_fd < 0)
+			finish();
+		int timeout = -1;
+		if (exited) {
+			/* after the exit, children that still hold the pipes get a moment, then we stop */
+			long long now = now_ms();
+			if (!drain_deadline)
+				drain_deadline = now + DRAIN_MS;
+			if (now >= drain_deadline)
+				finish();
+			timeout = (int)(drain_deadline - now);
+		}
 		struct pollfd fds[MAX_CLIENTS + 8];
-		int n = 0, i_listen, i_sig, i_out = -1, i_err = -1, i_master = -1, i_in = -1, first_client;
-		fds[i_listen = n++] = (struct pollfd){ .fd = listen_fd, .events = POLLIN };
-		fds[i_sig = n++] = (struct pollfd){ .fd = sfd, .events = POLLIN };
+		int n = 0, i_out = -1, i_err = -1, i_master = -1, i_in = -1;
+		int i_listen = n++, i_sig = n++;
+		fds[i_listen] = (struct pollfd){ .fd = listen_fd, .events = POLLIN };
+		fds[i_sig] = (struct pollfd){ .fd = sfd, .events = POLLIN };
 		if (out_fd >= 0)
 			fds[i_out = n++] = (struct pollfd){ .fd = out_fd, .events = POLLIN };
 		if (err_fd >= 0)
 			fds[i_err = n++] = (struct pollfd){ .fd = err_fd, .events = POLLIN };
 		if (master_fd >= 0)
-			fds[i_master = n++] =
-				(struct pollfd){ .fd = master_fd, .events = POLLIN | (opt.tty && stdin_plen ? POLLOUT : 0) };
+			fds[i_master = n++] = (struct pollfd){ .fd = master_fd, .events = POLLIN | (stdin_plen ? POLLOUT : 0) };
 		if (!opt.tty && in_fd >= 0 && stdin_plen)
 			fds[i_in = n++] = (struct pollfd){ .fd = in_fd, .events = POLLOUT };
-		first_client = n;
-		for (int i = 0; i < nclients; i++) {
+		int first_client = n, polled = nclients;
+		for (int i = 0; i < polled; i++) {
 			short ev = 0;
-			/* stop reading stdin from clients while the container is not taking it */
+			/* stop reading a client's stdin while the container is not taking it */
 			if (!clients[i].read_closed && !(clients[i].want_stdin && stdin_plen))
 				ev |= POLLIN;
 			if (clients[i].blen)
 				ev |= POLLOUT;
 			fds[n++] = (struct pollfd){ .fd = clients[i].fd, .events = ev };
 		}
-		int outputs_open = out_fd >= 0 || err_fd >= 0 || master_fd >= 0;
-		if (exited && !outputs_open)
-			flush_clients_and_exit();
-		int timeout = -1;
-		if (exited) {
-			/* after the exit, give children that hold the pipes open a moment, then stop */
-			struct timespec ts;
-			clock_gettime(CLOCK_MONOTONIC, &ts);
-			long long now = ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-			if (!drain_deadline)
-				drain_deadline = now + 500;
-			if (now >= drain_deadline)
-				flush_clients_and_exit();
-			timeout = (int)(drain_deadline - now);
-		}
-		if (poll(fds, (nfds_t)n, timeout) < 0 && errno != EINTR)
-			die("poll: %s\n", strerror(errno));
-
-		if (i_out >= 0 && fds[i_out].revents)
-			handle_output(out_fd, 1);
-		if (i_err >= 0 && fds[i_err].revents)
-			handle_output(err_fd, 2);
-		if (i_master >= 0 && fds[i_master].revents & (POLLIN | POLLHUP | POLLERR))
-			handle_output(master_fd, 1);
-		int stdin_target = opt.tty ? master_fd : in_fd;
-		if (stdin_plen && stdin_target >= 0 &&
-		    ((i_in >= 0 && fds[i_in].revents) || (i_master >= 0 && fds[i_master].revents & POLLOUT))) {
-			ssize_t k = write(stdin_target, stdin_pending, stdin_plen);
-			if (k > 0) {
-				memmove(stdin_pending, stdin_pending + k, stdin_plen - (size_t)k);
-				stdin_plen -= (size_t)k;
-			} else if (k < 0 && errno != EAGAIN) {
-				stdin_plen = 0;
-			}
-			if (!stdin_plen && stdin_close_pending)
-				close_stdin();
-		}
-		/* clients: walk backwards, since dropping one moves the last into its slot */
-		for (int i = nclients - 1; i >= 0; i--) {
-			int r = fds[first_client + i].revents;
-			if (!r || i >= nclients)
+		if (poll(fds, (nfds_t)n, timeout) < 0) {
+			if (errno == EINTR)
 				continue;
+			die("poll: %s", strerror(errno));
+		}
+		int output_ready = (i_out >= 0 && fds[i_out].revents) || (i_err >= 0 && fds[i_err].revents) ||
+				   (i_master >= 0 && fds[i_master].revents);
+		/* An attach that connected before `runc start` must get all the output: take new clients
+		 * (and their headers) before handing out output read in this round. */
+		if (fds[i_listen].revents || output_ready)
+			accept_clients();
+		if (i_out >= 0 && fds[i_out].revents)
+			handle_output(out_fd);
+		if (i_err >= 0 && fds[i_err].revents)
+			handle_output(err_fd);
+		if (i_master >= 0 && fds[i_master].revents & (POLLIN | POLLHUP | POLLERR))
+			handle_output(master_fd);
+		if ((i_in >= 0 && fds[i_in].revents) || (i_master >= 0 && master_fd >= 0 && fds[i_master].revents & POLLOUT))
+			flush_stdin();
+		for (int i = 0; i < polled; i++) {
+			int r = fds[first_client + i].revents;
 			struct client *c = &clients[i];
-			if (r & POLLOUT && c->blen) {
-				ssize_t k = write(c->fd, c->buf, c->blen);
-				if (k < 0 && errno != EAGAIN) {
-					drop_client(i);
-					continue;
-				}
-				if (k > 0) {
-					memmove(c->buf, c->buf + k, c->blen - (size_t)k);
-					c->blen -= (size_t)k;
-				}
+			if (!r || c->dead)
+				continue;
+			if (r & POLLOUT && c->blen && client_flush(c) < 0) {
+				drop_client(i);
+				continue;
 			}
-			if (r & (POLLIN | POLLHUP | POLLERR))
-				handle_client_read(i);
-		}
-		if (fds[i_listen].revents)
-			accept_client();
-		if (fds[i_sig].revents) {
-			struct signalfd_siginfo si;
-			while (read(sfd, &si, sizeof si) > 0)
-				;
-			int status;
-			pid_t p;
-			while ((p = waitpid(-1, &status, WNOHANG)) > 0) {
-				/* wait clients are answered on the way out, after the output is flushed */
-				if (p == init && !exited)
-					record_exit(status);
+			if (r & (POLLIN | POLLHUP | POLLERR)) {
+				if (c->read_closed)
+					drop_client(i); /* half-closed earlier, now fully gone */
+				else
+					handle_client_read(i, r & (POLLHUP | POLLERR));
 			}
 		}
+		if (fds[i_sig].revents)
+			reap_children(sfd, init);
 	}
 }

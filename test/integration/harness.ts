@@ -31,6 +31,7 @@ export function runCmd(argv: string[], opts: { input?: string | Buffer; env?: No
       clearTimeout(timer);
       resolve({ code: code ?? (signal ? 128 : 1), stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() });
     });
+    child.stdin.on('error', () => undefined); // a program that exits without reading its input
     child.stdin.end(opts.input ?? '');
   });
 }
