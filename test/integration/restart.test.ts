@@ -104,3 +104,36 @@ async function assertConsistent(d: TestDaemon): Promise<void> {
   const images = (await d.berth(['images', '-q'])).stdout.split('\n').filter(Boolean);
   for (const img of images) assert.equal((await d.berth(['image', 'inspect', img])).code, 0);
 }
+
+describe('restart policies', () => {
+  let d: TestDaemon;
+  before(async () => {
+    d = await TestDaemon.start();
+    await d.importBusybox();
+  });
+  after(async () => d.cleanup());
+
+  it('restarts an on-failure:3 container exactly 3 times, then leaves it stopped', async () => {
+    await d.berth(['run', '-d', '--name', 'crashy', '--restart', 'on-failure:3', 'busybox', 'sh', '-c', 'exit 2']);
+    for (let i = 0; i < 100; i++) {
+      const s = (await d.berth(['inspect', '-f', '{{.State.Status}} {{.RestartCount}}', 'crashy'])).stdout;
+      if (s === 'exited 3\n') break;
+      await sleep(100);
+    }
+    await sleep(1500); // the back-off would have fired a 4th time by now
+    assert.equal((await d.berth(['inspect', '-f', '{{.State.Status}} {{.RestartCount}} {{.State.ExitCode}}', 'crashy'])).stdout, 'exited 3 2\n');
+    await d.berth(['rm', '-f', 'crashy']);
+  });
+
+  it('brings back always containers at daemon start, but not a manually stopped unless-stopped one', async () => {
+    await d.berth(['run', '-d', '--name', 'alw', '--restart', 'always', 'busybox', 'sleep', '300']);
+    await d.berth(['run', '-d', '--name', 'uls', '--restart', 'unless-stopped', 'busybox', 'sleep', '300']);
+    assert.equal((await d.berth(['stop', '-t', '0', 'alw', 'uls'])).code, 0);
+    await d.stopProcess();
+    await d.startProcess();
+    for (let i = 0; i < 50 && (await d.berth(['inspect', '-f', '{{.State.Status}}', 'alw'])).stdout !== 'running\n'; i++) await sleep(100);
+    assert.equal((await d.berth(['inspect', '-f', '{{.State.Status}}', 'alw'])).stdout, 'running\n');
+    assert.equal((await d.berth(['inspect', '-f', '{{.State.Status}}', 'uls'])).stdout, 'exited\n');
+    await d.berth(['rm', '-f', 'alw', 'uls']);
+  });
+});

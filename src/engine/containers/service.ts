@@ -7,7 +7,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Duplex } from 'node:stream';
 import type { ContainerCreateRequest, ContainerInspect, ContainerSummary, HostConfig } from '../../api/types.js';
-import { Conflict, InvalidParameter, NotModified, SystemError, messageOf } from '../../lib/errors.js';
+import { Conflict, InvalidParameter, NotModified, messageOf } from '../../lib/errors.js';
 import { run } from '../../lib/exec.js';
 import { writeFileAtomic } from '../../lib/fsutil.js';
 import { fromHumanSize } from '../../lib/units.js';
@@ -90,7 +90,19 @@ export class ContainersService {
       await this.o.snapshotter.unmount(path.join(dir, 'rootfs')).catch(() => undefined);
       await fs.rm(dir, { recursive: true, force: true });
     }
+    const exitedBefore = new Set(this.store.all().filter((r) => r.state.status === 'exited' || r.state.status === 'restarting').map((r) => r.id));
     for (const rec of this.store.all()) await this.reconcile(rec);
+    // Exits seen by reconcile already went through the policy; the rest are started here.
+    void (async () => {
+      for (const id of exitedBefore) {
+        const rec = this.store.tryGet(id);
+        // `always` comes back at daemon start even after a manual stop; `unless-stopped` does not.
+        if (rec && (rec.hostConfig.RestartPolicy?.Name === 'always' || shouldRestart(rec))) {
+          rec.state.status = 'exited';
+          await this.start(id).catch(() => undefined);
+        }
+      }
+    })();
   }
 
   private async reconcile(rec: ContainerRecord): Promise<void> {
@@ -311,8 +323,33 @@ export class ContainersService {
     await this.store.save(rec);
     this.emit(rec, 'die', { exitCode: String(status.exitCode) });
     this.bus.emit(`exit:${id}`, status.exitCode);
-    if (rec.hostConfig.AutoRemove) await this.remove(id, { force: true }).catch(() => undefined);
+    if (shouldRestart(rec)) await this.scheduleRestart(rec);
+    else if (rec.hostConfig.AutoRemove) await this.remove(id, { force: true }).catch(() => undefined);
   }
+
+  // ---- restart policies ----
+
+  /** Per-container back-off, Docker's: 100 ms doubling, reset after 10 s of uptime. */
+  private readonly backoff = new Map<string, number>();
+
+  private async scheduleRestart(rec: ContainerRecord): Promise<void> {
+    const uptime = Date.parse(rec.state.finishedAt) - Date.parse(rec.state.startedAt);
+    const prev = this.backoff.get(rec.id);
+    const delay = prev === undefined || uptime >= RESTART_RESET_MS ? RESTART_BASE_MS : Math.min(prev * 2, RESTART_MAX_MS);
+    this.backoff.set(rec.id, delay);
+    rec.state.status = 'restarting';
+    await this.store.save(rec);
+    setTimeout(() => void this.restartAfterBackoff(rec.id), delay).unref();
+  }
+
+  private async restartAfterBackoff(id: string): Promise<void> {
+    const rec = this.store.tryGet(id);
+    if (!rec || rec.state.status !== 'restarting' || rec.state.manuallyStopped) return;
+    rec.state.restartCount++;
+    rec.state.status = 'exited';
+    await this.serialize(id, () => this.startLocked(id)).catch(() => undefined);
+  }
+
 
   /** An exit by SIGKILL while the memory cgroup recorded an OOM kill. */
   private async wasOomKilled(id: string, status: ExitStatus): Promise<boolean> {
@@ -375,6 +412,12 @@ export class ContainersService {
 
   async stop(ref: string, opts: { timeout?: number; signal?: string } = {}): Promise<void> {
     const rec = this.store.get(ref);
+    if (rec.state.status === 'restarting') {
+      // Waiting out its back-off: cancel the restart.
+      rec.state = { ...rec.state, status: 'exited', manuallyStopped: true };
+      await this.store.save(rec);
+      return;
+    }
     if (rec.state.status !== 'running' && rec.state.status !== 'paused') throw new NotModified('container already stopped');
     rec.state.manuallyStopped = true;
     await this.store.save(rec);
@@ -461,8 +504,8 @@ export class ContainersService {
   async remove(ref: string, opts: { force?: boolean; volumes?: boolean } = {}): Promise<void> {
     const rec = this.store.get(ref);
     if (rec.state.status === 'removing') throw new Conflict(`removal of container ${rec.id} is already in progress`);
-    const running = rec.state.status === 'running' || rec.state.status === 'paused' || rec.state.status === 'restarting';
-    if (running && !opts.force) {
+    const running = rec.state.status === 'running' || rec.state.status === 'paused';
+    if ((running || rec.state.status === 'restarting') && !opts.force) {
       throw new Conflict(`You cannot remove a running container ${rec.id}. Stop the container before attempting removal or force remove`);
     }
     if (running) {
@@ -586,6 +629,18 @@ export class ContainersService {
   }
 }
 
+const RESTART_BASE_MS = 100;
+const RESTART_MAX_MS = 60_000;
+const RESTART_RESET_MS = 10_000;
+
+/** Docker's restart rules: never after a manual stop; on-failure only for non-zero exits, up to its count. */
+export function shouldRestart(rec: ContainerRecord): boolean {
+  const p = rec.hostConfig.RestartPolicy;
+  if (rec.state.manuallyStopped || !p?.Name || p.Name === 'no') return false;
+  if (p.Name === 'on-failure') return rec.state.exitCode !== 0 && (!p.MaximumRetryCount || rec.state.restartCount < p.MaximumRetryCount);
+  return p.Name === 'always' || p.Name === 'unless-stopped';
+}
+
 function withHostDefaults(hc: HostConfig): HostConfig {
   return {
     NetworkMode: 'default',
@@ -618,5 +673,3 @@ function exitCodeForStartError(msg: string): number {
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
-
-export { SystemError };
