@@ -18,6 +18,7 @@ const load = {
   inspect: (): Promise<Group> => import('./commands/inspect.js').then((m) => m.commands),
   image: (): Promise<Group> => import('./commands/image.js').then((m) => m.commands),
   system: (): Promise<Group> => import('./commands/system.js').then((m) => m.commands),
+  stats: (): Promise<Group> => import('./commands/stats.js').then((m) => m.commands),
 } satisfies Record<string, Loader>;
 
 /** [loader, command name inside the group's module] */
@@ -40,6 +41,7 @@ const CONTAINER_VERBS: Record<string, Route> = {
   logs: [load.logs, 'logs'],
   exec: [load.exec, 'exec'],
   attach: [load.exec, 'attach'],
+  stats: [load.stats, 'stats'],
 };
 
 const TOP_LEVEL: Record<string, Route> = {
@@ -124,6 +126,7 @@ Commands:
   run         Run a command in a new container
   save        Save one or more images to a tar archive (streamed to STDOUT by default)
   start       Start one or more stopped containers
+  stats       Display a live stream of container(s) resource usage statistics
   stop        Stop one or more running containers
   tag         Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE
   top         Display the running processes of a container

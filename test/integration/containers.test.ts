@@ -99,6 +99,18 @@ describe('containers', () => {
     await d.berth(['rm', '-f', 'catter']);
   });
 
+  it('reports stats from the container cgroup, its memory limit included', async () => {
+    await d.berth(['run', '-d', '--name', 'st', '-m', '64m', '--cpus', '0.5', 'busybox', 'sh', '-c', 'while true; do :; done']);
+    const r = await d.berth(['stats', '--no-stream', '--format', '{{.Name}}|{{.MemUsage}}|{{.PIDs}}|{{.CPUPerc}}', 'st']);
+    const [name, mem, pids, cpu] = r.stdout.trim().split('|');
+    assert.equal(name, 'st');
+    assert.match(mem!, / \/ 64MiB$/);
+    assert.equal(pids, '1');
+    assert.ok(parseFloat(cpu!) > 10 && parseFloat(cpu!) < 75, `--cpus 0.5 caps the busy loop near 50% (got ${cpu})`);
+    assert.match((await d.berth(['stats', '--no-stream'])).stdout, /^CONTAINER ID\s+NAME\s+CPU %\s+MEM USAGE \/ LIMIT\s+MEM %\s+NET I\/O\s+BLOCK I\/O\s+PIDS\n/);
+    await d.berth(['rm', '-f', 'st']);
+  });
+
   it('gives a TTY with -t', async () => {
     const cli = `${process.execPath} ${REPO}/dist/src/cli/main.js -H ${d.host}`;
     const r = await runCmd(['script', '-qec', `${cli} run --rm -t busybox sh -c 'tty; stty size'`, '/dev/null']);

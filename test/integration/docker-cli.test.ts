@@ -39,6 +39,7 @@ describe('docker CLI against berthd', { skip: !existsSync(DOCKER) && 'no docker 
     assert.equal((await d.docker(['exec', 'dk', 'echo', 'inside'])).stdout, 'inside\n');
     assert.equal((await d.docker(['exec', '-i', 'dk', 'cat'], { input: 'piped\n' })).stdout, 'piped\n');
     assert.equal((await d.docker(['inspect', '-f', '{{.State.Status}} {{.Config.Image}}', 'dk'])).stdout, 'running busybox\n');
+    assert.match((await d.docker(['stats', '--no-stream', '--format', '{{.Name}} {{.PIDs}} {{.MemUsage}}', 'dk'])).stdout, /^dk \d+ \d+(\.\d+)?[KM]iB \/ /);
     assert.equal((await d.docker(['stop', '-t', '1', 'dk'])).code, 0);
     assert.equal((await d.docker(['rm', 'dk'])).code, 0);
     assert.equal((await d.docker(['ps', '-aq'])).stdout, '');

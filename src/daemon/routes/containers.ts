@@ -4,6 +4,7 @@ import { InvalidParameter } from '../../lib/errors.js';
 import type { ContainersService, WaitCondition } from '../../engine/containers/service.js';
 import type { ExecService } from '../../engine/containers/exec.js';
 import { followLogs, readLogs, type LogEntry, type LogQuery } from '../../engine/containers/logs.js';
+import type { StatsJSON } from '../../engine/containers/stats.js';
 import { hijack, qBool, qFilters, qInt, readJsonBody, sendJson, sendStatus, startStream, type Ctx, type Router } from '../http.js';
 import { frame, MULTIPLEXED_STREAM, RAW_STREAM } from '../streams.js';
 
@@ -66,6 +67,7 @@ export function containerRoutes(r: Router, b: ContainerBackends): void {
   r.on('POST', '/containers/{id}/wait', waitHandler(containers));
   r.on('POST', '/containers/{id}/attach', attachHandler(containers));
   r.on('GET', '/containers/{id}/logs', logsHandler(containers));
+  r.on('GET', '/containers/{id}/stats', statsHandler(containers));
   r.on('GET', '/containers/{id}/top', async (ctx) => sendJson(ctx, 200, await containers.top(ctx.params[0]!, ctx.query.get('ps_args') || undefined)));
 
   r.on('POST', '/containers/{id}/exec', async (ctx) => sendJson(ctx, 201, exec.create(ctx.params[0]!, await readJsonBody<ExecConfig>(ctx))));
@@ -119,6 +121,28 @@ function attachHandler(containers: ContainersService) {
       return;
     }
     await containers.attach(rec.id, client, streams, q.get('detachKeys') ?? undefined);
+  };
+}
+
+/** GET /containers/{id}/stats: one sample (stream=false; precpu from a sample just before) or one a second. */
+function statsHandler(containers: ContainersService) {
+  return async (ctx: Ctx) => {
+    const rec = containers.store.get(ctx.params[0]!);
+    const stream = qBool(ctx.query, 'stream', true);
+    const oneShot = qBool(ctx.query, 'one-shot');
+    const sample = (prev?: StatsJSON) => containers.stats(rec.id, prev);
+    const res = startStream(ctx, 'application/json');
+    let prev = stream || oneShot ? undefined : await sample();
+    if (prev) await new Promise((r) => setTimeout(r, 500));
+    let open = true;
+    res.once('close', () => (open = false));
+    do {
+      prev = await sample(prev);
+      res.write(JSON.stringify(prev) + '\n');
+      if (!stream) break;
+      await new Promise((r) => setTimeout(r, 1000));
+    } while (open && containers.store.tryGet(rec.id));
+    res.end();
   };
 }
 

@@ -27,6 +27,7 @@ import { generateName, normalizeName } from './names.js';
 import { newState, ZERO_TIME, type ContainerRecord } from './record.js';
 import { ContainerStore } from './store.js';
 import { inspectView, summaryView } from './view.js';
+import { sampleStats, type StatsJSON } from './stats.js';
 
 export interface ContainersOptions {
   root: string;
@@ -598,6 +599,13 @@ export class ContainersService {
       const img = await this.o.images.resolve(ref).catch(() => undefined);
       if (img) this.imageIdCache.set(ref, img.id);
     }
+  }
+
+  /** One resource-usage sample in the Engine API's stats shape (zeros once the container stopped). */
+  async stats(ref: string, prev?: StatsJSON): Promise<StatsJSON> {
+    const rec = this.store.get(ref);
+    const pid = rec.state.status === 'running' || rec.state.status === 'paused' ? rec.state.pid : 0;
+    return sampleStats(rec.id, rec.name, pid, prev);
   }
 
   async top(ref: string, psArgs = '-ef'): Promise<{ Titles: string[]; Processes: string[][] }> {
