@@ -137,3 +137,40 @@ describe('restart policies', () => {
     await d.berth(['rm', '-f', 'alw', 'uls']);
   });
 });
+
+describe('health checks', () => {
+  let d: TestDaemon;
+  before(async () => {
+    d = await TestDaemon.start();
+    await d.importBusybox();
+  });
+  after(async () => d.cleanup());
+
+  const status = async (name: string) => (await d.berth(['inspect', '-f', '{{.State.Health.Status}}', name])).stdout.trim();
+  async function waitStatus(name: string, want: string): Promise<void> {
+    for (let i = 0; i < 100 && (await status(name)) !== want; i++) await sleep(100);
+    assert.equal(await status(name), want);
+  }
+
+  it('turns unhealthy after retries failures, healthy when the probe passes, and shows it in ps', async () => {
+    await d.berth(['run', '-d', '--name', 'hc', '--health-cmd', 'test -f /tmp/ok', '--health-interval', '200ms', '--health-retries', '2', 'busybox', 'sleep', '300']);
+    assert.equal(await status('hc'), 'starting');
+    await waitStatus('hc', 'unhealthy');
+    assert.ok(Number((await d.berth(['inspect', '-f', '{{.State.Health.FailingStreak}}', 'hc'])).stdout) >= 2);
+    await d.berth(['exec', 'hc', 'touch', '/tmp/ok']);
+    await waitStatus('hc', 'healthy');
+    assert.match((await d.berth(['ps', '--format', '{{.Status}}', '--filter', 'name=hc'])).stdout, /^Up .* \(healthy\)\n$/);
+    const log = JSON.parse((await d.berth(['inspect', '-f', '{{json .State.Health.Log}}', 'hc'])).stdout) as { ExitCode: number }[];
+    assert.ok(log.length >= 1 && log.length <= 5);
+    assert.equal(log[log.length - 1]!.ExitCode, 0);
+    await d.berth(['rm', '-f', 'hc']);
+  });
+
+  it('kills a probe that hangs at its timeout', async () => {
+    await d.berth(['run', '-d', '--name', 'hang', '--health-cmd', 'sleep 30', '--health-interval', '200ms', '--health-timeout', '300ms', '--health-retries', '1', 'busybox', 'sleep', '300']);
+    await waitStatus('hang', 'unhealthy');
+    const out = (await d.berth(['inspect', '-f', '{{(index .State.Health.Log 0).Output}}', 'hang'])).stdout;
+    assert.match(out, /Health check exceeded timeout/);
+    await d.berth(['rm', '-f', 'hang']);
+  });
+});

@@ -1,5 +1,6 @@
 // The container record: what berthd keeps on disk for each container, one JSON file written atomically.
 import type { ContainerConfig, HostConfig } from '../../api/types.js';
+import type { HealthState } from './health.js';
 
 export type ContainerStatus = 'created' | 'running' | 'paused' | 'restarting' | 'removing' | 'exited' | 'dead';
 
@@ -14,6 +15,8 @@ export interface ContainerStateRecord {
   /** Set by a user's stop/kill; restart policies and `unless-stopped` honour it across restarts. */
   manuallyStopped: boolean;
   restartCount: number;
+  /** Present when the container has a health check. */
+  health?: HealthState;
 }
 
 export interface ContainerRecord {

@@ -28,6 +28,7 @@ import { newState, ZERO_TIME, type ContainerRecord } from './record.js';
 import { ContainerStore } from './store.js';
 import { inspectView, summaryView } from './view.js';
 import { sampleStats, type StatsJSON } from './stats.js';
+import { HealthMonitor, type HealthState } from './health.js';
 
 export interface ContainersOptions {
   root: string;
@@ -62,10 +63,25 @@ export class ContainersService {
   /** Containers with a start or stop in flight: one at a time per container. */
   private readonly locks = new Map<string, Promise<unknown>>();
 
+  private readonly health: HealthMonitor;
+
   constructor(private readonly o: ContainersOptions) {
     this.store = new ContainerStore(path.join(o.root, 'containers'));
     this.runc = new Runc(o.runtime, path.join(o.execRoot, 'runc'));
     this.bus.setMaxListeners(0);
+    this.health = new HealthMonitor({
+      runc: this.runc,
+      isRunning: (id) => this.store.tryGet(id)?.state.status === 'running',
+      update: (id, h, changed) => this.recordHealth(id, h, changed),
+    });
+  }
+
+  private async recordHealth(id: string, health: HealthState, changed: boolean): Promise<void> {
+    const rec = this.store.tryGet(id);
+    if (!rec || (rec.state.status !== 'running' && rec.state.status !== 'paused')) return;
+    rec.state.health = health;
+    await this.store.save(rec);
+    if (changed) this.emit(rec, `health_status: ${health.Status}`);
   }
 
   // ---- paths ----
@@ -111,7 +127,10 @@ export class ContainersService {
     if (st === 'removing') return this.finishRemove(rec);
     const shim = await liveShimPid(this.stateDir(rec.id));
     if (st === 'running' || st === 'paused') {
-      if (shim) return void this.monitor(rec.id);
+      if (shim) {
+        this.health.start(rec.id, rec.config.Healthcheck, Date.parse(rec.state.startedAt), rec.state.health);
+        return void this.monitor(rec.id);
+      }
       const exit = await readExitFile(this.stateDir(rec.id));
       return this.onExit(rec.id, exit ?? { exitCode: 255, signal: null, finishedAt: new Date().toISOString() }, !exit);
     }
@@ -213,6 +232,7 @@ export class ContainersService {
       await this.store.save(rec);
       this.emit(rec, 'start');
       this.monitor(rec.id);
+      this.health.start(rec.id, rec.config.Healthcheck, Date.now());
     } catch (e) {
       await this.cleanupFailedStart(rec, e);
       throw e;
@@ -308,6 +328,7 @@ export class ContainersService {
 
   private async onExit(id: string, status: ExitStatus, lost = false): Promise<void> {
     const rec = this.store.tryGet(id);
+    this.health.stop(id);
     if (!rec) return;
     // A live shim deletes the runc container itself; only a lost one leaves that to us.
     if (lost) await this.runc.delete(id);

@@ -14,7 +14,7 @@ export interface InspectExtras {
 }
 
 function healthView(rec: ContainerRecord): ContainerInspect['State']['Health'] | undefined {
-  return (rec.state as { health?: ContainerInspect['State']['Health'] }).health;
+  return rec.state.health;
 }
 
 export function inspectView(rec: ContainerRecord, x: InspectExtras): ContainerInspect {
