@@ -19,6 +19,7 @@ const load = {
   image: (): Promise<Group> => import('./commands/image.js').then((m) => m.commands),
   system: (): Promise<Group> => import('./commands/system.js').then((m) => m.commands),
   stats: (): Promise<Group> => import('./commands/stats.js').then((m) => m.commands),
+  events: (): Promise<Group> => import('./commands/events.js').then((m) => m.commands),
 } satisfies Record<string, Loader>;
 
 /** [loader, command name inside the group's module] */
@@ -57,6 +58,7 @@ const TOP_LEVEL: Record<string, Route> = {
   history: [load.image, 'history'],
   version: [load.system, 'version'],
   info: [load.system, 'info'],
+  events: [load.events, 'events'],
 };
 
 const MANAGEMENT: Record<string, Record<string, Route>> = {
@@ -80,6 +82,7 @@ const MANAGEMENT: Record<string, Record<string, Route>> = {
   },
   system: {
     info: [load.system, 'info'],
+    events: [load.events, 'events'],
   },
 };
 
@@ -107,6 +110,7 @@ Management Commands:
 Commands:
   attach      Attach local standard input, output, and error streams to a running container
   create      Create a new container
+  events      Get real time events from the server
   exec        Execute a command in a running container
   history     Show the history of an image
   images      List images

@@ -111,6 +111,16 @@ describe('containers', () => {
     await d.berth(['rm', '-f', 'st']);
   });
 
+  it('lists past events with --since/--until, filters and --format', async () => {
+    await d.berth(['run', '--rm', '--name', 'evt', 'busybox', 'true']);
+    const r = await d.berth(['events', '--since', '1m', '--until', '0s', '--filter', 'container=evt', '--format', '{{.Type}} {{.Action}} {{.Actor.Attributes.name}}']);
+    assert.equal(r.code, 0, r.stderr);
+    const lines = r.stdout.trim().split('\n');
+    for (const action of ['create', 'start', 'die', 'destroy']) assert.ok(lines.includes(`container ${action} evt`), `${action} in ${r.stdout}`);
+    const plain = await d.berth(['events', '--since', '1m', '--until', '0s', '--filter', 'event=destroy', '--filter', 'container=evt']);
+    assert.match(plain.stdout, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z container destroy [0-9a-f]{64} \(.*name=evt.*\)\n$/);
+  });
+
   it('gives a TTY with -t', async () => {
     const cli = `${process.execPath} ${REPO}/dist/src/cli/main.js -H ${d.host}`;
     const r = await runCmd(['script', '-qec', `${cli} run --rm -t busybox sh -c 'tty; stty size'`, '/dev/null']);

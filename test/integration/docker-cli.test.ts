@@ -43,6 +43,10 @@ describe('docker CLI against berthd', { skip: !existsSync(DOCKER) && 'no docker 
     assert.equal((await d.docker(['stop', '-t', '1', 'dk'])).code, 0);
     assert.equal((await d.docker(['rm', 'dk'])).code, 0);
     assert.equal((await d.docker(['ps', '-aq'])).stdout, '');
+    // the docker CLI sends --until in whole seconds: end the stream a second from now
+    const until = String(Math.ceil(Date.now() / 1000) + 1);
+    const ev = await d.docker(['events', '--since', '5m', '--until', until, '--filter', 'container=dk', '--format', '{{.Action}}']);
+    assert.deepEqual(ev.stdout.trim().split('\n').filter((a) => ['create', 'start', 'die', 'destroy'].includes(a)), ['create', 'start', 'die', 'destroy']);
   });
 
   it('loads what Docker 20.10 saved, with the same image ID', async () => {
