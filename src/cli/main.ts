@@ -20,6 +20,7 @@ const load = {
   system: (): Promise<Group> => import('./commands/system.js').then((m) => m.commands),
   stats: (): Promise<Group> => import('./commands/stats.js').then((m) => m.commands),
   events: (): Promise<Group> => import('./commands/events.js').then((m) => m.commands),
+  update: (): Promise<Group> => import('./commands/update.js').then((m) => m.commands),
 } satisfies Record<string, Loader>;
 
 /** [loader, command name inside the group's module] */
@@ -43,6 +44,7 @@ const CONTAINER_VERBS: Record<string, Route> = {
   exec: [load.exec, 'exec'],
   attach: [load.exec, 'attach'],
   stats: [load.stats, 'stats'],
+  update: [load.update, 'update'],
 };
 
 const TOP_LEVEL: Record<string, Route> = {
@@ -135,6 +137,7 @@ Commands:
   tag         Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE
   top         Display the running processes of a container
   unpause     Unpause all processes within one or more containers
+  update      Update configuration of one or more containers
   version     Show the berth version information
   wait        Block until one or more containers stop, then print their exit codes
 

@@ -281,7 +281,7 @@ export function parsePublish(publish: string[], expose: string[] = []): PortSpec
   return { exposed, bindings };
 }
 
-function restartPolicy(value: string): HostConfig['RestartPolicy'] {
+export function restartPolicy(value: string): HostConfig['RestartPolicy'] {
   const parts = value.split(':');
   if (parts.length > 2) throw new OptionError('invalid restart policy format');
   const name = parts[0] ?? '';

@@ -121,6 +121,18 @@ describe('containers', () => {
     assert.match(plain.stdout, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z container destroy [0-9a-f]{64} \(.*name=evt.*\)\n$/);
   });
 
+  it('updates limits of a running container in its cgroup, and refuses bad ones', async () => {
+    await d.berth(['run', '-d', '--name', 'upd', '-m', '64m', 'busybox', 'sleep', '300']);
+    assert.equal((await d.berth(['update', '-m', '128m', '--cpus', '0.5', '--pids-limit', '20', 'upd'])).stdout, 'upd\n');
+    const cg = await d.berth(['exec', 'upd', 'cat', '/sys/fs/cgroup/memory/memory.limit_in_bytes', '/sys/fs/cgroup/cpu/cpu.cfs_quota_us', '/sys/fs/cgroup/pids/pids.max']);
+    assert.equal(cg.stdout, '134217728\n50000\n20\n');
+    assert.equal((await d.berth(['inspect', '-f', '{{.HostConfig.Memory}} {{.HostConfig.NanoCpus}} {{.HostConfig.PidsLimit}}', 'upd'])).stdout, '134217728 500000000 20\n');
+    const bad = await d.berth(['update', '-m', '1m', 'upd']);
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.stderr, /Minimum memory limit allowed is 6MB/);
+    await d.berth(['rm', '-f', 'upd']);
+  });
+
   it('gives a TTY with -t', async () => {
     const cli = `${process.execPath} ${REPO}/dist/src/cli/main.js -H ${d.host}`;
     const r = await runCmd(['script', '-qec', `${cli} run --rm -t busybox sh -c 'tty; stty size'`, '/dev/null']);

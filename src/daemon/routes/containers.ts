@@ -1,5 +1,5 @@
 // /containers/* and /exec/*: thin translators between the wire and the containers and exec services.
-import type { ContainerCreateRequest, ExecConfig } from '../../api/types.js';
+import type { ContainerCreateRequest, ExecConfig, HostConfig } from '../../api/types.js';
 import { InvalidParameter } from '../../lib/errors.js';
 import type { ContainersService, WaitCondition } from '../../engine/containers/service.js';
 import type { ExecService } from '../../engine/containers/exec.js';
@@ -68,6 +68,7 @@ export function containerRoutes(r: Router, b: ContainerBackends): void {
   r.on('POST', '/containers/{id}/attach', attachHandler(containers));
   r.on('GET', '/containers/{id}/logs', logsHandler(containers));
   r.on('GET', '/containers/{id}/stats', statsHandler(containers));
+  r.on('POST', '/containers/{id}/update', async (ctx) => sendJson(ctx, 200, await containers.update(ctx.params[0]!, await readJsonBody<HostConfig>(ctx))));
   r.on('GET', '/containers/{id}/top', async (ctx) => sendJson(ctx, 200, await containers.top(ctx.params[0]!, ctx.query.get('ps_args') || undefined)));
 
   r.on('POST', '/containers/{id}/exec', async (ctx) => sendJson(ctx, 201, exec.create(ctx.params[0]!, await readJsonBody<ExecConfig>(ctx))));

@@ -16,7 +16,7 @@ import type { ImagesService } from '../images/service.js';
 import type { Snapshotter } from '../snapshots/snapshotter.js';
 import { Runc } from '../runtime/runc.js';
 import { connectShim, liveShimPid, readExitFile, resizeShim, spawnShim, waitShim, type ExitStatus } from '../runtime/shim.js';
-import { buildSpec, loadSeccompProfile } from '../runtime/spec.js';
+import { buildResources, buildSpec, loadSeccompProfile } from '../runtime/spec.js';
 import { adaptHostConfig, validateHostConfig } from '../runtime/validate.js';
 import { resolveUser } from '../runtime/user.js';
 import { attachHeader, joinStreams, parseDetachKeys, type AttachStreams } from './attach.js';
@@ -620,6 +620,28 @@ export class ContainersService {
       const img = await this.o.images.resolve(ref).catch(() => undefined);
       if (img) this.imageIdCache.set(ref, img.id);
     }
+  }
+
+  /** `docker update`: new limits (and restart policy) for a container, applied at once when it runs. */
+  async update(ref: string, changes: HostConfig): Promise<{ Warnings: string[] }> {
+    const rec = this.store.get(ref);
+    const allowed: (keyof HostConfig)[] = ['Memory', 'MemorySwap', 'MemoryReservation', 'NanoCpus', 'CpuShares', 'CpuPeriod', 'CpuQuota', 'CpusetCpus', 'PidsLimit', 'BlkioWeight', 'RestartPolicy'];
+    const next: HostConfig = { ...rec.hostConfig };
+    for (const k of allowed) {
+      const v = changes[k];
+      if (v !== undefined && v !== null && !(typeof v === 'number' && v === 0 && k !== 'PidsLimit') && !(k === 'CpusetCpus' && v === '')) (next as Record<string, unknown>)[k] = v;
+    }
+    if (changes.NanoCpus) {
+      next.CpuPeriod = 0;
+      next.CpuQuota = 0;
+    }
+    if (changes.Memory && !changes.MemorySwap && (rec.hostConfig.MemorySwap ?? 0) > 0 && rec.hostConfig.MemorySwap! < changes.Memory) next.MemorySwap = changes.Memory * 2;
+    validateHostConfig(next);
+    if (rec.state.status === 'running' || rec.state.status === 'paused') await this.runc.update(rec.id, JSON.stringify(buildResources(next)));
+    rec.hostConfig = next;
+    await this.store.save(rec);
+    this.emit(rec, 'update');
+    return { Warnings: [] };
   }
 
   /** One resource-usage sample in the Engine API's stats shape (zeros once the container stopped). */
