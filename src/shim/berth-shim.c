@@ -70,6 +70,7 @@ struct logstream {
 static struct {
 	const char *id, *state, *bundle, *exec_process, *runtime, *runtime_root;
 	const char *log_path;
+	const char *oom_file; /* memory.oom_control (v1) or memory.events (v2) of the container's cgroup */
 	long long log_max_size;
 	int log_max_file;
 	int tty, open_stdin, stdin_once, wait_attach;
@@ -712,7 +713,7 @@ static void run_delete(void)
 
 static const char *signame(int sig)
 {
-	static char buf[16];
+	static char buf[32];
 	static const char *const names[] = {
 		[SIGHUP] = "SIGHUP",     [SIGINT] = "SIGINT",       [SIGQUIT] = "SIGQUIT", [SIGILL] = "SIGILL",
 		[SIGTRAP] = "SIGTRAP",   [SIGABRT] = "SIGABRT",     [SIGBUS] = "SIGBUS",   [SIGFPE] = "SIGFPE",
@@ -729,16 +730,33 @@ static const char *signame(int sig)
 	return buf;
 }
 
+/* Whether the kernel OOM-killed a process of the container: read before `runc delete` removes the cgroup. */
+static int oom_killed(void)
+{
+	if (!opt.oom_file)
+		return 0;
+	FILE *f = fopen(opt.oom_file, "r");
+	char line[256];
+	long long n = 0;
+	while (f && fgets(line, sizeof line, f))
+		if (sscanf(line, "oom_kill %lld", &n) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return n > 0;
+}
+
 static void record_exit(int status)
 {
 	char ts[64];
 	now_rfc3339(ts, sizeof ts);
+	const char *oom = oom_killed() ? "true" : "false";
 	if (WIFSIGNALED(status))
-		snprintf(exit_json, sizeof exit_json, "{\"exitCode\":%d,\"signal\":\"%s\",\"finishedAt\":\"%s\"}\n",
-			 128 + WTERMSIG(status), signame(WTERMSIG(status)), ts);
+		snprintf(exit_json, sizeof exit_json, "{\"exitCode\":%d,\"signal\":\"%s\",\"finishedAt\":\"%s\",\"oomKilled\":%s}\n",
+			 128 + WTERMSIG(status), signame(WTERMSIG(status)), ts, oom);
 	else
-		snprintf(exit_json, sizeof exit_json, "{\"exitCode\":%d,\"signal\":null,\"finishedAt\":\"%s\"}\n",
-			 WEXITSTATUS(status), ts);
+		snprintf(exit_json, sizeof exit_json, "{\"exitCode\":%d,\"signal\":null,\"finishedAt\":\"%s\",\"oomKilled\":%s}\n",
+			 WEXITSTATUS(status), ts, oom);
 	exited = 1;
 }
 
@@ -808,6 +826,7 @@ static void parse_args(int argc, char **argv)
 		ARG("--runtime", opt.runtime)
 		ARG("--runtime-root", opt.runtime_root)
 		ARG("--log-path", opt.log_path)
+		ARG("--oom-file", opt.oom_file)
 #undef ARG
 		if (strcmp(a, "--log-max-size") == 0 && v) {
 			opt.log_max_size = atoll(v);

@@ -133,6 +133,13 @@ describe('containers', () => {
     await d.berth(['rm', '-f', 'upd']);
   });
 
+  it('reports a container killed for exceeding --memory as OOMKilled with exit code 137', async () => {
+    const r = await d.berth(['run', '--name', 'oom', '-m', '8m', '--memory-swap', '8m', 'busybox', 'sh', '-c', 'x=$(yes | head -c 40000000); echo survived']);
+    assert.equal(r.code, 137);
+    assert.equal((await d.berth(['inspect', '-f', '{{.State.OOMKilled}} {{.State.ExitCode}}', 'oom'])).stdout, 'true 137\n');
+    await d.berth(['rm', 'oom']);
+  });
+
   it('gives a TTY with -t', async () => {
     const cli = `${process.execPath} ${REPO}/dist/src/cli/main.js -H ${d.host}`;
     const r = await runCmd(['script', '-qec', `${cli} run --rm -t busybox sh -c 'tty; stty size'`, '/dev/null']);

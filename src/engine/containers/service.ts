@@ -15,6 +15,7 @@ import type { EventsService } from '../events.js';
 import type { ImagesService } from '../images/service.js';
 import type { Snapshotter } from '../snapshots/snapshotter.js';
 import { Runc } from '../runtime/runc.js';
+import { cgroupLayout } from '../cgroups.js';
 import { connectShim, liveShimPid, readExitFile, resizeShim, spawnShim, waitShim, type ExitStatus } from '../runtime/shim.js';
 import { buildResources, buildSpec, loadSeccompProfile } from '../runtime/spec.js';
 import { adaptHostConfig, validateHostConfig } from '../runtime/validate.js';
@@ -288,6 +289,7 @@ export class ContainersService {
       stdin: rec.config.OpenStdin ?? false,
       stdinOnce: rec.config.StdinOnce ?? false,
       log: this.logSettings(rec),
+      oomFile: (await cgroupLayout()) === 'v2' ? `/sys/fs/cgroup/berth/${rec.id}/memory.events` : `/sys/fs/cgroup/memory/berth/${rec.id}/memory.oom_control`,
     });
     const pid = await shim.pid;
     await this.connectPendingAttaches(rec);
@@ -330,6 +332,7 @@ export class ContainersService {
     const rec = this.store.tryGet(id);
     this.health.stop(id);
     if (!rec) return;
+    const oomKilled = status.oomKilled ?? false;
     // A live shim deletes the runc container itself; only a lost one leaves that to us.
     if (lost) await this.runc.delete(id);
     await this.o.snapshotter.unmount(this.rootfs(id)).catch(() => undefined);
@@ -340,7 +343,7 @@ export class ContainersService {
       exitCode: status.exitCode,
       finishedAt: status.finishedAt,
       error: lost ? 'container monitor exited without recording an exit status' : rec.state.error,
-      oomKilled: await this.wasOomKilled(id, status),
+      oomKilled,
     };
     await this.store.save(rec);
     this.emit(rec, 'die', { exitCode: String(status.exitCode) });
@@ -372,17 +375,6 @@ export class ContainersService {
     await this.serialize(id, () => this.startLocked(id)).catch(() => undefined);
   }
 
-
-  /** An exit by SIGKILL while the memory cgroup recorded an OOM kill. */
-  private async wasOomKilled(id: string, status: ExitStatus): Promise<boolean> {
-    if (status.signal !== 'SIGKILL') return false;
-    try {
-      const ctl = await fs.readFile(`/sys/fs/cgroup/memory/berth/${id}/memory.oom_control`, 'utf8');
-      return /oom_kill [1-9]/.test(ctl);
-    } catch {
-      return false;
-    }
-  }
 
   // ---- attach ----
 

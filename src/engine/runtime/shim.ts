@@ -18,6 +18,7 @@ export interface ExitStatus {
   exitCode: number;
   signal: string | null;
   finishedAt: string;
+  oomKilled?: boolean;
 }
 
 export interface ShimOptions {
@@ -32,6 +33,8 @@ export interface ShimOptions {
   stdinOnce: boolean;
   log?: { path: string; maxSize: number; maxFile: number };
   waitAttach?: boolean;
+  /** The cgroup file whose oom_kill counter tells an OOM kill (read by the shim at exit). */
+  oomFile?: string;
 }
 
 export interface StartedShim {
@@ -48,6 +51,7 @@ function shimArgs(o: ShimOptions): string[] {
   if (o.stdin) a.push('--stdin');
   if (o.stdinOnce) a.push('--stdin-once');
   if (o.waitAttach) a.push('--wait-attach');
+  if (o.oomFile) a.push('--oom-file', o.oomFile);
   if (o.log) a.push('--log-path', o.log.path, '--log-max-size', String(o.log.maxSize), '--log-max-file', String(o.log.maxFile));
   return a;
 }
