@@ -2,6 +2,8 @@
 // and the bad inputs. Real runc, real overlayfs, a private berthd.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
 import { REPO, TestDaemon, mountsUnder, runCmd } from './harness.js';
 
 describe('containers', () => {
@@ -138,6 +140,26 @@ describe('containers', () => {
     assert.equal(r.code, 137);
     assert.equal((await d.berth(['inspect', '-f', '{{.State.OOMKilled}} {{.State.ExitCode}}', 'oom'])).stdout, 'true 137\n');
     await d.berth(['rm', 'oom']);
+  });
+
+  it('rotates json-file logs within max-size × max-file, and reads across the rotated files', async () => {
+    const id = (await d.berth(['run', '-d', '--log-opt', 'max-size=100k', '--log-opt', 'max-file=3', 'busybox', 'sh', '-c', 'i=0; while [ $i -lt 40000 ]; do echo line-$i-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx; i=$((i+1)); done'])).stdout.trim();
+    assert.equal((await d.berth(['wait', id])).stdout, '0\n');
+    const dir = path.join(d.root, 'containers', id);
+    const files = (await fs.readdir(dir)).filter((f) => f.startsWith(`${id}-json.log`));
+    assert.deepEqual(files.sort(), [`${id}-json.log`, `${id}-json.log.1`, `${id}-json.log.2`]);
+    for (const f of files) assert.ok((await fs.stat(path.join(dir, f))).size <= 100_000, `${f} within max-size`);
+    const logs = (await d.berth(['logs', id])).stdout.trim().split('\n');
+    assert.match(logs[logs.length - 1]!, /^line-39999-/);
+    const nums = logs.map((l) => Number(/^line-(\d+)-/.exec(l)![1]));
+    assert.ok(nums.every((n, i) => i === 0 || n === nums[i - 1]! + 1), 'oldest to newest, nothing missing in between');
+    await d.berth(['rm', id]);
+    const none = (await d.berth(['run', '-d', '--log-driver', 'none', 'busybox', 'echo', 'x'])).stdout.trim();
+    await d.berth(['wait', none]);
+    const r = await d.berth(['logs', none]);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /configured logging driver does not support reading/);
+    await d.berth(['rm', none]);
   });
 
   it('gives a TTY with -t', async () => {
