@@ -51,6 +51,11 @@ describe('containers', () => {
     assert.match(ps.stdout, /^CONTAINER ID\s+IMAGE\s+COMMAND\s+CREATED\s+STATUS\s+PORTS\s+NAMES\n/);
     assert.match(ps.stdout, new RegExp(`${id.slice(0, 12)}\\s+busybox\\s+"sh -c 'echo started…"\\s+.*Up .*\\s+web\\n`));
     assert.equal((await d.berth(['ps', '-q', '--filter', 'label=tier=front'])).stdout, id.slice(0, 12) + '\n');
+    const imageId = (await d.berth(['image', 'inspect', '-f', '{{.Id}}', 'busybox'])).stdout.trim();
+    for (const ancestor of ['busybox', 'busybox:latest', imageId.slice(7, 19)]) {
+      assert.equal((await d.berth(['ps', '-q', '--filter', `ancestor=${ancestor}`])).stdout, id.slice(0, 12) + '\n', ancestor);
+    }
+    assert.equal((await d.berth(['ps', '-q', '--filter', 'status=exited', '--filter', 'name=web'])).stdout, '');
     assert.equal((await d.berth(['inspect', '-f', '{{.State.Running}} {{.Name}} {{index .Config.Labels "tier"}}', 'web'])).stdout, 'true /web front\n');
     const pid = Number((await d.berth(['inspect', '-f', '{{.State.Pid}}', 'web'])).stdout);
     assert.ok(pid > 0);

@@ -21,7 +21,6 @@ export function containerRoutes(r: Router, b: ContainerBackends): void {
   });
   r.on('GET', '/containers/json', async (ctx) => {
     const filters = qFilters(ctx.query);
-    await containers.resolveAncestors(filters);
     const limit = qInt(ctx.query, 'limit') ?? (qBool(ctx.query, 'latest') ? 1 : undefined);
     sendJson(ctx, 200, await containers.list({ all: qBool(ctx.query, 'all'), limit, size: qBool(ctx.query, 'size'), filters }));
   });

@@ -590,7 +590,9 @@ export class ContainersService {
     let recs = this.store.all().sort((a, b) => Date.parse(b.created) - Date.parse(a.created));
     const showAll = opts.all || (opts.limit ?? 0) > 0 || Object.keys(filters).some((k) => k === 'status' || k === 'exited');
     if (!showAll) recs = recs.filter((r) => r.state.status === 'running' || r.state.status === 'paused' || r.state.status === 'restarting');
-    recs = recs.filter((r) => matchesContainerFilters(r, filters, (x) => this.store.tryGet(x), (img) => this.imageMatches(r, img)));
+    const ancestors = await this.ancestorIds(filters);
+    const imageMatches = (r: ContainerRecord, ref: string) => r.imageRef === ref || ancestors.get(ref) === r.image;
+    recs = recs.filter((r) => matchesContainerFilters(r, filters, (x) => this.store.tryGet(x), (img) => imageMatches(r, img)));
     if (opts.limit && opts.limit > 0) recs = recs.slice(0, opts.limit);
     return Promise.all(
       recs.map(async (r) => {
@@ -601,18 +603,16 @@ export class ContainersService {
     );
   }
 
-  private imageMatches(rec: ContainerRecord, ref: string): boolean {
-    if (rec.imageRef === ref || rec.image === ref || rec.image.replace('sha256:', '').startsWith(ref)) return true;
-    return this.imageIdCache.get(ref) === rec.image;
-  }
-  private readonly imageIdCache = new Map<string, string>();
-  /** `ancestor=` filters name images: resolve them once per list call. */
-  async resolveAncestors(filters: Record<string, string[]>): Promise<void> {
+  /** `ancestor=` names images: resolve each once per list call (by reference, ID or ID prefix). */
+  private async ancestorIds(filters: Record<string, string[]>): Promise<Map<string, string>> {
+    const ids = new Map<string, string>();
     for (const ref of filters.ancestor ?? []) {
       const img = await this.o.images.resolve(ref).catch(() => undefined);
-      if (img) this.imageIdCache.set(ref, img.id);
+      if (img) ids.set(ref, img.id);
     }
+    return ids;
   }
+
 
   /** `docker update`: new limits (and restart policy) for a container, applied at once when it runs. */
   async update(ref: string, changes: HostConfig): Promise<{ Warnings: string[] }> {
