@@ -91,6 +91,7 @@ static int stdin_close_pending;
 static int pending_rows, pending_cols;
 static char exit_json[256];
 static int exited;
+static int finishing; /* wait clients are answered only at the very end of finish() */
 
 static char *path_in_state(const char *name);
 
@@ -172,7 +173,8 @@ static char *path_in_state(const char *name)
 	return p;
 }
 
-/* JSON string escaping as Docker's json-file does it (Go-style, HTML-safe, invalid UTF-8 → U+FFFD). */
+/* JSON string escaping byte-for-byte as dockerd's json-file writer does it: only \n and \r get short
+ * escapes (a tab is \u0009), <>& and other control bytes are \u00XX, invalid UTF-8 → \ufffd. */
 static size_t json_escape(const unsigned char *s, size_t len, char *out)
 {
 	static const char hex[] = "0123456789abcdef";
@@ -189,9 +191,6 @@ static size_t json_escape(const unsigned char *s, size_t len, char *out)
 			} else if (c == '\r') {
 				out[o++] = '\\';
 				out[o++] = 'r';
-			} else if (c == '\t') {
-				out[o++] = '\\';
-				out[o++] = 't';
 			} else if (c < 0x20 || c == '<' || c == '>' || c == '&') {
 				memcpy(out + o, "\\u00", 4);
 				out[o + 4] = hex[c >> 4];
@@ -538,7 +537,7 @@ static void parse_header(int idx)
 		drop_client(idx);
 	} else if (strcmp(c->hdr, "wait") == 0) {
 		c->kind = K_WAIT;
-		if (exited) {
+		if (exited && !finishing) {
 			write_all(c->fd, exit_json, strlen(exit_json));
 			drop_client(idx);
 		}
@@ -982,8 +981,14 @@ static pid_t create_container(void)
 /* The end: record the exit, free the id and the socket path, then answer and flush every client. */
 static void finish(void)
 {
+	finishing = 1;
 	drain_outputs();
 	write_exit_file();
+	/* connections still in the backlog (a `wait` racing the exit) are served, not reset */
+	accept_clients();
+	for (int i = 0; i < nclients; i++)
+		if (!clients[i].dead && clients[i].kind == K_HEADER)
+			handle_client_read(i, 0);
 	close(listen_fd);
 	char *sock = path_in_state("attach.sock");
 	unlink(sock);
