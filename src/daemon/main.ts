@@ -120,6 +120,8 @@ async function main(): Promise<void> {
     void fs.rm(path.join(flags.root, 'berthd.pid'), { force: true }).finally(() => process.exit(0));
     setTimeout(() => process.exit(0), 2000).unref();
   };
+  // One broken connection must not take the daemon (and every API client) down: log it and go on.
+  process.on('uncaughtException', (e) => log.error(`uncaught: ${e.stack ?? e.message}`));
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
 }

@@ -72,6 +72,9 @@ export class TestDaemon {
   readonly execRoot: string;
   readonly socket: string;
   log = '';
+  private stopping = false;
+  /** Exceptions berthd caught at the top level: each one is a bug the test run must report. */
+  readonly uncaught: string[] = [];
 
   private constructor(readonly dir: string) {
     this.root = path.join(dir, 'root');
@@ -94,8 +97,18 @@ export class TestDaemon {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.child = child;
-    child.stdout!.on('data', (d) => (this.log += String(d)));
-    child.stderr!.on('data', (d) => (this.log += String(d)));
+    this.stopping = false;
+    const keep = (d: Buffer) => {
+      const text = String(d);
+      if (text.includes('msg="uncaught')) this.uncaught.push(text);
+      this.log = (this.log + text).slice(-20_000);
+    };
+    child.stdout!.on('data', keep);
+    child.stderr!.on('data', keep);
+    // A berthd that dies on its own is a bug: show why.
+    child.once('exit', (code, signal) => {
+      if (!this.stopping) process.stderr.write(`berthd exited unexpectedly (${code ?? signal}); its last output:\n${this.log.slice(-4000)}\n`);
+    });
     for (let i = 0; i < 500; i++) {
       if (child.exitCode !== null) throw new Error(`berthd exited: ${this.log}`);
       if (await ping(this.socket)) return;
@@ -109,6 +122,7 @@ export class TestDaemon {
     const child = this.child;
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise((r) => child.once('exit', r));
+    this.stopping = true;
     child.kill(signal);
     await exited;
   }
@@ -144,6 +158,7 @@ export class TestDaemon {
     spawnSync('sh', ['-c', `runc --root ${this.execRoot}/runc list -q 2>/dev/null | xargs -r -n1 runc --root ${this.execRoot}/runc delete --force`]);
     for (const m of mountsUnder(this.dir).reverse()) spawnSync('umount', ['-l', m]);
     await fs.rm(this.dir, { recursive: true, force: true });
+    if (this.uncaught.length) throw new Error(`berthd hit uncaught exceptions:\n${this.uncaught.join('\n')}`);
   }
 }
 

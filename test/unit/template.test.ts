@@ -227,3 +227,24 @@ test('function-valued fields are called like Go methods (formatter contexts)', (
   throwsMessage(() => r('{{.Label}}', row), 'template: :1:2: executing "" at <.Label>: wrong number of args for Label: want 1 got 0');
   throwsMessage(() => r('{{.ID "x"}}', row), 'template: :1:2: executing "" at <.ID>: ID is not a method but has arguments');
 });
+
+test('whole-object json keeps insertion order and leaves <>& alone (docker/cli SetEscapeHTML(false))', () => {
+  assert.equal(
+    r('{{json .Config}}'),
+    '{"Labels":{"foo":"bar","com.example.x":"y","a":"1"},"Env":["PATH=/bin","A=1"],"Cmd":["sh","-c","a<b && c>d"]}',
+  );
+  assert.equal(r('{{json .}}', { Z: 1, A: null, M: { b: true } }), '{"Z":1,"A":null,"M":{"b":true}}');
+});
+
+test('html, urlquery, printf %%, scoped assignment, range else over maps', () => {
+  assert.equal(r(`{{html "<a href='x'>&"}}`), '&lt;a href=&#39;x&#39;&gt;&amp;');
+  assert.equal(r('{{urlquery "a b&c=d/é"}}'), 'a+b%26c%3Dd%2F%C3%A9');
+  assert.equal(r('{{printf "%d%%" 5}}'), '5%');
+  assert.equal(r('{{$x := 1}}{{range .Args}}{{$x = 2}}{{end}}{{$x}}'), '2');
+  assert.equal(r('{{range $k, $v := .M}}{{$k}}{{else}}none{{end}}', { M: {} }), 'none');
+  assert.equal(r('{{range .Mounts}}{{if eq .Destination "/b"}}{{.Source}}{{end}}{{end}}'), '/src/b');
+  const t = parseTemplate('{{.Name}}\t{{.Label "app"}}');
+  const row = (n: string, app: string): object => ({ Name: n, Label: (k: string): string => (k === 'app' ? app : '') });
+  assert.equal(t.execute(row('a', 'web')), 'a\tweb');
+  assert.equal(t.execute(row('b', 'db')), 'b\tdb');
+});

@@ -106,6 +106,9 @@ export function attachSocketPath(stateDir: string): string {
 export function connectShim(stateDir: string, header: string): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
     const sock = net.createConnection(attachSocketPath(stateDir));
+    // The shim may close at any moment (its process exited): a write error then must not crash berthd;
+    // users of the socket see 'close'.
+    sock.on('error', () => undefined);
     sock.once('connect', () => {
       sock.write(header + '\n');
       sock.off('error', reject);
