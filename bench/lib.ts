@@ -144,8 +144,10 @@ export function median(xs: number[]): number {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
+/** A tar of a busybox root filesystem; its temporary folder is removed when the process exits. */
 export function busyboxTar(): string {
   const dir = sh('mktemp -d').trim();
+  process.on('exit', () => spawnSync('rm', ['-rf', dir]));
   sh(`sh ${REPO}/scripts/mkrootfs-busybox.sh ${dir}/rootfs >/dev/null && tar -C ${dir}/rootfs -cf ${dir}/bb.tar .`);
   return `${dir}/bb.tar`;
 }
