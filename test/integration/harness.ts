@@ -84,7 +84,14 @@ export class TestDaemon {
 
   static async start(extraArgs: string[] = []): Promise<TestDaemon> {
     const d = new TestDaemon(await fs.mkdtemp('/tmp/bt-'));
-    await d.startProcess(extraArgs);
+    try {
+      await d.startProcess(extraArgs);
+    } catch (e) {
+      d.stopping = true;
+      d.child?.kill('SIGKILL');
+      await fs.rm(d.dir, { recursive: true, force: true });
+      throw e;
+    }
     return d;
   }
 
