@@ -2,7 +2,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { familiarName, familiarString, matchesReferencePattern, normalizedString, parseImageReference, parseNormalizedNamed } from '../../src/engine/images/reference.js';
-import { chainId, chainIds, whiteoutOf, whiteoutScript } from '../../src/engine/snapshots/layers.js';
+import { chainId, chainIds, whiteoutOf } from '../../src/engine/snapshots/layers.js';
 import { applyChanges } from '../../src/engine/images/changes.js';
 import { sha256 } from '../../src/engine/content/store.js';
 import { bytesSize, fromHumanSize, humanDuration, humanSize, parseDuration, ramInBytes } from '../../src/lib/units.js';
@@ -65,9 +65,6 @@ describe('layers', () => {
     assert.deepEqual(whiteoutOf('./a/b/.wh..wh..opq'), { kind: 'opaque', dir: 'a/b' });
     assert.deepEqual(whiteoutOf('.wh.top'), { kind: 'file', path: 'top' });
     assert.equal(whiteoutOf('etc/passwd'), undefined);
-    const script = whiteoutScript([{ kind: 'file', path: "it's here" }, { kind: 'opaque', dir: 'd' }]);
-    assert.match(script, /mknod -- 'it'\\''s here' c 0 0/);
-    assert.match(script, /setfattr -n trusted\.overlay\.opaque -v y -- 'd'/);
   });
 });
 
@@ -86,7 +83,7 @@ describe('import changes', () => {
   });
 
   it('refuses instructions docker import refuses', () => {
-    assert.throws(() => applyChanges({}, ['RUN echo']), /RUN is not a valid change command/);
+    assert.throws(() => applyChanges({}, ['RUN echo']), /run is not a valid change command/i);
   });
 });
 

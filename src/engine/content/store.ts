@@ -53,6 +53,11 @@ export class ContentStore {
     }
   }
 
+  /** Last write time in ms (a blob is written once; GC spares fresh ones). */
+  async mtime(digest: string): Promise<number> {
+    return (await fs.stat(this.path(digest)).catch(() => ({ mtimeMs: 0 }))).mtimeMs;
+  }
+
   reader(digest: string): Readable {
     return createReadStream(this.path(digest));
   }
@@ -79,14 +84,17 @@ export class ContentStore {
       },
     });
     try {
-      await pipeline(src, counter, createWriteStream(tmp));
+      const file = createWriteStream(tmp);
+      await pipeline(src, counter, file);
       const digest = 'sha256:' + hash.digest('hex');
       if (expected.digest && expected.digest !== digest) {
-        throw new InvalidParameter(`digest mismatch: expected ${expected.digest}, got ${digest}; the blob was not stored`);
+        throw new InvalidParameter(`blob digest mismatch: expected ${expected.digest}, got ${digest} (${size} bytes); the blob was not stored`);
       }
       if (expected.size !== undefined && expected.size !== size) {
-        throw new InvalidParameter(`size mismatch for ${digest}: expected ${expected.size} bytes, got ${size}; the blob was not stored`);
+        throw new InvalidParameter(`blob size mismatch for ${digest}: expected ${expected.size} bytes, got ${size}; the blob was not stored`);
       }
+      // The blob must be durable before it gets its name: a record naming it may follow at once.
+      await syncFile(tmp);
       await fs.rename(tmp, this.path(digest));
       return { digest, size };
     } finally {
@@ -107,6 +115,15 @@ export class ContentStore {
       const st = await fs.stat(path.join(this.blobsDir, name)).catch(() => undefined);
       if (st) yield { digest: 'sha256:' + name, size: st.size };
     }
+  }
+}
+
+async function syncFile(file: string): Promise<void> {
+  const fh = await fs.open(file, 'r+');
+  try {
+    await fh.datasync();
+  } finally {
+    await fh.close();
   }
 }
 

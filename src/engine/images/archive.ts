@@ -3,14 +3,14 @@
 // layout, and a plain OCI image layout. Save writes an archive that is both (like Docker 25),
 // so old and new Docker load it.
 import path from 'node:path';
-import { Readable } from 'node:stream';
+import { Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import * as tarStream from 'tar-stream';
 import { InvalidParameter, messageOf } from '../../lib/errors.js';
 import type { BlobInfo } from '../content/store.js';
 import { familiarName, familiarString, normalizedString, parseImageReference, type Reference } from './reference.js';
-import type { ImagesService, OciImageConfig } from './service.js';
-import type { ImageRecord, LayerRef } from './store.js';
+import { digestOf, type ImagesService, type OciImageConfig } from './service.js';
+import type { LayerRef, StoredImage } from './store.js';
 
 const SMALL_FILES = new Set(['manifest.json', 'index.json', 'repositories', 'oci-layout']);
 const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
@@ -27,6 +27,7 @@ interface Descriptor {
 
 interface ArchiveImage {
   configDigest: string;
+  manifestDigest?: string;
   layerDigests: string[];
   layerMediaTypes: string[];
   refs: Reference[];
@@ -147,7 +148,9 @@ async function imagesFromArchive(svc: ImagesService, c: ArchiveContents): Promis
 
 async function collectOci(svc: ImagesService, d: Descriptor, out: ArchiveImage[], refs?: Reference[]): Promise<void> {
   const ann = d.annotations ?? {};
-  const names = refs ?? refFrom(ann['io.containerd.image.name'] ?? (ann['org.opencontainers.image.ref.name']?.includes('/') ? ann['org.opencontainers.image.ref.name'] : undefined));
+  // ref.name is often just a tag ("latest"); only a full reference ("busybox:1", "a/b") names an image.
+  const refName = ann['org.opencontainers.image.ref.name'];
+  const names = refs ?? refFrom(ann['io.containerd.image.name'] ?? (refName && /[:/]/.test(refName) ? refName : undefined));
   if (d.mediaType === OCI_INDEX || d.mediaType === 'application/vnd.docker.distribution.manifest.list.v2+json') {
     const idx = await svc.content.readJson<{ manifests: Descriptor[] }>(d.digest);
     const arch = process.arch === 'x64' ? 'amd64' : process.arch;
@@ -155,16 +158,21 @@ async function collectOci(svc: ImagesService, d: Descriptor, out: ArchiveImage[]
     if (pick) await collectOci(svc, pick, out, names);
     return;
   }
+  if (!(await svc.content.has(d.digest))) throw new InvalidParameter(`invalid archive: manifest ${d.digest} named in index.json is missing from the archive`);
   const m = await svc.content.readJson<{ config: Descriptor; layers: Descriptor[] }>(d.digest);
-  out.push({ configDigest: m.config.digest, layerDigests: m.layers.map((l) => l.digest), layerMediaTypes: m.layers.map((l) => l.mediaType), refs: names });
+  out.push({ configDigest: m.config.digest, manifestDigest: d.digest, layerDigests: m.layers.map((l) => l.digest), layerMediaTypes: m.layers.map((l) => l.mediaType), refs: names });
 }
 
 /** Extract each image's layers (verifying diff IDs), then record it and move its tags. */
-export async function loadArchive(svc: ImagesService, src: Readable, progress?: (line: string) => void): Promise<string[]> {
+export async function loadArchive(svc: ImagesService, src: Readable, progress?: (line: string) => void): Promise<{ lines: string[]; ids: string[] }> {
   const c = await readArchive(svc, src);
   const lines: string[] = [];
+  const ids: string[] = [];
   try {
     for (const img of await imagesFromArchive(svc, c)) {
+      for (const d of [img.configDigest, ...img.layerDigests]) {
+        if (!(await svc.content.has(d))) throw new InvalidParameter(`invalid archive: blob ${d} named in its manifest is missing from the archive`);
+      }
       const cfg = await svc.content.readJson<OciImageConfig>(img.configDigest);
       const diffIds = cfg.rootfs?.diff_ids ?? [];
       if (diffIds.length !== img.layerDigests.length) throw new InvalidParameter(`invalid archive: image ${img.configDigest} has ${diffIds.length} diff IDs but ${img.layerDigests.length} layers`);
@@ -172,7 +180,7 @@ export async function loadArchive(svc: ImagesService, src: Readable, progress?: 
       let parent: string | undefined;
       for (let i = 0; i < diffIds.length; i++) {
         const digest = img.layerDigests[i]!;
-        const info = await svc.snapshotterLayers().extract(svc.content.reader(digest), parent, diffIds[i]);
+        const info = await svc.layers.extract(svc.content.reader(digest), parent, diffIds[i]);
         parent = info.chainId;
         layers.push({ diffId: diffIds[i]!, digest, mediaType: img.layerMediaTypes[i] || (await mediaTypeOf(svc, digest)), size: await svc.content.size(digest) });
       }
@@ -180,16 +188,17 @@ export async function loadArchive(svc: ImagesService, src: Readable, progress?: 
         const prev = svc.store.idForTag(normalizedString(r));
         if (prev && prev !== img.configDigest) progress?.(`The image ${familiarString(r)} already exists, renaming the old one with ID ${prev} to empty string`);
       }
-      await svc.recordImage(img.configDigest, layers, img.refs);
+      await svc.recordImage({ id: img.configDigest, configDigest: img.configDigest, layers, manifestDigest: img.manifestDigest, repoDigests: [] }, img.refs);
+      ids.push(img.configDigest);
       lines.push(...(img.refs.length ? img.refs.map((r) => `Loaded image: ${familiarString(r)}`) : [`Loaded image ID: ${img.configDigest}`]));
     }
   } catch (e) {
     // Nothing half-stored: blobs this load added and no image uses go again.
-    const used = new Set(svc.store.all().flatMap((r) => [r.id, ...r.layers.map((l) => l.digest)]));
+    const used = new Set(svc.store.all().flatMap((r) => [r.id, r.configDigest, ...(r.manifestDigest ? [r.manifestDigest] : []), ...r.layers.map((l) => l.digest)]));
     for (const d of c.added) if (!used.has(d)) await svc.content.delete(d);
     throw e;
   }
-  return lines;
+  return { lines, ids };
 }
 
 async function mediaTypeOf(svc: ImagesService, digest: string): Promise<string> {
@@ -210,9 +219,10 @@ async function addBlob(svc: ImagesService, pack: tarStream.Pack, digest: string)
   await pipeline(svc.content.reader(digest), entry);
 }
 
-export async function saveArchive(svc: ImagesService, images: { rec: ImageRecord; refs: Reference[] }[], out: NodeJS.WritableStream): Promise<void> {
+export async function saveArchive(svc: ImagesService, images: { rec: StoredImage; refs: Reference[] }[], out: Writable): Promise<void> {
   const pack = tarStream.pack();
-  const piped = pipeline(pack, out as NodeJS.WritableStream & import('node:stream').Writable);
+  const piped = pipeline(pack, out);
+  piped.catch(() => undefined);
   const written = new Set<string>();
   const manifestJson: { Config: string; RepoTags: string[] | null; Layers: string[] }[] = [];
   const index: Descriptor[] = [];
@@ -229,7 +239,8 @@ export async function saveArchive(svc: ImagesService, images: { rec: ImageRecord
       config: { mediaType: OCI_CONFIG, digest: rec.id, size: await svc.content.size(rec.id) },
       layers: rec.layers.map((l) => ({ mediaType: l.mediaType, digest: l.digest, size: l.size })),
     });
-    const { digest: mdigest, size: msize } = await svc.content.putBytes(manifest);
+    const mdigest = digestOf(manifest);
+    const msize = Buffer.byteLength(manifest);
     if (!written.has(mdigest)) await addEntry(pack, `blobs/sha256/${mdigest.slice(7)}`, manifest);
     written.add(mdigest);
     const desc = { mediaType: OCI_MANIFEST, digest: mdigest, size: msize };

@@ -1,99 +1,254 @@
-// `docker import -c` / `commit -c`: Dockerfile instructions applied to an image config.
-import type { ImageRuntimeConfig } from '../../api/types.js';
+// `docker import -c` / `docker commit -c`: Dockerfile instruction lines applied to an image's
+// runtime config, as dockerd's BuildFromConfig does: JSON and shell forms, Dockerfile word rules
+// (quotes, backslash escapes) and $VAR / ${VAR} / ${VAR:-x} / ${VAR:+x} expansion from the ENV
+// set so far, for the instructions Dockerfiles expand in.
+import path from 'node:path';
+import type { HealthConfig, ImageRuntimeConfig } from '../../api/types.js';
 import { InvalidParameter } from '../../lib/errors.js';
+import { parseDurationNanos } from '../../lib/units.js';
 
-const ALLOWED = new Set(['CMD', 'ENTRYPOINT', 'ENV', 'EXPOSE', 'LABEL', 'ONBUILD', 'STOPSIGNAL', 'USER', 'VOLUME', 'WORKDIR']);
+/** What dockerd accepts (validCommitCommands), plus STOPSIGNAL, which Docker 23+ accepts. */
+export const CHANGE_INSTRUCTIONS = ['CMD', 'ENTRYPOINT', 'ENV', 'EXPOSE', 'HEALTHCHECK', 'LABEL', 'ONBUILD', 'STOPSIGNAL', 'USER', 'VOLUME', 'WORKDIR'] as const;
+const ALLOWED = new Set<string>(CHANGE_INSTRUCTIONS);
 
-/** JSON form (`["a","b"]`) or shell form (→ ["/bin/sh","-c", text]). */
-function execForm(text: string): string[] {
-  const t = text.trim();
-  if (t.startsWith('[')) {
-    try {
-      const v = JSON.parse(t) as unknown;
-      if (Array.isArray(v) && v.every((x) => typeof x === 'string')) return v as string[];
-    } catch {
-      // not JSON: Docker falls back to the shell form
-    }
-  }
-  return ['/bin/sh', '-c', t];
-}
+type Env = Map<string, string>;
 
-function unquote(s: string): string {
-  if (s.length >= 2 && ((s[0] === '"' && s.endsWith('"')) || (s[0] === "'" && s.endsWith("'")))) return s.slice(1, -1).replace(/\\(.)/g, '$1');
-  return s.replace(/\\(.)/g, '$1');
-}
-
-/** `k=v k2="v 2"` pairs, or the legacy `k v` form. */
-function keyValues(text: string, instr: string): [string, string][] {
-  const t = text.trim();
-  const firstWord = /^\S+/.exec(t)?.[0] ?? '';
-  if (!firstWord.includes('=')) {
-    const m = /^(\S+)\s+(.*)$/s.exec(t);
-    if (!m) throw new InvalidParameter(`${instr} requires at least one argument`);
-    return [[m[1]!, m[2]!]];
-  }
-  const out: [string, string][] = [];
-  const re = /([^\s=]+)=("(?:[^"\\]|\\.)*"|'[^']*'|(?:[^\s\\]|\\.)*)/g;
-  for (const m of t.matchAll(re)) out.push([m[1]!, unquote(m[2]!)]);
-  return out;
-}
-
+/** Apply change lines in order to a copy of `cfg`. Throws InvalidParameter with dockerd's wording. */
 export function applyChanges(cfg: ImageRuntimeConfig, changes: string[]): ImageRuntimeConfig {
   const out: ImageRuntimeConfig = { ...cfg };
+  const state = { cmdSet: false };
   for (const change of changes) {
-    const m = /^\s*(\S+)\s*(.*)$/s.exec(change);
-    if (!m) continue;
+    const m = /^\s*(\S+)\s*(.*?)\s*$/s.exec(change);
+    if (!m) continue; // blank lines are ignored, as in a Dockerfile
     const instr = m[1]!.toUpperCase();
-    const arg = m[2]!;
-    if (!ALLOWED.has(instr)) throw new InvalidParameter(`${m[1]} is not a valid change command`);
-    applyOne(out, instr, arg);
+    // dockerd names the instruction in lower case ("run is not a valid change command").
+    if (!ALLOWED.has(instr)) throw new InvalidParameter(`${m[1]!.toLowerCase()} is not a valid change command`);
+    applyOne(out, instr, m[2]!, state);
   }
   return out;
 }
 
-function applyOne(out: ImageRuntimeConfig, instr: string, arg: string): void {
+function envOf(cfg: ImageRuntimeConfig): Env {
+  const env: Env = new Map();
+  for (const e of cfg.Env ?? []) {
+    const i = e.indexOf('=');
+    if (i > 0) env.set(e.slice(0, i), e.slice(i + 1));
+  }
+  return env;
+}
+
+function applyOne(out: ImageRuntimeConfig, instr: string, arg: string, state: { cmdSet: boolean }): void {
+  const env = envOf(out);
   switch (instr) {
     case 'CMD':
-      out.Cmd = execForm(arg);
+      out.Cmd = commandForm(arg);
+      state.cmdSet = true;
       break;
     case 'ENTRYPOINT':
-      out.Entrypoint = execForm(arg);
+      out.Entrypoint = commandForm(arg);
+      // As in a build: a new ENTRYPOINT drops an inherited CMD unless CMD was set here too.
+      if (!state.cmdSet) out.Cmd = null;
       break;
-    case 'ENV': {
-      const env = [...(out.Env ?? [])];
-      for (const [k, v] of keyValues(arg, 'ENV')) {
-        const i = env.findIndex((e) => e.split('=', 1)[0] === k);
-        if (i >= 0) env[i] = `${k}=${v}`;
-        else env.push(`${k}=${v}`);
-      }
-      out.Env = env;
+    case 'ENV':
+      out.Env = setEnv(out.Env ?? [], nameValues(arg, 'ENV', env));
       break;
-    }
     case 'LABEL':
-      out.Labels = { ...(out.Labels ?? {}), ...Object.fromEntries(keyValues(arg, 'LABEL')) };
+      out.Labels = { ...(out.Labels ?? {}), ...Object.fromEntries(nameValues(arg, 'LABEL', env)) };
       break;
     case 'EXPOSE':
       out.ExposedPorts = { ...(out.ExposedPorts ?? {}) };
-      for (const p of arg.trim().split(/\s+/).filter(Boolean)) out.ExposedPorts[p.includes('/') ? p : `${p}/tcp`] = {};
+      for (const p of splitWords(arg).map((w) => processWord(w, env))) for (const k of portKeys(p)) out.ExposedPorts[k] = {};
       break;
-    case 'VOLUME': {
-      const t = arg.trim();
-      const list = t.startsWith('[') ? (JSON.parse(t) as string[]) : t.split(/\s+/);
+    case 'VOLUME':
       out.Volumes = { ...(out.Volumes ?? {}) };
-      for (const v of list.filter(Boolean)) out.Volumes[v] = {};
+      for (const v of jsonArray(arg) ?? splitWords(arg).map((w) => processWord(w, env))) {
+        if (!v.trim()) throw new InvalidParameter('VOLUME specified can not be an empty string');
+        out.Volumes[v] = {};
+      }
+      break;
+    case 'WORKDIR': {
+      const dir = processWord(arg, env);
+      out.WorkingDir = path.posix.isAbsolute(dir) ? path.posix.normalize(dir) : path.posix.join(out.WorkingDir || '/', dir);
       break;
     }
-    case 'ONBUILD':
-      out.OnBuild = [...(out.OnBuild ?? []), arg.trim()];
+    case 'USER':
+      out.User = processWord(requireArg(arg, 'USER'), env);
       break;
     case 'STOPSIGNAL':
-      out.StopSignal = arg.trim();
+      out.StopSignal = processWord(requireArg(arg, 'STOPSIGNAL'), env);
       break;
-    case 'USER':
-      out.User = arg.trim();
+    case 'ONBUILD':
+      out.OnBuild = [...(out.OnBuild ?? []), onBuildTrigger(arg)];
       break;
-    case 'WORKDIR':
-      out.WorkingDir = arg.trim();
+    case 'HEALTHCHECK':
+      out.Healthcheck = healthcheck(arg);
       break;
   }
+}
+
+function requireArg(arg: string, instr: string): string {
+  if (!arg) throw new InvalidParameter(`${instr} requires exactly one argument`);
+  return arg;
+}
+
+/** `["a","b"]` when the text is a JSON array of strings, else undefined. */
+function jsonArray(text: string): string[] | undefined {
+  if (!text.startsWith('[')) return undefined;
+  try {
+    const v = JSON.parse(text) as unknown;
+    if (Array.isArray(v) && v.every((x) => typeof x === 'string')) return v as string[];
+  } catch {
+    // not JSON: Docker falls back to the shell form
+  }
+  return undefined;
+}
+
+/** Exec form (JSON array) as is; shell form → ["/bin/sh", "-c", text]. */
+export function commandForm(text: string): string[] {
+  return jsonArray(text) ?? (text ? ['/bin/sh', '-c', text] : ['/bin/sh', '-c']);
+}
+
+function setEnv(env: string[], pairs: [string, string][]): string[] {
+  const out = [...env];
+  for (const [k, v] of pairs) {
+    const i = out.findIndex((e) => e.split('=', 1)[0] === k);
+    if (i >= 0) out[i] = `${k}=${v}`;
+    else out.push(`${k}=${v}`);
+  }
+  return out;
+}
+
+/** ENV/LABEL arguments: `k=v k2="v 2"`, or the legacy `k v w` (value = the rest of the line). */
+function nameValues(text: string, instr: string, env: Env): [string, string][] {
+  const words = splitWords(text);
+  if (!words.length) throw new InvalidParameter(`${instr} requires at least one argument`);
+  if (!words[0]!.includes('=')) {
+    const m = /^(\S+)\s+(.*)$/s.exec(text);
+    if (!m) throw new InvalidParameter(`${instr} must have two arguments`);
+    return [[m[1]!, processWord(m[2]!, env)]];
+  }
+  return words.map((w) => {
+    const eq = w.indexOf('=');
+    if (eq < 0) throw new InvalidParameter(`Syntax error - can't find = in "${w}". Must be of the form: name=value`);
+    return [processWord(w.slice(0, eq), env), processWord(w.slice(eq + 1), env)];
+  });
+}
+
+/** EXPOSE 80, 53/udp, 8000-8002 → "80/tcp", "53/udp", "8000/tcp", ... */
+function portKeys(spec: string): string[] {
+  const [range = '', proto = 'tcp'] = spec.split('/', 2);
+  const m = /^(\d+)(?:-(\d+))?$/.exec(range);
+  if (!m) throw new InvalidParameter(`invalid containerPort: ${range}`);
+  const lo = Number(m[1]);
+  const hi = m[2] === undefined ? lo : Number(m[2]);
+  if (hi < lo || hi > 65535) throw new InvalidParameter(`invalid port range: ${range}`);
+  return Array.from({ length: hi - lo + 1 }, (_, i) => `${lo + i}/${proto.toLowerCase()}`);
+}
+
+function onBuildTrigger(text: string): string {
+  const first = (/^\S+/.exec(text)?.[0] ?? '').toUpperCase();
+  if (!first) throw new InvalidParameter('ONBUILD requires at least one argument');
+  if (first === 'ONBUILD') throw new InvalidParameter('Chaining ONBUILD via `ONBUILD ONBUILD` isn\'t allowed');
+  if (first === 'FROM' || first === 'MAINTAINER') throw new InvalidParameter(`${first} isn't allowed as an ONBUILD trigger`);
+  return text;
+}
+
+type HealthNumber = 'Interval' | 'Timeout' | 'StartPeriod' | 'StartInterval' | 'Retries';
+const HEALTH_FLAGS: Record<string, HealthNumber> = { interval: 'Interval', timeout: 'Timeout', 'start-period': 'StartPeriod', 'start-interval': 'StartInterval', retries: 'Retries' };
+
+/** HEALTHCHECK [--interval=D ...] CMD command | HEALTHCHECK NONE */
+function healthcheck(text: string): HealthConfig {
+  let rest = text;
+  const hc: HealthConfig = {};
+  for (let m = /^--([a-z-]+)=(\S*)\s*/.exec(rest); m; m = /^--([a-z-]+)=(\S*)\s*/.exec(rest)) {
+    const field = HEALTH_FLAGS[m[1]!];
+    if (!field) throw new InvalidParameter(`Unknown flag: ${m[1]}`);
+    if (field === 'Retries') hc.Retries = Number.parseInt(m[2]!, 10);
+    else hc[field] = Number(parseDurationNanos(m[2]!));
+    rest = rest.slice(m[0].length);
+  }
+  const [word = '', ...more] = rest.split(/\s+/);
+  if (word.toUpperCase() === 'NONE') {
+    if (more.length || Object.keys(hc).length) throw new InvalidParameter('HEALTHCHECK NONE takes no arguments');
+    return { Test: ['NONE'] };
+  }
+  if (word.toUpperCase() !== 'CMD') throw new InvalidParameter(`Unknown type "${word}" in HEALTHCHECK (try CMD)`);
+  const cmd = rest.slice(word.length).trim();
+  const exec = jsonArray(cmd);
+  return { ...hc, Test: exec ? ['CMD', ...exec] : ['CMD-SHELL', cmd] };
+}
+
+/** Split on unquoted blanks, keeping quotes and escapes for processWord (Dockerfile parseWords). */
+export function splitWords(text: string): string[] {
+  const words: string[] = [];
+  let cur = '';
+  let quote = '';
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (!quote && /\s/.test(c)) {
+      if (cur) words.push(cur);
+      cur = '';
+      continue;
+    }
+    if (c === '\\' && quote !== "'" && i + 1 < text.length) {
+      cur += c + text[++i];
+      continue;
+    }
+    if (quote && c === quote) quote = '';
+    else if (!quote && (c === '"' || c === "'")) quote = c;
+    cur += c;
+  }
+  if (cur) words.push(cur);
+  return words;
+}
+
+/** One word, unquoted and with variables expanded (the Dockerfile shell lexer's ProcessWord). */
+export function processWord(word: string, env: Env): string {
+  let out = '';
+  for (let i = 0; i < word.length; ) {
+    const c = word[i]!;
+    if (c === "'") {
+      const end = word.indexOf("'", i + 1);
+      if (end < 0) throw new InvalidParameter(`unexpected end of statement while looking for matching single-quote`);
+      out += word.slice(i + 1, end);
+      i = end + 1;
+    } else if (c === '"') {
+      i++;
+      while (i < word.length && word[i] !== '"') {
+        if (word[i] === '\\' && i + 1 < word.length && '"$\\`'.includes(word[i + 1]!)) {
+          out += word[i + 1];
+          i += 2;
+        } else if (word[i] === '$') {
+          const v = expandVar(word, i, env);
+          out += v.value;
+          i = v.end;
+        } else out += word[i++];
+      }
+      if (i >= word.length) throw new InvalidParameter('unexpected end of statement while looking for matching double-quote');
+      i++;
+    } else if (c === '\\') {
+      out += word[i + 1] ?? '';
+      i += 2;
+    } else if (c === '$') {
+      const v = expandVar(word, i, env);
+      out += v.value;
+      i = v.end;
+    } else {
+      out += c;
+      i++;
+    }
+  }
+  return out;
+}
+
+/** `$NAME`, `${NAME}`, `${NAME:-default}`, `${NAME:+alternative}` at word[i] === '$'. */
+function expandVar(word: string, i: number, env: Env): { value: string; end: number } {
+  const simple = /^\$([A-Za-z_][A-Za-z0-9_]*)/.exec(word.slice(i));
+  if (simple) return { value: env.get(simple[1]!) ?? '', end: i + simple[0].length };
+  const braced = /^\$\{([A-Za-z_][A-Za-z0-9_]*)(?::([-+])([^}]*))?\}/.exec(word.slice(i));
+  if (!braced) return { value: '$', end: i + 1 };
+  const [all, name = '', op, arg = ''] = braced;
+  const v = env.get(name);
+  const value = op === '-' ? (v ? v : processWord(arg, env)) : op === '+' ? (v ? processWord(arg, env) : '') : (v ?? '');
+  return { value, end: i + all.length };
 }

@@ -1,18 +1,21 @@
-// The images service: resolve, inspect, list, history, tag, remove, import — Docker's rules over
-// the content store (blobs), the image store (records, tags) and the layer store (extracted layers).
-import { Readable } from 'node:stream';
+// The images service: resolve, inspect, list, history, tag, remove, import, load, save — Docker's
+// rules over the content store (blobs), the image store (records, tags) and the layer store
+// (extracted layers). Writes go blob → layer → record → tag, so a crash leaves old or new state.
+import { createHash } from 'node:crypto';
+import { Readable, type Writable } from 'node:stream';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import type { HistoryItem, ImageInspect, ImageRuntimeConfig, ImageSummary } from '../../api/types.js';
 import { Conflict, InvalidParameter, NotFound } from '../../lib/errors.js';
-import { ContentStore } from '../content/store.js';
-import type { Snapshotter } from '../snapshots/snapshotter.js';
-import { chainIds, decompressed } from '../snapshots/layers.js';
 import { tee } from '../../lib/streams.js';
-import { applyChanges } from './changes.js';
-import { familiarString, matchesReferencePattern, normalizedString, parseImageReference, parseNormalizedNamed, type Reference } from './reference.js';
-import { ImageStore, type ImageRecord, type LayerRef } from './store.js';
+import { ContentStore } from '../content/store.js';
+import { chainIds, decompressed, type LayerStore } from '../snapshots/layers.js';
+import type { Snapshotter } from '../snapshots/snapshotter.js';
 import { loadArchive, saveArchive } from './archive.js';
+import { applyChanges } from './changes.js';
+import { familiarString, matchesReferencePattern, normalizedName, normalizedString, parseImageReference, parseNormalizedNamed, type Reference } from './reference.js';
+import { ImageStore, type ImageRecord, type StoredImage } from './store.js';
 
-export type { ImageRecord } from './store.js';
+export type { ImageRecord, LayerRef, StoredImage } from './store.js';
 
 export interface OciImageConfig {
   architecture: string;
@@ -37,22 +40,52 @@ export interface ImagesOptions {
   usage?: (imageId: string) => Promise<{ running?: string; stopped?: string }>;
 }
 
+export interface ImportOptions {
+  reference?: string;
+  changes?: string[];
+  message?: string;
+  platform?: string;
+  /** What the history comment names ("Imported from <source>"); "-" for a stream. */
+  source?: string;
+}
+
+export interface DeleteItem {
+  Untagged?: string;
+  Deleted?: string;
+}
+
 export const LAYER_TAR = 'application/vnd.oci.image.layer.v1.tar';
+const ZERO_TIME = '0001-01-01T00:00:00Z';
+const IMAGE_FILTERS = ['dangling', 'reference', 'label', 'before', 'since'];
 
 const short = (id: string) => id.replace('sha256:', '').slice(0, 12);
+const seconds = (iso: string | undefined) => Math.floor(Date.parse(iso ?? '1970-01-01T00:00:00Z') / 1000);
+
+/** moby's isImageIDPrefix: "rmi abc" means the ID when the ID starts with "abc". */
+function isImageIdPrefix(id: string, s: string): boolean {
+  return id.startsWith(s) || id.slice('sha256:'.length).startsWith(s);
+}
 
 export class ImagesService {
   readonly content: ContentStore;
   readonly store: ImageStore;
+  /** Start times of imports/loads in flight: what they wrote is not garbage yet. */
+  private readonly inFlight = new Set<number>();
 
   constructor(private readonly o: ImagesOptions) {
     this.content = new ContentStore(o.root);
     this.store = new ImageStore(o.root);
   }
 
+  /** Needs the snapshotter's init first (the engine does it): leftovers go, then unreferenced blobs and layers. */
   async init(): Promise<void> {
     await this.content.init();
     await this.store.load();
+    await this.collectGarbage();
+  }
+
+  get layers(): LayerStore {
+    return this.o.snapshotter.layers;
   }
 
   private emit(action: string, id: string, attrs: Record<string, string> = {}): void {
@@ -61,13 +94,18 @@ export class ImagesService {
 
   // ---- lookup ----
 
+  /** By reference (tag latest by default), name@digest, full or unique short ID. */
   async resolve(nameOrId: string): Promise<ImageRecord> {
-    const rec = this.tryResolve(nameOrId);
-    if (!rec) throw new NotFound(`No such image: ${nameOrId}`);
-    return rec;
+    const stored = this.lookup(nameOrId);
+    if (!stored) throw new NotFound(`No such image: ${nameOrId}`);
+    return this.withTags(stored);
   }
 
-  private tryResolve(s: string): ImageRecord | undefined {
+  private withTags(s: StoredImage): ImageRecord {
+    return { ...s, repoTags: this.store.tagsOf(s.id).map((t) => familiarString(parseNormalizedNamed(t))) };
+  }
+
+  private lookup(s: string): StoredImage | undefined {
     const full = /^(?:sha256:)?([a-f0-9]{64})$/.exec(s);
     if (full) return this.store.get('sha256:' + full[1]);
     let ref: Reference | undefined;
@@ -77,51 +115,47 @@ export class ImagesService {
       ref = undefined;
     }
     if (ref?.digest) {
-      const repo = `${ref.domain}/${ref.path}@${ref.digest}`;
-      return this.store.all().find((r) => r.repoDigests.some((d) => normalizedString(parseNormalizedNamed(d)) === repo));
+      const wanted = `${normalizedName(ref)}@${ref.digest}`;
+      return this.store.all().find((r) => r.repoDigests.includes(wanted)) ?? this.store.get(ref.digest);
     }
     const tagged = ref && this.store.idForTag(normalizedString(ref));
     if (tagged) return this.store.get(tagged);
     const prefix = /^(?:sha256:)?([a-f0-9]{1,63})$/.exec(s);
-    if (prefix) {
-      const matches = this.store.all().filter((r) => r.id.slice(7).startsWith(prefix[1]!));
-      if (matches.length === 1) return matches[0];
-    }
-    return undefined;
+    if (!prefix) return undefined;
+    const matches = this.store.all().filter((r) => r.id.slice(7).startsWith(prefix[1]!));
+    return matches.length === 1 ? matches[0] : undefined;
   }
 
+  /** The image's config blob (architecture, os, config, rootfs, history, created, ...). */
   async imageConfig(id: string): Promise<OciImageConfig> {
-    return this.content.readJson<OciImageConfig>(id);
+    const rec = this.store.get(id) ?? (await this.resolve(id));
+    return this.content.readJson<OciImageConfig>(rec.configDigest);
   }
 
+  /** Chain IDs of the image's layers, bottom → top. */
   async chainIds(id: string): Promise<string[]> {
-    const rec = await this.resolve(id);
+    const rec = this.store.get(id) ?? (await this.resolve(id));
     return chainIds(rec.layers.map((l) => l.diffId));
   }
 
-  private repoTags(rec: ImageRecord): string[] {
-    return this.store.tagsOf(rec.id).map((t) => familiarString(parseNormalizedNamed(t)));
-  }
-
-  private async layerSize(rec: ImageRecord): Promise<number> {
+  /** Image size as Docker shows it: the layers' file bytes. */
+  private async imageSize(rec: StoredImage): Promise<number> {
     let size = 0;
-    for (const c of chainIds(rec.layers.map((l) => l.diffId))) size += (await this.o.snapshotter.layers.info(c))?.size ?? 0;
+    for (const c of chainIds(rec.layers.map((l) => l.diffId))) size += (await this.layers.info(c))?.size ?? 0;
     return size;
   }
 
   async inspect(nameOrId: string): Promise<ImageInspect> {
     const rec = await this.resolve(nameOrId);
     const cfg = await this.imageConfig(rec.id);
-    const size = await this.layerSize(rec);
-    const chains = chainIds(rec.layers.map((l) => l.diffId));
-    const top = chains[chains.length - 1];
+    const size = await this.imageSize(rec);
     return {
       Id: rec.id,
-      RepoTags: this.repoTags(rec),
-      RepoDigests: rec.repoDigests,
+      RepoTags: rec.repoTags,
+      RepoDigests: rec.repoDigests.map((d) => familiarString(parseNormalizedNamed(d))),
       Parent: '',
-      Comment: cfg.comment ?? cfg.history?.[cfg.history.length - 1]?.comment ?? '',
-      Created: cfg.created ?? '',
+      Comment: cfg.comment ?? '',
+      Created: cfg.created ?? ZERO_TIME,
       Container: cfg.container ?? '',
       ContainerConfig: cfg.container_config ?? {},
       DockerVersion: cfg.docker_version ?? '',
@@ -132,36 +166,47 @@ export class ImagesService {
       Os: cfg.os,
       Size: size,
       VirtualSize: size,
-      GraphDriver: {
-        Name: 'overlay2',
-        Data: top ? { MergedDir: '', UpperDir: this.o.snapshotter.layers.layerDir(top) + '/diff', WorkDir: '' } : null,
-      },
+      GraphDriver: { Name: 'overlay2', Data: this.graphDriverData(rec) },
       RootFS: { Type: 'layers', Layers: rec.layers.map((l) => l.diffId) },
-      Metadata: { LastTagTime: rec.lastTagTime ?? '0001-01-01T00:00:00Z' },
+      Metadata: { LastTagTime: rec.lastTagTime ?? ZERO_TIME },
+    };
+  }
+
+  /** overlay2's shape: the top layer as UpperDir, the others (top first) as LowerDir. */
+  private graphDriverData(rec: StoredImage): Record<string, string> | null {
+    const dirs = chainIds(rec.layers.map((l) => l.diffId)).map((c) => this.layers.layerDir(c)).reverse();
+    const [top, ...lower] = dirs;
+    if (!top) return null;
+    return {
+      ...(lower.length ? { LowerDir: lower.map((d) => `${d}/diff`).join(':') } : {}),
+      MergedDir: `${top}/merged`,
+      UpperDir: `${top}/diff`,
+      WorkDir: `${top}/work`,
     };
   }
 
   // ---- list / history ----
 
-  async list(opts: { all?: boolean; filters?: Record<string, string[]>; digests?: boolean }): Promise<ImageSummary[]> {
+  async list(opts: { all?: boolean; filters?: Record<string, string[]>; digests?: boolean } = {}): Promise<ImageSummary[]> {
     const f = opts.filters ?? {};
-    for (const k of Object.keys(f)) if (!['dangling', 'reference', 'label', 'before', 'since'].includes(k)) throw new InvalidParameter(`invalid filter '${k}'`);
-    const rows: { rec: ImageRecord; cfg: OciImageConfig; created: number }[] = [];
+    for (const k of Object.keys(f)) if (!IMAGE_FILTERS.includes(k)) throw new InvalidParameter(`invalid filter '${k}'`);
+    const dangling = danglingFilter(f.dangling);
+    const rows: { rec: StoredImage; cfg: OciImageConfig; created: number }[] = [];
     for (const rec of this.store.all()) {
-      const cfg = await this.imageConfig(rec.id);
-      rows.push({ rec, cfg, created: Math.floor(Date.parse(cfg.created ?? '1970-01-01T00:00:00Z') / 1000) });
+      const cfg = await this.content.readJson<OciImageConfig>(rec.configDigest);
+      rows.push({ rec, cfg, created: Date.parse(cfg.created ?? '1970-01-01T00:00:00Z') });
     }
-    const createdOf = async (ref: string) => {
+    const createdOf = async (ref: string | undefined) => {
+      if (ref === undefined) return undefined;
       const r = await this.resolve(ref);
       return rows.find((x) => x.rec.id === r.id)!.created;
     };
-    const before = f.before?.length ? await createdOf(f.before[0]!) : undefined;
-    const since = f.since?.length ? await createdOf(f.since[0]!) : undefined;
+    const before = await createdOf(f.before?.[0]);
+    const since = await createdOf(f.since?.[0]);
     const out: ImageSummary[] = [];
     for (const { rec, cfg, created } of rows.sort((a, b) => b.created - a.created)) {
       const tags = this.store.tagsOf(rec.id).map((t) => parseNormalizedNamed(t));
-      const dangling = tags.length === 0;
-      if (f.dangling?.length && (f.dangling[0] === 'true' || f.dangling[0] === '1') !== dangling) continue;
+      if (dangling !== undefined && dangling !== (tags.length === 0)) continue;
       if (before !== undefined && created >= before) continue;
       if (since !== undefined && created <= since) continue;
       if (f.label?.length && !f.label.every((l) => matchLabel(cfg.config?.Labels ?? {}, l))) continue;
@@ -170,13 +215,13 @@ export class ImagesService {
         shown = tags.filter((t) => f.reference!.some((p) => matchesReferencePattern(t, p)));
         if (!shown.length) continue;
       }
-      const size = await this.layerSize(rec);
+      const size = await this.imageSize(rec);
       out.push({
         Id: rec.id,
         ParentId: '',
         RepoTags: shown.map(familiarString),
-        RepoDigests: rec.repoDigests,
-        Created: created,
+        RepoDigests: rec.repoDigests.map((d) => familiarString(parseNormalizedNamed(d))),
+        Created: Math.floor(created / 1000),
         Size: size,
         SharedSize: -1,
         VirtualSize: size,
@@ -187,178 +232,282 @@ export class ImagesService {
     return out;
   }
 
+  /** As dockerd: newest first; the top entry carries the image ID and tags, the rest "<missing>". */
   async history(nameOrId: string): Promise<HistoryItem[]> {
     const rec = await this.resolve(nameOrId);
     const cfg = await this.imageConfig(rec.id);
     const chains = chainIds(rec.layers.map((l) => l.diffId));
-    const hist = cfg.history?.length ? cfg.history : rec.layers.map(() => ({}) as NonNullable<OciImageConfig['history']>[number]);
     let layer = 0;
     const items: HistoryItem[] = [];
-    for (const h of hist) {
-      let size = 0;
-      if (!h.empty_layer) size = (await this.o.snapshotter.layers.info(chains[layer++]!))?.size ?? 0;
-      items.push({ Id: '<missing>', Created: Math.floor(Date.parse(h.created ?? '1970-01-01T00:00:00Z') / 1000), CreatedBy: h.created_by ?? '', Tags: null, Size: size, Comment: h.comment ?? '' });
+    for (const h of cfg.history ?? []) {
+      const size = h.empty_layer ? 0 : ((await this.layers.info(chains[layer++] ?? ''))?.size ?? 0);
+      items.push({ Id: '<missing>', Created: seconds(h.created), CreatedBy: h.created_by ?? '', Tags: null, Size: size, Comment: h.comment ?? '' });
     }
     items.reverse();
-    if (items[0]) {
-      items[0].Id = rec.id;
-      items[0].Tags = this.repoTags(rec);
-    }
+    if (items[0]) Object.assign(items[0], { Id: rec.id, Tags: rec.repoTags.length ? rec.repoTags : null });
     return items;
   }
 
   // ---- tag / remove ----
 
+  /** `docker tag`: target is "repo[:tag]" (latest by default); the tag moves if it pointed elsewhere. */
   async tag(source: string, target: string): Promise<void> {
     const rec = await this.resolve(source);
     const ref = parseImageReference(target);
-    if (ref.digest) throw new InvalidParameter(`refusing to create a tag with a digest reference`);
-    rec.lastTagTime = new Date().toISOString();
-    await this.store.save(rec);
+    if (ref.digest) throw new InvalidParameter('refusing to create a tag with a digest reference');
+    const stored = this.store.get(rec.id)!;
+    await this.store.save({ ...stored, lastTagTime: new Date().toISOString() });
     await this.store.setTags({ [normalizedString(ref)]: rec.id });
     this.emit('tag', rec.id, { name: familiarString(ref) });
   }
 
-  async remove(nameOrId: string, opts: { force?: boolean; noPrune?: boolean }): Promise<{ Untagged?: string; Deleted?: string }[]> {
-    const rec = await this.resolve(nameOrId);
-    const byId = /^(?:sha256:)?[a-f0-9]+$/.test(nameOrId) && rec.id.slice(7).startsWith(nameOrId.replace('sha256:', ''));
-    const tags = this.store.tagsOf(rec.id);
-    const users = (await this.o.usage?.(rec.id)) ?? {};
-    const out: { Untagged?: string; Deleted?: string }[] = [];
-    if (!byId) {
-      const ref = normalizedString(parseImageReference(nameOrId));
-      if (tags.length > 1 || users.running || (users.stopped && opts.force)) return this.untag([ref]);
-      if (users.stopped) {
-        throw new Conflict(`conflict: unable to remove repository reference "${nameOrId}" (must force) - container ${short(users.stopped)} is using its referenced image ${short(rec.id)}`);
-      }
-      out.push(...(await this.untag([ref])));
-    } else {
-      if (users.running) throw new Conflict(`conflict: unable to delete ${short(rec.id)} (cannot be forced) - image is being used by running container ${short(users.running)}`);
-      if (users.stopped && !opts.force) throw new Conflict(`conflict: unable to delete ${short(rec.id)} (must be forced) - image is being used by stopped container ${short(users.stopped)}`);
-      if (tags.length > 1 && !opts.force) throw new Conflict(`conflict: unable to delete ${short(rec.id)} (must be forced) - image is referenced in multiple repositories`);
-      out.push(...(await this.untag(tags)));
-      if (users.stopped) return out;
-    }
-    await this.store.delete(rec.id);
-    out.push({ Deleted: rec.id });
-    this.emit('delete', rec.id);
-    await this.collectGarbage();
-    return out;
+  /** Tags and digests pointing at an image, normalised. */
+  private refsOf(id: string): Reference[] {
+    const rec = this.store.get(id);
+    return [...this.store.tagsOf(id), ...(rec?.repoDigests ?? [])].map((r) => parseNormalizedNamed(r));
   }
 
-  private async untag(refs: string[]): Promise<{ Untagged: string }[]> {
-    await this.store.setTags(Object.fromEntries(refs.map((r) => [r, undefined])));
+  /** `docker rmi`, following dockerd's ImageDelete rules and messages. */
+  async remove(nameOrId: string, opts: { force?: boolean; noPrune?: boolean } = {}): Promise<DeleteItem[]> {
+    const rec = await this.resolve(nameOrId);
+    const id = rec.id;
+    const users = (await this.o.usage?.(id)) ?? {};
+    const records: DeleteItem[] = [];
+    let quiet = false;
+    if (!isImageIdPrefix(id, nameOrId)) {
+      const user = users.running ?? users.stopped;
+      if (!opts.force && isSingleReference(this.refsOf(id)) && user) {
+        // Untagging would leave a dangling image under a container: only on request.
+        throw new Conflict(`conflict: unable to remove repository reference "${nameOrId}" (must force) - container ${short(user)} is using its referenced image ${short(id)}`);
+      }
+      const ref = parseImageReference(nameOrId);
+      records.push(...(await this.untag(id, [ref])));
+      if (!ref.digest && !this.refsOf(id).some((r) => !r.digest && normalizedName(r) === normalizedName(ref))) {
+        // The last tag of a repository takes that repository's digests with it.
+        records.push(...(await this.untag(id, this.refsOf(id).filter((r) => r.digest && normalizedName(r) === normalizedName(ref)))));
+      }
+      if (this.refsOf(id).length) return records;
+      quiet = true;
+    } else if (isSingleReference(this.refsOf(id))) {
+      if (users.running) throw deleteConflict(id, true, `image is being used by running container ${short(users.running)}`);
+      if (users.stopped && !opts.force) throw deleteConflict(id, false, `image is being used by stopped container ${short(users.stopped)}`);
+      records.push(...(await this.untag(id, this.refsOf(id))));
+    }
+    const conflict = this.deleteConflict(id, users, opts.force ?? false);
+    if (conflict) {
+      // After untagging by name, a conflict just keeps the (now untagged) image, as dockerd does.
+      if (quiet) return records;
+      throw conflict;
+    }
+    records.push(...(await this.untag(id, this.refsOf(id))));
+    const chains = chainIds(rec.layers.map((l) => l.diffId)).reverse();
+    await this.store.delete(id);
+    this.emit('delete', id, { name: id });
+    records.push({ Deleted: id });
+    const removedLayers = await this.collectGarbage();
+    records.push(...chains.filter((c) => removedLayers.includes(c)).map((c) => ({ Deleted: c })));
+    return records;
+  }
+
+  private deleteConflict(id: string, users: { running?: string; stopped?: string }, force: boolean): Conflict | undefined {
+    if (users.running) return deleteConflict(id, true, `image is being used by running container ${short(users.running)}`);
+    if (force) return undefined;
+    if (this.refsOf(id).length) return deleteConflict(id, false, 'image is referenced in multiple repositories');
+    if (users.stopped) return deleteConflict(id, false, `image is being used by stopped container ${short(users.stopped)}`);
+    return undefined;
+  }
+
+  private async untag(id: string, refs: Reference[]): Promise<DeleteItem[]> {
+    if (!refs.length) return [];
+    const tags = refs.filter((r) => !r.digest).map(normalizedString);
+    const digests = new Set(refs.filter((r) => r.digest).map((r) => `${normalizedName(r)}@${r.digest}`));
+    const rec = this.store.get(id);
+    if (rec && digests.size) await this.store.save({ ...rec, repoDigests: rec.repoDigests.filter((d) => !digests.has(d)) });
+    if (tags.length) await this.store.setTags(Object.fromEntries(tags.map((t) => [t, undefined])));
     return refs.map((r) => {
-      const f = familiarString(parseNormalizedNamed(r));
-      this.emit('untag', f);
-      return { Untagged: f };
+      this.emit('untag', id, { name: id });
+      return { Untagged: familiarString(r.digest ? { ...r, tag: undefined } : r) };
     });
   }
 
-  /** Mark from image records and snapshots, sweep unreferenced blobs and layer folders. */
-  async collectGarbage(): Promise<void> {
+  /** Mark from image records and snapshots, sweep unreferenced blobs and layer folders.
+   *  What imports/loads in flight wrote since they started is spared. Returns removed chain IDs. */
+  async collectGarbage(): Promise<string[]> {
+    const cutoff = this.inFlight.size ? Math.min(...this.inFlight) - 2000 : Infinity;
     const blobs = new Set<string>();
     const layers = new Set<string>();
     for (const rec of this.store.all()) {
-      blobs.add(rec.id);
+      [rec.id, rec.configDigest, ...(rec.manifestDigest ? [rec.manifestDigest] : [])].forEach((d) => blobs.add(d));
       rec.layers.forEach((l) => blobs.add(l.digest));
       chainIds(rec.layers.map((l) => l.diffId)).forEach((c) => layers.add(c));
     }
-    for await (const b of this.content.walk()) if (!blobs.has(b.digest)) await this.content.delete(b.digest);
-    for (const c of await this.o.snapshotter.layers.all()) {
-      if (!layers.has(c) && !(await this.o.snapshotter.inUse(c))) await this.o.snapshotter.layers.remove(c);
+    for await (const b of this.content.walk()) {
+      if (!blobs.has(b.digest) && (await this.content.mtime(b.digest)) < cutoff) await this.content.delete(b.digest);
+    }
+    const removed: string[] = [];
+    for (const c of await this.layers.all()) {
+      if (layers.has(c) || (await this.layers.mtime(c)) >= cutoff || (await this.o.snapshotter.inUse(c))) continue;
+      await this.layers.remove(c);
+      removed.push(c);
+    }
+    return removed;
+  }
+
+  /** Run work that writes blobs and layers not yet named by any record (spared by GC meanwhile). */
+  async unrecorded<T>(work: () => Promise<T>): Promise<T> {
+    const start = Date.now();
+    this.inFlight.add(start);
+    try {
+      return await work();
+    } finally {
+      this.inFlight.delete(start);
     }
   }
 
-  // ---- import / load / save ----
+  // ---- import ----
 
-  async importTarball(src: Readable, opts: { reference?: string; changes?: string[]; message?: string; platform?: string; source?: string }): Promise<string> {
+  /** `docker import`: a rootfs tar (plain or gzip) becomes a one-layer image. Returns its ID. */
+  async importTarball(src: Readable, opts: ImportOptions = {}): Promise<string> {
     const ref = opts.reference ? parseImageReference(opts.reference) : undefined;
+    if (ref?.digest) throw new InvalidParameter(`invalid reference ${opts.reference}: import cannot tag with a digest`);
+    const platform = parsePlatform(opts.platform);
     const runtime = applyChanges({}, opts.changes ?? []);
-    // One pass: the uncompressed tar goes to the content store (the layer blob) and to extraction.
-    const [toBlob, toLayer] = tee(decompressed(src), 2);
-    const [blob, info] = await Promise.all([this.content.put(toBlob!), this.o.snapshotter.layers.extract(toLayer!, undefined)]);
-    const now = new Date().toISOString();
-    const cfg: OciImageConfig = {
-      architecture: hostArch(),
-      os: 'linux',
-      created: now,
-      config: runtime,
-      rootfs: { type: 'layers', diff_ids: [info.diffId] },
-      history: [{ created: now, created_by: '', comment: opts.message || `Imported from ${opts.source ?? '-'}` }],
-    };
-    const layer: LayerRef = { diffId: info.diffId, digest: blob.digest, mediaType: LAYER_TAR, size: blob.size };
-    const id = await this.commitImage(cfg, [layer], ref);
-    this.emit('import', id);
-    return id;
-  }
-
-  async importUrl(url: string, opts: { reference?: string; changes?: string[]; message?: string; platform?: string }): Promise<string> {
-    if (!/^https?:\/\//.test(url)) throw new InvalidParameter(`invalid import source "${url}": use a file, "-" or an http(s) URL`);
-    const res = await fetch(url).catch((e: Error) => {
-      throw new InvalidParameter(`fetching ${url}: ${e.message}`);
+    const id = await this.unrecorded(async () => {
+      const { blob, info } = await this.storeLayer(src);
+      const now = new Date().toISOString();
+      const comment = opts.message || `Imported from ${opts.source ?? '-'}`;
+      // Docker's import config: no created_by, the message as comment.
+      const cfg: OciImageConfig = {
+        ...platform,
+        comment,
+        config: runtime,
+        created: now,
+        history: [{ created: now, comment }],
+        rootfs: { type: 'layers', diff_ids: [info.diffId] },
+      };
+      const { digest } = await this.content.putBytes(JSON.stringify(cfg));
+      await this.recordImage({ id: digest, configDigest: digest, layers: [{ diffId: info.diffId, digest: blob.digest, mediaType: LAYER_TAR, size: blob.size }], repoDigests: [] }, ref ? [ref] : []);
+      return digest;
     });
-    if (!res.ok || !res.body) throw new InvalidParameter(`fetching ${url}: HTTP ${res.status}`);
-    return this.importTarball(Readable.fromWeb(res.body as import('node:stream/web').ReadableStream), { ...opts, source: url });
-  }
-
-  /** Store config, record and tag, in that order. Returns the image ID. */
-  async commitImage(cfg: OciImageConfig, layers: LayerRef[], ref?: Reference, repoDigests: string[] = []): Promise<string> {
-    const { digest: id } = await this.content.putBytes(JSON.stringify(cfg));
-    await this.recordImage(id, layers, ref ? [ref] : [], repoDigests);
+    this.emit('import', id, { name: id });
     return id;
   }
 
-  /** Record an image whose config blob is already stored, then point its tags at it. */
-  async recordImage(id: string, layers: LayerRef[], refs: Reference[], repoDigests: string[] = []): Promise<void> {
-    const existing = this.store.get(id);
-    const rec: ImageRecord = {
-      id,
-      layers,
-      repoDigests: [...new Set([...(existing?.repoDigests ?? []), ...repoDigests])],
+  /** One pass: the uncompressed tar goes to the content store (the layer blob) and to extraction. */
+  private async storeLayer(src: Readable): Promise<{ blob: { digest: string; size: number }; info: { diffId: string } }> {
+    const [toBlob, toLayer] = tee(decompressed(src), 2);
+    const [blob, info] = await Promise.allSettled([this.content.put(toBlob!), this.layers.extract(toLayer!, undefined)]);
+    if (blob.status === 'fulfilled' && info.status === 'fulfilled') return { blob: blob.value, info: info.value };
+    toBlob!.destroy();
+    toLayer!.destroy();
+    throw blob.status === 'rejected' ? blob.reason : (info as PromiseRejectedResult).reason;
+  }
+
+  /** `docker import URL`: fetch (http/https), then importTarball. */
+  async importUrl(url: string, opts: ImportOptions = {}): Promise<string> {
+    const full = url.includes('://') ? url : `http://${url}`;
+    if (!/^https?:\/\//.test(full)) throw new InvalidParameter(`invalid import source "${url}": use a file, "-" or an http(s) URL`);
+    const res = await fetch(full).catch((e: Error) => {
+      throw new InvalidParameter(`fetching ${full}: ${e.message}`);
+    });
+    if (!res.ok || !res.body) throw new InvalidParameter(`fetching ${full}: HTTP ${res.status} ${res.statusText}`);
+    return this.importTarball(Readable.fromWeb(res.body as WebReadableStream<Uint8Array>), { ...opts, source: opts.source ?? full });
+  }
+
+  /** Write an image record whose blobs and layers are stored, then point its tags at it. */
+  async recordImage(img: Omit<StoredImage, 'lastTagTime'>, refs: Reference[]): Promise<void> {
+    const existing = this.store.get(img.id);
+    const rec: StoredImage = {
+      ...img,
+      manifestDigest: img.manifestDigest ?? existing?.manifestDigest,
+      repoDigests: [...new Set([...(existing?.repoDigests ?? []), ...img.repoDigests])],
       lastTagTime: refs.length ? new Date().toISOString() : existing?.lastTagTime,
     };
+    if (!rec.manifestDigest) delete rec.manifestDigest;
     await this.store.save(rec);
-    if (refs.length) await this.store.setTags(Object.fromEntries(refs.map((r) => [normalizedString(r), id])));
+    if (refs.length) await this.store.setTags(Object.fromEntries(refs.map((r) => [normalizedString(r), img.id])));
   }
 
-  snapshotterLayers() {
-    return this.o.snapshotter.layers;
+  // ---- load / save ----
+
+  /** `docker load`: returns the lines docker prints ("Loaded image: busybox:latest"). */
+  async load(src: Readable, progress?: (line: string) => void): Promise<string[]> {
+    const loaded = await this.unrecorded(() => loadArchive(this, src, progress));
+    for (const id of new Set(loaded.ids)) this.emit('load', id, { name: id });
+    return loaded.lines;
   }
 
-  load(src: Readable, progress?: (line: string) => void): Promise<string[]> {
-    return loadArchive(this, src, progress).then((lines) => {
-      this.emit('load', lines.join(', '));
-      return lines;
-    });
-  }
-
-  async save(names: string[], out: NodeJS.WritableStream): Promise<void> {
-    const images: { rec: ImageRecord; refs: Reference[] }[] = [];
+  /** `docker save`: an archive both docker 20.10 (manifest.json) and OCI tools (index.json) load. */
+  async save(names: string[], out: Writable): Promise<void> {
+    const images: { rec: StoredImage; refs: Reference[] }[] = [];
     for (const n of names) {
       const rec = await this.resolve(n);
-      let refs: Reference[] = [];
-      try {
-        const r = parseImageReference(n);
-        if (!/^(?:sha256:)?[a-f0-9]{12,64}$/.test(n) && this.store.idForTag(normalizedString(r)) === rec.id) refs = [r];
-      } catch {
-        refs = [];
-      }
-      if (!refs.length && !/^(?:sha256:)?[a-f0-9]+$/.test(n)) refs = this.store.tagsOf(rec.id).map((t) => parseNormalizedNamed(t));
+      const refs = this.savedRefs(n, rec);
       const prev = images.find((x) => x.rec.id === rec.id);
-      if (prev) prev.refs.push(...refs);
+      if (prev) prev.refs.push(...refs.filter((r) => !prev.refs.some((p) => normalizedString(p) === normalizedString(r))));
       else images.push({ rec, refs });
     }
     await saveArchive(this, images, out);
-    for (const i of images) this.emit('save', i.rec.id);
+    for (const i of images) this.emit('save', i.rec.id, { name: i.rec.id });
+  }
+
+  /** Which tags `docker save NAME` records: the tag named, or all tags of a repository or ID. */
+  private savedRefs(name: string, rec: ImageRecord): Reference[] {
+    if (isImageIdPrefix(rec.id, name)) return [];
+    const all = this.store.tagsOf(rec.id).map((t) => parseNormalizedNamed(t));
+    const ref = parseNormalizedNamed(name);
+    if (ref.tag) return all.filter((t) => normalizedString(t) === normalizedString(ref));
+    if (ref.digest) return [];
+    // A bare name saves every tag of that repository pointing at the image, as docker save does.
+    return all.filter((t) => normalizedName(t) === normalizedName(ref));
   }
 }
 
+function deleteConflict(id: string, hard: boolean, message: string): Conflict {
+  return new Conflict(`conflict: unable to delete ${short(id)} (${hard ? 'cannot be forced' : 'must be forced'}) - ${message}`);
+}
+
+/** moby's isSingleReference: one tag (plus digests of the same repository), or digests of one repository. */
+function isSingleReference(refs: Reference[]): boolean {
+  if (refs.length <= 1) return refs.length === 1;
+  const names = new Set<string>();
+  let single: Reference | undefined;
+  for (const r of refs) {
+    if (r.digest) names.add(normalizedName(r));
+    else if (!single) {
+      names.add(normalizedName(r));
+      single = r;
+    } else return false;
+  }
+  return names.size === 1 && names.has(normalizedName(single ?? refs[0]!));
+}
+
+function danglingFilter(values: string[] | undefined): boolean | undefined {
+  if (!values?.length) return undefined;
+  const v = values[0]!.toLowerCase();
+  if (v === 'true' || v === '1') return true;
+  if (v === 'false' || v === '0') return false;
+  throw new InvalidParameter(`Invalid filter 'dangling=${values[0]}'`);
+}
+
 function matchLabel(labels: Record<string, string>, filter: string): boolean {
-  const [k, v] = filter.split(/=(.*)/s, 2);
-  return v === undefined ? k! in labels : labels[k!] === v;
+  const eq = filter.indexOf('=');
+  return eq < 0 ? filter in labels : labels[filter.slice(0, eq)] === filter.slice(eq + 1);
 }
 
 export function hostArch(): string {
-  return process.arch === 'x64' ? 'amd64' : process.arch;
+  return ({ x64: 'amd64', ia32: '386' } as Record<string, string>)[process.arch] ?? process.arch;
+}
+
+/** "linux", "linux/arm64", "linux/arm/v7" → config fields; only Linux images run here. */
+export function parsePlatform(p: string | undefined): { architecture: string; os: string; variant?: string } {
+  if (!p) return { architecture: hostArch(), os: 'linux' };
+  const [os = '', arch, variant] = p.toLowerCase().split('/');
+  if (os !== 'linux') throw new InvalidParameter(`"${p}": operating system is not supported (only linux images are)`);
+  return { architecture: arch || hostArch(), os, ...(variant ? { variant } : {}) };
+}
+
+/** sha256 of bytes, "sha256:<hex>". */
+export function digestOf(data: Buffer | string): string {
+  return 'sha256:' + createHash('sha256').update(data).digest('hex');
 }

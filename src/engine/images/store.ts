@@ -12,16 +12,28 @@ export interface LayerRef {
   size: number;
 }
 
-export interface ImageRecord {
-  /** "sha256:<config digest hex>" */
+/** One image as stored in ROOT/images/<hex>.json. Its tags live in repositories.json. */
+export interface StoredImage {
+  /** "sha256:<config digest hex>": the image ID is the config blob's digest, as in Docker. */
   id: string;
+  configDigest: string;
+  /** Bottom → top. */
   layers: LayerRef[];
+  /** The manifest blob it came with, when it came with one (OCI layouts, Docker 25 archives). */
+  manifestDigest?: string;
+  /** Normalised "docker.io/library/busybox@sha256:..." references. */
   repoDigests: string[];
   lastTagTime?: string;
 }
 
+/** A stored image with its tags, as the images service hands it out. */
+export interface ImageRecord extends StoredImage {
+  /** Familiar "busybox:latest" form, as in RepoTags. */
+  repoTags: string[];
+}
+
 export class ImageStore {
-  private readonly records = new Map<string, ImageRecord>();
+  private readonly records = new Map<string, StoredImage>();
   /** normalised reference → image ID */
   private tags: Record<string, string> = {};
   private readonly dir: string;
@@ -38,23 +50,24 @@ export class ImageStore {
     await removeTempFiles(path.dirname(this.tagsFile));
     for (const name of await fs.readdir(this.dir)) {
       if (!name.endsWith('.json')) continue;
-      const rec = await readJsonIfExists<ImageRecord>(path.join(this.dir, name));
-      if (rec) this.records.set(rec.id, rec);
+      const rec = await readJsonIfExists<StoredImage>(path.join(this.dir, name));
+      // Records written before configDigest was kept: the image ID is the config digest.
+      if (rec) this.records.set(rec.id, { ...rec, configDigest: rec.configDigest ?? rec.id });
     }
     const tags = (await readJsonIfExists<Record<string, string>>(this.tagsFile)) ?? {};
     // A tag whose image record never made it to disk is dropped.
     this.tags = Object.fromEntries(Object.entries(tags).filter(([, id]) => this.records.has(id)));
   }
 
-  get(id: string): ImageRecord | undefined {
+  get(id: string): StoredImage | undefined {
     return this.records.get(id);
   }
 
-  all(): ImageRecord[] {
+  all(): StoredImage[] {
     return [...this.records.values()];
   }
 
-  async save(rec: ImageRecord): Promise<void> {
+  async save(rec: StoredImage): Promise<void> {
     await writeJsonAtomic(path.join(this.dir, rec.id.replace('sha256:', '') + '.json'), rec);
     this.records.set(rec.id, rec);
   }

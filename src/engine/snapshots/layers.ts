@@ -8,6 +8,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { Readable, type Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import * as tarStream from 'tar-stream';
 import { InvalidParameter } from '../../lib/errors.js';
@@ -18,8 +19,10 @@ export interface LayerInfo {
   chainId: string;
   diffId: string;
   parent?: string;
-  /** Bytes of the uncompressed layer tar. */
+  /** Bytes of the layer's files as Docker counts them (image Size, history Size). */
   size: number;
+  /** Bytes of the uncompressed layer tar. */
+  tarSize: number;
 }
 
 /** chainID(L0) = diffID(L0); chainID(Ln) = sha256(chainID(Ln-1) + " " + diffID(Ln)). */
@@ -46,25 +49,51 @@ export function whiteoutOf(name: string): Whiteout | undefined {
   return undefined;
 }
 
-function shQuote(s: string): string {
-  return `'${s.replace(/'/g, `'\\''`)}'`;
+/** The markers (`.wh.NAME`, `.wh..wh..opq`) a layer's whiteouts leave after extraction. */
+export function whiteoutMarkers(whiteouts: Whiteout[]): string[] {
+  return whiteouts.map((w) =>
+    w.kind === 'opaque' ? path.posix.join(w.dir, '.wh..wh..opq') : path.posix.join(path.posix.dirname(w.path), '.wh.' + path.posix.basename(w.path)),
+  );
 }
 
-/** One shell script for all whiteouts of a layer: one process instead of one per entry. */
-export function whiteoutScript(whiteouts: Whiteout[]): string {
-  const lines = ['set -e'];
+/** A tar of 0:0 character devices, one per whiteout: GNU tar makes them all in one process
+ *  (mknod(1) takes one name per process, ~1 ms each). */
+export async function whiteoutDevicesTar(whiteouts: Whiteout[]): Promise<Buffer> {
+  const pack = tarStream.pack();
   for (const w of whiteouts) {
-    if (w.kind === 'opaque') {
-      lines.push(`rm -f -- ${shQuote(path.posix.join(w.dir, '.wh..wh..opq'))}`);
-      lines.push(`setfattr -n trusted.overlay.opaque -v y -- ${shQuote(w.dir)}`);
-    } else {
-      const marker = path.posix.join(path.posix.dirname(w.path), '.wh.' + path.posix.basename(w.path));
-      lines.push(`rm -f -- ${shQuote(marker)}`);
-      lines.push(`rm -rf -- ${shQuote(w.path)}`);
-      lines.push(`mknod -- ${shQuote(w.path)} c 0 0`);
-    }
+    if (w.kind === 'file') pack.entry({ name: w.path, type: 'character-device', devmajor: 0, devminor: 0, mode: 0, uid: 0, gid: 0, mtime: new Date(0) });
   }
-  return lines.join('\n') + '\n';
+  pack.finalize();
+  const chunks: Buffer[] = [];
+  for await (const c of pack) chunks.push(c as Buffer);
+  return Buffer.concat(chunks);
+}
+
+/** `setfattr --restore` input setting trusted.overlay.opaque=y on each opaque directory: one
+ *  process for all. Names are octal-escaped as getfattr dumps them, so any byte is safe. */
+export function opaqueRestoreScript(whiteouts: Whiteout[]): string {
+  const esc = (p: string) => [...Buffer.from(p)].map((c) => (/[A-Za-z0-9._/+@,=-]/.test(String.fromCharCode(c)) ? String.fromCharCode(c) : '\\' + c.toString(8).padStart(3, '0'))).join('');
+  return whiteouts
+    .filter((w) => w.kind === 'opaque')
+    .map((w) => `# file: ${esc(w.kind === 'opaque' ? w.dir : '')}\ntrusted.overlay.opaque="y"\n\n`)
+    .join('');
+}
+
+/** Convert a layer's whiteouts to overlayfs form inside `diffDir`: markers removed (Node),
+ *  then all devices in one tar process and all opaque xattrs in one setfattr process. */
+export async function convertWhiteouts(diffDir: string, whiteouts: Whiteout[]): Promise<void> {
+  const markers = whiteoutMarkers(whiteouts);
+  for (let i = 0; i < markers.length; i += 256) {
+    await Promise.all(markers.slice(i, i + 256).map((m) => fs.rm(path.join(diffDir, m), { force: true })));
+  }
+  const files = whiteouts.filter((w) => w.kind === 'file');
+  if (files.length) {
+    // A whiteout replaces whatever the layer itself put at that path.
+    await Promise.all(files.map((w) => fs.rm(path.join(diffDir, w.path), { recursive: true, force: true })));
+    await run(['tar', '-x', '--numeric-owner', '-p', '-C', diffDir], { input: await whiteoutDevicesTar(files) });
+  }
+  const opaque = opaqueRestoreScript(whiteouts);
+  if (opaque) await run(['setfattr', '--restore=-'], { input: opaque, cwd: diffDir });
 }
 
 function write(w: Writable, chunk: Buffer): Promise<void> {
@@ -76,20 +105,49 @@ function write(w: Writable, chunk: Buffer): Promise<void> {
   });
 }
 
-/** gzip is detected by its magic bytes, so callers need not know the media type. */
-export async function* decompressed(src: Readable): AsyncGenerator<Buffer> {
-  const it = src[Symbol.asyncIterator]();
+/** gzip is detected by its magic bytes, so callers need not know the media type. A failing
+ *  source (truncated upload, network error) fails the iteration rather than stalling it. */
+export async function* decompressed(src: AsyncIterable<Buffer> | Readable): AsyncGenerator<Buffer> {
+  const it = (src as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
   const first = await it.next();
   if (first.done) return;
-  const head = first.value as Buffer;
-  const rest = Readable.from(
-    (async function* () {
-      yield head;
-      for (let n = await it.next(); !n.done; n = await it.next()) yield n.value as Buffer;
-    })(),
-  );
-  const stream = head[0] === 0x1f && head[1] === 0x8b ? rest.pipe(createGunzip()) : rest;
-  for await (const c of stream) yield c as Buffer;
+  const head = first.value;
+  const rest = async function* (): AsyncGenerator<Buffer> {
+    yield head;
+    for (let n = await it.next(); !n.done; n = await it.next()) yield n.value;
+  };
+  if (!(head[0] === 0x1f && head[1] === 0x8b)) {
+    yield* rest();
+    return;
+  }
+  const gunzip = createGunzip();
+  // pipeline destroys gunzip with the source's error, which then ends the loop below with it.
+  pipeline(Readable.from(rest()), gunzip).catch(() => undefined);
+  for await (const c of gunzip) yield c as Buffer;
+}
+
+/** Bytes a layer's files take as Docker counts them (overlay2 DiffSize: regular file sizes and
+ *  symlink target lengths, hard links once), from a tar header. */
+export function entrySize(h: { type?: string | null; size?: number | null; linkname?: string | null }): number {
+  if (h.type === 'file' || h.type === 'contiguous-file') return h.size ?? 0;
+  if (h.type === 'symlink') return Buffer.byteLength(h.linkname ?? '');
+  return 0;
+}
+
+/** Normalised member path ("./a/b/" → "a/b"). */
+function memberPath(name: string): string {
+  return path.posix.normalize(name.replace(/^\.?\/+/, '')).replace(/\/$/, '');
+}
+
+/** A member under a symlink that the same layer created could make GNU tar write outside the
+ *  layer (tar follows it): such layers are refused. */
+function throughSymlink(name: string, symlinks: Set<string>): string | undefined {
+  const parts = memberPath(name).split('/');
+  for (let i = 1; i < parts.length; i++) {
+    const prefix = parts.slice(0, i).join('/');
+    if (symlinks.has(prefix)) return prefix;
+  }
+  return undefined;
 }
 
 export class LayerStore {
@@ -122,12 +180,13 @@ export class LayerStore {
     return out;
   }
 
-  /** Extract a layer tar (plain or gzip) over `parent`. Verifies the diff ID when one is expected. */
+  /** Extract a layer tar (plain or gzip) over `parent` into its chain ID folder, once: a layer
+   *  already extracted is not extracted again. Verifies the diff ID when one is expected. */
   async extract(src: Readable, parent: string | undefined, expectedDiffId?: string): Promise<LayerInfo> {
     if (expectedDiffId) {
       const existing = await this.info(chainId(parent, expectedDiffId));
       if (existing) {
-        src.resume();
+        src.destroy();
         return existing;
       }
     }
@@ -135,17 +194,17 @@ export class LayerStore {
     const diffDir = path.join(tmp, 'diff');
     await fs.mkdir(diffDir, { recursive: true });
     try {
-      const { diffId, size, whiteouts } = await this.untar(src, diffDir);
+      const { diffId, tarSize, size, whiteouts } = await untar(src, diffDir);
       if (expectedDiffId && diffId !== expectedDiffId) {
-        throw new InvalidParameter(`layer diff ID mismatch: expected ${expectedDiffId}, got ${diffId}`);
+        throw new InvalidParameter(`layer diff ID mismatch: expected ${expectedDiffId}, got ${diffId}; the layer was not stored`);
       }
-      if (whiteouts.length) await run(['sh', '-c', whiteoutScript(whiteouts)], { cwd: diffDir });
-      const info: LayerInfo = { chainId: chainId(parent, diffId), diffId, size, ...(parent ? { parent } : {}) };
+      if (whiteouts.length) await convertWhiteouts(diffDir, whiteouts);
+      const info: LayerInfo = { chainId: chainId(parent, diffId), diffId, size, tarSize, ...(parent ? { parent } : {}) };
       await writeJsonAtomic(path.join(tmp, 'layer.json'), info);
       try {
         await fs.rename(tmp, this.layerDir(info.chainId));
       } catch (e) {
-        // Another extraction of the same layer won the race: keep theirs.
+        // The same layer was extracted meanwhile (another load): keep that one.
         if (!['ENOTEMPTY', 'EEXIST'].includes((e as NodeJS.ErrnoException).code ?? '')) throw e;
       }
       return info;
@@ -154,46 +213,9 @@ export class LayerStore {
     }
   }
 
-  private async untar(src: Readable, dest: string): Promise<{ diffId: string; size: number; whiteouts: Whiteout[] }> {
-    const argv = ['tar', '-x', '--numeric-owner', '-p', '--xattrs', '--xattrs-include=*', '-C', dest];
-    const tar = spawn(argv[0]!, argv.slice(1), { stdio: ['pipe', 'ignore', 'pipe'] });
-    let stderr = '';
-    tar.stderr.on('data', (d) => (stderr += String(d)));
-    const exited = new Promise<number>((resolve) => tar.on('close', (code) => resolve(code ?? 1)));
-    const whiteouts: Whiteout[] = [];
-    const headers = tarStream.extract();
-    const headersIn = headers as unknown as Writable;
-    headers.on('entry', (h, stream, next) => {
-      const w = whiteoutOf(h.name);
-      if (w) whiteouts.push(w);
-      stream.on('end', next);
-      stream.resume();
-    });
-    const parsed = new Promise<void>((resolve, reject) => {
-      headers.on('finish', resolve);
-      headers.on('error', reject);
-    });
-    const hash = createHash('sha256');
-    let size = 0;
-    tar.stdin.on('error', () => undefined);
-    try {
-      for await (const chunk of decompressed(src)) {
-        hash.update(chunk);
-        size += chunk.length;
-        await Promise.all([write(headersIn, chunk), tar.exitCode === null ? write(tar.stdin, chunk) : Promise.resolve()]);
-      }
-      headersIn.end();
-      tar.stdin.end();
-    } catch (e) {
-      tar.kill();
-      throw new InvalidParameter(`reading layer: ${(e as Error).message}`);
-    }
-    const code = await exited;
-    if (code !== 0) throw new CommandError(argv, code, stderr);
-    await parsed.catch((e: Error) => {
-      throw new InvalidParameter(`invalid layer tar: ${e.message}`);
-    });
-    return { diffId: 'sha256:' + hash.digest('hex'), size, whiteouts };
+  /** When the layer folder got its name, in ms (GC spares layers fresher than an import in flight). */
+  async mtime(chain: string): Promise<number> {
+    return (await fs.stat(this.layerDir(chain)).catch(() => ({ mtimeMs: 0 }))).mtimeMs;
   }
 
   async remove(chain: string): Promise<void> {
@@ -203,4 +225,68 @@ export class LayerStore {
   async all(): Promise<string[]> {
     return (await fs.readdir(this.dir)).filter((n) => /^[a-f0-9]{64}$/.test(n)).map((n) => 'sha256:' + n);
   }
+}
+
+interface Untarred {
+  diffId: string;
+  tarSize: number;
+  size: number;
+  whiteouts: Whiteout[];
+}
+
+/** One pass over the (decompressed) layer: hash it for the diff ID, read its headers with
+ *  tar-stream (whiteouts, sizes, unsafe paths) and feed GNU tar, which writes the files. */
+async function untar(src: Readable, dest: string): Promise<Untarred> {
+  const argv = ['tar', '-x', '--numeric-owner', '-p', '--xattrs', '--xattrs-include=*', '-C', dest];
+  const tar = spawn(argv[0]!, argv.slice(1), { stdio: ['pipe', 'ignore', 'pipe'] });
+  let stderr = '';
+  tar.stderr.on('data', (d) => (stderr += String(d)));
+  tar.stdin.on('error', () => undefined); // an early exit is reported through its exit code
+  const exited = new Promise<number>((resolve) => tar.on('close', (code) => resolve(code ?? 1)));
+  const whiteouts: Whiteout[] = [];
+  const symlinks = new Set<string>();
+  let size = 0;
+  let unsafe: string | undefined;
+  const headers = tarStream.extract();
+  headers.on('entry', (h, stream, next) => {
+    const w = whiteoutOf(h.name);
+    if (w) whiteouts.push(w);
+    size += entrySize(h);
+    const via = throughSymlink(h.name, symlinks);
+    if (via) unsafe ??= `${h.name} lies under the symbolic link ${via} of the same layer`;
+    if (h.type === 'symlink') symlinks.add(memberPath(h.name));
+    stream.on('end', next);
+    stream.resume();
+  });
+  const parsed = new Promise<void>((resolve, reject) => {
+    headers.on('finish', resolve);
+    headers.on('error', reject);
+  });
+  parsed.catch(() => undefined);
+  const headersIn = headers as unknown as Writable;
+  const hash = createHash('sha256');
+  let tarSize = 0;
+  try {
+    for await (const chunk of decompressed(src)) {
+      hash.update(chunk);
+      tarSize += chunk.length;
+      // Headers first, so an unsafe member is refused before GNU tar sees its bytes.
+      await write(headersIn, chunk);
+      if (unsafe) throw new InvalidParameter(`refusing layer: ${unsafe}`);
+      if (tar.exitCode === null) await write(tar.stdin, chunk);
+    }
+    headersIn.end();
+    tar.stdin.end();
+  } catch (e) {
+    tar.kill();
+    await exited;
+    if (e instanceof InvalidParameter) throw e;
+    throw new InvalidParameter(`reading layer: ${(e as Error).message}`);
+  }
+  const code = await exited;
+  if (code !== 0) throw new CommandError(argv, code, stderr);
+  await parsed.catch((e: Error) => {
+    throw new InvalidParameter(`invalid layer tar: ${e.message}`);
+  });
+  return { diffId: 'sha256:' + hash.digest('hex'), tarSize, size, whiteouts };
 }

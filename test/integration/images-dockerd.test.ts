@@ -1,0 +1,61 @@
+// Archive compatibility with the reference dockerd (Docker 20.10): our `save` loads there with the
+// same image ID, and its `docker save` loads here with the same ID. Skipped when dockerd is absent.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { createReadStream, createWriteStream, promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { run } from '../../src/lib/exec.js';
+import { ImagesService } from '../../src/engine/images/service.js';
+import { Snapshotter } from '../../src/engine/snapshots/snapshotter.js';
+
+const env = { ...process.env, DOCKER_HOST: 'unix:///run/docker-ref.sock' };
+const docker = (args: string[]) => run(['docker', ...args], { env });
+const dockerd = await docker(['version', '--format', '{{.Server.Version}}']).then(
+  () => true,
+  () => false,
+);
+
+describe('archives shared with dockerd', { skip: !dockerd && 'no reference dockerd at /run/docker-ref.sock' }, () => {
+  let tmp: string;
+  let images: ImagesService;
+  const tag = `berth-test/roundtrip:${process.pid}`;
+
+  before(async () => {
+    tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'berth-dockerd-'));
+    const root = path.join(tmp, 'root');
+    const snapshotter = new Snapshotter(root);
+    await snapshotter.init();
+    images = new ImagesService({ root, snapshotter });
+    await images.init();
+  });
+  after(async () => {
+    await docker(['rmi', tag]).catch(() => undefined);
+    await fs.rm(tmp, { recursive: true, force: true });
+  });
+
+  it('saves an archive that docker 20.10 loads with the same image ID', async () => {
+    await run(['/work/shared/fixtures/mkrootfs-busybox.sh', path.join(tmp, 'rootfs')]);
+    await run(['tar', '-C', path.join(tmp, 'rootfs'), '-cf', path.join(tmp, 'rootfs.tar'), '.']);
+    const id = await images.importTarball(createReadStream(path.join(tmp, 'rootfs.tar')), { reference: tag, changes: ['CMD ["sh"]'] });
+    const archive = path.join(tmp, 'ours.tar');
+    await images.save([tag], createWriteStream(archive));
+    const listing = (await run(['tar', '-tf', archive])).stdout.split('\n');
+    for (const f of ['manifest.json', 'index.json', 'oci-layout', `blobs/sha256/${id.slice(7)}`]) assert.ok(listing.includes(f), `${f} in the archive`);
+    const out = await docker(['load', '-i', archive]);
+    assert.match(out.stdout, new RegExp(`Loaded image: ${tag}`));
+    assert.equal((await docker(['image', 'inspect', '-f', '{{.Id}}', tag])).stdout.trim(), id);
+  });
+
+  it('loads what docker save writes with the same image ID and tag', async () => {
+    const ref = (await docker(['image', 'inspect', '-f', '{{.Id}}', 'busybox:latest'])).stdout.trim();
+    const archive = path.join(tmp, 'theirs.tar');
+    await docker(['save', '-o', archive, 'busybox:latest']);
+    assert.deepEqual(await images.load(createReadStream(archive)), ['Loaded image: busybox:latest']);
+    const img = await images.inspect('busybox:latest');
+    assert.equal(img.Id, ref);
+    const theirs = JSON.parse((await docker(['image', 'inspect', 'busybox:latest'])).stdout)[0] as { Size: number; RootFS: unknown };
+    assert.deepEqual(img.RootFS, theirs.RootFS);
+    assert.equal(img.Size, theirs.Size);
+  });
+});
