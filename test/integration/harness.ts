@@ -7,6 +7,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import * as tarStream from 'tar-stream';
 
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const DAEMON = path.join(REPO, 'dist/src/daemon/main.js');
@@ -197,4 +198,17 @@ export function mountsUnder(dir: string): string[] {
     .split('\n')
     .map((l) => l.split(' ')[4])
     .filter((m): m is string => !!m && m.startsWith(dir + '/'));
+}
+
+/** A tar built in memory from [name, content] pairs; content null makes a directory. */
+export async function tarOf(entries: [name: string, content: string | null][]): Promise<Buffer> {
+  const pack = tarStream.pack();
+  for (const [name, content] of entries) {
+    if (content === null) pack.entry({ name, type: 'directory', mode: 0o755 });
+    else pack.entry({ name, mode: 0o644 }, content);
+  }
+  pack.finalize();
+  const chunks: Buffer[] = [];
+  for await (const c of pack) chunks.push(c as Buffer);
+  return Buffer.concat(chunks);
 }

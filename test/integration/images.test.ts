@@ -6,27 +6,14 @@ import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import * as tarStream from 'tar-stream';
-import { TestDaemon } from './harness.js';
+import { TestDaemon, tarOf } from './harness.js';
 
 const sha = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
 
-/** A tar built in memory: [name, content | null for a directory]. */
-async function makeTar(entries: [string, string | null][]): Promise<Buffer> {
-  const pack = tarStream.pack();
-  for (const [name, content] of entries) {
-    if (content === null) pack.entry({ name, type: 'directory', mode: 0o755 });
-    else pack.entry({ name, mode: 0o644 }, content);
-  }
-  pack.finalize();
-  const chunks: Buffer[] = [];
-  for await (const c of pack) chunks.push(c as Buffer);
-  return Buffer.concat(chunks);
-}
-
 /** An OCI image layout with a base layer and a layer of whiteouts over it. */
 async function ociLayout(ref: string): Promise<Buffer> {
-  const base = await makeTar([['gone.txt', 'x'], ['keep.txt', 'kept\n'], ['dir/', null], ['dir/old.txt', 'old'], ['bin/', null]]);
-  const top = await makeTar([['.wh.gone.txt', ''], ['dir/', null], ['dir/.wh..wh..opq', ''], ['dir/new.txt', 'new\n']]);
+  const base = await tarOf([['gone.txt', 'x'], ['keep.txt', 'kept\n'], ['dir/', null], ['dir/old.txt', 'old'], ['bin/', null]]);
+  const top = await tarOf([['.wh.gone.txt', ''], ['dir/', null], ['dir/.wh..wh..opq', ''], ['dir/new.txt', 'new\n']]);
   const config = JSON.stringify({
     architecture: 'amd64',
     os: 'linux',

@@ -6,22 +6,8 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import * as tarStream from 'tar-stream';
 import { Snapshotter, isMounted } from '../../src/engine/snapshots/snapshotter.js';
-
-type Entry = [name: string, content: string | null];
-
-async function tarOf(entries: Entry[]): Promise<Buffer> {
-  const pack = tarStream.pack();
-  for (const [name, content] of entries) {
-    if (content === null) pack.entry({ name, type: 'directory', mode: 0o755 });
-    else pack.entry({ name, mode: 0o644 }, content);
-  }
-  pack.finalize();
-  const chunks: Buffer[] = [];
-  for await (const c of pack) chunks.push(c as Buffer);
-  return Buffer.concat(chunks);
-}
+import { tarOf } from './harness.js';
 
 describe('overlay snapshotter', () => {
   let tmp: string;
