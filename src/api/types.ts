@@ -127,13 +127,52 @@ export interface HostConfig {
 }
 
 export interface EndpointSettings {
+  IPAMConfig?: { IPv4Address?: string; IPv6Address?: string; LinkLocalIPs?: string[] } | null;
+  Links?: string[] | null;
   Aliases?: string[] | null;
   NetworkID?: string;
   EndpointID?: string;
   Gateway?: string;
   IPAddress?: string;
   IPPrefixLen?: number;
+  IPv6Gateway?: string;
+  GlobalIPv6Address?: string;
+  GlobalIPv6PrefixLen?: number;
   MacAddress?: string;
+  DriverOpts?: Record<string, string> | null;
+  /** API 1.44: the names the container answers to on this network. */
+  DNSNames?: string[] | null;
+}
+
+export interface NetworkCreateRequest {
+  Name: string;
+  CheckDuplicate?: boolean;
+  Driver?: string;
+  Internal?: boolean;
+  Attachable?: boolean;
+  Ingress?: boolean;
+  EnableIPv6?: boolean;
+  IPAM?: { Driver?: string; Config?: { Subnet?: string; IPRange?: string; Gateway?: string }[]; Options?: Record<string, string> | null };
+  Options?: Record<string, string>;
+  Labels?: Record<string, string>;
+}
+
+export interface NetworkInspect {
+  Name: string;
+  Id: string;
+  Created: string;
+  Scope: string;
+  Driver: string;
+  EnableIPv6: boolean;
+  IPAM: { Driver: string; Options: Record<string, string> | null; Config: { Subnet: string; Gateway: string; IPRange?: string }[] };
+  Internal: boolean;
+  Attachable: boolean;
+  Ingress: boolean;
+  ConfigFrom: { Network: string };
+  ConfigOnly: boolean;
+  Containers: Record<string, { Name: string; EndpointID: string; MacAddress: string; IPv4Address: string; IPv6Address: string }>;
+  Options: Record<string, string>;
+  Labels: Record<string, string>;
 }
 
 export interface ContainerCreateRequest extends ContainerConfig {
@@ -184,12 +223,22 @@ export interface ContainerInspect {
   NetworkSettings: {
     Bridge: string;
     SandboxID: string;
+    HairpinMode: boolean;
+    LinkLocalIPv6Address: string;
+    LinkLocalIPv6PrefixLen: number;
     Ports: Record<string, PortBinding[] | null>;
     SandboxKey: string;
-    Networks: Record<string, EndpointSettings>;
-    IPAddress: string;
+    SecondaryIPAddresses: null;
+    SecondaryIPv6Addresses: null;
+    EndpointID: string;
     Gateway: string;
+    GlobalIPv6Address: string;
+    GlobalIPv6PrefixLen: number;
+    IPAddress: string;
+    IPPrefixLen: number;
+    IPv6Gateway: string;
     MacAddress: string;
+    Networks: Record<string, EndpointSettings>;
   };
 }
 

@@ -21,6 +21,7 @@ const load = {
   stats: (): Promise<Group> => import('./commands/stats.js').then((m) => m.commands),
   events: (): Promise<Group> => import('./commands/events.js').then((m) => m.commands),
   update: (): Promise<Group> => import('./commands/update.js').then((m) => m.commands),
+  network: (): Promise<Group> => import('./commands/network.js').then((m) => m.commands),
 } satisfies Record<string, Loader>;
 
 /** [loader, command name inside the group's module] */
@@ -82,6 +83,17 @@ const MANAGEMENT: Record<string, Record<string, Route>> = {
     rm: [load.image, 'rmi'],
     history: [load.image, 'history'],
   },
+  network: {
+    create: [load.network, 'network create'],
+    ls: [load.network, 'network ls'],
+    list: [load.network, 'network ls'],
+    inspect: [load.network, 'network inspect'],
+    rm: [load.network, 'network rm'],
+    remove: [load.network, 'network rm'],
+    prune: [load.network, 'network prune'],
+    connect: [load.network, 'network connect'],
+    disconnect: [load.network, 'network disconnect'],
+  },
   system: {
     info: [load.system, 'info'],
     events: [load.events, 'events'],
@@ -107,6 +119,7 @@ ${formatFlagHelp(GLOBAL_FLAGS)}
 Management Commands:
   container   Manage containers
   image       Manage images
+  network     Manage networks
   system      Manage berth
 
 Commands:

@@ -1,6 +1,6 @@
 // `run`/`create` flags and their mapping into the POST /containers/create body, field by field as the
 // docker CLI's cli/command/container/opts.go does (including fields the daemon honours only later).
-import type { ContainerCreateRequest, DeviceMapping, HealthConfig, HostConfig, Mount, PortBinding, Ulimit } from '../api/types.js';
+import type { ContainerCreateRequest, DeviceMapping, EndpointSettings, HealthConfig, HostConfig, Mount, PortBinding, Ulimit } from '../api/types.js';
 import type { FlagSpec, ParsedFlags } from './flags.js';
 import { ramInBytes } from '../lib/units.js';
 
@@ -47,6 +47,7 @@ export const CONTAINER_FLAGS: FlagSpec[] = [
   { name: 'name', type: 'string', description: 'Assign a name to the container' },
   { name: 'network', type: 'string', valueName: 'network', default: 'default', description: 'Connect a container to a network' },
   { name: 'network-alias', type: 'stringArray', description: 'Add network-scoped alias for the container' },
+  { name: 'ip', type: 'string', description: 'IPv4 address (e.g., 172.30.100.104)' },
   { name: 'no-healthcheck', type: 'bool', description: 'Disable any container-specified HEALTHCHECK' },
   { name: 'oom-kill-disable', type: 'bool', description: 'Disable OOM Killer' },
   { name: 'pid', type: 'string', description: 'PID namespace to use' },
@@ -449,8 +450,12 @@ function hostConfig(f: ParsedFlags, env: MappingEnv, binds: string[], ports: Rec
 
 function networking(f: ParsedFlags): ContainerCreateRequest['NetworkingConfig'] {
   const aliases = f.list('network-alias');
-  if (!aliases.length) return { EndpointsConfig: {} };
-  return { EndpointsConfig: { [f.str('network')]: { Aliases: aliases } } };
+  const ip = f.str('ip');
+  if (!aliases.length && !ip) return { EndpointsConfig: {} };
+  const settings: EndpointSettings = {};
+  if (aliases.length) settings.Aliases = aliases;
+  if (ip) settings.IPAMConfig = { IPv4Address: ip };
+  return { EndpointsConfig: { [f.str('network')]: settings } };
 }
 
 /** JSON.stringify drops undefined anyway; this keeps test comparisons exact. */

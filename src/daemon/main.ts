@@ -9,6 +9,7 @@ import { createServer, Router, type Logger } from './http.js';
 import { containerRoutes } from './routes/containers.js';
 import { imageRoutes } from './routes/images.js';
 import { systemRoutes } from './routes/system.js';
+import { networkRoutes } from './routes/networks.js';
 
 const USAGE = `Usage:  berthd [OPTIONS]
 
@@ -17,6 +18,7 @@ A self-sufficient runtime for containers, speaking the Docker Engine API
 Options:
       --root string        Root directory of persistent state (default "/var/lib/berth")
       --exec-root string   Root directory for execution state files (default "/run/berth")
+  -b, --bridge string      Device of the default bridge network (default "berth0")
   -H, --host string        Daemon socket to listen on (default "unix:///run/berth/berth.sock")
       --log-level string   Set the logging level ("debug"|"info"|"warn"|"error") (default "info")
       --log-opt list       Default log driver options for containers (e.g. max-size=10m)
@@ -34,6 +36,7 @@ function parseFlags() {
       'log-level': { type: 'string', short: 'l', default: 'info' },
       'log-opt': { type: 'string', multiple: true, default: [] },
       runtime: { type: 'string', default: 'runc' },
+      bridge: { type: 'string', short: 'b', default: 'berth0' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -52,7 +55,9 @@ function parseFlags() {
     if (!k || v === undefined) throw new Error(`invalid --log-opt "${kv}": expected key=value`);
     logOpts[k] = v;
   }
-  return { root: path.resolve(values.root!), execRoot: path.resolve(values['exec-root']!), socket: host.slice('unix://'.length), level, logOpts, runtime: values.runtime! };
+  const bridge = values.bridge!;
+  if (!/^[a-zA-Z0-9_.-]{1,15}$/.test(bridge)) throw new Error(`invalid --bridge "${bridge}": a device name of at most 15 characters`);
+  return { root: path.resolve(values.root!), execRoot: path.resolve(values['exec-root']!), socket: host.slice('unix://'.length), level, logOpts, runtime: values.runtime!, bridge };
 }
 
 function makeLogger(level: string): Logger {
@@ -101,11 +106,12 @@ async function main(): Promise<void> {
   const log = makeLogger(flags.level);
   await lockRoot(flags.root);
   await claimSocket(flags.socket);
-  const engine = await startEngine({ root: flags.root, execRoot: flags.execRoot, runtime: flags.runtime, logOpts: flags.logOpts, initBinary: '/usr/bin/tini-static' });
+  const engine = await startEngine({ root: flags.root, execRoot: flags.execRoot, runtime: flags.runtime, logOpts: flags.logOpts, initBinary: '/usr/bin/tini-static', bridgeName: flags.bridge });
   const router = new Router();
   systemRoutes(router, engine.system, engine.events);
   containerRoutes(router, { containers: engine.containers, exec: engine.exec });
   imageRoutes(router, engine.images);
+  networkRoutes(router, engine.networks);
   const server = createServer(router, log);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

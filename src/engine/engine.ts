@@ -7,6 +7,7 @@ import { EventsService } from './events.js';
 import { ImagesService } from './images/service.js';
 import { Snapshotter } from './snapshots/snapshotter.js';
 import { SystemService } from './system.js';
+import { NetworksService } from './networks/service.js';
 
 export interface EngineOptions {
   root: string;
@@ -14,6 +15,8 @@ export interface EngineOptions {
   runtime: string;
   logOpts: Record<string, string>;
   initBinary?: string;
+  /** The default bridge's device name (dockerd's --bridge). */
+  bridgeName?: string;
 }
 
 export interface Engine {
@@ -22,6 +25,7 @@ export interface Engine {
   containers: ContainersService;
   exec: ExecService;
   system: SystemService;
+  networks: NetworksService;
 }
 
 export async function startEngine(o: EngineOptions): Promise<Engine> {
@@ -37,13 +41,26 @@ export async function startEngine(o: EngineOptions): Promise<Engine> {
     emit: (action, id, attrs) => events.emit('image', action, id, attrs ?? {}),
     usage: async (imageId) => users.containers?.isRunningUser(imageId) ?? {},
   });
-  const containers = new ContainersService({ root: o.root, execRoot: o.execRoot, runtime: o.runtime, images, snapshotter, events, logOpts: o.logOpts, initBinary: o.initBinary });
+  const containers: ContainersService = new ContainersService({
+    root: o.root,
+    execRoot: o.execRoot,
+    runtime: o.runtime,
+    images,
+    snapshotter,
+    events,
+    logOpts: o.logOpts,
+    initBinary: o.initBinary,
+    networks: () => networks,
+  });
   users.containers = containers;
+  const networks = new NetworksService({ root: o.root, execRoot: o.execRoot, bridgeName: o.bridgeName ?? 'berth0', events, containers: () => containers.store });
   const exec = new ExecService(containers, events, o.execRoot, o.runtime);
   await snapshotter.init();
   await images.init();
+  await containers.load();
+  await networks.init();
   await containers.init();
   await fs.rm(path.join(o.execRoot, 'x'), { recursive: true, force: true });
   const system = new SystemService({ root: o.root, runtime: o.runtime, containers, images, startedAt: new Date() });
-  return { events, images, containers, exec, system };
+  return { events, images, containers, exec, system, networks };
 }

@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tarStream from 'tar-stream';
+import { tearDownNetworking } from '../../src/engine/networks/teardown.js';
 
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const DAEMON = path.join(REPO, 'dist/src/daemon/main.js');
@@ -96,12 +97,17 @@ export class TestDaemon {
     return d;
   }
 
+  /** This daemon's default bridge device: its own, so test daemons never share one with a real berthd. */
+  get bridge(): string {
+    return 'bt' + path.basename(this.dir).replace(/[^a-zA-Z0-9]/g, '').slice(-8);
+  }
+
   get host(): string {
     return `unix://${this.socket}`;
   }
 
   async startProcess(extraArgs: string[] = []): Promise<void> {
-    const child = spawn(process.execPath, [DAEMON, '--root', this.root, '--exec-root', this.execRoot, '-H', this.host, '--log-level', 'debug', ...extraArgs], {
+    const child = spawn(process.execPath, [DAEMON, '--root', this.root, '--exec-root', this.execRoot, '-H', this.host, '--log-level', 'debug', '--bridge', this.bridge, ...extraArgs], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.child = child;
@@ -165,6 +171,7 @@ export class TestDaemon {
     }
     spawnSync('sh', ['-c', `runc --root ${this.execRoot}/runc list -q 2>/dev/null | xargs -r -n1 runc --root ${this.execRoot}/runc delete --force`]);
     for (const m of mountsUnder(this.dir).reverse()) spawnSync('umount', ['-l', m]);
+    await tearDownNetworking(this.root, this.bridge);
     await fs.rm(this.dir, { recursive: true, force: true });
     if (this.uncaught.length) throw new Error(`berthd hit uncaught exceptions:\n${this.uncaught.join('\n')}`);
   }

@@ -6,7 +6,7 @@ import { StatusError, writeOut, type CommandSpec, type Context } from '../comman
 import type { FlagSpec, ParsedFlags } from '../flags.js';
 import { renderTemplate } from '../format/template.js';
 
-type Kind = 'container' | 'image';
+type Kind = 'container' | 'image' | 'network';
 
 /** Image names keep their slashes in the path (dockerd routes /images/{name:.*}/json). */
 export function imagePath(name: string): string {
@@ -16,6 +16,7 @@ export function imagePath(name: string): string {
 async function fetchObject(client: EngineClient, kind: Kind, name: string, size: boolean): Promise<unknown> {
   if (kind === 'container')
     return client.json<unknown>({ path: `/containers/${encodeURIComponent(name)}/json`, query: { size: size || undefined } });
+  if (kind === 'network') return client.json<unknown>({ path: `/networks/${encodeURIComponent(name)}` });
   return client.json<unknown>({ path: `/images/${imagePath(name)}/json` });
 }
 
@@ -31,7 +32,8 @@ async function findObject(client: EngineClient, kinds: Kind[], name: string, siz
   throw new ApiError(404, `No such object: ${name}`);
 }
 
-function render(objects: unknown[], format: string): string {
+/** inspect's output: indented JSON like docker's, or each object through the -f template. */
+export function renderInspect(objects: unknown[], format: string): string {
   if (!format) return objects.length ? JSON.stringify(objects, null, 4) + '\n' : '[]\n';
   if (format === 'json') return objects.map((o) => JSON.stringify(o) + '\n').join('');
   const template = format.replace(/\\t/g, '\t').replace(/\\n/g, '\n');
@@ -40,8 +42,9 @@ function render(objects: unknown[], format: string): string {
 
 const inspectWith = (fixed?: Kind) => async (ctx: Context, f: ParsedFlags): Promise<number> => {
   const type = fixed ?? f.str('type');
-  if (type && type !== 'container' && type !== 'image') throw new StatusError(`"${type}" is not a valid value for --type`, 1);
-  const kinds: Kind[] = type === 'container' || type === 'image' ? [type] : ['container', 'image'];
+  const all: Kind[] = ['container', 'image', 'network'];
+  if (type && !all.includes(type as Kind)) throw new StatusError(`"${type}" is not a valid value for --type`, 1);
+  const kinds: Kind[] = type ? [type as Kind] : all;
   const objects: unknown[] = [];
   const errors: string[] = [];
   for (const name of f.args) {
@@ -52,7 +55,7 @@ const inspectWith = (fixed?: Kind) => async (ctx: Context, f: ParsedFlags): Prom
       errors.push(kinds.length === 1 ? `Error: No such ${kinds[0]}: ${name}` : `Error: No such object: ${name}`);
     }
   }
-  await writeOut(ctx.stdout, render(objects, f.str('format')));
+  await writeOut(ctx.stdout, renderInspect(objects, f.str('format')));
   if (errors.length) throw new StatusError(errors.join('\n'), 1);
   return 0;
 };

@@ -34,8 +34,25 @@ function hostsContent(hostname: string, extraHosts: string[], ip?: string): stri
   return lines.join('\n') + '\n';
 }
 
-/** The host's resolv.conf, with --dns/--dns-search/--dns-option overriding as Docker does. */
-async function resolvConfContent(dns: string[], search: string[], options: string[]): Promise<string> {
+export interface DnsSettings {
+  dns: string[];
+  dnsSearch: string[];
+  dnsOptions: string[];
+  /** On user-defined networks: berthd's embedded DNS server, which forwards to --dns or the host's resolvers. */
+  embeddedDns?: string;
+  /** --network host: the host's loopback resolvers are reachable, so they are kept. */
+  hostNetwork?: boolean;
+}
+
+/**
+ * The host's resolv.conf, with --dns/--dns-search/--dns-option overriding as Docker does. Loopback
+ * nameservers cannot be reached from the container's namespace, so they are dropped (Docker falls back to
+ * Google's public servers when none is left). On user-defined networks the embedded DNS is the only server.
+ */
+async function resolvConfContent(d: DnsSettings): Promise<string> {
+  const { dnsSearch: search } = d;
+  const options = d.embeddedDns ? [...d.dnsOptions, ...(d.dnsOptions.some((o) => o.startsWith('ndots:')) ? [] : ['ndots:0'])] : d.dnsOptions;
+  const dns = d.embeddedDns ? [d.embeddedDns] : d.dns;
   let host = '';
   try {
     host = await fs.readFile('/etc/resolv.conf', 'utf8');
@@ -43,14 +60,15 @@ async function resolvConfContent(dns: string[], search: string[], options: strin
     // no resolv.conf on the host: the container gets only what was asked for
   }
   const keep = host.split('\n').filter((l) => {
-    const k = l.trim().split(/\s+/)[0];
-    if (k === 'nameserver') return !dns.length;
+    const [k, v = ''] = l.trim().split(/\s+/);
+    if (k === 'nameserver') return !dns.length && (d.hostNetwork || !/^(127\.|::1$)/.test(v));
     if (k === 'search' || k === 'domain') return !search.length;
     if (k === 'options') return !options.length;
     return false;
   });
   const lines = [...keep];
-  for (const d of dns) lines.push(`nameserver ${d}`);
+  const servers = dns.length ? dns : keep.some((l) => l.trim().startsWith('nameserver')) ? [] : ['8.8.8.8', '8.8.4.4'];
+  for (const ns of servers) lines.push(`nameserver ${ns}`);
   if (search.length) lines.push(`search ${search.join(' ')}`);
   if (options.length) lines.push(`options ${options.join(' ')}`);
   return lines.join('\n') + '\n';
@@ -58,11 +76,11 @@ async function resolvConfContent(dns: string[], search: string[], options: strin
 
 export async function writeContainerFiles(
   files: ContainerFiles,
-  opts: { hostname: string; extraHosts: string[]; dns: string[]; dnsSearch: string[]; dnsOptions: string[]; ip?: string },
+  opts: DnsSettings & { hostname: string; extraHosts: string[]; ip?: string },
 ): Promise<void> {
   await Promise.all([
     fs.writeFile(files.hostnamePath, opts.hostname + '\n'),
     fs.writeFile(files.hostsPath, hostsContent(opts.hostname, opts.extraHosts, opts.ip)),
-    resolvConfContent(opts.dns, opts.dnsSearch, opts.dnsOptions).then((c) => fs.writeFile(files.resolvConfPath, c)),
+    resolvConfContent(opts).then((c) => fs.writeFile(files.resolvConfPath, c)),
   ]);
 }

@@ -1,5 +1,6 @@
 // The container record: what berthd keeps on disk for each container, one JSON file written atomically.
-import type { ContainerConfig, HostConfig } from '../../api/types.js';
+import type { ContainerConfig, EndpointSettings, HostConfig } from '../../api/types.js';
+import type { PortMapping } from '../networks/firewall.js';
 import type { HealthState } from './health.js';
 
 export type ContainerStatus = 'created' | 'running' | 'paused' | 'restarting' | 'removing' | 'exited' | 'dead';
@@ -34,6 +35,20 @@ export interface ContainerRecord {
   config: ContainerConfig;
   hostConfig: HostConfig;
   state: ContainerStateRecord;
+  /** The networks it is connected to, by network name, in Docker's EndpointSettings (live fields set while it runs). */
+  networks?: Record<string, EndpointSettings>;
+  /** Its network sandbox while it runs. */
+  sandbox?: SandboxRecord;
+}
+
+export interface SandboxRecord {
+  /** The network namespace's path ('' for --network host). */
+  key: string;
+  /** Joined another container's sandbox (--network container:…): not ours to remove. */
+  shared?: boolean;
+  /** Per network name: the interface inside and the host end of its veth pair. */
+  interfaces: Record<string, { name: string; hostName: string }>;
+  ports: PortMapping[];
 }
 
 export const ZERO_TIME = '0001-01-01T00:00:00Z';

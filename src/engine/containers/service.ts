@@ -6,7 +6,7 @@ import { EventEmitter } from 'node:events';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Duplex } from 'node:stream';
-import type { ContainerCreateRequest, ContainerInspect, ContainerSummary, HostConfig } from '../../api/types.js';
+import type { ContainerCreateRequest, ContainerInspect, ContainerSummary, EndpointSettings, HostConfig } from '../../api/types.js';
 import { Conflict, InvalidParameter, NotModified, messageOf } from '../../lib/errors.js';
 import { run } from '../../lib/exec.js';
 import { writeFileAtomic } from '../../lib/fsutil.js';
@@ -41,6 +41,17 @@ export interface ContainersOptions {
   /** Daemon-wide log options (berthd --log-opt); berth rotates by default (DESIGN.md). */
   logOpts: Record<string, string>;
   initBinary?: string;
+  /** Wires each container's network before it starts (the networks service). */
+  networks: () => ContainerNetworking;
+}
+
+/** What the containers service needs from the networks service. */
+export interface ContainerNetworking {
+  endpointsForCreate(hc: HostConfig, config?: Record<string, EndpointSettings>): Record<string, EndpointSettings>;
+  attach(rec: ContainerRecord): Promise<string | undefined>;
+  detach(rec: ContainerRecord): Promise<void>;
+  embeddedDns(rec: ContainerRecord): string | undefined;
+  hostGatewayIp(): string;
 }
 
 interface PendingAttach {
@@ -101,13 +112,17 @@ export class ContainersService {
   // ---- start-up ----
 
   /** Reconcile records with what is really running; clean what a crash left behind. */
-  async init(): Promise<void> {
+  /** Read the records (the networks service needs them before reconcile), cleaning what a crash left. */
+  async load(): Promise<void> {
     await fs.mkdir(path.join(this.o.execRoot, 'c'), { recursive: true });
     const { orphans } = await this.store.load();
     for (const dir of orphans) {
       await this.o.snapshotter.unmount(path.join(dir, 'rootfs')).catch(() => undefined);
       await fs.rm(dir, { recursive: true, force: true });
     }
+  }
+
+  async init(): Promise<void> {
     const exitedBefore = new Set(this.store.all().filter((r) => r.state.status === 'exited' || r.state.status === 'restarting').map((r) => r.id));
     for (const rec of this.store.all()) await this.reconcile(rec);
     // Exits seen by reconcile already went through the policy; the rest are started here.
@@ -147,6 +162,7 @@ export class ContainersService {
     const hostConfig: HostConfig = req.HostConfig ?? {};
     validateHostConfig(hostConfig);
     this.validateLogConfig(hostConfig);
+    const networks = this.o.networks().endpointsForCreate(hostConfig, req.NetworkingConfig?.EndpointsConfig ?? undefined);
     const image = await this.o.images.resolve(req.Image);
     const imageConfig = await this.o.images.imageConfig(image.id);
     const id = randomBytes(32).toString('hex');
@@ -169,6 +185,7 @@ export class ContainersService {
         config,
         hostConfig: withHostDefaults(adaptHostConfig(hostConfig)),
         state: newState(),
+        networks,
       };
       // Snapshot first, record last: a crash in between leaves an orphan snapshot that init() sweeps.
       await this.o.snapshotter.prepare(id, rec.parentChainId);
@@ -247,14 +264,18 @@ export class ContainersService {
     await fs.rm(stateDir, { recursive: true, force: true });
     await fs.mkdir(rootfs, { recursive: true });
     await this.o.snapshotter.mount(rec.id, rootfs);
+    const netnsPath = await this.o.networks().attach(rec);
     const files = containerFiles(this.store.dir(rec.id));
     const hc = rec.hostConfig;
     await writeContainerFiles(files, {
       hostname: rec.config.Hostname!,
-      extraHosts: hc.ExtraHosts ?? [],
+      extraHosts: (hc.ExtraHosts ?? []).map((h) => h.replace(/:host-gateway$/, () => ':' + this.o.networks().hostGatewayIp())),
       dns: hc.Dns ?? [],
       dnsSearch: hc.DnsSearch ?? [],
       dnsOptions: hc.DnsOptions ?? [],
+      embeddedDns: this.o.networks().embeddedDns(rec),
+      hostNetwork: hc.NetworkMode === 'host',
+      ip: Object.values(rec.networks ?? {}).find((ep) => ep.IPAddress)?.IPAddress,
     });
     const user = await resolveUser(rootfs, rec.config.User, hc.GroupAdd ?? undefined);
     const seccompOpt = (hc.SecurityOpt ?? []).find((o) => o.startsWith('seccomp=') || o.startsWith('seccomp:'));
@@ -272,6 +293,7 @@ export class ContainersService {
       hostConfig: hc,
       files,
       cgroupsPath: `/berth/${rec.id}`,
+      netnsPath,
       initPath: hc.Init ? this.o.initBinary : undefined,
       // The default profile and `unconfined` are handled by buildSpec; only a custom one is loaded here.
       seccompProfile: seccompValue && seccompValue !== 'unconfined' ? await loadSeccompProfile(seccompValue) : undefined,
@@ -308,6 +330,7 @@ export class ContainersService {
 
   private async cleanupFailedStart(rec: ContainerRecord, err: unknown): Promise<void> {
     await this.runc.delete(rec.id);
+    await this.o.networks().detach(rec).catch(() => undefined);
     await this.o.snapshotter.unmount(this.rootfs(rec.id)).catch(() => undefined);
     const msg = messageOf(err);
     rec.state = { ...rec.state, status: rec.state.startedAt === ZERO_TIME ? 'created' : 'exited', pid: 0, error: msg, exitCode: exitCodeForStartError(msg) };
@@ -335,6 +358,7 @@ export class ContainersService {
     const oomKilled = status.oomKilled ?? false;
     // A live shim deletes the runc container itself; only a lost one leaves that to us.
     if (lost) await this.runc.delete(id);
+    await this.o.networks().detach(rec).catch(() => undefined);
     await this.o.snapshotter.unmount(this.rootfs(id)).catch(() => undefined);
     rec.state = {
       ...rec.state,

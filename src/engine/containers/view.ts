@@ -1,5 +1,6 @@
 // Container records shown in Docker's JSON shapes: inspect (GET /containers/{id}/json) and list rows.
-import type { ContainerInspect, ContainerSummary } from '../../api/types.js';
+import { createHash } from 'node:crypto';
+import type { ContainerInspect, ContainerSummary, PortBinding } from '../../api/types.js';
 import { humanDuration } from '../../lib/units.js';
 import type { ContainerRecord } from './record.js';
 import type { ContainerFiles } from './files.js';
@@ -54,16 +55,7 @@ export function inspectView(rec: ContainerRecord, x: InspectExtras): ContainerIn
     GraphDriver: { Name: 'overlay2', Data: x.graphDriverData },
     Mounts: [],
     Config: rec.config,
-    NetworkSettings: {
-      Bridge: '',
-      SandboxID: '',
-      Ports: {},
-      SandboxKey: '',
-      Networks: {},
-      IPAddress: '',
-      Gateway: '',
-      MacAddress: '',
-    },
+    NetworkSettings: networkSettings(rec),
   };
   const health = healthView(rec);
   if (health) view.State.Health = health;
@@ -111,12 +103,12 @@ export function summaryView(rec: ContainerRecord, sizes?: { sizeRw: number; size
     ImageID: rec.image,
     Command: cmd,
     Created: Math.floor(Date.parse(rec.created) / 1000),
-    Ports: [],
+    Ports: summaryPorts(rec),
     Labels: rec.config.Labels ?? {},
     State: rec.state.status,
     Status: statusText(rec),
     HostConfig: { NetworkMode: rec.hostConfig.NetworkMode || 'default' },
-    NetworkSettings: { Networks: {} },
+    NetworkSettings: { Networks: rec.networks ?? {} },
     Mounts: [],
   };
   if (sizes) {
@@ -124,4 +116,55 @@ export function summaryView(rec: ContainerRecord, sizes?: { sizeRw: number; size
     row.SizeRootFs = sizes.sizeRootFs;
   }
   return row;
+}
+
+/**
+ * NetworkSettings as dockerd shows it: every network's endpoint, the published ports (exposed but
+ * unpublished ones as null), and the legacy top-level fields filled from the default bridge only.
+ */
+function networkSettings(rec: ContainerRecord): ContainerInspect['NetworkSettings'] {
+  const networks = rec.networks ?? {};
+  const bridge = networks.bridge;
+  const live = rec.sandbox !== undefined;
+  const ports: Record<string, PortBinding[] | null> = {};
+  if (live) {
+    for (const key of Object.keys(rec.config.ExposedPorts ?? {})) ports[key] = null;
+    for (const m of rec.sandbox!.ports) (ports[`${m.containerPort}/${m.proto}`] ??= []).push({ HostIp: m.hostIp || '0.0.0.0', HostPort: String(m.hostPort) });
+  }
+  return {
+    Bridge: '',
+    SandboxID: live && rec.sandbox!.key ? createHash('sha256').update(rec.sandbox!.key).digest('hex') : '',
+    HairpinMode: false,
+    LinkLocalIPv6Address: '',
+    LinkLocalIPv6PrefixLen: 0,
+    Ports: ports,
+    SandboxKey: live ? rec.sandbox!.key : '',
+    SecondaryIPAddresses: null,
+    SecondaryIPv6Addresses: null,
+    EndpointID: bridge?.EndpointID ?? '',
+    Gateway: bridge?.Gateway ?? '',
+    GlobalIPv6Address: '',
+    GlobalIPv6PrefixLen: 0,
+    IPAddress: bridge?.IPAddress ?? '',
+    IPPrefixLen: bridge?.IPPrefixLen ?? 0,
+    IPv6Gateway: '',
+    MacAddress: bridge?.MacAddress ?? '',
+    Networks: networks,
+  };
+}
+
+/** `ps`'s Ports: published ports with their host side, exposed ones alone. */
+function summaryPorts(rec: ContainerRecord): ContainerSummary['Ports'] {
+  const out: ContainerSummary['Ports'] = [];
+  const published = new Set<string>();
+  for (const m of rec.sandbox?.ports ?? []) {
+    out.push({ IP: m.hostIp || '0.0.0.0', PrivatePort: m.containerPort, PublicPort: m.hostPort, Type: m.proto });
+    published.add(`${m.containerPort}/${m.proto}`);
+  }
+  for (const key of Object.keys(rec.config.ExposedPorts ?? {})) {
+    if (published.has(key)) continue;
+    const [port, proto = 'tcp'] = key.split('/');
+    out.push({ PrivatePort: Number(port), Type: proto });
+  }
+  return out;
 }

@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import { Readable, type Writable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import type { HistoryItem, ImageInspect, ImageRuntimeConfig, ImageSummary } from '../../api/types.js';
+import { matchLabel } from '../../lib/filters.js';
 import { Conflict, InvalidParameter, NotFound } from '../../lib/errors.js';
 import { tee } from '../../lib/streams.js';
 import { ContentStore } from '../content/store.js';
@@ -488,11 +489,6 @@ function danglingFilter(values: string[] | undefined): boolean | undefined {
   if (v === 'true' || v === '1') return true;
   if (v === 'false' || v === '0') return false;
   throw new InvalidParameter(`Invalid filter 'dangling=${values[0]}'`);
-}
-
-function matchLabel(labels: Record<string, string>, filter: string): boolean {
-  const eq = filter.indexOf('=');
-  return eq < 0 ? filter in labels : labels[filter.slice(0, eq)] === filter.slice(eq + 1);
 }
 
 export function hostArch(): string {

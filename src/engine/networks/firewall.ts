@@ -1,0 +1,137 @@
+// Netfilter for bridge networks, through one nftables table that berthd owns: outbound NAT, isolation between
+// networks, no way out of --internal ones, and published ports as DNAT maps. The table is always written
+// whole from berthd's state in one atomic `nft -f` transaction, so it can never be half-updated, and a
+// daemon restart simply writes it again. Published ports keep working while berthd is down.
+import { run } from '../../lib/exec.js';
+
+export interface FirewallNetwork {
+  bridge: string;
+  subnet: string;
+  internal: boolean;
+}
+
+export interface PortMapping {
+  proto: 'tcp' | 'udp';
+  /** '' or 0.0.0.0: every local address. */
+  hostIp: string;
+  hostPort: number;
+  containerIp: string;
+  containerPort: number;
+}
+
+/** berthd's table: `berth` for the default bridge device, `berth-<device>` for another (dockerd's --bridge). */
+export function firewallTable(bridgeName: string): string {
+  return bridgeName === 'berth0' ? 'berth' : `berth-${bridgeName}`;
+}
+
+/** The chain berth adds to iptables' filter table when another engine made FORWARD drop by default. */
+export function iptablesChain(table: string): string {
+  return table.toUpperCase();
+}
+
+/** Remove berth's nftables table and its iptables chain (if any). */
+export async function removeFirewall(table: string): Promise<void> {
+  await run(['nft', 'delete', 'table', 'ip', table], { allowFailure: true });
+  const chain = iptablesChain(table);
+  if ((await run(['iptables', '-D', 'FORWARD', '-j', chain], { allowFailure: true })).exitCode === 0) {
+    await run(['iptables', '-F', chain], { allowFailure: true });
+    await run(['iptables', '-X', chain], { allowFailure: true });
+  }
+}
+
+export class Firewall {
+  private readonly networks = new Map<string, FirewallNetwork>();
+  private readonly ports = new Map<string, PortMapping[]>();
+  private queue: Promise<void> = Promise.resolve();
+
+  constructor(readonly table: string) {}
+
+  setNetwork(id: string, n: FirewallNetwork | undefined): Promise<void> {
+    if (n) this.networks.set(id, n);
+    else this.networks.delete(id);
+    return this.apply();
+  }
+
+  /** The published ports of one container (an empty list removes them). */
+  setPorts(containerId: string, mappings: PortMapping[]): Promise<void> {
+    if (mappings.length) this.ports.set(containerId, mappings);
+    else if (!this.ports.delete(containerId)) return Promise.resolve();
+    return this.apply();
+  }
+
+  /** Serialised: each apply writes the state as it is when its turn comes. */
+  apply(): Promise<void> {
+    const next = this.queue.catch(() => undefined).then(async () => {
+      await run(['nft', '-f', '-'], { input: this.render() });
+      await this.allowThroughIptables();
+    });
+    this.queue = next;
+    return next;
+  }
+
+  /**
+   * Another engine (dockerd) may have set iptables' FORWARD policy to DROP. A drop in any netfilter table
+   * wins, so berth's own table cannot override it: when that iptables chain exists, berth keeps a chain of
+   * its own in it that accepts its bridges' traffic (isolation and --internal drops stay in berth's table).
+   */
+  private async allowThroughIptables(): Promise<void> {
+    if ((await run(['nft', 'list', 'chain', 'ip', 'filter', 'FORWARD'], { allowFailure: true })).exitCode !== 0) return;
+    const chain = iptablesChain(this.table);
+    const bridges = [...this.networks.values()].map((n) => n.bridge);
+    const rules = bridges.flatMap((b) => [`-A ${chain} -i ${b} -j ACCEPT`, `-A ${chain} -o ${b} -j ACCEPT`]);
+    await run(['iptables-restore', '--noflush'], { input: ['*filter', `:${chain} - [0:0]`, ...rules, 'COMMIT', ''].join('\n') });
+    if ((await run(['iptables', '-C', 'FORWARD', '-j', chain], { allowFailure: true })).exitCode !== 0) {
+      await run(['iptables', '-I', 'FORWARD', '1', '-j', chain]);
+    }
+  }
+
+  render(): string {
+    const t = this.table;
+    const nets = [...this.networks.values()];
+    const q = (s: string) => JSON.stringify(s);
+    const maps = { tcp_any: [] as string[], tcp_addr: [] as string[], udp_any: [] as string[], udp_addr: [] as string[] };
+    for (const list of this.ports.values()) {
+      for (const m of list) {
+        const to = `${m.containerIp} . ${m.containerPort}`;
+        if (!m.hostIp || m.hostIp === '0.0.0.0') maps[`${m.proto}_any`].push(`${m.hostPort} : ${to}`);
+        else maps[`${m.proto}_addr`].push(`${m.hostIp} . ${m.hostPort} : ${to}`);
+      }
+    }
+    const elements = (list: string[]) => (list.length ? ` elements = { ${list.join(', ')} }` : '');
+    const postrouting: string[] = [];
+    const forward: string[] = ['ct status dnat accept'];
+    for (const n of nets) {
+      if (!n.internal) postrouting.push(`ip saddr ${n.subnet} oifname != ${q(n.bridge)} masquerade`);
+      postrouting.push(`iifname ${q(n.bridge)} oifname ${q(n.bridge)} ct status dnat masquerade`);
+      if (n.internal) {
+        forward.push(`iifname ${q(n.bridge)} oifname != ${q(n.bridge)} drop`, `oifname ${q(n.bridge)} iifname != ${q(n.bridge)} drop`);
+      }
+      forward.push(`iifname ${q(n.bridge)} oifname != ${q(n.bridge)} oifname @bridges drop`);
+    }
+    return `table ip ${t}
+delete table ip ${t}
+table ip ${t} {
+  set bridges { type ifname;${elements(nets.map((n) => q(n.bridge)))} }
+  map tcp_any { type inet_service : ipv4_addr . inet_service;${elements(maps.tcp_any)} }
+  map tcp_addr { type ipv4_addr . inet_service : ipv4_addr . inet_service;${elements(maps.tcp_addr)} }
+  map udp_any { type inet_service : ipv4_addr . inet_service;${elements(maps.udp_any)} }
+  map udp_addr { type ipv4_addr . inet_service : ipv4_addr . inet_service;${elements(maps.udp_addr)} }
+  chain prerouting { type nat hook prerouting priority dstnat; policy accept; fib daddr type local jump published; }
+  chain output { type nat hook output priority -100; policy accept; fib daddr type local jump published; }
+  chain published {
+    dnat ip to ip daddr . tcp dport map @tcp_addr
+    dnat ip to tcp dport map @tcp_any
+    dnat ip to ip daddr . udp dport map @udp_addr
+    dnat ip to udp dport map @udp_any
+  }
+  chain postrouting { type nat hook postrouting priority srcnat; policy accept;
+    oifname @bridges ip saddr 127.0.0.0/8 masquerade
+${postrouting.map((r) => '    ' + r).join('\n')}
+  }
+  chain forward { type filter hook forward priority filter; policy accept;
+${forward.map((r) => '    ' + r).join('\n')}
+  }
+}
+`;
+  }
+}

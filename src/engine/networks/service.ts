@@ -1,0 +1,634 @@
+// The networks service: bridge networks (the default `bridge` and user-defined ones), the predefined `host`
+// and `none`, and each container's endpoints on them. It wires a container's sandbox before the container
+// starts (addresses, veths, published ports, DNS names) and unwires it when the container stops.
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { Conflict, InvalidParameter, NotFound } from '../../lib/errors.js';
+import type { EndpointSettings, HostConfig, NetworkCreateRequest, NetworkInspect, PortBinding } from '../../api/types.js';
+import type { ContainerRecord, SandboxRecord } from '../containers/record.js';
+import type { EventsService } from '../events.js';
+import { Allocator, contains, formatCidr, formatIPv4, isIPv4, overlaps, parseCidr, parseIPv4, pickSubnet, type Cidr } from './ipam.js';
+import { deleteBridge, ensureBridge, hostSubnets } from './bridge.js';
+import { addInterface, createSandbox, hostInterfaceName, macFor, removeInterface, removeSandbox, sandboxPath } from './sandbox.js';
+import { Firewall, firewallTable, type PortMapping } from './firewall.js';
+import { reserve, type Reservation } from './ports.js';
+import { DnsServer } from './dns.js';
+import { NetworkStore, PREDEFINED, type NetworkRecord } from './store.js';
+import { networkView } from './view.js';
+import { labelsMatch, untilCutoff } from '../../lib/filters.js';
+
+/** What the networks service needs to know of containers (the containers service provides it). */
+export interface ContainerAccess {
+  all(): ContainerRecord[];
+  get(ref: string): ContainerRecord;
+  save(rec: ContainerRecord): Promise<void>;
+}
+
+export interface NetworksOptions {
+  root: string;
+  execRoot: string;
+  /** The default bridge's device (dockerd's --bridge); also names berthd's nftables table. */
+  bridgeName: string;
+  events: EventsService;
+  containers: () => ContainerAccess;
+}
+
+export interface PruneReport {
+  NetworksDeleted: string[];
+}
+
+const randomId = () => randomBytes(32).toString('hex');
+
+export class NetworksService {
+  private readonly store: NetworkStore;
+  private readonly allocators = new Map<string, Allocator>();
+  private readonly reservations = new Map<string, Reservation[]>();
+  readonly firewall: Firewall;
+  private readonly dns: DnsServer;
+  private hostResolvers: string[] = [];
+
+  constructor(private readonly o: NetworksOptions) {
+    this.store = new NetworkStore(path.join(o.root, 'networks'));
+    this.firewall = new Firewall(firewallTable(o.bridgeName));
+    this.dns = new DnsServer({
+      lookup: (client, name) => this.lookup(client, name),
+      reverse: (client, ip) => this.reverse(client, ip),
+      upstreams: (client) => this.upstreams(client),
+    });
+  }
+
+  // ---- start-up ----
+
+  /** Create the predefined networks once, bring every bridge up and take back the leases of running containers. */
+  async init(): Promise<void> {
+    await this.store.load();
+    this.hostResolvers = await readHostResolvers();
+    if (!this.store.tryGet('host')) await this.store.save(predefined('host', 'host'));
+    if (!this.store.tryGet('none')) await this.store.save(predefined('none', 'null'));
+    if (!this.store.tryGet('bridge')) await this.store.save(await this.defaultBridge());
+    for (const n of this.store.all()) if (n.driver === 'bridge') await this.bringUp(n, false);
+    for (const rec of this.o.containers().all()) {
+      if (rec.sandbox && (rec.state.status === 'running' || rec.state.status === 'paused')) await this.adopt(rec);
+    }
+    await this.firewall.apply();
+  }
+
+  private async defaultBridge(): Promise<NetworkRecord> {
+    const subnet = pickSubnet(await this.subnetsInUse());
+    const gateway = formatIPv4(subnet.base + 1);
+    return {
+      id: randomId(),
+      name: 'bridge',
+      driver: 'bridge',
+      created: new Date().toISOString(),
+      internal: false,
+      attachable: false,
+      ipam: { subnet: formatCidr(subnet), gateway, userConfigured: false },
+      bridge: this.o.bridgeName,
+      options: {
+        'com.docker.network.bridge.default_bridge': 'true',
+        'com.docker.network.bridge.enable_icc': 'true',
+        'com.docker.network.bridge.enable_ip_masquerade': 'true',
+        'com.docker.network.bridge.host_binding_ipv4': '0.0.0.0',
+        'com.docker.network.bridge.name': this.o.bridgeName,
+        'com.docker.network.driver.mtu': '1500',
+      },
+      labels: {},
+    };
+  }
+
+  /** Bridge device, allocator, firewall rules and (user-defined networks) the DNS listener. */
+  private async bringUp(n: NetworkRecord, applyFirewall = true): Promise<void> {
+    const ipam = n.ipam!;
+    const subnet = parseCidr(ipam.subnet);
+    await ensureBridge(n.bridge!, `${ipam.gateway}/${subnet.bits}`);
+    this.allocators.set(n.id, new Allocator(subnet, parseIPv4(ipam.gateway), ipam.ipRange ? parseCidr(ipam.ipRange) : undefined));
+    if (!isDefaultBridge(n)) await this.dns.listen(ipam.gateway);
+    const fw = { bridge: n.bridge!, subnet: ipam.subnet, internal: n.internal };
+    if (applyFirewall) await this.firewall.setNetwork(n.id, fw);
+    else void this.firewall.setNetwork(n.id, fw).catch(() => undefined);
+  }
+
+  /** After a daemon restart: a running container keeps its addresses, ports and names. */
+  private async adopt(rec: ContainerRecord): Promise<void> {
+    for (const [name, ep] of Object.entries(rec.networks ?? {})) {
+      const alloc = ep.NetworkID ? this.allocators.get(ep.NetworkID) : undefined;
+      if (alloc && ep.IPAddress) {
+        try {
+          alloc.claim(parseIPv4(ep.IPAddress), rec.id);
+        } catch {
+          // already claimed by a record written twice: harmless, the address is held either way
+        }
+      }
+      void name;
+    }
+    const held: Reservation[] = [];
+    for (const m of rec.sandbox?.ports ?? []) {
+      const r = await reserve(m).catch(() => undefined);
+      if (r) held.push(r);
+    }
+    this.reservations.set(rec.id, held);
+    void this.firewall.setPorts(rec.id, rec.sandbox?.ports ?? []).catch(() => undefined);
+  }
+
+  /** Everything the host routes plus every network's subnet: a new network must overlap none. */
+  private async subnetsInUse(exceptBridges = new Set<string>()): Promise<Cidr[]> {
+    const ours = this.store.all().filter((n) => n.ipam);
+    for (const n of ours) exceptBridges.add(n.bridge!);
+    return [...(await hostSubnets(exceptBridges)), ...ours.map((n) => parseCidr(n.ipam!.subnet))];
+  }
+
+  // ---- networks: create, inspect, list, remove, prune ----
+
+  async create(req: NetworkCreateRequest): Promise<{ Id: string; Warning: string }> {
+    const name = req.Name;
+    if (!name) throw new InvalidParameter('network name cannot be empty');
+    if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(name)) throw new InvalidParameter(`invalid network name "${name}": must match [a-zA-Z0-9][a-zA-Z0-9_.-]*`);
+    const driver = req.Driver || 'bridge';
+    if (driver === 'host' || driver === 'null') throw new Conflict(`only one instance of "${driver}" network is allowed`);
+    if (driver !== 'bridge') throw new NotFound(`plugin "${driver}" not found`);
+    if (PREDEFINED.includes(name)) throw new Conflict(`${name} is a pre-defined network and cannot be created`);
+    if (this.store.all().some((n) => n.name === name)) throw new Conflict(`network with name ${name} already exists`);
+    if (req.EnableIPv6) throw new InvalidParameter('IPv6 networks are not supported by berth yet');
+    if (req.IPAM?.Driver && req.IPAM.Driver !== 'default') throw new NotFound(`plugin "${req.IPAM.Driver}" not found`);
+    const configs = req.IPAM?.Config ?? [];
+    if (configs.length > 1) throw new InvalidParameter('berth supports one IPv4 subnet per network');
+    const ipam = await this.ipamFor(configs[0]);
+    const id = randomId();
+    const options = { ...(req.Options ?? {}) };
+    const bridge = options['com.docker.network.bridge.name'] || `br-${id.slice(0, 12)}`;
+    if (bridge.length > 15 || !/^[a-zA-Z0-9_.-]+$/.test(bridge)) throw new InvalidParameter(`invalid bridge name "${bridge}": at most 15 characters of [a-zA-Z0-9_.-]`);
+    if (this.store.all().some((n) => n.bridge === bridge)) throw new Conflict(`bridge name ${bridge} is already used by another network`);
+    const rec: NetworkRecord = {
+      id,
+      name,
+      driver: 'bridge',
+      created: new Date().toISOString(),
+      internal: req.Internal ?? false,
+      attachable: req.Attachable ?? false,
+      ipam,
+      bridge,
+      options,
+      labels: req.Labels ?? {},
+    };
+    try {
+      await this.bringUp(rec);
+      await this.store.save(rec);
+    } catch (e) {
+      await this.teardown(rec);
+      throw e;
+    }
+    this.o.events.emit('network', 'create', id, { name, type: 'bridge' });
+    return { Id: id, Warning: '' };
+  }
+
+  /** Validate a user's subnet/gateway/ip-range, or pick a free subnet from the default pools. */
+  private async ipamFor(cfg: { Subnet?: string; Gateway?: string; IPRange?: string } | undefined): Promise<NonNullable<NetworkRecord['ipam']>> {
+    const inUse = await this.subnetsInUse();
+    if (!cfg?.Subnet) {
+      if (cfg?.Gateway || cfg?.IPRange) throw new InvalidParameter('a gateway or ip-range needs a subnet (--subnet)');
+      const subnet = pickSubnet(inUse);
+      return { subnet: formatCidr(subnet), gateway: formatIPv4(subnet.base + 1), userConfigured: false };
+    }
+    if (cfg.Subnet.includes(':')) throw new InvalidParameter('IPv6 subnets are not supported by berth yet');
+    const subnet = parseCidr(cfg.Subnet);
+    if (subnet.bits > 30) throw new InvalidParameter(`subnet ${cfg.Subnet} is too small: at most /30`);
+    const clash = this.store.all().find((n) => n.ipam && overlaps(parseCidr(n.ipam.subnet), subnet));
+    if (clash) throw new Conflict(`Pool overlaps with other one on this address space: ${cfg.Subnet} overlaps network "${clash.name}" (${clash.ipam!.subnet})`);
+    const routed = (await hostSubnets(new Set(this.store.all().map((n) => n.bridge ?? '')))).find((c) => overlaps(c, subnet));
+    if (routed) throw new Conflict(`Pool overlaps with other one on this address space: ${cfg.Subnet} overlaps ${formatCidr(routed)}, which the host already routes`);
+    const gateway = cfg.Gateway ? parseIPv4(cfg.Gateway) : subnet.base + 1;
+    if (!contains(subnet, gateway) || gateway === subnet.base) throw new InvalidParameter(`invalid gateway ${cfg.Gateway}: it is not a host address in subnet ${formatCidr(subnet)}`);
+    let ipRange: string | undefined;
+    if (cfg.IPRange) {
+      const r = parseCidr(cfg.IPRange);
+      if (!contains(subnet, r.base) || r.bits < subnet.bits) throw new InvalidParameter(`invalid ip-range ${cfg.IPRange}: it is not inside subnet ${formatCidr(subnet)}`);
+      ipRange = formatCidr(r);
+    }
+    return { subnet: formatCidr(subnet), gateway: formatIPv4(gateway), ipRange, userConfigured: true };
+  }
+
+  private async teardown(n: NetworkRecord): Promise<void> {
+    if (n.ipam) this.dns.close(n.ipam.gateway);
+    this.allocators.delete(n.id);
+    await this.firewall.setNetwork(n.id, undefined).catch(() => undefined);
+    if (n.bridge) await deleteBridge(n.bridge);
+  }
+
+  get(ref: string): NetworkRecord {
+    return this.store.get(ref);
+  }
+
+  inspect(ref: string): NetworkInspect {
+    const n = this.store.get(ref);
+    return networkView(n, this.endpointsOn(n));
+  }
+
+  /** Running containers with an endpoint on `n`. */
+  private endpointsOn(n: NetworkRecord): { rec: ContainerRecord; ep: EndpointSettings }[] {
+    const out: { rec: ContainerRecord; ep: EndpointSettings }[] = [];
+    for (const rec of this.o.containers().all()) {
+      if (!rec.sandbox) continue;
+      if (n.driver === 'host' && rec.hostConfig.NetworkMode === 'host') out.push({ rec, ep: {} });
+      for (const ep of Object.values(rec.networks ?? {})) if (ep.NetworkID === n.id && ep.EndpointID) out.push({ rec, ep });
+    }
+    return out;
+  }
+
+  list(filters: Record<string, string[]> = {}): NetworkInspect[] {
+    for (const k of Object.keys(filters)) {
+      if (!['driver', 'id', 'label', 'name', 'scope', 'type', 'dangling'].includes(k)) throw new InvalidParameter(`invalid filter '${k}'`);
+    }
+    return this.store
+      .all()
+      .filter((n) => matchesFilters(n, filters, () => this.endpointsOn(n).length > 0 || this.configuredOn(n)))
+      .sort((a, b) => a.created.localeCompare(b.created))
+      .map((n) => ({ ...networkView(n, []), Containers: {} }));
+  }
+
+  /** Whether any container (running or not) is configured to use `n`. */
+  private configuredOn(n: NetworkRecord): boolean {
+    return this.o.containers().all().some((c) => Object.values(c.networks ?? {}).some((ep) => ep.NetworkID === n.id));
+  }
+
+  async remove(ref: string): Promise<void> {
+    const n = this.store.get(ref);
+    if (PREDEFINED.includes(n.name)) throw new Conflict(`${n.name} is a pre-defined network and cannot be removed`);
+    const active = this.endpointsOn(n);
+    if (active.length) throw new Conflict(`error while removing network: network ${n.name} id ${n.id} has active endpoints`);
+    await this.teardown(n);
+    await this.store.delete(n.id);
+    this.o.events.emit('network', 'destroy', n.id, { name: n.name, type: n.driver });
+  }
+
+  async prune(filters: Record<string, string[]> = {}): Promise<PruneReport> {
+    for (const k of Object.keys(filters)) if (!['until', 'label', 'label!'].includes(k)) throw new InvalidParameter(`invalid filter '${k}'`);
+    const until = filters.until?.[0] ? untilCutoff(filters.until[0]) : Infinity;
+    const deleted: string[] = [];
+    for (const n of this.store.all()) {
+      if (PREDEFINED.includes(n.name) || this.endpointsOn(n).length) continue;
+      if (Date.parse(n.created) >= until || !labelsMatch(n.labels, filters)) continue;
+      await this.remove(n.id);
+      deleted.push(n.name);
+    }
+    this.o.events.emit('network', 'prune', '', { reclaimed: '0' });
+    return { NetworksDeleted: deleted };
+  }
+
+  // ---- containers' endpoints ----
+
+  /**
+   * The endpoints a new container asks for, checked now so that `create` fails before anything exists:
+   * its NetworkMode's network plus any other EndpointsConfig (API ≥ 1.44 allows several).
+   */
+  endpointsForCreate(hc: HostConfig, config: Record<string, EndpointSettings> = {}): Record<string, EndpointSettings> {
+    const mode = networkMode(hc);
+    const hasPorts = Object.keys(hc.PortBindings ?? {}).length > 0 || hc.PublishAllPorts;
+    if (mode.startsWith('container:')) {
+      if (hasPorts) throw new InvalidParameter('conflicting options: port publishing and the container type network mode');
+      this.o.containers().get(mode.slice('container:'.length));
+      return {};
+    }
+    const primary = this.store.get(mode);
+    const out: Record<string, EndpointSettings> = {};
+    const entries = Object.entries(config);
+    if (!entries.some(([k]) => this.store.tryGet(k)?.id === primary.id)) entries.unshift([primary.name, {}]);
+    for (const [ref, settings] of entries) {
+      const n = this.store.get(ref);
+      if (n.driver !== 'bridge' && n.id !== primary.id) throw new InvalidParameter(`container cannot be disconnected from host network or connected to host network`);
+      this.checkEndpointConfig(n, settings);
+      out[n.name] = endpointConfig(n, settings);
+    }
+    return out;
+  }
+
+  private checkEndpointConfig(n: NetworkRecord, s: EndpointSettings): void {
+    const ip = s.IPAMConfig?.IPv4Address;
+    if (s.Aliases?.length && (n.driver !== 'bridge' || isDefaultBridge(n))) {
+      throw new InvalidParameter('network-scoped alias is supported only for containers in user defined networks');
+    }
+    if (ip) {
+      if (n.driver !== 'bridge' || isDefaultBridge(n)) throw new InvalidParameter('user specified IP address is supported on user defined networks only');
+      if (!n.ipam?.userConfigured) throw new InvalidParameter('user specified IP address is supported only when connecting to networks with user configured subnets');
+      if (!contains(parseCidr(n.ipam.subnet), parseIPv4(ip))) throw new InvalidParameter(`no configured subnet or ip-range contain the IP address ${ip}`);
+    }
+  }
+
+  /**
+   * Wire the container's network before it starts: a sandbox (netns) with one veth per network, addresses,
+   * a default route, published ports and DNS names. Returns the netns path for the OCI spec (undefined
+   * for --network host). On failure everything done so far is undone.
+   */
+  async attach(rec: ContainerRecord): Promise<string | undefined> {
+    const mode = networkMode(rec.hostConfig);
+    if (mode === 'host') {
+      rec.sandbox = { key: '', interfaces: {}, ports: [] };
+      return undefined;
+    }
+    if (mode.startsWith('container:')) {
+      const other = this.o.containers().get(mode.slice('container:'.length));
+      if (other.state.status !== 'running' || !other.sandbox?.key) {
+        throw new Conflict(`cannot join network of a non running container: ${other.id}`);
+      }
+      rec.sandbox = { key: other.sandbox.key, shared: true, interfaces: {}, ports: [] };
+      return other.sandbox.key;
+    }
+    const key = sandboxPath(this.o.execRoot, rec.id);
+    rec.sandbox = { key, interfaces: {}, ports: [] };
+    try {
+      await createSandbox(key);
+      if (mode !== 'none') {
+        for (const name of Object.keys(rec.networks ?? {})) await this.connectEndpoint(rec, name);
+        await this.publish(rec);
+      }
+      return key;
+    } catch (e) {
+      await this.detach(rec);
+      throw e;
+    }
+  }
+
+  /** Add one network's endpoint to a container's live sandbox. */
+  private async connectEndpoint(rec: ContainerRecord, netName: string): Promise<void> {
+    const ep = rec.networks![netName]!;
+    const n = this.store.get(ep.NetworkID || netName);
+    const alloc = this.allocators.get(n.id);
+    if (!alloc || !n.ipam) throw new Conflict(`network ${n.name} cannot take endpoints`);
+    const wanted = ep.IPAMConfig?.IPv4Address;
+    let ip: number;
+    if (wanted) {
+      ip = parseIPv4(wanted);
+      alloc.claim(ip, rec.id);
+    } else ip = alloc.allocate();
+    const sb = rec.sandbox!;
+    const index = Object.keys(sb.interfaces).length;
+    const address = formatIPv4(ip);
+    const prefixLen = parseCidr(n.ipam.subnet).bits;
+    const itf = {
+      name: `eth${index}`,
+      hostName: hostInterfaceName(),
+      bridge: n.bridge!,
+      address,
+      prefixLen,
+      mac: macFor(address),
+      gateway: index === 0 && !n.internal ? n.ipam.gateway : undefined,
+    };
+    try {
+      await addInterface(sb.key, itf);
+    } catch (e) {
+      alloc.release(ip);
+      throw e;
+    }
+    sb.interfaces[netName] = { name: itf.name, hostName: itf.hostName };
+    Object.assign(ep, {
+      NetworkID: n.id,
+      EndpointID: randomId(),
+      Gateway: n.ipam.gateway,
+      IPAddress: address,
+      IPPrefixLen: prefixLen,
+      MacAddress: itf.mac,
+      DNSNames: isDefaultBridge(n) ? null : dnsNames(rec, ep),
+    });
+  }
+
+  /** Remove one network's endpoint from a live sandbox and give its address back. */
+  private async disconnectEndpoint(rec: ContainerRecord, netName: string): Promise<void> {
+    const ep = rec.networks?.[netName];
+    const itf = rec.sandbox?.interfaces[netName];
+    if (itf) await removeInterface(itf);
+    if (ep?.IPAddress && ep.NetworkID) this.allocators.get(ep.NetworkID)?.release(parseIPv4(ep.IPAddress));
+    if (rec.sandbox) delete rec.sandbox.interfaces[netName];
+    if (ep) clearLive(ep);
+  }
+
+  /** Reserve host ports and add the DNAT mappings to the container's first network address. */
+  private async publish(rec: ContainerRecord): Promise<void> {
+    const first = Object.values(rec.networks ?? {}).find((ep) => ep.IPAddress);
+    const wanted = portRequests(rec);
+    if (!first || !wanted.length) return;
+    const held: Reservation[] = [];
+    this.reservations.set(rec.id, held);
+    for (const w of wanted) held.push(await reserveFromRange(w, first.IPAddress!));
+    rec.sandbox!.ports = held.map((r) => r.mapping);
+    await this.firewall.setPorts(rec.id, rec.sandbox!.ports);
+  }
+
+  /** Undo attach: ports, endpoints, sandbox. Safe to call twice and after a partial attach. */
+  async detach(rec: ContainerRecord): Promise<void> {
+    const held = this.reservations.get(rec.id) ?? [];
+    this.reservations.delete(rec.id);
+    await Promise.all(held.map((r) => r.close()));
+    await this.firewall.setPorts(rec.id, []).catch(() => undefined);
+    const sb = rec.sandbox;
+    for (const netName of Object.keys(rec.networks ?? {})) await this.disconnectEndpoint(rec, netName);
+    if (sb && !sb.shared && sb.key) await removeSandbox(sb.key);
+    delete rec.sandbox;
+  }
+
+  /** `network connect`: record the endpoint; wire it now if the container runs. */
+  async connect(netRef: string, containerRef: string, settings: EndpointSettings = {}): Promise<void> {
+    const n = this.store.get(netRef);
+    const rec = this.o.containers().get(containerRef);
+    const mode = networkMode(rec.hostConfig);
+    if (n.driver !== 'bridge' || mode === 'host' || mode === 'none' || mode.startsWith('container:')) {
+      throw new Conflict(`container cannot be disconnected from host network or connected to host network`);
+    }
+    if (Object.values(rec.networks ?? {}).some((ep) => ep.NetworkID === n.id)) {
+      throw new Conflict(`endpoint with name ${rec.name.slice(1)} already exists in network ${n.name}`);
+    }
+    this.checkEndpointConfig(n, settings);
+    rec.networks = { ...(rec.networks ?? {}), [n.name]: endpointConfig(n, settings) };
+    if (rec.sandbox && !rec.sandbox.shared && rec.state.status !== 'exited') {
+      try {
+        await this.connectEndpoint(rec, n.name);
+      } catch (e) {
+        delete rec.networks[n.name];
+        throw e;
+      }
+    }
+    await this.o.containers().save(rec);
+    this.o.events.emit('network', 'connect', n.id, { container: rec.id, name: n.name, type: n.driver });
+  }
+
+  async disconnect(netRef: string, containerRef: string, _force = false): Promise<void> {
+    const n = this.store.get(netRef);
+    const rec = this.o.containers().get(containerRef);
+    const name = Object.entries(rec.networks ?? {}).find(([, ep]) => ep.NetworkID === n.id)?.[0];
+    if (!name) throw new Conflict(`container ${rec.id} is not connected to network ${n.name}`);
+    if (rec.sandbox) await this.disconnectEndpoint(rec, name);
+    delete rec.networks![name];
+    await this.o.containers().save(rec);
+    this.o.events.emit('network', 'disconnect', n.id, { container: rec.id, name: n.name, type: n.driver });
+  }
+
+  // ---- what the container's files need ----
+
+  /** The embedded DNS address for a container on a user-defined network, else undefined (host's resolv.conf). */
+  embeddedDns(rec: ContainerRecord): string | undefined {
+    for (const ep of Object.values(rec.networks ?? {})) {
+      const n = ep.NetworkID ? this.store.tryGet(ep.NetworkID) : undefined;
+      if (n && !isDefaultBridge(n) && n.ipam) return n.ipam.gateway;
+    }
+    return undefined;
+  }
+
+  /** The default bridge's gateway: what `--add-host name:host-gateway` means (dockerd's default). */
+  hostGatewayIp(): string {
+    return this.store.get('bridge').ipam!.gateway;
+  }
+
+  // ---- the embedded DNS's view ----
+
+  private containerAt(ip: string): ContainerRecord | undefined {
+    return this.o.containers().all().find((c) => c.sandbox && Object.values(c.networks ?? {}).some((ep) => ep.IPAddress === ip));
+  }
+
+  private lookup(client: string, name: string): string[] | undefined {
+    const asker = this.containerAt(client);
+    if (!asker) return undefined;
+    const wanted = name.toLowerCase();
+    const ips: string[] = [];
+    for (const mine of Object.values(asker.networks ?? {})) {
+      const n = mine.NetworkID ? this.store.tryGet(mine.NetworkID) : undefined;
+      if (!n || isDefaultBridge(n) || !mine.IPAddress) continue;
+      for (const { ep } of this.endpointsOn(n)) {
+        if (ep.IPAddress && (ep.DNSNames ?? []).some((d) => d.toLowerCase() === wanted)) ips.push(ep.IPAddress);
+      }
+    }
+    return ips.length ? [...new Set(ips)] : undefined;
+  }
+
+  private reverse(client: string, ip: string): string | undefined {
+    const asker = this.containerAt(client);
+    const target = this.containerAt(ip);
+    if (!asker || !target) return undefined;
+    const shared = Object.values(target.networks ?? {}).find(
+      (ep) => ep.IPAddress === ip && Object.values(asker.networks ?? {}).some((a) => a.NetworkID === ep.NetworkID && a.IPAddress),
+    );
+    if (!shared) return undefined;
+    const n = this.store.tryGet(shared.NetworkID!);
+    return n && !isDefaultBridge(n) ? `${target.name.slice(1)}.${n.name}` : undefined;
+  }
+
+  private upstreams(client: string): string[] {
+    const asker = this.containerAt(client);
+    const own = asker?.hostConfig.Dns ?? [];
+    return own.length ? own : this.hostResolvers;
+  }
+
+  /** For tests and shutdown: stop answering DNS. Bridges and rules stay, as dockerd leaves them. */
+  close(): void {
+    this.dns.closeAll();
+  }
+}
+
+// ---- helpers ----
+
+function predefined(name: string, driver: 'host' | 'null'): NetworkRecord {
+  return { id: randomId(), name, driver, created: new Date().toISOString(), internal: false, attachable: false, options: {}, labels: {} };
+}
+
+export function isDefaultBridge(n: NetworkRecord): boolean {
+  return n.name === 'bridge';
+}
+
+/** HostConfig.NetworkMode with Docker's default: "default" and "" mean the default bridge. */
+export function networkMode(hc: HostConfig): string {
+  const m = hc.NetworkMode || 'default';
+  return m === 'default' ? 'bridge' : m;
+}
+
+function endpointConfig(n: NetworkRecord, s: EndpointSettings): EndpointSettings {
+  return {
+    IPAMConfig: s.IPAMConfig?.IPv4Address ? { IPv4Address: s.IPAMConfig.IPv4Address } : null,
+    Links: null,
+    Aliases: s.Aliases?.length ? [...s.Aliases] : null,
+    NetworkID: n.id,
+    EndpointID: '',
+    Gateway: '',
+    IPAddress: '',
+    IPPrefixLen: 0,
+    IPv6Gateway: '',
+    GlobalIPv6Address: '',
+    GlobalIPv6PrefixLen: 0,
+    MacAddress: '',
+    DriverOpts: null,
+    DNSNames: null,
+  };
+}
+
+function clearLive(ep: EndpointSettings): void {
+  Object.assign(ep, { EndpointID: '', Gateway: '', IPAddress: '', IPPrefixLen: 0, MacAddress: '', DNSNames: null });
+}
+
+/** The names a container answers to on a user-defined network: its name, aliases and short ID. */
+function dnsNames(rec: ContainerRecord, ep: EndpointSettings): string[] {
+  return [rec.name.slice(1), ...(ep.Aliases ?? []), rec.id.slice(0, 12)];
+}
+
+interface PortRequest {
+  proto: 'tcp' | 'udp';
+  containerPort: number;
+  hostIp: string;
+  /** Inclusive range; [0, 0] = any ephemeral port. */
+  hostPorts: [number, number];
+}
+
+/** PortBindings plus, with -P, every exposed port not bound explicitly (onto an ephemeral port). */
+function portRequests(rec: ContainerRecord): PortRequest[] {
+  const out: PortRequest[] = [];
+  const bindings: Record<string, PortBinding[] | null> = { ...(rec.hostConfig.PortBindings ?? {}) };
+  if (rec.hostConfig.PublishAllPorts) {
+    for (const key of Object.keys(rec.config.ExposedPorts ?? {})) if (!bindings[key]?.length) bindings[key] = [{ HostIp: '', HostPort: '' }];
+  }
+  for (const [key, list] of Object.entries(bindings)) {
+    const [port, proto = 'tcp'] = key.split('/');
+    if (proto !== 'tcp' && proto !== 'udp') throw new InvalidParameter(`unsupported protocol ${proto} for port ${key}: berth publishes tcp and udp`);
+    for (const b of list ?? []) {
+      if (b.HostIp && !isIPv4(b.HostIp)) throw new InvalidParameter(`invalid host IP ${b.HostIp} for port ${key}: berth publishes on IPv4 addresses`);
+      const [lo, hi] = (b.HostPort || '0').split('-').map(Number);
+      out.push({ proto, containerPort: Number(port), hostIp: b.HostIp ?? '', hostPorts: [lo!, hi ?? lo!] });
+    }
+  }
+  return out;
+}
+
+/** The first port of the range that can be bound (Docker's rule for `-p 8000-8010:80`). */
+async function reserveFromRange(w: PortRequest, containerIp: string): Promise<Reservation> {
+  let lastError: unknown;
+  for (let p = w.hostPorts[0]; p <= w.hostPorts[1]; p++) {
+    try {
+      return await reserve({ proto: w.proto, hostIp: w.hostIp, hostPort: p, containerIp, containerPort: w.containerPort });
+    } catch (e) {
+      lastError = e;
+    }
+  }
+  throw lastError;
+}
+
+function matchesFilters(n: NetworkRecord, f: Record<string, string[]>, inUse: () => boolean): boolean {
+  const any = (k: string, pred: (v: string) => boolean) => !f[k]?.length || f[k]!.some(pred);
+  return (
+    any('driver', (v) => v === n.driver) &&
+    any('id', (v) => n.id.startsWith(v)) &&
+    any('name', (v) => n.name.includes(v)) &&
+    any('scope', (v) => v === 'local') &&
+    any('type', (v) => (v === 'builtin') === PREDEFINED.includes(n.name)) &&
+    any('dangling', (v) => (v === 'true' || v === '1') === (!PREDEFINED.includes(n.name) && !inUse())) &&
+    labelsMatch(n.labels, f)
+  );
+}
+
+/** The host's nameservers, which the embedded DNS forwards to (berthd runs on the host, so loopback ones work). */
+async function readHostResolvers(): Promise<string[]> {
+  const text = await fs.readFile('/etc/resolv.conf', 'utf8').catch(() => '');
+  const servers = text
+    .split('\n')
+    .map((l) => l.trim().split(/\s+/))
+    .filter((p) => p[0] === 'nameserver' && p[1])
+    .map((p) => p[1]!);
+  return servers.length ? servers : ['8.8.8.8', '8.8.4.4'];
+}
+
+export type { SandboxRecord, PortMapping };

@@ -1,0 +1,35 @@
+// Network records shown in Docker's JSON shape (GET /networks/{id}, and each row of GET /networks).
+import type { EndpointSettings, NetworkInspect } from '../../api/types.js';
+import type { ContainerRecord } from '../containers/record.js';
+import type { NetworkRecord } from './store.js';
+
+export function networkView(n: NetworkRecord, endpoints: { rec: ContainerRecord; ep: EndpointSettings }[]): NetworkInspect {
+  const containers: NetworkInspect['Containers'] = {};
+  for (const { rec, ep } of endpoints) {
+    containers[rec.id] = {
+      Name: rec.name.slice(1),
+      EndpointID: ep.EndpointID ?? '',
+      MacAddress: ep.MacAddress ?? '',
+      IPv4Address: ep.IPAddress ? `${ep.IPAddress}/${ep.IPPrefixLen}` : '',
+      IPv6Address: '',
+    };
+  }
+  const config = n.ipam ? [{ Subnet: n.ipam.subnet, Gateway: n.ipam.gateway, ...(n.ipam.ipRange ? { IPRange: n.ipam.ipRange } : {}) }] : [];
+  return {
+    Name: n.name,
+    Id: n.id,
+    Created: n.created,
+    Scope: 'local',
+    Driver: n.driver,
+    EnableIPv6: false,
+    IPAM: { Driver: 'default', Options: null, Config: config },
+    Internal: n.internal,
+    Attachable: n.attachable,
+    Ingress: false,
+    ConfigFrom: { Network: '' },
+    ConfigOnly: false,
+    Containers: containers,
+    Options: n.options,
+    Labels: n.labels,
+  };
+}
