@@ -292,7 +292,7 @@ export class NetworksService {
     }
     const primary = this.store.get(mode);
     const out: Record<string, EndpointSettings> = {};
-    const entries = Object.entries(config);
+    const entries = Object.entries(config).map(([k, v]): [string, EndpointSettings] => [k === 'default' ? 'bridge' : k, v ?? {}]);
     if (!entries.some(([k]) => this.store.tryGet(k)?.id === primary.id)) entries.unshift([primary.name, {}]);
     for (const [ref, settings] of entries) {
       const n = this.store.get(ref);
