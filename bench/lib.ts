@@ -7,6 +7,7 @@ import { existsSync, promises as fs, readFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { tearDownNetworking } from '../src/engine/networks/teardown.js';
 
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const DOCKER_CLI = existsSync('/usr/local/bin/docker') ? '/usr/local/bin/docker' : '/usr/bin/docker';
@@ -47,10 +48,17 @@ async function waitPing(socket: string, child: ChildProcess, what: string): Prom
   throw new Error(`${what} did not answer on ${socket}`);
 }
 
+/** berthd's default bridge in benchmarks: its own device (and nftables table), removed afterwards. */
+const BERTH_BENCH_BRIDGE = 'bbbench0';
+
 export async function startBerth(): Promise<Engine> {
   const dir = await fs.mkdtemp('/tmp/bb-bench-');
   const socket = `${dir}/berth.sock`;
-  const child = spawn(process.execPath, [path.join(REPO, 'dist/src/daemon/main.js'), '--root', `${dir}/root`, '--exec-root', `${dir}/run`, '-H', `unix://${socket}`], { stdio: 'ignore' });
+  const child = spawn(
+    process.execPath,
+    [path.join(REPO, 'dist/src/daemon/main.js'), '--root', `${dir}/root`, '--exec-root', `${dir}/run`, '-H', `unix://${socket}`, '--bridge', BERTH_BENCH_BRIDGE],
+    { stdio: 'ignore' },
+  );
   await waitPing(socket, child, 'berthd');
   return {
     name: 'berth',
@@ -61,7 +69,9 @@ export async function startBerth(): Promise<Engine> {
       spawnSync('sh', ['-c', `${path.join(REPO, 'bin/berth')} -H unix://${socket} ps -aq | xargs -r ${path.join(REPO, 'bin/berth')} -H unix://${socket} rm -f`]);
       child.kill('SIGTERM');
       await new Promise((r) => child.once('exit', r));
-      spawnSync('sh', ['-c', `grep -o ' ${dir}[^ ]*' /proc/self/mounts | sort -r | xargs -r -n1 umount -l; rm -rf ${dir}`]);
+      spawnSync('sh', ['-c', `grep -o ' ${dir}[^ ]*' /proc/self/mounts | sort -r | xargs -r -n1 umount -l`]);
+      await tearDownNetworking(`${dir}/root`, BERTH_BENCH_BRIDGE);
+      spawnSync('rm', ['-rf', dir]);
     },
   };
 }
@@ -74,12 +84,18 @@ export function ensureDocker(): void {
   sh('apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q docker.io >/dev/null');
 }
 
-export async function startDocker(): Promise<Engine> {
+/**
+ * A private dockerd. With `iptables: true` it publishes ports as Docker does by default (iptables DNAT plus
+ * docker-proxy); the host's iptables rules are saved first and restored when it stops, since dockerd leaves
+ * its chains behind.
+ */
+export async function startDocker(opts: { iptables?: boolean } = {}): Promise<Engine> {
   ensureDocker();
+  const savedIptables = opts.iptables ? sh('iptables-save') : undefined;
   sh(`ip link add ${BENCH_BRIDGE} type bridge && ip addr add 198.18.250.1/24 dev ${BENCH_BRIDGE} && ip link set ${BENCH_BRIDGE} up`);
   const dir = await fs.mkdtemp('/tmp/bd-bench-');
   const socket = `${dir}/docker.sock`;
-  const child = spawn('/usr/sbin/dockerd', ['--host', `unix://${socket}`, '--data-root', `${dir}/data`, '--exec-root', `${dir}/exec`, '--pidfile', `${dir}/docker.pid`, '--bridge', BENCH_BRIDGE, '--iptables=false', '--ip-masq=false'], {
+  const child = spawn('/usr/sbin/dockerd', ['--host', `unix://${socket}`, '--data-root', `${dir}/data`, '--exec-root', `${dir}/exec`, '--pidfile', `${dir}/docker.pid`, '--bridge', BENCH_BRIDGE, ...(opts.iptables ? [] : ['--iptables=false', '--ip-masq=false'])], {
     stdio: 'ignore',
   });
   await waitPing(socket, child, 'dockerd');
@@ -95,6 +111,7 @@ export async function startDocker(): Promise<Engine> {
       await new Promise((r) => child.once('exit', r));
       spawnSync('sh', ['-c', `grep -o ' ${dir}[^ ]*' /proc/self/mounts | sort -r | xargs -r -n1 umount -l; rm -rf ${dir}`]);
       spawnSync('ip', ['link', 'del', BENCH_BRIDGE]);
+      if (savedIptables !== undefined) spawnSync('iptables-restore', [], { input: savedIptables });
     },
   };
 }

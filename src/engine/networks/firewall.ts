@@ -39,6 +39,9 @@ export async function removeFirewall(table: string): Promise<void> {
   }
 }
 
+/** The packet-mark bit berth sets on its bridges' forwarded traffic (see allowThroughIptables). */
+const FORWARD_MARK = '0x10000000';
+
 export class Firewall {
   private readonly networks = new Map<string, FirewallNetwork>();
   private readonly ports = new Map<string, PortMapping[]>();
@@ -71,18 +74,18 @@ export class Firewall {
 
   /**
    * Another engine (dockerd) may have set iptables' FORWARD policy to DROP. A drop in any netfilter table
-   * wins, so berth's own table cannot override it: when that iptables chain exists, berth keeps a chain of
-   * its own in it that accepts its bridges' traffic (isolation and --internal drops stay in berth's table).
+   * wins, so berth's own table cannot override it. berth's table marks its bridges' forwarded traffic
+   * (before iptables' filter runs) and, when iptables' FORWARD chain exists, one static rule of berth's
+   * own there accepts marked packets: installed once, untouched by network changes. Isolation and
+   * --internal drops stay in berth's table.
    */
   private async allowThroughIptables(): Promise<void> {
-    if ((await run(['nft', 'list', 'chain', 'ip', 'filter', 'FORWARD'], { allowFailure: true })).exitCode !== 0) return;
     const chain = iptablesChain(this.table);
-    const bridges = [...this.networks.values()].map((n) => n.bridge);
-    const rules = bridges.flatMap((b) => [`-A ${chain} -i ${b} -j ACCEPT`, `-A ${chain} -o ${b} -j ACCEPT`]);
-    await run(['iptables-restore', '--noflush'], { input: ['*filter', `:${chain} - [0:0]`, ...rules, 'COMMIT', ''].join('\n') });
-    if ((await run(['iptables', '-C', 'FORWARD', '-j', chain], { allowFailure: true })).exitCode !== 0) {
-      await run(['iptables', '-I', 'FORWARD', '1', '-j', chain]);
-    }
+    if ((await run(['iptables', '-C', 'FORWARD', '-j', chain], { allowFailure: true })).exitCode === 0) return;
+    if ((await run(['nft', 'list', 'chain', 'ip', 'filter', 'FORWARD'], { allowFailure: true })).exitCode !== 0) return;
+    const rule = `-A ${chain} -m mark --mark ${FORWARD_MARK}/${FORWARD_MARK} -j ACCEPT`;
+    await run(['iptables-restore', '--noflush'], { input: ['*filter', `:${chain} - [0:0]`, rule, 'COMMIT', ''].join('\n') });
+    await run(['iptables', '-I', 'FORWARD', '1', '-j', chain]);
   }
 
   render(): string {
@@ -127,6 +130,10 @@ table ip ${t} {
   chain postrouting { type nat hook postrouting priority srcnat; policy accept;
     oifname @bridges ip saddr 127.0.0.0/8 masquerade
 ${postrouting.map((r) => '    ' + r).join('\n')}
+  }
+  chain marking { type filter hook forward priority filter - 1; policy accept;
+    iifname @bridges meta mark set meta mark or ${FORWARD_MARK}
+    oifname @bridges meta mark set meta mark or ${FORWARD_MARK}
   }
   chain forward { type filter hook forward priority filter; policy accept;
 ${forward.map((r) => '    ' + r).join('\n')}
