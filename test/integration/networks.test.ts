@@ -84,6 +84,7 @@ describe('networks', () => {
   });
 
   it('connects and disconnects a running container', async () => {
+    const since = String(Math.floor(Date.now() / 1000) - 1);
     assert.equal((await d.berth(['network', 'connect', '--alias', 'api', 'back', 'web'])).code, 0);
     const r = await d.berth(['run', '--rm', '--network', 'back', 'busybox', 'wget', '-qO-', 'http://api/']);
     assert.match(r.stdout, /^hello from/);
@@ -93,6 +94,9 @@ describe('networks', () => {
     assert.equal((await d.berth(['network', 'disconnect', 'back', 'web'])).code, 0);
     const gone = await d.berth(['run', '--rm', '--network', 'back', 'busybox', 'sh', '-c', 'nslookup api >/dev/null 2>&1; echo rc=$?']);
     assert.match(gone.stdout, /rc=1/);
+    const until = String(Math.floor(Date.now() / 1000) + 1);
+    const ev = await d.berth(['events', '--since', since, '--until', until, '--filter', 'type=network', '--format', '{{.Action}} {{.Actor.Attributes.name}}']);
+    assert.match(ev.stdout, /connect back\n(.*\n)*disconnect back\n/);
   });
 
   it('publishes ports on 127.0.0.1 and the host, -P onto ephemeral ports, released at stop', async () => {

@@ -575,6 +575,10 @@ export class ContainersService {
     this.assertNameFree(name);
     const old = rec.name;
     rec.name = name;
+    // The embedded DNS answers to the new name at once (Docker's behaviour on user-defined networks).
+    for (const ep of Object.values(rec.networks ?? {})) {
+      if (ep.DNSNames) ep.DNSNames = ep.DNSNames.map((n) => (n === old.slice(1) ? name.slice(1) : n));
+    }
     await this.store.save(rec);
     this.emit(rec, 'rename', { oldName: old });
   }

@@ -390,6 +390,7 @@ export class NetworksService {
       MacAddress: itf.mac,
       DNSNames: isDefaultBridge(n) ? null : dnsNames(rec, ep),
     });
+    this.o.events.emit('network', 'connect', n.id, { container: rec.id, name: n.name, type: n.driver });
   }
 
   /** Remove one network's endpoint from a live sandbox and give its address back. */
@@ -399,6 +400,10 @@ export class NetworksService {
     if (itf) await removeInterface(itf);
     if (ep?.IPAddress && ep.NetworkID) this.allocators.get(ep.NetworkID)?.release(parseIPv4(ep.IPAddress));
     if (rec.sandbox) delete rec.sandbox.interfaces[netName];
+    if (ep?.EndpointID) {
+      const n = this.store.tryGet(ep.NetworkID!);
+      this.o.events.emit('network', 'disconnect', ep.NetworkID!, { container: rec.id, name: n?.name ?? netName, type: 'bridge' });
+    }
     if (ep) clearLive(ep);
   }
 
@@ -448,7 +453,6 @@ export class NetworksService {
       }
     }
     await this.o.containers().save(rec);
-    this.o.events.emit('network', 'connect', n.id, { container: rec.id, name: n.name, type: n.driver });
   }
 
   async disconnect(netRef: string, containerRef: string, _force = false): Promise<void> {
@@ -459,7 +463,6 @@ export class NetworksService {
     if (rec.sandbox) await this.disconnectEndpoint(rec, name);
     delete rec.networks![name];
     await this.o.containers().save(rec);
-    this.o.events.emit('network', 'disconnect', n.id, { container: rec.id, name: n.name, type: n.driver });
   }
 
   // ---- what the container's files need ----
