@@ -37,6 +37,12 @@ function links(): string[] {
     .filter(Boolean);
 }
 
+/** The kernel frees a namespace's veths in the background: wait a little for the count to settle. */
+async function linksSettle(expected: number): Promise<number> {
+  for (let i = 0; i < 40 && links().length !== expected; i++) await new Promise((r) => setTimeout(r, 50));
+  return links().length;
+}
+
 const WEB = ['sh', '-c', 'echo "hello from $(hostname)" > /www; mkdir -p /w && mv /www /w/index.html; exec httpd -f -p 80 -h /w'];
 
 describe('networks', () => {
@@ -132,7 +138,7 @@ describe('networks', () => {
       assert.match(r.stderr, /Bind for 0\.0\.0\.0:18783 failed: port is already allocated/);
       const st = JSON.parse((await d.berth(['inspect', 'clash'])).stdout)[0].State;
       assert.equal(st.Running, false);
-      assert.equal(links().length, before, 'no veth left behind');
+      assert.equal(await linksSettle(before), before, 'no veth left behind');
       await d.berth(['rm', 'clash']);
     } finally {
       blocker.close();
@@ -196,7 +202,7 @@ describe('networks', () => {
       assert.notEqual(r.code, 0, args.join(' '));
       assert.match(r.stderr, msg, args.join(' '));
     }
-    assert.equal(links().length, before, 'no bridge or veth left behind');
+    assert.equal(await linksSettle(before), before, 'no bridge or veth left behind');
     const names = (await d.berth(['network', 'ls', '--format', '{{.Name}}'])).stdout.split('\n');
     assert.ok(!names.includes('overlap') && !names.includes('badgw'));
   });

@@ -394,10 +394,10 @@ export class NetworksService {
   }
 
   /** Remove one network's endpoint from a live sandbox and give its address back. */
-  private async disconnectEndpoint(rec: ContainerRecord, netName: string): Promise<void> {
+  private async disconnectEndpoint(rec: ContainerRecord, netName: string, deleteInterface = true): Promise<void> {
     const ep = rec.networks?.[netName];
     const itf = rec.sandbox?.interfaces[netName];
-    if (itf) await removeInterface(itf);
+    if (itf && deleteInterface) await removeInterface(itf);
     if (ep?.IPAddress && ep.NetworkID) this.allocators.get(ep.NetworkID)?.release(parseIPv4(ep.IPAddress));
     if (rec.sandbox) delete rec.sandbox.interfaces[netName];
     if (ep?.EndpointID) {
@@ -426,8 +426,12 @@ export class NetworksService {
     await Promise.all(held.map((r) => r.close()));
     await this.firewall.setPorts(rec.id, []).catch(() => undefined);
     const sb = rec.sandbox;
-    for (const netName of Object.keys(rec.networks ?? {})) await this.disconnectEndpoint(rec, netName);
-    if (sb && !sb.shared && sb.key) await removeSandbox(sb.key);
+    // Freeing a namespace nobody else uses frees its veths too, in the kernel's background work, which
+    // spares the stop path ~50 ms per interface; one shared through --network container: is emptied first.
+    const sharedWith = this.o.containers().all().some((c) => c.id !== rec.id && c.sandbox?.shared && c.sandbox.key === sb?.key);
+    const wholeSandbox = sb && !sb.shared && sb.key && !sharedWith;
+    for (const netName of Object.keys(rec.networks ?? {})) await this.disconnectEndpoint(rec, netName, !wholeSandbox);
+    if (wholeSandbox) await removeSandbox(sb.key);
     delete rec.sandbox;
   }
 
