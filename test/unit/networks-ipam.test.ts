@@ -1,0 +1,62 @@
+// IPAM and the firewall table: subnet arithmetic, pool choice, leases, and the nftables text berth writes.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { Allocator, formatIPv4, overlaps, parseCidr, parseIPv4, pickSubnet } from '../../src/engine/networks/ipam.js';
+import { Firewall } from '../../src/engine/networks/firewall.js';
+
+describe('ipam', () => {
+  it('parses and compares subnets', () => {
+    assert.equal(formatIPv4(parseIPv4('10.1.2.3')), '10.1.2.3');
+    assert.deepEqual(parseCidr('10.1.2.3/24'), { base: parseIPv4('10.1.2.0'), bits: 24 });
+    assert.ok(overlaps(parseCidr('10.0.0.0/8'), parseCidr('10.9.0.0/16')));
+    assert.ok(!overlaps(parseCidr('10.0.0.0/24'), parseCidr('10.0.1.0/24')));
+    assert.throws(() => parseCidr('nonsense'), /invalid CIDR address: nonsense/);
+    assert.throws(() => parseIPv4('1.2.3.256'), /invalid IPv4 address/);
+  });
+
+  it('picks the first default pool nothing uses', () => {
+    assert.equal(formatIPv4(pickSubnet([]).base), '172.17.0.0');
+    const used = [parseCidr('172.17.0.0/16'), parseCidr('172.18.5.0/24')];
+    assert.deepEqual(pickSubnet(used), parseCidr('172.19.0.0/16'));
+  });
+
+  it('hands out addresses round-robin, never twice, skipping the gateway', () => {
+    const a = new Allocator(parseCidr('10.0.0.0/29'), parseIPv4('10.0.0.1'));
+    const got = [a.allocate(), a.allocate(), a.allocate()].map(formatIPv4);
+    assert.deepEqual(got, ['10.0.0.2', '10.0.0.3', '10.0.0.4']);
+    a.release(parseIPv4('10.0.0.2'));
+    assert.equal(formatIPv4(a.allocate()), '10.0.0.5', 'a released address is not reused at once');
+    assert.equal(formatIPv4(a.allocate()), '10.0.0.6');
+    assert.equal(formatIPv4(a.allocate()), '10.0.0.2', 'wraps around to the freed one');
+    assert.throws(() => a.allocate(), /no available IPv4 addresses/);
+  });
+
+  it('claims static addresses and refuses taken or foreign ones', () => {
+    const a = new Allocator(parseCidr('10.0.0.0/24'), parseIPv4('10.0.0.1'), parseCidr('10.0.0.128/25'));
+    a.claim(parseIPv4('10.0.0.50'), 'c1');
+    assert.throws(() => a.claim(parseIPv4('10.0.0.50'), 'c2'), /Address already in use: 10\.0\.0\.50/);
+    assert.throws(() => a.claim(parseIPv4('10.0.0.1'), 'c2'), /Address already in use/);
+    assert.throws(() => a.claim(parseIPv4('10.0.1.5'), 'c2'), /no configured subnet or ip-range contain the IP address 10\.0\.1\.5/);
+    assert.equal(formatIPv4(a.allocate()), '10.0.0.128', 'dynamic addresses come from the ip-range');
+  });
+});
+
+describe('firewall', () => {
+  it('writes one table with NAT, isolation, internal networks and port maps', () => {
+    const fw = new Firewall('berth-test');
+    (fw as unknown as { networks: Map<string, unknown> }).networks.set('a', { bridge: 'br-a', subnet: '10.1.0.0/24', internal: false });
+    (fw as unknown as { networks: Map<string, unknown> }).networks.set('b', { bridge: 'br-b', subnet: '10.2.0.0/24', internal: true });
+    (fw as unknown as { ports: Map<string, unknown> }).ports.set('c', [
+      { proto: 'tcp', hostIp: '', hostPort: 8080, containerIp: '10.1.0.2', containerPort: 80 },
+      { proto: 'udp', hostIp: '127.0.0.1', hostPort: 5353, containerIp: '10.1.0.2', containerPort: 53 },
+    ]);
+    const text = fw.render();
+    assert.match(text, /^table ip berth-test\ndelete table ip berth-test\n/, 'replaced atomically');
+    assert.match(text, /map tcp_any \{ type inet_service : ipv4_addr \. inet_service; elements = \{ 8080 : 10\.1\.0\.2 \. 80 \} \}/);
+    assert.match(text, /map udp_addr \{[^}]*elements = \{ 127\.0\.0\.1 \. 5353 : 10\.1\.0\.2 \. 53 \}/);
+    assert.match(text, /ip saddr 10\.1\.0\.0\/24 oifname != "br-a" masquerade/);
+    assert.doesNotMatch(text, /ip saddr 10\.2\.0\.0\/24 oifname != "br-b" masquerade/, 'no NAT out of an internal network');
+    assert.match(text, /iifname "br-b" oifname != "br-b" drop/);
+    assert.match(text, /iifname "br-a" oifname != "br-a" oifname @bridges drop/, 'networks are isolated');
+  });
+});
