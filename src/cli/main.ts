@@ -22,6 +22,7 @@ const load = {
   events: (): Promise<Group> => import('./commands/events.js').then((m) => m.commands),
   update: (): Promise<Group> => import('./commands/update.js').then((m) => m.commands),
   network: (): Promise<Group> => import('./commands/network.js').then((m) => m.commands),
+  distribution: (): Promise<Group> => import('./commands/distribution.js').then((m) => m.commands),
 } satisfies Record<string, Loader>;
 
 /** [loader, command name inside the group's module] */
@@ -62,6 +63,10 @@ const TOP_LEVEL: Record<string, Route> = {
   version: [load.system, 'version'],
   info: [load.system, 'info'],
   events: [load.events, 'events'],
+  pull: [load.distribution, 'pull'],
+  push: [load.distribution, 'push'],
+  login: [load.distribution, 'login'],
+  logout: [load.distribution, 'logout'],
 };
 
 const MANAGEMENT: Record<string, Record<string, Route>> = {
@@ -82,6 +87,11 @@ const MANAGEMENT: Record<string, Record<string, Route>> = {
     tag: [load.image, 'tag'],
     rm: [load.image, 'rmi'],
     history: [load.image, 'history'],
+    pull: [load.distribution, 'pull'],
+    push: [load.distribution, 'push'],
+  },
+  manifest: {
+    inspect: [load.distribution, 'manifest inspect'],
   },
   network: {
     create: [load.network, 'network create'],
@@ -119,6 +129,7 @@ ${formatFlagHelp(GLOBAL_FLAGS)}
 Management Commands:
   container   Manage containers
   image       Manage images
+  manifest    Manage Docker image manifests and manifest lists
   network     Manage networks
   system      Manage berth
 
@@ -134,10 +145,14 @@ Commands:
   inspect     Return low-level information on Docker objects
   kill        Kill one or more running containers
   load        Load an image from a tar archive or STDIN
+  login       Log in to a registry
+  logout      Log out from a registry
   logs        Fetch the logs of a container
   pause       Pause all processes within one or more containers
   port        List port mappings or a specific mapping for the container
   ps          List containers
+  pull        Download an image from a registry
+  push        Upload an image to a registry
   rename      Rename a container
   restart     Restart one or more containers
   rm          Remove one or more containers

@@ -10,6 +10,7 @@ import { containerRoutes } from './routes/containers.js';
 import { imageRoutes } from './routes/images.js';
 import { systemRoutes } from './routes/system.js';
 import { networkRoutes } from './routes/networks.js';
+import { distributionRoutes } from './routes/distribution.js';
 
 const USAGE = `Usage:  berthd [OPTIONS]
 
@@ -20,6 +21,7 @@ Options:
       --exec-root string   Root directory for execution state files (default "/run/berth")
   -b, --bridge string      Device of the default bridge network (default "berth0")
   -H, --host string        Daemon socket to listen on (default "unix:///run/berth/berth.sock")
+      --insecure-registry list  Registries reached over plain HTTP when HTTPS fails (loopback always is)
       --log-level string   Set the logging level ("debug"|"info"|"warn"|"error") (default "info")
       --log-opt list       Default log driver options for containers (e.g. max-size=10m)
       --runtime string     OCI runtime binary (default "runc")
@@ -37,6 +39,7 @@ function parseFlags() {
       'log-opt': { type: 'string', multiple: true, default: [] },
       runtime: { type: 'string', default: 'runc' },
       bridge: { type: 'string', short: 'b', default: 'berth0' },
+      'insecure-registry': { type: 'string', multiple: true, default: [] },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -57,7 +60,7 @@ function parseFlags() {
   }
   const bridge = values.bridge!;
   if (!/^[a-zA-Z0-9_.-]{1,15}$/.test(bridge)) throw new Error(`invalid --bridge "${bridge}": a device name of at most 15 characters`);
-  return { root: path.resolve(values.root!), execRoot: path.resolve(values['exec-root']!), socket: host.slice('unix://'.length), level, logOpts, runtime: values.runtime!, bridge };
+  return { root: path.resolve(values.root!), execRoot: path.resolve(values['exec-root']!), socket: host.slice('unix://'.length), level, logOpts, runtime: values.runtime!, bridge, insecureRegistries: values['insecure-registry']! };
 }
 
 function makeLogger(level: string): Logger {
@@ -106,11 +109,12 @@ async function main(): Promise<void> {
   const log = makeLogger(flags.level);
   await lockRoot(flags.root);
   await claimSocket(flags.socket);
-  const engine = await startEngine({ root: flags.root, execRoot: flags.execRoot, runtime: flags.runtime, logOpts: flags.logOpts, initBinary: '/usr/bin/tini-static', bridgeName: flags.bridge });
+  const engine = await startEngine({ root: flags.root, execRoot: flags.execRoot, runtime: flags.runtime, logOpts: flags.logOpts, initBinary: '/usr/bin/tini-static', bridgeName: flags.bridge, insecureRegistries: flags.insecureRegistries });
   const router = new Router();
   systemRoutes(router, engine.system, engine.events);
   containerRoutes(router, { containers: engine.containers, exec: engine.exec });
-  imageRoutes(router, engine.images);
+  imageRoutes(router, engine.images, engine.distribution);
+  distributionRoutes(router, engine.distribution);
   networkRoutes(router, engine.networks);
   const server = createServer(router, log);
   await new Promise<void>((resolve, reject) => {

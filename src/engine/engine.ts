@@ -8,6 +8,7 @@ import { ImagesService } from './images/service.js';
 import { Snapshotter } from './snapshots/snapshotter.js';
 import { SystemService } from './system.js';
 import { NetworksService } from './networks/service.js';
+import { DistributionService } from './distribution/service.js';
 
 export interface EngineOptions {
   root: string;
@@ -17,6 +18,8 @@ export interface EngineOptions {
   initBinary?: string;
   /** The default bridge's device name (dockerd's --bridge). */
   bridgeName?: string;
+  /** Registries where plain HTTP is allowed besides loopback (dockerd's --insecure-registry). */
+  insecureRegistries?: string[];
 }
 
 export interface Engine {
@@ -26,6 +29,7 @@ export interface Engine {
   exec: ExecService;
   system: SystemService;
   networks: NetworksService;
+  distribution: DistributionService;
 }
 
 export async function startEngine(o: EngineOptions): Promise<Engine> {
@@ -62,5 +66,6 @@ export async function startEngine(o: EngineOptions): Promise<Engine> {
   await containers.init();
   await fs.rm(path.join(o.execRoot, 'x'), { recursive: true, force: true });
   const system = new SystemService({ root: o.root, runtime: o.runtime, containers, images, startedAt: new Date() });
-  return { events, images, containers, exec, system, networks };
+  const distribution = new DistributionService({ images, events, insecure: o.insecureRegistries ?? [] });
+  return { events, images, containers, exec, system, networks, distribution };
 }

@@ -24,6 +24,11 @@ export class InvalidParameter extends BerthError {
   override readonly status = 400;
 }
 
+/** 401: the registry refused the credentials (POST /auth). */
+export class Unauthorized extends BerthError {
+  override readonly status = 401;
+}
+
 /** 304: nothing to do (container already started/stopped). */
 export class NotModified extends BerthError {
   override readonly status = 304;

@@ -3,7 +3,8 @@
 // streams, and exits with the container's status, as the docker CLI does.
 import { readFileSync, existsSync, writeFileSync } from 'node:fs';
 import type { ContainerCreateRequest, HostConfig } from '../../api/types.js';
-import { ApiError } from '../../client/errors.js';
+import { ApiError, StreamError } from '../../client/errors.js';
+import type { Writable } from 'node:stream';
 import type { EngineClient } from '../../client/engine.js';
 import { StatusError, writeOut, type CommandSpec, type Context } from '../command.js';
 import type { ParsedFlags } from '../flags.js';
@@ -48,25 +49,42 @@ function plan(ctx: Context, f: ParsedFlags): CreatePlan {
 async function createContainer(ctx: Context, p: CreatePlan, cidfile: string): Promise<string> {
   if (cidfile && existsSync(cidfile))
     throw runError(ctx, `Container ID file found, make sure the other container isn't running or delete ${cidfile}`, true, 125);
-  const client = ctx.client();
+  const image = p.body.Image ?? '';
+  // Pull progress goes to stderr, so the container's output (or its ID) alone is on stdout.
+  // Loaded only when a pull happens: `run` of a local image should not pay for the registry code.
+  const pull = async () => (await import('./distribution.js')).pullImage(ctx, image, { platform: p.platform || undefined, out: ctx.stderr as Writable & { isTTY?: boolean } });
+  if (p.pull === 'always') await pull().catch((e) => rethrowPull(ctx, e));
   try {
-    const res = await client.json<{ Id: string; Warnings?: string[] | null }>({
-      method: 'POST',
-      path: '/containers/create',
-      query: { name: p.name || undefined, platform: p.platform || undefined },
-      body: p.body,
-    });
-    for (const w of res.Warnings ?? []) ctx.stderr.write(`WARNING: ${w}\n`);
-    if (cidfile) writeFileSync(cidfile, res.Id);
-    return res.Id;
+    return await sendCreate(ctx, p, cidfile);
   } catch (err) {
-    if (err instanceof ApiError && err.status === 404 && /no such image/i.test(err.message)) {
-      // Pulling arrives later; for now say what docker says before it would pull, then fail.
-      ctx.stderr.write(`Unable to find image '${withDefaultTag(p.body.Image ?? '')}' locally\n`);
-    }
-    if (err instanceof ApiError) throw runError(ctx, `Error response from daemon: ${err.message}`, true, 125);
-    throw err;
+    if (!(err instanceof ApiError && err.status === 404 && /no such image/i.test(err.message)) || p.pull === 'never') throw apiRunError(ctx, err);
+    ctx.stderr.write(`Unable to find image '${withDefaultTag(image)}' locally\n`);
+    await pull().catch((e) => rethrowPull(ctx, e));
+    return sendCreate(ctx, p, cidfile).catch((e) => {
+      throw apiRunError(ctx, e);
+    });
   }
+}
+
+function rethrowPull(ctx: Context, e: unknown): never {
+  if (e instanceof ApiError || e instanceof StreamError) throw runError(ctx, `Error response from daemon: ${e.message}`, true, 125);
+  throw e;
+}
+
+function apiRunError(ctx: Context, err: unknown): unknown {
+  return err instanceof ApiError ? runError(ctx, `Error response from daemon: ${err.message}`, true, 125) : err;
+}
+
+async function sendCreate(ctx: Context, p: CreatePlan, cidfile: string): Promise<string> {
+  const res = await ctx.client().json<{ Id: string; Warnings?: string[] | null }>({
+    method: 'POST',
+    path: '/containers/create',
+    query: { name: p.name || undefined, platform: p.platform || undefined },
+    body: p.body,
+  });
+  for (const w of res.Warnings ?? []) ctx.stderr.write(`WARNING: ${w}\n`);
+  if (cidfile) writeFileSync(cidfile, res.Id);
+  return res.Id;
 }
 
 async function create(ctx: Context, f: ParsedFlags): Promise<number> {

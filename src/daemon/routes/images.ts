@@ -1,14 +1,16 @@
 // /images/*: thin translators to the images service. Image names may contain slashes, hence {name:.*}.
 import type { JSONMessage } from '../../api/types.js';
-import { InvalidParameter, NotImplemented, messageOf } from '../../lib/errors.js';
+import { InvalidParameter, messageOf } from '../../lib/errors.js';
 import type { ImagesService } from '../../engine/images/service.js';
+import type { DistributionService } from '../../engine/distribution/service.js';
+import { decodeRegistryAuth } from '../../engine/distribution/auth.js';
 import { qBool, qFilters, sendJson, startStream, type Ctx, type Router } from '../http.js';
 
-export function imageRoutes(r: Router, images: ImagesService): void {
+export function imageRoutes(r: Router, images: ImagesService, distribution: DistributionService): void {
   r.on('GET', '/images/json', async (ctx) =>
     sendJson(ctx, 200, await images.list({ all: qBool(ctx.query, 'all'), filters: qFilters(ctx.query), digests: qBool(ctx.query, 'digests') })),
   );
-  r.on('POST', '/images/create', (ctx) => createImage(ctx, images));
+  r.on('POST', '/images/create', (ctx) => createImage(ctx, images, distribution));
   r.on('POST', '/images/load', async (ctx) => {
     const quiet = qBool(ctx.query, 'quiet');
     await progressStream(ctx, async (send) => {
@@ -27,21 +29,30 @@ export function imageRoutes(r: Router, images: ImagesService): void {
     await images.tag(ctx.params[0]!, tag ? `${repo}:${tag}` : repo);
     sendJson(ctx, 201, null);
   });
-  r.on('POST', '/images/{name:.*}/push', () => {
-    throw new NotImplemented('push is not supported by this version of berth yet (use "berth save")');
+  r.on('POST', '/images/{name:.*}/push', async (ctx) => {
+    const auth = decodeRegistryAuth(ctx.req.headers['x-registry-auth'] as string | undefined);
+    const tag = ctx.query.get('tag') || undefined;
+    await progressStream(ctx, (send) => distribution.push(ctx.params[0]!, tag, { auth, allTags: !tag, progress: send }));
   });
   r.on('DELETE', '/images/{name:.*}', async (ctx) =>
     sendJson(ctx, 200, await images.remove(ctx.params[0]!, { force: qBool(ctx.query, 'force'), noPrune: qBool(ctx.query, 'noprune') })),
   );
 }
 
-/** POST /images/create: `fromSrc` imports a rootfs tarball (docker import); `fromImage` would pull. */
-async function createImage(ctx: Ctx, images: ImagesService): Promise<void> {
+/** POST /images/create: `fromImage` pulls (every tag when no tag is given), `fromSrc` imports a tarball. */
+async function createImage(ctx: Ctx, images: ImagesService, distribution: DistributionService): Promise<void> {
   const q = ctx.query;
   const fromImage = q.get('fromImage');
   if (fromImage) {
-    const ref = fromImage + (q.get('tag') ? `:${q.get('tag')}` : '');
-    throw new NotImplemented(`pulling images is not supported by this version of berth yet: ${ref} is not available locally (make it with "berth import" or "berth load")`);
+    const tag = q.get('tag');
+    // A digest comes as tag=sha256:… from the docker CLI.
+    const ref = tag ? (tag.includes(':') ? `${fromImage}@${tag}` : `${fromImage}:${tag}`) : fromImage;
+    const auth = decodeRegistryAuth(ctx.req.headers['x-registry-auth'] as string | undefined);
+    const platform = q.get('platform') || undefined;
+    await progressStream(ctx, async (send) => {
+      await distribution.pull(ref, { auth, platform, allTags: !tag, progress: send });
+    });
+    return;
   }
   const src = q.get('fromSrc');
   if (!src) throw new InvalidParameter('fromSrc or fromImage is required');

@@ -81,6 +81,11 @@ export class ImageStore {
     return this.tags[ref];
   }
 
+  /** Every tag, normalised ("docker.io/library/busybox:latest"). */
+  allTags(): string[] {
+    return Object.keys(this.tags);
+  }
+
   tagsOf(id: string): string[] {
     return Object.keys(this.tags).filter((t) => this.tags[t] === id);
   }

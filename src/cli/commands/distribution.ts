@@ -1,0 +1,192 @@
+// Registry verbs: pull, push, login, logout, manifest inspect. Credentials come from the docker CLI's
+// config (src/client/credentials.ts) and travel to berthd in X-Registry-Auth, as with dockerd.
+import { createInterface } from 'node:readline';
+import { Writable, type Readable } from 'node:stream';
+import { renderJSONMessages } from '../../client/jsonmessage.js';
+import { encodeRegistryAuth, eraseCredentials, getCredentials, serverKey, storeCredentials, DOCKER_HUB_SERVER, type AuthConfig } from '../../client/credentials.js';
+import { ApiError } from '../../client/errors.js';
+// Reference parsing is image-format code shared by the CLI, berthd and the registry server.
+import { familiarString, normalizedString, parseNormalizedNamed, tagNameOnly } from '../../engine/images/reference.js';
+import { RegistryClient } from '../../engine/distribution/registry.js';
+import { StatusError, writeOut, type CommandSpec, type Context } from '../command.js';
+import type { ParsedFlags } from '../flags.js';
+
+function parseRef(text: string): ReturnType<typeof parseNormalizedNamed> {
+  try {
+    return parseNormalizedNamed(text);
+  } catch (e) {
+    throw new StatusError(`invalid reference format: ${(e as Error).message.replace(/^invalid reference format: /, '')}`, 1);
+  }
+}
+
+/** -q: the progress is read (errors still end the command) but not shown. */
+function nullSink(): Writable {
+  return new Writable({ write: (_c, _e, cb) => cb() });
+}
+
+function authHeader(ctx: Context, host: string): Record<string, string> {
+  return { 'X-Registry-Auth': encodeRegistryAuth(getCredentials(ctx.env, host)) };
+}
+
+/** Pull through berthd with docker's output; also used by run/create when the image is missing. */
+export async function pullImage(ctx: Context, ref: string, opts: { platform?: string; allTags?: boolean; quiet?: boolean; out?: Writable & { isTTY?: boolean } }): Promise<void> {
+  const named = parseRef(ref);
+  const out = opts.out ?? ctx.stdout;
+  let tag = named.tag;
+  if (!tag && !named.digest && !opts.allTags) {
+    tag = 'latest';
+    if (!opts.quiet) out.write('Using default tag: latest\n');
+  }
+  const fromImage = familiarString({ ...named, tag: undefined, digest: undefined });
+  const res = await ctx.client().request({
+    method: 'POST',
+    path: '/images/create',
+    query: { fromImage, tag: named.digest ?? tag, platform: opts.platform || undefined },
+    headers: authHeader(ctx, named.domain),
+  });
+  await renderJSONMessages(res as Readable, opts.quiet ? nullSink() : out, { tty: !opts.quiet && !!out.isTTY });
+  if (!opts.allTags) out.write(normalizedString(tagNameOnly({ ...named, tag: named.digest ? undefined : tag })) + '\n');
+}
+
+async function pull(ctx: Context, f: ParsedFlags): Promise<number> {
+  await pullImage(ctx, f.args[0]!, { platform: f.str('platform'), allTags: f.bool('all-tags'), quiet: f.bool('quiet') });
+  return 0;
+}
+
+async function push(ctx: Context, f: ParsedFlags): Promise<number> {
+  const named = parseRef(f.args[0]!);
+  if (named.digest) throw new StatusError('cannot push a digest reference', 1);
+  let tag = named.tag;
+  if (!tag && !f.bool('all-tags')) {
+    tag = 'latest';
+    if (!f.bool('quiet')) await writeOut(ctx.stdout, 'Using default tag: latest\n');
+  }
+  if (tag && f.bool('all-tags')) throw new StatusError('tag can\'t be used with --all-tags/-a', 1);
+  const name = familiarString({ ...named, tag: undefined });
+  const res = await ctx.client().request({
+    method: 'POST',
+    path: `/images/${name.split('/').map(encodeURIComponent).join('/')}/push`,
+    query: { tag },
+    headers: authHeader(ctx, named.domain),
+  });
+  const quiet = f.bool('quiet');
+  await renderJSONMessages(res as Readable, quiet ? nullSink() : ctx.stdout, { tty: !quiet && !!ctx.stdout.isTTY });
+  if (quiet) await writeOut(ctx.stdout, familiarString({ ...named, tag }) + '\n');
+  return 0;
+}
+
+async function readLine(ctx: Context, prompt: string): Promise<string> {
+  await writeOut(ctx.stdout, prompt);
+  const rl = createInterface({ input: ctx.stdin, terminal: false });
+  const line = await new Promise<string>((resolve) => {
+    rl.once('line', resolve);
+    rl.once('close', () => resolve(''));
+  });
+  rl.close();
+  return line.trim();
+}
+
+async function login(ctx: Context, f: ParsedFlags): Promise<number> {
+  const server = f.args[0] ?? DOCKER_HUB_SERVER;
+  const host = serverKey(server) === DOCKER_HUB_SERVER ? 'docker.io' : serverKey(server);
+  let username = f.str('username');
+  let password = f.str('password');
+  if (password) ctx.stderr.write('WARNING! Using --password via the CLI is insecure. Use --password-stdin.\n');
+  if (f.bool('password-stdin')) {
+    if (password) throw new StatusError('--password and --password-stdin are mutually exclusive', 1);
+    if (!username) throw new StatusError('Must provide --username with --password-stdin', 1);
+    const chunks: Buffer[] = [];
+    for await (const c of ctx.stdin) chunks.push(c as Buffer);
+    password = Buffer.concat(chunks).toString().replace(/\r?\n$/, '');
+  }
+  if (!username) username = await readLine(ctx, 'Username: ');
+  if (!password) {
+    if (ctx.stdin.isTTY) ctx.stdin.setRawMode?.(false);
+    password = await readLine(ctx, 'Password: ');
+  }
+  if (!username || !password) throw new StatusError('Error: Cannot perform an interactive login from a non TTY device', 1);
+  const auth: AuthConfig = { username, password, serveraddress: serverKey(server) };
+  try {
+    await ctx.client().json({ method: 'POST', path: '/auth', body: auth });
+  } catch (e) {
+    if (e instanceof ApiError) throw new StatusError(`Error response from daemon: ${e.message}`, 1);
+    throw e;
+  }
+  storeCredentials(ctx.env, host, auth);
+  await writeOut(ctx.stdout, 'Login Succeeded\n');
+  return 0;
+}
+
+async function logout(ctx: Context, f: ParsedFlags): Promise<number> {
+  const server = f.args[0] ?? DOCKER_HUB_SERVER;
+  const key = serverKey(server);
+  if (!eraseCredentials(ctx.env, key === DOCKER_HUB_SERVER ? 'docker.io' : key)) {
+    await writeOut(ctx.stdout, `Not logged in to ${key}\n`);
+    return 0;
+  }
+  await writeOut(ctx.stdout, `Removing login credentials for ${key}\n`);
+  return 0;
+}
+
+/** `manifest inspect`: the manifest or index as the registry has it, straight from the registry (as docker does). */
+async function manifestInspect(ctx: Context, f: ParsedFlags): Promise<number> {
+  const named = tagNameOnly(parseRef(f.args[f.args.length - 1]!));
+  const client = new RegistryClient({ host: named.domain, auth: getCredentials(ctx.env, named.domain), insecure: f.bool('insecure') ? [named.domain] : [] });
+  try {
+    const m = await client.getManifest(named.path, named.digest ?? named.tag!);
+    const value = JSON.parse(m.body.toString()) as unknown;
+    const shown = f.bool('verbose') ? { Ref: normalizedString(named), Descriptor: { mediaType: m.mediaType, digest: m.digest, size: m.body.length }, Raw: m.body.toString('base64'), SchemaV2Manifest: value } : value;
+    await writeOut(ctx.stdout, JSON.stringify(shown, null, '\t') + '\n');
+  } catch (e) {
+    throw new StatusError(`no such manifest: ${normalizedString(named)}: ${(e as Error).message}`, 1);
+  }
+  return 0;
+}
+
+export const commands: Record<string, CommandSpec> = {
+  pull: {
+    usage: '[OPTIONS] NAME[:TAG|@DIGEST]',
+    description: 'Download an image from a registry',
+    flags: [
+      { name: 'all-tags', short: 'a', type: 'bool', description: 'Download all tagged images in the repository' },
+      { name: 'platform', type: 'string', description: 'Set platform if server is multi-platform capable' },
+      { name: 'quiet', short: 'q', type: 'bool', description: 'Suppress verbose output' },
+      { name: 'disable-content-trust', type: 'bool', default: true, description: 'Skip image verification' },
+    ],
+    args: { min: 1, max: 1 },
+    run: pull,
+  },
+  push: {
+    usage: '[OPTIONS] NAME[:TAG]',
+    description: 'Upload an image to a registry',
+    flags: [
+      { name: 'all-tags', short: 'a', type: 'bool', description: 'Push all tags of an image to the repository' },
+      { name: 'quiet', short: 'q', type: 'bool', description: 'Suppress verbose output' },
+      { name: 'disable-content-trust', type: 'bool', default: true, description: 'Skip image signing' },
+    ],
+    args: { min: 1, max: 1 },
+    run: push,
+  },
+  login: {
+    usage: '[OPTIONS] [SERVER]',
+    description: 'Log in to a registry',
+    flags: [
+      { name: 'username', short: 'u', type: 'string', description: 'Username' },
+      { name: 'password', short: 'p', type: 'string', description: 'Password' },
+      { name: 'password-stdin', type: 'bool', description: 'Take the password from stdin' },
+    ],
+    args: { max: 1 },
+    run: login,
+  },
+  logout: { usage: '[SERVER]', description: 'Log out from a registry', flags: [], args: { max: 1 }, run: logout },
+  'manifest inspect': {
+    usage: '[OPTIONS] [MANIFEST_LIST] MANIFEST',
+    description: 'Display an image manifest, or manifest list',
+    flags: [
+      { name: 'insecure', type: 'bool', description: 'Allow communication with an insecure registry' },
+      { name: 'verbose', short: 'v', type: 'bool', description: 'Output additional info including layers and platform' },
+    ],
+    args: { min: 1, max: 2 },
+    run: manifestInspect,
+  },
+};

@@ -1,0 +1,83 @@
+// The distribution service: pull, push, login (credential check) and registry lookups for the API.
+import type { ImagesService } from '../images/service.js';
+import type { EventsService } from '../events.js';
+import { familiarString, parseImageReference, parseNormalizedNamed } from '../images/reference.js';
+import { RegistryClient, RegistryError } from './registry.js';
+import { basicHeader, type AuthConfig } from './auth.js';
+import { pullImage, resolveManifest, isIndex, type ImageIndex } from './pull.js';
+import { pushImage } from './push.js';
+import type { Progress } from './progress.js';
+import { InvalidParameter, Unauthorized } from '../../lib/errors.js';
+
+export interface DistributionOptions {
+  images: ImagesService;
+  events: EventsService;
+  /** berthd --insecure-registry: hosts where plain HTTP is allowed (loopback always is). */
+  insecure: string[];
+}
+
+export class DistributionService {
+  constructor(private readonly o: DistributionOptions) {}
+
+  get insecureRegistries(): string[] {
+    return this.o.insecure;
+  }
+
+  /** Pull a tag or digest, or every tag of the repository with `allTags`. Returns the image IDs. */
+  async pull(ref: string, opts: { auth: AuthConfig; platform?: string; allTags?: boolean; progress: Progress }): Promise<string[]> {
+    const named = parseNormalizedNamed(ref);
+    const refs = opts.allTags && !named.tag && !named.digest ? await this.allTags(ref, opts.auth) : [ref];
+    const ids: string[] = [];
+    for (const r of refs) {
+      const id = await pullImage(this.o.images, r, { auth: opts.auth, insecure: this.o.insecure, platform: opts.platform, progress: opts.progress });
+      this.o.events.emit('image', 'pull', familiarString(parseImageReference(r)), { name: familiarString(parseImageReference(r)) });
+      ids.push(id);
+    }
+    return ids;
+  }
+
+  private async allTags(ref: string, auth: AuthConfig): Promise<string[]> {
+    const named = parseNormalizedNamed(ref);
+    const client = new RegistryClient({ host: named.domain, auth, insecure: this.o.insecure });
+    const tags = await client.tags(named.path);
+    return tags.map((t) => `${ref}:${t}`);
+  }
+
+  async push(name: string, tag: string | undefined, opts: { auth: AuthConfig; allTags?: boolean; progress: Progress }): Promise<void> {
+    await pushImage(this.o.images, name, tag, { auth: opts.auth, insecure: this.o.insecure, progress: opts.progress, allTags: opts.allTags });
+    this.o.events.emit('image', 'push', name + (tag ? ':' + tag : ''), { name: name + (tag ? ':' + tag : '') });
+  }
+
+  /** POST /auth: check the credentials against the registry's /v2/ (answering its challenge). */
+  async login(auth: AuthConfig): Promise<{ Status: string; IdentityToken: string }> {
+    if (!basicHeader(auth)) throw new InvalidParameter('login: a username and password are required');
+    const host = registryHost(auth.serveraddress);
+    const client = new RegistryClient({ host, auth, insecure: this.o.insecure });
+    try {
+      const res = await client.request('GET', '/v2/', { scope: '', ok: [200] });
+      res.resume();
+    } catch (e) {
+      if (e instanceof RegistryError && e.registryStatus === 401) throw new Unauthorized(`Get "${host}/v2/": unauthorized: incorrect username or password`);
+      throw e;
+    }
+    return { Status: 'Login Succeeded', IdentityToken: '' };
+  }
+
+  /** GET /distribution/{name}/json: the descriptor a tag points to, and the platforms of an index. */
+  async distributionInspect(name: string, auth: AuthConfig): Promise<unknown> {
+    const ref = parseImageReference(name);
+    const client = new RegistryClient({ host: ref.domain, auth, insecure: this.o.insecure });
+    const { top } = await resolveManifest(client, ref);
+    const platforms = isIndex(top.mediaType)
+      ? (JSON.parse(top.body.toString()) as ImageIndex).manifests.flatMap((m) => (m.platform ? [m.platform] : []))
+      : [];
+    return { Descriptor: { mediaType: top.mediaType, digest: top.digest, size: top.body.length }, Platforms: platforms };
+  }
+}
+
+/** "https://index.docker.io/v1/" and other server addresses → the registry host used in references. */
+export function registryHost(serverAddress: string | undefined): string {
+  if (!serverAddress) return 'docker.io';
+  const host = serverAddress.replace(/^https?:\/\//, '').replace(/\/.*$/, '');
+  return host === 'index.docker.io' || host === 'registry-1.docker.io' ? 'docker.io' : host;
+}
