@@ -102,6 +102,12 @@ async function pushLayer(images: ImagesService, client: RegistryClient, repo: st
       p.status('Layer already exists');
       return layer;
     }
+    for (const from of mountSources(images, client.host, repo, layer.digest)) {
+      if (await client.mount(repo, layer.digest, from).catch(() => false)) {
+        p.status(`Mounted from ${from.replace(/^library\//, '')}`);
+        return layer;
+      }
+    }
     await client.upload(repo, () => counted(images.content.reader(layer.digest), (n) => p.bytes('Pushing', n)), () => layer.digest);
     p.status('Pushed');
     return layer;
@@ -126,6 +132,19 @@ async function pushLayer(images: ImagesService, client: RegistryClient, repo: st
   if (blob.digest !== digest || blob.size !== size) throw new InvalidParameter(`layer ${layer.diffId}: the compressed stream changed while it was sent`);
   p.status('Pushed');
   return { diffId: layer.diffId, digest: blob.digest, size: blob.size, mediaType: MEDIA.ociLayerGzip };
+}
+
+/** Other repositories of the same registry that this blob came from or went to (from RepoDigests). */
+function mountSources(images: ImagesService, host: string, repo: string, digest: string): string[] {
+  const out = new Set<string>();
+  for (const img of images.store.all()) {
+    if (!img.layers.some((l) => l.digest === digest)) continue;
+    for (const rd of img.repoDigests) {
+      const named = parseNormalizedNamed(rd);
+      if (named.domain === host && named.path !== repo) out.add(named.path);
+    }
+  }
+  return [...out];
 }
 
 function counted(src: Readable, onBytes: (n: number) => void): Readable {
