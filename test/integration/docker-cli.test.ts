@@ -3,10 +3,9 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { REPO, TestDaemon, ping, runCmd } from './harness.js';
+import { PrivateDockerd, REPO, TestDaemon, runCmd } from './harness.js';
 
 const DOCKER = '/usr/local/bin/docker';
 const TINY_ID = 'sha256:353a47e53246d4c8a51c226c55cd50294e9ac48ced2be177270e78236fc3963d';
@@ -91,42 +90,3 @@ async function waitFor(cond: () => Promise<boolean>, ms = 5000): Promise<void> {
 
 /** A throw-away dockerd with its own data root, socket and bridge (so it never touches docker0, which
  *  another dockerd may own), no iptables changes; its bridge is deleted again afterwards. */
-class PrivateDockerd {
-  private constructor(
-    private readonly child: ChildProcess,
-    private readonly dir: string,
-  ) {}
-
-  get socket(): string {
-    return path.join(this.dir, 'docker.sock');
-  }
-
-  static async start(): Promise<PrivateDockerd> {
-    const dir = await fs.mkdtemp('/tmp/bd-');
-    await runCmd(['ip', 'link', 'add', BRIDGE, 'type', 'bridge']);
-    const child = spawn(
-      '/usr/sbin/dockerd',
-      ['--host', `unix://${dir}/docker.sock`, '--data-root', `${dir}/data`, '--exec-root', `${dir}/exec`, '--pidfile', `${dir}/docker.pid`, '--bridge', BRIDGE, '--iptables=false', '--ip-masq=false', '--containerd-namespace', `bd${path.basename(dir)}`],
-      { stdio: 'ignore' },
-    );
-    const ref = new PrivateDockerd(child, dir);
-    for (let i = 0; i < 300 && !(await ping(ref.socket)); i++) await new Promise((r) => setTimeout(r, 100));
-    return ref;
-  }
-
-  docker(args: string[]) {
-    return runCmd([DOCKER, ...args], { env: { DOCKER_HOST: `unix://${this.socket}` } });
-  }
-
-  async stop(): Promise<void> {
-    const exited = new Promise((r) => this.child.once('exit', r));
-    this.child.kill('SIGTERM');
-    await Promise.race([exited, new Promise((r) => setTimeout(r, 15000))]);
-    if (this.child.exitCode === null) this.child.kill('SIGKILL');
-    await runCmd(['sh', '-c', `grep -o ' ${this.dir}[^ ]*' /proc/self/mounts | sort -r | xargs -r -n1 umount -l`]);
-    await fs.rm(this.dir, { recursive: true, force: true });
-    await runCmd(['ip', 'link', 'del', BRIDGE]);
-  }
-}
-
-const BRIDGE = 'bdtest0';

@@ -142,7 +142,8 @@ export class TestDaemon {
   }
 
   berth(args: string[], opts: { input?: string | Buffer; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<RunResult> {
-    return runCmd([process.execPath, CLI, '-H', this.host, ...args], opts);
+    // Its own client config, so login/logout never touch the user's ~/.docker.
+    return runCmd([process.execPath, CLI, '-H', this.host, ...args], { ...opts, env: { DOCKER_CONFIG: path.join(this.dir, 'docker-config'), ...opts.env } });
   }
 
   docker(args: string[], opts: { input?: string | Buffer; timeoutMs?: number } = {}): Promise<RunResult> {
@@ -219,3 +220,48 @@ export async function tarOf(entries: [name: string, content: string | null][]): 
   for await (const c of pack) chunks.push(c as Buffer);
   return Buffer.concat(chunks);
 }
+
+/**
+ * A private dockerd (Debian's docker.io 20.10) on its own bridge, with iptables left alone: the reference
+ * engine for compatibility tests. Options: extra daemon flags (e.g. --insecure-registry).
+ */
+export class PrivateDockerd {
+  private constructor(
+    private readonly child: ChildProcess,
+    private readonly dir: string,
+  ) {}
+
+  get socket(): string {
+    return path.join(this.dir, 'docker.sock');
+  }
+
+  static async start(extraArgs: string[] = []): Promise<PrivateDockerd> {
+    const dir = await fs.mkdtemp('/tmp/bd-');
+    await runCmd(['ip', 'link', 'add', BRIDGE, 'type', 'bridge']);
+    const child = spawn(
+      '/usr/sbin/dockerd',
+      ['--host', `unix://${dir}/docker.sock`, '--data-root', `${dir}/data`, '--exec-root', `${dir}/exec`, '--pidfile', `${dir}/docker.pid`, '--bridge', BRIDGE, '--iptables=false', '--ip-masq=false', '--containerd-namespace', `bd${path.basename(dir)}`, ...extraArgs],
+      { stdio: 'ignore' },
+    );
+    const ref = new PrivateDockerd(child, dir);
+    for (let i = 0; i < 300 && !(await ping(ref.socket)); i++) await new Promise((r) => setTimeout(r, 100));
+    return ref;
+  }
+
+  docker(args: string[]) {
+    return runCmd([DOCKER_CLI, ...args], { env: { DOCKER_HOST: `unix://${this.socket}`, DOCKER_CONFIG: path.join(this.dir, 'docker-config') } });
+  }
+
+  async stop(): Promise<void> {
+    const exited = new Promise((r) => this.child.once('exit', r));
+    this.child.kill('SIGTERM');
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 15000))]);
+    if (this.child.exitCode === null) this.child.kill('SIGKILL');
+    await runCmd(['sh', '-c', `grep -o ' ${this.dir}[^ ]*' /proc/self/mounts | sort -r | xargs -r -n1 umount -l`]);
+    await fs.rm(this.dir, { recursive: true, force: true });
+    await runCmd(['ip', 'link', 'del', BRIDGE]);
+  }
+}
+
+const BRIDGE = 'bdtest0';
+export const DOCKER_CLI = '/usr/local/bin/docker';

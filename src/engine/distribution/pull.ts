@@ -87,7 +87,10 @@ export async function pullImage(images: ImagesService, refText: string, o: PullO
   if (!manifest.config || !Array.isArray(manifest.layers)) {
     throw new InvalidParameter(`unsupported manifest for ${familiarString(ref)}: media type ${resolved.manifest.mediaType} (schema 1 and other formats are not supported)`);
   }
-  const before = ref.tag !== undefined ? images.store.idForTag(normalizedString(ref)) : undefined;
+  const before =
+    ref.tag !== undefined
+      ? images.store.idForTag(normalizedString(ref))
+      : images.store.all().find((img) => img.repoDigests.includes(`${normalizedName(ref)}@${ref.digest}`))?.id;
   const id = await images.unrecorded(() => fetchImage(images, client, ref, resolved.top, manifest, resolved.manifest, o));
   o.progress({ status: `Digest: ${resolved.top.digest}` });
   const upToDate = before === id;
