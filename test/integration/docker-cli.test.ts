@@ -3,9 +3,8 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { PrivateDockerd, REPO, TestDaemon, runCmd } from './harness.js';
+import { PrivateDockerd, REPO, TestDaemon } from './harness.js';
 
 const DOCKER = '/usr/local/bin/docker';
 const TINY_ID = 'sha256:353a47e53246d4c8a51c226c55cd50294e9ac48ced2be177270e78236fc3963d';

@@ -91,6 +91,7 @@ export class TestDaemon {
     } catch (e) {
       d.stopping = true;
       d.child?.kill('SIGKILL');
+      await tearDownNetworking(d.root, d.bridge);
       await fs.rm(d.dir, { recursive: true, force: true });
       throw e;
     }
