@@ -3,7 +3,7 @@
 // image pulled from a registry is pushed with the manifest bytes it came with, so its digest never changes;
 // a local image's uncompressed layers are gzip-compressed once, while uploading, and the image then keeps
 // those compressed blobs (the next push sends the same digests).
-import { createGzip, constants as zlib } from 'node:zlib';
+import { gzipStream } from '../../lib/gzip.js';
 import type { Readable } from 'node:stream';
 import { createHash } from 'node:crypto';
 import { Transform } from 'node:stream';
@@ -116,7 +116,7 @@ async function pushLayer(images: ImagesService, client: RegistryClient, repo: st
   let digest = '';
   let size = 0;
   const hash = createHash('sha256');
-  const gz = images.content.reader(layer.digest).pipe(createGzip({ level: zlib.Z_BEST_SPEED }));
+  const gz = gzipStream(images.content.reader(layer.digest));
   const [toStore, toRegistry] = tee(gz, 2);
   const hashed = new Transform({
     transform(chunk: Buffer, _e, cb) {

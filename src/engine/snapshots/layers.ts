@@ -8,8 +8,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { Readable, type Writable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { createGunzip } from 'node:zlib';
+import { gunzipStream } from '../../lib/gzip.js';
 import * as tarStream from 'tar-stream';
 import { InvalidParameter } from '../../lib/errors.js';
 import { CommandError, run } from '../../lib/exec.js';
@@ -120,10 +119,8 @@ export async function* decompressed(src: AsyncIterable<Buffer> | Readable): Asyn
     yield* rest();
     return;
   }
-  const gunzip = createGunzip();
-  // pipeline destroys gunzip with the source's error, which then ends the loop below with it.
-  pipeline(Readable.from(rest()), gunzip).catch(() => undefined);
-  for await (const c of gunzip) yield c as Buffer;
+  // A failing source destroys the decompressor's output with the error, which ends the loop below.
+  for await (const c of gunzipStream(Readable.from(rest()))) yield c as Buffer;
 }
 
 /** Bytes a layer's files take as Docker counts them (overlay2 DiffSize: regular file sizes and

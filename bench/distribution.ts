@@ -1,0 +1,113 @@
+// Scenario (issue 6, distribution): push and pull of the Debian base image (debootstrap minbase bookworm,
+// ../shared/fixtures/mkrootfs-debian.sh) to a registry on 127.0.0.1 — Debian's docker-registry
+// (distribution 2.8), fresh for every round so nothing is already there — berth vs dockerd. Each round
+// starts from an imported image (so both engines have to compress the layer for the push) and pulls
+// into an engine that no longer has the image or its layer.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, promises as fs } from 'node:fs';
+import net from 'node:net';
+import { median, sh, startBerth, startDocker, timeRun, type Engine } from './lib.js';
+
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const FIXTURE_DIR = '/var/tmp/berth-bench';
+const DEBIAN_TAR = `${FIXTURE_DIR}/debian.tar`;
+
+/** The Debian rootfs tar, made once with debootstrap and kept for later runs. */
+function debianTar(): string {
+  if (existsSync(DEBIAN_TAR)) return DEBIAN_TAR;
+  console.error('bench: building the Debian rootfs with debootstrap (once)');
+  sh(`mkdir -p ${FIXTURE_DIR} && rm -rf ${FIXTURE_DIR}/rootfs && sh /work/shared/fixtures/mkrootfs-debian.sh ${FIXTURE_DIR}/rootfs >/dev/null`);
+  sh(`tar -C ${FIXTURE_DIR}/rootfs -cf ${DEBIAN_TAR}.tmp . && mv ${DEBIAN_TAR}.tmp ${DEBIAN_TAR} && rm -rf ${FIXTURE_DIR}/rootfs`);
+  return DEBIAN_TAR;
+}
+
+function ensureRegistry(): void {
+  if (existsSync('/usr/bin/docker-registry')) return;
+  console.error('bench: installing Debian docker-registry');
+  sh('(apt-get install -y -q docker-registry || (apt-get update -q && apt-get install -y -q docker-registry)) >/dev/null 2>&1');
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = net.createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const p = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(p));
+    });
+  });
+}
+
+interface Registry {
+  port: number;
+  stop(): Promise<void>;
+}
+
+async function startRegistry(): Promise<Registry> {
+  const dir = await fs.mkdtemp('/tmp/bench-reg-');
+  const port = await freePort();
+  await fs.writeFile(`${dir}/config.yml`, `version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: ${dir}/data\nhttp:\n  addr: 127.0.0.1:${port}\n`);
+  const child: ChildProcess = spawn('/usr/bin/docker-registry', ['serve', `${dir}/config.yml`], { stdio: 'ignore' });
+  for (let i = 0; i < 100; i++) {
+    if (await fetch(`http://127.0.0.1:${port}/v2/`).then((r) => r.ok).catch(() => false)) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return {
+    port,
+    async stop() {
+      child.kill('SIGTERM');
+      await new Promise((r) => (child.exitCode !== null ? r(null) : child.once('exit', r)));
+      await fs.rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+function cli(e: Engine, args: string[]): void {
+  const r = spawnSync(e.cli[0]!, [...e.cli.slice(1), ...args], { env: { ...process.env, ...e.env }, encoding: 'utf8', maxBuffer: 1 << 26 });
+  if (r.status !== 0) throw new Error(`${e.name} ${args.join(' ')}: ${r.stderr}`);
+}
+
+/** Remove every image (and so every layer) from the engine. */
+function clean(e: Engine): void {
+  spawnSync('sh', ['-c', `${e.cli.join(' ')} images -q | sort -u | xargs -r ${e.cli.join(' ')} rmi -f`], { env: { ...process.env, ...e.env }, stdio: 'ignore' });
+}
+
+async function main(): Promise<void> {
+  ensureRegistry();
+  const tar = debianTar();
+  const size = (await fs.stat(tar)).size;
+  const berth = await startBerth();
+  const docker = await startDocker();
+  const times: Record<string, { push: number[]; pull: number[] }> = { berth: { push: [], pull: [] }, docker: { push: [], pull: [] } };
+  try {
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const e of [berth, docker]) {
+        const reg = await startRegistry();
+        try {
+          const name = `127.0.0.1:${reg.port}/bench/debian:${e.name}`;
+          clean(e);
+          cli(e, ['import', tar, name]);
+          times[e.name]!.push.push(timeRun(e, ['push', name]));
+          clean(e);
+          times[e.name]!.pull.push(timeRun(e, ['pull', name]));
+        } finally {
+          await reg.stop();
+        }
+      }
+    }
+    console.log(`Debian base image (${(size / 1e6).toFixed(0)} MB uncompressed), registry on 127.0.0.1 (distribution 2.8), ${ROUNDS} rounds, medians`);
+    for (const [what, target] of [['push', 0.4], ['pull', 0.5]] as const) {
+      const b = median(times.berth![what]);
+      const d = median(times.docker![what]);
+      const ratio = b / d;
+      console.log(`  ${what.padEnd(5)}  berth ${(b / 1000).toFixed(2).padStart(6)} s   docker ${(d / 1000).toFixed(2).padStart(6)} s   ratio ${ratio.toFixed(2)}×  (target ≤ ${target}×: ${ratio <= target ? 'met' : 'NOT met'})`);
+    }
+  } finally {
+    await berth.stop();
+    await docker.stop();
+  }
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
