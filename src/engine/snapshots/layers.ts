@@ -104,6 +104,22 @@ function write(w: Writable, chunk: Buffer): Promise<void> {
   });
 }
 
+/** Pipe-sized pieces (64 KiB) joined into ~`min`-byte ones: each piece costs two awaited writes below. */
+async function* coalesce(src: AsyncIterable<Buffer>, min: number): AsyncGenerator<Buffer> {
+  let parts: Buffer[] = [];
+  let size = 0;
+  for await (const c of src) {
+    parts.push(c);
+    size += c.length;
+    if (size >= min) {
+      yield parts.length === 1 ? parts[0]! : Buffer.concat(parts, size);
+      parts = [];
+      size = 0;
+    }
+  }
+  if (size) yield Buffer.concat(parts, size);
+}
+
 /** gzip is detected by its magic bytes, so callers need not know the media type. A failing
  *  source (truncated upload, network error) fails the iteration rather than stalling it. */
 export async function* decompressed(src: AsyncIterable<Buffer> | Readable): AsyncGenerator<Buffer> {
@@ -264,7 +280,7 @@ async function untar(src: Readable, dest: string): Promise<Untarred> {
   const hash = createHash('sha256');
   let tarSize = 0;
   try {
-    for await (const chunk of decompressed(src)) {
+    for await (const chunk of coalesce(decompressed(src), 1 << 20)) {
       hash.update(chunk);
       tarSize += chunk.length;
       // Headers first, so an unsafe member is refused before GNU tar sees its bytes.
