@@ -23,6 +23,7 @@ const load = {
   update: (): Promise<Group> => import('./commands/update.js').then((m) => m.commands),
   network: (): Promise<Group> => import('./commands/network.js').then((m) => m.commands),
   distribution: (): Promise<Group> => import('./commands/distribution.js').then((m) => m.commands),
+  build: (): Promise<Group> => import('./commands/build.js').then((m) => m.commands),
 } satisfies Record<string, Loader>;
 
 /** [loader, command name inside the group's module] */
@@ -65,6 +66,7 @@ const TOP_LEVEL: Record<string, Route> = {
   events: [load.events, 'events'],
   pull: [load.distribution, 'pull'],
   push: [load.distribution, 'push'],
+  build: [load.build, 'build'],
   login: [load.distribution, 'login'],
   logout: [load.distribution, 'logout'],
 };
@@ -89,6 +91,7 @@ const MANAGEMENT: Record<string, Record<string, Route>> = {
     history: [load.image, 'history'],
     pull: [load.distribution, 'pull'],
     push: [load.distribution, 'push'],
+    build: [load.build, 'build'],
   },
   manifest: {
     inspect: [load.distribution, 'manifest inspect'],
@@ -135,6 +138,7 @@ Management Commands:
 
 Commands:
   attach      Attach local standard input, output, and error streams to a running container
+  build       Build an image from a Dockerfile
   create      Create a new container
   events      Get real time events from the server
   exec        Execute a command in a running container

@@ -11,6 +11,7 @@ import { imageRoutes } from './routes/images.js';
 import { systemRoutes } from './routes/system.js';
 import { networkRoutes } from './routes/networks.js';
 import { distributionRoutes } from './routes/distribution.js';
+import { buildRoutes } from './routes/build.js';
 
 const USAGE = `Usage:  berthd [OPTIONS]
 
@@ -115,6 +116,7 @@ async function main(): Promise<void> {
   containerRoutes(router, { containers: engine.containers, exec: engine.exec });
   imageRoutes(router, engine.images, engine.distribution);
   distributionRoutes(router, engine.distribution);
+  buildRoutes(router, engine.build);
   networkRoutes(router, engine.networks);
   const server = createServer(router, log);
   await new Promise<void>((resolve, reject) => {

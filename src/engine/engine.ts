@@ -9,6 +9,7 @@ import { Snapshotter } from './snapshots/snapshotter.js';
 import { SystemService } from './system.js';
 import { NetworksService } from './networks/service.js';
 import { DistributionService } from './distribution/service.js';
+import { BuildService } from './build/service.js';
 
 export interface EngineOptions {
   root: string;
@@ -30,6 +31,7 @@ export interface Engine {
   system: SystemService;
   networks: NetworksService;
   distribution: DistributionService;
+  build: BuildService;
 }
 
 export async function startEngine(o: EngineOptions): Promise<Engine> {
@@ -67,5 +69,8 @@ export async function startEngine(o: EngineOptions): Promise<Engine> {
   await fs.rm(path.join(o.execRoot, 'x'), { recursive: true, force: true });
   const system = new SystemService({ root: o.root, runtime: o.runtime, containers, images, startedAt: new Date() });
   const distribution = new DistributionService({ images, events, insecure: o.insecureRegistries ?? [] });
-  return { events, images, containers, exec, system, networks, distribution };
+  const build = new BuildService({ root: o.root, execRoot: o.execRoot, runtime: o.runtime, images, snapshotter, networks, distribution });
+  images.gcRoots.push(() => build.builder.cacheRoots());
+  await build.init();
+  return { events, images, containers, exec, system, networks, distribution, build };
 }

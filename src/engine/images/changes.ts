@@ -14,9 +14,16 @@ const ALLOWED = new Set<string>(CHANGE_INSTRUCTIONS);
 type Env = Map<string, string>;
 
 /** Apply change lines in order to a copy of `cfg`. Throws InvalidParameter with dockerd's wording. */
-export function applyChanges(cfg: ImageRuntimeConfig, changes: string[]): ImageRuntimeConfig {
+export interface ChangeOptions {
+  /** Build args in scope: they expand like ENV, which overrides them (the builder's rule). */
+  args?: Env;
+  /** SHELL for the shell form of CMD, ENTRYPOINT and HEALTHCHECK (default /bin/sh -c). */
+  shell?: string[];
+}
+
+export function applyChanges(cfg: ImageRuntimeConfig, changes: string[], opts: ChangeOptions = {}): ImageRuntimeConfig {
   const out: ImageRuntimeConfig = { ...cfg };
-  const state = { cmdSet: false };
+  const state = { cmdSet: false, opts };
   for (const change of changes) {
     const m = /^\s*(\S+)\s*(.*?)\s*$/s.exec(change);
     if (!m) continue; // blank lines are ignored, as in a Dockerfile
@@ -37,15 +44,16 @@ function envOf(cfg: ImageRuntimeConfig): Env {
   return env;
 }
 
-function applyOne(out: ImageRuntimeConfig, instr: string, arg: string, state: { cmdSet: boolean }): void {
-  const env = envOf(out);
+function applyOne(out: ImageRuntimeConfig, instr: string, arg: string, state: { cmdSet: boolean; opts: ChangeOptions }): void {
+  const env = new Map([...(state.opts.args ?? []), ...envOf(out)]);
+  const shell = state.opts.shell;
   switch (instr) {
     case 'CMD':
-      out.Cmd = commandForm(arg);
+      out.Cmd = commandForm(arg, shell);
       state.cmdSet = true;
       break;
     case 'ENTRYPOINT':
-      out.Entrypoint = commandForm(arg);
+      out.Entrypoint = commandForm(arg, shell);
       // As in a build: a new ENTRYPOINT drops an inherited CMD unless CMD was set here too.
       if (!state.cmdSet) out.Cmd = null;
       break;
@@ -103,9 +111,9 @@ function jsonArray(text: string): string[] | undefined {
   return undefined;
 }
 
-/** Exec form (JSON array) as is; shell form → ["/bin/sh", "-c", text]. */
-export function commandForm(text: string): string[] {
-  return jsonArray(text) ?? (text ? ['/bin/sh', '-c', text] : ['/bin/sh', '-c']);
+/** Exec form (JSON array) as is; shell form → ["/bin/sh", "-c", text] (or the SHELL given). */
+export function commandForm(text: string, shell: string[] = ['/bin/sh', '-c']): string[] {
+  return jsonArray(text) ?? (text ? [...shell, text] : [...shell]);
 }
 
 function setEnv(env: string[], pairs: [string, string][]): string[] {

@@ -14,7 +14,7 @@ import type { Snapshotter } from '../snapshots/snapshotter.js';
 import { loadArchive, saveArchive } from './archive.js';
 import { applyChanges } from './changes.js';
 import { familiarString, matchesReferencePattern, normalizedName, normalizedString, parseImageReference, parseNormalizedNamed, type Reference } from './reference.js';
-import { ImageStore, type ImageRecord, type StoredImage } from './store.js';
+import { ImageStore, type ImageRecord, type LayerRef, type StoredImage } from './store.js';
 
 export type { ImageRecord, LayerRef, StoredImage } from './store.js';
 
@@ -333,15 +333,22 @@ export class ImagesService {
 
   /** Mark from image records and snapshots, sweep unreferenced blobs and layer folders.
    *  What imports/loads in flight wrote since they started is spared. Returns removed chain IDs. */
+  /** Other owners of layers (the build cache): what they name is kept by collectGarbage. */
+  readonly gcRoots: (() => Promise<LayerRef[][]>)[] = [];
+
   async collectGarbage(): Promise<string[]> {
     const cutoff = this.inFlight.size ? Math.min(...this.inFlight) - 2000 : Infinity;
     const blobs = new Set<string>();
     const layers = new Set<string>();
+    const mark = (refs: LayerRef[]) => {
+      refs.forEach((l) => blobs.add(l.digest));
+      chainIds(refs.map((l) => l.diffId)).forEach((c) => layers.add(c));
+    };
     for (const rec of this.store.all()) {
       [rec.id, rec.configDigest, ...(rec.manifestDigest ? [rec.manifestDigest] : [])].forEach((d) => blobs.add(d));
-      rec.layers.forEach((l) => blobs.add(l.digest));
-      chainIds(rec.layers.map((l) => l.diffId)).forEach((c) => layers.add(c));
+      mark(rec.layers);
     }
+    for (const root of this.gcRoots) (await root()).forEach(mark);
     for await (const b of this.content.walk()) {
       if (!blobs.has(b.digest) && (await this.content.mtime(b.digest)) < cutoff) await this.content.delete(b.digest);
     }

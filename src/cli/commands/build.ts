@@ -1,0 +1,152 @@
+// `build`: send a context (a directory minus its .dockerignore, a tar on stdin, or a Dockerfile alone from
+// stdin) to berthd's /build and render the progress; -f may name a Dockerfile outside the context (it is
+// then added to the context under a private name, as the docker CLI does).
+import { createReadStream, promises as fs, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import * as tarStream from 'tar-stream';
+import { renderJSONMessages } from '../../client/jsonmessage.js';
+import { dockerignore } from '../../lib/dockerignore.js';
+import { StatusError, type CommandSpec, type Context } from '../command.js';
+import type { ParsedFlags } from '../flags.js';
+
+/** Pack a directory as a context tar, leaving out what .dockerignore excludes (never the Dockerfile). */
+async function packDirectory(dir: string, keep: Set<string>, extra?: { name: string; data: Buffer }): Promise<Readable> {
+  const rules = await fs.readFile(path.join(dir, '.dockerignore'), 'utf8').catch(() => undefined);
+  const ignored = dockerignore(rules);
+  const pack = tarStream.pack();
+  const add = (header: Partial<tarStream.Header> & { name: string }, data?: Buffer | Readable): Promise<void> =>
+    new Promise((resolve, reject) => {
+      const done = (e?: Error | null) => (e ? reject(e) : resolve());
+      if (data instanceof Readable) data.pipe(pack.entry(header as tarStream.Header, done));
+      else pack.entry(header as tarStream.Header, data ?? Buffer.alloc(0), done);
+    });
+  const walk = async (rel: string): Promise<void> => {
+    for (const e of (await fs.readdir(path.join(dir, rel), { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name))) {
+      const p = rel ? `${rel}/${e.name}` : e.name;
+      const full = path.join(dir, p);
+      const st = await fs.lstat(full);
+      const skip = ignored(p) && !keep.has(p);
+      if (e.isDirectory()) {
+        if (!skip) await add({ name: p, type: 'directory', mode: st.mode & 0o7777, mtime: st.mtime });
+        await walk(p); // exceptions ("!dir/file") may live inside an ignored directory
+      } else if (skip) continue;
+      else if (e.isSymbolicLink()) await add({ name: p, type: 'symlink', linkname: await fs.readlink(full), mode: st.mode & 0o7777, mtime: st.mtime });
+      else if (e.isFile()) await add({ name: p, type: 'file', size: st.size, mode: st.mode & 0o7777, mtime: st.mtime }, createReadStream(full));
+    }
+  };
+  void (async () => {
+    try {
+      await walk('');
+      if (extra) await add({ name: extra.name, type: 'file', size: extra.data.length, mode: 0o644 }, extra.data);
+      pack.finalize();
+    } catch (e) {
+      pack.destroy(e as Error);
+    }
+  })();
+  return Readable.from(pack as unknown as AsyncIterable<Buffer>);
+}
+
+async function build(ctx: Context, f: ParsedFlags): Promise<number> {
+  const source = f.args[0]!;
+  const file = f.str('file');
+  let body: Readable;
+  let dockerfile = file || 'Dockerfile';
+  if (source === '-') {
+    // A tar context on stdin, or a Dockerfile alone (then the context is empty).
+    const chunks: Buffer[] = [];
+    for await (const c of ctx.stdin) chunks.push(c as Buffer);
+    const data = Buffer.concat(chunks);
+    const isTar = data.length > 262 && data.subarray(257, 262).toString() === 'ustar';
+    const isGzip = data[0] === 0x1f && data[1] === 0x8b;
+    if (isTar || isGzip) body = Readable.from([data]);
+    else {
+      const pack = tarStream.pack();
+      pack.entry({ name: 'Dockerfile', size: data.length, mode: 0o644 }, data);
+      pack.finalize();
+      body = Readable.from(pack as unknown as AsyncIterable<Buffer>);
+      dockerfile = 'Dockerfile';
+    }
+  } else {
+    const st = await fs.stat(source).catch(() => undefined);
+    if (!st?.isDirectory()) throw new StatusError(`unable to prepare context: path "${source}" not found`, 1);
+    let extra: { name: string; data: Buffer } | undefined;
+    const dfPath = file ? (path.isAbsolute(file) ? file : path.resolve(file)) : path.join(source, 'Dockerfile');
+    const rel = path.relative(path.resolve(source), dfPath);
+    if (file === '-' || rel.startsWith('..') || path.isAbsolute(rel)) {
+      const data = file === '-' ? Buffer.concat(await readAll(ctx.stdin)) : await fs.readFile(dfPath).catch(() => {
+        throw new StatusError(`unable to prepare context: unable to evaluate symlinks in Dockerfile path: lstat ${dfPath}: no such file or directory`, 1);
+      });
+      dockerfile = `.dockerfile.${Math.random().toString(16).slice(2, 22)}`;
+      extra = { name: dockerfile, data };
+    } else {
+      dockerfile = rel.split(path.sep).join('/');
+      if (!(await fs.stat(dfPath).catch(() => undefined))) throw new StatusError(`unable to prepare context: unable to evaluate symlinks in Dockerfile path: lstat ${dfPath}: no such file or directory`, 1);
+    }
+    body = await packDirectory(source, new Set([dockerfile, '.dockerignore']), extra);
+  }
+  const buildArgs: Record<string, string | null> = {};
+  for (const a of f.list('build-arg')) {
+    const eq = a.indexOf('=');
+    // "--build-arg NAME" takes the value from the environment, as docker does.
+    buildArgs[eq < 0 ? a : a.slice(0, eq)] = eq < 0 ? (ctx.env[a] ?? null) : a.slice(eq + 1);
+  }
+  const labels: Record<string, string> = {};
+  for (const l of f.list('label')) {
+    const eq = l.indexOf('=');
+    labels[eq < 0 ? l : l.slice(0, eq)] = eq < 0 ? '' : l.slice(eq + 1);
+  }
+  const res = await ctx.client().request({
+    method: 'POST',
+    path: '/build',
+    query: {
+      t: f.list('tag').length ? f.list('tag') : undefined,
+      dockerfile,
+      buildargs: JSON.stringify(buildArgs),
+      labels: JSON.stringify(labels),
+      target: f.str('target') || undefined,
+      nocache: f.bool('no-cache') || undefined,
+      pull: f.bool('pull') || undefined,
+      q: f.bool('quiet') || undefined,
+    },
+    input: body,
+    contentType: 'application/x-tar',
+  });
+  let id = '';
+  await renderJSONMessages(res as Readable, ctx.stdout, { tty: false, onAux: (aux) => (id = String(aux.ID ?? id)) });
+  if (f.str('iidfile') && id) writeFileSync(f.str('iidfile'), id);
+  return 0;
+}
+
+async function readAll(src: AsyncIterable<unknown>): Promise<Buffer[]> {
+  const out: Buffer[] = [];
+  for await (const c of src) out.push(c as Buffer);
+  return out;
+}
+
+export const commands: Record<string, CommandSpec> = {
+  build: {
+    usage: '[OPTIONS] PATH | -',
+    description: 'Build an image from a Dockerfile',
+    aliases: ['berth image build', 'berth build', 'berth builder build'],
+    flags: [
+      { name: 'tag', short: 't', type: 'stringArray', description: "Name and optionally a tag in the 'name:tag' format" },
+      { name: 'file', short: 'f', type: 'string', description: "Name of the Dockerfile (Default is 'PATH/Dockerfile')" },
+      { name: 'build-arg', type: 'stringArray', description: 'Set build-time variables' },
+      { name: 'label', type: 'stringArray', description: 'Set metadata for an image' },
+      { name: 'target', type: 'string', description: 'Set the target build stage to build.' },
+      { name: 'no-cache', type: 'bool', description: 'Do not use cache when building the image' },
+      { name: 'pull', type: 'bool', description: 'Always attempt to pull a newer version of the image' },
+      { name: 'quiet', short: 'q', type: 'bool', description: 'Suppress the build output and print image ID on success' },
+      { name: 'iidfile', type: 'string', description: 'Write the image ID to the file' },
+      { name: 'progress', type: 'string', default: 'auto', description: 'Set type of progress output (auto, plain, tty)' },
+      { name: 'network', type: 'string', default: 'default', description: 'Set the networking mode for the RUN instructions during build' },
+      { name: 'platform', type: 'string', description: 'Set platform if server is multi-platform capable' },
+      { name: 'rm', type: 'bool', default: true, description: 'Remove intermediate containers after a successful build' },
+      { name: 'force-rm', type: 'bool', description: 'Always remove intermediate containers' },
+    ],
+    args: { min: 1, max: 1 },
+    run: build,
+  },
+};
+

@@ -1,0 +1,43 @@
+// POST /build (the classic builder's API, which `DOCKER_BUILDKIT=0 docker build` uses) and
+// POST /build/prune: thin translators to the build service, progress as JSON messages.
+import type { JSONMessage } from '../../api/types.js';
+import type { BuildService } from '../../engine/build/service.js';
+import { InvalidParameter, messageOf, statusOf } from '../../lib/errors.js';
+import { qBool, sendJson, startStream, type Ctx, type Router } from '../http.js';
+
+function jsonParam<T>(ctx: Ctx, key: string, fallback: T): T {
+  const v = ctx.query.get(key);
+  if (!v) return fallback;
+  try {
+    return JSON.parse(v) as T;
+  } catch {
+    throw new InvalidParameter(`invalid ${key} parameter: expected JSON`);
+  }
+}
+
+export function buildRoutes(r: Router, build: BuildService): void {
+  r.on('POST', '/build', async (ctx) => {
+    if (ctx.query.get('remote')) throw new InvalidParameter('remote build contexts (git URLs, tarball URLs) are not supported by berth yet: send the context as a tar');
+    if (ctx.query.get('version') === '2') throw new InvalidParameter('BuildKit sessions (version=2) are not supported: use DOCKER_BUILDKIT=0 with the docker CLI, or berth build');
+    const quiet = qBool(ctx.query, 'q');
+    const req = {
+      dockerfile: ctx.query.get('dockerfile') ?? 'Dockerfile',
+      tags: ctx.query.getAll('t'),
+      buildArgs: jsonParam<Record<string, string | null>>(ctx, 'buildargs', {}),
+      labels: jsonParam<Record<string, string>>(ctx, 'labels', {}),
+      target: ctx.query.get('target') || undefined,
+      noCache: qBool(ctx.query, 'nocache'),
+      pull: qBool(ctx.query, 'pull'),
+    };
+    const res = startStream(ctx, 'application/json');
+    const send = (m: JSONMessage) => res.write(JSON.stringify(m) + '\n');
+    try {
+      const id = await build.build(ctx.req, req, (m) => (!quiet || m.aux ? send(m) : undefined));
+      if (quiet) send({ stream: id + '\n' });
+    } catch (e) {
+      send({ errorDetail: { message: messageOf(e), code: statusOf(e) }, error: messageOf(e) });
+    }
+    res.end();
+  });
+  r.on('POST', '/build/prune', async (ctx) => sendJson(ctx, 200, await build.prune()));
+}

@@ -1,0 +1,520 @@
+// The builder (the solver side): a parsed Dockerfile becomes stages; the stages the target needs run
+// concurrently (a stage waits only for the stages it names in FROM or COPY --from); each instruction
+// moves a stage's state (image config + layers) forward. Every step has a cache key made from its
+// parent's key, the instruction as expanded, the build args it sees and, for COPY/ADD, the content of its
+// sources; a hit reuses the step's result without doing any work.
+import { spawn } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import type { ContainerRecord } from '../containers/record.js';
+import type { HostConfig, JSONMessage } from '../../api/types.js';
+import { InvalidParameter, NotFound } from '../../lib/errors.js';
+import { readJsonIfExists, writeJsonAtomic } from '../../lib/fsutil.js';
+import { applyChanges } from '../images/changes.js';
+import { familiarString, parseImageReference } from '../images/reference.js';
+import { hostArch, type ImagesService, type OciImageConfig } from '../images/service.js';
+import type { LayerRef } from '../images/store.js';
+import type { NetworksService } from '../networks/service.js';
+import type { DistributionService } from '../distribution/service.js';
+import type { Snapshotter } from '../snapshots/snapshotter.js';
+import { chainIds } from '../snapshots/layers.js';
+import { buildSpec } from '../runtime/spec.js';
+import { resolveUser } from '../runtime/user.js';
+import { containerFiles, writeContainerFiles } from '../containers/files.js';
+import { commitUpper } from './layerdiff.js';
+import { copyFiles, expandSource, hashSources, resolveInRoot } from './copy.js';
+import { expandString, expandWords, parseDockerfile, parseKeyValues, substituteVars, type Env, type Instruction } from './dockerfile.js';
+
+export interface BuildOptions {
+  contextDir: string;
+  dockerfile: string;
+  dockerfileName: string;
+  tags: string[];
+  buildArgs: Record<string, string | null>;
+  labels: Record<string, string>;
+  target?: string;
+  noCache: boolean;
+  pull: boolean;
+  progress: (m: JSONMessage) => void;
+}
+
+export interface BuilderDeps {
+  root: string;
+  execRoot: string;
+  runtime: string;
+  images: ImagesService;
+  snapshotter: Snapshotter;
+  networks: NetworksService;
+  distribution: DistributionService;
+}
+
+/** A stage's state after each instruction: what the next step builds on. */
+interface State {
+  config: OciImageConfig;
+  layers: LayerRef[];
+  key: string;
+}
+
+interface Stage {
+  index: number;
+  name?: string;
+  from: Instruction;
+  instructions: Instruction[];
+}
+
+const EMPTY_CONFIG = (): OciImageConfig => ({ architecture: hostArch(), os: 'linux', config: { Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'] }, rootfs: { type: 'layers', diff_ids: [] }, history: [] });
+const DEFAULT_SHELL = ['/bin/sh', '-c'];
+const PREDEFINED_ARGS = ['HTTP_PROXY', 'http_proxy', 'HTTPS_PROXY', 'https_proxy', 'FTP_PROXY', 'ftp_proxy', 'NO_PROXY', 'no_proxy', 'ALL_PROXY', 'all_proxy'];
+
+const sha = (s: string) => createHash('sha256').update(s).digest('hex');
+
+export class Builder {
+  private readonly cacheDir: string;
+
+  constructor(private readonly d: BuilderDeps) {
+    this.cacheDir = path.join(d.root, 'build', 'cache');
+  }
+
+  /** Cached steps name layers too: image garbage collection keeps them (until `builder prune`). */
+  async cacheRoots(): Promise<LayerRef[][]> {
+    const out: LayerRef[][] = [];
+    for (const f of await fs.readdir(this.cacheDir).catch(() => [] as string[])) {
+      const s = await readJsonIfExists<State>(path.join(this.cacheDir, f));
+      if (s) out.push(s.layers);
+    }
+    return out;
+  }
+
+  async build(o: BuildOptions): Promise<string> {
+    const df = parseDockerfile(o.dockerfile, o.dockerfileName);
+    const { stages, globalArgs } = splitStages(df.instructions, o.dockerfileName);
+    const target = o.target ? stages.find((s) => s.name === o.target?.toLowerCase()) : stages[stages.length - 1];
+    if (!target) throw new InvalidParameter(`failed to reach build target ${o.target} in Dockerfile`);
+    const argEnv: Env = new Map();
+    for (const inst of globalArgs) for (const [k, v] of parseKeyValues(inst.args, argEnv, df.escape, 'ARG', false)) argEnv.set(k, o.buildArgs[k] ?? (inst.args.includes('=') ? v : ''));
+    const needed = neededStages(stages, target, argEnv, df.escape);
+    const results = new Map<number, Promise<State>>();
+    // Steps are numbered in Dockerfile order (stages run concurrently, so their lines interleave).
+    const numbered = needed.flatMap((s) => [s.from, ...s.instructions]);
+    const total = numbered.length;
+    const consumedArgs = new Set<string>();
+    const runStage = (s: Stage): Promise<State> => {
+      let p = results.get(s.index);
+      if (!p) {
+        p = this.runStage(s, stages, runStage, { ...o, escape: df.escape, argEnv, consumedArgs, stepOf: (inst) => numbered.indexOf(inst) + 1, total });
+        results.set(s.index, p);
+        p.catch(() => undefined);
+      }
+      return p;
+    };
+    // Every needed stage starts now; independent ones overlap in time.
+    for (const s of needed) void runStage(s);
+    const final = await runStage(target);
+    await Promise.all([...results.values()]);
+    const unused = Object.keys(o.buildArgs).filter((k) => !consumedArgs.has(k) && !PREDEFINED_ARGS.includes(k));
+    if (unused.length) o.progress({ stream: `[Warning] One or more build-args [${unused.join(' ')}] were not consumed\n` });
+    return this.finish(final, o);
+  }
+
+  /** Write the image (config blob + record) and its tags. */
+  private async finish(state: State, o: BuildOptions): Promise<string> {
+    const cfg: OciImageConfig = { ...state.config, created: new Date().toISOString(), rootfs: { type: 'layers', diff_ids: state.layers.map((l) => l.diffId) } };
+    if (Object.keys(o.labels).length) cfg.config = { ...cfg.config, Labels: { ...(cfg.config?.Labels ?? {}), ...o.labels } };
+    const { digest } = await this.d.images.content.putBytes(JSON.stringify(cfg));
+    const refs = o.tags.map((t) => parseImageReference(t));
+    await this.d.images.recordImage({ id: digest, configDigest: digest, layers: state.layers, repoDigests: [] }, refs);
+    o.progress({ aux: { ID: digest } });
+    o.progress({ stream: `Successfully built ${digest.slice(7, 19)}\n` });
+    for (const r of refs) o.progress({ stream: `Successfully tagged ${familiarString(r)}\n` });
+    return digest;
+  }
+
+  private async runStage(
+    s: Stage,
+    stages: Stage[],
+    runStage: (s: Stage) => Promise<State>,
+    o: BuildOptions & { escape: string; argEnv: Env; consumedArgs: Set<string>; stepOf: (inst: Instruction) => number; total: number },
+  ): Promise<State> {
+    const say = (text: string) => o.progress({ stream: text });
+    const fromRef = expandString(s.from.args.split(/\s+/)[0]!, o.argEnv, o.escape);
+    say(`Step ${o.stepOf(s.from)}/${o.total} : ${s.from.original}\n`);
+    let state = await this.baseState(fromRef, stages, runStage, o);
+    say(` ---> ${shortKey(state.key)}\n`);
+    const args: Env = new Map();
+    let shell = state.config.config?.Shell ?? DEFAULT_SHELL;
+    const triggers = (state.config.config?.OnBuild ?? []).map((t) => parseDockerfile(`FROM scratch\n${t}`, 'ONBUILD').instructions[1]!);
+    if (triggers.length) state = { ...state, config: { ...state.config, config: { ...state.config.config, OnBuild: null } } };
+    for (const inst of [...triggers, ...s.instructions]) {
+      say(`Step ${triggers.includes(inst) ? '(onbuild)' : o.stepOf(inst)}/${o.total} : ${inst.original}\n`);
+      if (inst.name === 'ARG') {
+        for (const [k, v] of parseKeyValues(inst.args, new Map([...o.argEnv, ...args]), o.escape, 'ARG', false)) {
+          const given = o.buildArgs[k];
+          o.consumedArgs.add(k);
+          args.set(k, given ?? (inst.args.includes(`${k}=`) ? v : o.argEnv.get(k) ?? defaultArg(k) ?? ''));
+        }
+        state = { ...state, key: sha(state.key + '\nARG ' + [...args].map(([k, v]) => `${k}=${v}`).join(' ')) };
+        say(` ---> ${shortKey(state.key)}\n`);
+        continue;
+      }
+      if (inst.name === 'SHELL') shell = inst.json!;
+      state = await this.step(state, inst, { ...o, args, shell, stages, runStage, say });
+      say(` ---> ${shortKey(state.key)}\n`);
+    }
+    return state;
+  }
+
+  /** FROM: scratch, an earlier stage, or an image (pulled when missing or with --pull). */
+  private async baseState(ref: string, stages: Stage[], runStage: (s: Stage) => Promise<State>, o: BuildOptions): Promise<State> {
+    if (ref === 'scratch') return { config: EMPTY_CONFIG(), layers: [], key: sha('scratch') };
+    const stage = stages.find((st) => st.name === ref.toLowerCase());
+    if (stage) return runStage(stage);
+    const image = await this.resolveImage(ref, o);
+    const rec = this.d.images.store.get(image)!;
+    const config = await this.d.images.imageConfig(image);
+    return { config: { ...config, history: config.history ?? [] }, layers: rec.layers, key: sha('image ' + image) };
+  }
+
+  private async resolveImage(ref: string, o: BuildOptions): Promise<string> {
+    if (!o.pull) {
+      const local = await this.d.images.resolve(ref).catch(() => undefined);
+      if (local) return local.id;
+    }
+    try {
+      const [id] = await this.d.distribution.pull(ref, { auth: {}, progress: (m) => m.status && o.progress({ stream: `${m.id ? m.id + ': ' : ''}${m.status}\n` }) });
+      return id!;
+    } catch (e) {
+      throw new NotFound(`pull access denied for ${ref}, repository does not exist or may require 'docker login': ${(e as Error).message}`);
+    }
+  }
+
+  /** One instruction: a cache hit, or the work (metadata change, COPY/ADD, RUN). */
+  private async step(
+    state: State,
+    inst: Instruction,
+    o: BuildOptions & { escape: string; argEnv: Env; args: Env; shell: string[]; stages: Stage[]; runStage: (s: Stage) => Promise<State>; say: (t: string) => void },
+  ): Promise<State> {
+    const env = new Map([...o.args, ...envOf(state.config)]);
+    const copySources = inst.name === 'COPY' || inst.name === 'ADD' ? await this.copySources(inst, env, o) : undefined;
+    const usedArgs = inst.name === 'RUN' ? [...o.args].map(([k, v]) => `${k}=${v}`).join(' ') : '';
+    const key = sha(JSON.stringify([state.key, inst.name, inst.args, inst.flags, inst.heredocs, usedArgs, copySources?.hash ?? '', inst.name === 'RUN' ? o.shell : '']));
+    if (!o.noCache) {
+      const hit = await this.cached(key);
+      if (hit) {
+        o.say(' ---> Using cache\n');
+        return hit;
+      }
+    }
+    let next: State;
+    switch (inst.name) {
+      case 'RUN':
+        next = await this.run(state, inst, env, o);
+        break;
+      case 'COPY':
+      case 'ADD':
+        next = await this.copy(state, inst, env, copySources!, o);
+        break;
+      case 'MAINTAINER':
+        next = withHistory({ ...state, config: { ...state.config, author: expandString(inst.args, env, o.escape) } }, inst.original, true);
+        break;
+      case 'SHELL':
+        next = withHistory({ ...state, config: { ...state.config, config: { ...state.config.config, Shell: inst.json } } }, inst.original, true);
+        break;
+      default:
+        next = withHistory({ ...state, config: { ...state.config, config: applyChanges(state.config.config ?? {}, [inst.original], { args: o.args, shell: o.shell }) } }, inst.original, true);
+    }
+    next = { ...next, key };
+    await fs.mkdir(this.cacheDir, { recursive: true });
+    await writeJsonAtomic(path.join(this.cacheDir, key + '.json'), next);
+    return next;
+  }
+
+  /** A cached step, when every layer it names still exists. */
+  private async cached(key: string): Promise<State | undefined> {
+    const s = await readJsonIfExists<State>(path.join(this.cacheDir, key + '.json'));
+    if (!s) return undefined;
+    const chains = chainIds(s.layers.map((l) => l.diffId));
+    for (let i = 0; i < s.layers.length; i++) {
+      if (!(await this.d.images.content.has(s.layers[i]!.digest)) || !(await this.d.snapshotter.layers.info(chains[i]!))) return undefined;
+    }
+    return s;
+  }
+
+  // ---- RUN ----
+
+  private async run(state: State, inst: Instruction, env: Env, o: BuildOptions & { escape: string; args: Env; shell: string[]; say: (t: string) => void }): Promise<State> {
+    const heredoc = inst.heredocs[0];
+    const onlyHeredoc = heredoc && /^<<-?\s*["']?\w+["']?\s*$/.test(inst.args);
+    const argv = inst.json ?? [...o.shell, onlyHeredoc ? heredoc.body : inst.args];
+    const network = inst.flags.network?.[0] ?? 'default';
+    if (!['default', 'none', 'host'].includes(network)) throw new InvalidParameter(`unsupported RUN --network=${network}: use default, none or host`);
+    return this.withSnapshot(state, async (rootfs, id, tmp) => {
+      o.say(` ---> Running in ${id.slice(0, 12)}\n`);
+      const cfg = state.config.config ?? {};
+      const cwd = cfg.WorkingDir || '/';
+      await fs.mkdir(await resolveInRoot(rootfs, cwd), { recursive: true });
+      const rec = { id, name: '/' + id.slice(0, 12), hostConfig: { NetworkMode: network === 'default' ? 'bridge' : network } as HostConfig, config: {}, networks: {} } as unknown as ContainerRecord;
+      if (network === 'default') rec.networks = this.d.networks.endpointsForCreate(rec.hostConfig);
+      const netnsPath = await this.d.networks.attach(rec);
+      try {
+        const files = containerFiles(tmp);
+        await writeContainerFiles(files, { hostname: id.slice(0, 12), extraHosts: [], dns: [], dnsSearch: [], dnsOptions: [], hostNetwork: network === 'host', ip: Object.values(rec.networks ?? {})[0]?.IPAddress });
+        const runEnv = [...new Map([...envOf(state.config), ...o.args])].map(([k, v]) => `${k}=${v}`);
+        const spec = buildSpec({
+          id,
+          rootfs,
+          args: argv,
+          env: runEnv,
+          cwd,
+          user: await resolveUser(rootfs, cfg.User),
+          tty: false,
+          hostname: id.slice(0, 12),
+          hostConfig: rec.hostConfig,
+          files,
+          netnsPath,
+          cgroupsPath: `/berth/build-${id}`,
+        });
+        await writeJsonAtomic(path.join(tmp, 'config.json'), spec);
+        const stdin = heredoc && !onlyHeredoc ? heredoc.body : undefined;
+        const code = await this.runc(tmp, id, stdin, (t) => o.progress({ stream: t }));
+        if (code !== 0) throw new InvalidParameter(`The command '${argv.join(' ')}' returned a non-zero code: ${code}`);
+      } finally {
+        await this.d.networks.detach(rec).catch(() => undefined);
+      }
+      return withHistory(state, `RUN ${inst.json ? JSON.stringify(inst.json) : argv.join(' ')} # buildkit`, false);
+    });
+  }
+
+  /** runc run in the foreground; output streamed as it comes. Returns the exit code. */
+  private runc(bundle: string, id: string, stdin: string | undefined, out: (text: string) => void): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const child = spawn(this.d.runtime, ['--root', path.join(this.d.execRoot, 'runc'), 'run', '--bundle', bundle, `build-${id.slice(0, 20)}`], { stdio: ['pipe', 'pipe', 'pipe'] });
+      child.stdout.on('data', (d: Buffer) => out(d.toString()));
+      child.stderr.on('data', (d: Buffer) => out(d.toString()));
+      child.stdin.on('error', () => undefined);
+      child.stdin.end(stdin ?? '');
+      child.on('error', reject);
+      child.on('close', (code) => resolve(code ?? 1));
+    });
+  }
+
+  /** Run `work` with the state's filesystem mounted (a fresh snapshot); its changes become the next layer. */
+  private async withSnapshot(state: State, work: (rootfs: string, id: string, tmp: string) => Promise<State>): Promise<State> {
+    const id = randomBytes(32).toString('hex');
+    const key = `build-${id.slice(0, 16)}`;
+    const tmp = path.join(this.d.root, 'build', 'tmp', id.slice(0, 16));
+    const rootfs = path.join(tmp, 'rootfs');
+    const chains = chainIds(state.layers.map((l) => l.diffId));
+    await fs.mkdir(rootfs, { recursive: true });
+    await this.d.snapshotter.prepare(key, chains[chains.length - 1]);
+    try {
+      await this.d.snapshotter.mount(key, rootfs);
+      let next: State;
+      try {
+        next = await work(rootfs, id, tmp);
+      } finally {
+        await this.d.snapshotter.unmount(rootfs);
+      }
+      const { ref } = await this.d.images.unrecorded(() => commitUpper(this.d.images.content, this.d.snapshotter.layers, this.d.snapshotter.upperDir(key), chains[chains.length - 1]));
+      return { ...next, layers: [...state.layers, ref] };
+    } finally {
+      await this.d.snapshotter.remove(key);
+      await fs.rm(tmp, { recursive: true, force: true });
+    }
+  }
+
+  // ---- COPY / ADD ----
+
+  /** Where a COPY/ADD reads from, what it copies, and the content hash for the cache key. */
+  private async copySources(inst: Instruction, env: Env, o: BuildOptions & { escape: string; stages: Stage[]; runStage: (s: Stage) => Promise<State> }): Promise<{ root: string; sources: string[]; dest: string; destIsDir: boolean; hash: string; release: () => Promise<void> }> {
+    const words = inst.json ?? expandWords(inst.args, env, o.escape);
+    if (inst.heredocs.length) {
+      const dir = await fs.mkdtemp(path.join(this.d.root, 'build', 'heredoc-'));
+      for (const h of inst.heredocs) await fs.writeFile(path.join(dir, h.name), h.expand ? substituteVars(h.body, env, o.escape) : h.body);
+      const dest = words[words.length - 1]!;
+      return { root: dir, sources: inst.heredocs.map((h) => h.name), dest, destIsDir: dest.endsWith('/'), hash: sha(JSON.stringify(inst.heredocs)), release: () => fs.rm(dir, { recursive: true, force: true }) };
+    }
+    const dest = words[words.length - 1]!;
+    const patterns = words.slice(0, -1);
+    let root = o.contextDir;
+    let release = async (): Promise<void> => undefined;
+    const from = inst.flags.from?.[0];
+    if (from) {
+      const ref = expandString(from, env, o.escape);
+      const stage = o.stages.find((s) => s.name === ref.toLowerCase() || String(s.index) === ref);
+      const state = stage ? await o.runStage(stage) : await this.baseState(ref, o.stages, o.runStage, o);
+      const mounted = await this.mountState(state);
+      root = mounted.rootfs;
+      release = mounted.release;
+    }
+    const sources: string[] = [];
+    for (const p of patterns) {
+      if (/^https?:\/\//.test(p)) {
+        if (inst.name !== 'ADD') throw new InvalidParameter(`source can't be a URL for COPY`);
+        sources.push(p);
+        continue;
+      }
+      if (!from && path.posix.normalize('/' + p) !== '/' + path.posix.normalize(p).replace(/^(\.\.\/)+/, '') && p.startsWith('..')) {
+        throw new InvalidParameter(`failed to compute cache key: ${p}: forbidden path outside the build context`);
+      }
+      const found = await expandSource(root, p);
+      if (!found.length) {
+        await release();
+        throw new InvalidParameter(`failed to compute cache key: "${p}" not found: not found in ${from ? `stage/image ${from}` : 'the build context'}`);
+      }
+      sources.push(...found);
+    }
+    const local = sources.filter((s) => !/^https?:\/\//.test(s));
+    const hash = (await hashSources(root, local)) + sources.filter((s) => /^https?:\/\//.test(s)).join(' ');
+    return { root, sources, dest, destIsDir: dest.endsWith('/') || dest.endsWith('/.'), hash, release };
+  }
+
+  private async mountState(state: State): Promise<{ rootfs: string; release: () => Promise<void> }> {
+    const key = `build-src-${randomBytes(8).toString('hex')}`;
+    const rootfs = path.join(this.d.root, 'build', 'tmp', key);
+    const chains = chainIds(state.layers.map((l) => l.diffId));
+    await this.d.snapshotter.prepare(key, chains[chains.length - 1]);
+    await this.d.snapshotter.mount(key, rootfs);
+    return {
+      rootfs,
+      release: async () => {
+        await this.d.snapshotter.unmount(rootfs);
+        await this.d.snapshotter.remove(key);
+        await fs.rm(rootfs, { recursive: true, force: true });
+      },
+    };
+  }
+
+  private async copy(
+    state: State,
+    inst: Instruction,
+    env: Env,
+    src: { root: string; sources: string[]; dest: string; destIsDir: boolean; release: () => Promise<void> },
+    o: BuildOptions & { escape: string },
+  ): Promise<State> {
+    try {
+      return await this.withSnapshot(state, async (rootfs) => {
+        const cfg = state.config.config ?? {};
+        const dest = path.posix.isAbsolute(src.dest) ? src.dest : path.posix.join(cfg.WorkingDir || '/', src.dest);
+        const chown = inst.flags.chown?.[0] ? expandString(inst.flags.chown[0], env, o.escape) : undefined;
+        const owner = chown ? await resolveUser(rootfs, chown.includes(':') ? chown : `${chown}:${chown}`).catch(() => resolveUser(rootfs, chown)) : undefined;
+        const chmod = inst.flags.chmod?.[0];
+        if (chmod && !/^[0-7]{3,4}$/.test(chmod)) throw new InvalidParameter(`invalid chmod parameter: ${chmod} (use octal, e.g. 755)`);
+        const local = src.sources.filter((s) => !/^https?:\/\//.test(s));
+        const isDir = src.destIsDir || src.dest.endsWith('/');
+        if (inst.name === 'ADD') {
+          for (const s of local) {
+            if (await this.addArchive(src.root, s, rootfs, dest, owner)) continue;
+            await copyFiles({ srcRoot: src.root, sources: [s], destRoot: rootfs, dest, destIsDir: isDir || local.length > 1, owner: owner && { uid: owner.uid, gid: owner.gid }, mode: chmod ? parseInt(chmod, 8) : undefined });
+          }
+          for (const url of src.sources.filter((s) => /^https?:\/\//.test(s))) await this.addUrl(url, rootfs, dest, isDir, owner);
+        } else {
+          await copyFiles({ srcRoot: src.root, sources: local, destRoot: rootfs, dest, destIsDir: isDir, owner: owner && { uid: owner.uid, gid: owner.gid }, mode: chmod ? parseInt(chmod, 8) : undefined });
+        }
+        return withHistory(state, `${inst.name} ${inst.original.slice(inst.name.length + 1)} # buildkit`, false);
+      });
+    } finally {
+      await src.release();
+    }
+  }
+
+  /** ADD of a local tar archive (plain, gzip, bzip2, xz): extracted into the destination. */
+  private async addArchive(root: string, rel: string, rootfs: string, dest: string, owner?: { uid: number; gid: number }): Promise<boolean> {
+    const file = await resolveInRoot(root, '/' + rel);
+    const st = await fs.stat(file).catch(() => undefined);
+    if (!st?.isFile()) return false;
+    const fh = await fs.open(file, 'r');
+    const head = Buffer.alloc(512);
+    await fh.read(head, 0, 512, 0);
+    await fh.close();
+    const compressed = (head[0] === 0x1f && head[1] === 0x8b) || head.subarray(0, 3).toString() === 'BZh' || head.subarray(0, 6).equals(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]));
+    const plainTar = head.subarray(257, 262).toString() === 'ustar';
+    if (!compressed && !plainTar) return false;
+    const target = await resolveInRoot(rootfs, dest);
+    await fs.mkdir(target, { recursive: true });
+    const { run } = await import('../../lib/exec.js');
+    const r = await run(['tar', '-x', '-C', target, '--no-same-owner', '-f', file, ...(owner ? [] : [])], { allowFailure: true });
+    if (r.exitCode !== 0) return false; // not a tar after all: ADD copies it as a file
+    return true;
+  }
+
+  /** ADD of a URL: downloaded to the destination (a directory destination keeps the URL's file name). */
+  private async addUrl(url: string, rootfs: string, dest: string, isDir: boolean, owner?: { uid: number; gid: number }): Promise<void> {
+    const res = await fetch(url).catch((e: Error) => {
+      throw new InvalidParameter(`failed to download ${url}: ${e.message}`);
+    });
+    if (!res.ok) throw new InvalidParameter(`failed to download ${url}: HTTP ${res.status}`);
+    const name = isDir ? path.posix.join(dest, path.posix.basename(new URL(url).pathname) || 'index.html') : dest;
+    const target = await resolveInRoot(rootfs, name);
+    await fs.mkdir(path.dirname(target), { recursive: true });
+    await fs.writeFile(target, Buffer.from(await res.arrayBuffer()), { mode: 0o600 });
+    await fs.lchown(target, owner?.uid ?? 0, owner?.gid ?? 0);
+    const lm = res.headers.get('last-modified');
+    if (lm) await fs.utimes(target, new Date(lm), new Date(lm));
+  }
+}
+
+// ---- helpers ----
+
+function shortKey(key: string): string {
+  return key.slice(0, 12);
+}
+
+function envOf(cfg: OciImageConfig): Env {
+  const env: Env = new Map();
+  for (const e of cfg.config?.Env ?? []) {
+    const i = e.indexOf('=');
+    if (i > 0) env.set(e.slice(0, i), e.slice(i + 1));
+  }
+  return env;
+}
+
+/** BuildKit's automatic platform args, when a stage declares them without a value. */
+function defaultArg(name: string): string | undefined {
+  const arch = hostArch();
+  const values: Record<string, string> = { TARGETPLATFORM: `linux/${arch}`, TARGETOS: 'linux', TARGETARCH: arch, TARGETVARIANT: '', BUILDPLATFORM: `linux/${arch}`, BUILDOS: 'linux', BUILDARCH: arch, BUILDVARIANT: '' };
+  return values[name];
+}
+
+function withHistory(state: State, createdBy: string, empty: boolean): State {
+  const entry = { created: new Date().toISOString(), created_by: createdBy, comment: 'buildkit.dockerfile.v0', ...(empty ? { empty_layer: true } : {}) };
+  return { ...state, config: { ...state.config, history: [...(state.config.history ?? []), entry] } };
+}
+
+function splitStages(instructions: Instruction[], file: string): { stages: Stage[]; globalArgs: Instruction[] } {
+  const stages: Stage[] = [];
+  const globalArgs: Instruction[] = [];
+  for (const inst of instructions) {
+    if (inst.name === 'FROM') {
+      const words = inst.args.split(/\s+/);
+      let name: string | undefined;
+      if (words.length === 3 && words[1]!.toUpperCase() === 'AS') name = words[2]!.toLowerCase();
+      else if (words.length !== 1) throw new InvalidParameter(`failed to parse ${file}: line ${inst.line}: FROM requires either one or three arguments`);
+      if (name && stages.some((s) => s.name === name)) throw new InvalidParameter(`failed to parse ${file}: line ${inst.line}: duplicate stage name "${name}"`);
+      stages.push({ index: stages.length, name, from: inst, instructions: [] });
+    } else if (!stages.length) globalArgs.push(inst);
+    else stages[stages.length - 1]!.instructions.push(inst);
+  }
+  return { stages, globalArgs };
+}
+
+/** The target and the stages it depends on (FROM <stage>, COPY --from=<stage>), checked for cycles. */
+function neededStages(stages: Stage[], target: Stage, argEnv: Env, escape: string): Stage[] {
+  const byRef = (ref: string, before: number) => stages.find((s) => (s.name === ref.toLowerCase() || String(s.index) === ref) && s.index < before);
+  const needed = new Set<number>();
+  const visit = (s: Stage) => {
+    if (needed.has(s.index)) return;
+    needed.add(s.index);
+    const base = byRef(expandString(s.from.args.split(/\s+/)[0]!, argEnv, escape), s.index);
+    if (base) visit(base);
+    for (const inst of s.instructions) {
+      const from = inst.flags.from?.[0];
+      if (!from) continue;
+      const dep = byRef(from, s.index);
+      if (dep) visit(dep);
+      else if (stages.some((x) => x.name === from.toLowerCase())) throw new InvalidParameter(`stage "${from}" is used by stage ${s.index} before it is defined (a stage can only copy from earlier stages)`);
+    }
+  };
+  visit(target);
+  return stages.filter((s) => needed.has(s.index));
+}
