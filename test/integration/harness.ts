@@ -147,8 +147,8 @@ export class TestDaemon {
     return runCmd([process.execPath, CLI, '-H', this.host, ...args], { ...opts, env: { DOCKER_CONFIG: path.join(this.dir, 'docker-config'), ...opts.env } });
   }
 
-  docker(args: string[], opts: { input?: string | Buffer; timeoutMs?: number } = {}): Promise<RunResult> {
-    return runCmd(['/usr/local/bin/docker', ...args], { ...opts, env: { DOCKER_HOST: this.host, DOCKER_CONFIG: path.join(this.dir, 'docker-config') } });
+  docker(args: string[], opts: { input?: string | Buffer; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<RunResult> {
+    return runCmd(['/usr/local/bin/docker', ...args], { ...opts, env: { DOCKER_HOST: this.host, DOCKER_CONFIG: path.join(this.dir, 'docker-config'), ...opts.env } });
   }
 
   async importBusybox(ref = 'busybox:latest'): Promise<string> {

@@ -196,37 +196,41 @@ export class Builder {
   ): Promise<State> {
     const env = new Map([...o.args, ...envOf(state.config)]);
     const copySources = inst.name === 'COPY' || inst.name === 'ADD' ? await this.copySources(inst, env, o) : undefined;
-    const usedArgs = inst.name === 'RUN' ? [...o.args].map(([k, v]) => `${k}=${v}`).join(' ') : '';
-    const key = sha(JSON.stringify([state.key, inst.name, inst.args, inst.flags, inst.heredocs, usedArgs, copySources?.hash ?? '', inst.name === 'RUN' ? o.shell : '']));
-    if (!o.noCache) {
-      const hit = await this.cached(key);
-      if (hit) {
-        o.say(' ---> Using cache\n');
-        return hit;
+    try {
+      const usedArgs = inst.name === 'RUN' ? [...o.args].map(([k, v]) => `${k}=${v}`).join(' ') : '';
+      const key = sha(JSON.stringify([state.key, inst.name, inst.args, inst.flags, inst.heredocs, usedArgs, copySources?.hash ?? '', inst.name === 'RUN' ? o.shell : '']));
+      if (!o.noCache) {
+        const hit = await this.cached(key);
+        if (hit) {
+          o.say(' ---> Using cache\n');
+          return hit;
+        }
       }
+      let next: State;
+      switch (inst.name) {
+        case 'RUN':
+          next = await this.run(state, inst, env, o);
+          break;
+        case 'COPY':
+        case 'ADD':
+          next = await this.copy(state, inst, env, copySources!, o);
+          break;
+        case 'MAINTAINER':
+          next = withHistory({ ...state, config: { ...state.config, author: expandString(inst.args, env, o.escape) } }, inst.original, true);
+          break;
+        case 'SHELL':
+          next = withHistory({ ...state, config: { ...state.config, config: { ...state.config.config, Shell: inst.json } } }, inst.original, true);
+          break;
+        default:
+          next = withHistory({ ...state, config: { ...state.config, config: applyChanges(state.config.config ?? {}, [inst.original], { args: o.args, shell: o.shell }) } }, inst.original, true);
+      }
+      next = { ...next, key };
+      await fs.mkdir(this.cacheDir, { recursive: true });
+      await writeJsonAtomic(path.join(this.cacheDir, key + '.json'), next);
+      return next;
+    } finally {
+      await copySources?.release();
     }
-    let next: State;
-    switch (inst.name) {
-      case 'RUN':
-        next = await this.run(state, inst, env, o);
-        break;
-      case 'COPY':
-      case 'ADD':
-        next = await this.copy(state, inst, env, copySources!, o);
-        break;
-      case 'MAINTAINER':
-        next = withHistory({ ...state, config: { ...state.config, author: expandString(inst.args, env, o.escape) } }, inst.original, true);
-        break;
-      case 'SHELL':
-        next = withHistory({ ...state, config: { ...state.config, config: { ...state.config.config, Shell: inst.json } } }, inst.original, true);
-        break;
-      default:
-        next = withHistory({ ...state, config: { ...state.config, config: applyChanges(state.config.config ?? {}, [inst.original], { args: o.args, shell: o.shell }) } }, inst.original, true);
-    }
-    next = { ...next, key };
-    await fs.mkdir(this.cacheDir, { recursive: true });
-    await writeJsonAtomic(path.join(this.cacheDir, key + '.json'), next);
-    return next;
   }
 
   /** A cached step, when every layer it names still exists. */
@@ -392,7 +396,7 @@ export class Builder {
     src: { root: string; sources: string[]; dest: string; destIsDir: boolean; release: () => Promise<void> },
     o: BuildOptions & { escape: string },
   ): Promise<State> {
-    try {
+    {
       return await this.withSnapshot(state, async (rootfs) => {
         const cfg = state.config.config ?? {};
         const dest = path.posix.isAbsolute(src.dest) ? src.dest : path.posix.join(cfg.WorkingDir || '/', src.dest);
@@ -413,8 +417,6 @@ export class Builder {
         }
         return withHistory(state, `${inst.name} ${inst.original.slice(inst.name.length + 1)} # buildkit`, false);
       });
-    } finally {
-      await src.release();
     }
   }
 

@@ -1,0 +1,182 @@
+// The builder as a user sees it: Dockerfiles in the styles people write (multi-stage with a non-root user
+// and a HEALTHCHECK, a compile stage copied into scratch, COPY --chown), the step cache (hits, and a
+// changed source file rebuilding from the first step that copies it), heredocs, .dockerignore, stages
+// that overlap in time, the bad inputs, and the real docker CLI's legacy builder against berthd.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, promises as fs } from 'node:fs';
+import path from 'node:path';
+import { TestDaemon } from './harness.js';
+
+async function context(files: Record<string, string>): Promise<string> {
+  const dir = await fs.mkdtemp('/tmp/bt-ctx-');
+  for (const [name, content] of Object.entries(files)) {
+    await fs.mkdir(path.dirname(path.join(dir, name)), { recursive: true });
+    await fs.writeFile(path.join(dir, name), content);
+  }
+  return dir;
+}
+
+const APP_DOCKERFILE = `# syntax=docker/dockerfile:1
+ARG BASE=busybox
+FROM \${BASE} AS base
+ENV APP_HOME=/app \\
+    GREETING="hello world"
+WORKDIR $APP_HOME
+RUN echo "$GREETING" > /greeting && echo "svc:x:1234:1234::/app:/bin/sh" >> /etc/passwd && echo "svc:x:1234:" >> /etc/group
+
+FROM base AS deps
+COPY package.json ./
+RUN wc -c < package.json > /tmp/deps.txt
+
+FROM base
+COPY --from=deps /tmp/deps.txt /app/deps.txt
+COPY --chown=svc:svc src/ /app/src/
+USER svc
+EXPOSE 8080
+LABEL org.example.name="demo app"
+HEALTHCHECK --interval=30s --timeout=10s --retries=3 CMD test -f /app/deps.txt
+CMD ["sh", "-c", "cat /greeting; ls -ln /app/src; id -u"]
+`;
+
+describe('build', () => {
+  let d: TestDaemon;
+  let ctx: string;
+  before(async () => {
+    d = await TestDaemon.start();
+    await d.importBusybox();
+    ctx = await context({ Dockerfile: APP_DOCKERFILE, 'package.json': '{"name":"demo"}\n', 'src/index.js': 'console.log(1)\n', 'src/lib.js': 'module.exports = 2\n', 'secret.env': 'TOKEN=x\n', '.dockerignore': 'secret.env\n' });
+  });
+  after(async () => {
+    await fs.rm(ctx, { recursive: true, force: true });
+    await d.cleanup();
+  });
+
+  it('builds a multi-stage image with a non-root user, COPY --chown and a HEALTHCHECK', async () => {
+    const r = await d.berth(['build', '-t', 'demo:1', '-t', 'demo:latest', ctx]);
+    assert.equal(r.code, 0, r.stderr + r.stdout);
+    assert.match(r.stdout, /Successfully built [0-9a-f]{12}\nSuccessfully tagged demo:1\nSuccessfully tagged demo:latest\n$/);
+    const run = await d.berth(['run', '--rm', 'demo:1']);
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stdout, /^hello world\n/);
+    assert.match(run.stdout, /1234 +1234 +15 .* index\.js/);
+    assert.match(run.stdout, /\n1234\n$/);
+    const cfg = JSON.parse((await d.berth(['image', 'inspect', '-f', '{{json .Config}}', 'demo:1'])).stdout);
+    assert.equal(cfg.User, 'svc');
+    assert.equal(cfg.WorkingDir, '/app');
+    assert.deepEqual(cfg.ExposedPorts, { '8080/tcp': {} });
+    assert.deepEqual(cfg.Labels, { 'org.example.name': 'demo app' });
+    assert.deepEqual(cfg.Healthcheck, { Test: ['CMD-SHELL', 'test -f /app/deps.txt'], Interval: 30e9, Timeout: 10e9, Retries: 3 });
+    assert.deepEqual(cfg.Cmd, ['sh', '-c', 'cat /greeting; ls -ln /app/src; id -u']);
+    assert.ok(cfg.Env.includes('GREETING=hello world') && cfg.Env.includes('APP_HOME=/app'));
+    const deps = await d.berth(['run', '--rm', 'demo:1', 'cat', '/app/deps.txt']);
+    assert.equal(deps.stdout.trim(), '16');
+  });
+
+  it('reuses the cache, and a changed source rebuilds from the first step that copies it', async () => {
+    const again = await d.berth(['build', '-t', 'demo:1', ctx]);
+    assert.equal(again.code, 0, again.stderr);
+    assert.doesNotMatch(again.stdout, /Running in/, 'every step is a cache hit');
+    await fs.writeFile(path.join(ctx, 'src/index.js'), 'console.log(2)\n');
+    const changed = await d.berth(['build', '-t', 'demo:2', ctx]);
+    assert.equal(changed.code, 0, changed.stderr);
+    const steps = changed.stdout.split(/(?=Step \d+\/\d+ : )/);
+    const stepOf = (prefix: string) => steps.find((s) => s.includes(prefix)) ?? '';
+    assert.match(stepOf('RUN echo "$GREETING"'), /Using cache/);
+    assert.match(stepOf('COPY --from=deps'), /Using cache/);
+    assert.doesNotMatch(stepOf('COPY --chown=svc:svc src/'), /Using cache/, 'the COPY of the changed file runs');
+    assert.doesNotMatch(stepOf('USER svc'), /Using cache/);
+    const nocache = await d.berth(['build', '--no-cache', '-q', ctx]);
+    assert.match(nocache.stdout, /^sha256:[0-9a-f]{64}\n$/);
+  });
+
+  it('leaves out what .dockerignore excludes', async () => {
+    const c = await context({ Dockerfile: 'FROM busybox\nCOPY . /ctx/\nRUN ls /ctx | sort | tr "\\n" " "\n', 'a.txt': 'a', 'b.log': 'b', 'keep.log': 'k', 'node_modules/x/y.js': 'y', '.dockerignore': '*.log\n!keep.log\nnode_modules\n' });
+    try {
+      const r = await d.berth(['build', '-t', 'ign', c]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /\nDockerfile a\.txt keep\.log {2}---> /);
+    } finally {
+      await fs.rm(c, { recursive: true, force: true });
+    }
+  });
+
+  it('runs heredocs and copies a compile stage into scratch', async () => {
+    const c = await context({
+      Dockerfile: `FROM busybox AS build
+RUN <<EOF
+mkdir -p /out
+cp /bin/busybox /out/busybox
+echo built > /out/stamp
+EOF
+COPY <<EOT /out/motd
+hello from a heredoc
+EOT
+
+FROM scratch
+COPY --from=build /out/ /
+ENTRYPOINT ["/busybox"]
+CMD ["cat", "/motd", "/stamp"]
+`,
+    });
+    try {
+      const r = await d.berth(['build', '-t', 'tiny', c]);
+      assert.equal(r.code, 0, r.stderr + r.stdout);
+      const run = await d.berth(['run', '--rm', 'tiny']);
+      assert.equal(run.stdout, 'hello from a heredoc\nbuilt\n');
+      const layers = JSON.parse((await d.berth(['image', 'inspect', '-f', '{{json .RootFS.Layers}}', 'tiny'])).stdout);
+      assert.equal(layers.length, 1, 'scratch plus one COPY');
+    } finally {
+      await fs.rm(c, { recursive: true, force: true });
+    }
+  });
+
+  it('runs independent stages at the same time', async () => {
+    const stage = (n: string) => `FROM busybox AS ${n}\nRUN cut -d' ' -f1 /proc/uptime > /start; sleep 1; cut -d' ' -f1 /proc/uptime > /end\n`;
+    const c = await context({ Dockerfile: `${stage('one')}\n${stage('two')}\nFROM busybox\nCOPY --from=one /start /one.start\nCOPY --from=one /end /one.end\nCOPY --from=two /start /two.start\nCOPY --from=two /end /two.end\n` });
+    try {
+      assert.equal((await d.berth(['build', '--no-cache', '-t', 'par', c])).code, 0);
+      const t = (await d.berth(['run', '--rm', 'par', 'cat', '/one.start', '/one.end', '/two.start', '/two.end'])).stdout.trim().split('\n').map(Number);
+      const [s1, e1, s2, e2] = t as [number, number, number, number];
+      assert.ok(s1 < e2 && s2 < e1, 'the two RUN steps overlapped');
+    } finally {
+      await fs.rm(c, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses bad Dockerfiles with the file and line, and leaves only valid cache behind', async () => {
+    const imagesBefore = (await d.berth(['images', '-aq'])).stdout;
+    const cases: [string, RegExp][] = [
+      ['FROM busybox\nFROBNICATE now\n', /failed to parse Dockerfile: line 2: unknown instruction: FROBNICATE/],
+      ['RUN true\n', /line 1: no build stage in current context/],
+      ['FROM busybox\nCOPY missing.txt /x\n', /"missing\.txt" not found/],
+      ['FROM busybox\nCOPY --from=nowhere /a /b\n', /nowhere/],
+      ['FROM busybox\nRUN echo failing; exit 3\n', /The command '\/bin\/sh -c echo failing; exit 3' returned a non-zero code: 3/],
+      ['FROM busybox\nCOPY onlyone\n', /line 2: COPY requires at least two arguments/],
+    ];
+    for (const [dockerfile, msg] of cases) {
+      const c = await context({ Dockerfile: dockerfile });
+      try {
+        const r = await d.berth(['build', c]);
+        assert.notEqual(r.code, 0, dockerfile);
+        assert.match(r.stderr + r.stdout, msg, dockerfile);
+      } finally {
+        await fs.rm(c, { recursive: true, force: true });
+      }
+    }
+    const fail = await d.berth(['build', '-'], { input: 'FROM busybox\nRUN echo the-last-words; exit 4\n' });
+    assert.match(fail.stdout, /the-last-words/, 'the failing step’s output is shown');
+    const leftovers = (await fs.readdir(path.join(d.root, 'snapshots'))).filter((k) => k.startsWith('build-'));
+    assert.deepEqual(leftovers, [], 'no build snapshot left behind');
+    assert.deepEqual(await fs.readdir(path.join(d.root, 'build', 'tmp')).catch(() => []), []);
+    assert.equal((await d.berth(['images', '-aq'])).stdout, imagesBefore, 'no half-built image');
+  });
+
+  it('works with the docker CLI legacy builder (DOCKER_BUILDKIT=0)', { skip: !existsSync('/usr/local/bin/docker') && 'no docker CLI' }, async () => {
+    const r = await d.docker(['build', '-t', 'viadocker', ctx], { env: { DOCKER_BUILDKIT: '0' } });
+    assert.equal(r.code, 0, r.stderr + r.stdout);
+    assert.match(r.stdout, /Successfully tagged viadocker:latest/);
+    const run = await d.docker(['run', '--rm', 'viadocker', 'cat', '/greeting']);
+    assert.equal(run.stdout, 'hello world\n');
+  });
+});
