@@ -6,21 +6,9 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, promises as fs } from 'node:fs';
 import net from 'node:net';
-import { median, sh, startBerth, startDocker, timeRun, type Engine } from './lib.js';
+import { debianTar, median, sh, startBerth, startDocker, timeRun, type Engine } from './lib.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
-const FIXTURE_DIR = '/var/tmp/berth-bench';
-const DEBIAN_TAR = `${FIXTURE_DIR}/debian.tar`;
-
-/** The Debian rootfs tar, made once with debootstrap and kept for later runs. */
-function debianTar(): string {
-  if (existsSync(DEBIAN_TAR)) return DEBIAN_TAR;
-  console.error('bench: building the Debian rootfs with debootstrap (once)');
-  sh(`mkdir -p ${FIXTURE_DIR} && rm -rf ${FIXTURE_DIR}/rootfs && sh /work/shared/fixtures/mkrootfs-debian.sh ${FIXTURE_DIR}/rootfs >/dev/null`);
-  sh(`tar -C ${FIXTURE_DIR}/rootfs -cf ${DEBIAN_TAR}.tmp . && mv ${DEBIAN_TAR}.tmp ${DEBIAN_TAR} && rm -rf ${FIXTURE_DIR}/rootfs`);
-  return DEBIAN_TAR;
-}
-
 function ensureRegistry(): void {
   if (existsSync('/usr/bin/docker-registry')) return;
   console.error('bench: installing Debian docker-registry');

@@ -181,3 +181,15 @@ export function report(title: string, berthMs: number[], dockerMs: number[], tar
   const verdict = target === undefined ? '' : ratio <= target ? `  (target ≤ ${target}×: met)` : `  (target ≤ ${target}×: NOT met)`;
   console.log(`${title.padEnd(34)} berth ${b.toFixed(1).padStart(8)} ms   docker ${d.toFixed(1).padStart(8)} ms   ratio ${ratio.toFixed(2)}×${verdict}`);
 }
+
+const FIXTURE_DIR = '/var/tmp/berth-bench';
+const DEBIAN_TAR = `${FIXTURE_DIR}/debian.tar`;
+
+/** The Debian rootfs tar, made once with debootstrap and kept for later runs. */
+export function debianTar(): string {
+  if (existsSync(DEBIAN_TAR)) return DEBIAN_TAR;
+  console.error('bench: building the Debian rootfs with debootstrap (once)');
+  sh(`mkdir -p ${FIXTURE_DIR} && rm -rf ${FIXTURE_DIR}/rootfs && sh /work/shared/fixtures/mkrootfs-debian.sh ${FIXTURE_DIR}/rootfs >/dev/null`);
+  sh(`tar -C ${FIXTURE_DIR}/rootfs -cf ${DEBIAN_TAR}.tmp . && mv ${DEBIAN_TAR}.tmp ${DEBIAN_TAR} && rm -rf ${FIXTURE_DIR}/rootfs`);
+  return DEBIAN_TAR;
+}

@@ -96,6 +96,10 @@ const MANAGEMENT: Record<string, Record<string, Route>> = {
   manifest: {
     inspect: [load.distribution, 'manifest inspect'],
   },
+  builder: {
+    build: [load.build, 'build'],
+    prune: [load.build, 'builder prune'],
+  },
   network: {
     create: [load.network, 'network create'],
     ls: [load.network, 'network ls'],
@@ -130,6 +134,7 @@ Options:
 ${formatFlagHelp(GLOBAL_FLAGS)}
 
 Management Commands:
+  builder     Manage builds
   container   Manage containers
   image       Manage images
   manifest    Manage Docker image manifests and manifest lists

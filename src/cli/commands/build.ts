@@ -1,14 +1,44 @@
 // `build`: send a context (a directory minus its .dockerignore, a tar on stdin, or a Dockerfile alone from
 // stdin) to berthd's /build and render the progress; -f may name a Dockerfile outside the context (it is
 // then added to the context under a private name, as the docker CLI does).
+import { spawn } from 'node:child_process';
 import { createReadStream, promises as fs, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import * as tarStream from 'tar-stream';
 import { renderJSONMessages } from '../../client/jsonmessage.js';
 import { dockerignore } from '../../lib/dockerignore.js';
-import { StatusError, type CommandSpec, type Context } from '../command.js';
+import { StatusError, writeOut, type CommandSpec, type Context } from '../command.js';
+import { confirm } from '../prompt.js';
+import { humanSize } from '../../lib/units.js';
 import type { ParsedFlags } from '../flags.js';
+
+/** The context's paths that .dockerignore keeps (directories before their contents), relative, "/"-separated. */
+async function contextPaths(dir: string, keep: Set<string>): Promise<string[]> {
+  const rules = await fs.readFile(path.join(dir, '.dockerignore'), 'utf8').catch(() => undefined);
+  const ignored = dockerignore(rules);
+  const out: string[] = [];
+  const walk = async (rel: string): Promise<void> => {
+    for (const e of (await fs.readdir(path.join(dir, rel), { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name))) {
+      const p = rel ? `${rel}/${e.name}` : e.name;
+      const skip = ignored(p) && !keep.has(p);
+      if (!skip) out.push(p);
+      if (e.isDirectory()) await walk(p);
+    }
+  };
+  await walk('');
+  return out;
+}
+
+/** GNU tar packs the listed paths (fast for thousands of small files); its output is the request body. */
+function tarPaths(dir: string, paths: string[]): Readable {
+  const child = spawn('tar', ['-C', dir, '-c', '--no-recursion', '--null', '-T', '-', '-f', '-'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  child.stdin.end(paths.map((p) => p + '\0').join(''));
+  child.on('close', (code) => {
+    if (code !== 0) child.stdout.destroy(new Error(`tar failed to pack the build context (exit ${code})`));
+  });
+  return child.stdout;
+}
 
 /** Pack a directory as a context tar, leaving out what .dockerignore excludes (never the Dockerfile). */
 async function packDirectory(dir: string, keep: Set<string>, extra?: { name: string; data: Buffer }): Promise<Readable> {
@@ -83,7 +113,8 @@ async function build(ctx: Context, f: ParsedFlags): Promise<number> {
       dockerfile = rel.split(path.sep).join('/');
       if (!(await fs.stat(dfPath).catch(() => undefined))) throw new StatusError(`unable to prepare context: unable to evaluate symlinks in Dockerfile path: lstat ${dfPath}: no such file or directory`, 1);
     }
-    body = await packDirectory(source, new Set([dockerfile, '.dockerignore']), extra);
+    const keep = new Set([dockerfile, '.dockerignore']);
+    body = extra ? await packDirectory(source, keep, extra) : tarPaths(source, await contextPaths(source, keep));
   }
   const buildArgs: Record<string, string | null> = {};
   for (const a of f.list('build-arg')) {
@@ -124,7 +155,28 @@ async function readAll(src: AsyncIterable<unknown>): Promise<Buffer[]> {
   return out;
 }
 
+async function builderPrune(ctx: Context, f: ParsedFlags): Promise<number> {
+  if (!f.bool('force') && !(await confirm(ctx, 'WARNING! This will remove all dangling build cache.'))) return 0;
+  const res = await ctx.client().json<{ CachesDeleted: string[] | null; SpaceReclaimed: number }>({ method: 'POST', path: '/build/prune', query: { all: f.bool('all') || undefined } });
+  const ids = res.CachesDeleted ?? [];
+  const lines = ids.length ? ['Deleted build cache objects:', ...ids, ''] : [];
+  lines.push(`Total reclaimed space: ${humanSize(res.SpaceReclaimed)}`);
+  await writeOut(ctx.stdout, lines.join('\n') + '\n');
+  return 0;
+}
+
 export const commands: Record<string, CommandSpec> = {
+  'builder prune': {
+    usage: '[OPTIONS]',
+    description: 'Remove build cache',
+    flags: [
+      { name: 'all', short: 'a', type: 'bool', description: 'Remove all unused build cache, not just dangling ones' },
+      { name: 'force', short: 'f', type: 'bool', description: 'Do not prompt for confirmation' },
+      { name: 'filter', type: 'stringArray', description: "Provide filter values (e.g. 'until=24h')" },
+    ],
+    args: { max: 0 },
+    run: builderPrune,
+  },
   build: {
     usage: '[OPTIONS] PATH | -',
     description: 'Build an image from a Dockerfile',

@@ -343,10 +343,13 @@ export class Builder {
     let root = o.contextDir;
     let release = async (): Promise<void> => undefined;
     const from = inst.flags.from?.[0];
+    // A stage's or image's key already names its whole content: no need to read its files for the cache key.
+    let fromKey = '';
     if (from) {
       const ref = expandString(from, env, o.escape);
       const stage = o.stages.find((s) => s.name === ref.toLowerCase() || String(s.index) === ref);
       const state = stage ? await o.runStage(stage) : await this.baseState(ref, o.stages, o.runStage, o);
+      fromKey = state.key;
       const mounted = await this.mountState(state);
       root = mounted.rootfs;
       release = mounted.release;
@@ -369,7 +372,7 @@ export class Builder {
       sources.push(...found);
     }
     const local = sources.filter((s) => !/^https?:\/\//.test(s));
-    const hash = (await hashSources(root, local)) + sources.filter((s) => /^https?:\/\//.test(s)).join(' ');
+    const hash = (fromKey ? sha(fromKey + JSON.stringify(local)) : await hashSources(root, local)) + sources.filter((s) => /^https?:\/\//.test(s)).join(' ');
     return { root, sources, dest, destIsDir: dest.endsWith('/') || dest.endsWith('/.'), hash, release };
   }
 

@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream, promises as fs, type Stats } from 'node:fs';
 import path from 'node:path';
 import { InvalidParameter } from '../../lib/errors.js';
+import { inParallel } from '../../lib/concurrency.js';
 
 export interface CopyOwner {
   uid: number;
@@ -87,18 +88,31 @@ export async function expandSource(root: string, pattern: string): Promise<strin
 
 /** Content hash of the sources for the cache key: paths, types, modes, link targets and bytes. */
 export async function hashSources(root: string, sources: string[]): Promise<string> {
-  const h = createHash('sha256');
-  const visit = async (rel: string): Promise<void> => {
-    const full = path.join(root, rel);
-    const st = await fs.lstat(full);
-    h.update(`${rel}\0${st.mode}\0`);
-    if (st.isSymbolicLink()) h.update(await fs.readlink(full));
-    else if (st.isDirectory()) for (const n of (await fs.readdir(full)).sort()) await visit(path.posix.join(rel, n));
-    else if (st.isFile()) for await (const c of createReadStream(full)) h.update(c as Buffer);
-    h.update('\n');
+  // Names first (one readdir per directory), then the entries read many at a time, hashed in name order.
+  const names: string[] = [];
+  const list = async (rel: string): Promise<void> => {
+    names.push(rel);
+    const st = await fs.lstat(path.join(root, rel));
+    if (!st.isDirectory()) return;
+    for (const n of (await fs.readdir(path.join(root, rel))).sort()) await list(path.posix.join(rel, n));
   };
-  for (const s of sources) await visit(s);
-  return h.digest('hex');
+  for (const s of sources) await list(s);
+  const digests: string[] = new Array(names.length);
+  await inParallel(
+    names.map((rel, i) => async () => {
+      const full = path.join(root, rel);
+      const st = await fs.lstat(full);
+      const h = createHash('sha256').update(`${rel}\0${st.mode}\0`);
+      if (st.isSymbolicLink()) h.update(await fs.readlink(full));
+      else if (st.isFile()) {
+        if (st.size < 1 << 20) h.update(await fs.readFile(full));
+        else for await (const c of createReadStream(full)) h.update(c as Buffer);
+      }
+      digests[i] = h.digest('hex');
+    }),
+    32,
+  );
+  return createHash('sha256').update(digests.join('\n')).digest('hex');
 }
 
 export interface CopyRequest {

@@ -1,0 +1,66 @@
+// Scenario (issue 5, builder): the reference build (../shared/bench/ref-build: a multi-stage Dockerfile on
+// debian:bookworm over a generated 10 MB, 2,000-file context) on berth and on Docker 20.10 with BuildKit
+// (Debian's own docker CLI, which speaks BuildKit without buildx): cold (no cache), warm (all cached), and
+// after one source file changed.
+import { spawnSync } from 'node:child_process';
+import { existsSync, promises as fs, appendFileSync } from 'node:fs';
+import { debianTar, median, sh, startBerth, startDocker, type Engine } from './lib.js';
+
+const REF = '/work/shared/bench/ref-build';
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+// Docker 20.10's own CLI builds with BuildKit natively; the newer CLI would need the buildx plugin.
+const DOCKER_20_CLI = existsSync('/usr/bin/docker') ? '/usr/bin/docker' : undefined;
+
+function cli(e: Engine, args: string[], env: NodeJS.ProcessEnv = {}): number {
+  const argv = e.name === 'docker' && DOCKER_20_CLI ? [DOCKER_20_CLI, ...args] : [...e.cli, ...args];
+  const t0 = performance.now();
+  const r = spawnSync(argv[0]!, argv.slice(1), { env: { ...process.env, ...e.env, ...env }, encoding: 'utf8', maxBuffer: 1 << 26 });
+  if (r.status !== 0) throw new Error(`${e.name} ${args.join(' ')}: ${r.stderr}\n${r.stdout.slice(-2000)}`);
+  return performance.now() - t0;
+}
+
+function clearCache(e: Engine): void {
+  if (e.name === 'docker') cli(e, ['builder', 'prune', '-af'], { DOCKER_BUILDKIT: '1' });
+  else cli(e, ['builder', 'prune', '-f']);
+  spawnSync('sh', ['-c', `${e.cli.join(' ')} rmi -f refbuild 2>/dev/null`], { env: { ...process.env, ...e.env }, stdio: 'ignore' });
+}
+
+async function main(): Promise<void> {
+  if (!DOCKER_20_CLI) throw new Error('bench: Debian docker.io (with /usr/bin/docker 20.10) is needed for the BuildKit reference');
+  const tar = debianTar();
+  const ctxRoot = await fs.mkdtemp('/tmp/bench-ctx-');
+  const berth = await startBerth();
+  const docker = await startDocker();
+  const times: Record<string, { cold: number[]; warm: number[]; change: number[] }> = { berth: { cold: [], warm: [], change: [] }, docker: { cold: [], warm: [], change: [] } };
+  try {
+    for (const e of [berth, docker]) cli(e, ['import', tar, 'debian:bookworm']);
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const e of [berth, docker]) {
+        const ctx = `${ctxRoot}/${e.name}-${round}`;
+        sh(`sh ${REF}/gen-src.sh ${ctx}`);
+        const env = e.name === 'docker' ? { DOCKER_BUILDKIT: '1' } : {};
+        clearCache(e);
+        times[e.name]!.cold.push(cli(e, ['build', '-t', 'refbuild', ctx], env));
+        times[e.name]!.warm.push(cli(e, ['build', '-t', 'refbuild', ctx], env));
+        appendFileSync(`${ctx}/src/pkg3/f1.txt`, `changed in round ${round}\n`);
+        times[e.name]!.change.push(cli(e, ['build', '-t', 'refbuild', ctx], env));
+      }
+    }
+    console.log(`reference build (${REF}), ${ROUNDS} rounds, medians; Docker 20.10 with BuildKit`);
+    for (const [what, target] of [['cold', 0.8], ['warm', 0.5], ['change', 0.5]] as const) {
+      const b = median(times.berth![what]);
+      const d = median(times.docker![what]);
+      const ratio = b / d;
+      console.log(`  ${what.padEnd(7)} berth ${(b / 1000).toFixed(2).padStart(6)} s   docker ${(d / 1000).toFixed(2).padStart(6)} s   ratio ${ratio.toFixed(2)}×  (target ≤ ${target}×: ${ratio <= target ? 'met' : 'NOT met'})`);
+    }
+  } finally {
+    await berth.stop();
+    await docker.stop();
+    await fs.rm(ctxRoot, { recursive: true, force: true });
+  }
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
