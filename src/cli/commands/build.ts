@@ -4,7 +4,7 @@
 import { spawn } from 'node:child_process';
 import { createReadStream, promises as fs, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import * as tarStream from 'tar-stream';
 import { renderJSONMessages } from '../../client/jsonmessage.js';
 import { dockerignore } from '../../lib/dockerignore.js';
@@ -34,10 +34,14 @@ async function contextPaths(dir: string, keep: Set<string>): Promise<string[]> {
 function tarPaths(dir: string, paths: string[]): Readable {
   const child = spawn('tar', ['-C', dir, '-c', '--no-recursion', '--null', '-T', '-', '-f', '-'], { stdio: ['pipe', 'pipe', 'inherit'] });
   child.stdin.end(paths.map((p) => p + '\0').join(''));
+  // Taken at once: a child's stdout nobody reads yet loses its data when the child exits first.
+  const out = new PassThrough({ highWaterMark: 1 << 20 });
+  child.stdout.pipe(out, { end: false });
   child.on('close', (code) => {
-    if (code !== 0) child.stdout.destroy(new Error(`tar failed to pack the build context (exit ${code})`));
+    if (code === 0) out.end();
+    else out.destroy(new Error(`tar failed to pack the build context (exit ${code})`));
   });
-  return child.stdout;
+  return out;
 }
 
 /** Pack a directory as a context tar, leaving out what .dockerignore excludes (never the Dockerfile). */
