@@ -3,13 +3,19 @@ import { createInterface } from 'node:readline';
 import { writeOut, type Context } from './command.js';
 
 export async function confirm(ctx: Context, message: string): Promise<boolean> {
-  await writeOut(ctx.stdout, `${message}\nAre you sure you want to continue? [y/N] `);
+  const answer = await readLine(ctx, `${message}\nAre you sure you want to continue? [y/N] `);
+  if (!ctx.stdin.isTTY) await writeOut(ctx.stdout, '\n');
+  return /^y(es)?$/i.test(answer);
+}
+
+/** Show `prompt`, read one line from stdin ('' at end of input). */
+export async function readLine(ctx: Context, prompt: string): Promise<string> {
+  await writeOut(ctx.stdout, prompt);
   const rl = createInterface({ input: ctx.stdin, terminal: false });
-  const answer = await new Promise<string>((resolve) => {
+  const line = await new Promise<string>((resolve) => {
     rl.once('line', resolve);
     rl.once('close', () => resolve(''));
   });
   rl.close();
-  if (!ctx.stdin.isTTY) await writeOut(ctx.stdout, '\n');
-  return /^y(es)?$/i.test(answer.trim());
+  return line.trim();
 }

@@ -11,7 +11,7 @@ export class SystemService {
   private runtimeVersion?: string;
 
   constructor(
-    private readonly o: { root: string; runtime: string; containers: ContainersService; images: ImagesService; startedAt: Date },
+    private readonly o: { root: string; runtime: string; containers: ContainersService; images: ImagesService; startedAt: Date; insecureRegistries?: string[] },
   ) {}
 
   private async runcVersion(): Promise<string> {
@@ -80,7 +80,12 @@ export class SystemService {
       NCPU: os.cpus().length,
       MemTotal: os.totalmem(),
       IndexServerAddress: 'https://index.docker.io/v1/',
-      RegistryConfig: { IndexConfigs: {}, InsecureRegistryCIDRs: ['127.0.0.0/8'], Mirrors: [] },
+      // dockerd's shape: loopback is always insecure; named registries appear as index configs.
+      RegistryConfig: {
+        IndexConfigs: Object.fromEntries((this.o.insecureRegistries ?? []).map((r) => [r, { Name: r, Mirrors: [], Secure: false, Official: false }])),
+        InsecureRegistryCIDRs: ['127.0.0.0/8'],
+        Mirrors: [],
+      },
       DockerRootDir: this.o.root,
       HttpProxy: '',
       HttpsProxy: '',

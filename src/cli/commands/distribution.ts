@@ -1,6 +1,5 @@
 // Registry verbs: pull, push, login, logout, manifest inspect. Credentials come from the docker CLI's
 // config (src/client/credentials.ts) and travel to berthd in X-Registry-Auth, as with dockerd.
-import { createInterface } from 'node:readline';
 import { Writable, type Readable } from 'node:stream';
 import { renderJSONMessages } from '../../client/jsonmessage.js';
 import { encodeRegistryAuth, eraseCredentials, getCredentials, serverKey, storeCredentials, DOCKER_HUB_SERVER, type AuthConfig } from '../../client/credentials.js';
@@ -10,6 +9,7 @@ import { familiarString, normalizedString, parseNormalizedNamed, tagNameOnly } f
 import { RegistryClient } from '../../engine/distribution/registry.js';
 import { StatusError, writeOut, type CommandSpec, type Context } from '../command.js';
 import type { ParsedFlags } from '../flags.js';
+import { readLine } from '../prompt.js';
 
 function parseRef(text: string): ReturnType<typeof parseNormalizedNamed> {
   try {
@@ -73,17 +73,6 @@ async function push(ctx: Context, f: ParsedFlags): Promise<number> {
   await renderJSONMessages(res as Readable, quiet ? nullSink() : ctx.stdout, { tty: !quiet && !!ctx.stdout.isTTY });
   if (quiet) await writeOut(ctx.stdout, familiarString({ ...named, tag }) + '\n');
   return 0;
-}
-
-async function readLine(ctx: Context, prompt: string): Promise<string> {
-  await writeOut(ctx.stdout, prompt);
-  const rl = createInterface({ input: ctx.stdin, terminal: false });
-  const line = await new Promise<string>((resolve) => {
-    rl.once('line', resolve);
-    rl.once('close', () => resolve(''));
-  });
-  rl.close();
-  return line.trim();
 }
 
 async function login(ctx: Context, f: ParsedFlags): Promise<number> {
