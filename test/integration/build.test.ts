@@ -131,6 +131,39 @@ CMD ["cat", "/motd", "/stamp"]
     }
   });
 
+  it('mounts caches, secrets, binds and tmpfs in RUN, and keeps none of them in the image', async () => {
+    const c = await context({
+      Dockerfile: `FROM busybox
+RUN --mount=type=cache,target=/var/cache/app,id=appcache sh -c 'date >> /var/cache/app/runs; wc -l < /var/cache/app/runs > /runs'
+RUN --mount=type=secret,id=token cat /run/secrets/token > /tmp/seen && test -s /tmp/seen && rm /tmp/seen
+RUN --mount=type=bind,source=data,target=/mnt/data cat /mnt/data/x > /copied
+RUN --mount=type=tmpfs,target=/scratch sh -c 'echo t > /scratch/f && mount | grep -q " /scratch "'
+`,
+      'data/x': 'from the context\n',
+    });
+    const secret = path.join(c, '..', `${path.basename(c)}.secret`);
+    await fs.writeFile(secret, 's3cr3t-value\n');
+    try {
+      const r1 = await d.berth(['build', '--secret', `id=token,src=${secret}`, '-t', 'mounts', c]);
+      assert.equal(r1.code, 0, r1.stderr + r1.stdout);
+      // The cache mount outlives the build: a second uncached run sees the first one's file.
+      const r2 = await d.berth(['build', '--no-cache', '--secret', `id=token,src=${secret}`, '-t', 'mounts', c]);
+      assert.equal(r2.code, 0, r2.stderr + r2.stdout);
+      const run = await d.berth(['run', '--rm', 'mounts', 'sh', '-c', 'cat /runs /copied; ls /run/secrets /var/cache/app /scratch 2>&1 | grep -c "No such file"']);
+      assert.equal(run.stdout, '2\nfrom the context\n3\n', 'cache persisted; mount points and contents left out');
+      const saved = await d.berth(['save', 'mounts']);
+      assert.doesNotMatch(saved.stdout, /s3cr3t-value/, 'the secret is in no layer');
+      const hist = await d.berth(['history', '--no-trunc', 'mounts']);
+      assert.doesNotMatch(hist.stdout, /s3cr3t-value/);
+      const missing = await d.berth(['build', '--no-cache', c]);
+      assert.notEqual(missing.code, 0);
+      assert.match(missing.stdout + missing.stderr, /\/run\/secrets\/token/, 'without --secret the file is absent (required=false, as BuildKit)');
+    } finally {
+      await fs.rm(c, { recursive: true, force: true });
+      await fs.rm(secret, { force: true });
+    }
+  });
+
   it('runs independent stages at the same time', async () => {
     const stage = (n: string) => `FROM busybox AS ${n}\nRUN cut -d' ' -f1 /proc/uptime > /start; sleep 1; cut -d' ' -f1 /proc/uptime > /end\n`;
     const c = await context({ Dockerfile: `${stage('one')}\n${stage('two')}\nFROM busybox\nCOPY --from=one /start /one.start\nCOPY --from=one /end /one.end\nCOPY --from=two /start /two.start\nCOPY --from=two /end /two.end\n` });

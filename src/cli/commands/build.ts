@@ -131,9 +131,23 @@ async function build(ctx: Context, f: ParsedFlags): Promise<number> {
     const eq = l.indexOf('=');
     labels[eq < 0 ? l : l.slice(0, eq)] = eq < 0 ? '' : l.slice(eq + 1);
   }
+  const secrets: Record<string, string> = {};
+  for (const spec of f.list('secret')) {
+    const kv = Object.fromEntries(spec.split(',').map((p) => p.split(/=(.*)/s, 2) as [string, string]));
+    const id = kv.id;
+    if (!id) throw new StatusError(`invalid secret "${spec}": an id is required (id=name,src=file or id=name,env=VAR)`, 1);
+    const src = kv.src ?? kv.source;
+    let data: Buffer | undefined;
+    if (src) data = await fs.readFile(src).catch(() => undefined);
+    else if (kv.env ?? (kv.type === 'env' ? id : undefined)) data = ctx.env[kv.env ?? id] !== undefined ? Buffer.from(ctx.env[kv.env ?? id]!) : undefined;
+    else data = ctx.env[id] !== undefined ? Buffer.from(ctx.env[id]!) : undefined;
+    if (!data) throw new StatusError(`secret ${id}: ${src ? `cannot read ${src}` : `environment variable ${kv.env ?? id} is not set`}`, 1);
+    secrets[id] = data.toString('base64');
+  }
   const res = await ctx.client().request({
     method: 'POST',
     path: '/build',
+    headers: Object.keys(secrets).length ? { 'X-Berth-Build-Secrets': Buffer.from(JSON.stringify(secrets)).toString('base64') } : undefined,
     query: {
       t: f.list('tag').length ? f.list('tag') : undefined,
       dockerfile,
@@ -141,6 +155,7 @@ async function build(ctx: Context, f: ParsedFlags): Promise<number> {
       labels: JSON.stringify(labels),
       target: f.str('target') || undefined,
       nocache: f.bool('no-cache') || undefined,
+      nocachefilter: f.list('no-cache-filter').length ? JSON.stringify(f.list('no-cache-filter')) : undefined,
       pull: f.bool('pull') || undefined,
       q: f.bool('quiet') || undefined,
     },
@@ -192,6 +207,8 @@ export const commands: Record<string, CommandSpec> = {
       { name: 'label', type: 'stringArray', description: 'Set metadata for an image' },
       { name: 'target', type: 'string', description: 'Set the target build stage to build.' },
       { name: 'no-cache', type: 'bool', description: 'Do not use cache when building the image' },
+      { name: 'no-cache-filter', type: 'stringArray', description: 'Do not cache specified stages' },
+      { name: 'secret', type: 'stringArray', description: 'Secret to expose to the build (format: "id=mysecret[,src=/local/secret]")' },
       { name: 'pull', type: 'bool', description: 'Always attempt to pull a newer version of the image' },
       { name: 'quiet', short: 'q', type: 'bool', description: 'Suppress the build output and print image ID on success' },
       { name: 'iidfile', type: 'string', description: 'Write the image ID to the file' },

@@ -15,6 +15,17 @@ function jsonParam<T>(ctx: Ctx, key: string, fallback: T): T {
   }
 }
 
+/** berth's CLI sends --secret contents in a header (base64 JSON of id → base64 bytes): never in the context. */
+function decodeSecrets(header: string | undefined): Record<string, Buffer> {
+  if (!header) return {};
+  try {
+    const ids = JSON.parse(Buffer.from(header, 'base64').toString('utf8')) as Record<string, string>;
+    return Object.fromEntries(Object.entries(ids).map(([k, v]) => [k, Buffer.from(v, 'base64')]));
+  } catch {
+    throw new InvalidParameter('invalid X-Berth-Build-Secrets header: expected base64 JSON');
+  }
+}
+
 export function buildRoutes(r: Router, build: BuildService): void {
   r.on('POST', '/build', async (ctx) => {
     if (ctx.query.get('remote')) throw new InvalidParameter('remote build contexts (git URLs, tarball URLs) are not supported by berth yet: send the context as a tar');
@@ -28,6 +39,8 @@ export function buildRoutes(r: Router, build: BuildService): void {
       target: ctx.query.get('target') || undefined,
       noCache: qBool(ctx.query, 'nocache'),
       pull: qBool(ctx.query, 'pull'),
+      noCacheFilter: jsonParam<string[]>(ctx, 'nocachefilter', []),
+      secrets: decodeSecrets(ctx.req.headers['x-berth-build-secrets'] as string | undefined),
     };
     const res = startStream(ctx, 'application/json');
     const send = (m: JSONMessage) => res.write(JSON.stringify(m) + '\n');

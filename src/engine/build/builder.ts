@@ -23,6 +23,7 @@ import { buildSpec } from '../runtime/spec.js';
 import { resolveUser } from '../runtime/user.js';
 import { containerFiles, writeContainerFiles } from '../containers/files.js';
 import { commitUpper } from './layerdiff.js';
+import { parseRunMount, prepareRunMounts, removeMountPoints } from './run-mounts.js';
 import { copyFiles, expandSource, hashSources, resolveInRoot } from './copy.js';
 import { expandString, expandWords, parseDockerfile, parseKeyValues, substituteVars, type Env, type Instruction } from './dockerfile.js';
 
@@ -36,6 +37,10 @@ export interface BuildOptions {
   target?: string;
   noCache: boolean;
   pull: boolean;
+  /** --secret id=…: contents by id, mounted by RUN --mount=type=secret (never stored). */
+  secrets?: Record<string, Buffer>;
+  /** --no-cache-filter: stages (by name) that run without the cache. */
+  noCacheFilter?: string[];
   progress: (m: JSONMessage) => void;
 }
 
@@ -158,7 +163,8 @@ export class Builder {
         continue;
       }
       if (inst.name === 'SHELL') shell = inst.json!;
-      state = await this.step(state, inst, { ...o, args, shell, stages, runStage, say });
+      const noCache = o.noCache || (!!s.name && (o.noCacheFilter ?? []).includes(s.name));
+      state = await this.step(state, inst, { ...o, noCache, args, shell, stages, runStage, say });
       say(` ---> ${shortKey(state.key)}\n`);
     }
     return state;
@@ -246,12 +252,19 @@ export class Builder {
 
   // ---- RUN ----
 
-  private async run(state: State, inst: Instruction, env: Env, o: BuildOptions & { escape: string; args: Env; shell: string[]; say: (t: string) => void }): Promise<State> {
+  private async run(
+    state: State,
+    inst: Instruction,
+    env: Env,
+    o: BuildOptions & { escape: string; args: Env; shell: string[]; stages: Stage[]; runStage: (s: Stage) => Promise<State>; say: (t: string) => void },
+  ): Promise<State> {
     const heredoc = inst.heredocs[0];
     const onlyHeredoc = heredoc && /^<<-?\s*["']?\w+["']?\s*$/.test(inst.args);
     const argv = inst.json ?? [...o.shell, onlyHeredoc ? heredoc.body : inst.args];
     const network = inst.flags.network?.[0] ?? 'default';
     if (!['default', 'none', 'host'].includes(network)) throw new InvalidParameter(`unsupported RUN --network=${network}: use default, none or host`);
+    const mounts = (inst.flags.mount ?? []).map((m) => parseRunMount(expandString(m, env, o.escape)));
+    let mountPoints: string[] = [];
     return this.withSnapshot(state, async (rootfs, id, tmp) => {
       o.say(` ---> Running in ${id.slice(0, 12)}\n`);
       const cfg = state.config.config ?? {};
@@ -260,10 +273,23 @@ export class Builder {
       const rec = { id, name: '/' + id.slice(0, 12), hostConfig: { NetworkMode: network === 'default' ? 'bridge' : network } as HostConfig, config: {}, networks: {} } as unknown as ContainerRecord;
       if (network === 'default') rec.networks = this.d.networks.endpointsForCreate(rec.hostConfig);
       const netnsPath = await this.d.networks.attach(rec);
+      let releaseMounts = async (): Promise<void> => undefined;
       try {
         const files = containerFiles(tmp);
         await writeContainerFiles(files, { hostname: id.slice(0, 12), extraHosts: [], dns: [], dnsSearch: [], dnsOptions: [], hostNetwork: network === 'host', ip: Object.values(rec.networks ?? {})[0]?.IPAddress });
         const runEnv = [...new Map([...envOf(state.config), ...o.args])].map(([k, v]) => `${k}=${v}`);
+        const prepared = await prepareRunMounts(mounts, {
+          root: this.d.root,
+          rootfs,
+          contextDir: o.contextDir,
+          secrets: o.secrets ?? {},
+          stageRoot: async (from) => {
+            const stage = o.stages.find((st) => st.name === from.toLowerCase() || String(st.index) === from);
+            return this.mountState(stage ? await o.runStage(stage) : await this.baseState(from, o.stages, o.runStage, o));
+          },
+        });
+        mountPoints = prepared.created;
+        releaseMounts = prepared.release;
         const spec = buildSpec({
           id,
           rootfs,
@@ -277,16 +303,18 @@ export class Builder {
           files,
           netnsPath,
           cgroupsPath: `/berth/build-${id}`,
+          extraMounts: prepared.oci,
         });
         await writeJsonAtomic(path.join(tmp, 'config.json'), spec);
         const stdin = heredoc && !onlyHeredoc ? heredoc.body : undefined;
         const code = await this.runc(tmp, id, stdin, (t) => o.progress({ stream: t }));
         if (code !== 0) throw new InvalidParameter(`The command '${argv.join(' ')}' returned a non-zero code: ${code}`);
       } finally {
+        await releaseMounts();
         await this.d.networks.detach(rec).catch(() => undefined);
       }
       return withHistory(state, `RUN ${inst.json ? JSON.stringify(inst.json) : argv.join(' ')} # buildkit`, false);
-    });
+    }, (upper) => removeMountPoints(upper, mountPoints));
   }
 
   /** runc run in the foreground; output streamed as it comes. Returns the exit code. */
@@ -303,7 +331,7 @@ export class Builder {
   }
 
   /** Run `work` with the state's filesystem mounted (a fresh snapshot); its changes become the next layer. */
-  private async withSnapshot(state: State, work: (rootfs: string, id: string, tmp: string) => Promise<State>): Promise<State> {
+  private async withSnapshot(state: State, work: (rootfs: string, id: string, tmp: string) => Promise<State>, afterUnmount?: (upperDir: string) => Promise<void>): Promise<State> {
     const id = randomBytes(32).toString('hex');
     const key = `build-${id.slice(0, 16)}`;
     const tmp = path.join(this.d.root, 'build', 'tmp', id.slice(0, 16));
@@ -319,6 +347,7 @@ export class Builder {
       } finally {
         await this.d.snapshotter.unmount(rootfs);
       }
+      await afterUnmount?.(this.d.snapshotter.upperDir(key));
       const { ref } = await this.d.images.unrecorded(() => commitUpper(this.d.images.content, this.d.snapshotter.layers, this.d.snapshotter.upperDir(key), chains[chains.length - 1]));
       return { ...next, layers: [...state.layers, ref] };
     } finally {

@@ -19,6 +19,8 @@ export interface BuildRequest {
   target?: string;
   noCache: boolean;
   pull: boolean;
+  secrets?: Record<string, Buffer>;
+  noCacheFilter?: string[];
 }
 
 export class BuildService {
