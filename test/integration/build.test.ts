@@ -85,6 +85,8 @@ describe('build', () => {
     assert.match(stepOf('RUN echo "$GREETING"'), /Using cache/);
     assert.match(stepOf('COPY --from=deps'), /Using cache/);
     assert.doesNotMatch(stepOf('COPY --chown=svc:svc src/'), /Using cache/, 'the COPY of the changed file runs');
+    assert.match(stepOf('COPY --chown=svc:svc src/'), /Cache miss: the files it copies changed/, 'and says why');
+    assert.match(stepOf('USER svc'), /Cache miss: an earlier step changed/);
     assert.doesNotMatch(stepOf('USER svc'), /Using cache/);
     const nocache = await d.berth(['build', '--no-cache', '-q', ctx]);
     assert.match(nocache.stdout, /^sha256:[0-9a-f]{64}\n$/);

@@ -204,14 +204,21 @@ export class Builder {
     const copySources = inst.name === 'COPY' || inst.name === 'ADD' ? await this.copySources(inst, env, o) : undefined;
     try {
       const usedArgs = inst.name === 'RUN' ? [...o.args].map(([k, v]) => `${k}=${v}`).join(' ') : '';
-      const key = sha(JSON.stringify([state.key, inst.name, inst.args, inst.flags, inst.heredocs, usedArgs, copySources?.hash ?? '', inst.name === 'RUN' ? o.shell : '']));
+      const inputs: StepInputs = { parent: state.key, instruction: JSON.stringify([inst.name, inst.args, inst.flags, inst.heredocs, inst.name === 'RUN' ? o.shell : '']), args: usedArgs, sources: copySources?.hash ?? '' };
+      const key = sha(JSON.stringify([inputs.parent, inst.name, inst.args, inst.flags, inst.heredocs, usedArgs, inputs.sources, inst.name === 'RUN' ? o.shell : '']));
+      const place = path.join(this.d.root, 'build', 'steps', sha(`${o.dockerfileName}\n${inst.line}\n${inst.name}`) + '.json');
       if (!o.noCache) {
         const hit = await this.cached(key);
         if (hit) {
           o.say(' ---> Using cache\n');
           return hit;
         }
+        // berth says why a step missed (DESIGN.md): the first input that differs from the last build.
+        const why = missReason(await readJsonIfExists<StepInputs>(place), inputs);
+        if (why) o.say(` ---> Cache miss: ${why}\n`);
       }
+      await fs.mkdir(path.dirname(place), { recursive: true });
+      await writeJsonAtomic(place, inputs);
       let next: State;
       switch (inst.name) {
         case 'RUN':
@@ -489,6 +496,23 @@ export class Builder {
 }
 
 // ---- helpers ----
+
+/** What a step's cache key is made of, kept per Dockerfile step to explain the next miss. */
+interface StepInputs {
+  parent: string;
+  instruction: string;
+  args: string;
+  sources: string;
+}
+
+function missReason(before: StepInputs | undefined, now: StepInputs): string | undefined {
+  if (!before) return undefined;
+  if (before.instruction !== now.instruction) return 'the instruction changed';
+  if (before.sources !== now.sources) return 'the files it copies changed';
+  if (before.args !== now.args) return `the build args it sees changed (${now.args || 'none'})`;
+  if (before.parent !== now.parent) return 'an earlier step changed';
+  return 'its cached result is gone (pruned)';
+}
 
 function shortKey(key: string): string {
   return key.slice(0, 12);
