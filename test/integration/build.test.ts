@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
-import { TestDaemon } from './harness.js';
+import { PrivateDockerd, TestDaemon } from './harness.js';
 
 async function context(files: Record<string, string>): Promise<string> {
   const dir = await fs.mkdtemp('/tmp/bt-ctx-');
@@ -205,6 +205,51 @@ RUN --mount=type=tmpfs,target=/scratch sh -c 'echo t > /scratch/f && mount | gre
     assert.deepEqual(leftovers, [], 'no build snapshot left behind');
     assert.deepEqual(await fs.readdir(path.join(d.root, 'build', 'tmp')).catch(() => []), []);
     assert.equal((await d.berth(['images', '-aq'])).stdout, imagesBefore, 'no half-built image');
+  });
+
+  it('builds what dockerd builds: the same config and the same file tree', { skip: !existsSync('/usr/sbin/dockerd') && 'no dockerd' }, async () => {
+    const c = await context({
+      Dockerfile: `FROM busybox
+ENV A=1 B="two words"
+WORKDIR /app
+COPY src/ ./src/
+COPY --chown=1000:1000 a.txt /app/
+RUN mkdir -p /data/sub && echo hi > /data/sub/x && ln -s /data/sub/x /app/link && rm /etc/group
+USER 1000
+EXPOSE 8080/tcp 53/udp
+LABEL k=v other="with space"
+STOPSIGNAL SIGTERM
+HEALTHCHECK --interval=5s --retries=2 CMD true
+VOLUME /data
+ENTRYPOINT ["sh", "-c"]
+CMD ["echo hi"]
+`,
+      'src/one.txt': '1\n',
+      'src/deep/two.txt': '22\n',
+      'a.txt': 'a\n',
+    });
+    const ref = await PrivateDockerd.start();
+    try {
+      assert.equal((await d.berth(['build', '-t', 'cmp', c])).code, 0);
+      const archive = path.join(c, '..', `${path.basename(c)}.tar`);
+      assert.equal((await d.berth(['save', '-o', archive, 'busybox'])).code, 0);
+      assert.equal((await ref.docker(['load', '-i', archive])).code, 0);
+      await fs.rm(archive, { force: true });
+      const built = await ref.docker(['build', '-t', 'cmp', c], { DOCKER_BUILDKIT: '0' });
+      assert.equal(built.code, 0, built.stderr + built.stdout);
+      const fields = '{{json .Config.Env}} {{json .Config.Cmd}} {{json .Config.Entrypoint}} {{.Config.User}} {{.Config.WorkingDir}} {{json .Config.ExposedPorts}} {{json .Config.Volumes}} {{json .Config.Labels}} {{json .Config.Healthcheck}} {{.Config.StopSignal}}';
+      const ours = await d.berth(['image', 'inspect', '-f', fields, 'cmp']);
+      const theirs = await ref.docker(['image', 'inspect', '-f', fields, 'cmp']);
+      assert.equal(ours.stdout, theirs.stdout);
+      const tree = ['sh', '-c', 'for p in $(find /app /data /etc | sort); do stat -c "%n %F %a %u %g %s" $p; done; readlink /app/link'];
+      const a = await d.berth(['run', '--rm', '--entrypoint', '', '-u', '0', '--network', 'none', 'cmp', ...tree]);
+      const b = await ref.docker(['run', '--rm', '--entrypoint', '', '-u', '0', '--network', 'none', 'cmp', ...tree]);
+      assert.equal(b.code, 0, b.stderr);
+      assert.equal(a.stdout, b.stdout);
+    } finally {
+      await ref.stop();
+      await fs.rm(c, { recursive: true, force: true });
+    }
   });
 
   it('works with the docker CLI legacy builder (DOCKER_BUILDKIT=0)', { skip: !existsSync('/usr/local/bin/docker') && 'no docker CLI' }, async () => {

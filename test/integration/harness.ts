@@ -249,8 +249,8 @@ export class PrivateDockerd {
     return ref;
   }
 
-  docker(args: string[]) {
-    return runCmd([DOCKER_CLI, ...args], { env: { DOCKER_HOST: `unix://${this.socket}`, DOCKER_CONFIG: path.join(this.dir, 'docker-config') } });
+  docker(args: string[], env: NodeJS.ProcessEnv = {}) {
+    return runCmd([DOCKER_CLI, ...args], { env: { DOCKER_HOST: `unix://${this.socket}`, DOCKER_CONFIG: path.join(this.dir, 'docker-config'), ...env } });
   }
 
   async stop(): Promise<void> {

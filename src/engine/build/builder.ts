@@ -68,7 +68,8 @@ interface Stage {
   instructions: Instruction[];
 }
 
-const EMPTY_CONFIG = (): OciImageConfig => ({ architecture: hostArch(), os: 'linux', config: { Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'] }, rootfs: { type: 'layers', diff_ids: [] }, history: [] });
+const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+const EMPTY_CONFIG = (): OciImageConfig => ({ architecture: hostArch(), os: 'linux', config: { Env: [DEFAULT_PATH] }, rootfs: { type: 'layers', diff_ids: [] }, history: [] });
 const DEFAULT_SHELL = ['/bin/sh', '-c'];
 const PREDEFINED_ARGS = ['HTTP_PROXY', 'http_proxy', 'HTTPS_PROXY', 'https_proxy', 'FTP_PROXY', 'ftp_proxy', 'NO_PROXY', 'no_proxy', 'ALL_PROXY', 'all_proxy'];
 
@@ -126,6 +127,10 @@ export class Builder {
   private async finish(state: State, o: BuildOptions): Promise<string> {
     const cfg: OciImageConfig = { ...state.config, created: new Date().toISOString(), rootfs: { type: 'layers', diff_ids: state.layers.map((l) => l.diffId) } };
     if (Object.keys(o.labels).length) cfg.config = { ...cfg.config, Labels: { ...(cfg.config?.Labels ?? {}), ...o.labels } };
+    // Go writes maps with sorted keys: so does the image config, for the same JSON as dockerd's.
+    const c = { ...cfg.config };
+    for (const k of ['ExposedPorts', 'Volumes', 'Labels'] as const) if (c[k]) c[k] = sortKeys(c[k] as Record<string, never>);
+    cfg.config = c;
     const { digest } = await this.d.images.content.putBytes(JSON.stringify(cfg));
     const refs = o.tags.map((t) => parseImageReference(t));
     await this.d.images.recordImage({ id: digest, configDigest: digest, layers: state.layers, repoDigests: [] }, refs);
@@ -178,7 +183,10 @@ export class Builder {
     const image = await this.resolveImage(ref, o);
     const rec = this.d.images.store.get(image)!;
     const config = await this.d.images.imageConfig(image);
-    return { config: { ...config, history: config.history ?? [] }, layers: rec.layers, key: sha('image ' + image) };
+    // dockerd's builder gives an image without PATH the default one.
+    const env = config.config?.Env ?? [];
+    const withPath = env.some((e) => e.startsWith('PATH=')) ? env : [DEFAULT_PATH, ...env];
+    return { config: { ...config, config: { ...config.config, Env: withPath }, history: config.history ?? [] }, layers: rec.layers, key: sha('image ' + image) };
   }
 
   private async resolveImage(ref: string, o: BuildOptions): Promise<string> {
@@ -512,6 +520,10 @@ function missReason(before: StepInputs | undefined, now: StepInputs): string | u
   if (before.args !== now.args) return `the build args it sees changed (${now.args || 'none'})`;
   if (before.parent !== now.parent) return 'an earlier step changed';
   return 'its cached result is gone (pruned)';
+}
+
+function sortKeys<T>(o: Record<string, T>): Record<string, T> {
+  return Object.fromEntries(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
 
 function shortKey(key: string): string {

@@ -41,14 +41,14 @@ export function layerTar(upperDir: string): { stream: Readable; done: Promise<{ 
     if (h.type === 'character-device' && h.devmajor === 0 && h.devminor === 0) {
       body.resume();
       const wh = path.posix.join(path.posix.dirname(name), '.wh.' + path.posix.basename(name));
-      pack.entry({ name: wh, type: 'file', size: 0, mode: 0o644, uid: 0, gid: 0, mtime: h.mtime }, next);
+      pack.entry({ name: wh, type: 'file', size: 0, mode: 0o644, uid: 0, gid: 0, mtime: h.mtime }, Buffer.alloc(0), next);
       return;
     }
     size += entrySize(h);
     const header = { ...h, name, pax: Object.keys(pax).length ? pax : undefined };
     const entry = pack.entry(header, (err) => {
       if (err) return next(err);
-      if (opaque) pack.entry({ name: path.posix.join(name, '.wh..wh..opq'), type: 'file', size: 0, mode: 0o644, uid: 0, gid: 0, mtime: h.mtime }, next);
+      if (opaque) pack.entry({ name: path.posix.join(name, '.wh..wh..opq'), type: 'file', size: 0, mode: 0o644, uid: 0, gid: 0, mtime: h.mtime }, Buffer.alloc(0), next);
       else next();
     });
     body.pipe(entry);

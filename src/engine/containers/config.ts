@@ -34,8 +34,10 @@ export function mergeConfig(req: ContainerCreateRequest, image: ImageRuntimeConf
     OnBuild: image.OnBuild ?? null,
     Labels: { ...(image.Labels ?? {}), ...(req.Labels ?? {}) },
   };
+  // [""] is how `--entrypoint ""` reaches dockerd: no entrypoint at all (not the image's).
+  if (req.Entrypoint?.length === 1 && req.Entrypoint[0] === '') cfg.Entrypoint = [];
   // An entrypoint given on create discards the image's Cmd (docker run --entrypoint).
-  if (!req.Entrypoint || req.Entrypoint.length === 0) {
+  if (!cfg.Entrypoint || cfg.Entrypoint.length === 0) {
     if (req.Entrypoint === null || req.Entrypoint === undefined) cfg.Entrypoint = image.Entrypoint ?? null;
     if (!cfg.Cmd || cfg.Cmd.length === 0) cfg.Cmd = image.Cmd ?? null;
   }

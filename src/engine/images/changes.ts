@@ -183,7 +183,10 @@ function healthcheck(text: string): HealthConfig {
   if (word.toUpperCase() !== 'CMD') throw new InvalidParameter(`Unknown type "${word}" in HEALTHCHECK (try CMD)`);
   const cmd = rest.slice(word.length).trim();
   const exec = jsonArray(cmd);
-  return { ...hc, Test: exec ? ['CMD', ...exec] : ['CMD-SHELL', cmd] };
+  // Fields in the order of Go's HealthConfig, so the JSON reads as dockerd writes it.
+  const out: HealthConfig = { Test: exec ? ['CMD', ...exec] : ['CMD-SHELL', cmd] };
+  for (const k of ['Interval', 'Timeout', 'StartPeriod', 'StartInterval', 'Retries'] as const) if (hc[k] !== undefined) out[k] = hc[k];
+  return out;
 }
 
 /** Split on unquoted blanks, keeping quotes and escapes for processWord (Dockerfile parseWords). */
