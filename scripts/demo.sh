@@ -1,30 +1,44 @@
 #!/bin/sh
-# The main job: make a busybox image from Debian's busybox-static, then run a small web app in it
-# with berth — a hello, a detached web server answering over exec, logs, stop and remove.
+# The main job: make a busybox base image from Debian's busybox-static, build the sample app in
+# examples/hello (a Dockerfile: non-root user, HEALTHCHECK), run it with a published port, reach it from
+# the host and from another container by name, then clean up what the demo made.
 set -eu
 cd "$(dirname "$0")/.."
 B=./bin/berth
+PORT=${DEMO_PORT:-18080}
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+cleanup() {
+  $B rm -f hello >/dev/null 2>&1 || true
+  $B network rm demo-net >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
 
 sh scripts/mkrootfs-busybox.sh "$work/rootfs" >/dev/null
-echo '<h1>hello from berth</h1>' > "$work/rootfs/var/www/index.html"
-echo "+ berth import"
+echo "+ berth import (busybox base from Debian's busybox-static)"
 tar -C "$work/rootfs" -c . | $B import -c 'CMD ["sh"]' - busybox:latest
-echo "+ berth run --rm busybox echo hello"
-$B run --rm busybox echo hello
-echo "+ berth run -d --name web -e GREETING=hi busybox httpd -f -v -p 8080 -h /var/www"
-$B rm -f web >/dev/null 2>&1 || true
-$B run -d --name web -e GREETING=hi busybox httpd -f -v -p 8080 -h /var/www
-echo "+ berth ps"
-$B ps
-echo "+ berth exec web wget -qO- http://127.0.0.1:8080/"
-$B exec web wget -qO- http://127.0.0.1:8080/
-echo "+ berth exec web sh -c 'echo \$GREETING'"
-$B exec web sh -c 'echo $GREETING'
-echo "+ berth logs web"
-$B logs web
-echo "+ berth stop web && berth rm web"
-$B stop web
-$B rm web
+echo "+ berth build -t hello examples/hello"
+$B build -t hello examples/hello
+echo "+ berth network create demo-net"
+$B rm -f hello >/dev/null 2>&1 || true
+$B network rm demo-net >/dev/null 2>&1 || true
+$B network create demo-net
+echo "+ berth run -d --name hello --network demo-net -p 127.0.0.1:$PORT:8080 hello"
+$B run -d --name hello --network demo-net -p "127.0.0.1:$PORT:8080" hello
+echo "+ wait until healthy"
+for i in $(seq 1 50); do
+  [ "$($B inspect -f '{{.State.Health.Status}}' hello)" = healthy ] && break
+  sleep 0.2
+done
+$B ps --filter name=hello --format 'table {{.Names}}\t{{.Status}}\t{{.Ports}}'
+echo "+ GET http://127.0.0.1:$PORT/ from the host"
+node -e "require('http').get('http://127.0.0.1:$PORT/', (r) => r.pipe(process.stdout)).on('error', (e) => { console.error(e.message); process.exit(1); })"
+echo "+ berth run --rm --network demo-net busybox wget -qO- http://hello:8080/   (by name)"
+$B run --rm --network demo-net busybox wget -qO- http://hello:8080/
+echo "+ berth logs hello"
+$B logs hello
+echo "+ berth stop hello && berth rm hello && berth network rm demo-net"
+$B stop hello
+$B rm hello
+$B network rm demo-net
 echo "demo: done"
