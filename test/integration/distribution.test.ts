@@ -193,6 +193,23 @@ describe('distribution: pull, push, login', () => {
       }
     });
 
+    it('picks the platform from an index, and says which platforms there are when none fits', async () => {
+      const img = await fakeImage('multi/img', 'v1');
+      const reg = new FakeRegistry(img, { index: true });
+      await reg.start();
+      try {
+        const r = await d.berth(['pull', `127.0.0.1:${reg.port}/multi/img:v1`]);
+        assert.equal(r.code, 0, r.stderr);
+        const id = await d.berth(['image', 'inspect', '-f', '{{.Id}} {{.Architecture}}', `127.0.0.1:${reg.port}/multi/img:v1`]);
+        assert.equal(id.stdout.trim(), `${img.configDigest} amd64`, 'the linux/amd64 entry was chosen');
+        const none = await d.berth(['pull', '--platform', 'linux/s390x', `127.0.0.1:${reg.port}/multi/img:v1`]);
+        assert.equal(none.code, 1);
+        assert.match(none.stderr, /no matching manifest for linux\/s390x in the manifest list entries .*\(it has linux\/arm64\/v8, linux\/amd64\)/);
+      } finally {
+        await reg.stop();
+      }
+    });
+
     it('logs in through a Bearer token flow, refuses wrong credentials, and logs out', async () => {
       const img = await fakeImage('private/img', 'v1');
       const reg = new FakeRegistry(img, { auth: { user: 'alice', pass: 's3cret' } });

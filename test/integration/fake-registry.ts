@@ -56,6 +56,8 @@ export interface FaultModes {
   dropLayerOnce?: boolean;
   /** Require Bearer tokens, issued by /token to these basic credentials. */
   auth?: { user: string; pass: string };
+  /** Serve the tag as an OCI index with the image under linux/amd64 and a bogus linux/arm64 entry. */
+  index?: boolean;
 }
 
 export class FakeRegistry {
@@ -104,6 +106,20 @@ export class FakeRegistry {
     const m = /^\/v2\/(.+)\/(manifests|blobs)\/([^/]+)$/.exec(url.pathname);
     if (!m || m[1] !== this.image.repo) return this.error(res, 404, 'NAME_UNKNOWN', 'repository name not known to registry');
     if (m[2] === 'manifests') {
+      if (this.modes.index && m[3] === this.image.tag) {
+        const index = Buffer.from(
+          JSON.stringify({
+            schemaVersion: 2,
+            mediaType: 'application/vnd.oci.image.index.v1+json',
+            manifests: [
+              { mediaType: 'application/vnd.docker.distribution.manifest.v2+json', digest: 'sha256:' + 'a'.repeat(64), size: 100, platform: { architecture: 'arm64', os: 'linux', variant: 'v8' } },
+              { mediaType: 'application/vnd.docker.distribution.manifest.v2+json', digest: this.image.manifestDigest, size: this.image.manifest.length, platform: { architecture: 'amd64', os: 'linux' } },
+            ],
+          }),
+        );
+        res.writeHead(200, { 'Content-Type': 'application/vnd.oci.image.index.v1+json', 'Docker-Content-Digest': sha(index) });
+        return void res.end(req.method === 'HEAD' ? undefined : index);
+      }
       if (m[3] !== this.image.tag && m[3] !== this.image.manifestDigest) return this.error(res, 404, 'MANIFEST_UNKNOWN', 'manifest unknown');
       res.writeHead(200, { 'Content-Type': 'application/vnd.docker.distribution.manifest.v2+json', 'Docker-Content-Digest': this.image.manifestDigest });
       return void res.end(req.method === 'HEAD' ? undefined : this.image.manifest);
