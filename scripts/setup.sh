@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 # Real system components berth drives (DESIGN.md): runc runs containers, tini is --init, mount/umount
 # (util-linux) and GNU tar handle overlayfs and layers, mknod/setfattr write overlay whiteouts,
 # iproute2 for networks, gcc builds the per-container monitor (src/shim), busybox-static makes test images.
-PKGS="runc tini attr iproute2 nftables iptables util-linux pigz tar procps gcc libc6-dev make busybox-static file golang-github-containers-common ca-certificates"
+PKGS="runc tini attr iproute2 nftables iptables util-linux pigz zstd tar procps gcc libc6-dev make busybox-static file golang-github-containers-common ca-certificates"
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

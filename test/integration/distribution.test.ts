@@ -193,6 +193,20 @@ describe('distribution: pull, push, login', () => {
       }
     });
 
+    it('pulls a tar+zstd layer', async () => {
+      const img = await fakeImage('zstd/img', 'v1', 'zstd');
+      const reg = new FakeRegistry(img);
+      await reg.start();
+      try {
+        const r = await d.berth(['pull', `127.0.0.1:${reg.port}/zstd/img:v1`]);
+        assert.equal(r.code, 0, r.stderr);
+        const layers = await d.berth(['image', 'inspect', '-f', '{{len .RootFS.Layers}}', `127.0.0.1:${reg.port}/zstd/img:v1`]);
+        assert.equal(layers.stdout.trim(), '1');
+      } finally {
+        await reg.stop();
+      }
+    });
+
     it('picks the platform from an index, and says which platforms there are when none fits', async () => {
       const img = await fakeImage('multi/img', 'v1');
       const reg = new FakeRegistry(img, { index: true });

@@ -2,6 +2,7 @@
 // drop the connection halfway through a blob (then honour Range to resume), or demand Bearer tokens from
 // its own token endpoint (basic credentials user/secret). Listens on 127.0.0.1 only.
 import http from 'node:http';
+import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import type { AddressInfo } from 'node:net';
@@ -20,19 +21,20 @@ export interface FakeImage {
 }
 
 /** One image: a gzip layer with /hello.txt and 512 KiB of random bytes (so a drop can happen midway). */
-export async function fakeImage(repo: string, tag: string): Promise<FakeImage> {
+export async function fakeImage(repo: string, tag: string, compression: 'gzip' | 'zstd' = 'gzip'): Promise<FakeImage> {
   const tar = await tarOf([
     ['hello.txt', 'hi from the fake registry\n'],
     ['noise.bin', randomBytes(512 * 1024).toString('latin1')],
   ]);
-  const layer = gzipSync(tar);
+  const layer = compression === 'gzip' ? gzipSync(tar) : spawnSync('zstd', ['-q', '-c'], { input: tar }).stdout;
+  const layerType = compression === 'gzip' ? 'application/vnd.docker.image.rootfs.diff.tar.gzip' : 'application/vnd.oci.image.layer.v1.tar+zstd';
   const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', config: { Cmd: ['cat', '/hello.txt'] }, rootfs: { type: 'layers', diff_ids: [sha(tar)] } }));
   const manifest = Buffer.from(
     JSON.stringify({
       schemaVersion: 2,
       mediaType: 'application/vnd.docker.distribution.manifest.v2+json',
       config: { mediaType: 'application/vnd.docker.container.image.v1+json', size: config.length, digest: sha(config) },
-      layers: [{ mediaType: 'application/vnd.docker.image.rootfs.diff.tar.gzip', size: layer.length, digest: sha(layer) }],
+      layers: [{ mediaType: layerType, size: layer.length, digest: sha(layer) }],
     }),
   );
   return {

@@ -162,8 +162,8 @@ async function fetchLayer(
     p.status('Already exists');
     return ref;
   }
-  if (!/tar(\+gzip)?$|rootfs\.diff\.tar(\.gzip)?$/.test(desc.mediaType)) {
-    throw new InvalidParameter(`unsupported layer media type ${desc.mediaType} for ${desc.digest} (berth pulls tar and tar+gzip layers)`);
+  if (!/tar(\+gzip|\+zstd)?$|rootfs\.diff\.tar(\.gzip)?$/.test(desc.mediaType)) {
+    throw new InvalidParameter(`unsupported layer media type ${desc.mediaType} for ${desc.digest} (berth pulls tar, tar+gzip and tar+zstd layers)`);
   }
   p.status('Pulling fs layer');
   const body = client.blob(repo, desc.digest, (n) => p.bytes('Downloading', n));

@@ -94,7 +94,7 @@ async function readBlob(images: ImagesService, digest: string): Promise<Buffer> 
 
 /** One layer: already there, mounted, or uploaded (compressed on the way when stored uncompressed). */
 async function pushLayer(images: ImagesService, client: RegistryClient, repo: string, layer: LayerRef, progress: Progress): Promise<LayerRef> {
-  const compressed = /gzip$/.test(layer.mediaType);
+  const compressed = /(gzip|zstd)$/.test(layer.mediaType);
   const p = new LayerProgress(progress, shortId(compressed ? layer.digest : layer.diffId), layer.size);
   p.status('Preparing');
   if (compressed) {

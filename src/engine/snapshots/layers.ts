@@ -8,7 +8,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { Readable, type Writable } from 'node:stream';
-import { gunzipStream } from '../../lib/gzip.js';
+import { gunzipStream, unzstdStream } from '../../lib/gzip.js';
 import * as tarStream from 'tar-stream';
 import { InvalidParameter } from '../../lib/errors.js';
 import { CommandError, run } from '../../lib/exec.js';
@@ -120,7 +120,7 @@ async function* coalesce(src: AsyncIterable<Buffer>, min: number): AsyncGenerato
   if (size) yield Buffer.concat(parts, size);
 }
 
-/** gzip is detected by its magic bytes, so callers need not know the media type. A failing
+/** gzip and zstd are detected by their magic bytes, so callers need not know the media type. A failing
  *  source (truncated upload, network error) fails the iteration rather than stalling it. */
 export async function* decompressed(src: AsyncIterable<Buffer> | Readable): AsyncGenerator<Buffer> {
   const it = (src as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
@@ -131,12 +131,14 @@ export async function* decompressed(src: AsyncIterable<Buffer> | Readable): Asyn
     yield head;
     for (let n = await it.next(); !n.done; n = await it.next()) yield n.value;
   };
-  if (!(head[0] === 0x1f && head[1] === 0x8b)) {
+  const gzip = head[0] === 0x1f && head[1] === 0x8b;
+  const zstd = head[0] === 0x28 && head[1] === 0xb5 && head[2] === 0x2f && head[3] === 0xfd;
+  if (!gzip && !zstd) {
     yield* rest();
     return;
   }
   // A failing source destroys the decompressor's output with the error, which ends the loop below.
-  for await (const c of gunzipStream(Readable.from(rest()))) yield c as Buffer;
+  for await (const c of (gzip ? gunzipStream : unzstdStream)(Readable.from(rest()))) yield c as Buffer;
 }
 
 /** Bytes a layer's files take as Docker counts them (overlay2 DiffSize: regular file sizes and
