@@ -145,10 +145,20 @@ function parseJsonForm(args: string): string[] | undefined {
 
 const NEEDS_ARGS = new Set(['FROM', 'COPY', 'ADD', 'RUN', 'CMD', 'ENTRYPOINT', 'USER', 'WORKDIR', 'ENV', 'LABEL', 'EXPOSE', 'VOLUME', 'ARG', 'STOPSIGNAL', 'SHELL', 'ONBUILD', 'HEALTHCHECK', 'MAINTAINER']);
 
+/** The flags each instruction takes (BuildKit's); anything else is refused with Docker's "Unknown flag". */
+const FLAGS: Partial<Record<InstructionName, string[]>> = {
+  FROM: ['platform'],
+  RUN: ['mount', 'network', 'security'],
+  COPY: ['from', 'chown', 'chmod', 'link', 'parents', 'exclude'],
+  ADD: ['chown', 'chmod', 'link', 'checksum', 'keep-git-dir', 'exclude'],
+  HEALTHCHECK: ['interval', 'timeout', 'start-period', 'start-interval', 'retries'],
+};
+
 function validate(inst: Instruction, file: string): void {
   const fail = (msg: string) => {
     throw new DockerfileError(file, inst.line, msg);
   };
+  for (const f of Object.keys(inst.flags)) if (!(FLAGS[inst.name] ?? []).includes(f)) fail(`Unknown flag: ${f}`);
   if (NEEDS_ARGS.has(inst.name) && !inst.args && !inst.heredocs.length) fail(`${inst.name} requires at least one argument`);
   switch (inst.name) {
     case 'COPY':
@@ -182,11 +192,20 @@ export type Env = Map<string, string>;
  * `${VAR#pat}`, `${VAR%pat}` and process quotes and escapes; `words` splits on unquoted whitespace.
  */
 export function expandWords(input: string, env: Env, escape = '\\'): string[] {
+  return lex(input, env, escape, true);
+}
+
+/** The whole string as one word (whitespace kept), quotes removed and variables expanded. */
+export function expandString(input: string, env: Env, escape = '\\'): string {
+  return lex(input, env, escape, false).join('');
+}
+
+/** Docker's shell-word lexer: quotes, escapes and $-expansion; `split` cuts words at unquoted whitespace. */
+function lex(s: string, env: Env, escape: string, split: boolean): string[] {
   const words: string[] = [];
   let cur = '';
   let inWord = false;
   let i = 0;
-  const s = input;
   const push = () => {
     if (inWord) words.push(cur);
     cur = '';
@@ -199,11 +218,12 @@ export function expandWords(input: string, env: Env, escape = '\\'): string[] {
       inWord = true;
       i += 2;
     } else if (/\s/.test(c)) {
-      push();
+      if (split) push();
+      else cur += c;
       i++;
     } else if (c === "'") {
       const end = s.indexOf("'", i + 1);
-      if (end < 0) throw new InvalidParameter(`unexpected end of statement while looking for matching single-quote in: ${input}`);
+      if (end < 0) throw new InvalidParameter(`unexpected end of statement while looking for matching single-quote in: ${s}`);
       cur += s.slice(i + 1, end);
       inWord = true;
       i = end + 1;
@@ -220,7 +240,7 @@ export function expandWords(input: string, env: Env, escape = '\\'): string[] {
           i = next;
         } else cur += s[i++];
       }
-      if (i >= s.length) throw new InvalidParameter(`unexpected end of statement while looking for matching double-quote in: ${input}`);
+      if (i >= s.length) throw new InvalidParameter(`unexpected end of statement while looking for matching double-quote in: ${s}`);
       i++;
     } else if (c === '$') {
       const [val, next] = expandVar(s, i, env, escape);
@@ -233,30 +253,9 @@ export function expandWords(input: string, env: Env, escape = '\\'): string[] {
       i++;
     }
   }
-  push();
+  if (split) push();
+  else words.push(cur);
   return words;
-}
-
-/** The whole string as one word (spaces kept), expanded. */
-export function expandString(input: string, env: Env, escape = '\\'): string {
-  // Protect whitespace by expanding each run between whitespace and joining back.
-  const parts = input.split(/(\s+)/);
-  let inQuote: string | undefined;
-  let buf = '';
-  const out: string[] = [];
-  for (const p of parts) {
-    buf += p;
-    for (const ch of p.replace(new RegExp(`\\${escape}.`, 'g'), '')) {
-      if (!inQuote && (ch === '"' || ch === "'")) inQuote = ch;
-      else if (ch === inQuote) inQuote = undefined;
-    }
-    if (!inQuote) {
-      out.push(/^\s+$/.test(buf) ? buf : expandWords(buf, env, escape).join(' '));
-      buf = '';
-    }
-  }
-  if (buf) out.push(expandWords(buf, env, escape).join(' '));
-  return out.join('');
 }
 
 function expandVar(s: string, i: number, env: Env, escape: string): [string, number] {
