@@ -188,6 +188,7 @@ RUN --mount=type=tmpfs,target=/scratch sh -c 'echo t > /scratch/f && mount | gre
       ['FROM busybox\nCOPY --from=nowhere /a /b\n', /nowhere/],
       ['FROM busybox\nRUN echo failing; exit 3\n', /The command '\/bin\/sh -c echo failing; exit 3' returned a non-zero code: 3/],
       ['FROM busybox\nCOPY onlyone\n', /line 2: COPY requires at least two arguments/],
+      ['FROM busybox\nCOPY ../outside /x\n', /Forbidden path outside the build context: \.\.\/outside/],
     ];
     for (const [dockerfile, msg] of cases) {
       const c = await context({ Dockerfile: dockerfile });

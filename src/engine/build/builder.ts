@@ -405,8 +405,8 @@ export class Builder {
         sources.push(p);
         continue;
       }
-      if (!from && path.posix.normalize('/' + p) !== '/' + path.posix.normalize(p).replace(/^(\.\.\/)+/, '') && p.startsWith('..')) {
-        throw new InvalidParameter(`failed to compute cache key: ${p}: forbidden path outside the build context`);
+      if (!from && path.posix.normalize(p).startsWith('..')) {
+        throw new InvalidParameter(`Forbidden path outside the build context: ${p} (${inst.original})`);
       }
       const found = await expandSource(root, p);
       if (!found.length) {
