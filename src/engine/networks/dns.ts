@@ -4,6 +4,7 @@
 // containers' /etc/resolv.conf names; the query's source address tells which container asks and so which
 // networks' names it may see (Docker's scoping: a container on another network cannot resolve them).
 import dgram from 'node:dgram';
+import net from 'node:net';
 import dnsPacket, { type Packet, type Answer } from 'dns-packet';
 
 export interface Resolver {
@@ -20,6 +21,7 @@ const FORWARD_TIMEOUT_MS = 3000;
 
 export class DnsServer {
   private readonly sockets = new Map<string, dgram.Socket>();
+  private readonly tcpServers = new Map<string, net.Server>();
 
   constructor(private readonly resolver: Resolver) {}
 
@@ -37,11 +39,39 @@ export class DnsServer {
     sock.on('error', () => undefined);
     sock.on('message', (msg, rinfo) => void this.answer(sock, msg, rinfo));
     this.sockets.set(address, sock);
+    await this.listenTcp(address).catch(() => undefined);
+  }
+
+  /** DNS over TCP (2-byte length framing): for answers too large for UDP, which resolvers retry over TCP. */
+  private async listenTcp(address: string): Promise<void> {
+    const server = net.createServer((conn) => {
+      let buf = Buffer.alloc(0);
+      conn.on('error', () => undefined);
+      conn.setTimeout(10_000, () => conn.destroy());
+      conn.on('data', (d: Buffer) => {
+        buf = Buffer.concat([buf, d]);
+        while (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) {
+          const msg = buf.subarray(2, 2 + buf.readUInt16BE(0));
+          buf = buf.subarray(2 + msg.length);
+          void this.reply(msg, conn.remoteAddress?.replace(/^::ffff:/, '') ?? '').then((r) => {
+            if (r && !conn.destroyed) conn.write(Buffer.concat([Buffer.from([r.length >> 8, r.length & 255]), r]));
+          });
+        }
+      });
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(53, address, () => resolve());
+    });
+    server.on('error', () => undefined);
+    this.tcpServers.set(address, server);
   }
 
   close(address: string): void {
     this.sockets.get(address)?.close();
     this.sockets.delete(address);
+    this.tcpServers.get(address)?.close();
+    this.tcpServers.delete(address);
   }
 
   closeAll(): void {
@@ -49,14 +79,19 @@ export class DnsServer {
   }
 
   private async answer(sock: dgram.Socket, msg: Buffer, rinfo: dgram.RemoteInfo): Promise<void> {
+    const reply = await this.reply(msg, rinfo.address);
+    if (reply) sock.send(reply, rinfo.port, rinfo.address);
+  }
+
+  /** Our answer, or the upstream's; undefined for what is not DNS (dropped, as any resolver would). */
+  private async reply(msg: Buffer, client: string): Promise<Buffer | undefined> {
     let query: Packet;
     try {
       query = dnsPacket.decode(msg);
     } catch {
-      return; // not DNS: drop it, as any resolver would
+      return undefined;
     }
-    const reply = this.local(query, rinfo.address) ?? (await this.forward(msg, rinfo.address));
-    if (reply) sock.send(reply, rinfo.port, rinfo.address);
+    return this.local(query, client) ?? (await this.forward(msg, client));
   }
 
   /** A reply from our own records, or undefined when the question is not about a name we own. */
