@@ -6,7 +6,8 @@ cd "$(dirname "$0")/.."
 
 # Real system components berth drives (DESIGN.md): runc runs containers, tini is --init, mount/umount
 # (util-linux) and GNU tar handle overlayfs and layers, mknod/setfattr write overlay whiteouts,
-# iproute2 for networks, gcc builds the per-container monitor (src/shim), busybox-static makes test images.
+# iproute2 for networks, gcc builds the per-container monitor (src/shim), busybox-static makes test images
+# and is the tar that cp/export run confined to a container's root.
 PKGS="runc tini attr iproute2 nftables iptables util-linux pigz zstd tar procps gcc libc6-dev make busybox-static file golang-github-containers-common ca-certificates"
 missing=""
 for p in $PKGS; do

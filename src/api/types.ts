@@ -70,13 +70,60 @@ export interface DeviceMapping {
 }
 
 export interface Mount {
-  Type?: 'bind' | 'volume' | 'tmpfs';
+  /** bind, volume or tmpfs; anything else is refused by the daemon ("mount type unknown"). */
+  Type?: 'bind' | 'volume' | 'tmpfs' | (string & {});
   Source?: string;
   Target?: string;
   ReadOnly?: boolean;
-  BindOptions?: { Propagation?: string; CreateMountpoint?: boolean };
-  VolumeOptions?: { NoCopy?: boolean; Labels?: Record<string, string> };
-  TmpfsOptions?: { SizeBytes?: number; Mode?: number };
+  Consistency?: string;
+  BindOptions?: { Propagation?: string; NonRecursive?: boolean; CreateMountpoint?: boolean } | null;
+  VolumeOptions?: { NoCopy?: boolean; Labels?: Record<string, string> | null; DriverConfig?: { Name?: string; Options?: Record<string, string> | null } | null } | null;
+  TmpfsOptions?: { SizeBytes?: number; Mode?: number } | null;
+}
+
+/** A container's mount as inspect and the list show it (types.MountPoint). */
+export interface MountPoint {
+  Type?: string;
+  Name?: string;
+  Source: string;
+  Destination: string;
+  Driver?: string;
+  Mode: string;
+  RW: boolean;
+  Propagation: string;
+}
+
+/** GET /volumes/{name} (volume.Volume); UsageData only in GET /system/df. */
+export interface Volume {
+  CreatedAt?: string;
+  Driver: string;
+  Labels: Record<string, string> | null;
+  Mountpoint: string;
+  Name: string;
+  Options: Record<string, string> | null;
+  Scope: string;
+  Status?: Record<string, unknown>;
+  UsageData?: { Size: number; RefCount: number } | null;
+}
+
+/** POST /volumes/create */
+export interface VolumeCreateRequest {
+  Name?: string;
+  Driver?: string;
+  DriverOpts?: Record<string, string> | null;
+  Labels?: Record<string, string> | null;
+}
+
+/** GET /volumes */
+export interface VolumeListResponse {
+  Volumes: Volume[] | null;
+  Warnings: string[] | null;
+}
+
+/** POST /volumes/prune */
+export interface VolumePruneReport {
+  VolumesDeleted: string[];
+  SpaceReclaimed: number;
 }
 
 export interface HostConfig {
@@ -88,6 +135,7 @@ export interface HostConfig {
   RestartPolicy?: RestartPolicy;
   AutoRemove?: boolean;
   VolumesFrom?: string[] | null;
+  VolumeDriver?: string;
   Mounts?: Mount[] | null;
   CapAdd?: string[] | null;
   CapDrop?: string[] | null;
@@ -218,7 +266,7 @@ export interface ContainerInspect {
   GraphDriver: { Name: string; Data: Record<string, string> | null };
   SizeRw?: number;
   SizeRootFs?: number;
-  Mounts: unknown[];
+  Mounts: MountPoint[];
   Config: ContainerConfig;
   NetworkSettings: {
     Bridge: string;
@@ -257,7 +305,7 @@ export interface ContainerSummary {
   Status: string;
   HostConfig: { NetworkMode: string };
   NetworkSettings: { Networks: Record<string, EndpointSettings> };
-  Mounts: unknown[];
+  Mounts: MountPoint[];
 }
 
 export interface ImageSummary {

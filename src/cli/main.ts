@@ -22,8 +22,11 @@ const load = {
   events: (): Promise<Group> => import('./commands/events.js').then((m) => m.commands),
   update: (): Promise<Group> => import('./commands/update.js').then((m) => m.commands),
   network: (): Promise<Group> => import('./commands/network.js').then((m) => m.commands),
+  volume: (): Promise<Group> => import('./commands/volume.js').then((m) => m.commands),
   distribution: (): Promise<Group> => import('./commands/distribution.js').then((m) => m.commands),
   build: (): Promise<Group> => import('./commands/build.js').then((m) => m.commands),
+  files: (): Promise<Group> => import('./commands/files.js').then((m) => m.commands),
+  housekeeping: (): Promise<Group> => import('./commands/housekeeping.js').then((m) => m.commands),
 } satisfies Record<string, Loader>;
 
 /** [loader, command name inside the group's module] */
@@ -48,6 +51,10 @@ const CONTAINER_VERBS: Record<string, Route> = {
   attach: [load.exec, 'attach'],
   stats: [load.stats, 'stats'],
   update: [load.update, 'update'],
+  cp: [load.files, 'cp'],
+  export: [load.files, 'export'],
+  diff: [load.files, 'diff'],
+  commit: [load.files, 'commit'],
 };
 
 const TOP_LEVEL: Record<string, Route> = {
@@ -78,6 +85,7 @@ const MANAGEMENT: Record<string, Record<string, Route>> = {
     ps: [load.ps, 'ps'],
     list: [load.ps, 'ps'],
     inspect: [load.inspect, 'container inspect'],
+    prune: [load.housekeeping, 'container prune'],
   },
   image: {
     ls: [load.image, 'images'],
@@ -92,6 +100,7 @@ const MANAGEMENT: Record<string, Record<string, Route>> = {
     pull: [load.distribution, 'pull'],
     push: [load.distribution, 'push'],
     build: [load.build, 'build'],
+    prune: [load.housekeeping, 'image prune'],
   },
   manifest: {
     inspect: [load.distribution, 'manifest inspect'],
@@ -111,9 +120,20 @@ const MANAGEMENT: Record<string, Record<string, Route>> = {
     connect: [load.network, 'network connect'],
     disconnect: [load.network, 'network disconnect'],
   },
+  volume: {
+    create: [load.volume, 'volume create'],
+    ls: [load.volume, 'volume ls'],
+    list: [load.volume, 'volume ls'],
+    inspect: [load.volume, 'volume inspect'],
+    rm: [load.volume, 'volume rm'],
+    remove: [load.volume, 'volume rm'],
+    prune: [load.volume, 'volume prune'],
+  },
   system: {
     info: [load.system, 'info'],
     events: [load.events, 'events'],
+    df: [load.housekeeping, 'system df'],
+    prune: [load.housekeeping, 'system prune'],
   },
 };
 
@@ -140,13 +160,18 @@ Management Commands:
   manifest    Manage Docker image manifests and manifest lists
   network     Manage networks
   system      Manage berth
+  volume      Manage volumes
 
 Commands:
   attach      Attach local standard input, output, and error streams to a running container
   build       Build an image from a Dockerfile
+  commit      Create a new image from a container's changes
+  cp          Copy files/folders between a container and the local filesystem
   create      Create a new container
+  diff        Inspect changes to files or directories on a container's filesystem
   events      Get real time events from the server
   exec        Execute a command in a running container
+  export      Export a container's filesystem as a tar archive
   history     Show the history of an image
   images      List images
   import      Import the contents from a tarball to create a filesystem image

@@ -1,5 +1,6 @@
 // `run`/`create` flags and their mapping into the POST /containers/create body, field by field as the
 // docker CLI's cli/command/container/opts.go does (including fields the daemon honours only later).
+import path from 'node:path';
 import type { ContainerCreateRequest, DeviceMapping, EndpointSettings, HealthConfig, HostConfig, Mount, PortBinding, Ulimit } from '../api/types.js';
 import type { FlagSpec, ParsedFlags } from './flags.js';
 import { ramInBytes } from '../lib/units.js';
@@ -71,6 +72,7 @@ export const CONTAINER_FLAGS: FlagSpec[] = [
   { name: 'user', short: 'u', type: 'string', description: 'Username or UID (format: <name|uid>[:<group|gid>])' },
   { name: 'uts', type: 'string', description: 'UTS namespace to use' },
   { name: 'volume', short: 'v', type: 'stringArray', description: 'Bind mount a volume' },
+  { name: 'volume-driver', type: 'string', description: 'Optional volume driver for the container' },
   { name: 'volumes-from', type: 'stringArray', description: 'Mount volumes from the specified container(s)' },
   { name: 'workdir', short: 'w', type: 'string', description: 'Working directory inside the container' },
 ];
@@ -85,6 +87,8 @@ export const RUN_ONLY_FLAGS: FlagSpec[] = [
 export interface MappingEnv {
   readFile(path: string): string;
   getenv(name: string): string | undefined;
+  /** The working directory relative host paths (`-v ./dir:/x`) resolve against; process.cwd() by default. */
+  cwd?(): string;
 }
 
 export interface CreatePlan {
@@ -103,8 +107,15 @@ export function buildCreateRequest(f: ParsedFlags, env: MappingEnv): CreatePlan 
   const volumes: Record<string, object> = {};
   const binds: string[] = [];
   for (const v of f.list('volume')) {
-    if (v.includes(':')) binds.push(v);
-    else volumes[v] = {};
+    // As the docker CLI: a spec with a source is a bind (HostConfig.Binds), a lone path an anonymous volume.
+    const parsed = parseVolumeSpec(v);
+    if (!parsed.source) {
+      volumes[v] = {};
+      continue;
+    }
+    const colon = v.indexOf(':');
+    const host = v.slice(0, colon);
+    binds.push(host === '.' || host.startsWith('./') ? resolvePath(env, host) + v.slice(colon) : v);
   }
   const pull = f.str('pull');
   if (!['always', 'missing', 'never'].includes(pull))
@@ -318,42 +329,176 @@ export function parseDevice(s: string): DeviceMapping {
   return { PathOnHost: host, PathInContainer: inContainer, CgroupPermissions: perms };
 }
 
-function boolField(value: string | undefined, field: string): boolean {
-  if (value === undefined || ['1', 'true', 'True', 'TRUE', 't'].includes(value)) return true;
-  if (['0', 'false', 'False', 'FALSE', 'f'].includes(value)) return false;
-  throw new OptionError(`invalid value for ${field}: ${value}`);
+/** A host path made absolute as the docker CLI does for `.` and `./…` (filepath.Abs). */
+function resolvePath(env: MappingEnv | undefined, p: string): string {
+  return path.resolve(env?.cwd?.() ?? process.cwd(), p);
 }
 
-/** docker's --mount CSV: type=bind,source=/a,target=/b,readonly ... */
-export function parseMount(s: string): Mount {
+/**
+ * The docker CLI's reading of a `-v` value (compose's loader.ParseVolume): [source:]target[:options].
+ * Only its errors matter here (the daemon parses Binds itself): an empty spec, an empty section
+ * between colons, too many colons.
+ */
+export function parseVolumeSpec(spec: string): { source: string; target: string; options: string } {
+  if (spec === '') throw new OptionError('invalid empty volume spec');
+  if (spec.length <= 2) return { source: '', target: spec, options: '' };
+  const fields: string[] = [];
+  let buf = '';
+  const chars = [...spec];
+  for (let i = 0; i <= chars.length; i++) {
+    const c = chars[i];
+    // A Windows drive letter ("C:") stays in its section, as in the docker CLI.
+    if (c === ':' && buf.length === 1 && /[A-Za-z]/.test(buf) && fields.length === 0 && chars[i + 1] === '\\') {
+      buf += c;
+      continue;
+    }
+    if (c !== ':' && c !== undefined) {
+      buf += c;
+      continue;
+    }
+    if (buf === '') throw new OptionError(`invalid spec: ${spec}: empty section between colons`);
+    if (fields.length >= 3 || (fields.length === 2 && c === ':')) throw new OptionError(`invalid spec: ${spec}: too many colons`);
+    fields.push(buf);
+    buf = '';
+  }
+  if (fields.length === 1) return { source: '', target: fields[0]!, options: '' };
+  return { source: fields[0]!, target: fields[1]!, options: fields[2] ?? '' };
+}
+
+/** Go's encoding/csv for one line: fields split on commas, double quotes group (and "" escapes). */
+function csvFields(s: string): string[] {
+  const out: string[] = [];
+  let cur = '';
+  let quoted = false;
+  let i = 0;
+  while (i <= s.length) {
+    const c = s[i];
+    if (quoted) {
+      if (c === '"' && s[i + 1] === '"') {
+        cur += '"';
+        i += 2;
+        continue;
+      }
+      if (c === '"') quoted = false;
+      else if (c === undefined) throw new OptionError(`extraneous or missing " in quoted-field`);
+      else cur += c;
+    } else if (c === '"' && cur === '') quoted = true;
+    else if (c === ',' || c === undefined) {
+      out.push(cur);
+      cur = '';
+    } else cur += c;
+    i++;
+  }
+  return out;
+}
+
+/** Go's strconv.ParseBool. */
+function goBool(v: string): boolean | undefined {
+  if (['1', 't', 'T', 'TRUE', 'true', 'True'].includes(v)) return true;
+  if (['0', 'f', 'F', 'FALSE', 'false', 'False'].includes(v)) return false;
+  return undefined;
+}
+
+/** docker's --mount value (cli/opts/mount.go): CSV of key=value, with its defaults, aliases and rules.
+ *  Errors read as the docker CLI's: `invalid argument "…" for "--mount" flag: …`. */
+export function parseMount(s: string, env?: MappingEnv): Mount {
+  try {
+    return parseMountFields(s, env);
+  } catch (e) {
+    if (e instanceof OptionError) throw new OptionError(`invalid argument "${s}" for "--mount" flag: ${e.message}`);
+    throw e;
+  }
+}
+
+function parseMountFields(s: string, env?: MappingEnv): Mount {
   const m: Mount = { Type: 'volume' };
-  for (const field of s.split(',')) {
+  const volumeOptions = (): NonNullable<Mount['VolumeOptions']> => (m.VolumeOptions ??= {});
+  const bindOptions = (): NonNullable<Mount['BindOptions']> => (m.BindOptions ??= {});
+  const tmpfsOptions = (): NonNullable<Mount['TmpfsOptions']> => (m.TmpfsOptions ??= {});
+  const setOn = (target: Record<string, string>, kv: string) => {
+    const eq = kv.indexOf('=');
+    const k = eq < 0 ? kv : kv.slice(0, eq);
+    if (k) target[k] = eq < 0 ? '' : kv.slice(eq + 1);
+  };
+  for (const field of csvFields(s)) {
     const eq = field.indexOf('=');
-    const key = (eq >= 0 ? field.slice(0, eq) : field).toLowerCase();
-    const value = eq >= 0 ? field.slice(eq + 1) : undefined;
-    const need = (): string => {
-      if (value === undefined) throw new OptionError(`invalid field '${field}' must be a key=value pair`);
-      return value;
+    const key = (eq < 0 ? field : field.slice(0, eq)).toLowerCase();
+    if (eq < 0) {
+      if (key === 'readonly' || key === 'ro') m.ReadOnly = true;
+      else if (key === 'volume-nocopy') volumeOptions().NoCopy = true;
+      else if (key === 'bind-nonrecursive') bindOptions().NonRecursive = true;
+      else throw new OptionError(`invalid field '${field}' must be a key=value pair`);
+      continue;
+    }
+    const val = field.slice(eq + 1);
+    const bool = (): boolean => {
+      const b = goBool(val);
+      if (b === undefined) throw new OptionError(`invalid value for ${key}: ${val}`);
+      return b;
     };
     switch (key) {
-      case 'type': m.Type = need() as Mount['Type']; break;
-      case 'source': case 'src': m.Source = need(); break;
-      case 'target': case 'dst': case 'destination': m.Target = need(); break;
-      case 'readonly': case 'ro': m.ReadOnly = boolField(value, key); break;
-      case 'bind-propagation': m.BindOptions = { ...m.BindOptions, Propagation: need() }; break;
-      case 'volume-nocopy': m.VolumeOptions = { ...m.VolumeOptions, NoCopy: boolField(value, key) }; break;
-      case 'volume-label': {
-        const [k = '', v = ''] = need().split(/=(.*)/s);
-        m.VolumeOptions = { ...m.VolumeOptions, Labels: { ...m.VolumeOptions?.Labels, [k]: v } };
+      case 'type':
+        m.Type = val.toLowerCase();
+        break;
+      case 'source':
+      case 'src':
+        m.Source = val === '.' || val.startsWith('./') ? resolvePath(env, val) : val;
+        break;
+      case 'target':
+      case 'dst':
+      case 'destination':
+        m.Target = val;
+        break;
+      case 'readonly':
+      case 'ro':
+        m.ReadOnly = bool();
+        break;
+      case 'consistency':
+        m.Consistency = val.toLowerCase();
+        break;
+      case 'bind-propagation':
+        bindOptions().Propagation = val.toLowerCase();
+        break;
+      case 'bind-nonrecursive':
+        bindOptions().NonRecursive = bool();
+        break;
+      case 'volume-driver':
+        volumeOptions().DriverConfig = { ...volumeOptions().DriverConfig, Name: val };
+        break;
+      case 'volume-opt': {
+        const dc = (volumeOptions().DriverConfig ??= {});
+        setOn((dc.Options ??= {}), val);
         break;
       }
-      case 'tmpfs-size': m.TmpfsOptions = { ...m.TmpfsOptions, SizeBytes: ramInBytes(need()) }; break;
-      case 'tmpfs-mode': m.TmpfsOptions = { ...m.TmpfsOptions, Mode: parseInt(need(), 8) }; break;
-      default: throw new OptionError(`unexpected key '${key}' in '${field}'`);
+      case 'volume-label':
+        setOn((volumeOptions().Labels ??= {}), val);
+        break;
+      case 'volume-nocopy': {
+        const b = goBool(val);
+        if (b === undefined) throw new OptionError(`invalid value for volume-nocopy: ${val}`);
+        volumeOptions().NoCopy = b;
+        break;
+      }
+      case 'tmpfs-size':
+        try {
+          tmpfsOptions().SizeBytes = ramInBytes(val);
+        } catch {
+          throw new OptionError(`invalid value for ${key}: ${val}`);
+        }
+        break;
+      case 'tmpfs-mode':
+        if (!/^[0-7]+$/.test(val)) throw new OptionError(`invalid value for ${key}: ${val}`);
+        tmpfsOptions().Mode = parseInt(val, 8);
+        break;
+      default:
+        throw new OptionError(`unexpected key '${key}' in '${field}'`);
     }
   }
+  if (!m.Type) throw new OptionError('type is required');
   if (!m.Target) throw new OptionError('target is required');
-  if (!['bind', 'volume', 'tmpfs'].includes(m.Type ?? '')) throw new OptionError(`unknown mount type: ${String(m.Type)}`);
+  if (m.VolumeOptions && m.Type !== 'volume') throw new OptionError(`cannot mix 'volume-*' options with mount type '${m.Type}'`);
+  if (m.BindOptions && m.Type !== 'bind') throw new OptionError(`cannot mix 'bind-*' options with mount type '${m.Type}'`);
+  if (m.TmpfsOptions && m.Type !== 'tmpfs') throw new OptionError(`cannot mix 'tmpfs-*' options with mount type '${m.Type}'`);
   return m;
 }
 
@@ -370,7 +515,7 @@ export function securityOpts(opts: string[], env: MappingEnv): string[] {
     try {
       content = env.readFile(value);
     } catch (err) {
-      throw new OptionError(`opening seccomp profile (${value}) failed: ${(err as Error).message}`);
+      throw new OptionError(`opening seccomp profile (${value}) failed: ${goFsError(err)}`);
     }
     try {
       return `seccomp=${JSON.stringify(JSON.parse(content))}`;
@@ -378,6 +523,13 @@ export function securityOpts(opts: string[], env: MappingEnv): string[] {
       throw new OptionError(`compacting json for seccomp profile (${value}) failed: ${(err as Error).message}`);
     }
   });
+}
+
+/** A Node fs error as Go words it ("open /x: no such file or directory"), as the docker CLI prints it. */
+function goFsError(err: unknown): string {
+  const e = err as NodeJS.ErrnoException;
+  const what = /^[A-Z]+: (.*?), \w+ '.*'$/.exec(e.message ?? '')?.[1];
+  return e.syscall && e.path && what ? `${e.syscall} ${e.path}: ${what}` : String(e.message ?? err);
 }
 
 function splitOnce(s: string, sep: string): [string, string | undefined] {
@@ -413,7 +565,8 @@ function hostConfig(f: ParsedFlags, env: MappingEnv, binds: string[], ports: Rec
     RestartPolicy: restartPolicy(f.str('restart')),
     AutoRemove: f.bool('rm'),
     VolumesFrom: nonEmpty(f.list('volumes-from')),
-    Mounts: f.list('mount').length ? f.list('mount').map(parseMount) : undefined,
+    Mounts: f.list('mount').length ? f.list('mount').map((m) => parseMount(m, env)) : undefined,
+    VolumeDriver: f.str('volume-driver') || undefined,
     CapAdd: nonEmpty(f.list('cap-add')),
     CapDrop: nonEmpty(f.list('cap-drop')),
     Dns: f.list('dns'),

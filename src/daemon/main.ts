@@ -10,8 +10,11 @@ import { containerRoutes } from './routes/containers.js';
 import { imageRoutes } from './routes/images.js';
 import { systemRoutes } from './routes/system.js';
 import { networkRoutes } from './routes/networks.js';
+import { volumeRoutes } from './routes/volumes.js';
 import { distributionRoutes } from './routes/distribution.js';
 import { buildRoutes } from './routes/build.js';
+import { fileRoutes } from './routes/files.js';
+import { housekeepingRoutes } from './routes/housekeeping.js';
 
 const USAGE = `Usage:  berthd [OPTIONS]
 
@@ -113,11 +116,14 @@ async function main(): Promise<void> {
   const engine = await startEngine({ root: flags.root, execRoot: flags.execRoot, runtime: flags.runtime, logOpts: flags.logOpts, initBinary: '/usr/bin/tini-static', bridgeName: flags.bridge, insecureRegistries: flags.insecureRegistries });
   const router = new Router();
   systemRoutes(router, engine.system, engine.events);
+  housekeepingRoutes(router, engine.housekeeping);
+  fileRoutes(router, engine.files);
   containerRoutes(router, { containers: engine.containers, exec: engine.exec });
   imageRoutes(router, engine.images, engine.distribution);
   distributionRoutes(router, engine.distribution);
   buildRoutes(router, engine.build);
   networkRoutes(router, engine.networks);
+  volumeRoutes(router, engine.volumes);
   const server = createServer(router, log);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

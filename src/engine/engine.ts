@@ -9,7 +9,10 @@ import { Snapshotter } from './snapshots/snapshotter.js';
 import { SystemService } from './system.js';
 import { NetworksService } from './networks/service.js';
 import { DistributionService } from './distribution/service.js';
+import { ContainerFilesService } from './containers/archive.js';
+import { HousekeepingService, type BuildHousekeeping } from './housekeeping.js';
 import { BuildService } from './build/service.js';
+import { VolumesService } from './volumes/service.js';
 
 export interface EngineOptions {
   root: string;
@@ -30,8 +33,13 @@ export interface Engine {
   exec: ExecService;
   system: SystemService;
   networks: NetworksService;
+  volumes: VolumesService;
   distribution: DistributionService;
   build: BuildService;
+  /** cp, export, diff, commit (containers/archive.ts). */
+  files: ContainerFilesService;
+  /** system df, container prune, image prune (housekeeping.ts). */
+  housekeeping: HousekeepingService;
 }
 
 export async function startEngine(o: EngineOptions): Promise<Engine> {
@@ -47,6 +55,8 @@ export async function startEngine(o: EngineOptions): Promise<Engine> {
     emit: (action, id, attrs) => events.emit('image', action, id, attrs ?? {}),
     usage: async (imageId) => users.containers?.isRunningUser(imageId) ?? {},
   });
+  // The volumes service asks the containers service (made next) which containers use a volume.
+  const volumes: VolumesService = new VolumesService({ root: o.root, events, containers: () => containers.store.all() });
   const containers: ContainersService = new ContainersService({
     root: o.root,
     execRoot: o.execRoot,
@@ -57,6 +67,7 @@ export async function startEngine(o: EngineOptions): Promise<Engine> {
     logOpts: o.logOpts,
     initBinary: o.initBinary,
     networks: () => networks,
+    volumes: () => volumes,
   });
   users.containers = containers;
   const networks = new NetworksService({ root: o.root, execRoot: o.execRoot, bridgeName: o.bridgeName ?? 'berth0', events, containers: () => containers.store });
@@ -64,6 +75,7 @@ export async function startEngine(o: EngineOptions): Promise<Engine> {
   await snapshotter.init();
   await images.init();
   await containers.load();
+  await volumes.init();
   await networks.init();
   await containers.init();
   await fs.rm(path.join(o.execRoot, 'x'), { recursive: true, force: true });
@@ -72,5 +84,16 @@ export async function startEngine(o: EngineOptions): Promise<Engine> {
   const build = new BuildService({ root: o.root, execRoot: o.execRoot, runtime: o.runtime, images, snapshotter, networks, distribution });
   images.gcRoots.push(() => build.builder.cacheRoots());
   await build.init();
-  return { events, images, containers, exec, system, networks, distribution, build };
+  const files = new ContainerFilesService({ containers, images, snapshotter, events });
+  const housekeeping = new HousekeepingService({
+    containers,
+    images,
+    snapshotter,
+    events,
+    volumes: () => volumes,
+    build: () => build as Partial<BuildHousekeeping>,
+  });
+  files.volumeMounts = (rec) => volumes.hostMounts(rec);
+  const engine: Engine = { events, images, containers, exec, system, networks, volumes, distribution, build, files, housekeeping };
+  return engine;
 }

@@ -5,7 +5,15 @@
  * `runc exec --detach`), becomes the subreaper of the container's process, and from then on owns
  * its stdio: it writes Docker's json-file log (with max-size/max-file rotation), serves attach
  * clients on STATE/attach.sock, and records the exit status in STATE/exit.json. So containers keep
- * running and logging while berthd is stopped or restarted. Why not conmon: its attach socket is
+ * running and logging while berthd is stopped or restarted.
+ *
+ * Log rotation (Docker's names): FILE is written; at max-size FILE.(N-2) → FILE.(N-1), …, FILE → FILE.1.
+ * With --log-compress the rotated files are FILE.1.gz, FILE.2.gz, …: each fresh FILE.1 is compressed in
+ * the background by a child (this binary again, `--compress-log`, running gzip), so the container's output
+ * never waits for compression. The child places FILE.K.gz wherever its source has moved to by then (found by
+ * inode, under an flock on the log directory that rotation also takes), so rotations in a row never race;
+ * a source rotated out before its compression ended is dropped with its child. A file whose compression
+ * did not finish stays plain: readers take FILE.K or FILE.K.gz, whichever exists. Why not conmon: its attach socket is
  * SOCK_SEQPACKET (Node cannot open one) and it writes k8s-file logs, not Docker's json-file.
  *
  * Protocol with berthd:
@@ -29,6 +37,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <libgen.h>
+#include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
@@ -73,6 +83,7 @@ static struct {
 	const char *oom_file; /* memory.oom_control (v1) or memory.events (v2) of the container's cgroup */
 	long long log_max_size;
 	int log_max_file;
+	int log_compress;
 	int tty, open_stdin, stdin_once, wait_attach;
 } opt = { .runtime = "/usr/sbin/runc", .log_max_file = 1 };
 
@@ -84,6 +95,17 @@ static int started; /* the runtime has handed us the container's stdio */
 static int log_fd = -1;
 static long long log_size;
 static struct logstream log_out = { .name = "stdout" }, log_err = { .name = "stderr" };
+static int log_dir_fd = -1; /* flock'd while rotating, so compression children place files safely */
+
+/* Background compressions of rotated files (see the comment at the top). */
+#define MAX_GZ_JOBS 16
+static struct gzjob {
+	pid_t pid;
+	ino_t ino;
+	char tmp[4200];
+} gz_jobs[MAX_GZ_JOBS];
+static int n_gz_jobs;
+static unsigned gz_seq;
 static char io_buf[32768];
 static char *stdin_pending;
 static size_t stdin_plen, stdin_pcap;
@@ -242,6 +264,11 @@ static void now_rfc3339(char *out, size_t size)
 
 static void open_log(int truncate)
 {
+	if (log_dir_fd < 0) {
+		char dirbuf[4096];
+		snprintf(dirbuf, sizeof dirbuf, "%s", opt.log_path);
+		log_dir_fd = open(dirname(dirbuf), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	}
 	log_fd = open(opt.log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | (truncate ? O_TRUNC : 0), 0640);
 	if (log_fd < 0)
 		return;
@@ -249,7 +276,95 @@ static void open_log(int truncate)
 	log_size = fstat(log_fd, &st) == 0 ? st.st_size : 0;
 }
 
-/* Docker's rotation: FILE.(N-2) → FILE.(N-1), …, FILE → FILE.1, fresh FILE; with max-file 1 truncate. */
+static void rotated_name(char *buf, size_t size, int i, int gz)
+{
+	snprintf(buf, size, "%s.%d%s", opt.log_path, i, gz ? ".gz" : "");
+}
+
+/* Stop the compression of a file that is being rotated out; its temporary output goes too. */
+static void drop_gz_jobs_for(ino_t ino)
+{
+	for (int i = 0; i < n_gz_jobs;) {
+		if (gz_jobs[i].ino != ino) {
+			i++;
+			continue;
+		}
+		kill(-gz_jobs[i].pid, SIGKILL); /* the child and its gzip: a process group of their own */
+		unlink(gz_jobs[i].tmp);
+		gz_jobs[i] = gz_jobs[--n_gz_jobs]; /* the zombie is reaped by reap_children(), pid unknown then */
+	}
+}
+
+static void gz_job_exited(pid_t pid)
+{
+	for (int i = 0; i < n_gz_jobs; i++)
+		if (gz_jobs[i].pid == pid) {
+			gz_jobs[i] = gz_jobs[--n_gz_jobs];
+			return;
+		}
+}
+
+/* Compress FILE.1 (just rotated) in a child: `berth-shim --compress-log`, stdin = the file, stdout = a
+ * temporary file created here (so a killed child can leave nothing behind that we do not unlink). */
+static void start_compression(void)
+{
+	if (n_gz_jobs == MAX_GZ_JOBS)
+		return; /* stays plain */
+	char src_name[4096], exe[4096];
+	rotated_name(src_name, sizeof src_name, 1, 0);
+	int src = open(src_name, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	if (src < 0 || fstat(src, &st) < 0) {
+		if (src >= 0)
+			close(src);
+		return;
+	}
+	struct gzjob *j = &gz_jobs[n_gz_jobs];
+	snprintf(j->tmp, sizeof j->tmp, "%s.gz-tmp-%d-%u", opt.log_path, (int)getpid(), gz_seq++);
+	int out = open(j->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+	ssize_t elen = readlink("/proc/self/exe", exe, sizeof exe - 1);
+	if (out < 0 || elen <= 0) {
+		if (out >= 0) {
+			close(out);
+			unlink(j->tmp);
+		}
+		close(src);
+		return;
+	}
+	exe[elen] = 0;
+	char maxfile[16], ino[32], size[32];
+	snprintf(maxfile, sizeof maxfile, "%d", opt.log_max_file);
+	snprintf(ino, sizeof ino, "%llu", (unsigned long long)st.st_ino);
+	snprintf(size, sizeof size, "%lld", (long long)st.st_size);
+	char *argv[] = { exe, "--compress-log", (char *)opt.log_path, maxfile, ino, size, j->tmp, NULL };
+	pid_t pid = fork();
+	if (pid == 0) {
+		setpgid(0, 0);
+		sigset_t none;
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		int sigs[] = { SIGPIPE, SIGHUP, SIGINT, SIGTERM };
+		for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+			signal(sigs[i], SIG_DFL);
+		dup2(src, 0);
+		dup2(out, 1);
+		execv(exe, argv);
+		_exit(127);
+	}
+	close(src);
+	close(out);
+	if (pid < 0) {
+		unlink(j->tmp);
+		return;
+	}
+	setpgid(pid, pid); /* also here: a kill right after the fork must reach the group */
+	j->pid = pid;
+	j->ino = st.st_ino;
+	n_gz_jobs++;
+}
+
+/* Docker's rotation: FILE.(N-2) → FILE.(N-1), …, FILE → FILE.1, fresh FILE; with max-file 1 truncate.
+ * Each index holds FILE.K or FILE.K.gz (see the top): both forms are shifted. */
 static void rotate_log(void)
 {
 	if (opt.log_max_file <= 1) {
@@ -258,16 +373,82 @@ static void rotate_log(void)
 		return;
 	}
 	close(log_fd);
+	log_fd = -1;
+	if (log_dir_fd >= 0)
+		flock(log_dir_fd, LOCK_EX);
 	char from[4096], to[4096];
+	rotated_name(to, sizeof to, opt.log_max_file - 1, 0);
+	struct stat st;
+	if (opt.log_compress && stat(to, &st) == 0)
+		drop_gz_jobs_for(st.st_ino);
+	unlink(to);
+	rotated_name(to, sizeof to, opt.log_max_file - 1, 1);
+	unlink(to);
 	for (int i = opt.log_max_file - 1; i >= 1; i--) {
-		if (i == 1)
-			snprintf(from, sizeof from, "%s", opt.log_path);
-		else
-			snprintf(from, sizeof from, "%s.%d", opt.log_path, i - 1);
-		snprintf(to, sizeof to, "%s.%d", opt.log_path, i);
-		rename(from, to);
+		for (int gz = 0; gz <= 1; gz++) {
+			if (i == 1 && gz)
+				continue;
+			if (i == 1)
+				snprintf(from, sizeof from, "%s", opt.log_path);
+			else
+				rotated_name(from, sizeof from, i - 1, gz);
+			rotated_name(to, sizeof to, i, gz);
+			rename(from, to);
+		}
 	}
 	open_log(1);
+	if (log_dir_fd >= 0)
+		flock(log_dir_fd, LOCK_UN);
+	if (opt.log_compress)
+		start_compression();
+}
+
+/* `berth-shim --compress-log FILE MAX_FILE INODE SIZE TMP`, stdin = the rotated file, stdout = TMP:
+ * gzip it, then, under the log directory's lock, find where the source lives now (it may have been
+ * shifted by later rotations) and put FILE.K.gz in its place. */
+static int compress_main(int argc, char **argv)
+{
+	if (argc != 7)
+		return 2;
+	const char *log = argv[2], *tmp = argv[6];
+	int max_file = atoi(argv[3]);
+	unsigned long long ino = strtoull(argv[4], NULL, 10);
+	long long size = atoll(argv[5]);
+	pid_t gz = fork();
+	if (gz == 0) {
+		execlp("gzip", "gzip", "-c", "-n", (char *)NULL);
+		_exit(127);
+	}
+	int status = 0;
+	while (gz > 0 && waitpid(gz, &status, 0) < 0 && errno == EINTR)
+		;
+	int ok = gz > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0 && fsync(1) == 0;
+	char dirbuf[4096];
+	snprintf(dirbuf, sizeof dirbuf, "%s", log);
+	int dfd = open(dirname(dirbuf), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0)
+		flock(dfd, LOCK_EX);
+	int placed = 0;
+	for (int i = 1; ok && i < max_file; i++) {
+		char plain[4096], packed[4096];
+		snprintf(plain, sizeof plain, "%s.%d", log, i);
+		struct stat st;
+		if (stat(plain, &st) < 0 || st.st_ino != ino)
+			continue;
+		if (st.st_size == size) {
+			snprintf(packed, sizeof packed, "%s.%d.gz", log, i);
+			if (rename(tmp, packed) == 0) {
+				unlink(plain);
+				placed = 1;
+			}
+		}
+		break;
+	}
+	if (!placed)
+		unlink(tmp);
+	if (dfd >= 0)
+		close(dfd); /* releases the lock */
+	return 0;
 }
 
 /* One json-file record, written with a single write(2) so a live reader never sees a mix. */
@@ -833,6 +1014,8 @@ static void parse_args(int argc, char **argv)
 		} else if (strcmp(a, "--log-max-file") == 0 && v) {
 			opt.log_max_file = atoi(v);
 			i++;
+		} else if (strcmp(a, "--log-compress") == 0) {
+			opt.log_compress = 1;
 		} else if (strcmp(a, "--tty") == 0) {
 			opt.tty = 1;
 		} else if (strcmp(a, "--stdin") == 0) {
@@ -848,7 +1031,7 @@ static void parse_args(int argc, char **argv)
 	if (!opt.id || !opt.state || (!opt.bundle == !opt.exec_process))
 		die("usage: berth-shim --id ID --state-dir DIR (--bundle DIR | --exec PROCESS_JSON) [--runtime PATH] "
 		    "[--runtime-root DIR] [--tty] [--stdin] [--stdin-once] [--log-path FILE --log-max-size BYTES "
-		    "--log-max-file N] [--wait-attach]");
+		    "--log-max-file N [--log-compress]] [--wait-attach]");
 }
 
 /* Serve attach clients until the first one has sent its header (exec: nothing may be lost). */
@@ -1017,9 +1200,12 @@ static void reap_children(int sfd, pid_t init)
 		;
 	int status;
 	pid_t p;
-	while ((p = waitpid(-1, &status, WNOHANG)) > 0)
+	while ((p = waitpid(-1, &status, WNOHANG)) > 0) {
 		if (p == init && !exited)
 			record_exit(status); /* wait clients are answered in finish(), after the output */
+		else
+			gz_job_exited(p);
+	}
 }
 
 static void write_pid_file(void)
@@ -1046,6 +1232,8 @@ static int setup(int argc, char **argv)
 	signal(SIGTERM, SIG_IGN);
 	if (opt.log_max_file < 1)
 		opt.log_max_file = 1;
+	if (opt.log_max_file < 2)
+		opt.log_compress = 0;
 	/* the container's process is orphaned when runc exits: make it ours to wait for */
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
 	write_pid_file();
@@ -1066,6 +1254,8 @@ static int setup(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+	if (argc > 1 && strcmp(argv[1], "--compress-log") == 0)
+		return compress_main(argc, argv);
 	int sfd = setup(argc, argv);
 	sync_msg("{\"ready\":true}");
 	if (opt.wait_attach)

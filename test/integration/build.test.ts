@@ -170,7 +170,8 @@ RUN --mount=type=tmpfs,target=/scratch sh -c 'echo t > /scratch/f && mount | gre
     const stage = (n: string) => `FROM busybox AS ${n}\nRUN cut -d' ' -f1 /proc/uptime > /start; sleep 1; cut -d' ' -f1 /proc/uptime > /end\n`;
     const c = await context({ Dockerfile: `${stage('one')}\n${stage('two')}\nFROM busybox\nCOPY --from=one /start /one.start\nCOPY --from=one /end /one.end\nCOPY --from=two /start /two.start\nCOPY --from=two /end /two.end\n` });
     try {
-      assert.equal((await d.berth(['build', '--no-cache', '-t', 'par', c])).code, 0);
+      const built = await d.berth(['build', '--no-cache', '-t', 'par', c]);
+      assert.equal(built.code, 0, built.stderr + built.stdout);
       const t = (await d.berth(['run', '--rm', 'par', 'cat', '/one.start', '/one.end', '/two.start', '/two.end'])).stdout.trim().split('\n').map(Number);
       const [s1, e1, s2, e2] = t as [number, number, number, number];
       assert.ok(s1 < e2 && s2 < e1, 'the two RUN steps overlapped');

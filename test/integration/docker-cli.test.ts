@@ -47,6 +47,38 @@ describe('docker CLI against berthd', { skip: !existsSync(DOCKER) && 'no docker 
     assert.deepEqual(ev.stdout.trim().split('\n').filter((a) => ['create', 'start', 'die', 'destroy'].includes(a)), ['create', 'start', 'die', 'destroy']);
   });
 
+  it('health: run --health-cmd turns healthy; inspect and events --filter event=health_status as with dockerd', async () => {
+    const since = String(Math.floor(Date.now() / 1000) - 1);
+    const run = await d.docker(['run', '-d', '--name', 'hc', '--health-cmd', 'echo probe-ok', '--health-interval', '1s', 'busybox', 'sleep', '300']);
+    assert.equal(run.code, 0, run.stderr);
+    const id = run.stdout.trim();
+    await waitFor(async () => (await d.docker(['inspect', '--format', '{{.State.Health.Status}}', 'hc'])).stdout === 'healthy\n', 15_000);
+    assert.match((await d.docker(['ps', '--filter', 'name=hc', '--format', '{{.Status}}'])).stdout, /^Up .+ \(healthy\)\n$/);
+    await new Promise((r) => setTimeout(r, 1200)); // one more probe: more than one Log entry
+    // dockerd 20.10 prints, for the same container:
+    // {"Status":"healthy","FailingStreak":0,"Log":[{"Start":"2026-11-23T02:56:35.273488607Z","End":"2026-11-23T02:56:35.322311009Z","ExitCode":0,"Output":"ok\n"},…]}
+    const inspect = await d.docker(['inspect', '--format', '{{json .State.Health}}', 'hc']);
+    const health = JSON.parse(inspect.stdout) as { Status: string; FailingStreak: number; Log: Record<string, unknown>[] };
+    assert.deepEqual(Object.keys(health), ['Status', 'FailingStreak', 'Log']);
+    assert.equal(health.Status, 'healthy');
+    assert.equal(health.FailingStreak, 0);
+    assert.ok(health.Log.length >= 2 && health.Log.length <= 5, `${health.Log.length} probe results kept`);
+    const nano = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z$/;
+    for (const entry of health.Log) {
+      assert.deepEqual(Object.keys(entry), ['Start', 'End', 'ExitCode', 'Output']);
+      assert.match(String(entry.Start), nano);
+      assert.match(String(entry.End), nano);
+      assert.ok(String(entry.End) >= String(entry.Start), 'a probe ends after it starts');
+      assert.equal(entry.ExitCode, 0);
+      assert.equal(entry.Output, 'probe-ok\n');
+    }
+    const until = String(Math.ceil(Date.now() / 1000) + 1);
+    const ev = await d.docker(['events', '--since', since, '--until', until, '--filter', 'event=health_status']);
+    assert.equal(ev.code, 0, ev.stderr);
+    assert.match(ev.stdout, new RegExp(`^\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{9}(Z|[+-]\\d\\d:\\d\\d) container health_status: healthy ${id} \\(image=busybox, name=hc\\)\n$`));
+    assert.equal((await d.docker(['rm', '-f', 'hc'])).code, 0);
+  });
+
   it('loads what Docker 20.10 saved, with the same image ID', async () => {
     const r = await d.berth(['load', '-i', path.join(REPO, 'test/fixtures/docker20-save-tiny.tar')]);
     assert.equal(r.stdout, 'Loaded image: fixture/tiny:v1\n', r.stderr);

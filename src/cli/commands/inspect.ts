@@ -6,7 +6,7 @@ import { StatusError, writeOut, type CommandSpec, type Context } from '../comman
 import type { FlagSpec, ParsedFlags } from '../flags.js';
 import { renderTemplate } from '../format/template.js';
 
-type Kind = 'container' | 'image' | 'network';
+type Kind = 'container' | 'image' | 'network' | 'volume';
 
 /** Image names keep their slashes in the path (dockerd routes /images/{name:.*}/json). */
 export function imagePath(name: string): string {
@@ -17,6 +17,7 @@ async function fetchObject(client: EngineClient, kind: Kind, name: string, size:
   if (kind === 'container')
     return client.json<unknown>({ path: `/containers/${encodeURIComponent(name)}/json`, query: { size: size || undefined } });
   if (kind === 'network') return client.json<unknown>({ path: `/networks/${encodeURIComponent(name)}` });
+  if (kind === 'volume') return client.json<unknown>({ path: `/volumes/${encodeURIComponent(name)}` });
   return client.json<unknown>({ path: `/images/${imagePath(name)}/json` });
 }
 
@@ -42,7 +43,7 @@ export function renderInspect(objects: unknown[], format: string): string {
 
 const inspectWith = (fixed?: Kind) => async (ctx: Context, f: ParsedFlags): Promise<number> => {
   const type = fixed ?? f.str('type');
-  const all: Kind[] = ['container', 'image', 'network'];
+  const all: Kind[] = ['container', 'image', 'network', 'volume'];
   if (type && !all.includes(type as Kind)) throw new StatusError(`"${type}" is not a valid value for --type`, 1);
   const kinds: Kind[] = type ? [type as Kind] : all;
   const objects: unknown[] = [];

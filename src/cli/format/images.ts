@@ -52,7 +52,8 @@ interface RowOptions {
 
 function makeRow(img: ImageSummary, repo: string, tag: string, digest: string, o: RowOptions): ImageRow {
   const size = humanSize(img.Size);
-  const shared = img.SharedSize >= 0 ? humanSize(img.SharedSize) : 'N/A';
+  // docker's formatter: SIZE with 3 significant digits, the others with go-units' HumanSize (4).
+  const shared = img.SharedSize >= 0 ? humanSize(img.SharedSize, 4) : 'N/A';
   return {
     ID: o.trunc ? truncateID(img.Id) : img.Id,
     Repository: repo,
@@ -62,9 +63,9 @@ function makeRow(img: ImageSummary, repo: string, tag: string, digest: string, o
     CreatedAt: goTimeString(new Date(img.Created * 1000)),
     Size: size,
     Containers: img.Containers >= 0 ? String(img.Containers) : 'N/A',
-    VirtualSize: humanSize(img.VirtualSize ?? img.Size),
+    VirtualSize: humanSize(img.Size, 4),
     SharedSize: shared,
-    UniqueSize: img.SharedSize >= 0 ? humanSize(img.Size - img.SharedSize) : 'N/A',
+    UniqueSize: img.SharedSize >= 0 ? humanSize(img.Size - img.SharedSize, 4) : 'N/A',
   };
 }
 

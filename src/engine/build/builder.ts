@@ -353,7 +353,8 @@ export class Builder {
     const rootfs = path.join(tmp, 'rootfs');
     const chains = chainIds(state.layers.map((l) => l.diffId));
     await fs.mkdir(rootfs, { recursive: true });
-    await this.d.snapshotter.prepare(key, chains[chains.length - 1]);
+    // The init layer (runc's mount points, /etc/mtab) keeps those out of the step's layer, as in Docker.
+    await this.d.snapshotter.prepare(key, chains[chains.length - 1], { init: true });
     try {
       await this.d.snapshotter.mount(key, rootfs);
       let next: State;

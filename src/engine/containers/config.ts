@@ -13,6 +13,11 @@ function mergeEnv(image: string[] = [], container: string[] = []): string[] {
   return [...out.values()];
 }
 
+function mergeVolumes(image: Record<string, object> | null | undefined, req: Record<string, object> | null | undefined): Record<string, object> | null {
+  const out = { ...(req ?? {}), ...(image ?? {}) };
+  return Object.keys(out).length ? out : null;
+}
+
 export function mergeConfig(req: ContainerCreateRequest, image: ImageRuntimeConfig, shortId: string): ContainerConfig {
   const cfg: ContainerConfig = {
     Hostname: req.Hostname || shortId,
@@ -28,7 +33,8 @@ export function mergeConfig(req: ContainerCreateRequest, image: ImageRuntimeConf
     Env: mergeEnv(image.Env, req.Env ?? []),
     Cmd: req.Cmd ?? null,
     Image: req.Image ?? '',
-    Volumes: req.Volumes ?? image.Volumes ?? null,
+    // dockerd merges the image's VOLUMEs into the request's (-v /path); none at all is null.
+    Volumes: mergeVolumes(image.Volumes, req.Volumes),
     WorkingDir: req.WorkingDir || image.WorkingDir || '',
     Entrypoint: req.Entrypoint ?? null,
     OnBuild: image.OnBuild ?? null,

@@ -54,6 +54,9 @@ function matchOne(
       if (!other) throw new InvalidParameter(`No such container: ${v}`);
       return Date.parse(rec.created) > Date.parse(other.created);
     }
+    case 'volume':
+      // A volume's name (a bind's host path) or a mount's destination, as dockerd matches it.
+      return (rec.mounts ?? []).some((m) => (m.Name || m.Source) === v || m.Destination === v);
     case 'health': {
       const h = (rec.state as { health?: { Status: string } }).health;
       return (h?.Status ?? 'none') === v;

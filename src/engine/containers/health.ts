@@ -85,7 +85,7 @@ export class HealthMonitor {
 
   /** Run the probe with `runc exec`; past the timeout it is killed and counts as a failure. */
   private runProbe(id: string, cmd: string[], timeoutMs: number): Promise<HealthLogEntry> {
-    const start = new Date().toISOString();
+    const start = nowRfc3339Nano();
     return new Promise((resolve) => {
       const child = spawn(this.host.runc.binary, ['--root', this.host.runc.root, 'exec', id, ...cmd], { stdio: ['ignore', 'pipe', 'pipe'] });
       let out = '';
@@ -104,12 +104,19 @@ export class HealthMonitor {
       const done = (code: number) => {
         clearTimeout(timer);
         const output = timedOut ? `Health check exceeded timeout (${timeoutMs / 1000}s)` : out.slice(0, MAX_OUTPUT);
-        resolve({ Start: start, End: new Date().toISOString(), ExitCode: timedOut ? -1 : code, Output: output });
+        resolve({ Start: start, End: nowRfc3339Nano(), ExitCode: timedOut ? -1 : code, Output: output });
       };
       child.on('error', () => done(-1));
       child.on('close', (code) => done(code ?? -1));
     });
   }
+}
+
+/** The time with nine fractional digits as dockerd writes probe times (sub-millisecond digits from
+ *  the monotonic clock, as the events' timeNano). */
+function nowRfc3339Nano(): string {
+  const sub = String(process.hrtime.bigint() % 1_000_000n).padStart(6, '0');
+  return new Date().toISOString().replace(/Z$/, `${sub}Z`);
 }
 
 /** Docker's rule: success → healthy; failures count only outside the start period; `retries` in a row → unhealthy. */

@@ -2,6 +2,7 @@
 import type { ContainerConfig, EndpointSettings, HostConfig } from '../../api/types.js';
 import type { PortMapping } from '../networks/firewall.js';
 import type { HealthState } from './health.js';
+import type { MountPointRecord } from '../volumes/mounts.js';
 
 export type ContainerStatus = 'created' | 'running' | 'paused' | 'restarting' | 'removing' | 'exited' | 'dead';
 
@@ -39,6 +40,8 @@ export interface ContainerRecord {
   networks?: Record<string, EndpointSettings>;
   /** Its network sandbox while it runs. */
   sandbox?: SandboxRecord;
+  /** Volumes, bind mounts and tmpfs mounts (-v, --mount, --volumes-from, the image's VOLUMEs), resolved at create. */
+  mounts?: MountPointRecord[];
 }
 
 export interface SandboxRecord {

@@ -10,13 +10,12 @@ import type { ContainerCreateRequest, ContainerInspect, ContainerSummary, Endpoi
 import { Conflict, InvalidParameter, NotModified, messageOf } from '../../lib/errors.js';
 import { run } from '../../lib/exec.js';
 import { writeFileAtomic } from '../../lib/fsutil.js';
-import { fromHumanSize } from '../../lib/units.js';
 import type { EventsService } from '../events.js';
 import type { ImagesService } from '../images/service.js';
 import type { Snapshotter } from '../snapshots/snapshotter.js';
 import { Runc } from '../runtime/runc.js';
 import { cgroupLayout } from '../cgroups.js';
-import { connectShim, liveShimPid, readExitFile, resizeShim, spawnShim, waitShim, type ExitStatus } from '../runtime/shim.js';
+import { connectShim, liveShimPid, readExitFile, resizeShim, spawnShim, waitShim, type ExitStatus, type LogSettings } from '../runtime/shim.js';
 import { buildResources, buildSpec, loadSeccompProfile } from '../runtime/spec.js';
 import { adaptHostConfig, validateHostConfig } from '../runtime/validate.js';
 import { resolveUser } from '../runtime/user.js';
@@ -29,7 +28,9 @@ import { newState, ZERO_TIME, type ContainerRecord } from './record.js';
 import { ContainerStore } from './store.js';
 import { inspectView, summaryView } from './view.js';
 import { sampleStats, type StatsJSON } from './stats.js';
+import type { MountPlan, MountPointRecord, OciMountLike } from '../volumes/mounts.js';
 import { HealthMonitor, type HealthState } from './health.js';
+import { logDriver, logFile, normalizeLogConfig, resolveLogOptions } from './log-config.js';
 
 export interface ContainersOptions {
   root: string;
@@ -43,6 +44,28 @@ export interface ContainersOptions {
   initBinary?: string;
   /** Wires each container's network before it starts (the networks service). */
   networks: () => ContainerNetworking;
+  /** Volumes, bind mounts and tmpfs mounts (the volumes service). */
+  volumes?: () => ContainerVolumes;
+}
+
+/** What the containers service needs from the volumes service. */
+export interface ContainerVolumes {
+  /** Mount points and the volumes they need, every rule checked; creates nothing. */
+  plan(input: { hostConfig: HostConfig; volumes?: Record<string, object> | null; containerMounts(ref: string): MountPointRecord[] }): MountPlan;
+  /** Create the missing volumes, referenced by the container until settle(); returns those created. */
+  acquire(containerId: string, plan: MountPlan): Promise<string[]>;
+  settle(containerId: string): void;
+  rollback(created: string[]): Promise<void>;
+  /** Whether create must mount the rootfs to copy the image's content into a volume. */
+  wantsImageContent(mounts: readonly MountPointRecord[]): Promise<boolean>;
+  copyImageContent(mounts: readonly MountPointRecord[], rootfs: string): Promise<void>;
+  /** At start: host side ready, OCI mounts; release() at stop. */
+  setup(rec: ContainerRecord, rootfs: string): Promise<{ mounts: OciMountLike[]; rootfsPropagation?: string }>;
+  release(rec: ContainerRecord): Promise<void>;
+  /** rm -v / --rm: the container's anonymous volumes. */
+  removeAnonymous(rec: ContainerRecord): Promise<void>;
+  /** A volume's data directory. */
+  dataPath(name: string): string;
 }
 
 /** What the containers service needs from the networks service. */
@@ -64,7 +87,6 @@ interface PendingAttach {
 export type WaitCondition = 'not-running' | 'next-exit' | 'removed';
 
 const DEFAULT_STOP_TIMEOUT = 10;
-const DEFAULT_LOG_OPTS = { 'max-size': '10m', 'max-file': '3' };
 
 export class ContainersService {
   readonly store: ContainerStore;
@@ -105,8 +127,10 @@ export class ContainersService {
   rootfs(id: string): string {
     return path.join(this.store.dir(id), 'rootfs');
   }
+  /** The container's log file (json-file: <id>-json.log; local: local-logs/container.log). */
   logPath(id: string): string {
-    return path.join(this.store.dir(id), `${id}-json.log`);
+    const lc = this.store.tryGet(id)?.hostConfig.LogConfig;
+    return logFile(this.store.dir(id), id, lc) || path.join(this.store.dir(id), `${id}-json.log`);
   }
 
   // ---- start-up ----
@@ -161,7 +185,7 @@ export class ContainersService {
     if (!req.Image) throw new InvalidParameter('Config cannot be empty in order to create a container');
     const hostConfig: HostConfig = req.HostConfig ?? {};
     validateHostConfig(hostConfig);
-    this.validateLogConfig(hostConfig);
+    hostConfig.LogConfig = normalizeLogConfig(hostConfig.LogConfig, this.o.logOpts);
     const networks = this.o.networks().endpointsForCreate(hostConfig, req.NetworkingConfig?.EndpointsConfig ?? undefined);
     const image = await this.o.images.resolve(req.Image);
     const imageConfig = await this.o.images.imageConfig(image.id);
@@ -169,6 +193,8 @@ export class ContainersService {
     const config = mergeConfig(req, imageConfig.config ?? {}, id.slice(0, 12));
     const fullName = name ? normalizeName(name) : generateName((n) => this.nameInUse(n));
     this.assertNameFree(fullName);
+    const volumes = this.o.volumes?.();
+    const plan = volumes?.plan({ hostConfig, volumes: config.Volumes, containerMounts: (ref) => this.store.get(ref).mounts ?? [] });
     this.reservedNames.add(fullName);
     try {
       const chain = await this.o.images.chainIds(image.id);
@@ -187,13 +213,38 @@ export class ContainersService {
         state: newState(),
         networks,
       };
-      // Snapshot first, record last: a crash in between leaves an orphan snapshot that init() sweeps.
-      await this.o.snapshotter.prepare(id, rec.parentChainId);
-      await this.store.save(rec);
+      if (plan?.mounts.length) rec.mounts = plan.mounts;
+      // Volumes and snapshot first, record last: a crash in between leaves an orphan snapshot that
+      // init() sweeps (and volumes nothing uses). A failure here leaves nothing it created.
+      const created = volumes && plan ? await volumes.acquire(id, plan) : [];
+      try {
+        await this.o.snapshotter.prepare(id, rec.parentChainId, { init: true });
+        if (volumes && plan && (await volumes.wantsImageContent(plan.mounts))) await this.copyImageContent(rec, volumes);
+        await this.store.save(rec);
+      } catch (e) {
+        volumes?.settle(id);
+        await this.o.snapshotter.remove(id).catch(() => undefined);
+        await volumes?.rollback(created);
+        throw e;
+      } finally {
+        volumes?.settle(id);
+      }
       this.emit(rec, 'create');
       return { Id: id, Warnings: [] };
     } finally {
       this.reservedNames.delete(fullName);
+    }
+  }
+
+  /** Docker's copy-up at create: the image's content into the container's empty volumes. */
+  private async copyImageContent(rec: ContainerRecord, volumes: ContainerVolumes): Promise<void> {
+    const rootfs = this.rootfs(rec.id);
+    await fs.mkdir(rootfs, { recursive: true });
+    await this.o.snapshotter.mount(rec.id, rootfs);
+    try {
+      await volumes.copyImageContent(rec.mounts ?? [], rootfs);
+    } finally {
+      await this.o.snapshotter.unmount(rootfs);
     }
   }
 
@@ -204,21 +255,6 @@ export class ContainersService {
   private assertNameFree(name: string): void {
     this.store.assertNameFree(name);
     if (this.reservedNames.has(name)) throw new Conflict(`Conflict. The container name "${name}" is already in use.`);
-  }
-
-  private validateLogConfig(hc: HostConfig): void {
-    const type = hc.LogConfig?.Type || 'json-file';
-    if (!['json-file', 'none', 'local'].includes(type)) {
-      throw new InvalidParameter(`logger: no log driver named '${type}' is registered`);
-    }
-    const opts = hc.LogConfig?.Config ?? {};
-    for (const k of Object.keys(opts)) {
-      if (!['max-size', 'max-file', 'compress', 'labels', 'env', 'tag', 'mode'].includes(k)) {
-        throw new InvalidParameter(`unknown log opt '${k}' for ${type} log driver`);
-      }
-    }
-    if (opts['max-size']) fromHumanSize(opts['max-size']);
-    if (opts['max-file'] && !(Number(opts['max-file']) >= 1)) throw new InvalidParameter('max-file cannot be less than 1');
   }
 
   // ---- start ----
@@ -265,6 +301,7 @@ export class ContainersService {
     await fs.mkdir(rootfs, { recursive: true });
     await this.o.snapshotter.mount(rec.id, rootfs);
     const netnsPath = await this.o.networks().attach(rec);
+    const volumeMounts = rec.mounts?.length ? await this.o.volumes?.().setup(rec, rootfs) : undefined;
     const files = containerFiles(this.store.dir(rec.id));
     const hc = rec.hostConfig;
     await writeContainerFiles(files, {
@@ -295,6 +332,8 @@ export class ContainersService {
       cgroupsPath: `/berth/${rec.id}`,
       netnsPath,
       initPath: hc.Init ? this.o.initBinary : undefined,
+      extraMounts: volumeMounts?.mounts,
+      rootfsPropagation: volumeMounts?.rootfsPropagation,
       // The default profile and `unconfined` are handled by buildSpec; only a custom one is loaded here.
       seccompProfile: seccompValue && seccompValue !== 'unconfined' ? await loadSeccompProfile(seccompValue) : undefined,
     });
@@ -310,7 +349,7 @@ export class ContainersService {
       tty: rec.config.Tty ?? false,
       stdin: rec.config.OpenStdin ?? false,
       stdinOnce: rec.config.StdinOnce ?? false,
-      log: this.logSettings(rec),
+      log: await this.logSettings(rec),
       oomFile: (await cgroupLayout()) === 'v2' ? `/sys/fs/cgroup/berth/${rec.id}/memory.events` : `/sys/fs/cgroup/memory/berth/${rec.id}/memory.oom_control`,
     });
     const pid = await shim.pid;
@@ -321,16 +360,21 @@ export class ContainersService {
     return pid;
   }
 
-  private logSettings(rec: ContainerRecord): { path: string; maxSize: number; maxFile: number } | undefined {
-    const type = rec.hostConfig.LogConfig?.Type || 'json-file';
-    if (type === 'none') return undefined;
-    const opts = { ...DEFAULT_LOG_OPTS, ...this.o.logOpts, ...(rec.hostConfig.LogConfig?.Config ?? {}) };
-    return { path: this.logPath(rec.id), maxSize: fromHumanSize(opts['max-size']), maxFile: Number(opts['max-file']) };
+  private async logSettings(rec: ContainerRecord): Promise<LogSettings | undefined> {
+    const lc = rec.hostConfig.LogConfig;
+    const type = logDriver(lc);
+    const own = lc?.Config ?? {};
+    const r = resolveLogOptions(type, type === 'json-file' ? { ...this.o.logOpts, ...own } : own);
+    if (!r) return undefined;
+    const file = logFile(this.store.dir(rec.id), rec.id, lc);
+    await fs.mkdir(path.dirname(file), { recursive: true });
+    return { path: file, ...r };
   }
 
   private async cleanupFailedStart(rec: ContainerRecord, err: unknown): Promise<void> {
     await this.runc.delete(rec.id);
     await this.o.networks().detach(rec).catch(() => undefined);
+    await this.o.volumes?.().release(rec).catch(() => undefined);
     await this.o.snapshotter.unmount(this.rootfs(rec.id)).catch(() => undefined);
     const msg = messageOf(err);
     rec.state = { ...rec.state, status: rec.state.startedAt === ZERO_TIME ? 'created' : 'exited', pid: 0, error: msg, exitCode: exitCodeForStartError(msg) };
@@ -341,7 +385,7 @@ export class ContainersService {
     }
     this.pendingAttach.delete(rec.id);
     this.bus.emit(`exit:${rec.id}`, rec.state.exitCode, msg);
-    if (rec.hostConfig.AutoRemove) await this.remove(rec.id, { force: true }).catch(() => undefined);
+    if (rec.hostConfig.AutoRemove) await this.remove(rec.id, { force: true, volumes: true }).catch(() => undefined);
   }
 
   /** Learn of the container's exit from its shim (or from exit.json if the shim is already gone). */
@@ -360,6 +404,7 @@ export class ContainersService {
     if (lost) await this.runc.delete(id);
     await this.o.networks().detach(rec).catch(() => undefined);
     await this.o.snapshotter.unmount(this.rootfs(id)).catch(() => undefined);
+    await this.o.volumes?.().release(rec).catch(() => undefined);
     rec.state = {
       ...rec.state,
       status: 'exited',
@@ -373,7 +418,7 @@ export class ContainersService {
     this.emit(rec, 'die', { exitCode: String(status.exitCode) });
     this.bus.emit(`exit:${id}`, status.exitCode);
     if (shouldRestart(rec)) await this.scheduleRestart(rec);
-    else if (rec.hostConfig.AutoRemove) await this.remove(id, { force: true }).catch(() => undefined);
+    else if (rec.hostConfig.AutoRemove) await this.remove(id, { force: true, volumes: true }).catch(() => undefined);
   }
 
   // ---- restart policies ----
@@ -555,15 +600,17 @@ export class ContainersService {
     }
     rec.state.status = 'removing';
     await this.store.save(rec);
-    await this.finishRemove(rec);
+    await this.finishRemove(rec, opts.volumes);
   }
 
-  private async finishRemove(rec: ContainerRecord): Promise<void> {
+  private async finishRemove(rec: ContainerRecord, removeVolumes = false): Promise<void> {
     if (await liveShimPid(this.stateDir(rec.id))) await this.runc.delete(rec.id);
     await this.o.snapshotter.unmount(this.rootfs(rec.id)).catch(() => undefined);
     await this.o.snapshotter.remove(rec.id);
     await fs.rm(this.stateDir(rec.id), { recursive: true, force: true });
     await this.store.delete(rec.id);
+    // rm -v: its anonymous volumes go (those another container uses stay, silently, as in dockerd).
+    if (removeVolumes) await this.o.volumes?.().removeAnonymous(rec).catch(() => undefined);
     this.emit(rec, 'destroy');
     this.bus.emit(`removed:${rec.id}`);
   }
@@ -590,9 +637,11 @@ export class ContainersService {
     const upper = this.o.snapshotter.upperDir(rec.id);
     const view = inspectView(rec, {
       files: containerFiles(this.store.dir(rec.id)),
-      logPath: (rec.hostConfig.LogConfig?.Type || 'json-file') === 'none' ? '' : this.logPath(rec.id),
+      // dockerd shows only json-file's path: local's format and place are the engine's business.
+      logPath: logDriver(rec.hostConfig.LogConfig) === 'json-file' ? this.logPath(rec.id) : '',
       graphDriverData: { UpperDir: upper, WorkDir: path.join(path.dirname(upper), 'work'), MergedDir: this.rootfs(rec.id) },
       execIds: this.execIds(rec.id),
+      volumePath: (n) => this.o.volumes?.().dataPath(n) ?? '',
     });
     if (size) {
       const sizeRw = await this.o.snapshotter.usage(rec.id);

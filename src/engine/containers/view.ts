@@ -4,12 +4,15 @@ import type { ContainerInspect, ContainerSummary, PortBinding } from '../../api/
 import { humanDuration } from '../../lib/units.js';
 import type { ContainerRecord } from './record.js';
 import type { ContainerFiles } from './files.js';
+import { mountPointView } from '../volumes/mounts.js';
 
 export interface InspectExtras {
   files: ContainerFiles;
   logPath: string;
   graphDriverData: Record<string, string> | null;
   execIds: string[];
+  /** A volume's data directory (inspect shows it as the mount's Source). */
+  volumePath?: (name: string) => string;
   sizeRw?: number;
   sizeRootFs?: number;
 }
@@ -53,7 +56,7 @@ export function inspectView(rec: ContainerRecord, x: InspectExtras): ContainerIn
     ExecIDs: x.execIds.length ? x.execIds : null,
     HostConfig: rec.hostConfig,
     GraphDriver: { Name: 'overlay2', Data: x.graphDriverData },
-    Mounts: [],
+    Mounts: (rec.mounts ?? []).map((m) => mountPointView(m, m.Type === 'volume' && m.Name && x.volumePath ? x.volumePath(m.Name) : m.Source)),
     Config: rec.config,
     NetworkSettings: networkSettings(rec),
   };
@@ -109,7 +112,7 @@ export function summaryView(rec: ContainerRecord, sizes?: { sizeRw: number; size
     Status: statusText(rec),
     HostConfig: { NetworkMode: rec.hostConfig.NetworkMode || 'default' },
     NetworkSettings: { Networks: rec.networks ?? {} },
-    Mounts: [],
+    Mounts: (rec.mounts ?? []).map((m) => mountPointView(m)),
   };
   if (sizes) {
     row.SizeRw = sizes.sizeRw;

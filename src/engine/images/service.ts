@@ -154,7 +154,7 @@ export class ImagesService {
       Id: rec.id,
       RepoTags: rec.repoTags,
       RepoDigests: rec.repoDigests.map((d) => familiarString(parseNormalizedNamed(d))),
-      Parent: '',
+      Parent: rec.parent ?? '',
       Comment: cfg.comment ?? '',
       Created: cfg.created ?? ZERO_TIME,
       Container: cfg.container ?? '',
@@ -219,7 +219,7 @@ export class ImagesService {
       const size = await this.imageSize(rec);
       out.push({
         Id: rec.id,
-        ParentId: '',
+        ParentId: rec.parent ?? '',
         RepoTags: shown.map(familiarString),
         RepoDigests: rec.repoDigests.map((d) => familiarString(parseNormalizedNamed(d))),
         Created: Math.floor(created / 1000),

@@ -24,6 +24,8 @@ export interface StoredImage {
   /** Normalised "docker.io/library/busybox@sha256:..." references. */
   repoDigests: string[];
   lastTagTime?: string;
+  /** The image it was committed from (`commit`), as Docker's Parent. */
+  parent?: string;
 }
 
 /** A stored image with its tags, as the images service hands it out. */

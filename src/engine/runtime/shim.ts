@@ -31,10 +31,18 @@ export interface ShimOptions {
   tty: boolean;
   stdin: boolean;
   stdinOnce: boolean;
-  log?: { path: string; maxSize: number; maxFile: number };
+  /** The json-file log: rotated at maxSize bytes (0 = never), maxFile files kept, rotated files gzipped. */
+  log?: LogSettings;
   waitAttach?: boolean;
   /** The cgroup file whose oom_kill counter tells an OOM kill (read by the shim at exit). */
   oomFile?: string;
+}
+
+export interface LogSettings {
+  path: string;
+  maxSize: number;
+  maxFile: number;
+  compress: boolean;
 }
 
 export interface StartedShim {
@@ -53,6 +61,7 @@ function shimArgs(o: ShimOptions): string[] {
   if (o.waitAttach) a.push('--wait-attach');
   if (o.oomFile) a.push('--oom-file', o.oomFile);
   if (o.log) a.push('--log-path', o.log.path, '--log-max-size', String(o.log.maxSize), '--log-max-file', String(o.log.maxFile));
+  if (o.log?.compress) a.push('--log-compress');
   return a;
 }
 

@@ -95,6 +95,7 @@ export interface OciLinux {
   seccomp?: OciSeccomp;
   maskedPaths?: string[];
   readonlyPaths?: string[];
+  rootfsPropagation?: string;
 }
 
 export interface OciSpec {
@@ -263,10 +264,14 @@ function buildMounts(input: SpecInput): OciMount[] {
   user.push(...(input.extraMounts ?? []));
   if (ipc === 'host') user.push({ destination: '/dev/shm', type: 'bind', source: '/dev/shm', options: ['rbind', 'rprivate'] });
   const ro = !!hc.ReadonlyRootfs;
+  // A user's own mount at /etc/hosts (or resolv.conf, hostname) replaces berth's file, as in Docker.
+  const userTaken = new Set(user.map((m) => m.destination));
   user.push(
-    bindFile(input.files.resolvConfPath, '/etc/resolv.conf', ro),
-    bindFile(input.files.hostnamePath, '/etc/hostname', ro),
-    bindFile(input.files.hostsPath, '/etc/hosts', ro),
+    ...[
+      bindFile(input.files.resolvConfPath, '/etc/resolv.conf', ro),
+      bindFile(input.files.hostnamePath, '/etc/hostname', ro),
+      bindFile(input.files.hostsPath, '/etc/hosts', ro),
+    ].filter((m) => !userTaken.has(m.destination)),
   );
   // Docker sorts user mounts by depth so a parent is mounted before what lies inside it (stable sort).
   user.sort((a, b) => pathDepth(a.destination) - pathDepth(b.destination));
@@ -401,7 +406,10 @@ export interface SpecInput {
   namespacePaths?: { pid?: string; ipc?: string; uts?: string };
   /** e.g. "/berth/<id>" (runc's cgroupfs driver). */
   cgroupsPath: string;
+  /** Volumes, bind mounts, --mount tmpfs (sorted with the other user mounts by depth). */
   extraMounts?: OciMount[];
+  /** "shared" or "rslave" when a bind mount propagates so (Docker's RootfsPropagation). */
+  rootfsPropagation?: string;
   /** tini or catatonit, bind-mounted at /sbin/docker-init when HostConfig.Init. */
   initPath?: string;
   /** Already loaded; undefined → the SecurityOpt seccomp=… profile, else Docker's default. */
@@ -428,6 +436,7 @@ export function buildSpec(input: SpecInput): OciSpec {
     linux.maskedPaths = [...DEFAULT_MASKED_PATHS];
     linux.readonlyPaths = [...DEFAULT_READONLY_PATHS];
   }
+  if (input.rootfsPropagation) linux.rootfsPropagation = input.rootfsPropagation;
 
   // Key order as Docker writes it, so config.json files diff cleanly against dockerd's.
   return {

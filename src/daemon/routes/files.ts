@@ -1,0 +1,59 @@
+// Files in and out of containers: the archive API (HEAD/GET/PUT /containers/{id}/archive), export,
+// changes (diff) and commit — thin translators to the container files service.
+import type { ContainerConfig } from '../../api/types.js';
+import { encodePathStat, sendArchive, type ContainerFilesService } from '../../engine/containers/archive.js';
+import { InvalidParameter } from '../../lib/errors.js';
+import { commonHeaders, qBool, readJsonBody, sendJson, startStream, type Ctx, type Router } from '../http.js';
+
+const STAT_HEADER = 'X-Docker-Container-Path-Stat';
+
+function pathParam(ctx: Ctx): string {
+  const p = ctx.query.get('path');
+  if (!p) throw new InvalidParameter('path is required');
+  return p;
+}
+
+export function fileRoutes(r: Router, files: ContainerFilesService): void {
+  // HEAD first: the router would otherwise answer a HEAD with the GET route.
+  r.on('HEAD', '/containers/{id}/archive', async (ctx) => {
+    const stat = await files.statPath(ctx.params[0]!, pathParam(ctx));
+    ctx.res!.writeHead(200, { ...commonHeaders(ctx.version), [STAT_HEADER]: encodePathStat(stat) }).end();
+  });
+  r.on('GET', '/containers/{id}/archive', async (ctx) => {
+    const a = await files.archivePath(ctx.params[0]!, pathParam(ctx));
+    ctx.res!.setHeader(STAT_HEADER, encodePathStat(a.stat));
+    await sendArchive(a, startStream(ctx, 'application/x-tar'));
+  });
+  r.on('PUT', '/containers/{id}/archive', async (ctx) => {
+    await files.extractToDir(ctx.params[0]!, pathParam(ctx), ctx.req, {
+      noOverwriteDirNonDir: qBool(ctx.query, 'noOverwriteDirNonDir'),
+      copyUIDGID: qBool(ctx.query, 'copyUIDGID'),
+    });
+    ctx.res!.writeHead(200, commonHeaders(ctx.version)).end();
+  });
+  r.on('GET', '/containers/{id}/export', async (ctx) => {
+    const a = await files.export(ctx.params[0]!);
+    await sendArchive(a, startStream(ctx, 'application/x-tar'));
+  });
+  r.on('GET', '/containers/{id}/changes', async (ctx) => {
+    const changes = await files.changes(ctx.params[0]!);
+    sendJson(ctx, 200, changes.length ? changes : null);
+  });
+  r.on('POST', '/commit', async (ctx) => {
+    const q = ctx.query;
+    const container = q.get('container');
+    if (!container) throw new InvalidParameter('container name or ID cannot be empty');
+    const body = await readJsonBody<ContainerConfig | null>(ctx);
+    const id = await files.commit(container, {
+      repo: q.get('repo') || undefined,
+      tag: q.get('tag') || undefined,
+      comment: q.get('comment') ?? undefined,
+      author: q.get('author') ?? undefined,
+      // As dockerd: paused unless pause is given and false.
+      pause: q.has('pause') ? qBool(q, 'pause') : true,
+      changes: q.getAll('changes'),
+      config: body ?? undefined,
+    });
+    sendJson(ctx, 201, { Id: id });
+  });
+}

@@ -1,0 +1,15 @@
+// Disk usage and pruning: GET /system/df, POST /containers/prune, POST /images/prune — thin
+// translators to the housekeeping service. (Networks, volumes and build cache prune have their own routes.)
+import type { HousekeepingService } from '../../engine/housekeeping.js';
+import { compareVersions } from '../../api/version.js';
+import { qFilters, sendJson, type Router } from '../http.js';
+
+export function housekeepingRoutes(r: Router, hk: HousekeepingService): void {
+  r.on('POST', '/containers/prune', async (ctx) => sendJson(ctx, 200, await hk.pruneContainers(qFilters(ctx.query))));
+  r.on('POST', '/images/prune', async (ctx) => sendJson(ctx, 200, await hk.pruneImages(qFilters(ctx.query))));
+  r.on('GET', '/system/df', async (ctx) => {
+    // `type` selects what to count from API 1.42 on; older clients always get everything.
+    const types = compareVersions(ctx.version, '1.42') >= 0 ? ctx.query.getAll('type') : [];
+    sendJson(ctx, 200, await hk.diskUsage(types));
+  });
+}
