@@ -27,6 +27,7 @@ const load = {
   build: (): Promise<Group> => import('./commands/build.js').then((m) => m.commands),
   files: (): Promise<Group> => import('./commands/files.js').then((m) => m.commands),
   housekeeping: (): Promise<Group> => import('./commands/housekeeping.js').then((m) => m.commands),
+  registry: (): Promise<Group> => import('./commands/registry.js').then((m) => m.commands),
 } satisfies Record<string, Loader>;
 
 /** [loader, command name inside the group's module] */
@@ -129,6 +130,10 @@ const MANAGEMENT: Record<string, Record<string, Route>> = {
     remove: [load.volume, 'volume rm'],
     prune: [load.volume, 'volume prune'],
   },
+  registry: {
+    serve: [load.registry, 'registry serve'],
+    gc: [load.registry, 'registry gc'],
+  },
   system: {
     info: [load.system, 'info'],
     events: [load.events, 'events'],
@@ -159,6 +164,7 @@ Management Commands:
   image       Manage images
   manifest    Manage Docker image manifests and manifest lists
   network     Manage networks
+  registry    Run an OCI distribution (Docker registry) server
   system      Manage berth
   volume      Manage volumes
 

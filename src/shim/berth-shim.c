@@ -23,8 +23,24 @@
  *                                          bytes sent after the header go to the container's stdin
  *     "resize ROWS COLS"                   set the terminal size; answers "ok"
  *     "wait"                               answers the exit.json line when the process has exited
+ *     "probe"                              runs the health probe of --probe-spec (see below) and answers
+ *                                          "exit N\n" then its output (the first 4096 bytes), or
+ *                                          "unsupported\n" (berthd then probes with `runc exec`);
+ *                                          closing the connection early kills the probe
  *   On exit: exit.json is written, the runc container deleted (container mode) and attach.sock
  *   removed *before* wait clients are answered, so berthd may reuse the id and state dir at once.
+ *
+ * Health probes (--probe-spec FILE, written by berthd): a probe every second through `runc exec` costs
+ * ~30 ms of CPU (two Go programs, the seccomp profile compiled again each time), so the shim runs it the
+ * way runc exec would, from a fork of itself: join the container's cgroups, session keyring and
+ * namespaces (fork again for the PID namespace), then — as runc's setns init does — rlimits,
+ * no_new_privs, the bounding set, groups/gid/uid, the capability sets, the working directory, and the
+ * container's seccomp filter, then execve. The filter is the container's own, compiled BPF, read once
+ * from its init process with PTRACE_SECCOMP_GET_FILTER right after `runc create` (before any of the
+ * image's code has run, so it is runc's filter and only that one). The fork is not dumpable while it
+ * runs shim code in the container, its descriptors are closed before it enters, and anything unusual
+ * (a user or time namespace, more than one filter, a ptrace failure) turns the fast path off: then
+ * "probe" answers "unsupported" and berthd falls back to `runc exec`.
  *
  * One poll() loop, no threads, fixed buffers: a shim costs well under 1.5 MiB of RSS.
  */
@@ -37,7 +53,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <grp.h>
+#include <sched.h>
 #include <libgen.h>
+#include <linux/capability.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <sys/ptrace.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
@@ -57,7 +81,7 @@
 #define DRAIN_MS 500             /* after the exit, how long children holding the pipes may keep them */
 #define FLUSH_MS 2000            /* on the way out, how long a client may take to read what it is owed */
 
-enum { K_HEADER, K_ATTACH, K_WAIT };
+enum { K_HEADER, K_ATTACH, K_WAIT, K_PROBE };
 
 struct client {
 	int fd;
@@ -69,6 +93,12 @@ struct client {
 	size_t hlen;
 	char *buf;
 	size_t blen, bcap;
+	/* K_PROBE: the probe's process (a fork of ours), its output pipe, what it printed, its status */
+	pid_t probe_pid;
+	int probe_fd;
+	int probe_exited, probe_status;
+	char *pout;
+	size_t poutlen;
 };
 
 struct logstream {
@@ -81,6 +111,7 @@ static struct {
 	const char *id, *state, *bundle, *exec_process, *runtime, *runtime_root;
 	const char *log_path;
 	const char *oom_file; /* memory.oom_control (v1) or memory.events (v2) of the container's cgroup */
+	const char *probe_spec;
 	long long log_max_size;
 	int log_max_file;
 	int log_compress;
@@ -116,6 +147,7 @@ static int exited;
 static int finishing; /* wait clients are answered only at the very end of finish() */
 
 static char *path_in_state(const char *name);
+static void record_exit(int status);
 
 static long long now_ms(void)
 {
@@ -501,6 +533,14 @@ static void drop_client(int i)
 	struct client *c = &clients[i];
 	if (c->dead)
 		return;
+	if (c->kind == K_PROBE) {
+		if (c->probe_pid > 0 && !c->probe_exited)
+			kill(c->probe_pid, SIGTERM); /* the fork kills the probe's process group */
+		if (c->probe_fd >= 0)
+			close(c->probe_fd);
+		free(c->pout);
+		c->pout = NULL;
+	}
 	close(c->fd);
 	free(c->buf);
 	c->buf = NULL;
@@ -680,6 +720,481 @@ static void apply_winsize(void)
 	ioctl(master_fd, TIOCSWINSZ, &ws);
 }
 
+/* ---------------------------------------------------------------- health probes (see the top) */
+
+#define PROBE_OUT_MAX 4096
+#define PROBE_SETUP_FAILED SIGUSR2 /* the fork dies of it when it could not enter: "unsupported" */
+
+static pid_t init_pid;
+static int probe_ok;
+static struct sock_filter *probe_filter; /* NULL: the container has no seccomp filter */
+static unsigned short probe_filter_len;
+static int probe_filter_pending; /* runc installs it after `runc create` (no_new_privs): read at the first probe */
+static struct {
+	char **argv, **env;
+	int argc, envc;
+	char *cwd;
+	uid_t uid;
+	gid_t gid;
+	gid_t groups[256];
+	int ngroups;
+	unsigned long long cap_bnd, cap_eff, cap_prm, cap_inh, cap_amb;
+	struct {
+		int res;
+		struct rlimit rl;
+	} rlim[32];
+	int nrlim;
+	int nnp, oom_set, oom;
+	int seccomp; /* the container has a seccomp profile (config.json linux.seccomp) */
+} ps;
+static int cap_last = 40;
+static volatile pid_t probe_grandchild;
+
+static int push_str(char ***list, int *n, char *v)
+{
+	char **nl = realloc(*list, sizeof(char *) * (size_t)(*n + 2));
+	if (!nl)
+		return -1;
+	nl[(*n)++] = v;
+	nl[*n] = NULL;
+	*list = nl;
+	return 0;
+}
+
+/* The spec: NUL-separated key/value pairs (arg, env, cwd, uid, gid, group, cap.*, rlimit, nnp, oom). */
+static int load_probe_spec(const char *file)
+{
+	int fd = open(file, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) < 0 || st.st_size <= 0 || st.st_size > (1 << 20)) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	char *data = malloc((size_t)st.st_size + 1);
+	ssize_t got = data ? read(fd, data, (size_t)st.st_size) : -1;
+	close(fd);
+	if (!data || got <= 0 || got != st.st_size) {
+		free(data);
+		return -1;
+	}
+	data[got] = 0;
+	ps.cwd = "/";
+	for (char *p = data; p < data + got;) {
+		char *k = p;
+		p += strlen(p) + 1;
+		if (p >= data + got)
+			return -1;
+		char *v = p;
+		p += strlen(p) + 1;
+		if (!strcmp(k, "arg")) {
+			if (push_str(&ps.argv, &ps.argc, v) < 0)
+				return -1;
+		} else if (!strcmp(k, "env")) {
+			if (push_str(&ps.env, &ps.envc, v) < 0)
+				return -1;
+		} else if (!strcmp(k, "cwd")) {
+			ps.cwd = v;
+		} else if (!strcmp(k, "uid")) {
+			ps.uid = (uid_t)strtoul(v, NULL, 10);
+		} else if (!strcmp(k, "gid")) {
+			ps.gid = (gid_t)strtoul(v, NULL, 10);
+		} else if (!strcmp(k, "group")) {
+			if (ps.ngroups == (int)(sizeof ps.groups / sizeof ps.groups[0]))
+				return -1;
+			ps.groups[ps.ngroups++] = (gid_t)strtoul(v, NULL, 10);
+		} else if (!strncmp(k, "cap.", 4)) {
+			unsigned long long m = strtoull(v, NULL, 16);
+			if (!strcmp(k, "cap.bounding"))
+				ps.cap_bnd = m;
+			else if (!strcmp(k, "cap.effective"))
+				ps.cap_eff = m;
+			else if (!strcmp(k, "cap.permitted"))
+				ps.cap_prm = m;
+			else if (!strcmp(k, "cap.inheritable"))
+				ps.cap_inh = m;
+			else if (!strcmp(k, "cap.ambient"))
+				ps.cap_amb = m;
+		} else if (!strcmp(k, "rlimit")) {
+			unsigned long long soft, hard;
+			int res;
+			if (ps.nrlim == 32 || sscanf(v, "%d %llu %llu", &res, &soft, &hard) != 3)
+				return -1;
+			ps.rlim[ps.nrlim].res = res;
+			ps.rlim[ps.nrlim].rl.rlim_cur = (rlim_t)soft;
+			ps.rlim[ps.nrlim++].rl.rlim_max = (rlim_t)hard;
+		} else if (!strcmp(k, "seccomp")) {
+			ps.seccomp = atoi(v);
+		} else if (!strcmp(k, "nnp")) {
+			ps.nnp = atoi(v);
+		} else if (!strcmp(k, "oom")) {
+			ps.oom_set = 1;
+			ps.oom = atoi(v);
+		}
+	}
+	return ps.argc > 0 ? 0 : -1;
+}
+
+static long status_field(pid_t pid, const char *name)
+{
+	char path[64], line[256];
+	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+	FILE *f = fopen(path, "re");
+	long v = -1;
+	size_t n = strlen(name);
+	while (f && fgets(line, sizeof line, f))
+		if (!strncmp(line, name, n) && line[n] == ':') {
+			v = strtol(line + n + 1, NULL, 10);
+			break;
+		}
+	if (f)
+		fclose(f);
+	return v;
+}
+
+static int same_ns(pid_t pid, const char *ns)
+{
+	char a[64], b[64];
+	struct stat sa, sb;
+	snprintf(a, sizeof a, "/proc/self/ns/%s", ns);
+	snprintf(b, sizeof b, "/proc/%d/ns/%s", (int)pid, ns);
+	if (stat(b, &sb) < 0)
+		return errno == ENOENT; /* a kernel without that namespace type */
+	return stat(a, &sa) == 0 && sa.st_ino == sb.st_ino && sa.st_dev == sb.st_dev;
+}
+
+/* Read the container's seccomp filter — runc's, the only one its init has — from the init, stopped for
+ * a moment with ptrace. 1 = not installed yet (try again later), 0 = done, -1 = cannot. */
+static int fetch_seccomp_filter(pid_t pid)
+{
+	long mode = status_field(pid, "Seccomp");
+	if (mode == 0)
+		return 1;
+	if (mode != 2 || status_field(pid, "Seccomp_filters") != 1)
+		return -1;
+	if (ptrace(PTRACE_SEIZE, pid, 0, 0) < 0)
+		return -1;
+	int rc = -1, st = 0;
+	if (ptrace(PTRACE_INTERRUPT, pid, 0, 0) == 0) {
+		while (waitpid(pid, &st, __WALL) < 0 && errno == EINTR)
+			;
+		if ((WIFEXITED(st) || WIFSIGNALED(st)) && !exited) {
+			record_exit(st); /* it ended meanwhile: this was its exit status, not a stop */
+			return -1;
+		}
+		long n = WIFSTOPPED(st) ? ptrace(PTRACE_SECCOMP_GET_FILTER, pid, 0, NULL) : -1;
+		if (n > 0 && n < BPF_MAXINSNS + 1) {
+			probe_filter = calloc((size_t)n, sizeof *probe_filter);
+			if (probe_filter && ptrace(PTRACE_SECCOMP_GET_FILTER, pid, 0, probe_filter) == n) {
+				probe_filter_len = (unsigned short)n;
+				rc = 0;
+			}
+		}
+	}
+	ptrace(PTRACE_DETACH, pid, 0, 0);
+	return rc;
+}
+
+static void setup_probes(pid_t init)
+{
+	init_pid = init;
+	FILE *f = fopen("/proc/sys/kernel/cap_last_cap", "re");
+	if (f) {
+		if (fscanf(f, "%d", &cap_last) != 1)
+			cap_last = 40;
+		fclose(f);
+	}
+	if (load_probe_spec(opt.probe_spec) < 0 || !same_ns(init, "user") || !same_ns(init, "time"))
+		return;
+	if (ps.seccomp) {
+		int r = fetch_seccomp_filter(init);
+		if (r < 0)
+			return;
+		probe_filter_pending = r == 1;
+	} else if (status_field(init, "Seccomp") != 0) {
+		return; /* a filter berthd did not ask for: do not guess */
+	}
+	probe_ok = 1;
+}
+
+/* Put ourselves into every cgroup of the container's init (host paths: before entering its mounts). */
+static int join_cgroups(pid_t pid)
+{
+	char path[64], line[1024];
+	snprintf(path, sizeof path, "/proc/%d/cgroup", (int)pid);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return -1;
+	int rc = 0;
+	while (rc == 0 && fgets(line, sizeof line, f)) {
+		line[strcspn(line, "\n")] = 0;
+		char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+		if (!c2)
+			continue;
+		*c2 = 0;
+		const char *ctrl = c1 + 1, *cpath = c2 + 1;
+		char dir[2048], procs[2200];
+		if (!*ctrl) {
+			struct stat st;
+			snprintf(dir, sizeof dir, "/sys/fs/cgroup/unified%s", cpath);
+			if (stat("/sys/fs/cgroup/unified/cgroup.procs", &st) < 0)
+				snprintf(dir, sizeof dir, "/sys/fs/cgroup%s", cpath);
+		} else {
+			snprintf(dir, sizeof dir, "/sys/fs/cgroup/%s%s", strncmp(ctrl, "name=", 5) ? ctrl : ctrl + 5, cpath);
+		}
+		snprintf(procs, sizeof procs, "%s/cgroup.procs", dir);
+		int fd = open(procs, O_WRONLY | O_CLOEXEC);
+		if (fd < 0) {
+			if (errno != ENOENT)
+				rc = -1; /* a hierarchy not mounted where we look is skipped, a refusal is not */
+			continue;
+		}
+		if (write(fd, "0", 1) != 1)
+			rc = -1;
+		close(fd);
+	}
+	fclose(f);
+	return rc;
+}
+
+static void probe_term(int sig)
+{
+	(void)sig;
+	if (probe_grandchild > 0) {
+		kill(-probe_grandchild, SIGKILL);
+		kill(probe_grandchild, SIGKILL);
+	}
+}
+
+static void load_filter(void)
+{
+	if (!probe_filter)
+		return;
+	struct sock_fprog prog = { .len = probe_filter_len, .filter = probe_filter };
+	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0) {
+		dprintf(1, "unable to start container process: error loading seccomp filter: %s", strerror(errno));
+		_exit(126);
+	}
+}
+
+/* In the container's PID namespace: the rest of runc's setns init, then the probe. */
+static void probe_exec(void)
+{
+	setsid();
+	for (int i = 0; i < ps.nrlim; i++)
+		if (setrlimit(ps.rlim[i].res, &ps.rlim[i].rl) < 0) {
+			dprintf(1, "unable to start container process: error setting rlimit type %d: %s", ps.rlim[i].res, strerror(errno));
+			_exit(126);
+		}
+	if (ps.nnp && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		_exit(126);
+	if (!ps.nnp)
+		load_filter(); /* while we may (CAP_SYS_ADMIN), as runc does without no_new_privs */
+	for (int cap = 0; cap <= cap_last; cap++)
+		if (!(ps.cap_bnd >> cap & 1) && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
+			_exit(126);
+	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0 || setgroups((size_t)ps.ngroups, ps.groups) < 0 ||
+	    setresgid(ps.gid, ps.gid, ps.gid) < 0 || setresuid(ps.uid, ps.uid, ps.uid) < 0 || prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0) {
+		dprintf(1, "unable to start container process: setting the user: %s", strerror(errno));
+		_exit(126);
+	}
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
+	struct __user_cap_data_struct data[2] = {
+		{ (unsigned)ps.cap_eff, (unsigned)ps.cap_prm, (unsigned)ps.cap_inh },
+		{ (unsigned)(ps.cap_eff >> 32), (unsigned)(ps.cap_prm >> 32), (unsigned)(ps.cap_inh >> 32) },
+	};
+	if (syscall(SYS_capset, &hdr, data) < 0) {
+		dprintf(1, "unable to start container process: unable to apply caps: %s", strerror(errno));
+		_exit(126);
+	}
+	prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+	for (int cap = 0; cap <= cap_last; cap++)
+		if (ps.cap_amb >> cap & 1)
+			prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0);
+	if (chdir(ps.cwd) < 0) {
+		dprintf(1, "unable to start container process: chdir to cwd (\"%s\") set in config.json failed: %s", ps.cwd, strerror(errno));
+		_exit(126);
+	}
+	if (ps.nnp)
+		load_filter(); /* as late as possible */
+	extern char **environ;
+	environ = ps.env ? ps.env : (char *[]){ NULL };
+	execvp(ps.argv[0], ps.argv);
+	int e = errno;
+	if (e == ENOENT && !strchr(ps.argv[0], '/'))
+		dprintf(1, "OCI runtime exec failed: exec failed: unable to start container process: exec: \"%s\": executable file not found in $PATH: unknown", ps.argv[0]);
+	else
+		dprintf(1, "OCI runtime exec failed: exec failed: unable to start container process: exec: \"%s\": %s: unknown", ps.argv[0], strerror(e));
+	_exit(e == ENOENT ? 127 : 126);
+}
+
+/* The fork: not dumpable, nothing of ours open, into the container's cgroups, keyring, namespaces. */
+static void probe_child(int out)
+{
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	sigset_t all, none;
+	sigfillset(&all);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &all, NULL); /* SIGTERM waits for the grandchild's pid */
+	int sigs[] = { SIGPIPE, SIGHUP, SIGINT, SIGTERM, SIGCHLD };
+	for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+		signal(sigs[i], SIG_DFL);
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (null < 0 || dup2(null, 0) < 0 || dup2(out, 1) < 0 || dup2(out, 2) < 0)
+		raise(PROBE_SETUP_FAILED);
+	syscall(SYS_close_range, 3U, ~0U, 0U);
+	if (ps.oom_set) {
+		int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+		if (fd >= 0) {
+			dprintf(fd, "%d", ps.oom);
+			close(fd);
+		}
+	}
+	if (join_cgroups(init_pid) < 0)
+		raise(PROBE_SETUP_FAILED);
+	char ring[128];
+	snprintf(ring, sizeof ring, "_ses.%s", opt.id);
+	if (syscall(SYS_keyctl, 1 /* KEYCTL_JOIN_SESSION_KEYRING */, ring) < 0 && errno != ENOSYS)
+		raise(PROBE_SETUP_FAILED);
+	static const char *const nss[] = { "ipc", "uts", "net", "cgroup", "pid", "mnt" };
+	int fds[6];
+	for (int i = 0; i < 6; i++) {
+		char p[64];
+		snprintf(p, sizeof p, "/proc/%d/ns/%s", (int)init_pid, nss[i]);
+		fds[i] = open(p, O_RDONLY | O_CLOEXEC);
+		if (fds[i] < 0 && !(errno == ENOENT && !strcmp(nss[i], "cgroup")))
+			raise(PROBE_SETUP_FAILED);
+	}
+	for (int i = 0; i < 6; i++) {
+		if (fds[i] < 0)
+			continue;
+		if (setns(fds[i], 0) < 0)
+			raise(PROBE_SETUP_FAILED);
+		close(fds[i]);
+	}
+	struct sigaction sa = { .sa_handler = probe_term };
+	sigaction(SIGTERM, &sa, NULL);
+	pid_t g = fork();
+	if (g == 0) {
+		signal(SIGTERM, SIG_DFL);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		probe_exec();
+	}
+	if (g < 0)
+		raise(PROBE_SETUP_FAILED);
+	probe_grandchild = g;
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	int st = 0;
+	while (waitpid(g, &st, 0) < 0 && errno == EINTR)
+		;
+	_exit(WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
+}
+
+static void answer(struct client *c, const char *s)
+{
+	write_until(c->fd, s, strlen(s), now_ms() + 1000);
+}
+
+static void start_probe(int idx)
+{
+	struct client *c = &clients[idx];
+	c->kind = K_PROBE;
+	c->probe_fd = -1;
+	c->probe_pid = -1;
+	int p[2];
+	if (probe_ok && probe_filter_pending && !exited) {
+		int r = fetch_seccomp_filter(init_pid);
+		probe_filter_pending = r == 1;
+		if (r != 0)
+			probe_ok = 0; /* still none once the container runs, or unreadable: runc exec then */
+	}
+	if (!probe_ok || !started || exited || pipe2(p, O_CLOEXEC) < 0) {
+		answer(c, "unsupported\n");
+		drop_client(idx);
+		return;
+	}
+	pid_t pid = fork();
+	if (pid == 0) {
+		close(p[0]);
+		probe_child(p[1]);
+	}
+	close(p[1]);
+	if (pid < 0) {
+		close(p[0]);
+		answer(c, "unsupported\n");
+		drop_client(idx);
+		return;
+	}
+	fcntl(p[0], F_SETFL, O_NONBLOCK);
+	c->probe_pid = pid;
+	c->probe_fd = p[0];
+}
+
+static void read_probe_output(int idx)
+{
+	struct client *c = &clients[idx];
+	for (;;) {
+		ssize_t n = read(c->probe_fd, io_buf, sizeof io_buf);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return;
+		if (n <= 0) {
+			close(c->probe_fd);
+			c->probe_fd = -1;
+			return;
+		}
+		size_t keep = c->poutlen < PROBE_OUT_MAX ? PROBE_OUT_MAX - c->poutlen : 0; /* Docker keeps 4096 bytes */
+		if (keep > (size_t)n)
+			keep = (size_t)n;
+		if (keep) {
+			if (!c->pout && !(c->pout = malloc(PROBE_OUT_MAX)))
+				keep = 0;
+			else
+				memcpy(c->pout + c->poutlen, io_buf, keep);
+			c->poutlen += keep;
+		}
+	}
+}
+
+static int probe_exited(pid_t p, int status)
+{
+	for (int i = 0; i < nclients; i++)
+		if (!clients[i].dead && clients[i].kind == K_PROBE && clients[i].probe_pid == p) {
+			clients[i].probe_exited = 1;
+			clients[i].probe_status = status;
+			return 1;
+		}
+	return 0;
+}
+
+/* Once the probe has exited and its output pipe is drained: "exit N\n" and the output. */
+static void maybe_answer_probe(int idx)
+{
+	struct client *c = &clients[idx];
+	if (!c->probe_exited)
+		return;
+	if (c->probe_fd >= 0) {
+		read_probe_output(idx);
+		/* a process the probe left behind may hold the pipe: do not wait for it */
+		if (c->probe_fd >= 0) {
+			close(c->probe_fd);
+			c->probe_fd = -1;
+		}
+	}
+	int st = c->probe_status;
+	if (WIFSIGNALED(st) && WTERMSIG(st) == PROBE_SETUP_FAILED) {
+		answer(c, "unsupported\n");
+	} else {
+		char head[64];
+		snprintf(head, sizeof head, "exit %d\n", WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
+		answer(c, head);
+		if (c->poutlen)
+			write_until(c->fd, c->pout, c->poutlen, now_ms() + 1000);
+	}
+	drop_client(idx);
+}
+
 static int has_word(const char *line, const char *word)
 {
 	size_t n = strlen(word);
@@ -716,6 +1231,8 @@ static void parse_header(int idx)
 			apply_winsize();
 		write_all(c->fd, "ok\n", 3);
 		drop_client(idx);
+	} else if (strcmp(c->hdr, "probe") == 0) {
+		start_probe(idx);
 	} else if (strcmp(c->hdr, "wait") == 0) {
 		c->kind = K_WAIT;
 		if (exited && !finishing) {
@@ -731,6 +1248,13 @@ static void parse_header(int idx)
 static void handle_client_read(int idx, int hup)
 {
 	struct client *c = &clients[idx];
+	if (c->kind == K_PROBE) {
+		/* nothing is expected from a probe's client: EOF means it gave up (its timeout) */
+		ssize_t n = read(c->fd, io_buf, sizeof io_buf);
+		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR) || hup)
+			drop_client(idx);
+		return;
+	}
 	if (c->kind == K_HEADER) {
 		ssize_t n = read(c->fd, c->hdr + c->hlen, sizeof c->hdr - c->hlen);
 		if (n < 0 && (errno == EAGAIN || errno == EINTR))
@@ -1007,6 +1531,7 @@ static void parse_args(int argc, char **argv)
 		ARG("--runtime-root", opt.runtime_root)
 		ARG("--log-path", opt.log_path)
 		ARG("--oom-file", opt.oom_file)
+		ARG("--probe-spec", opt.probe_spec)
 #undef ARG
 		if (strcmp(a, "--log-max-size") == 0 && v) {
 			opt.log_max_size = atoll(v);
@@ -1203,7 +1728,7 @@ static void reap_children(int sfd, pid_t init)
 	while ((p = waitpid(-1, &status, WNOHANG)) > 0) {
 		if (p == init && !exited)
 			record_exit(status); /* wait clients are answered in finish(), after the output */
-		else
+		else if (!probe_exited(p, status))
 			gz_job_exited(p);
 	}
 }
@@ -1261,6 +1786,8 @@ int main(int argc, char **argv)
 	if (opt.wait_attach)
 		wait_first_attach();
 	pid_t init = create_container();
+	if (opt.probe_spec && opt.bundle)
+		setup_probes(init);
 	sync_msg("{\"pid\":%d}", init);
 	if (sync_fd >= 0)
 		close(sync_fd);
@@ -1283,7 +1810,7 @@ int main(int argc, char **argv)
 				finish();
 			timeout = (int)(drain_deadline - now);
 		}
-		struct pollfd fds[MAX_CLIENTS + 8];
+		struct pollfd fds[2 * MAX_CLIENTS + 8];
 		int n = 0, i_out = -1, i_err = -1, i_master = -1, i_in = -1;
 		int i_listen = n++, i_sig = n++;
 		fds[i_listen] = (struct pollfd){ .fd = listen_fd, .events = POLLIN };
@@ -1306,6 +1833,12 @@ int main(int argc, char **argv)
 				ev |= POLLOUT;
 			fds[n++] = (struct pollfd){ .fd = clients[i].fd, .events = ev };
 		}
+		int first_probe = n, nprobe_fds = 0, probe_of[MAX_CLIENTS];
+		for (int i = 0; i < polled; i++)
+			if (clients[i].kind == K_PROBE && clients[i].probe_fd >= 0) {
+				probe_of[nprobe_fds++] = i;
+				fds[n++] = (struct pollfd){ .fd = clients[i].probe_fd, .events = POLLIN };
+			}
 		if (poll(fds, (nfds_t)n, timeout) < 0) {
 			if (errno == EINTR)
 				continue;
@@ -1341,7 +1874,13 @@ int main(int argc, char **argv)
 					handle_client_read(i, r & (POLLHUP | POLLERR));
 			}
 		}
+		for (int k = 0; k < nprobe_fds; k++)
+			if (fds[first_probe + k].revents && !clients[probe_of[k]].dead)
+				read_probe_output(probe_of[k]);
 		if (fds[i_sig].revents)
 			reap_children(sfd, init);
+		for (int i = 0; i < nclients; i++)
+			if (!clients[i].dead && clients[i].kind == K_PROBE)
+				maybe_answer_probe(i);
 	}
 }

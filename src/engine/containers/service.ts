@@ -29,7 +29,7 @@ import { ContainerStore } from './store.js';
 import { inspectView, summaryView } from './view.js';
 import { sampleStats, type StatsJSON } from './stats.js';
 import type { MountPlan, MountPointRecord, OciMountLike } from '../volumes/mounts.js';
-import { HealthMonitor, type HealthState } from './health.js';
+import { HealthMonitor, PROBE_SPEC, probeCommand, probeSpecFile, type HealthState } from './health.js';
 import { logDriver, logFile, normalizeLogConfig, resolveLogOptions } from './log-config.js';
 
 export interface ContainersOptions {
@@ -107,6 +107,7 @@ export class ContainersService {
       runc: this.runc,
       isRunning: (id) => this.store.tryGet(id)?.state.status === 'running',
       update: (id, h, changed) => this.recordHealth(id, h, changed),
+      stateDir: (id) => this.stateDir(id),
     });
   }
 
@@ -340,6 +341,8 @@ export class ContainersService {
     await fs.mkdir(stateDir, { recursive: true });
     if (rec.config.WorkingDir) await fs.mkdir(path.join(rootfs, rec.config.WorkingDir), { recursive: true }).catch(() => undefined);
     await writeFileAtomic(path.join(stateDir, 'config.json'), JSON.stringify(spec));
+    const probeSpec = probeSpecFile(spec, probeCommand(rec.config.Healthcheck), user.home);
+    if (probeSpec) await writeFileAtomic(path.join(stateDir, PROBE_SPEC), probeSpec);
     const shim = await spawnShim({
       id: rec.id,
       stateDir,
@@ -350,6 +353,7 @@ export class ContainersService {
       stdin: rec.config.OpenStdin ?? false,
       stdinOnce: rec.config.StdinOnce ?? false,
       log: await this.logSettings(rec),
+      probeSpec: probeSpec ? path.join(stateDir, PROBE_SPEC) : undefined,
       oomFile: (await cgroupLayout()) === 'v2' ? `/sys/fs/cgroup/berth/${rec.id}/memory.events` : `/sys/fs/cgroup/memory/berth/${rec.id}/memory.oom_control`,
     });
     const pid = await shim.pid;

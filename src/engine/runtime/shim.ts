@@ -2,7 +2,7 @@
 // berthd spawns one shim per container (and per exec); the shim owns the container's stdio,
 // its json-file log and its exit code, so containers live on while berthd is down.
 // Protocol: fd 3 carries {"ready":true}, then {"pid":N} or {"error":"..."}; STATE/attach.sock takes
-// a header line: "attach [stdin] [stdout] [stderr]", "resize ROWS COLS" or "wait".
+// a header line: "attach [stdin] [stdout] [stderr]", "resize ROWS COLS", "wait" or "probe".
 import { spawn } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
@@ -36,6 +36,8 @@ export interface ShimOptions {
   waitAttach?: boolean;
   /** The cgroup file whose oom_kill counter tells an OOM kill (read by the shim at exit). */
   oomFile?: string;
+  /** The health probe the shim may run itself ("probe" on attach.sock; health.ts, probeSpecFile). */
+  probeSpec?: string;
 }
 
 export interface LogSettings {
@@ -60,6 +62,7 @@ function shimArgs(o: ShimOptions): string[] {
   if (o.stdinOnce) a.push('--stdin-once');
   if (o.waitAttach) a.push('--wait-attach');
   if (o.oomFile) a.push('--oom-file', o.oomFile);
+  if (o.probeSpec) a.push('--probe-spec', o.probeSpec);
   if (o.log) a.push('--log-path', o.log.path, '--log-max-size', String(o.log.maxSize), '--log-max-file', String(o.log.maxFile));
   if (o.log?.compress) a.push('--log-compress');
   return a;
