@@ -142,8 +142,8 @@ const bufferPool: Buffer[] = [];
 
 /**
  * Send [start, stop) of an open blob: read a chunk, hand it to the socket, read the next once the kernel
- * has it (one buffer per response, taken from a pool). Measured against fs.createReadStream piped into the
- * response, this serves about twice the requests/s for multi-MB blobs on 127.0.0.1.
+ * has it (one buffer per response, taken from a pool). For a 4 MiB blob under 32 connections on 127.0.0.1
+ * this served 1.1–2× the requests/s of fs.createReadStream (1 MiB chunks) piped into the response.
  */
 async function sendFileRange(fh: fs.FileHandle, res: ServerResponse, start: number, stop: number): Promise<void> {
   const buf = bufferPool.pop() ?? Buffer.allocUnsafe(CHUNK);

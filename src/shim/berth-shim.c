@@ -1042,7 +1042,9 @@ static void probe_child(int out)
 	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (null < 0 || dup2(null, 0) < 0 || dup2(out, 1) < 0 || dup2(out, 2) < 0)
 		raise(PROBE_SETUP_FAILED);
-	syscall(SYS_close_range, 3U, ~0U, 0U);
+	if (syscall(SYS_close_range, 3U, ~0U, 0U) < 0) /* before Linux 5.9: one by one */
+		for (int fd = 3; fd < 65536; fd++)
+			close(fd);
 	if (ps.oom_set) {
 		int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
 		if (fd >= 0) {

@@ -567,6 +567,11 @@ describe('registry server', () => {
     const untagged = await pushImage(s.url, 'gc/app', undefined);
     const orphan = randomBytes(3333);
     await putBlob(s.url, 'gc/app', orphan);
+    // A tagged index whose child is pushed by digest only, and a referrer of the tagged image: both stay.
+    const child = await pushImage(s.url, 'gc/multi', undefined, { type: MT.ociManifest });
+    const index = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MT.ociIndex, manifests: [{ mediaType: MT.ociManifest, digest: child.digest, size: child.manifest.length, platform: { architecture: 'amd64', os: 'linux' } }] }));
+    assert.equal((await call('PUT', `${s.url}/v2/gc/multi/manifests/v1`, { body: index, headers: { 'Content-Type': MT.ociIndex } })).status, 201);
+    const referrer = await pushImage(s.url, 'gc/app', undefined, { type: MT.ociManifest, extra: { subject: { mediaType: MT.dockerManifest, digest: tagged.digest, size: tagged.manifest.length } } });
     // A writable server on the root: gc refuses to sweep beside it.
     const busy = await runCmd([process.execPath, CLI, 'registry', 'gc', '--root', root]);
     assert.equal(busy.code, 1);
@@ -589,6 +594,8 @@ describe('registry server', () => {
     assert.match(untaggedRun.stdout, new RegExp(`deleting manifest gc/app@${untagged.digest} \\(untagged\\)`));
     const left = await blobs();
     for (const b of [tagged.config, tagged.layer, tagged.manifest]) assert.ok(left.includes(sha(b).slice(7)), 'the tagged image is whole');
+    for (const b of [index, child.manifest, child.config, child.layer]) assert.ok(left.includes(sha(b).slice(7)), 'the tagged index and its untagged child stay');
+    for (const b of [referrer.manifest, referrer.layer]) assert.ok(left.includes(sha(b).slice(7)), 'a referrer of a tagged image stays');
     for (const b of [untagged.config, untagged.layer, untagged.manifest]) assert.ok(!left.includes(sha(b).slice(7)), 'the untagged image is gone');
     // The server on the collected root serves the tagged image and nothing else.
     s = await Serve.start(root);

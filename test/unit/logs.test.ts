@@ -86,7 +86,9 @@ test('followLogs continues after readLogs and through rotations, compressed or n
     }
     await fs.writeFile(file, '');
     if (compressNow) {
-      await fs.writeFile(`${file}.1.gz`, zlib.gzipSync(await fs.readFile(`${file}.1`)));
+      // as the shim's compressor: a whole temporary file renamed into place, then the plain one removed
+      await fs.writeFile(`${file}.gz-tmp`, zlib.gzipSync(await fs.readFile(`${file}.1`)));
+      await fs.rename(`${file}.gz-tmp`, `${file}.1.gz`);
       await fs.rm(`${file}.1`);
     }
   };

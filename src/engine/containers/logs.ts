@@ -39,8 +39,10 @@ export function timeToNs(t: string): bigint {
   return BigInt(Date.parse(m[1] + 'Z')) * 1_000_000n + BigInt(frac);
 }
 
-function secondsToNs(s: number): bigint {
-  return BigInt(Math.round(s * 1e6)) * 1000n;
+/** Seconds (a float from the API's "seconds.nanoseconds": ~0.2 µs precise) in ns at a whole µs:
+ *  rounded down for a lower bound and up for an upper one, so an entry at exactly --since/--until is in. */
+function secondsToNs(s: number, up = false): bigint {
+  return BigInt(up ? Math.ceil(s * 1e6) : Math.floor(s * 1e6)) * 1000n;
 }
 
 const CHUNK = 1 << 20;
@@ -224,7 +226,7 @@ function parse(line: string): LogEntry | undefined {
 
 function makeFilter(q: LogQuery): (e: LogEntry) => boolean {
   const since = q.since ? secondsToNs(q.since) : 0n;
-  const until = q.until ? secondsToNs(q.until) : 0n;
+  const until = q.until ? secondsToNs(q.until, true) : 0n;
   return (e) => {
     if (e.stream === 'stdout' ? !q.stdout : !q.stderr) return false;
     if (!since && !until) return true;
@@ -302,7 +304,7 @@ export async function* readLogs(file: string, q: LogQuery): AsyncGenerator<LogEn
  *  (then one last read) or the consumer stops iterating. Follows the log through rotations. */
 export async function* followLogs(file: string, q: LogQuery, done: () => boolean, signal: AbortSignal): AsyncGenerator<LogEntry> {
   const keep = makeFilter({ ...q, until: 0 });
-  const until = q.until ? secondsToNs(q.until) : 0n;
+  const until = q.until ? secondsToNs(q.until, true) : 0n;
   let cur = cursors.get(q);
   cursors.delete(q);
   let src = await openSource(file, false);
@@ -355,21 +357,24 @@ export async function* followLogs(file: string, q: LogQuery, done: () => boolean
             if (p === 'give') yield e;
           }
           await src.fh.close().catch(() => undefined);
+          src = undefined;
         }
+        // (the name may be missing for a moment, between the shim's rename and its new file: then the
+        // catch-up from `ino`, the last file read, waits for the next round)
         const next = await openSource(file, false);
-        if (src && next) {
+        if (!next) continue;
+        try {
           for (const e of await catchUp(file, { ino }, next.ino, lastTime)) {
             const p = pass(e);
-            if (p === 'stop') {
-              await next.fh.close().catch(() => undefined);
-              src = undefined;
-              return;
-            }
+            if (p === 'stop') return;
             if (p === 'give') yield e;
           }
+        } catch (err) {
+          await next.fh.close().catch(() => undefined);
+          throw err;
         }
         src = next;
-        ino = next?.ino ?? 0;
+        ino = next.ino;
         state = { offset: 0 };
         continue;
       }
