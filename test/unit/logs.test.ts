@@ -77,6 +77,8 @@ test('followLogs continues after readLogs and through rotations, compressed or n
   const followed = collect(followLogs(file, q, () => stop, abort.signal));
   // the shim's rotation (max-file 4): shift, FILE → FILE.1, then compress FILE.1 in the background
   const rotate = async (compressNow: boolean) => {
+    await fs.rm(`${file}.3`, { force: true });
+    await fs.rm(`${file}.3.gz`, { force: true });
     for (let i = 3; i >= 1; i--) {
       for (const gz of ['', '.gz']) {
         const from = i === 1 ? file : `${file}.${i - 1}${gz}`;

@@ -3,7 +3,7 @@ import type { ContainerCreateRequest, ExecConfig, HostConfig } from '../../api/t
 import { InvalidParameter } from '../../lib/errors.js';
 import type { ContainersService, WaitCondition } from '../../engine/containers/service.js';
 import type { ExecService } from '../../engine/containers/exec.js';
-import { followLogs, readLogs, type LogEntry, type LogQuery } from '../../engine/containers/logs.js';
+import { apiTimeNs, followLogs, readLogs, type LogEntry, type LogQuery } from '../../engine/containers/logs.js';
 import type { StatsJSON } from '../../engine/containers/stats.js';
 import { hijack, qBool, qFilters, qInt, readJsonBody, sendJson, sendStatus, startStream, type Ctx, type Router } from '../http.js';
 import { frame, MULTIPLEXED_STREAM, RAW_STREAM } from '../streams.js';
@@ -169,6 +169,8 @@ function logsHandler(containers: ContainersService) {
       stderr: qBool(q, 'stderr'),
       since: parseTime(q.get('since')),
       until: parseTime(q.get('until')),
+      sinceNs: apiTimeNs(q.get('since')),
+      untilNs: apiTimeNs(q.get('until')),
       tail: q.get('tail') && q.get('tail') !== 'all' ? Number(q.get('tail')) : -1,
       follow: qBool(q, 'follow'),
     };

@@ -26,6 +26,9 @@ export interface LogQuery {
   /** Seconds since the epoch (fractional), 0 = no bound. */
   since: number;
   until: number;
+  /** The same to the nanosecond, when known (apiTimeNs): the API's "seconds.nanoseconds" is exact. */
+  sinceNs?: bigint;
+  untilNs?: bigint;
   /** -1 = all. */
   tail: number;
   follow: boolean;
@@ -37,6 +40,14 @@ export function timeToNs(t: string): bigint {
   if (!m) return BigInt(Date.parse(t)) * 1_000_000n;
   const frac = (m[2] ?? '').padEnd(9, '0').slice(0, 9);
   return BigInt(Date.parse(m[1] + 'Z')) * 1_000_000n + BigInt(frac);
+}
+
+/** The API's since/until ("1700000000.123456789", as the docker CLI sends them) in exact nanoseconds;
+ *  undefined when absent or not of that form. */
+export function apiTimeNs(v: string | null | undefined): bigint | undefined {
+  const m = /^(\d+)(?:\.(\d{1,9}))?$/.exec(v ?? '');
+  if (!m) return undefined;
+  return BigInt(m[1]!) * 1_000_000_000n + BigInt((m[2] ?? '').padEnd(9, '0'));
 }
 
 /** Seconds (a float from the API's "seconds.nanoseconds": ~0.2 µs precise) in ns at a whole µs:
@@ -93,21 +104,28 @@ async function openLogSet(file: string): Promise<LogSource[]> {
   for (let attempt = 0; ; attempt++) {
     const set: LogSource[] = [];
     const current = await openSource(file, false);
-    for (let k = 1; k < MAX_INDEX; k++) {
+    let k = 1;
+    for (; k < MAX_INDEX; k++) {
       const s = await openRotated(file, k);
       if (!s) break;
       set.unshift(s);
     }
     if (current) set.push(current);
-    if (attempt >= 4 || (await stillInPlace(set))) return set;
+    if (attempt >= 4 || (await stillInPlace(file, set, k))) return set;
     await closeAll(set);
   }
 }
 
-async function stillInPlace(set: LogSource[]): Promise<boolean> {
+/** Whether the files opened are still under their names and the first index found missing still is:
+ *  else a rotation ran while they were opened (it shifts every name, with a moving gap). */
+async function stillInPlace(file: string, set: LogSource[], missing?: number): Promise<boolean> {
   for (const s of set) {
     const st = await fs.stat(s.name).catch(() => undefined);
     if (!st || st.ino !== s.ino) return false;
+  }
+  if (missing === undefined) return true;
+  for (const name of [`${file}.${missing}`, `${file}.${missing}.gz`]) {
+    if (await fs.stat(name).then(() => true, () => false)) return false;
   }
   return true;
 }
@@ -225,8 +243,8 @@ function parse(line: string): LogEntry | undefined {
 }
 
 function makeFilter(q: LogQuery): (e: LogEntry) => boolean {
-  const since = q.since ? secondsToNs(q.since) : 0n;
-  const until = q.until ? secondsToNs(q.until, true) : 0n;
+  const since = q.sinceNs ?? (q.since ? secondsToNs(q.since) : 0n);
+  const until = q.untilNs ?? (q.until ? secondsToNs(q.until, true) : 0n);
   return (e) => {
     if (e.stream === 'stdout' ? !q.stdout : !q.stderr) return false;
     if (!since && !until) return true;
@@ -303,8 +321,8 @@ export async function* readLogs(file: string, q: LogQuery): AsyncGenerator<LogEn
 /** After readLogs: new entries as the shim appends them, until `done()` says the container stopped
  *  (then one last read) or the consumer stops iterating. Follows the log through rotations. */
 export async function* followLogs(file: string, q: LogQuery, done: () => boolean, signal: AbortSignal): AsyncGenerator<LogEntry> {
-  const keep = makeFilter({ ...q, until: 0 });
-  const until = q.until ? secondsToNs(q.until, true) : 0n;
+  const keep = makeFilter({ ...q, until: 0, untilNs: undefined });
+  const until = q.untilNs ?? (q.until ? secondsToNs(q.until, true) : 0n);
   let cur = cursors.get(q);
   cursors.delete(q);
   let src = await openSource(file, false);
@@ -362,21 +380,21 @@ export async function* followLogs(file: string, q: LogQuery, done: () => boolean
         // (the name may be missing for a moment, between the shim's rename and its new file: then the
         // catch-up from `ino`, the last file read, waits for the next round)
         const next = await openSource(file, false);
-        if (!next) continue;
-        try {
-          for (const e of await catchUp(file, { ino }, next.ino, lastTime)) {
+        if (next) {
+          const newer = await catchUp(file, { ino }, next.ino, lastTime).catch(async (err: unknown) => {
+            await next.fh.close().catch(() => undefined);
+            throw err;
+          });
+          src = next;
+          ino = next.ino;
+          state = { offset: 0 };
+          for (const e of newer) {
             const p = pass(e);
             if (p === 'stop') return;
             if (p === 'give') yield e;
           }
-        } catch (err) {
-          await next.fh.close().catch(() => undefined);
-          throw err;
+          continue;
         }
-        src = next;
-        ino = next.ino;
-        state = { offset: 0 };
-        continue;
       }
       if (finished) return;
       await new Promise((r) => setTimeout(r, 100));
@@ -390,39 +408,45 @@ export async function* followLogs(file: string, q: LogQuery, done: () => boolean
  *  first — with the old file's own rest from `old.offset` when that is given. The old file is found by
  *  inode while it is plain, else (compressed since) by time: entries after `lastTime`, the last read. */
 async function catchUp(file: string, old: { ino: number; offset?: number }, newIno: number, lastTime: string | undefined): Promise<LogEntry[]> {
-  const picked: { src: LogSource; after?: bigint; from?: number }[] = [];
   const last = lastTime ? timeToNs(lastTime) : undefined;
-  try {
-    for (let k = 1; k < MAX_INDEX; k++) {
-      const src = await openRotated(file, k);
-      if (!src) break;
-      if (!src.gz && src.ino === old.ino) {
-        if (old.offset === undefined) await src.fh.close().catch(() => undefined);
-        else picked.unshift({ src, from: old.offset });
-        break;
+  for (let attempt = 0; ; attempt++) {
+    const picked: { src: LogSource; after?: bigint; from?: number }[] = [];
+    const seen: LogSource[] = [];
+    let k = 1;
+    let stoppedAt: LogSource | undefined;
+    try {
+      for (; k < MAX_INDEX; k++) {
+        const src = await openRotated(file, k);
+        if (!src) break;
+        seen.push(src);
+        if (!src.gz && src.ino === old.ino) {
+          stoppedAt = src;
+          if (old.offset !== undefined) picked.unshift({ src, from: old.offset });
+          break;
+        }
+        if (src.ino === newIno) continue; // the current file, rotated meanwhile: it is read as current
+        const first = await firstEntry(src);
+        if (last !== undefined && first && timeToNs(first.time) <= last) {
+          stoppedAt = src;
+          picked.unshift({ src, after: last }); // the old file itself (compressed since) or one overlapping it
+          break;
+        }
+        picked.unshift({ src });
       }
-      if (src.ino === newIno) {
-        await src.fh.close().catch(() => undefined); // the current file, rotated meanwhile: read as current
-        continue;
+      // a rotation during the scan shifts every name: scan again (what was opened stays readable)
+      if (attempt < 4 && !(await stillInPlace(file, seen, stoppedAt ? undefined : k))) continue;
+      const out: LogEntry[] = [];
+      for (const { src, after, from } of picked) {
+        const lines = src.gz ? gzLines(src.fh) : plainLinesForward(src.fh, { offset: from ?? 0 });
+        for await (const line of lines) {
+          const e = parse(line);
+          if (e && (after === undefined || timeToNs(e.time) > after)) out.push(e);
+        }
       }
-      const first = await firstEntry(src);
-      if (last !== undefined && first && timeToNs(first.time) <= last) {
-        picked.unshift({ src, after: last }); // the old file itself (compressed since) or one overlapping it
-        break;
-      }
-      picked.unshift({ src });
+      return out;
+    } finally {
+      await closeAll(seen);
     }
-    const out: LogEntry[] = [];
-    for (const { src, after, from } of picked) {
-      const lines = src.gz ? gzLines(src.fh) : plainLinesForward(src.fh, { offset: from ?? 0 });
-      for await (const line of lines) {
-        const e = parse(line);
-        if (e && (after === undefined || timeToNs(e.time) > after)) out.push(e);
-      }
-    }
-    return out;
-  } finally {
-    await closeAll(picked.map((p) => p.src));
   }
 }
 
