@@ -12,3 +12,13 @@ export function filtersJSON(pairs: string[]): string | undefined {
   }
   return JSON.stringify(out);
 }
+
+/** key=value list flags (--label, -o) → an object; a bare key gets "" as docker does. */
+export function keyValues(list: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const kv of list) {
+    const eq = kv.indexOf('=');
+    out[eq < 0 ? kv : kv.slice(0, eq)] = eq < 0 ? '' : kv.slice(eq + 1);
+  }
+  return out;
+}

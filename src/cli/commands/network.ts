@@ -3,7 +3,7 @@ import type { EndpointSettings, NetworkCreateRequest, NetworkInspect } from '../
 import { ApiError } from '../../client/errors.js';
 import { StatusError, writeOut, type CommandSpec, type Context } from '../command.js';
 import type { ParsedFlags } from '../flags.js';
-import { filtersJSON } from '../filters.js';
+import { filtersJSON, keyValues } from '../filters.js';
 import { renderListing, truncateID, type Listing } from '../format/table.js';
 import { goTimeString } from '../format/time.js';
 import { confirm } from '../prompt.js';
@@ -11,15 +11,6 @@ import { renderInspect } from './inspect.js';
 
 const enc = encodeURIComponent;
 
-/** key=value list flags (--label, -o) → an object; a bare key gets "" as docker does. */
-function keyValues(list: string[]): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const kv of list) {
-    const eq = kv.indexOf('=');
-    out[eq < 0 ? kv : kv.slice(0, eq)] = eq < 0 ? '' : kv.slice(eq + 1);
-  }
-  return out;
-}
 
 async function create(ctx: Context, f: ParsedFlags): Promise<number> {
   const subnets = f.list('subnet');

@@ -4,22 +4,13 @@ import { ApiError } from '../../client/errors.js';
 import { humanSize } from '../../lib/units.js';
 import { StatusError, writeOut, type CommandSpec, type Context } from '../command.js';
 import type { ParsedFlags } from '../flags.js';
-import { filtersJSON } from '../filters.js';
+import { filtersJSON, keyValues } from '../filters.js';
 import { renderListing, type Listing } from '../format/table.js';
 import { confirm } from '../prompt.js';
 import { renderInspect } from './inspect.js';
 
 const enc = encodeURIComponent;
 
-/** key=value list flags (--label, -o) → an object; a bare key gets "" as docker does. */
-function keyValues(list: string[]): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const kv of list) {
-    const eq = kv.indexOf('=');
-    out[eq < 0 ? kv : kv.slice(0, eq)] = eq < 0 ? '' : kv.slice(eq + 1);
-  }
-  return out;
-}
 
 /** The docker CLI's "Error response from daemon: …" for each failed name, exit status 1. */
 function daemonErrors(errors: string[]): StatusError {
