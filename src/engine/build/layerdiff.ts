@@ -2,7 +2,7 @@
 // store's on-disk form (overlay whiteouts), so it is moved into the layer store as is; the layer tar for
 // the content store (and the diff ID) comes from snapshots/diff.ts (whiteouts back to `.wh.` entries),
 // the same conversion `commit` uses.
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { writeJsonAtomic } from '../../lib/fsutil.js';
@@ -30,7 +30,9 @@ export async function commitUpper(content: ContentStore, layers: LayerStore, upp
   const info: LayerInfo = { chainId: chainIdOf(parent, diffId), diffId, size, tarSize, ...(parent ? { parent } : {}) };
   const dest = layers.layerDir(info.chainId);
   if (!(await layers.info(info.chainId))) {
-    const tmp = `${dest}.tmp-${process.pid}`;
+    // Two stages can make the same layer at the same time: each moves its upper dir into its own
+    // temporary folder and the first rename wins.
+    const tmp = `${dest}.${randomBytes(6).toString('hex')}.tmp-${process.pid}`;
     await fs.mkdir(tmp, { recursive: true });
     await fs.rename(upperDir, path.join(tmp, 'diff'));
     await writeJsonAtomic(path.join(tmp, 'layer.json'), info);

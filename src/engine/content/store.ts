@@ -2,7 +2,7 @@
 // manifests). A blob streams into ingest/ while its digest is computed and is renamed into place
 // only once digest and size are verified, so the store never holds a wrong or partial blob.
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream, promises as fs } from 'node:fs';
+import { createReadStream, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -84,7 +84,9 @@ export class ContentStore {
       },
     });
     try {
-      const file = createWriteStream(tmp);
+      // Opened before streaming: a lazily opened stream could create the file after a failed
+      // put has already removed it.
+      const file = (await fs.open(tmp, 'w')).createWriteStream();
       await pipeline(src, counter, file);
       const digest = 'sha256:' + hash.digest('hex');
       if (expected.digest && expected.digest !== digest) {

@@ -2,8 +2,9 @@
 // manifest.json, <id>.json, <dir>/layer.tar), the Docker 25+ archive that is also an OCI image
 // layout, and a plain OCI image layout. Save writes an archive that is both (like Docker 25),
 // so old and new Docker load it.
+import { once } from 'node:events';
 import path from 'node:path';
-import { Readable, type Writable } from 'node:stream';
+import { PassThrough, Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import * as tarStream from 'tar-stream';
 import { InvalidParameter, messageOf } from '../../lib/errors.js';
@@ -39,6 +40,9 @@ interface ArchiveContents {
   blobs: Map<string, BlobInfo>;
   links: Map<string, string>;
   added: Set<string>;
+  /** The blob being stored, ended by the reader when the archive turns out truncated. */
+  body?: Readable;
+  failure?: Error;
 }
 
 const clean = (p: string) => path.posix.normalize(p.replace(/^\.?\/+/, ''));
@@ -46,11 +50,10 @@ const clean = (p: string) => path.posix.normalize(p.replace(/^\.?\/+/, ''));
 async function readArchive(svc: ImagesService, src: Readable): Promise<ArchiveContents> {
   const c: ArchiveContents = { small: new Map(), blobs: new Map(), links: new Map(), added: new Set() };
   const extract = tarStream.extract();
-  let current: Readable | undefined;
   let currentPut: Promise<unknown> = Promise.resolve();
   const done = (async () => {
     for await (const entry of extract) {
-      current = entry as unknown as Readable;
+      c.body = undefined;
       const work = storeEntry(svc, c, entry as unknown as Readable & { header: tarStream.Header });
       currentPut = work.catch(() => undefined);
       await work;
@@ -58,7 +61,8 @@ async function readArchive(svc: ImagesService, src: Readable): Promise<ArchiveCo
   })();
   // A truncated archive ends the parser but not the entry being stored: end that one too.
   const reading = pipeline(src, extract).catch((e: Error) => {
-    current?.destroy(e);
+    c.failure = e;
+    c.body?.destroy(e);
     throw e;
   });
   // Wait for both sides, so no blob is still streaming into ingest/. When reading fails, tar-stream's
@@ -78,6 +82,19 @@ async function readArchive(svc: ImagesService, src: Readable): Promise<ArchiveCo
   return c;
 }
 
+/** A Node stream carrying a tar-stream (streamx) entry. When the archive is cut off, tar-stream's entry
+ *  may never end or fail; destroying this stream ends the blob write that reads it, so its file in
+ *  ingest/ goes at once. */
+function nodeStreamOf(entry: Readable): Readable {
+  const body = new PassThrough();
+  body.on('error', () => undefined); // reported to the blob write that reads it, which may not have started yet
+  void (async () => {
+    for await (const ch of entry) if (!body.write(ch)) await once(body, 'drain');
+    body.end();
+  })().catch((e: Error) => body.destroy(e));
+  return body;
+}
+
 /** Keep an archive entry: small index files in memory, blobs in the content store. */
 async function storeEntry(svc: ImagesService, c: ArchiveContents, entry: Readable & { header: tarStream.Header }): Promise<void> {
   const name = clean(entry.header.name);
@@ -93,9 +110,10 @@ async function storeEntry(svc: ImagesService, c: ArchiveContents, entry: Readabl
     c.small.set(name, Buffer.concat(chunks));
   } else if (name.startsWith('blobs/sha256/') || name.endsWith('layer.tar') || /^[a-f0-9]{64}\.json$/.test(name)) {
     const expected = name.startsWith('blobs/sha256/') ? 'sha256:' + path.posix.basename(name) : /^[a-f0-9]{64}\.json$/.test(name) ? 'sha256:' + name.slice(0, 64) : undefined;
+    const body = (c.body = nodeStreamOf(entry));
     const had = expected ? await svc.content.has(expected) : false;
-    // tar-stream entries are streamx streams: wrap in a Node stream so a destroyed entry ends the put.
-    const info = await svc.content.put(Readable.from(entry), { digest: expected, size: entry.header.size });
+    if (c.failure) body.destroy(c.failure); // the archive broke off meanwhile
+    const info = await svc.content.put(body, { digest: expected, size: entry.header.size });
     if (!had) c.added.add(info.digest);
     c.blobs.set(name, info);
   } else {
