@@ -91,7 +91,7 @@ export async function startEngine(o: EngineOptions): Promise<Engine> {
     snapshotter,
     events,
     volumes: () => volumes,
-    build: () => build as Partial<BuildHousekeeping>,
+    build: (): BuildHousekeeping => build,
   });
   files.volumeMounts = (rec) => volumes.hostMounts(rec);
   const engine: Engine = { events, images, containers, exec, system, networks, volumes, distribution, build, files, housekeeping };

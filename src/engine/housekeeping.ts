@@ -42,6 +42,10 @@ export interface VolumeUsage {
 /** Docker's BuildCache record (GET /system/df). */
 export interface BuildCacheUsage {
   ID: string;
+  /** The record this one was made over (API < 1.42; `Parents` from 1.42 on). */
+  Parent?: string;
+  Parents?: string[];
+  /** "regular" (a step's layer) or "exec.cachemount" (a RUN --mount=type=cache directory). */
   Type: string;
   Description?: string;
   InUse: boolean;
@@ -79,7 +83,7 @@ export interface HousekeepingOptions {
   events: EventsService;
   /** TODO(volumes): the volumes service's usage, once it exists (Local Volumes in `system df`). */
   volumes?: () => VolumesHousekeeping | undefined;
-  /** The build cache's usage, once the build service keeps one. */
+  /** The build cache's usage (the build service's step records, their layers and cache mounts). */
   build?: () => BuildHousekeeping | undefined;
 }
 
@@ -235,7 +239,8 @@ export class HousekeepingService {
     if (want('volume')) out.Volumes = (await this.o.volumes?.()?.diskUsage?.()) ?? [];
     if (want('build-cache')) {
       out.BuildCache = (await this.o.build?.()?.diskUsage?.()) ?? [];
-      out.BuilderSize = out.BuildCache.reduce((n, b) => n + b.Size, 0);
+      // What the docker CLI shows as the cache's size: shared entries' layers are counted with the images.
+      out.BuilderSize = out.BuildCache.filter((b) => !b.Shared).reduce((n, b) => n + b.Size, 0);
     }
     return out;
   }

@@ -1,91 +1,23 @@
-// `build`: send a context (a directory minus its .dockerignore, a tar on stdin, or a Dockerfile alone from
-// stdin) to berthd's /build and render the progress; -f may name a Dockerfile outside the context (it is
-// then added to the context under a private name, as the docker CLI does).
-import { spawn } from 'node:child_process';
-import { createReadStream, promises as fs, writeFileSync } from 'node:fs';
+// `build`: send a context (a directory minus its .dockerignore — synced, see client/build-context.ts —, a
+// tar on stdin, or a Dockerfile alone from stdin) to berthd's /build and render the progress; -f may name a
+// Dockerfile outside the context (it is then added to the context under a private name, as the docker CLI does).
+import { promises as fs, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { PassThrough, Readable } from 'node:stream';
-import * as tarStream from 'tar-stream';
+import { Readable } from 'node:stream';
+import { directoryContext, packDirectory } from '../../client/build-context.js';
 import { renderJSONMessages } from '../../client/jsonmessage.js';
-import { dockerignore } from '../../lib/dockerignore.js';
 import { StatusError, writeOut, type CommandSpec, type Context } from '../command.js';
 import { confirm } from '../prompt.js';
+import { filtersJSON } from '../filters.js';
 import { humanSize } from '../../lib/units.js';
 import type { ParsedFlags } from '../flags.js';
-
-/** The context's paths that .dockerignore keeps (directories before their contents), relative, "/"-separated. */
-async function contextPaths(dir: string, keep: Set<string>): Promise<string[]> {
-  const rules = await fs.readFile(path.join(dir, '.dockerignore'), 'utf8').catch(() => undefined);
-  const ignored = dockerignore(rules);
-  const out: string[] = [];
-  const walk = async (rel: string): Promise<void> => {
-    for (const e of (await fs.readdir(path.join(dir, rel), { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name))) {
-      const p = rel ? `${rel}/${e.name}` : e.name;
-      const skip = ignored(p) && !keep.has(p);
-      if (!skip) out.push(p);
-      if (e.isDirectory()) await walk(p);
-    }
-  };
-  await walk('');
-  return out;
-}
-
-/** GNU tar packs the listed paths (fast for thousands of small files); its output is the request body. */
-function tarPaths(dir: string, paths: string[]): Readable {
-  const child = spawn('tar', ['-C', dir, '-c', '--no-recursion', '--null', '-T', '-', '-f', '-'], { stdio: ['pipe', 'pipe', 'inherit'] });
-  child.stdin.end(paths.map((p) => p + '\0').join(''));
-  // Taken at once: a child's stdout nobody reads yet loses its data when the child exits first.
-  const out = new PassThrough({ highWaterMark: 1 << 20 });
-  child.stdout.pipe(out, { end: false });
-  child.on('close', (code) => {
-    if (code === 0) out.end();
-    else out.destroy(new Error(`tar failed to pack the build context (exit ${code})`));
-  });
-  return out;
-}
-
-/** Pack a directory as a context tar, leaving out what .dockerignore excludes (never the Dockerfile). */
-async function packDirectory(dir: string, keep: Set<string>, extra?: { name: string; data: Buffer }): Promise<Readable> {
-  const rules = await fs.readFile(path.join(dir, '.dockerignore'), 'utf8').catch(() => undefined);
-  const ignored = dockerignore(rules);
-  const pack = tarStream.pack();
-  const add = (header: Partial<tarStream.Header> & { name: string }, data?: Buffer | Readable): Promise<void> =>
-    new Promise((resolve, reject) => {
-      const done = (e?: Error | null) => (e ? reject(e) : resolve());
-      if (data instanceof Readable) data.pipe(pack.entry(header as tarStream.Header, done));
-      else pack.entry(header as tarStream.Header, data ?? Buffer.alloc(0), done);
-    });
-  const walk = async (rel: string): Promise<void> => {
-    for (const e of (await fs.readdir(path.join(dir, rel), { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name))) {
-      const p = rel ? `${rel}/${e.name}` : e.name;
-      const full = path.join(dir, p);
-      const st = await fs.lstat(full);
-      const skip = ignored(p) && !keep.has(p);
-      if (e.isDirectory()) {
-        if (!skip) await add({ name: p, type: 'directory', mode: st.mode & 0o7777, mtime: st.mtime });
-        await walk(p); // exceptions ("!dir/file") may live inside an ignored directory
-      } else if (skip) continue;
-      else if (e.isSymbolicLink()) await add({ name: p, type: 'symlink', linkname: await fs.readlink(full), mode: st.mode & 0o7777, mtime: st.mtime });
-      else if (e.isFile()) await add({ name: p, type: 'file', size: st.size, mode: st.mode & 0o7777, mtime: st.mtime }, createReadStream(full));
-    }
-  };
-  void (async () => {
-    try {
-      await walk('');
-      if (extra) await add({ name: extra.name, type: 'file', size: extra.data.length, mode: 0o644 }, extra.data);
-      pack.finalize();
-    } catch (e) {
-      pack.destroy(e as Error);
-    }
-  })();
-  return Readable.from(pack as unknown as AsyncIterable<Buffer>);
-}
 
 async function build(ctx: Context, f: ParsedFlags): Promise<number> {
   const source = f.args[0]!;
   const file = f.str('file');
   let body: Readable;
   let dockerfile = file || 'Dockerfile';
+  let contextHeaders: Record<string, string> = {};
   if (source === '-') {
     // A tar context on stdin, or a Dockerfile alone (then the context is empty).
     const chunks: Buffer[] = [];
@@ -95,7 +27,8 @@ async function build(ctx: Context, f: ParsedFlags): Promise<number> {
     const isGzip = data[0] === 0x1f && data[1] === 0x8b;
     if (isTar || isGzip) body = Readable.from([data]);
     else {
-      const pack = tarStream.pack();
+      // tar-stream is loaded only here: importing it costs every build ~15 ms of start-up.
+      const pack = (await import('tar-stream')).pack();
       pack.entry({ name: 'Dockerfile', size: data.length, mode: 0o644 }, data);
       pack.finalize();
       body = Readable.from(pack as unknown as AsyncIterable<Buffer>);
@@ -118,7 +51,8 @@ async function build(ctx: Context, f: ParsedFlags): Promise<number> {
       if (!(await fs.stat(dfPath).catch(() => undefined))) throw new StatusError(`unable to prepare context: unable to evaluate symlinks in Dockerfile path: lstat ${dfPath}: no such file or directory`, 1);
     }
     const keep = new Set([dockerfile, '.dockerignore']);
-    body = extra ? await packDirectory(source, keep, extra) : tarPaths(source, await contextPaths(source, keep));
+    if (extra) body = await packDirectory(source, keep, extra);
+    else ({ body, headers: contextHeaders } = await directoryContext(ctx.client(), source, keep));
   }
   const buildArgs: Record<string, string | null> = {};
   for (const a of f.list('build-arg')) {
@@ -147,7 +81,7 @@ async function build(ctx: Context, f: ParsedFlags): Promise<number> {
   const res = await ctx.client().request({
     method: 'POST',
     path: '/build',
-    headers: Object.keys(secrets).length ? { 'X-Berth-Build-Secrets': Buffer.from(JSON.stringify(secrets)).toString('base64') } : undefined,
+    headers: { ...contextHeaders, ...(Object.keys(secrets).length ? { 'X-Berth-Build-Secrets': Buffer.from(JSON.stringify(secrets)).toString('base64') } : {}) },
     query: {
       t: f.list('tag').length ? f.list('tag') : undefined,
       dockerfile,
@@ -158,6 +92,8 @@ async function build(ctx: Context, f: ParsedFlags): Promise<number> {
       nocachefilter: f.list('no-cache-filter').length ? JSON.stringify(f.list('no-cache-filter')) : undefined,
       pull: f.bool('pull') || undefined,
       q: f.bool('quiet') || undefined,
+      networkmode: f.str('network') || undefined,
+      platform: f.str('platform') || ctx.env.DOCKER_DEFAULT_PLATFORM || undefined,
     },
     input: body,
     contentType: 'application/x-tar',
@@ -175,11 +111,21 @@ async function readAll(src: AsyncIterable<unknown>): Promise<Buffer[]> {
 }
 
 async function builderPrune(ctx: Context, f: ParsedFlags): Promise<number> {
-  if (!f.bool('force') && !(await confirm(ctx, 'WARNING! This will remove all dangling build cache.'))) return 0;
-  const res = await ctx.client().json<{ CachesDeleted: string[] | null; SpaceReclaimed: number }>({ method: 'POST', path: '/build/prune', query: { all: f.bool('all') || undefined } });
+  const warning = f.bool('all') ? 'WARNING! This will remove all build cache.' : 'WARNING! This will remove all dangling build cache.';
+  if (!f.bool('force') && !(await confirm(ctx, warning))) return 0;
+  const bytes = (name: string) => (f.has(name) && f.num(name) > 0 ? String(f.num(name)) : undefined);
+  const query = {
+    all: f.bool('all') || undefined,
+    filters: filtersJSON(f.list('filter')),
+    'keep-storage': bytes('keep-storage'),
+    'reserved-space': bytes('reserved-space'),
+    'max-used-space': bytes('max-used-space'),
+    'min-free-space': bytes('min-free-space'),
+  };
+  const res = await ctx.client().json<{ CachesDeleted: string[] | null; SpaceReclaimed: number }>({ method: 'POST', path: '/build/prune', query });
   const ids = res.CachesDeleted ?? [];
   const lines = ids.length ? ['Deleted build cache objects:', ...ids, ''] : [];
-  lines.push(`Total reclaimed space: ${humanSize(res.SpaceReclaimed)}`);
+  lines.push(`Total reclaimed space: ${humanSize(res.SpaceReclaimed, 4)}`);
   await writeOut(ctx.stdout, lines.join('\n') + '\n');
   return 0;
 }
@@ -191,7 +137,11 @@ export const commands: Record<string, CommandSpec> = {
     flags: [
       { name: 'all', short: 'a', type: 'bool', description: 'Remove all unused build cache, not just dangling ones' },
       { name: 'force', short: 'f', type: 'bool', description: 'Do not prompt for confirmation' },
-      { name: 'filter', type: 'stringArray', description: "Provide filter values (e.g. 'until=24h')" },
+      { name: 'filter', type: 'stringArray', description: 'Provide filter values (e.g. "until=24h")' },
+      { name: 'keep-storage', type: 'size', description: 'Amount of disk space to keep for cache' },
+      { name: 'reserved-space', type: 'size', description: 'Amount of disk space always allowed to keep for cache' },
+      { name: 'max-used-space', type: 'size', description: 'Maximum amount of disk space allowed to keep for cache' },
+      { name: 'min-free-space', type: 'size', description: 'Target amount of free disk space after pruning' },
     ],
     args: { max: 0 },
     run: builderPrune,

@@ -155,7 +155,7 @@ function dfRows(u: Usage): DfRow[] {
   const vSizes = volumes.map((v) => v.UsageData?.Size ?? -1).filter((s) => s !== -1);
   const vTotal = vSizes.reduce((n, s) => n + s, 0);
   const vIdle = volumes.filter((v) => (v.UsageData?.RefCount ?? 0) === 0 && (v.UsageData?.Size ?? -1) !== -1).reduce((n, v) => n + v.UsageData!.Size, 0);
-  const cacheSize = u.BuilderSize ?? cache.reduce((n, b) => n + b.Size, 0);
+  const cacheSize = cacheTotal(cache);
   const cacheBusy = cache.filter((b) => b.InUse && !b.Shared).reduce((n, b) => n + b.Size, 0);
   const logs = containers.reduce((n, c) => n + (c.SizeLogs ?? 0), 0);
   const logsIdle = containers.filter((c) => !ACTIVE_STATES.includes(c.State)).reduce((n, c) => n + (c.SizeLogs ?? 0), 0);
@@ -178,6 +178,19 @@ function dfRows(u: Usage): DfRow[] {
   return rows;
 }
 
+type CacheEntry = NonNullable<Usage['BuildCache']>[number];
+
+/** The build cache's size as the docker CLI counts it: entries shared with images are counted there. */
+function cacheTotal(cache: CacheEntry[]): number {
+  return cache.filter((b) => !b.Shared).reduce((n, b) => n + b.Size, 0);
+}
+
+/** docker's order: never used first, then least recently used, then by ID. */
+function sortedCache(cache: CacheEntry[]): CacheEntry[] {
+  const t = (b: CacheEntry) => (b.LastUsedAt ? Date.parse(b.LastUsedAt) : -Infinity);
+  return [...cache].sort((a, b) => t(a) - t(b) || (a.ID < b.ID ? -1 : a.ID > b.ID ? 1 : 0));
+}
+
 const DF_HEADERS = { Type: 'TYPE', TotalCount: 'TOTAL', Active: 'ACTIVE', Size: 'SIZE', Reclaimable: 'RECLAIMABLE' };
 
 function dfVerbose(u: Usage, now = Date.now()): string {
@@ -190,16 +203,16 @@ function dfVerbose(u: Usage, now = Date.now()): string {
     return [r.ID, r.Image, r.Command, r.LocalVolumes, r.Size, r.RunningFor, r.Status, r.Names];
   });
   const volumes = (u.Volumes ?? []).map((v) => [v.Name, String(v.UsageData?.RefCount ?? 0), (v.UsageData?.Size ?? -1) === -1 ? 'N/A' : humanSize4(v.UsageData!.Size)]);
-  const cache = (u.BuildCache ?? []).map((b) => [
-    truncateID(b.ID),
+  const cache = sortedCache(u.BuildCache ?? []).map((b) => [
+    truncateID(b.ID) + (b.InUse ? '*' : ''),
     b.Type,
-    humanSize4(b.Size),
+    humanSize(b.Size, 3),
     timeAgo(Date.parse(b.CreatedAt) / 1000, now),
     b.LastUsedAt ? timeAgo(Date.parse(b.LastUsedAt) / 1000, now) : '',
     String(b.UsageCount),
     String(b.Shared),
   ]);
-  const cacheSize = u.BuilderSize ?? (u.BuildCache ?? []).reduce((n, b) => n + b.Size, 0);
+  const cacheSize = cacheTotal(u.BuildCache ?? []);
   let out = 'Images space usage:\n\n';
   out += renderCells(['REPOSITORY', 'TAG', 'IMAGE ID', 'CREATED', 'SIZE', 'SHARED SIZE', 'UNIQUE SIZE', 'CONTAINERS'], images);
   out += '\nContainers space usage:\n\n';

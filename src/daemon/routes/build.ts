@@ -1,9 +1,10 @@
 // POST /build (the classic builder's API, which `DOCKER_BUILDKIT=0 docker build` uses) and
-// POST /build/prune: thin translators to the build service, progress as JSON messages.
+// POST /build/prune, and berth's POST /build/context: thin translators to the build service, progress as JSON messages.
 import type { JSONMessage } from '../../api/types.js';
 import type { BuildService } from '../../engine/build/service.js';
 import { InvalidParameter, messageOf, statusOf } from '../../lib/errors.js';
-import { qBool, sendJson, startStream, type Ctx, type Router } from '../http.js';
+import { qBool, qFilters, qInt, readJsonBody, sendJson, startStream, type Ctx, type Router } from '../http.js';
+import type { ContextEntry } from '../../engine/build/contexts.js';
 
 function jsonParam<T>(ctx: Ctx, key: string, fallback: T): T {
   const v = ctx.query.get(key);
@@ -41,6 +42,9 @@ export function buildRoutes(r: Router, build: BuildService): void {
       pull: qBool(ctx.query, 'pull'),
       noCacheFilter: jsonParam<string[]>(ctx, 'nocachefilter', []),
       secrets: decodeSecrets(ctx.req.headers['x-berth-build-secrets'] as string | undefined),
+      contextSession: (ctx.req.headers['x-berth-context-session'] as string | undefined) || undefined,
+      platform: ctx.query.get('platform') || undefined,
+      networkMode: ctx.query.get('networkmode') || undefined,
     };
     const res = startStream(ctx, 'application/json');
     const send = (m: JSONMessage) => res.write(JSON.stringify(m) + '\n');
@@ -52,5 +56,22 @@ export function buildRoutes(r: Router, build: BuildService): void {
     }
     res.end();
   });
-  r.on('POST', '/build/prune', async (ctx) => sendJson(ctx, 200, await build.prune()));
+  // berth's context sync (see engine/build/contexts.ts): the entries berthd needs sent for this build.
+  r.on('POST', '/build/context', async (ctx) => {
+    const body = await readJsonBody<{ Key?: string; Entries?: ContextEntry[] }>(ctx);
+    if (!body.Key || !Array.isArray(body.Entries)) throw new InvalidParameter('build context sync needs Key (64 hex digits) and Entries');
+    const { session, need } = await build.contexts.diff(body.Key, body.Entries);
+    sendJson(ctx, 200, { Session: session, Need: need });
+  });
+  r.on('POST', '/build/prune', async (ctx) => {
+    const opts = {
+      all: qBool(ctx.query, 'all'),
+      filters: qFilters(ctx.query),
+      keepStorage: qInt(ctx.query, 'keep-storage'),
+      reservedSpace: qInt(ctx.query, 'reserved-space'),
+      maxUsedSpace: qInt(ctx.query, 'max-used-space'),
+      minFreeSpace: qInt(ctx.query, 'min-free-space'),
+    };
+    sendJson(ctx, 200, await build.prune(opts));
+  });
 }

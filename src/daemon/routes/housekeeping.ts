@@ -10,6 +10,10 @@ export function housekeepingRoutes(r: Router, hk: HousekeepingService): void {
   r.on('GET', '/system/df', async (ctx) => {
     // `type` selects what to count from API 1.42 on; older clients always get everything.
     const types = compareVersions(ctx.version, '1.42') >= 0 ? ctx.query.getAll('type') : [];
-    sendJson(ctx, 200, await hk.diskUsage(types));
+    const du = await hk.diskUsage(types);
+    // A build cache entry's Parent became Parents in API 1.42, as dockerd sends them.
+    const parents = compareVersions(ctx.version, '1.42') >= 0;
+    du.BuildCache = du.BuildCache?.map(({ Parent, Parents, ...b }) => (parents ? { ...b, ...(Parents?.length ? { Parents } : {}) } : { ...b, ...(Parent ? { Parent } : {}) }));
+    sendJson(ctx, 200, du);
   });
 }

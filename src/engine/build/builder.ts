@@ -18,17 +18,20 @@ import type { LayerRef } from '../images/store.js';
 import type { NetworksService } from '../networks/service.js';
 import type { DistributionService } from '../distribution/service.js';
 import type { Snapshotter } from '../snapshots/snapshotter.js';
-import { chainIds } from '../snapshots/layers.js';
+import { chainId, chainIds } from '../snapshots/layers.js';
 import { buildSpec } from '../runtime/spec.js';
 import { resolveUser } from '../runtime/user.js';
 import { containerFiles, writeContainerFiles } from '../containers/files.js';
 import { commitUpper } from './layerdiff.js';
+import { BuildCache } from './cache.js';
 import { parseRunMount, prepareRunMounts, removeMountPoints } from './run-mounts.js';
-import { copyFiles, expandSource, hashSources, resolveInRoot } from './copy.js';
+import { copyFiles, expandSource, hashSources, resolveInRoot, type DigestCache, type HardLinks } from './copy.js';
 import { expandString, expandWords, parseDockerfile, parseKeyValues, substituteVars, type Env, type Instruction } from './dockerfile.js';
 
 export interface BuildOptions {
   contextDir: string;
+  /** Content digests of a kept context's files (see contexts.ts). */
+  contextDigests?: DigestCache;
   dockerfile: string;
   dockerfileName: string;
   tags: string[];
@@ -41,6 +44,10 @@ export interface BuildOptions {
   secrets?: Record<string, Buffer>;
   /** --no-cache-filter: stages (by name) that run without the cache. */
   noCacheFilter?: string[];
+  /** --platform: only this host's linux/<arch> (checked, with FROM --platform, before anything runs). */
+  platform?: string;
+  /** --network: RUN's network when it names none or "default" (default, bridge, none, host). */
+  networkMode?: string;
   progress: (m: JSONMessage) => void;
 }
 
@@ -76,20 +83,16 @@ const PREDEFINED_ARGS = ['HTTP_PROXY', 'http_proxy', 'HTTPS_PROXY', 'https_proxy
 const sha = (s: string) => createHash('sha256').update(s).digest('hex');
 
 export class Builder {
-  private readonly cacheDir: string;
+  /** The step records, their accounting, prune, and COPY --link results (cache.ts). */
+  readonly cache: BuildCache;
 
   constructor(private readonly d: BuilderDeps) {
-    this.cacheDir = path.join(d.root, 'build', 'cache');
+    this.cache = new BuildCache(d);
   }
 
   /** Cached steps name layers too: image garbage collection keeps them (until `builder prune`). */
-  async cacheRoots(): Promise<LayerRef[][]> {
-    const out: LayerRef[][] = [];
-    for (const f of await fs.readdir(this.cacheDir).catch(() => [] as string[])) {
-      const s = await readJsonIfExists<State>(path.join(this.cacheDir, f));
-      if (s) out.push(s.layers);
-    }
-    return out;
+  cacheRoots(): Promise<LayerRef[][]> {
+    return this.cache.roots();
   }
 
   async build(o: BuildOptions): Promise<string> {
@@ -97,9 +100,25 @@ export class Builder {
     const { stages, globalArgs } = splitStages(df.instructions, o.dockerfileName);
     const target = o.target ? stages.find((s) => s.name === o.target?.toLowerCase()) : stages[stages.length - 1];
     if (!target) throw new InvalidParameter(`failed to reach build target ${o.target} in Dockerfile`);
+    for (const p of (o.platform ?? '').split(',').filter(Boolean)) checkPlatform(p);
+    if (o.networkMode && !NETWORK_MODES.includes(o.networkMode)) {
+      throw new InvalidParameter(`network mode "${o.networkMode}" is not supported for builds: use default, bridge, none or host`);
+    }
     const argEnv: Env = new Map();
     for (const inst of globalArgs) for (const [k, v] of parseKeyValues(inst.args, argEnv, df.escape, 'ARG', false)) argEnv.set(k, o.buildArgs[k] ?? (inst.args.includes('=') ? v : ''));
     const needed = neededStages(stages, target, argEnv, df.escape);
+    // FROM --platform sees BuildKit's platform args ($BUILDPLATFORM, $TARGETPLATFORM…) and the global ARGs.
+    const platformEnv: Env = new Map([...PLATFORM_ARGS.map((k): [string, string] => [k, defaultArg(k)!]), ...[...argEnv].filter(([, v]) => v !== '')]);
+    for (const s of needed) {
+      const raw = s.from.flags.platform?.[0];
+      if (!raw) continue;
+      const value = expandString(raw, platformEnv, df.escape);
+      try {
+        checkPlatform(value);
+      } catch (e) {
+        throw new InvalidParameter(`${o.dockerfileName}:${s.from.line}: FROM --platform=${raw}: ${(e as Error).message}`);
+      }
+    }
     const results = new Map<number, Promise<State>>();
     // Steps are numbered in Dockerfile order (stages run concurrently, so their lines interleave).
     const numbered = needed.flatMap((s) => [s.from, ...s.instructions]);
@@ -213,7 +232,9 @@ export class Builder {
     try {
       const usedArgs = inst.name === 'RUN' ? [...o.args].map(([k, v]) => `${k}=${v}`).join(' ') : '';
       const inputs: StepInputs = { parent: state.key, instruction: JSON.stringify([inst.name, inst.args, inst.flags, inst.heredocs, inst.name === 'RUN' ? o.shell : '']), args: usedArgs, sources: copySources?.hash ?? '' };
-      const key = sha(JSON.stringify([inputs.parent, inst.name, inst.args, inst.flags, inst.heredocs, usedArgs, inputs.sources, inst.name === 'RUN' ? o.shell : '']));
+      // A RUN under `build --network none|host` is another step than on the bridge (as in BuildKit).
+      const buildNet = inst.name === 'RUN' && o.networkMode && !['default', 'bridge'].includes(o.networkMode) ? [o.networkMode] : [];
+      const key = sha(JSON.stringify([inputs.parent, inst.name, inst.args, inst.flags, inst.heredocs, usedArgs, inputs.sources, inst.name === 'RUN' ? o.shell : '', ...buildNet]));
       const place = path.join(this.d.root, 'build', 'steps', sha(`${o.dockerfileName}\n${inst.line}\n${inst.name}`) + '.json');
       if (!o.noCache) {
         const hit = await this.cached(key);
@@ -234,6 +255,7 @@ export class Builder {
           break;
         case 'COPY':
         case 'ADD':
+          await copySources!.prepare?.();
           next = await this.copy(state, inst, env, copySources!, o);
           break;
         case 'MAINTAINER':
@@ -246,22 +268,22 @@ export class Builder {
           next = withHistory({ ...state, config: { ...state.config, config: applyChanges(state.config.config ?? {}, [inst.original], { args: o.args, shell: o.shell }) } }, inst.original, true);
       }
       next = { ...next, key };
-      await fs.mkdir(this.cacheDir, { recursive: true });
-      await writeJsonAtomic(path.join(this.cacheDir, key + '.json'), next);
+      await this.cache.put(next, { description: inst.original, layer: ['RUN', 'COPY', 'ADD'].includes(inst.name) });
       return next;
     } finally {
       await copySources?.release();
     }
   }
 
-  /** A cached step, when every layer it names still exists. */
+  /** A cached step, when every layer it names still exists (its use is recorded in the background). */
   private async cached(key: string): Promise<State | undefined> {
-    const s = await readJsonIfExists<State>(path.join(this.cacheDir, key + '.json'));
+    const s = await this.cache.read(key);
     if (!s) return undefined;
     const chains = chainIds(s.layers.map((l) => l.diffId));
     for (let i = 0; i < s.layers.length; i++) {
       if (!(await this.d.images.content.has(s.layers[i]!.digest)) || !(await this.d.snapshotter.layers.info(chains[i]!))) return undefined;
     }
+    this.cache.touch(key);
     return s;
   }
 
@@ -276,8 +298,10 @@ export class Builder {
     const heredoc = inst.heredocs[0];
     const onlyHeredoc = heredoc && /^<<-?\s*["']?\w+["']?\s*$/.test(inst.args);
     const argv = inst.json ?? [...o.shell, onlyHeredoc ? heredoc.body : inst.args];
-    const network = inst.flags.network?.[0] ?? 'default';
-    if (!['default', 'none', 'host'].includes(network)) throw new InvalidParameter(`unsupported RUN --network=${network}: use default, none or host`);
+    const given = inst.flags.network?.[0] ?? 'default';
+    if (!['default', 'none', 'host'].includes(given)) throw new InvalidParameter(`unsupported RUN --network=${given}: use default, none or host`);
+    // "default" is the build's network (build --network), itself the bridge unless told otherwise.
+    const network = given === 'default' && o.networkMode && o.networkMode !== 'bridge' ? o.networkMode : given;
     const mounts = (inst.flags.mount ?? []).map((m) => parseRunMount(expandString(m, env, o.escape)));
     let mountPoints: string[] = [];
     return this.withSnapshot(state, async (rootfs, id, tmp) => {
@@ -298,6 +322,7 @@ export class Builder {
           rootfs,
           contextDir: o.contextDir,
           secrets: o.secrets ?? {},
+          exec: argv.join(' '),
           stageRoot: async (from) => {
             const stage = o.stages.find((st) => st.name === from.toLowerCase() || String(st.index) === from);
             return this.mountState(stage ? await o.runStage(stage) : await this.baseState(from, o.stages, o.runStage, o));
@@ -346,7 +371,7 @@ export class Builder {
   }
 
   /** Run `work` with the state's filesystem mounted (a fresh snapshot); its changes become the next layer. */
-  private async withSnapshot(state: State, work: (rootfs: string, id: string, tmp: string) => Promise<State>, afterUnmount?: (upperDir: string) => Promise<void>): Promise<State> {
+  private async withSnapshot(state: State, work: (rootfs: string, id: string, tmp: string, upperDir: string) => Promise<State>, afterUnmount?: (upperDir: string) => Promise<void>): Promise<State> {
     const id = randomBytes(32).toString('hex');
     const key = `build-${id.slice(0, 16)}`;
     const tmp = path.join(this.d.root, 'build', 'tmp', id.slice(0, 16));
@@ -359,7 +384,7 @@ export class Builder {
       await this.d.snapshotter.mount(key, rootfs);
       let next: State;
       try {
-        next = await work(rootfs, id, tmp);
+        next = await work(rootfs, id, tmp, this.d.snapshotter.upperDir(key));
       } finally {
         await this.d.snapshotter.unmount(rootfs);
       }
@@ -375,7 +400,7 @@ export class Builder {
   // ---- COPY / ADD ----
 
   /** Where a COPY/ADD reads from, what it copies, and the content hash for the cache key. */
-  private async copySources(inst: Instruction, env: Env, o: BuildOptions & { escape: string; stages: Stage[]; runStage: (s: Stage) => Promise<State> }): Promise<{ root: string; sources: string[]; dest: string; destIsDir: boolean; hash: string; release: () => Promise<void> }> {
+  private async copySources(inst: Instruction, env: Env, o: BuildOptions & { escape: string; stages: Stage[]; runStage: (s: Stage) => Promise<State> }): Promise<CopySources> {
     const words = inst.json ?? expandWords(inst.args, env, o.escape);
     if (inst.heredocs.length) {
       const dir = await fs.mkdtemp(path.join(this.d.root, 'build', 'heredoc-'));
@@ -385,40 +410,58 @@ export class Builder {
     }
     const dest = words[words.length - 1]!;
     const patterns = words.slice(0, -1);
-    let root = o.contextDir;
-    let release = async (): Promise<void> => undefined;
+    const root = o.contextDir;
     const from = inst.flags.from?.[0];
     // A stage's or image's key already names its whole content: no need to read its files for the cache key.
     let fromKey = '';
+    let fromState: State | undefined;
     if (from) {
       const ref = expandString(from, env, o.escape);
       const stage = o.stages.find((s) => s.name === ref.toLowerCase() || String(s.index) === ref);
-      const state = stage ? await o.runStage(stage) : await this.baseState(ref, o.stages, o.runStage, o);
-      fromKey = state.key;
-      const mounted = await this.mountState(state);
-      root = mounted.rootfs;
-      release = mounted.release;
+      fromState = stage ? await o.runStage(stage) : await this.baseState(ref, o.stages, o.runStage, o);
+      fromKey = fromState.key;
     }
-    const sources: string[] = [];
-    for (const p of patterns) {
-      if (/^https?:\/\//.test(p)) {
-        if (inst.name !== 'ADD') throw new InvalidParameter(`source can't be a URL for COPY`);
-        sources.push(p);
-        continue;
+    const out: CopySources = { root, sources: [], dest, destIsDir: dest.endsWith('/') || dest.endsWith('/.'), hash: '', release: async () => undefined };
+    const expand = async (): Promise<void> => {
+      out.sources = [];
+      for (const p of patterns) {
+        if (/^https?:\/\//.test(p)) {
+          if (inst.name !== 'ADD') throw new InvalidParameter(`source can't be a URL for COPY`);
+          out.sources.push(p);
+          continue;
+        }
+        if (!from && path.posix.normalize(p).startsWith('..')) {
+          throw new InvalidParameter(`Forbidden path outside the build context: ${p} (${inst.original})`);
+        }
+        const found = await expandSource(out.root, p);
+        if (!found.length) throw new InvalidParameter(`failed to compute cache key: "${p}" not found: not found in ${from ? `stage/image ${from}` : 'the build context'}`);
+        out.sources.push(...found);
       }
-      if (!from && path.posix.normalize(p).startsWith('..')) {
-        throw new InvalidParameter(`Forbidden path outside the build context: ${p} (${inst.original})`);
-      }
-      const found = await expandSource(root, p);
-      if (!found.length) {
-        await release();
-        throw new InvalidParameter(`failed to compute cache key: "${p}" not found: not found in ${from ? `stage/image ${from}` : 'the build context'}`);
-      }
-      sources.push(...found);
+    };
+    const mount = async (): Promise<void> => {
+      const mounted = await this.mountState(fromState!);
+      out.root = mounted.rootfs;
+      out.release = mounted.release;
+      await expand().catch(async (e: unknown) => {
+        await mounted.release();
+        out.release = async () => undefined;
+        throw e;
+      });
+    };
+    const urls = () => out.sources.filter((s) => /^https?:\/\//.test(s)).join(' ');
+    if (fromState && !patterns.some((p) => /[*?[]/.test(p))) {
+      // A stage's or image's key already names its whole content, and plain paths need no expansion: the
+      // key needs no mount; the copy mounts the stage only when the step really runs.
+      out.sources = patterns.map((p) => (/^https?:\/\//.test(p) ? p : path.posix.normalize('/' + p).slice(1) || '.'));
+      out.hash = sha(fromKey + JSON.stringify(out.sources.filter((s) => !/^https?:\/\//.test(s)))) + urls();
+      out.prepare = mount;
+      return out;
     }
-    const local = sources.filter((s) => !/^https?:\/\//.test(s));
-    const hash = (fromKey ? sha(fromKey + JSON.stringify(local)) : await hashSources(root, local)) + sources.filter((s) => /^https?:\/\//.test(s)).join(' ');
-    return { root, sources, dest, destIsDir: dest.endsWith('/') || dest.endsWith('/.'), hash, release };
+    if (fromState) await mount();
+    else await expand();
+    const local = out.sources.filter((s) => !/^https?:\/\//.test(s));
+    out.hash = (fromKey ? sha(fromKey + JSON.stringify(local)) : await hashSources(out.root, local, o.contextDigests)) + urls();
+    return out;
   }
 
   private async mountState(state: State): Promise<{ rootfs: string; release: () => Promise<void> }> {
@@ -441,31 +484,101 @@ export class Builder {
     state: State,
     inst: Instruction,
     env: Env,
-    src: { root: string; sources: string[]; dest: string; destIsDir: boolean; release: () => Promise<void> },
+    src: { root: string; sources: string[]; dest: string; destIsDir: boolean; hash: string; release: () => Promise<void> },
     o: BuildOptions & { escape: string },
   ): Promise<State> {
-    {
-      return await this.withSnapshot(state, async (rootfs) => {
-        const cfg = state.config.config ?? {};
-        const dest = path.posix.isAbsolute(src.dest) ? src.dest : path.posix.join(cfg.WorkingDir || '/', src.dest);
-        const chown = inst.flags.chown?.[0] ? expandString(inst.flags.chown[0], env, o.escape) : undefined;
-        const owner = chown ? await resolveUser(rootfs, chown.includes(':') ? chown : `${chown}:${chown}`).catch(() => resolveUser(rootfs, chown)) : undefined;
-        const chmod = inst.flags.chmod?.[0];
-        if (chmod && !/^[0-7]{3,4}$/.test(chmod)) throw new InvalidParameter(`invalid chmod parameter: ${chmod} (use octal, e.g. 755)`);
-        const local = src.sources.filter((s) => !/^https?:\/\//.test(s));
-        const isDir = src.destIsDir || src.dest.endsWith('/');
-        if (inst.name === 'ADD') {
-          for (const s of local) {
-            if (await this.addArchive(src.root, s, rootfs, dest, owner)) continue;
-            await copyFiles({ srcRoot: src.root, sources: [s], destRoot: rootfs, dest, destIsDir: isDir || local.length > 1, owner: owner && { uid: owner.uid, gid: owner.gid }, mode: chmod ? parseInt(chmod, 8) : undefined });
-          }
-          for (const url of src.sources.filter((s) => /^https?:\/\//.test(s))) await this.addUrl(url, rootfs, dest, isDir, owner);
-        } else {
-          await copyFiles({ srcRoot: src.root, sources: local, destRoot: rootfs, dest, destIsDir: isDir, owner: owner && { uid: owner.uid, gid: owner.gid }, mode: chmod ? parseInt(chmod, 8) : undefined });
-        }
+    const cfg = state.config.config ?? {};
+    const dest = path.posix.isAbsolute(src.dest) ? src.dest : path.posix.join(cfg.WorkingDir || '/', src.dest);
+    const chown = inst.flags.chown?.[0] ? expandString(inst.flags.chown[0], env, o.escape) : undefined;
+    const chmod = inst.flags.chmod?.[0];
+    if (chmod && !/^[0-7]{3,4}$/.test(chmod)) throw new InvalidParameter(`invalid chmod parameter: ${chmod} (use octal, e.g. 755)`);
+    const link = inst.flags.link?.[0];
+    if (link !== undefined && link !== 'false') return this.copyLinked(state, inst, { ...src, dest }, chown, o);
+    // From a kept context, files are hard-linked into the step's upper dir after the unmount (copy.ts).
+    let links: HardLinks | undefined;
+    return await this.withSnapshot(
+      state,
+      async (rootfs, _id, _tmp, upperDir) => {
+        if (this.linkable(src.root, o)) links = { upperOf: (p) => path.join(upperDir, path.relative(rootfs, p)), pending: [] };
+        await this.copyInto(rootfs, inst, { ...src, dest }, chown ? await resolveOwner(rootfs, chown) : undefined, links);
         return withHistory(state, `${inst.name} ${inst.original.slice(inst.name.length + 1)} # buildkit`, false);
-      });
+      },
+      async () => {
+        for (const link of links?.pending ?? []) await link();
+      },
+    );
+  }
+
+  /** Files of a kept context never change in place: they can be hard-linked rather than copied. */
+  private linkable(root: string, o: BuildOptions): boolean {
+    return root === o.contextDir && !!o.contextDigests;
+  }
+
+  /** The copy itself, into `rootfs` at the (absolute) destination. */
+  private async copyInto(rootfs: string, inst: Instruction, src: { root: string; sources: string[]; dest: string; destIsDir: boolean }, owner: { uid: number; gid: number } | undefined, links?: HardLinks): Promise<void> {
+    const { dest } = src;
+    const chmod = inst.flags.chmod?.[0];
+    const local = src.sources.filter((s) => !/^https?:\/\//.test(s));
+    const isDir = src.destIsDir || dest.endsWith('/');
+    if (inst.name === 'ADD') {
+      for (const s of local) {
+        if (await this.addArchive(src.root, s, rootfs, dest, owner)) continue;
+        await copyFiles({ srcRoot: src.root, sources: [s], destRoot: rootfs, dest, destIsDir: isDir || local.length > 1, owner, mode: chmod ? parseInt(chmod, 8) : undefined, links });
+      }
+      for (const url of src.sources.filter((s) => /^https?:\/\//.test(s))) await this.addUrl(url, rootfs, dest, isDir, owner);
+    } else {
+      await copyFiles({ srcRoot: src.root, sources: local, destRoot: rootfs, dest, destIsDir: isDir, owner, mode: chmod ? parseInt(chmod, 8) : undefined, links });
     }
+  }
+
+  /**
+   * COPY --link / ADD --link: the files become a layer of their own, copied into an empty directory (over
+   * nothing), so its key is the sources, flags and destination only: a changed parent reuses it (the
+   * layer is then extracted over the new parent). Missing destination directories are created 0755 (owned
+   * by --chown's user, else root), as BuildKit does; --chown names resolve in the parent's /etc/passwd.
+   */
+  private async copyLinked(state: State, inst: Instruction, src: { root: string; sources: string[]; dest: string; destIsDir: boolean; hash: string }, chown: string | undefined, o: BuildOptions): Promise<State> {
+    let owner: { uid: number; gid: number } | undefined;
+    if (chown && /^\d+(:\d+)?$/.test(chown)) {
+      const [u, g] = chown.split(':');
+      owner = { uid: Number(u), gid: Number(g ?? u) };
+    } else if (chown) {
+      const parent = await this.mountState(state);
+      try {
+        owner = await resolveOwner(parent.rootfs, chown);
+      } finally {
+        await parent.release();
+      }
+    }
+    // Heredocs may expand variables: their content, not their text, keys the layer.
+    const heredocs = await Promise.all(inst.heredocs.map((h) => fs.readFile(path.join(src.root, h.name), 'utf8').then(sha)));
+    const linkKey = sha(JSON.stringify(['link', inst.name, { ...inst.flags, chown: owner ? [`${owner.uid}:${owner.gid}`] : [] }, src.hash, src.sources, src.dest, src.destIsDir, heredocs]));
+    const chains = chainIds(state.layers.map((l) => l.diffId));
+    const parentChain = chains[chains.length - 1];
+    const layers = this.d.snapshotter.layers;
+    const ref = await this.d.images.unrecorded(async () => {
+      const known = await this.cache.readLink(linkKey);
+      if (known) {
+        if (!(await layers.info(chainId(parentChain, known.diffId)))) await layers.extract(this.d.images.content.reader(known.digest), parentChain, known.diffId);
+        return known;
+      }
+      const dir = path.join(this.d.root, 'build', 'tmp', `link-${randomBytes(8).toString('hex')}`);
+      const upper = path.join(dir, 'upper');
+      await fs.mkdir(upper, { recursive: true, mode: 0o755 });
+      try {
+        // A plain directory, no overlay: links can be made at once.
+        const links: HardLinks | undefined = this.linkable(src.root, o) ? { upperOf: (p) => p, pending: [] } : undefined;
+        await this.copyInto(upper, inst, src, owner, links);
+        for (const link of links?.pending ?? []) await link();
+        const made = (await commitUpper(this.d.images.content, layers, upper, parentChain)).ref;
+        await this.cache.putLink(linkKey, made);
+        return made;
+      } finally {
+        await fs.rm(dir, { recursive: true, force: true });
+      }
+    });
+    const next = withHistory(state, `${inst.name} ${inst.original.slice(inst.name.length + 1)} # buildkit`, false);
+    return { ...next, layers: [...state.layers, ref] };
   }
 
   /** ADD of a local tar archive (plain, gzip, bzip2, xz): extracted into the destination. */
@@ -506,6 +619,19 @@ export class Builder {
 
 // ---- helpers ----
 
+/** Where a COPY/ADD reads from (a mount of a stage, the context, or heredoc files), what it copies, and the
+ *  hash of that content for the cache key. */
+interface CopySources {
+  root: string;
+  sources: string[];
+  dest: string;
+  destIsDir: boolean;
+  hash: string;
+  /** Mount the stage to copy from, when the key did not need it (called before the copy). */
+  prepare?: () => Promise<void>;
+  release: () => Promise<void>;
+}
+
 /** What a step's cache key is made of, kept per Dockerfile step to explain the next miss. */
 interface StepInputs {
   parent: string;
@@ -540,11 +666,32 @@ function envOf(cfg: OciImageConfig): Env {
   return env;
 }
 
+const NETWORK_MODES = ['default', 'bridge', 'none', 'host'];
+const PLATFORM_ARGS = ['TARGETPLATFORM', 'TARGETOS', 'TARGETARCH', 'TARGETVARIANT', 'BUILDPLATFORM', 'BUILDOS', 'BUILDARCH', 'BUILDVARIANT'];
+
+/** A platform ("linux/amd64", "linux", "amd64", "linux/x86_64"…) this host builds, or a clear refusal. */
+function checkPlatform(p: string): void {
+  const host = hostArch();
+  const parts = p.trim().toLowerCase().split('/');
+  const [os, arch, variant] = parts.length === 1 && parts[0] !== 'linux' ? ['linux', parts[0], undefined] : parts;
+  const norm = ({ x86_64: 'amd64', 'x86-64': 'amd64', aarch64: 'arm64', armhf: 'arm', i386: '386' } as Record<string, string>)[arch ?? ''] ?? (arch || host);
+  const variantOk = !variant || (norm === 'amd64' && variant === 'v1') || (norm === 'arm64' && variant === 'v8');
+  if (parts.length > 3 || os !== 'linux' || norm !== host || !variantOk) {
+    throw new InvalidParameter(`platform "${p}" is not supported: only linux/${host} builds here (berth runs RUN steps natively and does not emulate other platforms)`);
+  }
+}
+
 /** BuildKit's automatic platform args, when a stage declares them without a value. */
 function defaultArg(name: string): string | undefined {
   const arch = hostArch();
   const values: Record<string, string> = { TARGETPLATFORM: `linux/${arch}`, TARGETOS: 'linux', TARGETARCH: arch, TARGETVARIANT: '', BUILDPLATFORM: `linux/${arch}`, BUILDOS: 'linux', BUILDARCH: arch, BUILDVARIANT: '' };
   return values[name];
+}
+
+/** --chown's user (and group) resolved in a root filesystem: "name", "name:group", "uid:gid". */
+async function resolveOwner(rootfs: string, chown: string): Promise<{ uid: number; gid: number }> {
+  const u = await resolveUser(rootfs, chown.includes(':') ? chown : `${chown}:${chown}`).catch(() => resolveUser(rootfs, chown));
+  return { uid: u.uid, gid: u.gid };
 }
 
 function withHistory(state: State, createdBy: string, empty: boolean): State {

@@ -3,11 +3,13 @@
 // several sources, owner 0:0 unless --chown, modes and modification times kept unless --chmod, symlinks
 // copied as symlinks, and every path resolved inside its root (a symlink in the image cannot lead a copy
 // out of it). The content hash of the sources (names, modes, link targets, bytes — not times) keys the cache.
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { createReadStream, promises as fs, type Stats } from 'node:fs';
+import { promises as fs, type Stats } from 'node:fs';
 import path from 'node:path';
 import { InvalidParameter } from '../../lib/errors.js';
 import { inParallel } from '../../lib/concurrency.js';
+import { run } from '../../lib/exec.js';
 
 export interface CopyOwner {
   uid: number;
@@ -86,29 +88,113 @@ export async function expandSource(root: string, pattern: string): Promise<strin
   return out;
 }
 
+/** A digest cached for one version of an entry (its `version` names that version: type, mode, size, mtime). */
+export interface CachedDigest {
+  version: string;
+  digest: string;
+}
+
+/** An entry to hash: its path, full mode (type bits too) and what names its version. */
+interface HashEntry {
+  rel: string;
+  mode: number;
+  kind: 'f' | 'd' | 'l';
+  version: string;
+}
+
+const TYPE_BITS = { f: 0o100000, d: 0o040000, l: 0o120000 } as const;
+
+/** The entry digests of a kept build context, and its file list (the client's manifest): the tree is
+ *  walked from the list, not the disk, and a file whose type, mode, size and mtime are unchanged keeps its
+ *  digest without being read again. The kept copy changes only through the sync, which replaces a changed
+ *  file by a new one (contexts.ts), so the list and the files agree. */
+export class DigestCache {
+  changed = false;
+  private readonly index = new Map<string, { kind: 'f' | 'd' | 'l'; mode: number; version: string }>();
+  private readonly children = new Map<string, string[]>();
+
+  constructor(
+    private readonly entries: Map<string, CachedDigest>,
+    list: [string, 'f' | 'd' | 'l', number, number, string][],
+  ) {
+    for (const [rel, kind, perm, size, mtime] of list) {
+      this.index.set(rel, { kind, mode: TYPE_BITS[kind] | perm, version: `${kind}:${perm}:${size}:${mtime}` });
+      const parent = path.posix.dirname(rel);
+      const names = this.children.get(parent) ?? [];
+      names.push(path.posix.basename(rel));
+      this.children.set(parent, names);
+    }
+    for (const names of this.children.values()) names.sort();
+  }
+
+  static from(saved: Record<string, CachedDigest> | undefined, list: [string, 'f' | 'd' | 'l', number, number, string][]): DigestCache {
+    return new DigestCache(new Map(Object.entries(saved ?? {})), list);
+  }
+
+  /** The entries of `rel`'s tree from the list, in hashing order; undefined when the list lacks it. */
+  tree(rel: string, rootMode: number): HashEntry[] | undefined {
+    const clean = rel.replace(/\/+$/, '') || '.'; // "src/" names "src"
+    const e = clean === '.' ? { kind: 'd' as const, mode: rootMode, version: '' } : this.index.get(clean);
+    if (!e) return undefined;
+    const out: HashEntry[] = [{ rel, ...e }];
+    if (e.kind === 'd') for (const n of this.children.get(clean) ?? []) out.push(...this.tree(clean === '.' ? n : `${clean}/${n}`, rootMode)!);
+    return out;
+  }
+
+  get(rel: string, version: string): string | undefined {
+    const c = this.entries.get(rel);
+    return c && c.version === version ? c.digest : undefined;
+  }
+
+  set(rel: string, version: string, digest: string): void {
+    this.entries.set(rel, { version, digest });
+    this.changed = true;
+  }
+
+  /** The digests of the entries still in the context, for saving. */
+  toJSON(): Record<string, CachedDigest> {
+    return Object.fromEntries([...this.entries].filter(([k]) => this.index.has(k)));
+  }
+}
+
+/** An entry's tree from the disk: every stat, siblings and subtrees in parallel, in name order. */
+async function statTree(root: string, rel: string): Promise<HashEntry[]> {
+  const st = await fs.lstat(path.join(root, rel), { bigint: true });
+  const kind = st.isDirectory() ? 'd' : st.isSymbolicLink() ? 'l' : 'f';
+  const here: HashEntry = { rel, mode: Number(st.mode), kind, version: `${st.ino}:${st.mtimeNs}:${st.size}:${st.mode}` };
+  if (kind !== 'd') return [here];
+  const names = (await fs.readdir(path.join(root, rel))).sort();
+  const children = await Promise.all(names.map((n) => statTree(root, path.posix.join(rel, n))));
+  return [here, ...children.flat()];
+}
+
 /** Content hash of the sources for the cache key: paths, types, modes, link targets and bytes. */
-export async function hashSources(root: string, sources: string[]): Promise<string> {
-  // Names first (one readdir per directory), then the entries read many at a time, hashed in name order.
-  const names: string[] = [];
-  const list = async (rel: string): Promise<void> => {
-    names.push(rel);
-    const st = await fs.lstat(path.join(root, rel));
-    if (!st.isDirectory()) return;
-    for (const n of (await fs.readdir(path.join(root, rel))).sort()) await list(path.posix.join(rel, n));
-  };
-  for (const s of sources) await list(s);
-  const digests: string[] = new Array(names.length);
+export async function hashSources(root: string, sources: string[], cache?: DigestCache): Promise<string> {
+  const rootMode = cache ? (await fs.lstat(root)).mode : 0;
+  const found: HashEntry[] = [];
+  for (const s of sources) found.push(...(cache?.tree(s, rootMode) ?? (await statTree(root, s))));
+  const digests: string[] = new Array(found.length);
   await inParallel(
-    names.map((rel, i) => async () => {
+    found.map(({ rel, mode, kind, version }, i) => async () => {
+      const known = kind === 'f' ? cache?.get(rel, version) : undefined;
+      if (known) {
+        digests[i] = known;
+        return;
+      }
       const full = path.join(root, rel);
-      const st = await fs.lstat(full);
-      const h = createHash('sha256').update(`${rel}\0${st.mode}\0`);
-      if (st.isSymbolicLink()) h.update(await fs.readlink(full));
-      else if (st.isFile()) {
-        if (st.size < 1 << 20) h.update(await fs.readFile(full));
-        else for await (const c of createReadStream(full)) h.update(c as Buffer);
+      const h = createHash('sha256').update(`${rel}\0${mode}\0`);
+      if (kind === 'l') h.update(await fs.readlink(full));
+      else if (kind === 'f') {
+        const fh = await fs.open(full, 'r');
+        try {
+          if ((await fh.stat()).size < 1 << 20) h.update(await fh.readFile());
+          else for await (const c of fh.createReadStream({ autoClose: false })) h.update(c as Buffer);
+        } finally {
+          await fh.close();
+        }
       }
       digests[i] = h.digest('hex');
+      if (kind === 'f') cache?.set(rel, version, digests[i]!);
     }),
     32,
   );
@@ -125,6 +211,18 @@ export interface CopyRequest {
   destIsDir: boolean;
   owner?: CopyOwner;
   mode?: number;
+  /** Set when the sources are a kept context (immutable files owned by root): hard links then replace copies. */
+  links?: HardLinks;
+}
+
+/** Copying by hard links: the links go straight into the snapshot's upper dir (links cannot cross the
+ *  overlay mount), after it is unmounted. Only files that need no other owner or mode are linked, so the
+ *  shared inode is never changed; overlayfs never writes a lower layer's file in place. */
+export interface HardLinks {
+  /** The upper-dir path of a path in the mounted rootfs. */
+  upperOf(mergedPath: string): string;
+  /** Links to make once the overlay is unmounted. */
+  pending: (() => Promise<void>)[];
 }
 
 /** Copy the (already expanded) sources into the destination root with Docker's rules. */
@@ -135,7 +233,12 @@ export async function copyFiles(req: CopyRequest): Promise<void> {
     const st = await fs.stat(from).catch(() => fs.lstat(from));
     if (st.isDirectory()) {
       const to = await ensureDir(req.destRoot, req.dest, req.owner);
-      await copyTree(from, to, req.owner, req.mode);
+      // Into an empty directory nothing in the image can redirect a path: hard links, or GNU tar, copy the
+      // tree far faster than one file at a time. Elsewhere each path is resolved inside the root.
+      const empty = req.mode === undefined && !(await fs.readdir(to)).length;
+      if (empty && linkable(req)) await linkLater(req.links!, to, () => linkTree(from, req.links!.upperOf(to)));
+      else if (empty) await copyTreeWithTar(from, to, req.owner);
+      else await copyTree(from, to, req.owner, req.mode);
     } else {
       const target = asDir ? path.posix.join(req.dest, path.posix.basename(src)) : req.dest;
       if (asDir) await ensureDir(req.destRoot, req.dest, req.owner);
@@ -144,7 +247,16 @@ export async function copyFiles(req: CopyRequest): Promise<void> {
       let to = path.join(parent, path.posix.basename(target));
       const existing = await fs.stat(to).catch(() => undefined);
       if (existing?.isDirectory()) to = path.join(to, path.posix.basename(src));
-      await copyEntry(from, to, st, req.owner, req.mode);
+      if (st.isFile() && linkable(req) && path.dirname(to) === parent) {
+        const upper = req.links!.upperOf(to);
+        await linkLater(req.links!, parent, async () => {
+          await fs.rm(upper, { force: true });
+          await fs.link(from, upper).catch(async (e: NodeJS.ErrnoException) => {
+            if (e.code !== 'EXDEV') throw e;
+            await copyEntry(from, upper, st);
+          });
+        });
+      } else await copyEntry(from, to, st, req.owner, req.mode);
     }
   }
 }
@@ -163,6 +275,50 @@ async function ensureDir(root: string, dir: string, owner?: CopyOwner): Promise<
     cur = path.posix.join(cur, part);
   }
   return resolveInRoot(root, dir);
+}
+
+function linkable(req: CopyRequest): boolean {
+  return !!req.links && req.mode === undefined && (req.owner?.uid ?? 0) === 0 && (req.owner?.gid ?? 0) === 0;
+}
+
+/** Queue `link` for after the unmount. The directory it writes into is copied up now (a chown to its own
+ *  owner is enough), so it exists in the upper dir with its metadata. */
+async function linkLater(links: HardLinks, dir: string, link: () => Promise<void>): Promise<void> {
+  const st = await fs.lstat(dir);
+  await fs.lchown(dir, st.uid, st.gid);
+  links.pending.push(link);
+}
+
+/** The contents of `from` hard-linked into `to` (directories made anew with their metadata); `to` keeps its own. */
+async function linkTree(from: string, to: string): Promise<void> {
+  const st = await fs.lstat(to, { bigint: true });
+  let r = await run(['cp', '-a', '-l', '--', from + '/.', to + '/'], { allowFailure: true });
+  // Another file system under the daemon's root: copies, then.
+  if (r.exitCode !== 0 && /cross-device/i.test(r.stderr)) r = await run(['cp', '-a', '--', from + '/.', to + '/'], { allowFailure: true });
+  if (r.exitCode !== 0) throw new InvalidParameter(`copying ${from}: ${r.stderr.trim()}`);
+  await fs.lchown(to, Number(st.uid), Number(st.gid));
+  await fs.chmod(to, Number(st.mode) & 0o7777);
+  await fs.utimes(to, Number(st.atimeNs) / 1e9, Number(st.mtimeNs) / 1e9);
+}
+
+/** The contents of `from` into the empty directory `to`, owned by `owner` (else root), modes and times kept. */
+async function copyTreeWithTar(from: string, to: string, owner?: CopyOwner): Promise<void> {
+  const names = await fs.readdir(from);
+  if (!names.length) return;
+  const ids = [`--owner=${owner?.uid ?? 0}`, `--group=${owner?.gid ?? 0}`, '--numeric-owner'];
+  const pack = spawn('tar', ['-c', '-f', '-', '-C', from, ...ids, '--null', '--verbatim-files-from', '-T', '-'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const unpack = spawn('tar', ['-x', '-f', '-', '-C', to, '--same-owner', '--same-permissions', '--numeric-owner'], { stdio: ['pipe', 'ignore', 'pipe'] });
+  pack.stdin.end(names.map((n) => n + '\0').join(''));
+  pack.stdout.pipe(unpack.stdin);
+  unpack.stdin.on('error', () => undefined);
+  const exited = (c: ReturnType<typeof spawn>, what: string) =>
+    new Promise<void>((resolve, reject) => {
+      let err = '';
+      c.stderr!.on('data', (d) => (err += String(d)));
+      c.on('error', reject);
+      c.on('close', (code) => (code === 0 ? resolve() : reject(new InvalidParameter(`copying ${from}: tar ${what} failed: ${err.trim()}`))));
+    });
+  await Promise.all([exited(pack, 'create'), exited(unpack, 'extract')]);
 }
 
 async function copyTree(from: string, to: string, owner?: CopyOwner, mode?: number): Promise<void> {

@@ -2,11 +2,10 @@
 // store's on-disk form (overlay whiteouts), so it is moved into the layer store as is; the layer tar for
 // the content store (and the diff ID) comes from snapshots/diff.ts (whiteouts back to `.wh.` entries),
 // the same conversion `commit` uses.
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { writeJsonAtomic } from '../../lib/fsutil.js';
-import { tee } from '../../lib/streams.js';
 import type { ContentStore } from '../content/store.js';
 import { LAYER_TAR } from '../images/service.js';
 import type { LayerRef } from '../images/store.js';
@@ -16,17 +15,10 @@ import { layerTar } from '../snapshots/diff.js';
 /** Store the upper dir as a layer over `parent`: blob in the content store, directory in the layer store. */
 export async function commitUpper(content: ContentStore, layers: LayerStore, upperDir: string, parent: string | undefined): Promise<{ ref: LayerRef; info: LayerInfo }> {
   const { stream, done } = await layerTar(upperDir);
-  const [toBlob, toHash] = tee(stream, 2);
-  const hash = createHash('sha256');
-  let tarSize = 0;
-  const hashed = (async () => {
-    for await (const c of toHash!) {
-      hash.update(c as Buffer);
-      tarSize += (c as Buffer).length;
-    }
-  })();
-  const [blob, , { size }] = await Promise.all([content.put(toBlob!), hashed, done]);
-  const diffId = 'sha256:' + hash.digest('hex');
+  // The blob is the uncompressed layer tar: its digest is the diff ID too, hashed once.
+  const [blob, { size }] = await Promise.all([content.put(stream), done]);
+  const diffId = blob.digest;
+  const tarSize = blob.size;
   const info: LayerInfo = { chainId: chainIdOf(parent, diffId), diffId, size, tarSize, ...(parent ? { parent } : {}) };
   const dest = layers.layerDir(info.chainId);
   if (!(await layers.info(info.chainId))) {

@@ -6,6 +6,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { InvalidParameter } from '../../lib/errors.js';
+import { run } from '../../lib/exec.js';
+import { readJsonIfExists, writeJsonAtomic } from '../../lib/fsutil.js';
 import type { OciMount } from '../runtime/spec.js';
 import { resolveInRoot } from './copy.js';
 
@@ -92,10 +94,32 @@ export function parseRunMount(spec: string): RunMount {
 
 const locks = new Map<string, Promise<void>>();
 
+/** Cache mount directories a RUN is using now (`system df` shows them in use; `builder prune` spares them). */
+const mountsInUse = new Map<string, number>();
+
+export function cacheMountsInUse(): Set<string> {
+  return new Set(mountsInUse.keys());
+}
+
+/** A cache mount's accounting, in <dir>.json beside it. */
+export interface CacheMountMeta {
+  description: string;
+  createdAt: string;
+  lastUsedAt: string;
+  usageCount: number;
+}
+
+async function noteCacheMountUse(dir: string, description: string): Promise<void> {
+  const file = dir + '.json';
+  const now = new Date().toISOString();
+  const prev = await readJsonIfExists<CacheMountMeta>(file).catch(() => undefined);
+  await writeJsonAtomic(file, { description, createdAt: prev?.createdAt ?? now, lastUsedAt: now, usageCount: (prev?.usageCount ?? 0) + 1 });
+}
+
 /** What a RUN's mounts need while it runs: OCI mounts, then `release` removes what they left behind. */
 export async function prepareRunMounts(
   mounts: RunMount[],
-  o: { root: string; rootfs: string; contextDir: string; secrets: Record<string, Buffer>; stageRoot: (from: string) => Promise<{ rootfs: string; release: () => Promise<void> }> },
+  o: { root: string; rootfs: string; contextDir: string; secrets: Record<string, Buffer>; stageRoot: (from: string) => Promise<{ rootfs: string; release: () => Promise<void> }>; /** The RUN's command, for the cache mount's description. */ exec?: string },
 ): Promise<{ oci: OciMount[]; release: () => Promise<void>; created: string[] }> {
   const oci: OciMount[] = [];
   const undo: (() => Promise<void>)[] = [];
@@ -115,6 +139,13 @@ export async function prepareRunMounts(
         if (m.uid !== undefined || m.gid !== undefined) await fs.chown(dir, m.uid ?? 0, m.gid ?? 0);
         if (m.sharing === 'locked') undo.push(await lock(dir));
         if (m.sharing === 'private') undo.push(() => fs.rm(dir, { recursive: true, force: true }));
+        else await noteCacheMountUse(dir, `cached mount ${target}${o.exec ? ` from exec ${o.exec}` : ''}${m.id ? ` with id ${JSON.stringify(m.id)}` : ''}`);
+        mountsInUse.set(dir, (mountsInUse.get(dir) ?? 0) + 1);
+        undo.push(async () => {
+          const n = (mountsInUse.get(dir) ?? 1) - 1;
+          if (n > 0) mountsInUse.set(dir, n);
+          else mountsInUse.delete(dir);
+        });
         oci.push({ destination: target, type: 'bind', source: dir, options: ['rbind', 'rw'] });
       } else if (m.type === 'secret') {
         const data = o.secrets[m.id!];
@@ -136,8 +167,17 @@ export async function prepareRunMounts(
           undo.push(src.release);
           base = src.rootfs;
         }
-        const source = await resolveInRoot(base, '/' + (m.source ?? '/'));
+        let source = await resolveInRoot(base, '/' + (m.source ?? '/'));
         if (!(await fs.lstat(source).catch(() => undefined))) throw new InvalidParameter(`RUN --mount=type=bind: source ${m.source ?? '/'} not found`);
+        if (!m.readonly && !m.from) {
+          // Writes to an rw bind are discarded (BuildKit): they go to a copy, never to the kept context,
+          // whose files the image's layers may share (hard links, see copy.ts).
+          const dir = path.join(o.root, 'build', 'tmp', 'bind-' + randomBytes(8).toString('hex'));
+          await fs.mkdir(dir, { recursive: true });
+          undo.push(() => fs.rm(dir, { recursive: true, force: true }));
+          await run(['cp', '-a', '--', source, path.join(dir, 'src')]);
+          source = path.join(dir, 'src');
+        }
         oci.push({ destination: target, type: 'bind', source, options: ['rbind', m.readonly ? 'ro' : 'rw'] });
       } else {
         oci.push({ destination: target, type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', ...(m.size ? [`size=${m.size}`] : [])] });

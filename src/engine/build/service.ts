@@ -10,6 +10,10 @@ import { InvalidParameter } from '../../lib/errors.js';
 import { dockerignore } from '../../lib/dockerignore.js';
 import { decompressed } from '../snapshots/layers.js';
 import { Builder, type BuilderDeps } from './builder.js';
+import type { BuildPruneOptions, BuildPruneReport } from './cache.js';
+import type { BuildCacheUsage } from '../housekeeping.js';
+import { ContextStore } from './contexts.js';
+import type { DigestCache } from './copy.js';
 
 export interface BuildRequest {
   dockerfile: string;
@@ -21,46 +25,68 @@ export interface BuildRequest {
   pull: boolean;
   secrets?: Record<string, Buffer>;
   noCacheFilter?: string[];
+  /** A context sync session (berth's CLI): the body holds only the entries berthd lacked. */
+  contextSession?: string;
+  /** `build --platform`: only this host's linux/<arch> builds here. */
+  platform?: string;
+  /** `build --network`: RUN's network when it names none (default, bridge, none or host). */
+  networkMode?: string;
 }
 
 export class BuildService {
   readonly builder: Builder;
+  readonly contexts: ContextStore;
 
   constructor(private readonly d: BuilderDeps) {
     this.builder = new Builder(d);
+    this.contexts = new ContextStore(path.join(d.root, 'build', 'contexts'));
+    this.builder.cache.sources = this.contexts;
   }
 
   async init(): Promise<void> {
     // Contexts and snapshots of builds a crash interrupted.
     await fs.rm(path.join(this.d.root, 'build', 'tmp'), { recursive: true, force: true });
+    await this.contexts.init();
     for (const key of await this.d.snapshotter.keys()) if (key.startsWith('build-')) await this.d.snapshotter.remove(key);
   }
 
   async build(context: Readable, req: BuildRequest, progress: (m: JSONMessage) => void): Promise<string> {
+    if (req.contextSession) {
+      // The kept copy already has .dockerignore applied (by the client, which listed only what it keeps).
+      return this.contexts.use(req.contextSession, context, extractContext, async (dir, digests) => this.buildIn(dir, await readDockerfile(dir, req), req, progress, digests));
+    }
     const dir = path.join(this.d.root, 'build', 'tmp', 'ctx-' + randomBytes(8).toString('hex'));
     await fs.mkdir(dir, { recursive: true });
     try {
       await extractContext(context, dir);
-      const name = req.dockerfile || 'Dockerfile';
-      const dfPath = path.join(dir, path.posix.normalize('/' + name));
-      const text = await fs.readFile(dfPath, 'utf8').catch(() => {
-        throw new InvalidParameter(`Cannot locate specified Dockerfile: ${name}`);
-      });
+      const dockerfile = await readDockerfile(dir, req); // sent even when .dockerignore names it
       await applyDockerignore(dir);
-      return await this.builder.build({ ...req, contextDir: dir, dockerfile: text, dockerfileName: name, progress });
+      return await this.buildIn(dir, dockerfile, req, progress);
     } finally {
       await fs.rm(dir, { recursive: true, force: true });
     }
   }
 
-  /** `builder prune`: forget every cached step (their layers go with the next image GC). */
-  async prune(): Promise<{ CachesDeleted: string[]; SpaceReclaimed: number }> {
-    const dir = path.join(this.d.root, 'build', 'cache');
-    const keys = (await fs.readdir(dir).catch(() => [] as string[])).map((f) => f.replace(/\.json$/, ''));
-    await fs.rm(dir, { recursive: true, force: true });
-    await this.d.images.collectGarbage();
-    return { CachesDeleted: keys, SpaceReclaimed: 0 };
+  private buildIn(dir: string, dockerfile: string, req: BuildRequest, progress: (m: JSONMessage) => void, contextDigests?: DigestCache): Promise<string> {
+    return this.builder.build({ ...req, contextDir: dir, contextDigests, dockerfile, dockerfileName: req.dockerfile || 'Dockerfile', progress });
   }
+
+  /** `builder prune`: the cache entries the options select go, then the layers only they kept (cache.ts). */
+  prune(opts: BuildPruneOptions = {}): Promise<BuildPruneReport> {
+    return this.builder.cache.prune(opts);
+  }
+
+  /** The build cache in `system df` (housekeeping's build hook). */
+  diskUsage(): Promise<BuildCacheUsage[]> {
+    return this.builder.cache.usage();
+  }
+}
+
+async function readDockerfile(dir: string, req: BuildRequest): Promise<string> {
+  const name = req.dockerfile || 'Dockerfile';
+  return fs.readFile(path.join(dir, path.posix.normalize('/' + name)), 'utf8').catch(() => {
+    throw new InvalidParameter(`Cannot locate specified Dockerfile: ${name}`);
+  });
 }
 
 async function extractContext(src: Readable, dir: string): Promise<void> {
@@ -86,7 +112,7 @@ async function extractContext(src: Readable, dir: string): Promise<void> {
 async function applyDockerignore(dir: string): Promise<void> {
   const rules = await fs.readFile(path.join(dir, '.dockerignore'), 'utf8').catch(() => undefined);
   if (!rules) return;
-  const ignored = dockerignore(rules);
+  const ignored = await dockerignore(rules);
   const walk = async (rel: string): Promise<void> => {
     for (const e of await fs.readdir(path.join(dir, rel), { withFileTypes: true })) {
       const p = rel ? `${rel}/${e.name}` : e.name;

@@ -233,34 +233,39 @@ interface UpperPlan {
 
 async function planUpper(upper: string): Promise<UpperPlan> {
   const opaque = await opaqueDirs(upper);
+  // Every entry's stat, siblings and subtrees in parallel, kept in name order (depth first).
+  const statTree = async (rel: string): Promise<{ rel: string; name: string; st: St }[]> => {
+    const names = (await fs.readdir(path.join(upper, rel)).catch((): string[] => [])).sort();
+    const levels = await Promise.all(
+      names.map(async (name) => {
+        const r = rel ? `${rel}/${name}` : name;
+        const st = await lstatOrUndefined(path.join(upper, r));
+        if (!st) return [];
+        const here = { rel: r, name, st };
+        return st.isDirectory() && !isWhiteout(st) ? [here, ...(await statTree(r))] : [here];
+      }),
+    );
+    return levels.flat();
+  };
   const plan: UpperPlan = { paths: [], markers: [], size: 0 };
   const inodes = new Set<bigint>();
-  const walk = async (rel: string): Promise<void> => {
-    const names = (await fs.readdir(path.join(upper, rel)).catch((): string[] => [])).sort();
-    for (const name of names) {
-      const r = rel ? `${rel}/${name}` : name;
-      const st = await lstatOrUndefined(path.join(upper, r));
-      if (!st) continue;
-      if (isWhiteout(st)) {
-        // Docker's overlay whiteout converter: a 0600 empty file named .wh.NAME.
-        plan.markers.push({ name: (rel ? rel + '/' : '') + WHITEOUT_PREFIX + name, mode: 0o600, uid: 0, gid: 0, mtime: new Date(Number(st.mtimeMs)) });
-        continue;
-      }
-      plan.paths.push(r);
-      if (st.isFile() && !(st.nlink > 1n && inodes.has(st.ino))) {
-        plan.size += Number(st.size);
-        if (st.nlink > 1n) inodes.add(st.ino);
-      } else if (st.isSymbolicLink()) plan.size += Number(st.size);
-      if (st.isDirectory()) {
-        if (opaque.has(r)) {
-          // It inherits the directory's permission bits and owner, as Docker writes it.
-          plan.markers.push({ name: `${r}/${WHITEOUT_OPAQUE}`, mode: Number(st.mode) & 0o777, uid: Number(st.uid), gid: Number(st.gid), mtime: new Date(Number(st.mtimeMs)) });
-        }
-        await walk(r);
-      }
+  for (const { rel: r, name, st } of await statTree('')) {
+    const parent = r.slice(0, r.length - name.length).replace(/\/$/, '');
+    if (isWhiteout(st)) {
+      // Docker's overlay whiteout converter: a 0600 empty file named .wh.NAME.
+      plan.markers.push({ name: (parent ? parent + '/' : '') + WHITEOUT_PREFIX + name, mode: 0o600, uid: 0, gid: 0, mtime: new Date(Number(st.mtimeMs)) });
+      continue;
     }
-  };
-  await walk('');
+    plan.paths.push(r);
+    if (st.isFile() && !(st.nlink > 1n && inodes.has(st.ino))) {
+      plan.size += Number(st.size);
+      if (st.nlink > 1n) inodes.add(st.ino);
+    } else if (st.isSymbolicLink()) plan.size += Number(st.size);
+    if (st.isDirectory() && opaque.has(r)) {
+      // It inherits the directory's permission bits and owner, as Docker writes it.
+      plan.markers.push({ name: `${r}/${WHITEOUT_OPAQUE}`, mode: Number(st.mode) & 0o777, uid: Number(st.uid), gid: Number(st.gid), mtime: new Date(Number(st.mtimeMs)) });
+    }
+  }
   return plan;
 }
 

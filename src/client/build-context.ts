@@ -1,0 +1,113 @@
+// What `build` sends as its context: a directory minus what its .dockerignore excludes (never the
+// Dockerfile or the .dockerignore itself), as a tar. Against berthd the directory is synced instead:
+// the file list (type, mode, size, mtime) goes first and only the entries berthd lacks follow
+// (engine/build/contexts.ts); a daemon without that endpoint (dockerd) gets the whole tar.
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { createReadStream, promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { PassThrough, Readable } from 'node:stream';
+import type * as tarStream from 'tar-stream';
+import { dockerignore } from '../lib/dockerignore.js';
+import type { ContextEntry } from '../engine/build/contexts.js';
+import type { EngineClient } from './engine.js';
+import { ApiError } from './errors.js';
+
+/** The context's entries that .dockerignore keeps, parents before children, with what berthd compares. */
+export async function contextEntries(dir: string, keep: Set<string>): Promise<ContextEntry[]> {
+  const rules = await fs.readFile(path.join(dir, '.dockerignore'), 'utf8').catch(() => undefined);
+  const ignored = await dockerignore(rules);
+  // find lists the tree with its stats far faster than thousands of lstat calls from Node; ignored
+  // directories are still listed, since exceptions ("!dir/file") may live inside them.
+  const listing = await output(['find', '.', '-mindepth', '1', '-printf', '%y\\t%m\\t%s\\t%T@\\t%P\\0'], dir);
+  const out: ContextEntry[] = [];
+  for (const line of listing.split('\0')) {
+    if (!line) continue;
+    const [type, mode, size, mtime, p] = line.split('\t') as [string, string, string, string, string];
+    if (!['f', 'd', 'l'].includes(type) || (ignored(p) && !keep.has(p))) continue;
+    const [sec, frac = ''] = mtime.split('.');
+    const ns = (BigInt(sec!) * 1_000_000_000n + BigInt((frac + '000000000').slice(0, 9))).toString();
+    out.push([p, type as 'f' | 'd' | 'l', parseInt(mode, 8), type === 'd' ? 0 : Number(size), ns]);
+  }
+  // Name order, parents first: the tar (and the extraction) then creates directories before their contents.
+  return out.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+}
+
+/** GNU tar packs the listed paths (fast for thousands of small files); its output is the request body. */
+export function tarPaths(dir: string, paths: string[]): Readable {
+  const child = spawn('tar', ['-C', dir, '-c', '--no-recursion', '--null', '-T', '-', '-f', '-'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  child.stdin.end(paths.map((p) => p + '\0').join(''));
+  // Taken at once: a child's stdout nobody reads yet loses its data when the child exits first.
+  const out = new PassThrough({ highWaterMark: 1 << 20 });
+  child.stdout.pipe(out, { end: false });
+  child.on('close', (code) => {
+    if (code === 0) out.end();
+    else out.destroy(new Error(`tar failed to pack the build context (exit ${code})`));
+  });
+  return out;
+}
+
+/** Pack a directory as a context tar, leaving out what .dockerignore excludes, plus one extra file
+ *  (a Dockerfile from outside the context, under a private name). */
+export async function packDirectory(dir: string, keep: Set<string>, extra?: { name: string; data: Buffer }): Promise<Readable> {
+  const rules = await fs.readFile(path.join(dir, '.dockerignore'), 'utf8').catch(() => undefined);
+  const ignored = await dockerignore(rules);
+  const pack = (await import('tar-stream')).pack(); // loaded only when needed: it costs start-up time
+  const add = (header: Partial<tarStream.Header> & { name: string }, data?: Buffer | Readable): Promise<void> =>
+    new Promise((resolve, reject) => {
+      const done = (e?: Error | null) => (e ? reject(e) : resolve());
+      if (data instanceof Readable) data.pipe(pack.entry(header as tarStream.Header, done));
+      else pack.entry(header as tarStream.Header, data ?? Buffer.alloc(0), done);
+    });
+  const walk = async (rel: string): Promise<void> => {
+    for (const e of (await fs.readdir(path.join(dir, rel), { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name))) {
+      const p = rel ? `${rel}/${e.name}` : e.name;
+      const full = path.join(dir, p);
+      const st = await fs.lstat(full);
+      const skip = ignored(p) && !keep.has(p);
+      if (e.isDirectory()) {
+        if (!skip) await add({ name: p, type: 'directory', mode: st.mode & 0o7777, mtime: st.mtime });
+        await walk(p); // exceptions ("!dir/file") may live inside an ignored directory
+      } else if (skip) continue;
+      else if (e.isSymbolicLink()) await add({ name: p, type: 'symlink', linkname: await fs.readlink(full), mode: st.mode & 0o7777, mtime: st.mtime });
+      else if (e.isFile()) await add({ name: p, type: 'file', size: st.size, mode: st.mode & 0o7777, mtime: st.mtime }, createReadStream(full));
+    }
+  };
+  void (async () => {
+    try {
+      await walk('');
+      if (extra) await add({ name: extra.name, type: 'file', size: extra.data.length, mode: 0o644 }, extra.data);
+      pack.finalize();
+    } catch (e) {
+      pack.destroy(e as Error);
+    }
+  })();
+  return Readable.from(pack as unknown as AsyncIterable<Buffer>);
+}
+
+/** A directory context for the build request: synced with berthd when it can (then the session header
+ *  goes with the request), else the whole tar. */
+export async function directoryContext(client: EngineClient, dir: string, keep: Set<string>): Promise<{ body: Readable; headers: Record<string, string> }> {
+  const entries = await contextEntries(dir, keep);
+  const key = createHash('sha256').update(`${os.hostname()}\0${await fs.realpath(dir)}`).digest('hex');
+  try {
+    const { Session, Need } = await client.json<{ Session: string; Need: string[] }>({ method: 'POST', path: '/build/context', body: { Key: key, Entries: entries } });
+    return { body: tarPaths(dir, Need), headers: { 'X-Berth-Context-Session': Session } };
+  } catch (e) {
+    if (!(e instanceof ApiError) || (e.status !== 404 && e.status !== 405)) throw e;
+    return { body: tarPaths(dir, entries.map((e) => e[0])), headers: {} };
+  }
+}
+
+function output(argv: string[], cwd: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(argv[0]!, argv.slice(1), { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => out.push(d));
+    child.stderr.on('data', (d) => (err += String(d)));
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve(Buffer.concat(out).toString()) : reject(new Error(`cannot list the build context ${cwd}: ${err.trim()}`))));
+  });
+}

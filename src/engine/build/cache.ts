@@ -1,0 +1,375 @@
+// The build cache as Docker accounts for it (`system df`, `builder prune`): the step records in
+// <root>/build/cache/<key>.json, the layers only they keep alive, and the RUN --mount=type=cache
+// directories in <root>/build/cache-mounts, and the kept build contexts ("source.local", contexts.ts).
+//
+// A record of a step that made a layer (RUN, COPY, ADD) is a "regular" cache entry: its size is its own
+// layer's (plus any base layers no image holds any more, counted once, on the shortest record holding
+// them); it is Shared when an image holds that layer too (the docker CLI leaves shared entries out of the
+// Build Cache total, and `builder prune` without --all keeps them, as dockerd does). Records of metadata
+// steps (ENV, LABEL, …) hold no layer of their own: they are not listed and keep nothing alive.
+// A cache hit updates the record's LastUsedAt and UsageCount in the background (never on the hit's path).
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { InvalidParameter } from '../../lib/errors.js';
+import { untilCutoff } from '../../lib/filters.js';
+import { readJsonIfExists, writeJsonAtomic } from '../../lib/fsutil.js';
+import type { BuildCacheUsage } from '../housekeeping.js';
+import type { ImagesService, OciImageConfig } from '../images/service.js';
+import type { LayerRef } from '../images/store.js';
+import { chainIds } from '../snapshots/layers.js';
+import { cacheMountsInUse, type CacheMountMeta } from './run-mounts.js';
+
+/** What a step leaves: the next step's starting state. */
+export interface CachedState {
+  config: OciImageConfig;
+  layers: LayerRef[];
+  key: string;
+}
+
+/** A record's accounting (records written before it existed have none: their file's times stand in). */
+export interface StepMeta {
+  /** The instruction, as written. */
+  description: string;
+  /** RUN, COPY and ADD make a layer; the other instructions only change the config. */
+  layer: boolean;
+  createdAt: string;
+  lastUsedAt: string;
+  usageCount: number;
+}
+
+interface StepRecord extends CachedState {
+  meta?: StepMeta;
+}
+
+/** `POST /build/prune`'s options (Docker's query parameters). */
+export interface BuildPruneOptions {
+  /** Shared entries (their layers are in images) too, not just the dangling ones. */
+  all?: boolean;
+  filters?: Record<string, string[]>;
+  /** keep-storage (API < 1.48): prune, least recently used first, down to this many bytes. */
+  keepStorage?: number;
+  /** reserved-space: never prune a cache this small or smaller. */
+  reservedSpace?: number;
+  /** max-used-space: prune down to this many bytes. */
+  maxUsedSpace?: number;
+  /** min-free-space: prune until the disk has this many bytes free. */
+  minFreeSpace?: number;
+}
+
+export interface BuildPruneReport {
+  CachesDeleted: string[];
+  SpaceReclaimed: number;
+}
+
+const CACHE_FILTERS = ['until', 'unused-for', 'id', 'parent', 'type', 'description', 'inuse', 'shared', 'private', 'label', 'label!'];
+
+export class BuildCache {
+  readonly dir: string;
+  readonly mountsDir: string;
+  /** COPY --link results by their parent-independent key: the layer to put over any parent. */
+  readonly linksDir: string;
+  /** Cache hits not written yet, by key: written together a moment later (or when asked for). */
+  private readonly uses = new Map<string, { count: number; at: string }>();
+  private flushTimer?: NodeJS.Timeout;
+  /** The write in progress (one at a time, so two never race on a record). */
+  private flushing: Promise<void> = Promise.resolve();
+
+  /** Other entries of the build cache: the kept build contexts (contexts.ts), set by the build service. */
+  sources?: { usage(): Promise<BuildCacheUsage[]>; remove(id: string): Promise<number> };
+
+  constructor(private readonly d: { root: string; images: ImagesService }) {
+    this.dir = path.join(d.root, 'build', 'cache');
+    this.mountsDir = path.join(d.root, 'build', 'cache-mounts');
+    this.linksDir = path.join(d.root, 'build', 'links');
+  }
+
+  private file(key: string): string {
+    return path.join(this.dir, key + '.json');
+  }
+
+  async read(key: string): Promise<CachedState | undefined> {
+    const r = await readJsonIfExists<StepRecord>(this.file(key)).catch(() => undefined);
+    if (!r) return undefined;
+    return { config: r.config, layers: r.layers, key: r.key ?? key };
+  }
+
+  /** Record a step's result. */
+  async put(state: CachedState, info: { description: string; layer: boolean }): Promise<void> {
+    const now = new Date().toISOString();
+    const rec: StepRecord = { config: state.config, layers: state.layers, key: state.key, meta: { ...info, createdAt: now, lastUsedAt: now, usageCount: 1 } };
+    await fs.mkdir(this.dir, { recursive: true });
+    await writeJsonAtomic(this.file(state.key), rec);
+  }
+
+  /** A cache hit: LastUsedAt and UsageCount move on. Noted in memory only; no I/O on the hit's path. */
+  touch(key: string): void {
+    const u = this.uses.get(key) ?? { count: 0, at: '' };
+    this.uses.set(key, { count: u.count + 1, at: new Date().toISOString() });
+    this.flushTimer ??= setTimeout(() => void this.flush(), 500).unref();
+  }
+
+  /** Write the hits noted so far into their records (a record pruned meanwhile is not brought back). */
+  private flush(): Promise<void> {
+    clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+    const batch = [...this.uses];
+    this.uses.clear();
+    this.flushing = this.flushing.then(async () => {
+      for (const [key, u] of batch) {
+        const file = this.file(key);
+        const rec = await readJsonIfExists<StepRecord>(file).catch(() => undefined);
+        if (!rec) continue;
+        const meta = rec.meta ?? (await legacyMeta(file));
+        await writeJsonAtomic(file, { ...rec, meta: { ...meta, lastUsedAt: u.at, usageCount: meta.usageCount + u.count } }).catch(() => undefined);
+      }
+    });
+    return this.flushing;
+  }
+
+  /** Every hit noted so far is in its record. */
+  async settled(): Promise<void> {
+    if (this.uses.size) await this.flush();
+    await this.flushing;
+  }
+
+  private async records(): Promise<{ key: string; rec: StepRecord; meta: StepMeta }[]> {
+    const out: { key: string; rec: StepRecord; meta: StepMeta }[] = [];
+    for (const f of await fs.readdir(this.dir).catch(() => [] as string[])) {
+      if (!f.endsWith('.json') || f.startsWith('.')) continue;
+      const file = path.join(this.dir, f);
+      const rec = await readJsonIfExists<StepRecord>(file).catch(() => undefined);
+      if (!rec) continue;
+      out.push({ key: f.slice(0, -'.json'.length), rec, meta: rec.meta ?? (await legacyMeta(file)) });
+    }
+    return out;
+  }
+
+  /** Layers the cache keeps from image garbage collection: those of the records that made a layer. */
+  async roots(): Promise<LayerRef[][]> {
+    return (await this.records()).filter((r) => r.meta.layer).map((r) => r.rec.layers);
+  }
+
+  /** `GET /system/df`'s BuildCache. */
+  async usage(): Promise<BuildCacheUsage[]> {
+    await this.settled();
+    const layers = this.d.images.layers;
+    const held = new Set<string>();
+    for (const img of this.d.images.store.all()) for (const c of chainIds(img.layers.map((l) => l.diffId))) held.add(c);
+    const sizes = new Map<string, number | undefined>();
+    const sizeOf = async (c: string): Promise<number | undefined> => {
+      if (!sizes.has(c)) sizes.set(c, (await layers.info(c))?.size);
+      return sizes.get(c);
+    };
+    const live: { key: string; meta: StepMeta; chains: string[] }[] = [];
+    for (const r of await this.records()) {
+      if (!r.meta.layer || !r.rec.layers.length) continue;
+      const chains = chainIds(r.rec.layers.map((l) => l.diffId));
+      let present = true;
+      for (const c of chains) if ((await sizeOf(c)) === undefined) present = false;
+      if (present) live.push({ key: r.key, meta: r.meta, chains });
+    }
+    // Each layer only the cache keeps is counted once: on the shortest (then oldest) record holding it.
+    live.sort((a, b) => a.chains.length - b.chains.length || a.meta.createdAt.localeCompare(b.meta.createdAt) || a.key.localeCompare(b.key));
+    const counted = new Set<string>();
+    const owner = new Map<string, string>();
+    const out: BuildCacheUsage[] = [];
+    for (const r of live) {
+      const own = r.chains[r.chains.length - 1]!;
+      const shared = held.has(own);
+      let size = 0;
+      if (shared) size = (await sizeOf(own)) ?? 0;
+      else {
+        for (const c of r.chains) {
+          if (held.has(c) || counted.has(c)) continue;
+          counted.add(c);
+          size += (await sizeOf(c)) ?? 0;
+        }
+      }
+      const parent = r.chains.length > 1 ? owner.get(r.chains[r.chains.length - 2]!) : undefined;
+      if (!owner.has(own)) owner.set(own, r.key);
+      out.push({
+        ID: r.key,
+        Parent: parent ?? '',
+        Parents: parent ? [parent] : [],
+        Type: 'regular',
+        Description: r.meta.description,
+        InUse: false,
+        Shared: shared,
+        Size: size,
+        CreatedAt: r.meta.createdAt,
+        LastUsedAt: r.meta.lastUsedAt,
+        UsageCount: r.meta.usageCount,
+      });
+    }
+    return [...out, ...(await this.mountUsage()), ...((await this.sources?.usage()) ?? [])];
+  }
+
+  /** The RUN --mount=type=cache directories. */
+  private async mountUsage(): Promise<BuildCacheUsage[]> {
+    const out: BuildCacheUsage[] = [];
+    const busy = cacheMountsInUse();
+    for (const e of await fs.readdir(this.mountsDir, { withFileTypes: true }).catch(() => [])) {
+      if (!e.isDirectory()) continue;
+      const dir = path.join(this.mountsDir, e.name);
+      const meta = await readJsonIfExists<CacheMountMeta>(dir + '.json').catch(() => undefined);
+      const st = await fs.stat(dir).catch(() => undefined);
+      if (!st) continue;
+      const created = meta?.createdAt ?? st.birthtime.toISOString();
+      out.push({
+        ID: e.name,
+        Parent: '',
+        Parents: [],
+        Type: 'exec.cachemount',
+        Description: meta?.description ?? 'cached mount',
+        // A private mount's directory lives only while its RUN does.
+        InUse: busy.has(dir) || e.name.includes('-'),
+        Shared: false,
+        Size: await treeSize(dir),
+        CreatedAt: created,
+        LastUsedAt: meta?.lastUsedAt ?? created,
+        UsageCount: meta?.usageCount ?? 1,
+      });
+    }
+    return out;
+  }
+
+  /** `POST /build/prune`: what the options select goes; the space is what image GC then frees, measured. */
+  async prune(o: BuildPruneOptions): Promise<BuildPruneReport> {
+    const filters = o.filters ?? {};
+    for (const [k, v] of Object.entries(filters)) {
+      if (!CACHE_FILTERS.includes(k)) throw new InvalidParameter(`invalid filter '${k}'`);
+      if (v.length > 1 && !k.startsWith('label')) throw new InvalidParameter(`filters expect only one value: ${k}`);
+    }
+    if (filters.until && filters['unused-for']) throw new InvalidParameter(`conflicting filters: "until" and "unused-for"`);
+    const untilValue = (filters.until ?? filters['unused-for'])?.[0];
+    let cutoff = Infinity;
+    if (untilValue !== undefined) {
+      try {
+        cutoff = untilCutoff(untilValue);
+      } catch {
+        throw new InvalidParameter(`invalid value for 'until' filter: failed to parse value as time or duration: "${untilValue}"`);
+      }
+    }
+    let idPattern: RegExp | undefined;
+    if (filters.id?.[0] !== undefined) {
+      try {
+        idPattern = new RegExp(filters.id[0]);
+      } catch {
+        throw new InvalidParameter(`invalid filter 'id=${filters.id[0]}': not a regular expression`);
+      }
+    }
+    const is = (k: string, v: unknown) => filters[k]?.[0] === undefined || filters[k]![0] === String(v);
+    const entries = await this.usage();
+    let candidates = entries.filter(
+      (e) =>
+        !e.InUse &&
+        (o.all || !e.Shared) &&
+        Date.parse(e.LastUsedAt ?? e.CreatedAt) <= cutoff &&
+        (!idPattern || idPattern.test(e.ID)) &&
+        is('type', e.Type) &&
+        is('description', e.Description) &&
+        is('parent', e.Parent) &&
+        is('inuse', e.InUse) &&
+        is('shared', e.Shared) &&
+        is('private', false) &&
+        // Cache entries have no labels: a label filter keeps them all, label! lets them all go.
+        !filters.label,
+    );
+    const limited = [o.keepStorage, o.reservedSpace, o.maxUsedSpace, o.minFreeSpace].some((v) => v !== undefined && v > 0);
+    if (limited) candidates = await this.withinLimits(entries, candidates, o);
+    const wholeCache = !limited && !Object.keys(filters).length && !!o.all;
+
+    const deleted: string[] = [];
+    let reclaimed = 0;
+    for (const e of candidates) {
+      if (e.Type === 'exec.cachemount') {
+        const dir = path.join(this.mountsDir, e.ID);
+        await fs.rm(dir, { recursive: true, force: true });
+        await fs.rm(dir + '.json', { force: true });
+        reclaimed += e.Size;
+      } else if (e.Type === 'source.local') reclaimed += (await this.sources?.remove(e.ID)) ?? 0;
+      else await fs.rm(this.file(e.ID), { force: true });
+      deleted.push(e.ID);
+    }
+    if (wholeCache) {
+      // Everything goes, the metadata steps' records with it.
+      await fs.rm(this.dir, { recursive: true, force: true });
+      await fs.rm(this.linksDir, { recursive: true, force: true });
+    }
+    const sizes = new Map<string, number>();
+    for (const c of await this.d.images.layers.all()) sizes.set(c, (await this.d.images.layers.info(c))?.size ?? 0);
+    for (const c of await this.d.images.collectGarbage()) reclaimed += sizes.get(c) ?? 0;
+    await this.sweep();
+    return { CachesDeleted: deleted, SpaceReclaimed: reclaimed };
+  }
+
+  /** With keep-storage, reserved-space, max-used-space or min-free-space: least recently used first, until the limits hold. */
+  private async withinLimits(entries: BuildCacheUsage[], candidates: BuildCacheUsage[], o: BuildPruneOptions): Promise<BuildCacheUsage[]> {
+    let total = entries.filter((e) => !e.Shared).reduce((n, e) => n + e.Size, 0);
+    const floor = Math.max(o.keepStorage ?? 0, o.reservedSpace ?? 0);
+    const ceiling = o.maxUsedSpace ? Math.max(o.maxUsedSpace, floor) : undefined;
+    let free = Infinity;
+    if (o.minFreeSpace) {
+      const st = await fs.statfs(this.d.root).catch(() => undefined);
+      if (st) free = st.bavail * st.bsize;
+    }
+    const over = () => (ceiling !== undefined && total > ceiling) || (!!o.minFreeSpace && free < o.minFreeSpace && total > floor) || (ceiling === undefined && !o.minFreeSpace && total > floor);
+    const lru = [...candidates].sort((a, b) => (a.LastUsedAt ?? a.CreatedAt).localeCompare(b.LastUsedAt ?? b.CreatedAt) || a.ID.localeCompare(b.ID));
+    const out: BuildCacheUsage[] = [];
+    for (const e of lru) {
+      if (!over()) break;
+      const size = e.Shared ? 0 : e.Size;
+      out.push(e);
+      total -= size;
+      if (free !== Infinity) free += size;
+    }
+    return out;
+  }
+
+  /** After a prune: records whose layers are gone, and --link results whose blob is gone, go too. */
+  private async sweep(): Promise<void> {
+    const layers = this.d.images.layers;
+    for (const r of await this.records()) {
+      for (const c of chainIds(r.rec.layers.map((l) => l.diffId))) {
+        if (!(await layers.info(c))) {
+          await fs.rm(this.file(r.key), { force: true });
+          break;
+        }
+      }
+    }
+    for (const f of await fs.readdir(this.linksDir).catch(() => [] as string[])) {
+      const link = await readJsonIfExists<LayerRef>(path.join(this.linksDir, f)).catch(() => undefined);
+      if (!link || !(await this.d.images.content.has(link.digest))) await fs.rm(path.join(this.linksDir, f), { force: true });
+    }
+  }
+
+  // ---- COPY --link ----
+
+  async readLink(key: string): Promise<LayerRef | undefined> {
+    const ref = await readJsonIfExists<LayerRef>(path.join(this.linksDir, key + '.json')).catch(() => undefined);
+    return ref && (await this.d.images.content.has(ref.digest)) ? ref : undefined;
+  }
+
+  async putLink(key: string, ref: LayerRef): Promise<void> {
+    await fs.mkdir(this.linksDir, { recursive: true });
+    await writeJsonAtomic(path.join(this.linksDir, key + '.json'), ref);
+  }
+}
+
+/** Accounting for a record from before StepMeta: its file's times. */
+async function legacyMeta(file: string): Promise<StepMeta> {
+  const st = await fs.stat(file).catch(() => undefined);
+  const t = (st?.mtime ?? new Date()).toISOString();
+  return { description: '', layer: true, createdAt: t, lastUsedAt: t, usageCount: 1 };
+}
+
+/** Bytes of the regular files under a directory (as layer sizes count them). */
+async function treeSize(dir: string): Promise<number> {
+  let n = 0;
+  for (const e of await fs.readdir(dir, { withFileTypes: true }).catch(() => [])) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) n += await treeSize(p);
+    else if (e.isFile()) n += (await fs.lstat(p).catch(() => ({ size: 0 }))).size;
+  }
+  return n;
+}

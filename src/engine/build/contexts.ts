@@ -1,0 +1,205 @@
+// Build contexts kept between builds (berth's answer to resending the whole context every time, as
+// BuildKit's file sync does): berth's CLI first sends the context's file list with each entry's type,
+// mode, size and modification time; berthd answers with the entries it lacks or holds in another
+// version, and the build request then carries only those. The copy lives under build/contexts/<key>,
+// where the key names the client's directory, with the content digests of its files cached by
+// (inode, ctime, size, mode) so an unchanged file is never read again for a cache key.
+// The docker CLI keeps sending whole tars, which the build service handles as before.
+import { randomBytes } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { InvalidParameter } from '../../lib/errors.js';
+import { readJsonIfExists, writeJsonAtomic } from '../../lib/fsutil.js';
+import type { BuildCacheUsage } from '../housekeeping.js';
+import { DigestCache, type CachedDigest } from './copy.js';
+
+/** One context entry as the client sees it: [path, type, mode, size, mtime in ns]. */
+export type ContextEntry = [string, 'f' | 'd' | 'l', number, number, string];
+
+/** A sync in progress: the entries to apply and the lock on the context it holds. */
+interface Session {
+  key: string;
+  entries: ContextEntry[];
+  removed: string[];
+  /** The entries the client sends. */
+  need: string[];
+  /** Those of them that are files or links: replaced, never rewritten. */
+  replaced: string[];
+  release: () => void;
+  timer: NodeJS.Timeout;
+}
+
+interface UseMeta {
+  lastUsedAt: string;
+  usageCount: number;
+}
+
+/** How long a session waits for its build request before its lock is given up. */
+const SESSION_TTL_MS = 60_000;
+/** Contexts kept; the least recently changed ones go first. */
+const MAX_CONTEXTS = 16;
+
+export class ContextStore {
+  private readonly sessions = new Map<string, Session>();
+  private readonly locks = new Map<string, Promise<void>>();
+
+  constructor(readonly dir: string) {}
+
+  async init(): Promise<void> {
+    await fs.mkdir(this.dir, { recursive: true });
+  }
+
+  /** Compare the client's entries with the kept copy: which entries the client must send. Holds the
+   *  context's lock until the build that uses the session ends (or the session expires). */
+  async diff(key: string, entries: ContextEntry[]): Promise<{ session: string; need: string[] }> {
+    if (!/^[a-f0-9]{64}$/.test(key)) throw new InvalidParameter('invalid context key: expected 64 hex digits');
+    for (const e of entries) checkEntry(e);
+    const release = await this.lock(key);
+    try {
+      const kept = (await readJsonIfExists<ContextEntry[]>(this.manifestPath(key))) ?? [];
+      const before = new Map(kept.map((e) => [e[0], e]));
+      const need = entries.filter((e) => !sameEntry(before.get(e[0]), e)).map((e) => e[0]);
+      // Gone, or now of another type (a file that became a directory must be removed first).
+      const typeOf = new Map(entries.map((e) => [e[0], e[1]]));
+      const removed = kept.filter((b) => typeOf.get(b[0]) !== b[1]).map((b) => b[0]);
+      const session = randomBytes(16).toString('hex');
+      const timer = setTimeout(() => this.end(session), SESSION_TTL_MS);
+      timer.unref();
+      this.sessions.set(session, { key, entries, removed, need, replaced: needFiles(entries, need).filter((p) => before.has(p)), release, timer });
+      return { session, need };
+    } catch (e) {
+      release();
+      throw e;
+    }
+  }
+
+  /** Apply a session's tar (the entries the client sent) to the kept copy, then run `use` on it. */
+  async use<T>(session: string, tar: Readable, extract: (src: Readable, dir: string) => Promise<void>, use: (dir: string, digests: DigestCache) => Promise<T>): Promise<T> {
+    const s = this.sessions.get(session);
+    if (!s) throw new InvalidParameter(`build context session ${session} is unknown or expired: run the build again`);
+    clearTimeout(s.timer);
+    this.sessions.delete(session);
+    try {
+      const files = this.filesDir(s.key);
+      await fs.mkdir(files, { recursive: true });
+      const changed = s.need.length > 0 || s.removed.length > 0;
+      if (changed) {
+        // The manifest goes first: a crash while applying leaves no manifest, so the next sync sends
+        // everything again.
+        await fs.rm(this.manifestPath(s.key), { force: true });
+        for (const p of s.removed.sort().reverse()) await fs.rm(path.join(files, p), { recursive: true, force: true });
+        // Changed files get new inodes, never new content in place: image layers may share the old
+        // ones (COPY hard-links from the kept copy).
+        for (const p of s.replaced) await fs.rm(path.join(files, p), { force: true });
+        if (s.need.length) await extract(tar, files);
+        else tar.resume();
+        await writeJsonAtomic(this.manifestPath(s.key), s.entries);
+      } else tar.resume();
+      const digestsFile = path.join(this.dir, s.key, 'digests.json');
+      const digests = DigestCache.from(await readJsonIfExists<Record<string, CachedDigest>>(digestsFile), s.entries);
+      const result = await use(files, digests);
+      if (digests.changed) await writeJsonAtomic(digestsFile, digests.toJSON());
+      await this.noteUse(s.key);
+      await this.evict(s.key);
+      return result;
+    } finally {
+      s.release();
+    }
+  }
+
+  /** The kept contexts as build cache entries (BuildKit lists them as "source.local"). */
+  async usage(): Promise<BuildCacheUsage[]> {
+    const out: BuildCacheUsage[] = [];
+    for (const key of await this.keys()) {
+      const dir = path.join(this.dir, key);
+      const st = await fs.stat(dir).catch(() => undefined);
+      if (!st) continue;
+      const meta = (await readJsonIfExists<UseMeta>(path.join(dir, 'use.json')).catch(() => undefined)) ?? { lastUsedAt: st.mtime.toISOString(), usageCount: 1 };
+      out.push({ ID: key, Parent: '', Parents: [], Type: 'source.local', Description: 'local source for context', InUse: this.locks.has(key), Shared: false, Size: await diskUsage(dir), CreatedAt: st.birthtime.toISOString(), LastUsedAt: meta.lastUsedAt, UsageCount: meta.usageCount });
+    }
+    return out;
+  }
+
+  /** Remove a kept context (not while a build uses it); returns the bytes it held. */
+  async remove(key: string): Promise<number> {
+    if (!/^[a-f0-9]{64}$/.test(key) || this.locks.has(key)) return 0;
+    const size = await diskUsage(path.join(this.dir, key));
+    await fs.rm(path.join(this.dir, key), { recursive: true, force: true });
+    return size;
+  }
+
+  private async keys(): Promise<string[]> {
+    return (await fs.readdir(this.dir).catch(() => [] as string[])).filter((k) => /^[a-f0-9]{64}$/.test(k));
+  }
+
+  /** Accounting for `system df` (LastUsedAt, UsageCount): not worth an fsync. */
+  private async noteUse(key: string): Promise<void> {
+    const file = path.join(this.dir, key, 'use.json');
+    const meta = (await readJsonIfExists<UseMeta>(file).catch(() => undefined)) ?? { lastUsedAt: '', usageCount: 0 };
+    await fs.writeFile(file, JSON.stringify({ lastUsedAt: new Date().toISOString(), usageCount: meta.usageCount + 1 })).catch(() => undefined);
+  }
+
+  private end(session: string): void {
+    const s = this.sessions.get(session);
+    if (!s) return;
+    this.sessions.delete(session);
+    s.release();
+  }
+
+  /** Keep the most recently used contexts only. */
+  private async evict(current: string): Promise<void> {
+    const keys = (await this.keys()).filter((k) => k !== current && !this.locks.has(k));
+    if (keys.length < MAX_CONTEXTS) return;
+    const used = await Promise.all(keys.map(async (k) => ({ k, t: (await fs.stat(this.manifestPath(k)).catch(() => ({ mtimeMs: 0 }))).mtimeMs })));
+    used.sort((a, b) => a.t - b.t);
+    for (const { k } of used.slice(0, keys.length - MAX_CONTEXTS + 1)) await fs.rm(path.join(this.dir, k), { recursive: true, force: true });
+  }
+
+  /** One build at a time per context: the next waits for the previous one's release. */
+  private async lock(key: string): Promise<() => void> {
+    for (let held = this.locks.get(key); held; held = this.locks.get(key)) await held;
+    let release!: () => void;
+    this.locks.set(key, new Promise<void>((r) => (release = r)));
+    return () => {
+      this.locks.delete(key);
+      release();
+    };
+  }
+
+  private manifestPath(key: string): string {
+    return path.join(this.dir, key, 'manifest.json');
+  }
+
+  private filesDir(key: string): string {
+    return path.join(this.dir, key, 'files');
+  }
+}
+
+function checkEntry(e: ContextEntry): void {
+  const ok = Array.isArray(e) && e.length === 5 && typeof e[0] === 'string' && ['f', 'd', 'l'].includes(e[1]) && Number.isInteger(e[2]) && Number.isInteger(e[3]) && /^\d+$/.test(e[4]);
+  if (!ok) throw new InvalidParameter(`invalid build context entry ${JSON.stringify(e)}: expected [path, "f"|"d"|"l", mode, size, mtime-ns]`);
+  const p = e[0];
+  if (!p || p.startsWith('/') || path.posix.normalize(p) !== p || p === '..' || p.startsWith('../')) throw new InvalidParameter(`invalid build context path "${p}": paths are relative and normalised`);
+}
+
+/** The needed entries that are not directories (a directory is updated in place by tar, never removed). */
+function needFiles(entries: ContextEntry[], need: string[]): string[] {
+  const dirs = new Set(entries.filter((e) => e[1] === 'd').map((e) => e[0]));
+  return need.filter((p) => !dirs.has(p));
+}
+
+function sameEntry(a: ContextEntry | undefined, b: ContextEntry): boolean {
+  return !!a && a[1] === b[1] && a[2] === b[2] && a[3] === b[3] && a[4] === b[4];
+}
+
+/** The bytes removing `dir` would free: files an image layer shares (hard links) are not counted. */
+async function diskUsage(dir: string): Promise<number> {
+  let size = 0;
+  for (const e of await fs.readdir(dir, { withFileTypes: true, recursive: true }).catch(() => [])) {
+    if (!e.isFile()) continue;
+    const st = await fs.lstat(path.join(e.parentPath ?? e.path, e.name)).catch(() => undefined);
+    if (st && st.nlink === 1) size += st.size;
+  }
+  return size;
+}
