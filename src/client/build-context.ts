@@ -88,11 +88,13 @@ export async function packDirectory(dir: string, keep: Set<string>, extra?: { na
 
 /** A directory context for the build request: synced with berthd when it can (then the session header
  *  goes with the request), else the whole tar. */
-export async function directoryContext(client: EngineClient, dir: string, keep: Set<string>): Promise<{ body: Readable; headers: Record<string, string> }> {
+export async function directoryContext(client: EngineClient, dir: string, dockerfile: string, keep: Set<string>): Promise<{ body: Readable; headers: Record<string, string> }> {
   const entries = await contextEntries(dir, keep);
   const key = createHash('sha256').update(`${os.hostname()}\0${await fs.realpath(dir)}`).digest('hex');
+  // The Dockerfile goes with the list: berthd starts the build while the files are still arriving.
+  const text = await fs.readFile(path.join(dir, dockerfile), 'utf8');
   try {
-    const { Session, Need } = await client.json<{ Session: string; Need: string[] }>({ method: 'POST', path: '/build/context', body: { Key: key, Entries: entries } });
+    const { Session, Need } = await client.json<{ Session: string; Need: string[] }>({ method: 'POST', path: '/build/context', body: { Key: key, Entries: entries, Dockerfile: text } });
     return { body: tarPaths(dir, Need), headers: { 'X-Berth-Context-Session': Session } };
   } catch (e) {
     if (!(e instanceof ApiError) || (e.status !== 404 && e.status !== 405)) throw e;

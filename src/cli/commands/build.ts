@@ -52,7 +52,7 @@ async function build(ctx: Context, f: ParsedFlags): Promise<number> {
     }
     const keep = new Set([dockerfile, '.dockerignore']);
     if (extra) body = await packDirectory(source, keep, extra);
-    else ({ body, headers: contextHeaders } = await directoryContext(ctx.client(), source, keep));
+    else ({ body, headers: contextHeaders } = await directoryContext(ctx.client(), source, dockerfile, keep));
   }
   const buildArgs: Record<string, string | null> = {};
   for (const a of f.list('build-arg')) {

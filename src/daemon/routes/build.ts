@@ -58,9 +58,10 @@ export function buildRoutes(r: Router, build: BuildService): void {
   });
   // berth's context sync (see engine/build/contexts.ts): the entries berthd needs sent for this build.
   r.on('POST', '/build/context', async (ctx) => {
-    const body = await readJsonBody<{ Key?: string; Entries?: ContextEntry[] }>(ctx);
+    const body = await readJsonBody<{ Key?: string; Entries?: ContextEntry[]; Dockerfile?: string }>(ctx);
     if (!body.Key || !Array.isArray(body.Entries)) throw new InvalidParameter('build context sync needs Key (64 hex digits) and Entries');
-    const { session, need } = await build.contexts.diff(body.Key, body.Entries);
+    if (body.Dockerfile !== undefined && typeof body.Dockerfile !== 'string') throw new InvalidParameter('build context sync: Dockerfile is the Dockerfile\'s text');
+    const { session, need } = await build.contexts.diff(body.Key, body.Entries, body.Dockerfile);
     sendJson(ctx, 200, { Session: session, Need: need });
   });
   r.on('POST', '/build/prune', async (ctx) => {

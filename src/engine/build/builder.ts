@@ -32,6 +32,8 @@ export interface BuildOptions {
   contextDir: string;
   /** Content digests of a kept context's files (see contexts.ts). */
   contextDigests?: DigestCache;
+  /** Settles once the context's files are in place (a kept context is still being written as steps start). */
+  contextReady?: Promise<void>;
   dockerfile: string;
   dockerfileName: string;
   tags: string[];
@@ -303,6 +305,7 @@ export class Builder {
     // "default" is the build's network (build --network), itself the bridge unless told otherwise.
     const network = given === 'default' && o.networkMode && o.networkMode !== 'bridge' ? o.networkMode : given;
     const mounts = (inst.flags.mount ?? []).map((m) => parseRunMount(expandString(m, env, o.escape)));
+    if (mounts.some((m) => m.type === 'bind' && !m.from)) await o.contextReady;
     let mountPoints: string[] = [];
     return this.withSnapshot(state, async (rootfs, id, tmp) => {
       o.say(` ---> Running in ${id.slice(0, 12)}\n`);
@@ -410,6 +413,7 @@ export class Builder {
     }
     const dest = words[words.length - 1]!;
     const patterns = words.slice(0, -1);
+    if (!inst.flags.from?.[0]) await o.contextReady;
     const root = o.contextDir;
     const from = inst.flags.from?.[0];
     // A stage's or image's key already names its whole content: no need to read its files for the cache key.

@@ -21,6 +21,8 @@ export type ContextEntry = [string, 'f' | 'd' | 'l', number, number, string];
 interface Session {
   key: string;
   entries: ContextEntry[];
+  /** The Dockerfile's text, sent with the list: the build starts before the files arrive. */
+  dockerfile?: string;
   removed: string[];
   /** The entries the client sends. */
   need: string[];
@@ -52,7 +54,7 @@ export class ContextStore {
 
   /** Compare the client's entries with the kept copy: which entries the client must send. Holds the
    *  context's lock until the build that uses the session ends (or the session expires). */
-  async diff(key: string, entries: ContextEntry[]): Promise<{ session: string; need: string[] }> {
+  async diff(key: string, entries: ContextEntry[], dockerfile?: string): Promise<{ session: string; need: string[] }> {
     if (!/^[a-f0-9]{64}$/.test(key)) throw new InvalidParameter('invalid context key: expected 64 hex digits');
     for (const e of entries) checkEntry(e);
     const release = await this.lock(key);
@@ -66,7 +68,7 @@ export class ContextStore {
       const session = randomBytes(16).toString('hex');
       const timer = setTimeout(() => this.end(session), SESSION_TTL_MS);
       timer.unref();
-      this.sessions.set(session, { key, entries, removed, need, replaced: needFiles(entries, need).filter((p) => before.has(p)), release, timer });
+      this.sessions.set(session, { key, entries, dockerfile, removed, need, replaced: needFiles(entries, need).filter((p) => before.has(p)), release, timer });
       return { session, need };
     } catch (e) {
       release();
@@ -74,8 +76,9 @@ export class ContextStore {
     }
   }
 
-  /** Apply a session's tar (the entries the client sent) to the kept copy, then run `use` on it. */
-  async use<T>(session: string, tar: Readable, extract: (src: Readable, dir: string) => Promise<void>, use: (dir: string, digests: DigestCache) => Promise<T>): Promise<T> {
+  /** Run `use` on the kept copy while the session's tar (the entries the client sent) is applied to it:
+   *  `ready` settles once it is, so steps that need no context files (FROM, most RUNs) start at once. */
+  async use<T>(session: string, tar: Readable, extract: (src: Readable, dir: string) => Promise<void>, use: (dir: string, digests: DigestCache, ready: Promise<void>, dockerfile?: string) => Promise<T>): Promise<T> {
     const s = this.sessions.get(session);
     if (!s) throw new InvalidParameter(`build context session ${session} is unknown or expired: run the build again`);
     clearTimeout(s.timer);
@@ -83,22 +86,17 @@ export class ContextStore {
     try {
       const files = this.filesDir(s.key);
       await fs.mkdir(files, { recursive: true });
-      const changed = s.need.length > 0 || s.removed.length > 0;
-      if (changed) {
-        // The manifest goes first: a crash while applying leaves no manifest, so the next sync sends
-        // everything again.
-        await fs.rm(this.manifestPath(s.key), { force: true });
-        for (const p of s.removed.sort().reverse()) await fs.rm(path.join(files, p), { recursive: true, force: true });
-        // Changed files get new inodes, never new content in place: image layers may share the old
-        // ones (COPY hard-links from the kept copy).
-        for (const p of s.replaced) await fs.rm(path.join(files, p), { force: true });
-        if (s.need.length) await extract(tar, files);
-        else tar.resume();
-        await writeJsonAtomic(this.manifestPath(s.key), s.entries);
-      } else tar.resume();
+      const ready = this.apply(s, tar, extract, files);
+      ready.catch(() => undefined); // reported to the steps that wait for it
       const digestsFile = path.join(this.dir, s.key, 'digests.json');
       const digests = DigestCache.from(await readJsonIfExists<Record<string, CachedDigest>>(digestsFile), s.entries);
-      const result = await use(files, digests);
+      let result: T;
+      try {
+        result = await use(files, digests, ready, s.dockerfile);
+      } finally {
+        // Never leave the copy being written behind the lock.
+        await ready.catch(() => undefined);
+      }
       if (digests.changed) await writeJsonAtomic(digestsFile, digests.toJSON());
       await this.noteUse(s.key);
       await this.evict(s.key);
@@ -106,6 +104,24 @@ export class ContextStore {
     } finally {
       s.release();
     }
+  }
+
+  /** Bring the kept copy to the session's entries. */
+  private async apply(s: Session, tar: Readable, extract: (src: Readable, dir: string) => Promise<void>, files: string): Promise<void> {
+    if (!s.need.length && !s.removed.length) {
+      tar.resume();
+      return;
+    }
+    // The manifest goes first: a crash (or a failure) while applying leaves no manifest, so the next
+    // sync sends everything again.
+    await fs.rm(this.manifestPath(s.key), { force: true });
+    for (const p of s.removed.sort().reverse()) await fs.rm(path.join(files, p), { recursive: true, force: true });
+    // Changed files get new inodes, never new content in place: image layers may share the old ones
+    // (COPY hard-links from the kept copy).
+    for (const p of s.replaced) await fs.rm(path.join(files, p), { force: true });
+    if (s.need.length) await extract(tar, files);
+    else tar.resume();
+    await writeJsonAtomic(this.manifestPath(s.key), s.entries);
   }
 
   /** The kept contexts as build cache entries (BuildKit lists them as "source.local"). */
