@@ -89,7 +89,8 @@ export async function packDirectory(dir: string, keep: Set<string>, extra?: { na
 /** A directory context for the build request: synced with berthd when it can (then the session header
  *  goes with the request), else the whole tar. */
 export async function directoryContext(client: EngineClient, dir: string, dockerfile: string, keep: Set<string>): Promise<{ body: Readable; headers: Record<string, string> }> {
-  const entries = await contextEntries(dir, keep);
+  // Synced, the Dockerfile travels as text: the kept copy holds only what .dockerignore lets COPY see.
+  const entries = await contextEntries(dir, new Set());
   const key = createHash('sha256').update(`${os.hostname()}\0${await fs.realpath(dir)}`).digest('hex');
   // The Dockerfile goes with the list: berthd starts the build while the files are still arriving.
   const text = await fs.readFile(path.join(dir, dockerfile), 'utf8');
@@ -98,7 +99,7 @@ export async function directoryContext(client: EngineClient, dir: string, docker
     return { body: tarPaths(dir, Need), headers: { 'X-Berth-Context-Session': Session } };
   } catch (e) {
     if (!(e instanceof ApiError) || (e.status !== 404 && e.status !== 405)) throw e;
-    return { body: tarPaths(dir, entries.map((e) => e[0])), headers: {} };
+    return { body: tarPaths(dir, (await contextEntries(dir, keep)).map((e) => e[0])), headers: {} };
   }
 }
 

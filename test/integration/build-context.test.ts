@@ -68,16 +68,18 @@ describe('build context sync', () => {
     await fs.rm(path.join(ctx, 'dir'), { recursive: true });
     await write('dir', 'now a file');
     await write('sub/new.txt', 'new');
-    await write('.dockerignore', 'sub\n');
+    // The Dockerfile and .dockerignore are used, but COPY does not see them when ignored (as Docker).
+    await write('.dockerignore', 'sub\nDockerfile\n.dockerignore\n');
     const second = await buildAndList('sync:2');
     assert.match(second, /\.\/a\.txt 644 ONE, longer now\n/);
     assert.match(second, /\.\/dir 644 now a file\n/);
-    assert.doesNotMatch(second, /gone\.txt|b\.txt|new\.txt/);
+    assert.doesNotMatch(second, /gone\.txt|b\.txt|new\.txt|Dockerfile|dockerignore/);
     await write('.dockerignore', '');
     await fs.chmod(path.join(ctx, 'a.txt'), 0o755);
     const third = await buildAndList('sync:3');
     assert.match(third, /\.\/sub\/new\.txt 644 new\n/);
     assert.match(third, /\.\/a\.txt 755 ONE, longer now\n/);
+    assert.match(third, /\.\/Dockerfile 644 FROM busybox/);
   });
 
   it('keeps the files of images built earlier when the context changes', async () => {

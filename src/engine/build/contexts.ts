@@ -2,8 +2,9 @@
 // BuildKit's file sync does): berth's CLI first sends the context's file list with each entry's type,
 // mode, size and modification time; berthd answers with the entries it lacks or holds in another
 // version, and the build request then carries only those. The copy lives under build/contexts/<key>,
-// where the key names the client's directory, with the content digests of its files cached by
-// (inode, ctime, size, mode) so an unchanged file is never read again for a cache key.
+// where the key names the client's directory, with the content digest of each file version (copy.ts's
+// DigestCache) so an unchanged file is never read again for a cache key. The Dockerfile comes as text
+// with the list, so the build starts while the files are still arriving.
 // The docker CLI keeps sending whole tars, which the build service handles as before.
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
