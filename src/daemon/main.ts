@@ -3,6 +3,7 @@ import { promises as fs } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { resolveLogOptions } from '../engine/containers/log-config.js';
 import { startEngine } from '../engine/engine.js';
 import { messageOf } from '../lib/errors.js';
 import { createServer, Router, type Logger } from './http.js';
@@ -61,6 +62,12 @@ function parseFlags() {
     const [k, v] = kv.split(/=(.*)/s, 2);
     if (!k || v === undefined) throw new Error(`invalid --log-opt "${kv}": expected key=value`);
     logOpts[k] = v;
+  }
+  try {
+    // Checked now, as dockerd does: a bad default would otherwise fail every container create.
+    resolveLogOptions('json-file', logOpts);
+  } catch (e) {
+    throw new Error(`invalid --log-opt: ${(e as Error).message}`);
   }
   const bridge = values.bridge!;
   if (!/^[a-zA-Z0-9_.-]{1,15}$/.test(bridge)) throw new Error(`invalid --bridge "${bridge}": a device name of at most 15 characters`);

@@ -123,13 +123,18 @@ export class HousekeepingService {
     }
   }
 
-  /** Bytes of a container's json-file logs, rotated files included. */
+  /** Bytes of a container's logs, rotated (and compressed) files included: json-file's `<id>-json.log*`
+   *  and the local driver's `local-logs/container.log*`. */
   async logsSize(id: string): Promise<number> {
     const dir = this.o.containers.store.dir(id);
-    const names = await fs.readdir(dir).catch((): string[] => []);
-    let size = 0;
-    for (const n of names.filter((n) => n.startsWith(`${id}-json.log`))) size += (await fs.stat(path.join(dir, n)).catch(() => ({ size: 0 }))).size;
-    return size;
+    const sizeOf = async (d: string, prefix: string): Promise<number> => {
+      let size = 0;
+      for (const n of await fs.readdir(d).catch((): string[] => [])) {
+        if (n.startsWith(prefix)) size += (await fs.stat(path.join(d, n)).catch(() => ({ size: 0 }))).size;
+      }
+      return size;
+    };
+    return (await sizeOf(dir, `${id}-json.log`)) + (await sizeOf(path.join(dir, 'local-logs'), 'container.log'));
   }
 
   /** `POST /containers/prune`: every container not running (nor paused, nor restarting). */

@@ -11,7 +11,7 @@ import * as tarStream from 'tar-stream';
 import { tearDownNetworking } from '../../src/engine/networks/teardown.js';
 
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-const DAEMON = path.join(REPO, 'dist/src/daemon/main.js');
+export const DAEMON = path.join(REPO, 'dist/src/daemon/main.js');
 const CLI = path.join(REPO, 'dist/src/cli/main.js');
 
 export interface RunResult {

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
-import { TestDaemon } from './harness.js';
+import { DAEMON, TestDaemon } from './harness.js';
 
 /** Bytes (st_size) and disk usage (st_blocks) of the log files whose names start with `prefix`. */
 async function logUsage(dir: string, prefix: string): Promise<{ bytes: number; disk: number; names: string[] }> {
@@ -181,5 +181,26 @@ describe('logging', () => {
       assert.match(r.stderr, message);
     }
     assert.equal((await d.berth(['ps', '-aq'])).stdout, before, 'no container created');
+  });
+});
+
+describe('berthd --log-opt', () => {
+  it('refuses a bad daemon-wide log option at start, creating nothing', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const dir = await fs.mkdtemp('/tmp/bt-logopt-');
+    try {
+      for (const [opt, message] of [
+        ['max-size=banana', /^berthd: invalid --log-opt: invalid value for max-size: banana/],
+        ['colour=red', /^berthd: invalid --log-opt: unknown log opt 'colour' for json-file log driver/],
+        ['max-file=0', /^berthd: invalid --log-opt: max-file cannot be less than 1/],
+      ] as const) {
+        const r = spawnSync(process.execPath, [DAEMON, '--root', `${dir}/root`, '--exec-root', `${dir}/run`, '-H', `unix://${dir}/s.sock`, '--log-opt', opt], { encoding: 'utf8', timeout: 20_000 });
+        assert.equal(r.status, 1, opt);
+        assert.match(r.stderr, message);
+      }
+      assert.deepEqual(await fs.readdir(dir), [], 'no root, exec root or socket');
+    } finally {
+      await fs.rm(dir, { recursive: true, force: true });
+    }
   });
 });

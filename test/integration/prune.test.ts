@@ -167,4 +167,13 @@ describe('housekeeping', () => {
     assert.equal(sp.code, 0, sp.stderr);
     assert.match(sp.stdout, /Total reclaimed space: \S+\n$/);
   });
+
+  it('counts the local log driver’s files in system df and container prune', async () => {
+    await d.importBusybox();
+    assert.equal((await d.berth(['run', '--name', 'local-logger', '--log-driver', 'local', 'busybox', 'sh', '-c', 'head -c 30000 /dev/zero | tr "\\0" x; echo'])).code, 0);
+    const c = (await usage(d)).Containers.find((x) => x.State === 'exited')!;
+    assert.ok(c.SizeLogs >= 30000, `local-logs/ counted: ${c.SizeLogs}`);
+    const r = await d.berth(['container', 'prune', '-f']);
+    assert.equal(r.stdout, `Deleted Containers:\n${c.Id}\n\nTotal reclaimed space: ${humanSize(c.SizeRw + c.SizeLogs, 4)}\n`);
+  });
 });
