@@ -9,20 +9,10 @@ import http from 'node:http';
 import path from 'node:path';
 import { DOCKER_CLI, TestDaemon } from './harness.js';
 import { humanSize } from '../../src/lib/units.js';
+import type { BuildCacheUsage } from '../../src/engine/housekeeping.js';
 
-interface CacheEntry {
-  ID: string;
-  Parent?: string;
-  Parents?: string[];
-  Type: string;
-  Description: string;
-  InUse: boolean;
-  Shared: boolean;
-  Size: number;
-  CreatedAt: string;
-  LastUsedAt: string | null;
-  UsageCount: number;
-}
+/** An entry as the API sends it (Description is always set for build cache entries). */
+type CacheEntry = BuildCacheUsage & { Description: string };
 
 function getJson<T>(d: TestDaemon, p: string): Promise<T> {
   return new Promise((resolve, reject) => {
