@@ -17,6 +17,13 @@ async function context(files: Record<string, string>): Promise<string> {
   return dir;
 }
 
+/** The lines of the step named like `part` in `berth build --progress=plain`'s output ("#N …"). */
+function plainStep(out: string, part: string): string {
+  const header = out.split('\n').find((l) => /^#\d+ \[/.test(l) && l.includes(part));
+  const n = header?.split(' ')[0];
+  return n ? out.split('\n').filter((l) => l.startsWith(`${n} `)).join('\n') : '';
+}
+
 const APP_DOCKERFILE = `# syntax=docker/dockerfile:1
 ARG BASE=busybox
 FROM \${BASE} AS base
@@ -53,9 +60,9 @@ describe('build', () => {
   });
 
   it('builds a multi-stage image with a non-root user, COPY --chown and a HEALTHCHECK', async () => {
-    const r = await d.berth(['build', '-t', 'demo:1', '-t', 'demo:latest', ctx]);
+    const r = await d.berth(['build', '--progress=plain', '-t', 'demo:1', '-t', 'demo:latest', ctx]);
     assert.equal(r.code, 0, r.stderr + r.stdout);
-    assert.match(r.stdout, /Successfully built [0-9a-f]{12}\nSuccessfully tagged demo:1\nSuccessfully tagged demo:latest\n$/);
+    assert.match(r.stderr, /\n#(\d+) naming to docker\.io\/library\/demo:1 done\n#\1 naming to docker\.io\/library\/demo:latest done\n#\1 DONE \d+\.\ds\n$/);
     const run = await d.berth(['run', '--rm', 'demo:1']);
     assert.equal(run.code, 0, run.stderr);
     assert.match(run.stdout, /^hello world\n/);
@@ -74,20 +81,21 @@ describe('build', () => {
   });
 
   it('reuses the cache, and a changed source rebuilds from the first step that copies it', async () => {
-    const again = await d.berth(['build', '-t', 'demo:1', ctx]);
+    const again = await d.berth(['build', '--progress=plain', '-t', 'demo:1', ctx]);
     assert.equal(again.code, 0, again.stderr);
-    assert.doesNotMatch(again.stdout, /Running in/, 'every step is a cache hit');
+    for (const step of ['RUN echo "$GREETING"', 'COPY package.json', 'RUN wc -c', 'COPY --from=deps', 'COPY --chown=svc:svc src/', 'USER svc']) {
+      assert.match(plainStep(again.stderr, step), /\n#\d+ CACHED$/, `${step} is a cache hit`);
+    }
     await fs.writeFile(path.join(ctx, 'src/index.js'), 'console.log(2)\n');
-    const changed = await d.berth(['build', '-t', 'demo:2', ctx]);
+    const changed = await d.berth(['build', '--progress=plain', '-t', 'demo:2', ctx]);
     assert.equal(changed.code, 0, changed.stderr);
-    const steps = changed.stdout.split(/(?=Step \d+\/\d+ : )/);
-    const stepOf = (prefix: string) => steps.find((s) => s.includes(prefix)) ?? '';
-    assert.match(stepOf('RUN echo "$GREETING"'), /Using cache/);
-    assert.match(stepOf('COPY --from=deps'), /Using cache/);
-    assert.doesNotMatch(stepOf('COPY --chown=svc:svc src/'), /Using cache/, 'the COPY of the changed file runs');
-    assert.match(stepOf('COPY --chown=svc:svc src/'), /Cache miss: the files it copies changed/, 'and says why');
-    assert.match(stepOf('USER svc'), /Cache miss: an earlier step changed/);
-    assert.doesNotMatch(stepOf('USER svc'), /Using cache/);
+    const stepOf = (part: string) => plainStep(changed.stderr, part);
+    assert.match(stepOf('RUN echo "$GREETING"'), /CACHED/);
+    assert.match(stepOf('COPY --from=deps'), /CACHED/);
+    assert.doesNotMatch(stepOf('COPY --chown=svc:svc src/'), /CACHED/, 'the COPY of the changed file runs');
+    assert.match(stepOf('COPY --chown=svc:svc src/'), /berth: cache miss: the files it copies changed/, 'and says why');
+    assert.match(stepOf('USER svc'), /berth: cache miss: an earlier step changed/);
+    assert.doesNotMatch(stepOf('USER svc'), /CACHED/);
     const nocache = await d.berth(['build', '--no-cache', '-q', ctx]);
     assert.match(nocache.stdout, /^sha256:[0-9a-f]{64}\n$/);
   });
@@ -95,9 +103,9 @@ describe('build', () => {
   it('leaves out what .dockerignore excludes', async () => {
     const c = await context({ Dockerfile: 'FROM busybox\nCOPY . /ctx/\nRUN ls /ctx | sort | tr "\\n" " "\n', 'a.txt': 'a', 'b.log': 'b', 'keep.log': 'k', 'node_modules/x/y.js': 'y', '.dockerignore': '*.log\n!keep.log\nnode_modules\n' });
     try {
-      const r = await d.berth(['build', '-t', 'ign', c]);
+      const r = await d.berth(['build', '--progress=plain', '-t', 'ign', c]);
       assert.equal(r.code, 0, r.stderr);
-      assert.match(r.stdout, /\nDockerfile a\.txt keep\.log {2}---> /);
+      assert.match(r.stderr, /\n#\d+ \d+\.\d{3} Dockerfile a\.txt keep\.log \n/);
     } finally {
       await fs.rm(c, { recursive: true, force: true });
     }
@@ -201,8 +209,8 @@ RUN --mount=type=tmpfs,target=/scratch sh -c 'echo t > /scratch/f && mount | gre
         await fs.rm(c, { recursive: true, force: true });
       }
     }
-    const fail = await d.berth(['build', '-'], { input: 'FROM busybox\nRUN echo the-last-words; exit 4\n' });
-    assert.match(fail.stdout, /the-last-words/, 'the failing step’s output is shown');
+    const fail = await d.berth(['build', '--progress=plain', '-'], { input: 'FROM busybox\nRUN echo the-last-words; exit 4\n' });
+    assert.match(fail.stderr, /\n#\d+ \d+\.\d{3} the-last-words\n/, 'the failing step’s output is shown');
     const leftovers = (await fs.readdir(path.join(d.root, 'snapshots'))).filter((k) => k.startsWith('build-'));
     assert.deepEqual(leftovers, [], 'no build snapshot left behind');
     assert.deepEqual(await fs.readdir(path.join(d.root, 'build', 'tmp')).catch(() => []), []);

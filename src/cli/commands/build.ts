@@ -5,7 +5,7 @@ import { promises as fs, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { directoryContext, packDirectory } from '../../client/build-context.js';
-import { renderJSONMessages } from '../../client/jsonmessage.js';
+import { buildProgress } from '../build-progress.js';
 import { StatusError, writeOut, type CommandSpec, type Context } from '../command.js';
 import { confirm } from '../prompt.js';
 import { filtersJSON } from '../filters.js';
@@ -78,10 +78,11 @@ async function build(ctx: Context, f: ParsedFlags): Promise<number> {
     if (!data) throw new StatusError(`secret ${id}: ${src ? `cannot read ${src}` : `environment variable ${kv.env ?? id} is not set`}`, 1);
     secrets[id] = data.toString('base64');
   }
+  const progress = buildProgress(ctx, f);
   const res = await ctx.client().request({
     method: 'POST',
     path: '/build',
-    headers: { ...contextHeaders, ...(Object.keys(secrets).length ? { 'X-Berth-Build-Secrets': Buffer.from(JSON.stringify(secrets)).toString('base64') } : {}) },
+    headers: { ...contextHeaders, ...(Object.keys(secrets).length ? { 'X-Berth-Build-Secrets': Buffer.from(JSON.stringify(secrets)).toString('base64') } : {}), ...progress.headers },
     query: {
       t: f.list('tag').length ? f.list('tag') : undefined,
       dockerfile,
@@ -99,7 +100,7 @@ async function build(ctx: Context, f: ParsedFlags): Promise<number> {
     contentType: 'application/x-tar',
   });
   let id = '';
-  await renderJSONMessages(res as Readable, ctx.stdout, { tty: false, onAux: (aux) => (id = String(aux.ID ?? id)) });
+  await progress.render(res as Readable, (aux) => (id = String(aux.ID ?? id)));
   if (f.str('iidfile') && id) writeFileSync(f.str('iidfile'), id);
   return 0;
 }

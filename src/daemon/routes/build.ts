@@ -45,11 +45,13 @@ export function buildRoutes(r: Router, build: BuildService): void {
       contextSession: (ctx.req.headers['x-berth-context-session'] as string | undefined) || undefined,
       platform: ctx.query.get('platform') || undefined,
       networkMode: ctx.query.get('networkmode') || undefined,
+      // berth's CLI asks for one vertex per step (engine/build/progress.ts); the docker CLI gets the classic lines.
+      progressMode: ctx.req.headers['x-berth-build-progress'] === 'vertex' ? ('vertex' as const) : ('classic' as const),
     };
     const res = startStream(ctx, 'application/json');
     const send = (m: JSONMessage) => res.write(JSON.stringify(m) + '\n');
     try {
-      const id = await build.build(ctx.req, req, (m) => (!quiet || m.aux ? send(m) : undefined));
+      const id = await build.build(ctx.req, req, (m) => (!quiet || (m.aux && m.id === undefined) ? send(m) : undefined));
       if (quiet) send({ stream: id + '\n' });
     } catch (e) {
       send({ errorDetail: { message: messageOf(e), code: statusOf(e) }, error: messageOf(e) });

@@ -12,7 +12,7 @@ import type { HostConfig, JSONMessage } from '../../api/types.js';
 import { InvalidParameter, NotFound } from '../../lib/errors.js';
 import { readJsonIfExists, writeJsonAtomic } from '../../lib/fsutil.js';
 import { applyChanges } from '../images/changes.js';
-import { familiarString, parseImageReference } from '../images/reference.js';
+import { familiarString, normalizedString, parseImageReference } from '../images/reference.js';
 import { hostArch, type ImagesService, type OciImageConfig } from '../images/service.js';
 import type { LayerRef } from '../images/store.js';
 import type { NetworksService } from '../networks/service.js';
@@ -24,6 +24,7 @@ import { resolveUser } from '../runtime/user.js';
 import { containerFiles, writeContainerFiles } from '../containers/files.js';
 import { commitUpper } from './layerdiff.js';
 import { BuildCache } from './cache.js';
+import { BuildVertices, type ProgressMode, type StepVertex } from './progress.js';
 import { parseRunMount, prepareRunMounts, removeMountPoints } from './run-mounts.js';
 import { copyFiles, expandSource, hashSources, resolveInRoot, type DigestCache, type HardLinks } from './copy.js';
 import { expandString, expandWords, parseDockerfile, parseKeyValues, substituteVars, type Env, type Instruction } from './dockerfile.js';
@@ -51,6 +52,8 @@ export interface BuildOptions {
   /** --network: RUN's network when it names none or "default" (default, bridge, none, host). */
   networkMode?: string;
   progress: (m: JSONMessage) => void;
+  /** classic: the legacy builder's lines (what the docker CLI gets); vertex: one vertex per step (progress.ts). */
+  progressMode?: ProgressMode;
 }
 
 export interface BuilderDeps {
@@ -125,11 +128,12 @@ export class Builder {
     // Steps are numbered in Dockerfile order (stages run concurrently, so their lines interleave).
     const numbered = needed.flatMap((s) => [s.from, ...s.instructions]);
     const total = numbered.length;
+    const vertices = new BuildVertices(o.progressMode ?? 'classic', o.progress, total, stages);
     const consumedArgs = new Set<string>();
     const runStage = (s: Stage): Promise<State> => {
       let p = results.get(s.index);
       if (!p) {
-        p = this.runStage(s, stages, runStage, { ...o, escape: df.escape, argEnv, consumedArgs, stepOf: (inst) => numbered.indexOf(inst) + 1, total });
+        p = this.runStage(s, stages, runStage, { ...o, escape: df.escape, argEnv, consumedArgs, stepOf: (inst) => numbered.indexOf(inst) + 1, total, vertices });
         results.set(s.index, p);
         p.catch(() => undefined);
       }
@@ -141,23 +145,29 @@ export class Builder {
     await Promise.all([...results.values()]);
     const unused = Object.keys(o.buildArgs).filter((k) => !consumedArgs.has(k) && !PREDEFINED_ARGS.includes(k));
     if (unused.length) o.progress({ stream: `[Warning] One or more build-args [${unused.join(' ')}] were not consumed\n` });
-    return this.finish(final, o);
+    return this.finish(final, o, vertices);
   }
 
   /** Write the image (config blob + record) and its tags. */
-  private async finish(state: State, o: BuildOptions): Promise<string> {
+  private async finish(state: State, o: BuildOptions, vertices: BuildVertices): Promise<string> {
+    const exporting = vertices.exporting();
+    exporting.start();
     const cfg: OciImageConfig = { ...state.config, created: new Date().toISOString(), rootfs: { type: 'layers', diff_ids: state.layers.map((l) => l.diffId) } };
     if (Object.keys(o.labels).length) cfg.config = { ...cfg.config, Labels: { ...(cfg.config?.Labels ?? {}), ...o.labels } };
     // Go writes maps with sorted keys: so does the image config, for the same JSON as dockerd's.
     const c = { ...cfg.config };
     for (const k of ['ExposedPorts', 'Volumes', 'Labels'] as const) if (c[k]) c[k] = sortKeys(c[k] as Record<string, never>);
     cfg.config = c;
-    const { digest } = await this.d.images.content.putBytes(JSON.stringify(cfg));
+    const writing = new Date();
+    const { digest } = await exporting.guard(this.d.images.content.putBytes(JSON.stringify(cfg)));
     const refs = o.tags.map((t) => parseImageReference(t));
-    await this.d.images.recordImage({ id: digest, configDigest: digest, layers: state.layers, repoDigests: [] }, refs);
+    await exporting.guard(this.d.images.recordImage({ id: digest, configDigest: digest, layers: state.layers, repoDigests: [] }, refs));
+    exporting.status(`writing image ${digest}`, writing);
+    for (const r of refs) exporting.status(`naming to ${normalizedString(r)}`, new Date());
+    exporting.done();
     o.progress({ aux: { ID: digest } });
-    o.progress({ stream: `Successfully built ${digest.slice(7, 19)}\n` });
-    for (const r of refs) o.progress({ stream: `Successfully tagged ${familiarString(r)}\n` });
+    vertices.classic(`Successfully built ${digest.slice(7, 19)}\n`);
+    for (const r of refs) vertices.classic(`Successfully tagged ${familiarString(r)}\n`);
     return digest;
   }
 
@@ -165,12 +175,14 @@ export class Builder {
     s: Stage,
     stages: Stage[],
     runStage: (s: Stage) => Promise<State>,
-    o: BuildOptions & { escape: string; argEnv: Env; consumedArgs: Set<string>; stepOf: (inst: Instruction) => number; total: number },
+    o: BuildOptions & { escape: string; argEnv: Env; consumedArgs: Set<string>; stepOf: (inst: Instruction) => number; total: number; vertices: BuildVertices },
   ): Promise<State> {
-    const say = (text: string) => o.progress({ stream: text });
+    const say = (text: string) => o.vertices.classic(text);
     const fromRef = expandString(s.from.args.split(/\s+/)[0]!, o.argEnv, o.escape);
     say(`Step ${o.stepOf(s.from)}/${o.total} : ${s.from.original}\n`);
-    let state = await this.baseState(fromRef, stages, runStage, o);
+    const from = o.vertices.step(s, s.from, o.stepOf(s.from), { from: fromRef });
+    from.start();
+    let state = await from.track(this.baseState(fromRef, stages, runStage, { ...o, progress: from.relay(o.progress) }));
     say(` ---> ${shortKey(state.key)}\n`);
     const args: Env = new Map();
     let shell = state.config.config?.Shell ?? DEFAULT_SHELL;
@@ -178,6 +190,7 @@ export class Builder {
     if (triggers.length) state = { ...state, config: { ...state.config, config: { ...state.config.config, OnBuild: null } } };
     for (const inst of [...triggers, ...s.instructions]) {
       say(`Step ${triggers.includes(inst) ? '(onbuild)' : o.stepOf(inst)}/${o.total} : ${inst.original}\n`);
+      const vertex = o.vertices.step(s, inst, o.stepOf(inst), { trigger: triggers.includes(inst) });
       if (inst.name === 'ARG') {
         for (const [k, v] of parseKeyValues(inst.args, new Map([...o.argEnv, ...args]), o.escape, 'ARG', false)) {
           const given = o.buildArgs[k];
@@ -185,12 +198,13 @@ export class Builder {
           args.set(k, given ?? (inst.args.includes(`${k}=`) ? v : o.argEnv.get(k) ?? defaultArg(k) ?? ''));
         }
         state = { ...state, key: sha(state.key + '\nARG ' + [...args].map(([k, v]) => `${k}=${v}`).join(' ')) };
+        vertex.done();
         say(` ---> ${shortKey(state.key)}\n`);
         continue;
       }
       if (inst.name === 'SHELL') shell = inst.json!;
       const noCache = o.noCache || (!!s.name && (o.noCacheFilter ?? []).includes(s.name));
-      state = await this.step(state, inst, { ...o, noCache, args, shell, stages, runStage, say });
+      state = await vertex.track(this.step(state, inst, { ...o, noCache, args, shell, stages, runStage, say, vertex }));
       say(` ---> ${shortKey(state.key)}\n`);
     }
     return state;
@@ -227,10 +241,11 @@ export class Builder {
   private async step(
     state: State,
     inst: Instruction,
-    o: BuildOptions & { escape: string; argEnv: Env; args: Env; shell: string[]; stages: Stage[]; runStage: (s: Stage) => Promise<State>; say: (t: string) => void },
+    o: BuildOptions & { escape: string; argEnv: Env; args: Env; shell: string[]; stages: Stage[]; runStage: (s: Stage) => Promise<State>; say: (t: string) => void; vertex: StepVertex },
   ): Promise<State> {
     const env = new Map([...o.args, ...envOf(state.config)]);
     const copySources = inst.name === 'COPY' || inst.name === 'ADD' ? await this.copySources(inst, env, o) : undefined;
+    o.vertex.start(); // after the wait for the stages a COPY --from names
     try {
       const usedArgs = inst.name === 'RUN' ? [...o.args].map(([k, v]) => `${k}=${v}`).join(' ') : '';
       const inputs: StepInputs = { parent: state.key, instruction: JSON.stringify([inst.name, inst.args, inst.flags, inst.heredocs, inst.name === 'RUN' ? o.shell : '']), args: usedArgs, sources: copySources?.hash ?? '' };
@@ -241,12 +256,12 @@ export class Builder {
       if (!o.noCache) {
         const hit = await this.cached(key);
         if (hit) {
-          o.say(' ---> Using cache\n');
+          o.vertex.cached();
           return hit;
         }
         // berth says why a step missed (DESIGN.md): the first input that differs from the last build.
         const why = missReason(await readJsonIfExists<StepInputs>(place), inputs);
-        if (why) o.say(` ---> Cache miss: ${why}\n`);
+        if (why) o.vertex.miss(why);
       }
       await fs.mkdir(path.dirname(place), { recursive: true });
       await writeJsonAtomic(place, inputs);
@@ -295,7 +310,7 @@ export class Builder {
     state: State,
     inst: Instruction,
     env: Env,
-    o: BuildOptions & { escape: string; args: Env; shell: string[]; stages: Stage[]; runStage: (s: Stage) => Promise<State>; say: (t: string) => void },
+    o: BuildOptions & { escape: string; args: Env; shell: string[]; stages: Stage[]; runStage: (s: Stage) => Promise<State>; say: (t: string) => void; vertex: StepVertex },
   ): Promise<State> {
     const heredoc = inst.heredocs[0];
     const onlyHeredoc = heredoc && /^<<-?\s*["']?\w+["']?\s*$/.test(inst.args);
@@ -350,7 +365,7 @@ export class Builder {
         });
         await writeJsonAtomic(path.join(tmp, 'config.json'), spec);
         const stdin = heredoc && !onlyHeredoc ? heredoc.body : undefined;
-        const code = await this.runc(tmp, id, stdin, (t) => o.progress({ stream: t }));
+        const code = await this.runc(tmp, id, stdin, (t) => o.vertex.log(t));
         if (code !== 0) throw new InvalidParameter(`The command '${argv.join(' ')}' returned a non-zero code: ${code}`);
       } finally {
         await releaseMounts();

@@ -14,6 +14,7 @@ import type { BuildPruneOptions, BuildPruneReport } from './cache.js';
 import type { BuildCacheUsage } from '../housekeeping.js';
 import { ContextStore } from './contexts.js';
 import type { DigestCache } from './copy.js';
+import type { ProgressMode } from './progress.js';
 
 export interface BuildRequest {
   dockerfile: string;
@@ -31,6 +32,8 @@ export interface BuildRequest {
   platform?: string;
   /** `build --network`: RUN's network when it names none (default, bridge, none or host). */
   networkMode?: string;
+  /** classic (the legacy builder's lines) or vertex (berth's CLI: one vertex per step, see progress.ts). */
+  progressMode?: ProgressMode;
 }
 
 export class BuildService {
