@@ -188,6 +188,21 @@ RUN --mount=type=tmpfs,target=/scratch sh -c 'echo t > /scratch/f && mount | gre
     }
   });
 
+  it('stops the other stages when one fails, and answers only once they have ended', async () => {
+    const c = await context({ Dockerfile: 'FROM busybox AS slow\nRUN sleep 120\n\nFROM busybox AS bad\nRUN sleep 1; exit 7\n\nFROM busybox\nCOPY --from=slow /etc/hostname /a\nCOPY --from=bad /etc/hostname /b\n' });
+    try {
+      // Without cancelling, the build would take the whole two minutes of the slow stage.
+      const r = await d.berth(['build', '--progress=plain', c], { timeoutMs: 60_000 });
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, /returned a non-zero code: 7/);
+      assert.match(r.stderr, /#2 CANCELED/, r.stderr);
+      const runc = await import('node:child_process').then((m) => m.spawnSync('runc', ['--root', path.join(d.execRoot, 'runc'), 'list', '-q'], { encoding: 'utf8' }));
+      assert.equal(runc.stdout, '', 'no build container left running');
+    } finally {
+      await fs.rm(c, { recursive: true, force: true });
+    }
+  });
+
   it('refuses bad Dockerfiles with the file and line, and leaves only valid cache behind', async () => {
     const imagesBefore = (await d.berth(['images', '-aq'])).stdout;
     const cases: [string, RegExp][] = [

@@ -54,6 +54,8 @@ export interface BuildOptions {
   progress: (m: JSONMessage) => void;
   /** classic: the legacy builder's lines (what the docker CLI gets); vertex: one vertex per step (progress.ts). */
   progressMode?: ProgressMode;
+  /** Aborted (with the error) when a stage fails: the other stages stop, as BuildKit cancels them. */
+  signal?: AbortSignal;
 }
 
 export interface BuilderDeps {
@@ -130,19 +132,22 @@ export class Builder {
     const total = numbered.length;
     const vertices = new BuildVertices(o.progressMode ?? 'classic', o.progress, total, stages);
     const consumedArgs = new Set<string>();
+    const failed = new AbortController();
     const runStage = (s: Stage): Promise<State> => {
       let p = results.get(s.index);
       if (!p) {
-        p = this.runStage(s, stages, runStage, { ...o, escape: df.escape, argEnv, consumedArgs, stepOf: (inst) => numbered.indexOf(inst) + 1, total, vertices });
+        p = this.runStage(s, stages, runStage, { ...o, escape: df.escape, argEnv, consumedArgs, stepOf: (inst) => numbered.indexOf(inst) + 1, total, vertices, signal: failed.signal });
         results.set(s.index, p);
-        p.catch(() => undefined);
+        p.catch((e: unknown) => failed.abort(e));
       }
       return p;
     };
     // Every needed stage starts now; independent ones overlap in time.
     for (const s of needed) void runStage(s);
+    // A failure stops the other stages; the build answers once all of them have ended, with the first error.
+    await Promise.allSettled([...results.values()]);
+    if (failed.signal.aborted) throw failed.signal.reason;
     const final = await runStage(target);
-    await Promise.all([...results.values()]);
     const unused = Object.keys(o.buildArgs).filter((k) => !consumedArgs.has(k) && !PREDEFINED_ARGS.includes(k));
     if (unused.length) o.progress({ stream: `[Warning] One or more build-args [${unused.join(' ')}] were not consumed\n` });
     return this.finish(final, o, vertices);
@@ -243,6 +248,8 @@ export class Builder {
     inst: Instruction,
     o: BuildOptions & { escape: string; argEnv: Env; args: Env; shell: string[]; stages: Stage[]; runStage: (s: Stage) => Promise<State>; say: (t: string) => void; vertex: StepVertex },
   ): Promise<State> {
+    // Another stage failed: this one stops here (its step shows as canceled, the error being the same).
+    if (o.signal?.aborted) throw o.signal.reason;
     const env = new Map([...o.args, ...envOf(state.config)]);
     const copySources = inst.name === 'COPY' || inst.name === 'ADD' ? await this.copySources(inst, env, o) : undefined;
     o.vertex.start(); // after the wait for the stages a COPY --from names
@@ -365,7 +372,8 @@ export class Builder {
         });
         await writeJsonAtomic(path.join(tmp, 'config.json'), spec);
         const stdin = heredoc && !onlyHeredoc ? heredoc.body : undefined;
-        const code = await this.runc(tmp, id, stdin, (t) => o.vertex.log(t));
+        const code = await this.runc(tmp, id, stdin, (t) => o.vertex.log(t), o.signal);
+        if (o.signal?.aborted) throw o.signal.reason;
         if (code !== 0) throw new InvalidParameter(`The command '${argv.join(' ')}' returned a non-zero code: ${code}`);
       } finally {
         await releaseMounts();
@@ -375,16 +383,29 @@ export class Builder {
     }, (upper) => removeMountPoints(upper, mountPoints));
   }
 
-  /** runc run in the foreground; output streamed as it comes. Returns the exit code. */
-  private runc(bundle: string, id: string, stdin: string | undefined, out: (text: string) => void): Promise<number> {
+  /** runc run in the foreground; output streamed as it comes. Returns the exit code. When `signal` aborts,
+   *  runc gets SIGTERM (it forwards it to the container), then the container SIGKILL after 2 s. */
+  private runc(bundle: string, id: string, stdin: string | undefined, out: (text: string) => void, signal?: AbortSignal): Promise<number> {
+    const root = path.join(this.d.execRoot, 'runc');
+    const name = `build-${id.slice(0, 20)}`;
     return new Promise((resolve, reject) => {
-      const child = spawn(this.d.runtime, ['--root', path.join(this.d.execRoot, 'runc'), 'run', '--bundle', bundle, `build-${id.slice(0, 20)}`], { stdio: ['pipe', 'pipe', 'pipe'] });
+      const child = spawn(this.d.runtime, ['--root', root, 'run', '--bundle', bundle, name], { stdio: ['pipe', 'pipe', 'pipe'] });
       child.stdout.on('data', (d: Buffer) => out(d.toString()));
       child.stderr.on('data', (d: Buffer) => out(d.toString()));
       child.stdin.on('error', () => undefined);
       child.stdin.end(stdin ?? '');
+      let timer: NodeJS.Timeout | undefined;
+      const stop = () => {
+        child.kill('SIGTERM');
+        timer = setTimeout(() => spawn(this.d.runtime, ['--root', root, 'kill', name, 'KILL'], { stdio: 'ignore' }).on('error', () => undefined), 2000);
+      };
+      signal?.addEventListener('abort', stop, { once: true });
       child.on('error', reject);
-      child.on('close', (code) => resolve(code ?? 1));
+      child.on('close', (code) => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', stop);
+        resolve(code ?? 1);
+      });
     });
   }
 
