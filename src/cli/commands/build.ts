@@ -8,7 +8,7 @@ import { directoryContext, packDirectory } from '../../client/build-context.js';
 import { buildProgress } from '../build-progress.js';
 import { StatusError, writeOut, type CommandSpec, type Context } from '../command.js';
 import { confirm } from '../prompt.js';
-import { filtersJSON } from '../filters.js';
+import { filtersJSON, keyValues } from '../filters.js';
 import { humanSize } from '../../lib/units.js';
 import type { ParsedFlags } from '../flags.js';
 
@@ -60,11 +60,7 @@ async function build(ctx: Context, f: ParsedFlags): Promise<number> {
     // "--build-arg NAME" takes the value from the environment, as docker does.
     buildArgs[eq < 0 ? a : a.slice(0, eq)] = eq < 0 ? (ctx.env[a] ?? null) : a.slice(eq + 1);
   }
-  const labels: Record<string, string> = {};
-  for (const l of f.list('label')) {
-    const eq = l.indexOf('=');
-    labels[eq < 0 ? l : l.slice(0, eq)] = eq < 0 ? '' : l.slice(eq + 1);
-  }
+  const labels = keyValues(f.list('label'));
   const secrets: Record<string, string> = {};
   for (const spec of f.list('secret')) {
     const kv = Object.fromEntries(spec.split(',').map((p) => p.split(/=(.*)/s, 2) as [string, string]));
