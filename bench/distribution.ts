@@ -3,50 +3,16 @@
 // (distribution 2.8), fresh for every round so nothing is already there — berth vs dockerd. Each round
 // starts from an imported image (so both engines have to compress the layer for the push) and pulls
 // into an engine that no longer has the image or its layer.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, promises as fs } from 'node:fs';
-import net from 'node:net';
 import { debianTar, median, sh, startBerth, startDocker, timeRun, type Engine } from './lib.js';
+import { startDistribution } from '../test/support/distribution.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 function ensureRegistry(): void {
   if (existsSync('/usr/bin/docker-registry')) return;
   console.error('bench: installing Debian docker-registry');
   sh('(apt-get install -y -q docker-registry || (apt-get update -q && apt-get install -y -q docker-registry)) >/dev/null 2>&1');
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
-
-interface Registry {
-  port: number;
-  stop(): Promise<void>;
-}
-
-async function startRegistry(): Promise<Registry> {
-  const dir = await fs.mkdtemp('/tmp/bench-reg-');
-  const port = await freePort();
-  await fs.writeFile(`${dir}/config.yml`, `version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: ${dir}/data\nhttp:\n  addr: 127.0.0.1:${port}\n`);
-  const child: ChildProcess = spawn('/usr/bin/docker-registry', ['serve', `${dir}/config.yml`], { stdio: 'ignore' });
-  for (let i = 0; i < 100; i++) {
-    if (await fetch(`http://127.0.0.1:${port}/v2/`).then((r) => r.ok).catch(() => false)) break;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return {
-    port,
-    async stop() {
-      child.kill('SIGTERM');
-      await new Promise((r) => (child.exitCode !== null ? r(null) : child.once('exit', r)));
-      await fs.rm(dir, { recursive: true, force: true });
-    },
-  };
 }
 
 function cli(e: Engine, args: string[]): void {
@@ -69,7 +35,7 @@ async function main(): Promise<void> {
   try {
     for (let round = 0; round < ROUNDS; round++) {
       for (const e of [berth, docker]) {
-        const reg = await startRegistry();
+        const reg = await startDistribution();
         try {
           const name = `127.0.0.1:${reg.port}/bench/debian:${e.name}`;
           clean(e);

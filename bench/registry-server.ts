@@ -3,12 +3,12 @@
 // content (one image pushed to each over the same HTTP calls: a config, a BENCH_BLOB_MB layer, an OCI
 // manifest). Load: wrk with 32 connections for 8 s per round, alternating servers, medians of 3 rounds.
 // distribution gets its usual configuration (in-memory blob descriptor cache), minus the access log.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, promises as fs } from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { median, REPO, sh } from './lib.js';
+import { startDistribution, stopChild, waitUp } from '../test/support/distribution.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
@@ -19,15 +19,7 @@ const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 
 const sha = (b: Buffer): string => 'sha256:' + createHash('sha256').update(b).digest('hex');
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
+
 
 /** Debian's docker-registry and wrk, installed when missing. A registry service the package starts is stopped again. */
 function ensureTools(): void {
@@ -50,32 +42,9 @@ interface Server {
   stop(): Promise<void>;
 }
 
-async function waitUp(url: string, child: ChildProcess, what: string): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    if (child.exitCode !== null) throw new Error(`${what} exited early`);
-    if (await fetch(`${url}/v2/`).then((r) => r.ok, () => false)) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`${what} did not answer at ${url}`);
-}
-
-async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((r) => child.once('exit', r));
-  child.kill('SIGTERM');
-  await exited;
-}
-
-async function startDistribution(dir: string): Promise<Server> {
-  const port = await freePort();
-  await fs.writeFile(
-    `${dir}/config.yml`,
-    `version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  cache:\n    blobdescriptor: inmemory\n  filesystem:\n    rootdirectory: ${dir}/data\nhttp:\n  addr: 127.0.0.1:${port}\n`,
-  );
-  const child = spawn('/usr/bin/docker-registry', ['serve', `${dir}/config.yml`], { stdio: 'ignore' });
-  const url = `http://127.0.0.1:${port}`;
-  await waitUp(url, child, 'docker-registry');
-  return { name: 'distribution', url, pid: child.pid!, stop: () => stopChild(child) };
+async function startDistributionServer(): Promise<Server> {
+  const r = await startDistribution({ fast: true });
+  return { name: 'distribution', url: r.url, pid: r.pid, stop: r.stop };
 }
 
 async function startBerthRegistry(dir: string): Promise<Server> {
@@ -133,7 +102,7 @@ async function main(): Promise<void> {
   try {
     await fs.mkdir(`${dir}/distribution`);
     await fs.mkdir(`${dir}/berth`);
-    servers.push(await startBerthRegistry(`${dir}/berth`), await startDistribution(`${dir}/distribution`));
+    servers.push(await startBerthRegistry(`${dir}/berth`), await startDistributionServer());
     const layer = randomBytes(BLOB_MB * 1024 * 1024);
     const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [sha(layer)] } }));
     const manifest = Buffer.from(

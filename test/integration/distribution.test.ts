@@ -4,48 +4,11 @@
 // misbehaving registry. All registries listen on 127.0.0.1.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, promises as fs } from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { PrivateDockerd, TestDaemon } from './harness.js';
 import { FakeRegistry, fakeImage } from './fake-registry.js';
-
-const DISTRIBUTION = '/usr/bin/docker-registry';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-/** Debian's docker-registry on a free port with a private root; stopped by PID. */
-async function startDistribution(): Promise<{ port: number; stop(): Promise<void> }> {
-  const dir = await fs.mkdtemp('/tmp/bt-reg-');
-  const port = await freePort();
-  await fs.writeFile(
-    path.join(dir, 'config.yml'),
-    `version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: ${dir}/data\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:${port}\n`,
-  );
-  const child: ChildProcess = spawn(DISTRIBUTION, ['serve', path.join(dir, 'config.yml')], { stdio: 'ignore' });
-  for (let i = 0; i < 100; i++) {
-    const ok = await fetch(`http://127.0.0.1:${port}/v2/`).then((r) => r.ok).catch(() => false);
-    if (ok) break;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return {
-    port,
-    async stop() {
-      child.kill('SIGTERM');
-      await new Promise((r) => (child.exitCode !== null ? r(null) : child.once('exit', r)));
-      await fs.rm(dir, { recursive: true, force: true });
-    },
-  };
-}
+import { DISTRIBUTION, startDistribution } from '../support/distribution.js';
 
 async function contentBlobs(d: TestDaemon): Promise<string[]> {
   return (await fs.readdir(path.join(d.root, 'content', 'sha256'))).sort();
@@ -61,7 +24,7 @@ describe('distribution: pull, push, login', () => {
 
   describe('against distribution 2.8', { skip: !existsSync(DISTRIBUTION) && 'Debian docker-registry is not installed' }, () => {
     let reg: { port: number; stop(): Promise<void> };
-    before(async () => (reg = await startDistribution()));
+    before(async () => (reg = await startDistribution({ deletes: true })));
     after(async () => reg.stop());
 
     it('pushes, pulls back by tag and by digest, with the same digest, and runs it', async () => {

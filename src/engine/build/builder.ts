@@ -29,14 +29,8 @@ import { parseRunMount, prepareRunMounts, removeMountPoints } from './run-mounts
 import { copyFiles, expandSource, hashSources, resolveInRoot, type DigestCache, type HardLinks } from './copy.js';
 import { expandString, expandWords, parseDockerfile, parseKeyValues, substituteVars, type Env, type Instruction } from './dockerfile.js';
 
-export interface BuildOptions {
-  contextDir: string;
-  /** Content digests of a kept context's files (see contexts.ts). */
-  contextDigests?: DigestCache;
-  /** Settles once the context's files are in place (a kept context is still being written as steps start). */
-  contextReady?: Promise<void>;
-  dockerfile: string;
-  dockerfileName: string;
+/** What the user asked of a build (`docker build`'s flags), as the API carries them. */
+export interface BuildSettings {
   tags: string[];
   buildArgs: Record<string, string | null>;
   labels: Record<string, string>;
@@ -51,9 +45,20 @@ export interface BuildOptions {
   platform?: string;
   /** --network: RUN's network when it names none or "default" (default, bridge, none, host). */
   networkMode?: string;
-  progress: (m: JSONMessage) => void;
   /** classic: the legacy builder's lines (what the docker CLI gets); vertex: one vertex per step (progress.ts). */
   progressMode?: ProgressMode;
+}
+
+export interface BuildOptions extends BuildSettings {
+  contextDir: string;
+  /** Content digests of a kept context's files (see contexts.ts). */
+  contextDigests?: DigestCache;
+  /** Settles once the context's files are in place (a kept context is still being written as steps start). */
+  contextReady?: Promise<void>;
+  /** The Dockerfile's text, and its name (for messages). */
+  dockerfile: string;
+  dockerfileName: string;
+  progress: (m: JSONMessage) => void;
   /** Aborted (with the error) when a stage fails: the other stages stop, as BuildKit cancels them. */
   signal?: AbortSignal;
 }

@@ -9,31 +9,17 @@ import type { JSONMessage } from '../../api/types.js';
 import { InvalidParameter } from '../../lib/errors.js';
 import { dockerignore } from '../../lib/dockerignore.js';
 import { decompressed } from '../snapshots/layers.js';
-import { Builder, type BuilderDeps } from './builder.js';
+import { Builder, type BuilderDeps, type BuildSettings } from './builder.js';
 import type { BuildPruneOptions, BuildPruneReport } from './cache.js';
 import type { BuildCacheUsage } from '../housekeeping.js';
 import { ContextStore } from './contexts.js';
 import type { DigestCache } from './copy.js';
-import type { ProgressMode } from './progress.js';
 
-export interface BuildRequest {
+export interface BuildRequest extends BuildSettings {
+  /** The Dockerfile's name in the context. */
   dockerfile: string;
-  tags: string[];
-  buildArgs: Record<string, string | null>;
-  labels: Record<string, string>;
-  target?: string;
-  noCache: boolean;
-  pull: boolean;
-  secrets?: Record<string, Buffer>;
-  noCacheFilter?: string[];
   /** A context sync session (berth's CLI): the body holds only the entries berthd lacked. */
   contextSession?: string;
-  /** `build --platform`: only this host's linux/<arch> builds here. */
-  platform?: string;
-  /** `build --network`: RUN's network when it names none (default, bridge, none or host). */
-  networkMode?: string;
-  /** classic (the legacy builder's lines) or vertex (berth's CLI: one vertex per step, see progress.ts). */
-  progressMode?: ProgressMode;
 }
 
 export class BuildService {
