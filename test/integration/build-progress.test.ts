@@ -166,7 +166,7 @@ describe('build progress', () => {
   it('auto off a terminal is plain; -q prints only the image ID; an unknown mode is refused', async () => {
     const auto = await d.berth(['build', '-t', 'prog:auto', ctx]);
     assert.equal(auto.code, 0, auto.stderr);
-    assert.match(auto.stderr, /^#1 \[one 1\/3\] FROM /);
+    assert.match(auto.stderr, /^#1 \[one 1\/3\] FROM /m, "plain lines (stages print in the order they run)");
     assert.doesNotMatch(auto.stderr, /\x1b\[/, 'no escape codes off a terminal');
     const quiet = await d.berth(['build', '-q', ctx]);
     assert.equal(quiet.code, 0, quiet.stderr);

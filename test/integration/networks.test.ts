@@ -21,6 +21,16 @@ function httpGet(port: number, host = '127.0.0.1'): Promise<string> {
   });
 }
 
+/** httpGet once the server answers: a detached container's server may take a moment to listen. */
+async function httpGetReady(port: number): Promise<string> {
+  let body = await httpGet(port);
+  for (let i = 0; i < 50 && body === 'error:ECONNREFUSED'; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    body = await httpGet(port);
+  }
+  return body;
+}
+
 /** Whether a TCP port on 127.0.0.1 can be bound now. */
 function portFree(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -108,7 +118,7 @@ describe('networks', () => {
   it('publishes ports on 127.0.0.1 and the host, -P onto ephemeral ports, released at stop', async () => {
     const r = await d.berth(['run', '-d', '--name', 'pub', '-p', '127.0.0.1:18781:80', '-p', '18782:80', '--expose', '81', '-P', 'busybox', ...WEB]);
     assert.equal(r.code, 0, r.stderr);
-    assert.match(await httpGet(18781), /^hello from/);
+    assert.match(await httpGetReady(18781), /^hello from/);
     assert.match(await httpGet(18782), /^hello from/);
     const port = await d.berth(['port', 'pub']);
     assert.match(port.stdout, /80\/tcp -> 127\.0\.0\.1:18781\n/);
@@ -225,7 +235,7 @@ describe('networks', () => {
     assert.equal(ls.stdout, 'dnet bridge\n');
     const run = await d.docker(['run', '-d', '--name', 'dweb', '--network', 'dnet', '-p', '127.0.0.1:18784:80', 'busybox', ...WEB]);
     assert.equal(run.code, 0, run.stderr);
-    assert.match(await httpGet(18784), /^hello from/);
+    assert.match(await httpGetReady(18784), /^hello from/);
     const ip = await d.docker(['inspect', '-f', '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}', 'dweb']);
     assert.equal(ip.stdout, '10.234.0.2\n');
     const port = await d.docker(['port', 'dweb', '80']);

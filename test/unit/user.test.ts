@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { resolveUser, secureJoin } from '../../src/engine/runtime/user.js';
+import { resolveUser } from '../../src/engine/runtime/user.js';
+import { secureJoin } from '../../src/lib/securejoin.js';
 import { InvalidParameter } from '../../src/lib/errors.js';
 
 let root: string;

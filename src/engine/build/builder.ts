@@ -26,7 +26,8 @@ import { commitUpper } from './layerdiff.js';
 import { BuildCache } from './cache.js';
 import { BuildVertices, type ProgressMode, type StepVertex } from './progress.js';
 import { parseRunMount, prepareRunMounts, removeMountPoints } from './run-mounts.js';
-import { copyFiles, expandSource, hashSources, resolveInRoot, type DigestCache, type HardLinks } from './copy.js';
+import { copyFiles, expandSource, hashSources, type DigestCache, type HardLinks } from './copy.js';
+import { secureJoin } from '../../lib/securejoin.js';
 import { expandString, expandWords, parseDockerfile, parseKeyValues, substituteVars, type Env, type Instruction } from './dockerfile.js';
 
 /** What the user asked of a build (`docker build`'s flags), as the API carries them. */
@@ -338,7 +339,7 @@ export class Builder {
       o.say(` ---> Running in ${id.slice(0, 12)}\n`);
       const cfg = state.config.config ?? {};
       const cwd = cfg.WorkingDir || '/';
-      await fs.mkdir(await resolveInRoot(rootfs, cwd), { recursive: true });
+      await fs.mkdir(await secureJoin(rootfs, cwd), { recursive: true });
       const rec = { id, name: '/' + id.slice(0, 12), hostConfig: { NetworkMode: network === 'default' ? 'bridge' : network } as HostConfig, config: {}, networks: {} } as unknown as ContainerRecord;
       if (network === 'default') rec.networks = this.d.networks.endpointsForCreate(rec.hostConfig);
       const netnsPath = await this.d.networks.attach(rec);
@@ -628,7 +629,7 @@ export class Builder {
 
   /** ADD of a local tar archive (plain, gzip, bzip2, xz): extracted into the destination. */
   private async addArchive(root: string, rel: string, rootfs: string, dest: string, owner?: { uid: number; gid: number }): Promise<boolean> {
-    const file = await resolveInRoot(root, '/' + rel);
+    const file = await secureJoin(root, '/' + rel);
     const st = await fs.stat(file).catch(() => undefined);
     if (!st?.isFile()) return false;
     const fh = await fs.open(file, 'r');
@@ -638,7 +639,7 @@ export class Builder {
     const compressed = (head[0] === 0x1f && head[1] === 0x8b) || head.subarray(0, 3).toString() === 'BZh' || head.subarray(0, 6).equals(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]));
     const plainTar = head.subarray(257, 262).toString() === 'ustar';
     if (!compressed && !plainTar) return false;
-    const target = await resolveInRoot(rootfs, dest);
+    const target = await secureJoin(rootfs, dest);
     await fs.mkdir(target, { recursive: true });
     const { run } = await import('../../lib/exec.js');
     const r = await run(['tar', '-x', '-C', target, '--no-same-owner', '-f', file, ...(owner ? [] : [])], { allowFailure: true });
@@ -653,7 +654,7 @@ export class Builder {
     });
     if (!res.ok) throw new InvalidParameter(`failed to download ${url}: HTTP ${res.status}`);
     const name = isDir ? path.posix.join(dest, path.posix.basename(new URL(url).pathname) || 'index.html') : dest;
-    const target = await resolveInRoot(rootfs, name);
+    const target = await secureJoin(rootfs, name);
     await fs.mkdir(path.dirname(target), { recursive: true });
     await fs.writeFile(target, Buffer.from(await res.arrayBuffer()), { mode: 0o600 });
     await fs.lchown(target, owner?.uid ?? 0, owner?.gid ?? 0);

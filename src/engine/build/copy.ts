@@ -10,37 +10,11 @@ import path from 'node:path';
 import { InvalidParameter } from '../../lib/errors.js';
 import { inParallel } from '../../lib/concurrency.js';
 import { run } from '../../lib/exec.js';
+import { secureJoin } from '../../lib/securejoin.js';
 
 export interface CopyOwner {
   uid: number;
   gid: number;
-}
-
-/** Resolve `p` (absolute, in the root's terms) inside `root`, following symlinks without leaving it. */
-export async function resolveInRoot(root: string, p: string, followLast = true): Promise<string> {
-  const parts = p.split('/').filter((x) => x && x !== '.');
-  let cur = '/';
-  for (let i = 0, hops = 0; i < parts.length; i++) {
-    const part = parts[i]!;
-    if (part === '..') {
-      cur = path.posix.dirname(cur);
-      continue;
-    }
-    const next = path.posix.join(cur, part);
-    const last = i === parts.length - 1;
-    const st = await fs.lstat(path.join(root, next)).catch(() => undefined);
-    if (st?.isSymbolicLink() && (!last || followLast)) {
-      if (++hops > 40) throw new InvalidParameter(`too many levels of symbolic links in ${p}`);
-      const target = await fs.readlink(path.join(root, next));
-      const rest = parts.slice(i + 1);
-      parts.splice(0, parts.length, ...(target.startsWith('/') ? target : path.posix.join(cur, target)).split('/').filter((x) => x && x !== '.'), ...rest);
-      cur = '/';
-      i = -1;
-      continue;
-    }
-    cur = next;
-  }
-  return path.join(root, cur);
 }
 
 function globToRegExp(pattern: string): RegExp {
@@ -66,7 +40,7 @@ function globToRegExp(pattern: string): RegExp {
 export async function expandSource(root: string, pattern: string): Promise<string[]> {
   const clean = path.posix.normalize('/' + pattern).slice(1) || '.';
   if (!/[*?[]/.test(clean)) {
-    const full = await resolveInRoot(root, '/' + clean);
+    const full = await secureJoin(root, '/' + clean);
     return (await fs.lstat(full).catch(() => undefined)) ? [clean] : [];
   }
   let matches = [''];
@@ -229,7 +203,7 @@ export interface HardLinks {
 export async function copyFiles(req: CopyRequest): Promise<void> {
   const asDir = req.destIsDir || req.sources.length > 1;
   for (const src of req.sources) {
-    const from = await resolveInRoot(req.srcRoot, '/' + src);
+    const from = await secureJoin(req.srcRoot, '/' + src);
     const st = await fs.stat(from).catch(() => fs.lstat(from));
     if (st.isDirectory()) {
       const to = await ensureDir(req.destRoot, req.dest, req.owner);
@@ -243,7 +217,7 @@ export async function copyFiles(req: CopyRequest): Promise<void> {
       const target = asDir ? path.posix.join(req.dest, path.posix.basename(src)) : req.dest;
       if (asDir) await ensureDir(req.destRoot, req.dest, req.owner);
       else await ensureDir(req.destRoot, path.posix.dirname(req.dest), req.owner);
-      const parent = await resolveInRoot(req.destRoot, path.posix.dirname(target));
+      const parent = await secureJoin(req.destRoot, path.posix.dirname(target));
       let to = path.join(parent, path.posix.basename(target));
       const existing = await fs.stat(to).catch(() => undefined);
       if (existing?.isDirectory()) to = path.join(to, path.posix.basename(src));
@@ -266,7 +240,7 @@ async function ensureDir(root: string, dir: string, owner?: CopyOwner): Promise<
   const parts = dir.split('/').filter(Boolean);
   let cur = '/';
   for (const part of parts) {
-    const next = await resolveInRoot(root, path.posix.join(cur, part));
+    const next = await secureJoin(root, path.posix.join(cur, part));
     const st = await fs.stat(next).catch(() => undefined);
     if (!st) {
       await fs.mkdir(next, { mode: 0o755 });
@@ -274,7 +248,7 @@ async function ensureDir(root: string, dir: string, owner?: CopyOwner): Promise<
     } else if (!st.isDirectory()) throw new InvalidParameter(`cannot copy to ${dir}: ${path.posix.join(cur, part)} is not a directory`);
     cur = path.posix.join(cur, part);
   }
-  return resolveInRoot(root, dir);
+  return secureJoin(root, dir);
 }
 
 function linkable(req: CopyRequest): boolean {

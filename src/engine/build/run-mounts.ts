@@ -9,7 +9,7 @@ import { InvalidParameter } from '../../lib/errors.js';
 import { run } from '../../lib/exec.js';
 import { readJsonIfExists, writeJsonAtomic } from '../../lib/fsutil.js';
 import type { OciMount } from '../runtime/spec.js';
-import { resolveInRoot } from './copy.js';
+import { secureJoin } from '../../lib/securejoin.js';
 
 export interface RunMount {
   type: 'cache' | 'secret' | 'bind' | 'tmpfs';
@@ -129,7 +129,7 @@ export async function prepareRunMounts(
       const target = path.posix.normalize('/' + m.target);
       // Record mount points the image lacks: they are created for the mount and removed afterwards.
       for (let p = target; p !== '/'; p = path.posix.dirname(p)) {
-        if (!(await fs.lstat(await resolveInRoot(o.rootfs, p)).catch(() => undefined))) created.push(p);
+        if (!(await fs.lstat(await secureJoin(o.rootfs, p)).catch(() => undefined))) created.push(p);
       }
       if (m.type === 'cache') {
         const id = m.id ?? target;
@@ -167,7 +167,7 @@ export async function prepareRunMounts(
           undo.push(src.release);
           base = src.rootfs;
         }
-        let source = await resolveInRoot(base, '/' + (m.source ?? '/'));
+        let source = await secureJoin(base, '/' + (m.source ?? '/'));
         if (!(await fs.lstat(source).catch(() => undefined))) throw new InvalidParameter(`RUN --mount=type=bind: source ${m.source ?? '/'} not found`);
         if (!m.readonly && !m.from) {
           // Writes to an rw bind are discarded (BuildKit): they go to a copy, never to the kept context,

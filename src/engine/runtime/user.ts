@@ -1,7 +1,7 @@
 // User resolution inside a container's root filesystem, like Docker (moby/sys/user GetExecUserPath
 // and GetAdditionalGroupsPath): "", "name", "uid", "name:group", "uid:gid", plus --group-add.
 import { promises as fs } from 'node:fs';
-import path from 'node:path';
+import { secureJoin } from '../../lib/securejoin.js';
 import { InvalidParameter } from '../../lib/errors.js';
 
 export interface ResolvedUser {
@@ -17,37 +17,6 @@ interface PasswdEntry { name: string; uid: number; gid: number; home: string }
 interface GroupEntry { name: string; gid: number; members: string[] }
 
 const MAX_ID = 2147483647;
-const MAX_SYMLINKS = 255;
-
-/** Join `p` under `root` resolving every symlink as if root were "/": nothing escapes the rootfs. */
-export async function secureJoin(root: string, p: string): Promise<string> {
-  const pending = p.split('/').filter((s) => s !== '' && s !== '.');
-  const done: string[] = [];
-  let links = 0;
-  while (pending.length > 0) {
-    const part = pending.shift()!;
-    if (part === '..') {
-      done.pop();
-      continue;
-    }
-    const candidate = path.join(root, ...done, part);
-    let target: string | undefined;
-    try {
-      if ((await fs.lstat(candidate)).isSymbolicLink()) target = await fs.readlink(candidate);
-    } catch {
-      // a missing component: keep it literally, the caller's open fails as it should
-    }
-    if (target === undefined) {
-      done.push(part);
-      continue;
-    }
-    if (++links > MAX_SYMLINKS) throw new InvalidParameter(`too many levels of symbolic links: ${p}`);
-    if (target.startsWith('/')) done.length = 0;
-    pending.unshift(...target.split('/').filter((s) => s !== '' && s !== '.'));
-  }
-  return path.join(root, ...done);
-}
-
 async function readInRootfs(rootfs: string, file: string): Promise<string | undefined> {
   try {
     return await fs.readFile(await secureJoin(rootfs, file), 'utf8');

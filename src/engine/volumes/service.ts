@@ -16,7 +16,7 @@ import { CommandError, run } from '../../lib/exec.js';
 import { labelsMatch, matchLabel } from '../../lib/filters.js';
 import type { EventsService } from '../events.js';
 import type { ContainerRecord } from '../containers/record.js';
-import { secureJoin } from '../runtime/user.js';
+import { secureJoin } from '../../lib/securejoin.js';
 import {
   ANONYMOUS_LABEL,
   cleanPath,
