@@ -1,5 +1,6 @@
-// The berth CLI against a real dockerd (the reference engine at /run/docker-ref.sock). Skips itself when
-// that socket does not answer; removes every container and image it creates there.
+// The berth CLI against a real dockerd: the reference engine at /run/docker-ref.sock when it answers, else a
+// private dockerd (Debian's docker.io) started for this file with busybox imported. Skips itself only when
+// neither exists; removes every container and image it creates.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -8,17 +9,18 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { busyboxTar, PrivateDockerd } from './harness.js';
 
-const SOCKET = '/run/docker-ref.sock';
+const SHARED_SOCKET = '/run/docker-ref.sock';
 const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const PREFIX = `berth-it-${process.pid}`;
 const CONTAINER = `${PREFIX}-c`;
 const TAG = `${PREFIX}-img:v1`;
 
-function pingOk(): Promise<boolean> {
-  if (!existsSync(SOCKET)) return Promise.resolve(false);
+function pingOk(socket: string): Promise<boolean> {
+  if (!existsSync(socket)) return Promise.resolve(false);
   return new Promise((resolve) => {
-    const req = request({ socketPath: SOCKET, path: '/_ping' }, (res) => {
+    const req = request({ socketPath: socket, path: '/_ping' }, (res) => {
       res.resume();
       resolve(res.statusCode === 200);
     });
@@ -27,8 +29,19 @@ function pingOk(): Promise<boolean> {
   });
 }
 
-const available = await pingOk();
-const skip = available ? false : `no dockerd at ${SOCKET}`;
+async function privateDockerd(): Promise<PrivateDockerd | undefined> {
+  if (!existsSync('/usr/sbin/dockerd')) return undefined;
+  const ref = await PrivateDockerd.start();
+  const imported = await ref.docker(['import', '-c', 'CMD ["sh"]', await busyboxTar(), 'busybox:latest']);
+  if (imported.code !== 0) throw new Error(`docker import of busybox failed: ${imported.stderr}`);
+  return ref;
+}
+
+const shared = await pingOk(SHARED_SOCKET);
+const own = shared ? undefined : await privateDockerd();
+const SOCKET = own ? own.socket : SHARED_SOCKET;
+const available = shared || !!own;
+const skip = available ? false : `no dockerd: neither ${SHARED_SOCKET} nor /usr/sbin/dockerd`;
 
 interface Result {
   status: number;
@@ -41,10 +54,11 @@ function berth(args: string[], input?: string | Buffer): Result {
   return { status: r.status ?? -1, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
 }
 
-after(() => {
+after(async () => {
   if (!available) return;
   berth(['rm', '-f', CONTAINER]);
   berth(['rmi', '-f', TAG]);
+  await own?.stop();
 });
 
 test('run --rm prints the output and exits 0', { skip }, () => {

@@ -1,22 +1,26 @@
-// Archive compatibility with the reference dockerd (Docker 20.10): our `save` loads there with the
-// same image ID, and its `docker save` loads here with the same ID. Skipped when dockerd is absent.
+// Archive compatibility with dockerd (Docker 20.10): our `save` loads there with the same image ID, and its
+// `docker save` loads here with the same ID. The reference engine at /run/docker-ref.sock when it answers,
+// else a private dockerd started for this file; skipped when neither exists.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createReadStream, createWriteStream, promises as fs } from 'node:fs';
+import { createReadStream, createWriteStream, existsSync, promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { run } from '../../src/lib/exec.js';
 import { ImagesService } from '../../src/engine/images/service.js';
 import { Snapshotter } from '../../src/engine/snapshots/snapshotter.js';
+import { busyboxTar, DOCKER_CLI, PrivateDockerd } from './harness.js';
 
-const env = { ...process.env, DOCKER_HOST: 'unix:///run/docker-ref.sock' };
-const docker = (args: string[]) => run(['docker', ...args], { env });
-const dockerd = await docker(['version', '--format', '{{.Server.Version}}']).then(
+const SHARED = 'unix:///run/docker-ref.sock';
+const shared = await run([DOCKER_CLI, 'version', '--format', '{{.Server.Version}}'], { env: { ...process.env, DOCKER_HOST: SHARED } }).then(
   () => true,
   () => false,
 );
+const own = !shared && existsSync('/usr/sbin/dockerd') ? await PrivateDockerd.start() : undefined;
+const env = { ...process.env, DOCKER_HOST: own ? `unix://${own.socket}` : SHARED };
+const docker = (args: string[]) => run([DOCKER_CLI, ...args], { env });
 
-describe('archives shared with dockerd', { skip: !dockerd && 'no reference dockerd at /run/docker-ref.sock' }, () => {
+describe('archives shared with dockerd', { skip: !shared && !own && 'no dockerd: neither /run/docker-ref.sock nor /usr/sbin/dockerd' }, () => {
   let tmp: string;
   let images: ImagesService;
   const tag = `berth-test/roundtrip:${process.pid}`;
@@ -32,12 +36,11 @@ describe('archives shared with dockerd', { skip: !dockerd && 'no reference docke
   after(async () => {
     await docker(['rmi', tag]).catch(() => undefined);
     await fs.rm(tmp, { recursive: true, force: true });
+    await own?.stop();
   });
 
   it('saves an archive that docker 20.10 loads with the same image ID', async () => {
-    await run(['/work/shared/fixtures/mkrootfs-busybox.sh', path.join(tmp, 'rootfs')]);
-    await run(['tar', '-C', path.join(tmp, 'rootfs'), '-cf', path.join(tmp, 'rootfs.tar'), '.']);
-    const id = await images.importTarball(createReadStream(path.join(tmp, 'rootfs.tar')), { reference: tag, changes: ['CMD ["sh"]'] });
+    const id = await images.importTarball(createReadStream(await busyboxTar()), { reference: tag, changes: ['CMD ["sh"]'] });
     const archive = path.join(tmp, 'ours.tar');
     await images.save([tag], createWriteStream(archive));
     const listing = (await run(['tar', '-tf', archive])).stdout.split('\n');
@@ -48,6 +51,7 @@ describe('archives shared with dockerd', { skip: !dockerd && 'no reference docke
   });
 
   it('loads what docker save writes with the same image ID and tag', async () => {
+    if (own) await docker(['import', '-c', 'CMD ["sh"]', await busyboxTar(), 'busybox:latest']);
     const ref = (await docker(['image', 'inspect', '-f', '{{.Id}}', 'busybox:latest'])).stdout.trim();
     const archive = path.join(tmp, 'theirs.tar');
     await docker(['save', '-o', archive, 'busybox:latest']);
