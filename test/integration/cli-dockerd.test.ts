@@ -81,10 +81,11 @@ test('run -i pipes stdin and closes it at EOF', { skip }, () => {
 });
 
 test('run of a missing image: message and exit 125', { skip }, () => {
-  const r = berth(['run', '--rm', 'nosuchimage']);
+  // A registry on 127.0.0.1 that is not there: the pull fails without leaving the machine.
+  const r = berth(['run', '--rm', '127.0.0.1:1/nosuchimage']);
   assert.equal(r.status, 125);
-  assert.match(r.stderr, /^Unable to find image 'nosuchimage:latest' locally\n/);
-  assert.match(r.stderr, /berth: Error response from daemon: .*nosuchimage/);
+  assert.match(r.stderr, /^Unable to find image '127\.0\.0\.1:1\/nosuchimage:latest' locally\n/);
+  assert.match(r.stderr, /berth: Error response from daemon: .*127\.0\.0\.1:1/);
 });
 
 test('run of a missing command exits 127', { skip }, () => {

@@ -174,9 +174,11 @@ describe('containers', () => {
   });
 
   it('refuses bad input with clear errors', async () => {
-    const missing = await d.berth(['run', '--rm', 'nosuchimage']);
-    assert.notEqual(missing.code, 0);
-    assert.match(missing.stderr, /Unable to find image 'nosuchimage:latest' locally/);
+    // A registry on 127.0.0.1 that is not there: the pull fails without leaving the machine.
+    const missing = await d.berth(['run', '--rm', '127.0.0.1:1/nosuchimage']);
+    assert.equal(missing.code, 125);
+    assert.match(missing.stderr, /Unable to find image '127\.0\.0\.1:1\/nosuchimage:latest' locally/);
+    assert.match(missing.stderr, /127\.0\.0\.1:1/);
     await d.berth(['create', '--name', 'dup', 'busybox', 'true']);
     const dup = await d.berth(['create', '--name', 'dup', 'busybox', 'true']);
     assert.equal(dup.code, 125);
