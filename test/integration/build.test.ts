@@ -271,6 +271,19 @@ CMD ["echo hi"]
       const b = await ref.docker(['run', '--rm', '--entrypoint', '', '-u', '0', '--network', 'none', 'cmp', ...tree]);
       assert.equal(b.code, 0, b.stderr);
       assert.equal(a.stdout, b.stdout);
+      // The built layers are kept as directories (lazy blobs): `save` makes their tars again, and dockerd
+      // loads them with the same image ID.
+      const lazy = path.join(d.root, 'content', 'lazy');
+      assert.ok((await fs.readdir(lazy)).length > 0, 'build layers are lazy blobs');
+      assert.equal((await d.berth(['tag', 'cmp', 'cmp-berth:1'])).code, 0);
+      const saved = path.join(c, '..', `${path.basename(c)}-built.tar`);
+      const save = await d.berth(['save', '-o', saved, 'cmp-berth:1']);
+      assert.equal(save.code, 0, save.stderr);
+      assert.equal((await ref.docker(['load', '-i', saved])).code, 0);
+      await fs.rm(saved, { force: true });
+      const ids = [await d.berth(['image', 'inspect', '-f', '{{.Id}}', 'cmp-berth:1']), await ref.docker(['image', 'inspect', '-f', '{{.Id}}', 'cmp-berth:1'])];
+      assert.equal(ids[1]!.stdout, ids[0]!.stdout, 'the same image ID in dockerd');
+      assert.equal((await ref.docker(['run', '--rm', '--network', 'none', '--entrypoint', '', '-u', '0', 'cmp-berth:1', ...tree])).stdout, a.stdout);
     } finally {
       await ref.stop();
       await fs.rm(c, { recursive: true, force: true });

@@ -53,6 +53,23 @@ describe('distribution: pull, push, login', () => {
       await d.berth(['tag', `${name}:v1`, 'busybox']);
     });
 
+    it('pushes a built image (its layers made again from their directories) and pulls it back', async () => {
+      const name = `127.0.0.1:${reg.port}/built/img:v1`;
+      const built = await d.berth(['build', '-q', '-t', name, '-'], { input: 'FROM busybox\nRUN echo built here > /built\n' });
+      assert.equal(built.code, 0, built.stderr);
+      const lazy = (await fs.readdir(path.join(d.root, 'content', 'lazy'))).length;
+      assert.ok(lazy > 0, 'the RUN layer is a lazy blob until read');
+      const push = await d.berth(['push', name]);
+      assert.equal(push.code, 0, push.stderr + push.stdout);
+      assert.equal((await fs.readdir(path.join(d.root, 'content', 'lazy'))).length, lazy - 1, 'pushing stored it');
+      assert.equal((await d.berth(['rmi', name])).code, 0);
+      const pull = await d.berth(['pull', name]);
+      assert.equal(pull.code, 0, pull.stderr);
+      assert.equal((await d.berth(['image', 'inspect', '-f', '{{.Id}}', name])).stdout, built.stdout, 'the same image ID');
+      assert.equal((await d.berth(['run', '--rm', name, 'cat', '/built'])).stdout, 'built here\n');
+      assert.equal((await d.berth(['rmi', name])).code, 0);
+    });
+
     it('mounts a layer from another repository and pulls every tag with -a', async () => {
       const a = `127.0.0.1:${reg.port}/team/busybox`;
       const b = `127.0.0.1:${reg.port}/other/bb`;

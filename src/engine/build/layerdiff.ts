@@ -1,8 +1,9 @@
 // A build step's new layer is the upper dir of its overlay snapshot. The upper dir already has the layer
-// store's on-disk form (overlay whiteouts), so it is moved into the layer store as is; the layer tar for
-// the content store (and the diff ID) comes from snapshots/diff.ts (whiteouts back to `.wh.` entries),
-// the same conversion `commit` uses.
-import { randomBytes } from 'node:crypto';
+// store's on-disk form (overlay whiteouts), so it is moved into the layer store as is; the layer tar (whose
+// digest is the diff ID) comes from snapshots/diff.ts (whiteouts back to `.wh.` entries), the same
+// conversion `commit` uses. The tar is only hashed here: the content store keeps the blob as a lazy record
+// and makes the same tar again from the layer's directory when the blob is read (save, push).
+import { createHash, randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { writeJsonAtomic } from '../../lib/fsutil.js';
@@ -12,13 +13,20 @@ import type { LayerRef } from '../images/store.js';
 import { chainId as chainIdOf, type LayerInfo, type LayerStore } from '../snapshots/layers.js';
 import { layerTar } from '../snapshots/diff.js';
 
-/** Store the upper dir as a layer over `parent`: blob in the content store, directory in the layer store. */
+/** Store the upper dir as a layer over `parent`: directory in the layer store, lazy blob in the content store. */
 export async function commitUpper(content: ContentStore, layers: LayerStore, upperDir: string, parent: string | undefined): Promise<{ ref: LayerRef; info: LayerInfo }> {
   const { stream, done } = await layerTar(upperDir);
-  // The blob is the uncompressed layer tar: its digest is the diff ID too, hashed once.
-  const [blob, { size }] = await Promise.all([content.put(stream), done]);
-  const diffId = blob.digest;
-  const tarSize = blob.size;
+  // The blob is the uncompressed layer tar: its digest is the diff ID too.
+  const hash = createHash('sha256');
+  let tarSize = 0;
+  const hashed = (async () => {
+    for await (const c of stream) {
+      hash.update(c as Buffer);
+      tarSize += (c as Buffer).length;
+    }
+  })();
+  const [, { size }] = await Promise.all([hashed, done]);
+  const diffId = 'sha256:' + hash.digest('hex');
   const info: LayerInfo = { chainId: chainIdOf(parent, diffId), diffId, size, tarSize, ...(parent ? { parent } : {}) };
   const dest = layers.layerDir(info.chainId);
   if (!(await layers.info(info.chainId))) {
@@ -35,5 +43,6 @@ export async function commitUpper(content: ContentStore, layers: LayerStore, upp
       await fs.rm(tmp, { recursive: true, force: true });
     }
   }
-  return { ref: { diffId, digest: blob.digest, mediaType: LAYER_TAR, size: blob.size }, info };
+  await content.putLazy(diffId, { size: tarSize, chainId: info.chainId });
+  return { ref: { diffId, digest: diffId, mediaType: LAYER_TAR, size: tarSize }, info };
 }

@@ -2,6 +2,7 @@
 // rules over the content store (blobs), the image store (records, tags) and the layer store
 // (extracted layers). Writes go blob → layer → record → tag, so a crash leaves old or new state.
 import { createHash } from 'node:crypto';
+import path from 'node:path';
 import { Readable, type Writable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import type { HistoryItem, ImageInspect, ImageRuntimeConfig, ImageSummary } from '../../api/types.js';
@@ -10,6 +11,7 @@ import { Conflict, InvalidParameter, NotFound } from '../../lib/errors.js';
 import { tee } from '../../lib/streams.js';
 import { ContentStore } from '../content/store.js';
 import { chainIds, decompressed, type LayerStore } from '../snapshots/layers.js';
+import { layerTar } from '../snapshots/diff.js';
 import type { Snapshotter } from '../snapshots/snapshotter.js';
 import { loadArchive, saveArchive } from './archive.js';
 import { applyChanges } from './changes.js';
@@ -76,6 +78,11 @@ export class ImagesService {
   constructor(private readonly o: ImagesOptions) {
     this.content = new ContentStore(o.root);
     this.store = new ImageStore(o.root);
+    // A build's layers are kept as their directories; their tars are made again when read (content/store.ts).
+    this.content.lazySource = {
+      exists: async (b) => !!(await this.layers.info(b.chainId)),
+      open: async (b) => (await layerTar(path.join(this.layers.layerDir(b.chainId), 'diff'))).stream,
+    };
   }
 
   /** Needs the snapshotter's init first (the engine does it): leftovers go, then unreferenced blobs and layers. */
