@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { existsSync, promises as fs } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
-import { DOCKER_CLI, TestDaemon } from './harness.js';
+import { context, DOCKER_CLI, TestDaemon } from './harness.js';
 import { humanSize } from '../../src/lib/units.js';
 import type { BuildCacheUsage } from '../../src/engine/housekeeping.js';
 
@@ -32,11 +32,6 @@ const arch = ({ x64: 'amd64', arm64: 'arm64' } as Record<string, string>)[proces
 const otherArch = arch === 'amd64' ? 'arm64' : 'amd64';
 const hasDocker = existsSync(DOCKER_CLI);
 
-async function context(files: Record<string, string>): Promise<string> {
-  const dir = await fs.mkdtemp('/tmp/bt-ctx-');
-  for (const [name, content] of Object.entries(files)) await fs.writeFile(path.join(dir, name), content);
-  return dir;
-}
 
 // A stage whose layer no image keeps (300 kB), a cache mount (50 kB), and a final image.
 const CACHE_DOCKERFILE = `FROM busybox AS gen

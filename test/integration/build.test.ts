@@ -6,16 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
-import { PrivateDockerd, TestDaemon } from './harness.js';
-
-async function context(files: Record<string, string>): Promise<string> {
-  const dir = await fs.mkdtemp('/tmp/bt-ctx-');
-  for (const [name, content] of Object.entries(files)) {
-    await fs.mkdir(path.dirname(path.join(dir, name)), { recursive: true });
-    await fs.writeFile(path.join(dir, name), content);
-  }
-  return dir;
-}
+import { context, PrivateDockerd, TestDaemon } from './harness.js';
 
 /** The lines of the step named like `part` in `berth build --progress=plain`'s output ("#N …"). */
 function plainStep(out: string, part: string): string {

@@ -68,6 +68,16 @@ export function busyboxTar(): Promise<string> {
   return rootfsTar;
 }
 
+/** A build context: a new directory under /tmp holding these files (the caller removes it). */
+export async function context(files: Record<string, string>): Promise<string> {
+  const dir = await fs.mkdtemp('/tmp/bt-ctx-');
+  for (const [name, content] of Object.entries(files)) {
+    await fs.mkdir(path.dirname(path.join(dir, name)), { recursive: true });
+    await fs.writeFile(path.join(dir, name), content);
+  }
+  return dir;
+}
+
 export class TestDaemon {
   child?: ChildProcess;
   readonly root: string;
