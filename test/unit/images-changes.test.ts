@@ -44,6 +44,13 @@ describe('import changes', () => {
     assert.deepEqual(applyChanges({}, ["ENV A='$literal'"]).Env, ['A=$literal']);
   });
 
+  it('expands as a Dockerfile does: every modifier, and the escape directive', () => {
+    const env = applyChanges({}, ['ENV F=app.tar.gz E=', 'ENV A=${F%.*} B=${F%%.*} C=${F#*.} D=${E-unset} G=${E:-empty} H=${NOPE-unset}']).Env;
+    assert.deepEqual(env, ['F=app.tar.gz', 'E=', 'A=app.tar', 'B=app', 'C=tar.gz', 'D=', 'G=empty', 'H=unset']);
+    assert.deepEqual(applyChanges({}, ['LABEL path=C:\\dir\\x'], { escape: '`' }).Labels, { path: 'C:\\dir\\x' });
+    assert.deepEqual(applyChanges({}, ['WORKDIR /srv/${APP}'], { args: new Map([['APP', 'web']]) }).WorkingDir, '/srv/web');
+  });
+
   it('keeps a base config and drops its CMD when only ENTRYPOINT changes, as a build does', () => {
     const base = { Cmd: ['old'], Env: ['PATH=/bin'] };
     assert.deepEqual(applyChanges(base, ['ENTRYPOINT ["e"]']).Cmd, null);

@@ -295,7 +295,7 @@ export class Builder {
           next = withHistory({ ...state, config: { ...state.config, config: { ...state.config.config, Shell: inst.json } } }, inst.original, true);
           break;
         default:
-          next = withHistory({ ...state, config: { ...state.config, config: applyChanges(state.config.config ?? {}, [inst.original], { args: o.args, shell: o.shell }) } }, inst.original, true);
+          next = withHistory({ ...state, config: { ...state.config, config: applyChanges(state.config.config ?? {}, [inst.original], { args: o.args, shell: o.shell, escape: o.escape }) } }, inst.original, true);
       }
       next = { ...next, key };
       await this.cache.put(next, { description: inst.original, layer: ['RUN', 'COPY', 'ADD'].includes(inst.name) });

@@ -1,11 +1,12 @@
-// `docker import -c` / `docker commit -c`: Dockerfile instruction lines applied to an image's
-// runtime config, as dockerd's BuildFromConfig does: JSON and shell forms, Dockerfile word rules
-// (quotes, backslash escapes) and $VAR / ${VAR} / ${VAR:-x} / ${VAR:+x} expansion from the ENV
-// set so far, for the instructions Dockerfiles expand in.
+// `docker import -c` / `docker commit -c`, and a build's metadata steps: Dockerfile instruction lines
+// applied to an image's runtime config, as dockerd's BuildFromConfig does: JSON and shell forms, and the
+// Dockerfile's own word rules and variable expansion (build/dockerfile.ts's lexer) from the ENV set so
+// far, for the instructions Dockerfiles expand in.
 import path from 'node:path';
 import type { HealthConfig, ImageRuntimeConfig } from '../../api/types.js';
 import { InvalidParameter } from '../../lib/errors.js';
 import { parseDurationNanos } from '../../lib/units.js';
+import { expandString, expandWords, parseKeyValues } from '../build/dockerfile.js';
 
 /** What dockerd accepts (validCommitCommands), plus STOPSIGNAL, which Docker 23+ accepts. */
 export const CHANGE_INSTRUCTIONS = ['CMD', 'ENTRYPOINT', 'ENV', 'EXPOSE', 'HEALTHCHECK', 'LABEL', 'ONBUILD', 'STOPSIGNAL', 'USER', 'VOLUME', 'WORKDIR'] as const;
@@ -19,6 +20,8 @@ export interface ChangeOptions {
   args?: Env;
   /** SHELL for the shell form of CMD, ENTRYPOINT and HEALTHCHECK (default /bin/sh -c). */
   shell?: string[];
+  /** The Dockerfile's escape character (`# escape=`), backslash by default. */
+  escape?: string;
 }
 
 export function applyChanges(cfg: ImageRuntimeConfig, changes: string[], opts: ChangeOptions = {}): ImageRuntimeConfig {
@@ -47,6 +50,7 @@ function envOf(cfg: ImageRuntimeConfig): Env {
 function applyOne(out: ImageRuntimeConfig, instr: string, arg: string, state: { cmdSet: boolean; opts: ChangeOptions }): void {
   const env = new Map([...(state.opts.args ?? []), ...envOf(out)]);
   const shell = state.opts.shell;
+  const escape = state.opts.escape ?? '\\';
   switch (instr) {
     case 'CMD':
       out.Cmd = commandForm(arg, shell);
@@ -58,32 +62,32 @@ function applyOne(out: ImageRuntimeConfig, instr: string, arg: string, state: { 
       if (!state.cmdSet) out.Cmd = null;
       break;
     case 'ENV':
-      out.Env = setEnv(out.Env ?? [], nameValues(arg, 'ENV', env));
+      out.Env = setEnv(out.Env ?? [], nameValues(arg, 'ENV', env, escape));
       break;
     case 'LABEL':
-      out.Labels = { ...(out.Labels ?? {}), ...Object.fromEntries(nameValues(arg, 'LABEL', env)) };
+      out.Labels = { ...(out.Labels ?? {}), ...Object.fromEntries(nameValues(arg, 'LABEL', env, escape)) };
       break;
     case 'EXPOSE':
       out.ExposedPorts = { ...(out.ExposedPorts ?? {}) };
-      for (const p of splitWords(arg).map((w) => processWord(w, env))) for (const k of portKeys(p)) out.ExposedPorts[k] = {};
+      for (const p of expandWords(arg, env, escape)) for (const k of portKeys(p)) out.ExposedPorts[k] = {};
       break;
     case 'VOLUME':
       out.Volumes = { ...(out.Volumes ?? {}) };
-      for (const v of jsonArray(arg) ?? splitWords(arg).map((w) => processWord(w, env))) {
+      for (const v of jsonArray(arg) ?? expandWords(arg, env, escape)) {
         if (!v.trim()) throw new InvalidParameter('VOLUME specified can not be an empty string');
         out.Volumes[v] = {};
       }
       break;
     case 'WORKDIR': {
-      const dir = processWord(arg, env);
+      const dir = expandString(arg, env, escape);
       out.WorkingDir = path.posix.isAbsolute(dir) ? path.posix.normalize(dir) : path.posix.join(out.WorkingDir || '/', dir);
       break;
     }
     case 'USER':
-      out.User = processWord(requireArg(arg, 'USER'), env);
+      out.User = expandString(requireArg(arg, 'USER'), env, escape);
       break;
     case 'STOPSIGNAL':
-      out.StopSignal = processWord(requireArg(arg, 'STOPSIGNAL'), env);
+      out.StopSignal = expandString(requireArg(arg, 'STOPSIGNAL'), env, escape);
       break;
     case 'ONBUILD':
       out.OnBuild = [...(out.OnBuild ?? []), onBuildTrigger(arg)];
@@ -127,19 +131,9 @@ function setEnv(env: string[], pairs: [string, string][]): string[] {
 }
 
 /** ENV/LABEL arguments: `k=v k2="v 2"`, or the legacy `k v w` (value = the rest of the line). */
-function nameValues(text: string, instr: string, env: Env): [string, string][] {
-  const words = splitWords(text);
-  if (!words.length) throw new InvalidParameter(`${instr} requires at least one argument`);
-  if (!words[0]!.includes('=')) {
-    const m = /^(\S+)\s+(.*)$/s.exec(text);
-    if (!m) throw new InvalidParameter(`${instr} must have two arguments`);
-    return [[m[1]!, processWord(m[2]!, env)]];
-  }
-  return words.map((w) => {
-    const eq = w.indexOf('=');
-    if (eq < 0) throw new InvalidParameter(`Syntax error - can't find = in "${w}". Must be of the form: name=value`);
-    return [processWord(w.slice(0, eq), env), processWord(w.slice(eq + 1), env)];
-  });
+function nameValues(text: string, instr: string, env: Env, escape: string): [string, string][] {
+  if (!text.trim()) throw new InvalidParameter(`${instr} requires at least one argument`);
+  return parseKeyValues(text, env, escape, instr);
 }
 
 /** EXPOSE 80, 53/udp, 8000-8002 → "80/tcp", "53/udp", "8000/tcp", ... */
@@ -187,79 +181,4 @@ function healthcheck(text: string): HealthConfig {
   const out: HealthConfig = { Test: exec ? ['CMD', ...exec] : ['CMD-SHELL', cmd] };
   for (const k of ['Interval', 'Timeout', 'StartPeriod', 'StartInterval', 'Retries'] as const) if (hc[k] !== undefined) out[k] = hc[k];
   return out;
-}
-
-/** Split on unquoted blanks, keeping quotes and escapes for processWord (Dockerfile parseWords). */
-export function splitWords(text: string): string[] {
-  const words: string[] = [];
-  let cur = '';
-  let quote = '';
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i]!;
-    if (!quote && /\s/.test(c)) {
-      if (cur) words.push(cur);
-      cur = '';
-      continue;
-    }
-    if (c === '\\' && quote !== "'" && i + 1 < text.length) {
-      cur += c + text[++i];
-      continue;
-    }
-    if (quote && c === quote) quote = '';
-    else if (!quote && (c === '"' || c === "'")) quote = c;
-    cur += c;
-  }
-  if (cur) words.push(cur);
-  return words;
-}
-
-/** One word, unquoted and with variables expanded (the Dockerfile shell lexer's ProcessWord). */
-export function processWord(word: string, env: Env): string {
-  let out = '';
-  for (let i = 0; i < word.length; ) {
-    const c = word[i]!;
-    if (c === "'") {
-      const end = word.indexOf("'", i + 1);
-      if (end < 0) throw new InvalidParameter(`unexpected end of statement while looking for matching single-quote`);
-      out += word.slice(i + 1, end);
-      i = end + 1;
-    } else if (c === '"') {
-      i++;
-      while (i < word.length && word[i] !== '"') {
-        if (word[i] === '\\' && i + 1 < word.length && '"$\\`'.includes(word[i + 1]!)) {
-          out += word[i + 1];
-          i += 2;
-        } else if (word[i] === '$') {
-          const v = expandVar(word, i, env);
-          out += v.value;
-          i = v.end;
-        } else out += word[i++];
-      }
-      if (i >= word.length) throw new InvalidParameter('unexpected end of statement while looking for matching double-quote');
-      i++;
-    } else if (c === '\\') {
-      out += word[i + 1] ?? '';
-      i += 2;
-    } else if (c === '$') {
-      const v = expandVar(word, i, env);
-      out += v.value;
-      i = v.end;
-    } else {
-      out += c;
-      i++;
-    }
-  }
-  return out;
-}
-
-/** `$NAME`, `${NAME}`, `${NAME:-default}`, `${NAME:+alternative}` at word[i] === '$'. */
-function expandVar(word: string, i: number, env: Env): { value: string; end: number } {
-  const simple = /^\$([A-Za-z_][A-Za-z0-9_]*)/.exec(word.slice(i));
-  if (simple) return { value: env.get(simple[1]!) ?? '', end: i + simple[0].length };
-  const braced = /^\$\{([A-Za-z_][A-Za-z0-9_]*)(?::([-+])([^}]*))?\}/.exec(word.slice(i));
-  if (!braced) return { value: '$', end: i + 1 };
-  const [all, name = '', op, arg = ''] = braced;
-  const v = env.get(name);
-  const value = op === '-' ? (v ? v : processWord(arg, env)) : op === '+' ? (v ? processWord(arg, env) : '') : (v ?? '');
-  return { value, end: i + all.length };
 }
