@@ -56,6 +56,8 @@ export interface BuildOptions extends BuildSettings {
   contextDigests?: DigestCache;
   /** Settles once the context's files are in place (a kept context is still being written as steps start). */
   contextReady?: Promise<void>;
+  /** The kept context's key (the client's directory): it scopes the records that explain cache misses. */
+  contextKey?: string;
   /** The Dockerfile's text, and its name (for messages). */
   dockerfile: string;
   dockerfileName: string;
@@ -265,7 +267,9 @@ export class Builder {
       // A RUN under `build --network none|host` is another step than on the bridge (as in BuildKit).
       const buildNet = inst.name === 'RUN' && o.networkMode && !['default', 'bridge'].includes(o.networkMode) ? [o.networkMode] : [];
       const key = sha(JSON.stringify([inputs.parent, inst.name, inst.args, inst.flags, inst.heredocs, usedArgs, inputs.sources, inst.name === 'RUN' ? o.shell : '', ...buildNet]));
-      const place = path.join(this.d.root, 'build', 'steps', sha(`${o.dockerfileName}\n${inst.line}\n${inst.name}`) + '.json');
+      // What this Dockerfile line was made of last time, to say why it missed: per directory when berth's CLI
+      // synced it (two projects never explain each other's misses), else per Dockerfile name and line.
+      const place = path.join(this.d.root, 'build', 'steps', sha(`${o.contextKey ?? ''}\n${o.dockerfileName}\n${inst.line}\n${inst.name}`) + '.json');
       if (!o.noCache) {
         const hit = await this.cached(key);
         if (hit) {

@@ -292,9 +292,10 @@ export class BuildCache {
       deleted.push(e.ID);
     }
     if (wholeCache) {
-      // Everything goes, the metadata steps' records with it.
+      // Everything goes, the metadata steps' records with it, and what explained the last misses.
       await fs.rm(this.dir, { recursive: true, force: true });
       await fs.rm(this.linksDir, { recursive: true, force: true });
+      await fs.rm(path.join(this.d.root, 'build', 'steps'), { recursive: true, force: true });
     }
     const sizes = new Map<string, number>();
     for (const c of await this.d.images.layers.all()) sizes.set(c, (await this.d.images.layers.info(c))?.size ?? 0);

@@ -79,7 +79,7 @@ export class ContextStore {
 
   /** Run `use` on the kept copy while the session's tar (the entries the client sent) is applied to it:
    *  `ready` settles once it is, so steps that need no context files (FROM, most RUNs) start at once. */
-  async use<T>(session: string, tar: Readable, extract: (src: Readable, dir: string) => Promise<void>, use: (dir: string, digests: DigestCache, ready: Promise<void>, dockerfile?: string) => Promise<T>): Promise<T> {
+  async use<T>(session: string, tar: Readable, extract: (src: Readable, dir: string) => Promise<void>, use: (dir: string, digests: DigestCache, ready: Promise<void>, dockerfile: string | undefined, key: string) => Promise<T>): Promise<T> {
     const s = this.sessions.get(session);
     if (!s) throw new InvalidParameter(`build context session ${session} is unknown or expired: run the build again`);
     clearTimeout(s.timer);
@@ -93,7 +93,7 @@ export class ContextStore {
       const digests = DigestCache.from(await readJsonIfExists<Record<string, CachedDigest>>(digestsFile), s.entries);
       let result: T;
       try {
-        result = await use(files, digests, ready, s.dockerfile);
+        result = await use(files, digests, ready, s.dockerfile, s.key);
       } finally {
         // Never leave the copy being written behind the lock.
         await ready.catch(() => undefined);

@@ -42,13 +42,13 @@ export class BuildService {
   async build(context: Readable, req: BuildRequest, progress: (m: JSONMessage) => void): Promise<string> {
     if (req.contextSession) {
       // The kept copy already has .dockerignore applied (by the client, which listed only what it keeps).
-      return this.contexts.use(req.contextSession, context, extractContext, async (dir, digests, ready, dockerfile) => {
+      return this.contexts.use(req.contextSession, context, extractContext, async (dir, digests, ready, dockerfile, key) => {
         let text = dockerfile;
         if (text === undefined) {
           await ready;
           text = await readDockerfile(dir, req);
         }
-        return this.builder.build({ ...req, contextDir: dir, contextDigests: digests, contextReady: ready, dockerfile: text, dockerfileName: req.dockerfile || 'Dockerfile', progress });
+        return this.builder.build({ ...req, contextDir: dir, contextDigests: digests, contextReady: ready, contextKey: key, dockerfile: text, dockerfileName: req.dockerfile || 'Dockerfile', progress });
       });
     }
     const dir = path.join(this.d.root, 'build', 'tmp', 'ctx-' + randomBytes(8).toString('hex'));
