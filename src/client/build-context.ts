@@ -96,7 +96,8 @@ export async function directoryContext(client: EngineClient, dir: string, docker
   const text = await fs.readFile(path.join(dir, dockerfile), 'utf8');
   try {
     const { Session, Need } = await client.json<{ Session: string; Need: string[] }>({ method: 'POST', path: '/build/context', body: { Key: key, Entries: entries, Dockerfile: text } });
-    return { body: tarPaths(dir, Need), headers: { 'X-Berth-Context-Session': Session } };
+    // Nothing changed: an empty body, no tar to start.
+    return { body: Need.length ? tarPaths(dir, Need) : Readable.from([]), headers: { 'X-Berth-Context-Session': Session } };
   } catch (e) {
     if (!(e instanceof ApiError) || (e.status !== 404 && e.status !== 405)) throw e;
     return { body: tarPaths(dir, (await contextEntries(dir, keep)).map((e) => e[0])), headers: {} };
