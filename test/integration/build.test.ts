@@ -77,6 +77,9 @@ describe('build', () => {
     for (const step of ['RUN echo "$GREETING"', 'COPY package.json', 'RUN wc -c', 'COPY --from=deps', 'COPY --chown=svc:svc src/', 'USER svc']) {
       assert.match(plainStep(again.stderr, step), /\n#\d+ CACHED$/, `${step} is a cache hit`);
     }
+    // A build served wholly from the cache is the same image, ID included (as docker build's).
+    const idOf = async (ref: string) => (await d.berth(['image', 'inspect', '-f', '{{.Id}}', ref])).stdout;
+    assert.equal((await d.berth(['build', '-q', ctx])).stdout.trim(), (await idOf('demo:1')).trim());
     await fs.writeFile(path.join(ctx, 'src/index.js'), 'console.log(2)\n');
     const changed = await d.berth(['build', '--progress=plain', '-t', 'demo:2', ctx]);
     assert.equal(changed.code, 0, changed.stderr);
@@ -87,6 +90,7 @@ describe('build', () => {
     assert.match(stepOf('COPY --chown=svc:svc src/'), /berth: cache miss: the files it copies changed/, 'and says why');
     assert.match(stepOf('USER svc'), /berth: cache miss: an earlier step changed/);
     assert.doesNotMatch(stepOf('USER svc'), /CACHED/);
+    assert.notEqual(await idOf('demo:2'), await idOf('demo:1'));
     const nocache = await d.berth(['build', '--no-cache', '-q', ctx]);
     assert.match(nocache.stdout, /^sha256:[0-9a-f]{64}\n$/);
   });

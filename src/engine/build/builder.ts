@@ -165,7 +165,10 @@ export class Builder {
   private async finish(state: State, o: BuildOptions, vertices: BuildVertices): Promise<string> {
     const exporting = vertices.exporting();
     exporting.start();
-    const cfg: OciImageConfig = { ...state.config, created: new Date().toISOString(), rootfs: { type: 'layers', diff_ids: state.layers.map((l) => l.diffId) } };
+    // Created is the last step's time: a build served wholly from the cache gives the same image (and ID)
+    // again, as docker build does.
+    const created = state.config.history?.at(-1)?.created ?? new Date().toISOString();
+    const cfg: OciImageConfig = { ...state.config, created, rootfs: { type: 'layers', diff_ids: state.layers.map((l) => l.diffId) } };
     if (Object.keys(o.labels).length) cfg.config = { ...cfg.config, Labels: { ...(cfg.config?.Labels ?? {}), ...o.labels } };
     // Go writes maps with sorted keys: so does the image config, for the same JSON as dockerd's.
     const c = { ...cfg.config };
