@@ -40,7 +40,7 @@ interface UseMeta {
 
 /** How long a session waits for its build request before its lock is given up. */
 const SESSION_TTL_MS = 60_000;
-/** Contexts kept; the least recently changed ones go first. */
+/** Contexts kept; the least recently used ones go first. */
 const MAX_CONTEXTS = 16;
 
 export class ContextStore {
@@ -168,7 +168,8 @@ export class ContextStore {
   private async evict(current: string): Promise<void> {
     const keys = (await this.keys()).filter((k) => k !== current && !this.locks.has(k));
     if (keys.length < MAX_CONTEXTS) return;
-    const used = await Promise.all(keys.map(async (k) => ({ k, t: (await fs.stat(this.manifestPath(k)).catch(() => ({ mtimeMs: 0 }))).mtimeMs })));
+    // use.json is rewritten by every build that uses the context: its time is the last use.
+    const used = await Promise.all(keys.map(async (k) => ({ k, t: (await fs.stat(path.join(this.dir, k, 'use.json')).catch(() => ({ mtimeMs: 0 }))).mtimeMs })));
     used.sort((a, b) => a.t - b.t);
     for (const { k } of used.slice(0, keys.length - MAX_CONTEXTS + 1)) await fs.rm(path.join(this.dir, k), { recursive: true, force: true });
   }
