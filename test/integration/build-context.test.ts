@@ -144,6 +144,20 @@ CMD ["cat", "/a.txt"]
     assert.equal((await d.berth(['run', '--rm', (await d.berth(['build', '-q', ctx])).stdout.trim()])).stdout, 'pristine');
   });
 
+  it('keeps the 16 most recently used contexts', async () => {
+    const entries = await contextEntries(ctx, new Set());
+    const keys = Array.from({ length: 17 }, (_, i) => i.toString(16).padStart(2, '0').repeat(32));
+    for (const key of keys) {
+      const { Session, Need } = await client.json<{ Session: string; Need: string[] }>({ method: 'POST', path: '/build/context', body: { Key: key, Entries: entries } });
+      // Applied, then the build fails on purpose (no Dockerfile named "none"): the context was used all the same.
+      const res = await client.request({ method: 'POST', path: '/build', query: { dockerfile: 'none' }, headers: { 'X-Berth-Context-Session': Session }, input: tarPaths(ctx, Need), contentType: 'application/x-tar' });
+      for await (const chunk of res) void chunk;
+    }
+    const kept = (await fs.readdir(path.join(d.root, 'build', 'contexts'))).filter((k) => /^[0-9a-f]{64}$/.test(k));
+    assert.equal(kept.length, 16);
+    assert.deepEqual(kept.sort(), keys.slice(1).sort(), 'the 16 most recently used; the older ones went');
+  });
+
   it('refuses bad sync requests and unknown sessions with clear messages', async () => {
     await assert.rejects(client.json({ method: 'POST', path: '/build/context', body: { Key: 'nothex', Entries: [] } }), (e: ApiError) => e.status === 400 && /invalid context key/.test(e.message));
     await assert.rejects(client.json({ method: 'POST', path: '/build/context', body: { Key: 'c'.repeat(64), Entries: [['../etc/passwd', 'f', 420, 1, '1']] } }), (e: ApiError) => e.status === 400 && /invalid build context path "\.\.\/etc\/passwd"/.test(e.message));

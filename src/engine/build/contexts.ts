@@ -91,17 +91,15 @@ export class ContextStore {
       ready.catch(() => undefined); // reported to the steps that wait for it
       const digestsFile = path.join(this.dir, s.key, 'digests.json');
       const digests = DigestCache.from(await readJsonIfExists<Record<string, CachedDigest>>(digestsFile), s.entries);
-      let result: T;
       try {
-        result = await use(files, digests, ready, s.dockerfile, s.key);
+        return await use(files, digests, ready, s.dockerfile, s.key);
       } finally {
-        // Never leave the copy being written behind the lock.
+        // Never leave the copy being written behind the lock; a failed build used the context too.
         await ready.catch(() => undefined);
+        if (digests.changed) await writeJsonAtomic(digestsFile, digests.toJSON()).catch(() => undefined);
+        await this.noteUse(s.key);
+        await this.evict(s.key).catch(() => undefined);
       }
-      if (digests.changed) await writeJsonAtomic(digestsFile, digests.toJSON());
-      await this.noteUse(s.key);
-      await this.evict(s.key);
-      return result;
     } finally {
       s.release();
     }
