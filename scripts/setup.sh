@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 # (util-linux) and GNU tar handle overlayfs and layers, mknod/setfattr write overlay whiteouts,
 # iproute2 for networks, gcc builds the per-container monitor (src/shim), busybox-static makes test images
 # and is the tar that cp/export run confined to a container's root.
-PKGS="runc tini attr iproute2 nftables iptables util-linux pigz zstd tar procps gcc libc6-dev make busybox-static file golang-github-containers-common ca-certificates"
+PKGS="runc tini attr git iproute2 nftables iptables util-linux pigz zstd tar procps gcc libc6-dev make busybox-static file golang-github-containers-common ca-certificates"
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -20,7 +20,9 @@ export async function contextEntries(dir: string, keep: Set<string>): Promise<Co
   const ignored = await dockerignore(rules);
   // find lists the tree with its stats far faster than thousands of lstat calls from Node; ignored
   // directories are still listed, since exceptions ("!dir/file") may live inside them.
-  const listing = await output(['find', '.', '-mindepth', '1', '-printf', '%y\\t%m\\t%s\\t%T@\\t%P\\0'], dir);
+  const listing = await output(['find', '.', '-mindepth', '1', '-printf', '%y\\t%m\\t%s\\t%T@\\t%P\\0'], dir).catch((e: Error) => {
+    throw new Error(`cannot list the build context ${dir}: ${e.message}`);
+  });
   const out: ContextEntry[] = [];
   for (const line of listing.split('\0')) {
     if (!line) continue;
@@ -112,6 +114,58 @@ function output(argv: string[], cwd: string): Promise<string> {
     child.stdout.on('data', (d: Buffer) => out.push(d));
     child.stderr.on('data', (d) => (err += String(d)));
     child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve(Buffer.concat(out).toString()) : reject(new Error(`cannot list the build context ${cwd}: ${err.trim()}`))));
+    child.on('close', (code) => (code === 0 ? resolve(Buffer.concat(out).toString()) : reject(new Error(err.trim() || `${argv.join(' ')} failed (exit ${code})`))));
   });
+}
+
+/** A git context as Docker recognises one (urlutil.IsGitURL): git://, git@…, github.com/…, or an http(s)
+ *  URL whose path ends in .git (`#ref:subdir` may follow). */
+export function isGitURL(s: string): boolean {
+  return /^(git:\/\/|git@|github\.com\/)/.test(s) || /^https?:\/\/[^#]*\.git(#.*)?$/.test(s);
+}
+
+/** An http(s) URL context: a tar (plain or compressed) or a Dockerfile alone, downloaded by the CLI. */
+export function isURL(s: string): boolean {
+  return /^https?:\/\//.test(s);
+}
+
+/** Clone a git context (`URL#ref:subdir`, as docker build takes it) into a new temporary directory: the
+ *  ref fetched alone (a branch, a tag or a commit), submodules too. */
+export async function cloneGitContext(url: string): Promise<{ dir: string; cleanup: () => Promise<void> }> {
+  const hash = url.indexOf('#');
+  const remote = hash < 0 ? url : url.slice(0, hash);
+  const [ref = '', subdir = ''] = (hash < 0 ? '' : url.slice(hash + 1)).split(':', 2);
+  const root = await fs.mkdtemp(path.join(os.tmpdir(), 'berth-git-'));
+  const cleanup = () => fs.rm(root, { recursive: true, force: true });
+  const git = async (args: string[]) => {
+    try {
+      await output(['git', ...args], root);
+    } catch (e) {
+      throw new Error(`unable to prepare context: unable to 'git clone' to temporary context directory: ${(e as Error).message}`);
+    }
+  };
+  try {
+    await git(['init', '-q']);
+    await git(['remote', 'add', 'origin', remote]);
+    await git(['fetch', '-q', '--depth', '1', 'origin', ref || 'HEAD']);
+    await git(['checkout', '-q', 'FETCH_HEAD']);
+    await git(['submodule', 'update', '-q', '--init', '--recursive', '--depth', '1']);
+    const dir = path.resolve(root, subdir || '.');
+    if (dir !== root && !dir.startsWith(root + path.sep)) throw new Error(`unable to prepare context: subdirectory ${subdir} is outside the repository`);
+    if (!(await fs.stat(dir).catch(() => undefined))?.isDirectory()) throw new Error(`unable to prepare context: subdirectory ${subdir} not found in ${remote}`);
+    await fs.rm(path.join(root, '.git'), { recursive: true, force: true });
+    return { dir, cleanup };
+  } catch (e) {
+    await cleanup();
+    throw e;
+  }
+}
+
+/** Download a URL context (the docker CLI does it on its side too, then sends the bytes). */
+export async function downloadContext(url: string): Promise<Buffer> {
+  const res = await fetch(url).catch((e: Error) => {
+    throw new Error(`unable to prepare context: unable to download remote context ${url}: ${(e.cause as Error | undefined)?.message ?? e.message}`);
+  });
+  if (!res.ok) throw new Error(`unable to prepare context: unable to download remote context ${url}: ${res.status} ${res.statusText}`);
+  return Buffer.from(await res.arrayBuffer());
 }

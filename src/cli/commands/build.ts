@@ -4,7 +4,7 @@
 import { promises as fs, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import { directoryContext, packDirectory } from '../../client/build-context.js';
+import { cloneGitContext, contextEntries, directoryContext, downloadContext, isGitURL, isURL, packDirectory, tarPaths } from '../../client/build-context.js';
 import { buildProgress } from '../build-progress.js';
 import { StatusError, writeOut, type CommandSpec, type Context } from '../command.js';
 import { confirm } from '../prompt.js';
@@ -13,19 +13,48 @@ import { humanSize } from '../../lib/units.js';
 import type { ParsedFlags } from '../flags.js';
 
 async function build(ctx: Context, f: ParsedFlags): Promise<number> {
-  const source = f.args[0]!;
+  let source = f.args[0]!;
+  let cleanup = async (): Promise<void> => undefined;
+  let remote = false;
+  if (isGitURL(source)) {
+    // Cloned on this side, as the docker CLI does, then sent like a directory (not synced: it is new each time).
+    const cloned = await cloneGitContext(source).catch((e: Error) => {
+      throw new StatusError(e.message, 1);
+    });
+    source = cloned.dir;
+    cleanup = cloned.cleanup;
+    remote = true;
+  }
+  try {
+    return await buildFrom(ctx, f, source, remote);
+  } finally {
+    await cleanup();
+  }
+}
+
+async function buildFrom(ctx: Context, f: ParsedFlags, source: string, remote: boolean): Promise<number> {
   const file = f.str('file');
   let body: Readable;
   let dockerfile = file || 'Dockerfile';
   let contextHeaders: Record<string, string> = {};
-  if (source === '-') {
-    // A tar context on stdin, or a Dockerfile alone (then the context is empty).
+  if (source === '-' || isURL(source)) {
+    // A tar context (on stdin, or downloaded), or a Dockerfile alone (then the context is empty).
     const chunks: Buffer[] = [];
-    for await (const c of ctx.stdin) chunks.push(c as Buffer);
+    if (source === '-') for await (const c of ctx.stdin) chunks.push(c as Buffer);
+    else
+      chunks.push(
+        await downloadContext(source).catch((e: Error) => {
+          throw new StatusError(e.message, 1);
+        }),
+      );
     const data = Buffer.concat(chunks);
     const isTar = data.length > 262 && data.subarray(257, 262).toString() === 'ustar';
     const isGzip = data[0] === 0x1f && data[1] === 0x8b;
-    if (isTar || isGzip) body = Readable.from([data]);
+    const isZstd = data.subarray(0, 4).equals(Buffer.from([0x28, 0xb5, 0x2f, 0xfd]));
+    if (data.subarray(0, 3).toString() === 'BZh' || data.subarray(0, 6).equals(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]))) {
+      throw new StatusError('unable to prepare context: bzip2 and xz compressed contexts are not supported: send a plain, gzip or zstd tar', 1);
+    }
+    if (isTar || isGzip || isZstd) body = Readable.from([data]);
     else {
       // tar-stream is loaded only here: importing it costs every build ~15 ms of start-up.
       const pack = (await import('tar-stream')).pack();
@@ -38,7 +67,8 @@ async function build(ctx: Context, f: ParsedFlags): Promise<number> {
     const st = await fs.stat(source).catch(() => undefined);
     if (!st?.isDirectory()) throw new StatusError(`unable to prepare context: path "${source}" not found`, 1);
     let extra: { name: string; data: Buffer } | undefined;
-    const dfPath = file ? (path.isAbsolute(file) ? file : path.resolve(file)) : path.join(source, 'Dockerfile');
+    // -f is relative to the working directory, and to the repository for a git context (as docker's).
+    const dfPath = file ? (path.isAbsolute(file) ? file : remote ? path.join(source, file) : path.resolve(file)) : path.join(source, 'Dockerfile');
     const rel = path.relative(path.resolve(source), dfPath);
     if (file === '-' || rel.startsWith('..') || path.isAbsolute(rel)) {
       const data = file === '-' ? Buffer.concat(await readAll(ctx.stdin)) : await fs.readFile(dfPath).catch(() => {
@@ -52,6 +82,7 @@ async function build(ctx: Context, f: ParsedFlags): Promise<number> {
     }
     const keep = new Set([dockerfile, '.dockerignore']);
     if (extra) body = await packDirectory(source, keep, extra);
+    else if (remote) body = tarPaths(source, (await contextEntries(source, keep)).map((e) => e[0]));
     else ({ body, headers: contextHeaders } = await directoryContext(ctx.client(), source, dockerfile, keep));
   }
   const buildArgs: Record<string, string | null> = {};
@@ -144,7 +175,7 @@ export const commands: Record<string, CommandSpec> = {
     run: builderPrune,
   },
   build: {
-    usage: '[OPTIONS] PATH | -',
+    usage: '[OPTIONS] PATH | URL | -',
     description: 'Build an image from a Dockerfile',
     aliases: ['berth image build', 'berth build', 'berth builder build'],
     flags: [

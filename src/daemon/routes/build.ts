@@ -29,7 +29,7 @@ function decodeSecrets(header: string | undefined): Record<string, Buffer> {
 
 export function buildRoutes(r: Router, build: BuildService): void {
   r.on('POST', '/build', async (ctx) => {
-    if (ctx.query.get('remote')) throw new InvalidParameter('remote build contexts (git URLs, tarball URLs) are not supported by berth yet: send the context as a tar');
+    if (ctx.query.get('remote')) throw new InvalidParameter('the remote parameter is not supported: fetch the context on the client (berth build URL and the docker CLI do) and send it as a tar');
     if (ctx.query.get('version') === '2') throw new InvalidParameter('BuildKit sessions (version=2) are not supported: use DOCKER_BUILDKIT=0 with the docker CLI, or berth build');
     const quiet = qBool(ctx.query, 'q');
     const req = {
