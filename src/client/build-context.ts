@@ -10,6 +10,7 @@ import path from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import type * as tarStream from 'tar-stream';
 import { dockerignore } from '../lib/dockerignore.js';
+import { run } from '../lib/exec.js';
 import type { ContextEntry } from '../engine/build/contexts.js';
 import type { EngineClient } from './engine.js';
 import { ApiError } from './errors.js';
@@ -20,7 +21,7 @@ export async function contextEntries(dir: string, keep: Set<string>): Promise<Co
   const ignored = await dockerignore(rules);
   // find lists the tree with its stats far faster than thousands of lstat calls from Node; ignored
   // directories are still listed, since exceptions ("!dir/file") may live inside them.
-  const listing = await output(['find', '.', '-mindepth', '1', '-printf', '%y\\t%m\\t%s\\t%T@\\t%P\\0'], dir).catch((e: Error) => {
+  const { stdout: listing } = await run(['find', '.', '-mindepth', '1', '-printf', '%y\\t%m\\t%s\\t%T@\\t%P\\0'], { cwd: dir }).catch((e: Error) => {
     throw new Error(`cannot list the build context ${dir}: ${e.message}`);
   });
   const out: ContextEntry[] = [];
@@ -106,17 +107,6 @@ export async function directoryContext(client: EngineClient, dir: string, docker
   }
 }
 
-function output(argv: string[], cwd: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(argv[0]!, argv.slice(1), { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => out.push(d));
-    child.stderr.on('data', (d) => (err += String(d)));
-    child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve(Buffer.concat(out).toString()) : reject(new Error(err.trim() || `${argv.join(' ')} failed (exit ${code})`))));
-  });
-}
 
 /** A git context as Docker recognises one (urlutil.IsGitURL): git://, git@…, github.com/…, or an http(s)
  *  URL whose path ends in .git (`#ref:subdir` may follow). */
@@ -139,7 +129,7 @@ export async function cloneGitContext(url: string): Promise<{ dir: string; clean
   const cleanup = () => fs.rm(root, { recursive: true, force: true });
   const git = async (args: string[]) => {
     try {
-      await output(['git', ...args], root);
+      await run(['git', ...args], { cwd: root });
     } catch (e) {
       throw new Error(`unable to prepare context: unable to 'git clone' to temporary context directory: ${(e as Error).message}`);
     }

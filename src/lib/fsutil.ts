@@ -70,3 +70,31 @@ export async function removeTempFiles(dir: string): Promise<void> {
   }
   await Promise.all(names.filter((n) => n.startsWith('.') && n.endsWith('.tmp')).map((n) => fs.rm(path.join(dir, n), { force: true })));
 }
+
+/** Bytes of the entries under `dir` as dockerd's directory.Size counts them (everything but directories, a
+ *  hard-linked file once). `shared: 'skip'` leaves out files linked from elsewhere too (nlink > 1): what
+ *  removing `dir` would not free. */
+export async function dirSize(dir: string, o: { shared?: 'once' | 'skip' } = {}): Promise<number> {
+  let size = 0;
+  const seen = new Set<string>();
+  const walk = async (d: string): Promise<void> => {
+    for (const e of await fs.readdir(d, { withFileTypes: true }).catch(() => [])) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) {
+        await walk(p);
+        continue;
+      }
+      const st = await fs.lstat(p, { bigint: true }).catch(() => undefined);
+      if (!st) continue;
+      if (st.nlink > 1n) {
+        if (o.shared === 'skip') continue;
+        const key = `${st.dev}:${st.ino}`;
+        if (seen.has(key)) continue;
+        seen.add(key);
+      }
+      size += Number(st.size);
+    }
+  };
+  await walk(dir);
+  return size;
+}

@@ -4,30 +4,17 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { request } from 'node:http';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { busyboxTar, PrivateDockerd } from './harness.js';
+import { busyboxTar, ping, PrivateDockerd } from './harness.js';
 
 const SHARED_SOCKET = '/run/docker-ref.sock';
 const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const PREFIX = `berth-it-${process.pid}`;
 const CONTAINER = `${PREFIX}-c`;
 const TAG = `${PREFIX}-img:v1`;
-
-function pingOk(socket: string): Promise<boolean> {
-  if (!existsSync(socket)) return Promise.resolve(false);
-  return new Promise((resolve) => {
-    const req = request({ socketPath: socket, path: '/_ping' }, (res) => {
-      res.resume();
-      resolve(res.statusCode === 200);
-    });
-    req.on('error', () => resolve(false));
-    req.end();
-  });
-}
 
 async function privateDockerd(): Promise<PrivateDockerd | undefined> {
   if (!existsSync('/usr/sbin/dockerd')) return undefined;
@@ -37,7 +24,7 @@ async function privateDockerd(): Promise<PrivateDockerd | undefined> {
   return ref;
 }
 
-const shared = await pingOk(SHARED_SOCKET);
+const shared = existsSync(SHARED_SOCKET) && (await ping(SHARED_SOCKET));
 const own = shared ? undefined : await privateDockerd();
 const SOCKET = own ? own.socket : SHARED_SOCKET;
 const available = shared || !!own;

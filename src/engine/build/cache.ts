@@ -12,7 +12,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { InvalidParameter } from '../../lib/errors.js';
 import { untilCutoff } from '../../lib/filters.js';
-import { readJsonIfExists, writeJsonAtomic } from '../../lib/fsutil.js';
+import { dirSize, readJsonIfExists, writeJsonAtomic } from '../../lib/fsutil.js';
 import type { BuildCacheUsage } from '../housekeeping.js';
 import type { ImagesService, OciImageConfig } from '../images/service.js';
 import type { LayerRef } from '../images/store.js';
@@ -224,7 +224,7 @@ export class BuildCache {
         // A private mount's directory lives only while its RUN does.
         InUse: busy.has(dir) || e.name.includes('-'),
         Shared: false,
-        Size: await treeSize(dir),
+        Size: await dirSize(dir),
         CreatedAt: created,
         LastUsedAt: meta?.lastUsedAt ?? created,
         UsageCount: meta?.usageCount ?? 1,
@@ -365,12 +365,3 @@ async function legacyMeta(file: string): Promise<StepMeta> {
 }
 
 /** Bytes of the regular files under a directory (as layer sizes count them). */
-async function treeSize(dir: string): Promise<number> {
-  let n = 0;
-  for (const e of await fs.readdir(dir, { withFileTypes: true }).catch(() => [])) {
-    const p = path.join(dir, e.name);
-    if (e.isDirectory()) n += await treeSize(p);
-    else if (e.isFile()) n += (await fs.lstat(p).catch(() => ({ size: 0 }))).size;
-  }
-  return n;
-}

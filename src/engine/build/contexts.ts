@@ -11,7 +11,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { InvalidParameter } from '../../lib/errors.js';
-import { readJsonIfExists, writeJsonAtomic } from '../../lib/fsutil.js';
+import { dirSize, readJsonIfExists, writeJsonAtomic } from '../../lib/fsutil.js';
 import type { BuildCacheUsage } from '../housekeeping.js';
 import { DigestCache, type CachedDigest } from './copy.js';
 
@@ -131,7 +131,7 @@ export class ContextStore {
       const st = await fs.stat(dir).catch(() => undefined);
       if (!st) continue;
       const meta = (await readJsonIfExists<UseMeta>(path.join(dir, 'use.json')).catch(() => undefined)) ?? { lastUsedAt: st.mtime.toISOString(), usageCount: 1 };
-      out.push({ ID: key, Parent: '', Parents: [], Type: 'source.local', Description: 'local source for context', InUse: this.locks.has(key), Shared: false, Size: await diskUsage(dir), CreatedAt: st.birthtime.toISOString(), LastUsedAt: meta.lastUsedAt, UsageCount: meta.usageCount });
+      out.push({ ID: key, Parent: '', Parents: [], Type: 'source.local', Description: 'local source for context', InUse: this.locks.has(key), Shared: false, Size: await dirSize(dir, { shared: 'skip' }), CreatedAt: st.birthtime.toISOString(), LastUsedAt: meta.lastUsedAt, UsageCount: meta.usageCount });
     }
     return out;
   }
@@ -139,7 +139,7 @@ export class ContextStore {
   /** Remove a kept context (not while a build uses it); returns the bytes it held. */
   async remove(key: string): Promise<number> {
     if (!/^[a-f0-9]{64}$/.test(key) || this.locks.has(key)) return 0;
-    const size = await diskUsage(path.join(this.dir, key));
+    const size = await dirSize(path.join(this.dir, key), { shared: 'skip' });
     await fs.rm(path.join(this.dir, key), { recursive: true, force: true });
     return size;
   }
@@ -207,15 +207,4 @@ function needFiles(entries: ContextEntry[], need: string[]): string[] {
 
 function sameEntry(a: ContextEntry | undefined, b: ContextEntry): boolean {
   return !!a && a[1] === b[1] && a[2] === b[2] && a[3] === b[3] && a[4] === b[4];
-}
-
-/** The bytes removing `dir` would free: files an image layer shares (hard links) are not counted. */
-async function diskUsage(dir: string): Promise<number> {
-  let size = 0;
-  for (const e of await fs.readdir(dir, { withFileTypes: true, recursive: true }).catch(() => [])) {
-    if (!e.isFile()) continue;
-    const st = await fs.lstat(path.join(e.parentPath ?? e.path, e.name)).catch(() => undefined);
-    if (st && st.nlink === 1) size += st.size;
-  }
-  return size;
 }

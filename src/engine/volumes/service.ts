@@ -16,6 +16,7 @@ import { CommandError, run } from '../../lib/exec.js';
 import { labelsMatch, matchLabel } from '../../lib/filters.js';
 import type { EventsService } from '../events.js';
 import type { ContainerRecord } from '../containers/record.js';
+import { dirSize } from '../../lib/fsutil.js';
 import { secureJoin } from '../../lib/securejoin.js';
 import {
   ANONYMOUS_LABEL,
@@ -507,32 +508,6 @@ async function copyUp(rootfs: string, dest: string, data: string): Promise<void>
   await run(['cp', '-a', '--preserve=all', `${src}/.`, `${data}/`]);
   // The directory's own mode too (a tmpfs root's sticky bit would survive cp).
   await fs.chmod(data, st.mode & 0o7777);
-}
-
-/** Bytes of the files under `dir` (hard links once), as dockerd's directory.Size counts them. */
-export async function dirSize(dir: string): Promise<number> {
-  let size = 0;
-  const seen = new Set<string>();
-  const walk = async (d: string): Promise<void> => {
-    const entries = await fs.readdir(d, { withFileTypes: true }).catch(() => []);
-    for (const e of entries) {
-      const p = path.join(d, e.name);
-      if (e.isDirectory()) {
-        await walk(p);
-        continue;
-      }
-      const st = await fs.lstat(p, { bigint: true }).catch(() => undefined);
-      if (!st) continue;
-      if (st.nlink > 1n) {
-        const key = `${st.dev}:${st.ino}`;
-        if (seen.has(key)) continue;
-        seen.add(key);
-      }
-      size += Number(st.size);
-    }
-  };
-  await walk(dir);
-  return size;
 }
 
 /** ensureShared / ensureSharedOrSlave: a shared (or slave) bind needs its source on such a mount. */
