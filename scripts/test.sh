@@ -3,6 +3,7 @@
 # runc and overlayfs (each test run uses its own root, exec root and socket, and cleans up).
 set -eu
 cd "$(dirname "$0")/.."
+./scripts/install-peers.sh
 echo "== typecheck"; npm run -s typecheck
 echo "== lint"; npm run -s lint
 echo "== unit tests"; node --test --test-reporter=spec dist/test/unit/
