@@ -122,11 +122,14 @@ describe('bind-mounting single files', () => {
     assert.equal(ok(await d.docker(['run', '--rm', '-v', `${h('nginx.conf')}:/nginxlink/conf.d/default.conf:ro`, IMAGE, 'cat', '/etc/nginx/conf.d/default.conf'])), 'server { listen 80; }\n');
     // /escape -> ../../(x30)/tmp and /hostetc -> /etc: the container's /tmp and /etc, not the host's.
     const name = `berth-escape-${path.basename(d.dir)}`;
-    const r = await d.berth(['run', '--rm', '-v', `${h('app.yml')}:/escape/${name}:ro`, '-v', `${h('hosts')}:/hostetc/${name}:ro`, IMAGE, 'sh', '-c', `cat /tmp/${name} /etc/${name}`]);
+    const r = await d.berth(['run', '--rm', '-v', `${h('init.sql')}:/escape/${name}:ro`, '-v', `${h('hosts')}:/hostetc/${name}:ro`, IMAGE, 'sh', '-c', `cat /tmp/${name} /etc/${name}`]);
     assert.equal(r.code, 0, r.stderr);
-    assert.equal(r.stdout, 'level: debug\nport: 8080\n10.9.8.7 db.internal\n');
+    assert.equal(r.stdout, 'CREATE TABLE t (id int);\n10.9.8.7 db.internal\n');
     assert.equal(existsSync(`/tmp/${name}`), false);
     assert.equal(existsSync(`/etc/${name}`), false);
+    // The working directory is made inside the root too.
+    assert.equal(ok(await d.berth(['run', '--rm', '-w', `/hostetc/${name}-wd`, IMAGE, 'pwd'])), `/etc/${name}-wd\n`);
+    assert.equal(existsSync(`/etc/${name}-wd`), false);
   });
 
   it('--volumes-from carries a file bind (and its :ro)', async () => {
@@ -160,7 +163,7 @@ describe('bind-mounting single files', () => {
       const r = await d.docker(['run', '--name', 'wrongtype', '-v', `${src}:${dest}`, IMAGE, 'true']);
       assert.equal(r.code, 125, r.stderr);
       assert.ok(r.stderr.includes(`error mounting "${src}" to rootfs at "${dest}"`), r.stderr);
-      assert.ok(r.stderr.includes(`not a directory: unknown: ${DIR_FILE_HINT}`), r.stderr);
+      assert.ok(r.stderr.includes(`not a directory: ${DIR_FILE_HINT}`) || r.stderr.includes(`not a directory: unknown: ${DIR_FILE_HINT}`), r.stderr);
       const state = ok(await d.docker(['inspect', '-f', '{{.State.Status}} {{.State.ExitCode}}', 'wrongtype']));
       assert.match(state, /^(created|exited) 127\n$/);
       assert.equal(mountsUnder(d.dir).length, before);
