@@ -154,6 +154,20 @@ describe('bind-mounting single files', () => {
     await fs.rmdir(src);
   });
 
+  it('--mount with BindOptions.CreateMountpoint (API 1.42): a missing source is made a directory at start', async () => {
+    const src = h('made-by-mount');
+    const r = await post(d.socket, '/v1.42/containers/create?name=createmp', {
+      Image: IMAGE,
+      Cmd: ['sh', '-c', 'ls -ld /etc/made | cut -c1'],
+      HostConfig: { Mounts: [{ Type: 'bind', Source: src, Target: '/etc/made', BindOptions: { CreateMountpoint: true } }] },
+    });
+    assert.equal(r.status, 201, r.body);
+    assert.equal(ok(await d.docker(['start', '-a', 'createmp'])), 'd\n');
+    assert.equal((await fs.stat(src)).isDirectory(), true);
+    ok(await d.docker(['rm', 'createmp']));
+    await fs.rmdir(src);
+  });
+
   it('a file onto an image directory and a directory onto an image file: dockerd\'s error, exit 125, nothing left', async () => {
     const before = mountsUnder(d.dir).length;
     for (const [src, dest] of [
