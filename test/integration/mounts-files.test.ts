@@ -185,6 +185,18 @@ describe('bind-mounting single files', () => {
     }
   });
 
+  it('a volume onto an image file is refused at create (nothing created); a tmpfs there fails with dockerd\'s hint', async () => {
+    const v = await d.docker(['run', '--name', 'volfile', '-v', 'volfile:/etc/nginx/conf.d/default.conf', IMAGE, 'true']);
+    assert.equal(v.code, 125);
+    assert.match(v.stderr, /^docker: Error response from daemon: source \/\S+\/etc\/nginx\/conf.d\/default.conf is not directory\n/);
+    assert.equal((await d.docker(['inspect', 'volfile'])).code, 1);
+    assert.equal((await d.docker(['volume', 'ls', '-q', '--filter', 'name=volfile'])).stdout, '');
+    const t = await d.docker(['run', '--rm', '--tmpfs', '/etc/nginx/conf.d/default.conf', IMAGE, 'true']);
+    assert.equal(t.code, 125);
+    assert.ok(t.stderr.includes('error mounting "tmpfs" to rootfs at "/etc/nginx/conf.d/default.conf"'), t.stderr);
+    assert.ok(t.stderr.includes(DIR_FILE_HINT), t.stderr);
+  });
+
   it('fault: a --mount file source removed between create and start: dockerd\'s 400, the container stays created, nothing mounted or made', async () => {
     const src = h('vanishing.conf');
     await fs.writeFile(src, 'here\n');

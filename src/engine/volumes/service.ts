@@ -524,7 +524,9 @@ async function copyUp(rootfs: string, dest: string, data: string): Promise<void>
   if (!(await isEmptyDir(data))) return;
   const src = await secureJoin(rootfs, dest);
   const st = await fs.stat(src).catch(() => undefined);
-  if (!st?.isDirectory()) return;
+  if (!st) return;
+  // A volume cannot go over the image's file: dockerd refuses it here, at create (fs.CopyDir's words).
+  if (!st.isDirectory()) throw new SystemError(`source ${src} is not directory`);
   await run(['cp', '-a', '--preserve=all', `${src}/.`, `${data}/`]);
   // The directory's own mode too (a tmpfs root's sticky bit would survive cp).
   await fs.chmod(data, st.mode & 0o7777);
