@@ -140,6 +140,22 @@ describe('bind-mounting single files', () => {
     ok(await d.docker(['rm', 'conf-holder']));
   });
 
+  it('docker cp reads a file bind, running or stopped', async () => {
+    const src = h('cp.conf');
+    await fs.writeFile(src, 'cp-me\n');
+    ok(await d.docker(['run', '-d', '--name', 'cpfile', '-v', `${src}:/etc/nginx/conf.d/default.conf`, IMAGE, 'sleep', '1000']));
+    const out = path.join(d.dir, 'cp-out');
+    ok(await d.docker(['cp', 'cpfile:/etc/nginx/conf.d/default.conf', out]));
+    assert.equal(await fs.readFile(out, 'utf8'), 'cp-me\n');
+    ok(await d.docker(['stop', '-t', '0', 'cpfile']));
+    await fs.rm(out);
+    ok(await d.docker(['cp', 'cpfile:/etc/nginx/conf.d/default.conf', out]));
+    assert.equal(await fs.readFile(out, 'utf8'), 'cp-me\n');
+    ok(await d.docker(['rm', 'cpfile']));
+    await fs.rm(out);
+    await fs.rm(src);
+  });
+
   it('tmpfs and volumes at paths the image lacks, under --read-only', async () => {
     ok(await d.docker(['volume', 'create', 'filesvol']));
     const out = ok(await d.docker(['run', '--rm', '--read-only', '--tmpfs', '/new/deep/tmp', '--mount', 'type=tmpfs,target=/other/tmp', '-v', 'filesvol:/srv/data/vol', IMAGE, 'sh', '-c', 'touch /new/deep/tmp/a /other/tmp/b /srv/data/vol/c && echo ok']));
