@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
-import { DOCKER_CLI, TestDaemon, context } from './harness.js';
+import { DOCKER_CLI, PrivateDockerd, TestDaemon, context } from './harness.js';
 
 const S = 1_000_000_000;
 const IMAGE = 'hc-img';
@@ -116,6 +116,39 @@ describe('health-check settings merged with the image\'s HEALTHCHECK', () => {
     assert.equal(await healthState(id), null);
     assert.doesNotMatch(ok(await d.docker(['ps', '--filter', `id=${id}`, '--format', '{{.Status}}'])), /health/);
     ok(await d.docker(['rm', '-f', id]));
+  });
+
+  it('side by side with dockerd 20.10: the same Config.Healthcheck and health state for each way of merging', async () => {
+    const ref = await PrivateDockerd.start();
+    const archive = path.join(d.dir, 'hc-img.tar');
+    try {
+      ok(await d.berth(['save', '-o', archive, IMAGE, 'busybox']));
+      const loaded = await ref.docker(['load', '-i', archive]);
+      assert.equal(loaded.code, 0, loaded.stderr);
+      const cases = [
+        ['--health-interval', '1s', '--health-start-period', '20s', IMAGE],
+        ['--health-retries', '5', '--health-timeout', '2s', IMAGE],
+        ['--health-cmd', 'echo mine', IMAGE],
+        ['--no-healthcheck', IMAGE],
+        ['--health-interval', '1s', 'busybox'],
+        [IMAGE],
+      ];
+      for (const args of cases) {
+        const run = ['run', '-d', '--network', 'none', ...args, 'sleep', '1000'];
+        const ours = ok(await d.docker(run));
+        const theirs = await ref.docker(run);
+        assert.equal(theirs.code, 0, theirs.stderr);
+        // Health right after the start: null (no check) or "starting" on both.
+        const f = ['inspect', '-f', '{{json .Config.Healthcheck}} {{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}}'];
+        const a = ok(await d.docker([...f, ours]));
+        const b = ok(await ref.docker([...f, theirs.stdout.trim()]));
+        assert.equal(a.replace(/healthy$/, 'starting'), b.replace(/healthy$/, 'starting'), args.join(' '));
+        ok(await d.docker(['rm', '-f', ours]));
+      }
+    } finally {
+      await ref.stop();
+      await fs.rm(archive, { force: true });
+    }
   });
 
   it('timings without a test on an image without HEALTHCHECK: kept as given, no health state', async () => {
