@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, promises as fs } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
-import { TestDaemon, context, mountsUnder } from './harness.js';
+import { PrivateDockerd, TestDaemon, context, mountsUnder } from './harness.js';
 
 const IMAGE = 'files-img';
 // Each image path a test binds onto: a file (nginx's default.conf), a symlink to a directory, a relative
@@ -211,6 +211,38 @@ describe('bind-mounting single files', () => {
     assert.equal(t.code, 125);
     assert.ok(t.stderr.includes('error mounting "tmpfs" to rootfs at "/etc/nginx/conf.d/default.conf"'), t.stderr);
     assert.ok(t.stderr.includes(DIR_FILE_HINT), t.stderr);
+  });
+
+  it('side by side with dockerd 20.10: the same output and exit code for each way of binding a file', async () => {
+    const ref = await PrivateDockerd.start();
+    const archive = path.join(d.dir, 'files-img.tar');
+    try {
+      ok(await d.berth(['save', '-o', archive, IMAGE]));
+      const loaded = await ref.docker(['load', '-i', archive]);
+      assert.equal(loaded.code, 0, loaded.stderr);
+      const cases = [
+        ['-v', `${h('nginx.conf')}:/etc/nginx/conf.d/default.conf:ro`, IMAGE, 'sh', '-c', 'cat /etc/nginx/conf.d/default.conf; echo x > /etc/nginx/conf.d/default.conf'],
+        ['-v', `${h('init.sql')}:/docker-entrypoint-initdb.d/init.sql:ro`, IMAGE, 'ls', '-la', '/docker-entrypoint-initdb.d/init.sql'],
+        ['-v', '/etc/localtime:/etc/localtime:ro', IMAGE, 'date', '+%Z'],
+        ['--read-only', '--mount', `type=bind,source=${h('db_password')},target=/run/secrets/db_password,readonly`, IMAGE, 'sh', '-c', 'cat /run/secrets/db_password; touch /run/x'],
+        ['-v', `${h('nginx.conf')}:/nginxlink/conf.d/default.conf`, IMAGE, 'cat', '/etc/nginx/conf.d/default.conf'],
+        ['-v', `${h('nginx.conf')}:/etc`, IMAGE, 'true'],
+        ['-v', `${h('confdir')}:/etc/nginx/conf.d/default.conf`, IMAGE, 'true'],
+        ['--tmpfs', '/etc/nginx/conf.d/default.conf', IMAGE, 'true'],
+        ['-v', 'sidevol:/etc/nginx/conf.d/default.conf', IMAGE, 'true'],
+        ['--mount', `type=bind,source=${h('absent')},target=/etc/absent`, IMAGE, 'true'],
+      ];
+      for (const args of cases) {
+        const run = ['run', '--rm', '--network', 'none', ...args];
+        const [a, b] = [await d.docker(run), await ref.docker(run)];
+        const hint = (r: { stderr: string }) => [/Are you trying to mount a directory onto a file/.test(r.stderr), /is not directory/.test(r.stderr), /bind source path does not exist/.test(r.stderr), /Read-only file system/.test(r.stderr)];
+        assert.deepEqual([a.code, a.stdout, hint(a)], [b.code, b.stdout, hint(b)], `${args.join(' ')}\nberth: ${a.stderr}\ndockerd: ${b.stderr}`);
+      }
+    } finally {
+      await ref.stop();
+      await fs.rm(archive, { force: true });
+      await d.docker(['volume', 'rm', 'sidevol']);
+    }
   });
 
   it('fault: a --mount file source removed between create and start: dockerd\'s 400, the container stays created, nothing mounted or made', async () => {
