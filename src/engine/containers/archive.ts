@@ -274,10 +274,9 @@ const stripDotSlash = (n: string) => n.replace(/^\.\/?/, '').replace(/\/$/, '');
 
 export class ContainerFilesService {
   /**
-   * The container's volumes and bind mounts as host paths (destination → source, read-only or not).
-   * TODO(volumes): the volumes service sets this from the container's mount points (binds, named and
-   * anonymous volumes, each with its host path; tmpfs mounts have none and are left out). Until then
-   * host-path binds are read from the host config (`-v /host:/ctr`, `--mount type=bind`).
+   * The container's volumes and the binds it inherited as host paths (destination → source, read-only
+   * or not), set by the volumes service; its own host-path binds are read from the host config
+   * (`-v /host:/ctr`, `--mount type=bind`).
    */
   volumeMounts?: (rec: ContainerRecord) => ContainerMount[];
 
@@ -294,10 +293,9 @@ export class ContainerFilesService {
     ] as const) {
       if (await fs.lstat(source).then(() => true, () => false)) out.push({ destination, source, readOnly: false });
     }
-    if (this.volumeMounts) {
-      out.push(...this.volumeMounts(rec));
-      return out;
-    }
+    // Volumes (and binds inherited through --volumes-from) from the volumes service; the container's
+    // own binds from its host config.
+    if (this.volumeMounts) out.push(...this.volumeMounts(rec));
     for (const b of rec.hostConfig.Binds ?? []) {
       const [source = '', destination = '', mode = ''] = b.split(':');
       if (source.startsWith('/') && destination.startsWith('/')) out.push({ source, destination: path.posix.normalize(destination), readOnly: mode.split(',').includes('ro') });

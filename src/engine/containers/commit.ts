@@ -17,6 +17,7 @@ import { chainIds } from '../snapshots/layers.js';
 import { layerTar } from '../snapshots/diff.js';
 import type { Snapshotter } from '../snapshots/snapshotter.js';
 import type { ContainersService } from './service.js';
+import { mergeHealthcheck } from './config.js';
 
 export interface CommitOptions {
   /** "repo" or "repo:tag" (the API's repo), with `tag` apart as the API sends it. */
@@ -60,7 +61,9 @@ function mergeConfig(user: ImageRuntimeConfig & ContainerConfig, base: Container
     if (!user.Cmd?.length) out.Cmd = base.Cmd;
     if (user.Entrypoint == null) out.Entrypoint = base.Entrypoint;
   }
-  if (base.Healthcheck && !user.Healthcheck) out.Healthcheck = base.Healthcheck;
+  const health = mergeHealthcheck(user.Healthcheck, base.Healthcheck);
+  if (health) out.Healthcheck = health;
+  else delete out.Healthcheck;
   out.WorkingDir ||= base.WorkingDir;
   out.Volumes = user.Volumes && Object.keys(user.Volumes).length ? { ...(base.Volumes ?? {}), ...user.Volumes } : base.Volumes;
   out.StopSignal ||= base.StopSignal;

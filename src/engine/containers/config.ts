@@ -1,6 +1,6 @@
 // Merging the image's config into a container's create request, with dockerd's precedence rules
 // (daemon/create.go + runconfig merge): the request wins, the image fills the gaps.
-import type { ContainerConfig, ContainerCreateRequest, ImageRuntimeConfig } from '../../api/types.js';
+import type { ContainerConfig, ContainerCreateRequest, HealthConfig, ImageRuntimeConfig } from '../../api/types.js';
 import { InvalidParameter } from '../../lib/errors.js';
 
 function mergeEnv(image: string[] = [], container: string[] = []): string[] {
@@ -16,6 +16,25 @@ function mergeEnv(image: string[] = [], container: string[] = []): string[] {
 function mergeVolumes(image: Record<string, object> | null | undefined, req: Record<string, object> | null | undefined): Record<string, object> | null {
   const out = { ...(req ?? {}), ...(image ?? {}) };
   return Object.keys(out).length ? out : null;
+}
+
+const HEALTH_FIELDS = ['Interval', 'Timeout', 'StartPeriod', 'StartInterval', 'Retries'] as const;
+
+/**
+ * moby's merge of a health check (daemon/commit.go merge, for create and commit): what the user gave
+ * overrides the image's, the test and every field left zero come from the image; `--no-healthcheck`'s
+ * ["NONE"] is a test like any other. Zero fields are left out, as dockerd's JSON omits them.
+ */
+export function mergeHealthcheck(user: HealthConfig | null | undefined, image: HealthConfig | null | undefined): HealthConfig | undefined {
+  if (!user) return image ?? undefined;
+  const out: HealthConfig = {};
+  const test = user.Test?.length ? user.Test : image?.Test;
+  if (test?.length) out.Test = test;
+  for (const k of HEALTH_FIELDS) {
+    const v = user[k] || image?.[k];
+    if (v) out[k] = v;
+  }
+  return out;
 }
 
 export function mergeConfig(req: ContainerCreateRequest, image: ImageRuntimeConfig, shortId: string): ContainerConfig {
@@ -51,7 +70,7 @@ export function mergeConfig(req: ContainerCreateRequest, image: ImageRuntimeConf
   const stopSignal = req.StopSignal || image.StopSignal;
   if (stopSignal) cfg.StopSignal = stopSignal;
   if (req.StopTimeout !== undefined && req.StopTimeout !== null) cfg.StopTimeout = req.StopTimeout;
-  const health = req.Healthcheck ?? image.Healthcheck;
+  const health = mergeHealthcheck(req.Healthcheck, image.Healthcheck);
   if (health) cfg.Healthcheck = health;
   if (image.Shell) cfg.Shell = image.Shell;
   if (!commandLine(cfg).length) throw new InvalidParameter('No command specified');

@@ -7,9 +7,10 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Duplex } from 'node:stream';
 import type { ContainerCreateRequest, ContainerInspect, ContainerSummary, EndpointSettings, HostConfig } from '../../api/types.js';
-import { Conflict, InvalidParameter, NotModified, messageOf } from '../../lib/errors.js';
+import { Conflict, InvalidParameter, NotModified, SystemError, messageOf } from '../../lib/errors.js';
 import { run } from '../../lib/exec.js';
 import { writeFileAtomic } from '../../lib/fsutil.js';
+import { secureJoin } from '../../lib/securejoin.js';
 import type { EventsService } from '../events.js';
 import type { ImagesService } from '../images/service.js';
 import type { Snapshotter } from '../snapshots/snapshotter.js';
@@ -60,6 +61,8 @@ export interface ContainerVolumes {
   wantsImageContent(mounts: readonly MountPointRecord[]): Promise<boolean>;
   copyImageContent(mounts: readonly MountPointRecord[], rootfs: string): Promise<void>;
   /** At start: host side ready, OCI mounts; release() at stop. */
+  /** Before start: dockerd's start-time checks of the mounts (a --mount bind source still there). */
+  verifyStart(rec: ContainerRecord): void;
   setup(rec: ContainerRecord, rootfs: string): Promise<{ mounts: OciMountLike[]; rootfsPropagation?: string }>;
   release(rec: ContainerRecord): Promise<void>;
   /** rm -v / --rm: the container's anonymous volumes. */
@@ -281,6 +284,7 @@ export class ContainersService {
     if (rec.state.status === 'paused') throw new Conflict('cannot start a paused container, try unpause instead');
     if (rec.state.status === 'running') throw new NotModified('container already started');
     if (rec.state.status === 'removing') throw new Conflict(`container is marked for removal and cannot be started`);
+    this.o.volumes?.().verifyStart(rec);
     try {
       const pid = await this.launch(rec);
       rec.state = { ...rec.state, status: 'running', pid, exitCode: 0, error: '', startedAt: new Date().toISOString(), finishedAt: rec.state.finishedAt, oomKilled: false, manuallyStopped: false };
@@ -289,8 +293,9 @@ export class ContainersService {
       this.monitor(rec.id);
       this.health.start(rec.id, rec.config.Healthcheck, Date.now());
     } catch (e) {
-      await this.cleanupFailedStart(rec, e);
-      throw e;
+      const err = withStartHint(e);
+      await this.cleanupFailedStart(rec, err);
+      throw err;
     }
   }
 
@@ -339,7 +344,8 @@ export class ContainersService {
       seccompProfile: seccompValue && seccompValue !== 'unconfined' ? await loadSeccompProfile(seccompValue) : undefined,
     });
     await fs.mkdir(stateDir, { recursive: true });
-    if (rec.config.WorkingDir) await fs.mkdir(path.join(rootfs, rec.config.WorkingDir), { recursive: true }).catch(() => undefined);
+    // Resolved in the root (SetupWorkingDirectory): an image's symlink must not lead the mkdir onto the host.
+    if (rec.config.WorkingDir) await fs.mkdir(await secureJoin(rootfs, rec.config.WorkingDir), { recursive: true }).catch(() => undefined);
     await writeFileAtomic(path.join(stateDir, 'config.json'), JSON.stringify(spec));
     const probeSpec = probeSpecFile(spec, probeCommand(rec.config.Healthcheck), user.home);
     if (probeSpec) await writeFileAtomic(path.join(stateDir, PROBE_SPEC), probeSpec);
@@ -787,11 +793,22 @@ export function normalizeSignal(sig: string): string {
   return s.startsWith('SIG') ? s.slice(3) : s;
 }
 
-/** Docker's exit codes for a container that could not start: 127 not found, 126 not executable. */
+/** Docker's exit codes for a container that could not start: 127 not found (or a mount of the wrong
+ *  kind), 126 not executable. */
 function exitCodeForStartError(msg: string): number {
   if (/executable file not found|no such file or directory/.test(msg)) return 127;
   if (/permission denied/.test(msg)) return 126;
+  if (msg.includes(MOUNT_KIND_HINT)) return 127;
   return 128;
+}
+
+const MOUNT_KIND_HINT = 'Are you trying to mount a directory onto a file (or vice-versa)? Check if the specified host path exists and is the expected type';
+
+/** dockerd's translateContainerdStartErr: a runtime's ENOTDIR is most often a file bound onto a
+ *  directory or back, so say so. */
+function withStartHint(e: unknown): unknown {
+  if (!(e instanceof SystemError) || !e.message.includes('not a directory') || e.message.includes(MOUNT_KIND_HINT)) return e;
+  return new SystemError(`${e.message}: ${MOUNT_KIND_HINT}`);
 }
 
 function sleep(ms: number): Promise<void> {

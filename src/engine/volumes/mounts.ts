@@ -207,6 +207,8 @@ function mountPointOf(m: Mount, randomName: () => string): MountPointRecord {
       mp.Source = cleanPath(m.Source!);
       mp.Propagation = m.BindOptions?.Propagation || DEFAULT_PROPAGATION;
       if (m.BindOptions?.NonRecursive) mp.nonRecursive = true;
+      // API 1.42's CreateMountpoint: a missing source is made at start, as -v does.
+      if (m.BindOptions?.CreateMountpoint) mp.createSource = true;
       break;
     case 'tmpfs':
       mp.tmpfsData = tmpfsData(m.TmpfsOptions, !!m.ReadOnly);

@@ -26,6 +26,7 @@ import {
   ociMounts,
   planMounts,
   randomVolumeName,
+  validateMountConfig,
   volumeNameError,
   type MountPlan,
   type MountPointRecord,
@@ -356,6 +357,12 @@ export class VolumesService {
 
   // ---------------------------------------------------------------- containers: start and stop
 
+  /** dockerd checks the host config again at start (verifyContainerSettings): a `--mount` bind source
+   *  removed since create is refused with create's 400, before anything is mounted. */
+  verifyStart(rec: ContainerRecord): void {
+    for (const m of rec.hostConfig.Mounts ?? []) validateMountConfig(m, pathExists);
+  }
+
   /**
    * At start: the host side of each mount made ready (missing -v sources created, driver mounts made,
    * propagation checked), mount events, and the OCI mounts. Released by release().
@@ -367,7 +374,7 @@ export class VolumesService {
     try {
       for (const m of mounts) {
         if (m.Type === 'bind') {
-          if (m.createSource) await fs.mkdir(m.Source, { recursive: true, mode: 0o755 });
+          if (m.createSource) await createBindSource(m.Source);
           if (m.Propagation && !['private', 'rprivate'].includes(m.Propagation)) checkPropagation(m.Source, m.Propagation);
           continue;
         }
@@ -484,6 +491,19 @@ function volumeNames(rec: ContainerRecord): string[] {
   return (rec.mounts ?? []).filter((m) => m.Type === 'volume' && m.Name).map((m) => m.Name!);
 }
 
+/** Setup's MkdirAllAndChownNew for a `-v` source: a missing path becomes a directory; one that exists
+ *  (a file, a socket, a directory) is bound as it is, and runc makes a mount point of its kind. */
+async function createBindSource(source: string): Promise<void> {
+  try {
+    await fs.mkdir(source, { recursive: true, mode: 0o755 });
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    // Go's MkdirAll fails with ENOTDIR on a file, which dockerd ignores: the mount says what is wrong.
+    if (code === 'ENOTDIR' || (code === 'EEXIST' && pathExists(source))) return;
+    throw new SystemError(`error while creating mount source path '${source}': ${messageOf(e)}`);
+  }
+}
+
 /** Synchronous on purpose: planning is one step with its inputs at hand. */
 function pathExists(p: string): boolean {
   try {
@@ -504,7 +524,9 @@ async function copyUp(rootfs: string, dest: string, data: string): Promise<void>
   if (!(await isEmptyDir(data))) return;
   const src = await secureJoin(rootfs, dest);
   const st = await fs.stat(src).catch(() => undefined);
-  if (!st?.isDirectory()) return;
+  if (!st) return;
+  // A volume cannot go over the image's file: dockerd refuses it here, at create (fs.CopyDir's words).
+  if (!st.isDirectory()) throw new SystemError(`source ${src} is not directory`);
   await run(['cp', '-a', '--preserve=all', `${src}/.`, `${data}/`]);
   // The directory's own mode too (a tmpfs root's sticky bit would survive cp).
   await fs.chmod(data, st.mode & 0o7777);
