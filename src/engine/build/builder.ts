@@ -26,7 +26,7 @@ import { commitUpper } from './layerdiff.js';
 import { BuildCache } from './cache.js';
 import { BuildVertices, type ProgressMode, type StepVertex } from './progress.js';
 import { parseRunMount, prepareRunMounts, removeMountPoints } from './run-mounts.js';
-import { copyFiles, expandSource, hashSources, type DigestCache, type HardLinks } from './copy.js';
+import { copyFiles, ensureDir, expandSource, hashSources, type DigestCache, type HardLinks } from './copy.js';
 import { secureJoin } from '../../lib/securejoin.js';
 import { expandString, expandWords, parseDockerfile, parseKeyValues, substituteVars, type Env, type Instruction } from './dockerfile.js';
 
@@ -301,6 +301,9 @@ export class Builder {
         case 'SHELL':
           next = withHistory({ ...state, config: { ...state.config, config: { ...state.config.config, Shell: inst.json } } }, inst.original, true);
           break;
+        case 'WORKDIR':
+          next = await this.workdir(state, inst, env, o);
+          break;
         default:
           next = withHistory({ ...state, config: { ...state.config, config: applyChanges(state.config.config ?? {}, [inst.original], { args: o.args, shell: o.shell, escape: o.escape }) } }, inst.original, true);
       }
@@ -324,6 +327,32 @@ export class Builder {
     return s;
   }
 
+  // ---- WORKDIR ----
+
+  /**
+   * WORKDIR sets the working directory and makes it (with its parents) as BuildKit does: owned by USER
+   * when one is set, an existing directory (or a symlink to one) left as it is. A layer only when
+   * something was made; a path that is a file is refused with the step named.
+   */
+  private async workdir(state: State, inst: Instruction, env: Env, o: BuildOptions & { args: Env; shell: string[]; escape: string }): Promise<State> {
+    const config = applyChanges(state.config.config ?? {}, [inst.original], { args: o.args, shell: o.shell, escape: o.escape });
+    const wd = config.WorkingDir || '/';
+    const after = (empty: boolean) => withHistory({ ...state, config: { ...state.config, config } }, `WORKDIR ${wd}`, empty);
+    if (wd === '/') return after(true);
+    return this.withSnapshot(
+      state,
+      async (rootfs) => {
+        const owner = config.User ? await resolveUser(rootfs, config.User) : undefined;
+        await ensureDir(rootfs, wd, owner, 'create the working directory').catch((e: Error) => {
+          throw new InvalidParameter(`${o.dockerfileName}:${inst.line}: ${inst.original}: ${e.message}`);
+        });
+        return after(false);
+      },
+      undefined,
+      { ifEmpty: after(true) },
+    );
+  }
+
   // ---- RUN ----
 
   private async run(
@@ -334,7 +363,10 @@ export class Builder {
   ): Promise<State> {
     const heredoc = inst.heredocs[0];
     const onlyHeredoc = heredoc && /^<<-?\s*["']?\w+["']?\s*$/.test(inst.args);
-    const argv = inst.json ?? [...o.shell, onlyHeredoc ? heredoc.body : inst.args];
+    // A lone heredoc with a #! line is a script, run by the shell as a file (so by its interpreter), mounted
+    // read-only at /dev/pipes/<name> for this step only: as BuildKit does.
+    const script = onlyHeredoc && heredoc.body.startsWith('#!') ? heredoc : undefined;
+    const argv = inst.json ?? [...o.shell, script ? `${PIPES}/${script.name}` : onlyHeredoc ? heredoc.body : inst.args];
     const given = inst.flags.network?.[0] ?? 'default';
     if (!['default', 'none', 'host'].includes(given)) throw new InvalidParameter(`unsupported RUN --network=${given}: use default, none or host`);
     // "default" is the build's network (build --network), itself the bridge unless told otherwise.
@@ -346,7 +378,11 @@ export class Builder {
       o.say(` ---> Running in ${id.slice(0, 12)}\n`);
       const cfg = state.config.config ?? {};
       const cwd = cfg.WorkingDir || '/';
-      await fs.mkdir(await secureJoin(rootfs, cwd), { recursive: true });
+      // A base image's working directory may be missing (WORKDIR made ours): runc needs it.
+      await ensureDir(rootfs, cwd, undefined, 'use the working directory').catch((e: Error) => {
+        throw new InvalidParameter(`${o.dockerfileName}:${inst.line}: ${inst.original}: ${e.message}`);
+      });
+      if (script) await checkInterpreter(rootfs, script.body, `${o.dockerfileName}:${inst.line}: ${inst.original}`);
       const rec = { id, name: '/' + id.slice(0, 12), hostConfig: { NetworkMode: network === 'default' ? 'bridge' : network } as HostConfig, config: {}, networks: {} } as unknown as ContainerRecord;
       if (network === 'default') rec.networks = this.d.networks.endpointsForCreate(rec.hostConfig);
       const netnsPath = await this.d.networks.attach(rec);
@@ -368,6 +404,12 @@ export class Builder {
         });
         mountPoints = prepared.created;
         releaseMounts = prepared.release;
+        if (script) {
+          const pipes = path.join(tmp, 'pipes');
+          await fs.mkdir(pipes);
+          await fs.writeFile(path.join(pipes, script.name), script.body, { mode: 0o755 });
+          prepared.oci.push({ destination: PIPES, type: 'bind', source: pipes, options: ['rbind', 'ro'] });
+        }
         const spec = buildSpec({
           id,
           rootfs,
@@ -423,7 +465,13 @@ export class Builder {
   }
 
   /** Run `work` with the state's filesystem mounted (a fresh snapshot); its changes become the next layer. */
-  private async withSnapshot(state: State, work: (rootfs: string, id: string, tmp: string, upperDir: string) => Promise<State>, afterUnmount?: (upperDir: string) => Promise<void>): Promise<State> {
+  private async withSnapshot(
+    state: State,
+    work: (rootfs: string, id: string, tmp: string, upperDir: string) => Promise<State>,
+    afterUnmount?: (upperDir: string) => Promise<void>,
+    /** The state to answer when the work changed nothing (no layer then, as BuildKit drops empty ones). */
+    opts: { ifEmpty?: State } = {},
+  ): Promise<State> {
     const id = randomBytes(32).toString('hex');
     const key = `build-${id.slice(0, 16)}`;
     const tmp = path.join(this.d.root, 'build', 'tmp', id.slice(0, 16));
@@ -441,6 +489,7 @@ export class Builder {
         await this.d.snapshotter.unmount(rootfs);
       }
       await afterUnmount?.(this.d.snapshotter.upperDir(key));
+      if (opts.ifEmpty && !(await fs.readdir(this.d.snapshotter.upperDir(key))).length) return opts.ifEmpty;
       const { ref } = await this.d.images.unrecorded(() => commitUpper(this.d.images.content, this.d.snapshotter.layers, this.d.snapshotter.upperDir(key), chains[chains.length - 1]));
       return { ...next, layers: [...state.layers, ref] };
     } finally {
@@ -458,7 +507,7 @@ export class Builder {
       const dir = await fs.mkdtemp(path.join(this.d.root, 'build', 'heredoc-'));
       for (const h of inst.heredocs) await fs.writeFile(path.join(dir, h.name), h.expand ? substituteVars(h.body, env, o.escape) : h.body);
       const dest = words[words.length - 1]!;
-      return { root: dir, sources: inst.heredocs.map((h) => h.name), dest, destIsDir: dest.endsWith('/'), hash: sha(JSON.stringify(inst.heredocs)), release: () => fs.rm(dir, { recursive: true, force: true }) };
+      return { root: dir, sources: inst.heredocs.map((h) => h.name), dest, destIsDir: namesDirectory(dest), hash: sha(JSON.stringify(inst.heredocs)), release: () => fs.rm(dir, { recursive: true, force: true }) };
     }
     const dest = words[words.length - 1]!;
     const patterns = words.slice(0, -1);
@@ -474,7 +523,7 @@ export class Builder {
       fromState = stage ? await o.runStage(stage) : await this.baseState(ref, o.stages, o.runStage, o);
       fromKey = fromState.key;
     }
-    const out: CopySources = { root, sources: [], dest, destIsDir: dest.endsWith('/') || dest.endsWith('/.'), hash: '', release: async () => undefined };
+    const out: CopySources = { root, sources: [], dest, destIsDir: namesDirectory(dest), hash: '', release: async () => undefined };
     const expand = async (): Promise<void> => {
       out.sources = [];
       for (const p of patterns) {
@@ -702,6 +751,11 @@ function missReason(before: StepInputs | undefined, now: StepInputs): string | u
   return 'its cached result is gone (pruned)';
 }
 
+/** A COPY/ADD destination that names a directory: "." (the WORKDIR), or ending in "/" or "/." (BuildKit's rule). */
+function namesDirectory(dest: string): boolean {
+  return dest === '.' || dest.endsWith('/') || dest.endsWith('/.');
+}
+
 function sortKeys<T>(o: Record<string, T>): Record<string, T> {
   return Object.fromEntries(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
@@ -720,6 +774,17 @@ function envOf(cfg: OciImageConfig): Env {
 }
 
 const NETWORK_MODES = ['default', 'bridge', 'none', 'host'];
+/** Where a RUN heredoc script is mounted (BuildKit's place). */
+const PIPES = '/dev/pipes';
+
+/** A heredoc script's #! interpreter must be in the image: else the step fails saying so (the shell would
+ *  only say "not found" about the script). `#!/usr/bin/env x` checks env; env reports a missing x itself. */
+async function checkInterpreter(rootfs: string, body: string, step: string): Promise<void> {
+  const interpreter = /^#!\s*(\S*)/.exec(body)?.[1] ?? '';
+  if (!interpreter.startsWith('/')) throw new InvalidParameter(`${step}: the heredoc's #! line names no interpreter by its absolute path: "${body.split('\n')[0]}"`);
+  const st = await fs.stat(await secureJoin(rootfs, interpreter)).catch(() => undefined);
+  if (!st?.isFile()) throw new InvalidParameter(`${step}: the heredoc's interpreter ${interpreter} (its #! line) is not in the image`);
+}
 const PLATFORM_ARGS = ['TARGETPLATFORM', 'TARGETOS', 'TARGETARCH', 'TARGETVARIANT', 'BUILDPLATFORM', 'BUILDOS', 'BUILDARCH', 'BUILDVARIANT'];
 
 /** A platform ("linux/amd64", "linux", "amd64", "linux/x86_64"…) this host builds, or a clear refusal. */

@@ -1,0 +1,234 @@
+// Dockerfiles as users write them, where berth once differed from Docker (issue 10): a stage's WORKDIR
+// that a later step prepares again (EEXIST), heredocs with a #! line run by their interpreter (as BuildKit
+// does) and heredocs given to COPY, the docker CLI 20.10 with BuildKit on told to use DOCKER_BUILDKIT=0,
+// and the classic builder's step IDs being images one can run (how people debug a failed build).
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { context, runCmd, TestDaemon } from './harness.js';
+
+/** An image holding the host's /bin/bash (also as /bin/sh) and the libraries it loads (busybox has no bash). */
+async function importBash(d: TestDaemon): Promise<void> {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'bash-img-'));
+  try {
+    const root = path.join(dir, 'rootfs');
+    const libs = spawnSync('ldd', ['/bin/bash'], { encoding: 'utf8' }).stdout.match(/\/\S+/g) ?? [];
+    assert.ok(libs.length > 0, 'ldd lists the libraries of /bin/bash');
+    for (const f of ['/bin/bash', ...libs]) {
+      await fs.mkdir(path.join(root, path.dirname(f)), { recursive: true });
+      await fs.copyFile(f, path.join(root, f));
+      await fs.chmod(path.join(root, f), 0o755);
+    }
+    // RUN runs `/bin/sh -c /dev/pipes/EOS` (as BuildKit does): the image needs a /bin/sh, here bash itself.
+    await fs.symlink('bash', path.join(root, 'bin/sh'));
+    const tar = path.join(dir, 'bash.tar');
+    assert.equal(spawnSync('tar', ['-C', root, '-cf', tar, '.']).status, 0);
+    const r = await d.berth(['import', tar, 'hostbash:latest']);
+    assert.equal(r.code, 0, r.stderr);
+  } finally {
+    await fs.rm(dir, { recursive: true, force: true });
+  }
+}
+
+describe('build compatibility', () => {
+  let d: TestDaemon;
+  const dirs: string[] = [];
+  const ctx = async (files: Record<string, string>) => {
+    const c = await context(files);
+    dirs.push(c);
+    return c;
+  };
+  const build = async (files: Record<string, string>, tag: string) => {
+    const r = await d.berth(['build', '-t', tag, await ctx(files)]);
+    assert.equal(r.code, 0, r.stderr + r.stdout);
+    return r;
+  };
+  const run = async (image: string, ...cmd: string[]) => {
+    const r = await d.berth(['run', '--rm', '--network', 'none', image, ...cmd]);
+    assert.equal(r.code, 0, r.stderr + r.stdout);
+    return r.stdout;
+  };
+  before(async () => {
+    d = await TestDaemon.start();
+    await d.importBusybox();
+  });
+  after(async () => {
+    for (const c of dirs) await fs.rm(c, { recursive: true, force: true });
+    await d.cleanup();
+  });
+
+  describe('WORKDIR', () => {
+    it('builds the stage of issue 10 (WORKDIR, COPY into ".", ARG, RUN, then COPY --from into scratch)', async () => {
+      await build(
+        {
+          Dockerfile: `FROM busybox AS builder
+RUN mkdir -p /var/cache/x
+WORKDIR /src
+COPY hello.txt .
+ARG VERSION=1.0.0
+RUN mkdir -p /out/etc && cp hello.txt /out/hello-$VERSION && echo v=$VERSION > /out/etc/version
+
+FROM scratch
+COPY --from=builder /out/ /
+COPY --from=builder /bin/busybox /busybox
+ENTRYPOINT ["/busybox"]
+`,
+          'hello.txt': 'hello\n',
+        },
+        'wd-issue',
+      );
+      assert.equal(await run('wd-issue', 'cat', '/hello-1.0.0', '/etc/version'), 'hello\nv=1.0.0\n');
+    });
+
+    it('makes the directory, also relative, repeated, existing in the base, a symlink to a directory', async () => {
+      await build(
+        {
+          Dockerfile: `FROM busybox
+RUN mkdir -p /real/dir && ln -s /real/dir /linked
+WORKDIR /etc
+WORKDIR /app
+WORKDIR /app
+WORKDIR sub
+COPY f.txt .
+RUN pwd > /pwd1 && test -f /app/sub/f.txt
+WORKDIR /linked
+COPY f.txt ./
+RUN pwd > /pwd2 && test -f /real/dir/f.txt
+WORKDIR /linked
+RUN touch made-in-link
+WORKDIR /new/deep/path
+`,
+          'f.txt': 'f\n',
+        },
+        'wd-cases',
+      );
+      // The process starts in the resolved directory (runc's chdir), as under dockerd.
+      assert.equal(await run('wd-cases', 'cat', '/pwd1', '/pwd2'), '/app/sub\n/real/dir\n');
+      assert.equal(await run('wd-cases', 'sh', '-c', 'test -L /linked && ls /real/dir | sort | tr "\\n" " "; stat -c "%F %a %u" /new/deep/path'), 'f.txt made-in-link directory 755 0\n');
+      const wd = await d.berth(['image', 'inspect', '-f', '{{.Config.WorkingDir}}', 'wd-cases']);
+      assert.equal(wd.stdout.trim(), '/new/deep/path');
+    });
+
+    it("creates the directory owned by USER (BuildKit's rule), so that user can write in it", async () => {
+      await build(
+        {
+          Dockerfile: `FROM busybox
+RUN echo "wd:x:1234:1234::/home/wd:/bin/sh" >> /etc/passwd && echo "wd:x:1234:" >> /etc/group
+USER wd
+WORKDIR /home/wd/work
+RUN touch mine && id -u > uid
+`,
+        },
+        'wd-user',
+      );
+      assert.equal(await run('wd-user', 'sh', '-c', 'stat -c "%u %g" /home/wd/work; cat /home/wd/work/uid'), '1234 1234\n1234\n');
+    });
+
+    it('refuses a WORKDIR that is a file with a clear error naming the step', async () => {
+      const r = await d.berth(['build', await ctx({ Dockerfile: 'FROM busybox\nRUN echo x > /afile\nWORKDIR /afile\n' })]);
+      assert.notEqual(r.code, 0);
+      assert.match(r.stderr + r.stdout, /WORKDIR \/afile/);
+      assert.match(r.stderr + r.stdout, /not a directory/);
+      assert.doesNotMatch(r.stderr + r.stdout, /EEXIST|ENOTDIR/);
+    });
+  });
+
+  describe('heredocs', () => {
+    it('runs a RUN heredoc with a #! line under that interpreter (busybox sh features, env, flags)', async () => {
+      await build(
+        {
+          Dockerfile: `FROM busybox
+RUN mkdir -p /usr/bin && ln -s /bin/env /usr/bin/env
+RUN <<EOS
+#!/bin/sh
+set -eu
+echo "\${0}" > /script-name
+x="a-b-c"
+echo "\${x//-/+}" > /subst
+EOS
+RUN <<EOS
+#!/bin/busybox sh
+echo "$(( 6 * 7 ))" > /arith
+EOS
+RUN <<EOS
+#!/usr/bin/env sh
+echo via-env > /env
+EOS
+RUN <<EOS
+#!/bin/sh -e
+echo "$-" > /e-flag
+EOS
+`,
+        },
+        'hd-shebang',
+      );
+      assert.equal(await run('hd-shebang', 'cat', '/subst', '/arith', '/env'), 'a+b+c\n42\nvia-env\n');
+      assert.match(await run('hd-shebang', 'cat', '/e-flag'), /e/, 'the #! line\'s flag (-e) reached the shell');
+      assert.match(await run('hd-shebang', 'cat', '/script-name'), /^\/dev\/pipes\/EOS\n$/, 'the heredoc ran as a script file, as in BuildKit');
+      // The script is mounted for the step only: not in the image.
+      assert.equal(await run('hd-shebang', 'sh', '-c', 'ls /dev/pipes 2>&1 | grep -c "No such file"'), '1\n');
+    });
+
+    it('runs a #!/bin/bash heredoc with bash (set -o pipefail, arrays)', async () => {
+      await importBash(d);
+      await build(
+        {
+          Dockerfile: `FROM hostbash
+RUN <<EOS
+#!/bin/bash
+set -euo pipefail
+arr=(one two three)
+echo "\${#arr[@]} \${arr[1]} $BASH_VERSION" > /bash-out
+EOS
+`,
+        },
+        'hd-bash',
+      );
+      const out = await run('hd-bash', '/bin/bash', '-c', 'read -r line < /bash-out; echo "$line"');
+      assert.match(out, /^3 two \d+\.\d+/);
+    });
+
+    it('fails a heredoc whose interpreter is not in the image with an error naming the step', async () => {
+      const r = await d.berth(['build', await ctx({ Dockerfile: 'FROM busybox\nRUN true\nRUN <<EOS\n#!/bin/nosuchshell\necho hi\nEOS\n' })]);
+      assert.notEqual(r.code, 0);
+      const out = r.stderr + r.stdout;
+      assert.match(out, /\/bin\/nosuchshell/);
+      assert.match(out, /RUN <<EOS/);
+      assert.match(out, /Dockerfile:3/);
+    });
+
+    it('writes COPY heredocs as files, with --chmod and variables', async () => {
+      await build(
+        {
+          Dockerfile: `FROM busybox
+ARG WHO=world
+COPY --chmod=755 <<EOF /app/run.sh
+#!/bin/sh
+echo "hello \${WHO}"
+EOF
+COPY <<'EOF' /app/raw.txt
+keep \${WHO}
+EOF
+CMD ["/app/run.sh"]
+`,
+        },
+        'hd-copy',
+      );
+      assert.equal(await run('hd-copy'), 'hello world\n');
+      assert.equal(await run('hd-copy', 'sh', '-c', 'stat -c "%a %u" /app/run.sh; cat /app/raw.txt'), '755 0\nkeep ${WHO}\n');
+    });
+  });
+
+  describe('clients', () => {
+    it('tells the docker CLI 20.10 with BuildKit on to use DOCKER_BUILDKIT=0', async () => {
+      const c = await ctx({ Dockerfile: 'FROM busybox\nRUN true\n' });
+      const r = await runCmd(['/usr/bin/docker', 'build', c], { env: { DOCKER_HOST: d.host, DOCKER_BUILDKIT: '1', DOCKER_CONFIG: path.join(d.dir, 'docker-config') } });
+      assert.notEqual(r.code, 0);
+      assert.match(r.stderr, /DOCKER_BUILDKIT=0/, r.stderr);
+      assert.doesNotMatch(r.stderr, /remote parameter/);
+    });
+  });
+});
