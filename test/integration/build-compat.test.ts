@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { context, runCmd, TestDaemon } from './harness.js';
+import { busyboxTar, context, PrivateDockerd, runCmd, TestDaemon, type RunResult } from './harness.js';
 
 /** An image holding the host's /bin/bash (also as /bin/sh) and the libraries it loads (busybox has no bash). */
 async function importBash(d: TestDaemon): Promise<void> {
@@ -219,6 +219,64 @@ CMD ["/app/run.sh"]
       );
       assert.equal(await run('hd-copy'), 'hello world\n');
       assert.equal(await run('hd-copy', 'sh', '-c', 'stat -c "%a %u" /app/run.sh; cat /app/raw.txt'), '755 0\nkeep ${WHO}\n');
+    });
+  });
+
+  describe("the classic builder's step IDs", () => {
+    /** What a user sees of the step images on one engine, by step (IDs differ between engines; this does not). */
+    async function stepShape(docker: (args: string[]) => Promise<RunResult>, dir: string) {
+      const ids = async (args: string[]) => (await docker(['images', '-q', '--no-trunc', ...args])).stdout.split('\n').filter(Boolean).map((i) => i.slice(7, 19));
+      const built = await docker(['build', '-t', 'steps:1', dir]);
+      assert.equal(built.code, 0, built.stderr + built.stdout);
+      const steps = [...built.stdout.matchAll(/^ ---> ([0-9a-f]{12})$/gm)].map((m) => m[1]!);
+      assert.equal(steps.at(-1), /Successfully built ([0-9a-f]{12})/.exec(built.stdout)?.[1], 'the last step is the image built');
+      const [shown, all] = [await ids([]), await ids(['-a'])];
+      const listed = steps.map((id) => (shown.includes(id) ? 'shown' : all.includes(id) ? 'hidden' : 'absent'));
+      const parents: boolean[] = [];
+      for (let i = 1; i < steps.length; i++) parents.push((await docker(['image', 'inspect', '-f', '{{.Parent}}', steps[i]!])).stdout.slice(7, 19) === steps[i - 1]);
+      const childConflict = (await docker(['rmi', steps.at(-2)!])).stderr.replace(/[0-9a-f]{12}/g, 'ID');
+      const rmi = await docker(['rmi', 'steps:1']);
+      const left = await ids(['-a']);
+      return { count: steps.length, listed, parents, childConflict, rmi: rmi.stdout.split('\n')[0], afterRmi: steps.map((id) => left.includes(id)) };
+    }
+
+    it('are images one can run to debug a failed step (docker run, berth run)', async () => {
+      const dir = await ctx({ Dockerfile: 'FROM busybox\nRUN echo one > /one\nENV X=set\nRUN cat /missing\n' });
+      const r = await d.docker(['build', dir], { env: { DOCKER_BUILDKIT: '0' } });
+      assert.notEqual(r.code, 0);
+      const last = [...r.stdout.matchAll(/^ ---> ([0-9a-f]{12})$/gm)].map((m) => m[1]!).at(-1);
+      assert.ok(last, r.stdout);
+      const viaDocker = await d.docker(['run', '--rm', '--network', 'none', last, 'sh', '-c', 'cat /one; echo $X']);
+      assert.equal(viaDocker.stdout, 'one\nset\n', viaDocker.stderr);
+      assert.equal(await run(last, 'cat', '/one'), 'one\n');
+    });
+
+    it('are listed, chained, kept and removed as dockerd 20.10 does them', async () => {
+      const dir = await ctx({ Dockerfile: 'FROM busybox\nWORKDIR /w\nRUN echo one > one\nENV X=1\nCOPY f.txt .\nRUN cat f.txt one > both\nCMD ["cat", "both"]\n', 'f.txt': 'f\n' });
+      const env = { DOCKER_BUILDKIT: '0' };
+      const ours = await stepShape((args) => d.docker(args, { env }), dir);
+      const ref = await PrivateDockerd.start();
+      try {
+        assert.equal((await ref.docker(['import', '-c', 'CMD ["sh"]', await busyboxTar(), 'busybox:latest'])).code, 0);
+        const theirs = await stepShape((args) => ref.docker(args, env), dir);
+        assert.deepEqual(ours, theirs);
+        assert.equal(ours.count, 7);
+        // An untagged build (a dangling image): image prune takes it with its step images, and nothing else.
+        const prunedShape = async (docker: (args: string[]) => Promise<RunResult>) => {
+          const ids = async () => (await docker(['images', '-aq'])).stdout.split('\n').filter(Boolean);
+          const before = await ids();
+          assert.equal((await docker(['build', '-q', dir])).code, 0);
+          const added = (await ids()).filter((i) => !before.includes(i));
+          assert.equal((await docker(['image', 'prune', '-f'])).code, 0);
+          const after = await ids();
+          return { added: added.length, left: added.filter((i) => after.includes(i)).length };
+        };
+        const prunedOurs = await prunedShape((args) => d.docker(args, { env }));
+        assert.deepEqual(prunedOurs, await prunedShape((args) => ref.docker(args, env)));
+        assert.deepEqual(prunedOurs, { added: 6, left: 0 }, 'six step images came, and went with the dangling image');
+      } finally {
+        await ref.stop();
+      }
     });
   });
 

@@ -101,6 +101,9 @@ export class Builder {
   /** The step records, their accounting, prune, and COPY --link results (cache.ts). */
   readonly cache: BuildCache;
 
+  /** The image each state was recorded as (classic builds' step images, and FROM's image): ` ---> <id>`. */
+  private readonly imageOf = new WeakMap<State, string>();
+
   constructor(private readonly d: BuilderDeps) {
     this.cache = new BuildCache(d);
   }
@@ -167,17 +170,13 @@ export class Builder {
     exporting.start();
     // Created is the last step's time: a build served wholly from the cache gives the same image (and ID)
     // again, as docker build does.
-    const created = state.config.history?.at(-1)?.created ?? new Date().toISOString();
-    const cfg: OciImageConfig = { ...state.config, created, rootfs: { type: 'layers', diff_ids: state.layers.map((l) => l.diffId) } };
-    if (Object.keys(o.labels).length) cfg.config = { ...cfg.config, Labels: { ...(cfg.config?.Labels ?? {}), ...o.labels } };
-    // Go writes maps with sorted keys: so does the image config, for the same JSON as dockerd's.
-    const c = { ...cfg.config };
-    for (const k of ['ExposedPorts', 'Volumes', 'Labels'] as const) if (c[k]) c[k] = sortKeys(c[k] as Record<string, never>);
-    cfg.config = c;
     const writing = new Date();
-    const { digest } = await exporting.guard(this.d.images.content.putBytes(JSON.stringify(cfg)));
+    const { digest } = await exporting.guard(this.d.images.content.putBytes(JSON.stringify(imageConfigOf(state, o.labels))));
     const refs = o.tags.map((t) => parseImageReference(t));
-    await exporting.guard(this.d.images.recordImage({ id: digest, configDigest: digest, layers: state.layers, repoDigests: [] }, refs));
+    // After a classic build the image is its last step's (or that step's child, with --label).
+    const last = vertices.mode === 'classic' ? this.imageOf.get(state) : undefined;
+    const parent = last && last !== digest ? { parent: last } : {};
+    await exporting.guard(this.d.images.recordImage({ id: digest, configDigest: digest, layers: state.layers, repoDigests: [], ...parent }, refs));
     exporting.status(`writing image ${digest}`, writing);
     for (const r of refs) exporting.status(`naming to ${normalizedString(r)}`, new Date());
     exporting.done();
@@ -199,7 +198,10 @@ export class Builder {
     const from = o.vertices.step(s, s.from, o.stepOf(s.from), { from: fromRef });
     from.start();
     let state = await from.track(this.baseState(fromRef, stages, runStage, { ...o, progress: from.relay(o.progress) }));
-    say(` ---> ${shortKey(state.key)}\n`);
+    // The classic builder's step IDs are images (dockerd's intermediate images): a user runs one to debug.
+    const classic = o.vertices.mode === 'classic';
+    let image = classic ? (this.imageOf.get(state) ?? (fromRef === 'scratch' ? '' : await this.stepImage(state, undefined))) : '';
+    say(` ---> ${image.slice(7, 19)}\n`);
     const args: Env = new Map();
     let shell = state.config.config?.Shell ?? DEFAULT_SHELL;
     const triggers = (state.config.config?.OnBuild ?? []).map((t) => parseDockerfile(`FROM scratch\n${t}`, 'ONBUILD').instructions[1]!);
@@ -215,15 +217,29 @@ export class Builder {
         }
         state = { ...state, key: sha(state.key + '\nARG ' + [...args].map(([k, v]) => `${k}=${v}`).join(' ')) };
         vertex.done();
-        say(` ---> ${shortKey(state.key)}\n`);
+        if (classic) this.imageOf.set(state, image); // no change to the image: the same one
+        say(` ---> ${image.slice(7, 19)}\n`);
         continue;
       }
       if (inst.name === 'SHELL') shell = inst.json!;
       const noCache = o.noCache || (!!s.name && (o.noCacheFilter ?? []).includes(s.name));
       state = await vertex.track(this.step(state, inst, { ...o, noCache, args, shell, stages, runStage, say, vertex }));
-      say(` ---> ${shortKey(state.key)}\n`);
+      if (classic) image = await this.stepImage(state, image || undefined);
+      say(` ---> ${image.slice(7, 19)}\n`);
     }
     return state;
+  }
+
+  /** A classic step's image: its state as an untagged image whose Parent is the step before's (the same
+   *  image when the step changed nothing, e.g. ARG). Its config is the one `finish` would write, so the last
+   *  step's image is the image built, and a cached step gives the same ID again. */
+  private async stepImage(state: State, parent: string | undefined): Promise<string> {
+    const { digest } = await this.d.images.content.putBytes(JSON.stringify(imageConfigOf(state, {})));
+    if (digest !== parent && !this.d.images.store.get(digest)) {
+      await this.d.images.recordImage({ id: digest, configDigest: digest, layers: state.layers, repoDigests: [], ...(parent ? { parent } : {}) }, []);
+    }
+    this.imageOf.set(state, digest);
+    return digest;
   }
 
   /** FROM: scratch, an earlier stage, or an image (pulled when missing or with --pull). */
@@ -237,7 +253,9 @@ export class Builder {
     // dockerd's builder gives an image without PATH the default one.
     const env = config.config?.Env ?? [];
     const withPath = env.some((e) => e.startsWith('PATH=')) ? env : [DEFAULT_PATH, ...env];
-    return { config: { ...config, config: { ...config.config, Env: withPath }, history: config.history ?? [] }, layers: rec.layers, key: sha('image ' + image) };
+    const state = { config: { ...config, config: { ...config.config, Env: withPath }, history: config.history ?? [] }, layers: rec.layers, key: sha('image ' + image) };
+    this.imageOf.set(state, image);
+    return state;
   }
 
   private async resolveImage(ref: string, o: BuildOptions): Promise<string> {
@@ -760,8 +778,16 @@ function sortKeys<T>(o: Record<string, T>): Record<string, T> {
   return Object.fromEntries(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
 
-function shortKey(key: string): string {
-  return key.slice(0, 12);
+/** The image config of a state: created is its last step's time (a build wholly from the cache gives the
+ *  same image, ID included, as docker build does); maps with sorted keys, as Go writes them (dockerd's JSON). */
+function imageConfigOf(state: State, labels: Record<string, string>): OciImageConfig {
+  const created = state.config.history?.at(-1)?.created ?? new Date().toISOString();
+  const cfg: OciImageConfig = { ...state.config, created, rootfs: { type: 'layers', diff_ids: state.layers.map((l) => l.diffId) } };
+  if (Object.keys(labels).length) cfg.config = { ...cfg.config, Labels: { ...(cfg.config?.Labels ?? {}), ...labels } };
+  const c = { ...cfg.config };
+  for (const k of ['ExposedPorts', 'Volumes', 'Labels'] as const) if (c[k]) c[k] = sortKeys(c[k] as Record<string, never>);
+  cfg.config = c;
+  return cfg;
 }
 
 function envOf(cfg: OciImageConfig): Env {
