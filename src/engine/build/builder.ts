@@ -367,7 +367,7 @@ export class Builder {
         return after(false);
       },
       undefined,
-      { ifEmpty: after(true) },
+      { ifEmpty: after(true), init: false },
     );
   }
 
@@ -487,8 +487,9 @@ export class Builder {
     state: State,
     work: (rootfs: string, id: string, tmp: string, upperDir: string) => Promise<State>,
     afterUnmount?: (upperDir: string) => Promise<void>,
-    /** The state to answer when the work changed nothing (no layer then, as BuildKit drops empty ones). */
-    opts: { ifEmpty?: State } = {},
+    /** ifEmpty: the state to answer when the work changed nothing (no layer then, as BuildKit drops empty
+     *  ones); init: false when no container runs (the init layer holds only runc's mount points). */
+    opts: { ifEmpty?: State; init?: boolean } = {},
   ): Promise<State> {
     const id = randomBytes(32).toString('hex');
     const key = `build-${id.slice(0, 16)}`;
@@ -497,7 +498,7 @@ export class Builder {
     const chains = chainIds(state.layers.map((l) => l.diffId));
     await fs.mkdir(rootfs, { recursive: true });
     // The init layer (runc's mount points, /etc/mtab) keeps those out of the step's layer, as in Docker.
-    await this.d.snapshotter.prepare(key, chains[chains.length - 1], { init: true });
+    await this.d.snapshotter.prepare(key, chains[chains.length - 1], { init: opts.init ?? true });
     try {
       await this.d.snapshotter.mount(key, rootfs);
       let next: State;
