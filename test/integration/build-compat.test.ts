@@ -191,6 +191,28 @@ EOS
       assert.match(out, /^3 two \d+\.\d+/);
     });
 
+    it("gives a command's heredocs to the shell, as BuildKit does (expanded unless quoted, several at once)", async () => {
+      await build(
+        {
+          Dockerfile: `FROM busybox
+ENV WHO=shell
+RUN cat <<EOF > /expanded && cat <<'RAW' > /raw
+who=$WHO
+EOF
+who=$WHO
+RAW
+RUN <<ONE sh && <<TWO sh
+echo one > /one
+ONE
+echo two > /two
+TWO
+`,
+        },
+        'hd-cmd',
+      );
+      assert.equal(await run('hd-cmd', 'cat', '/expanded', '/raw', '/one', '/two'), 'who=shell\nwho=$WHO\none\ntwo\n');
+    });
+
     it('fails a heredoc whose interpreter is not in the image with an error naming the step', async () => {
       const r = await d.berth(['build', await ctx({ Dockerfile: 'FROM busybox\nRUN true\nRUN <<EOS\n#!/bin/nosuchshell\necho hi\nEOS\n' })]);
       assert.notEqual(r.code, 0);

@@ -384,7 +384,10 @@ export class Builder {
     // A lone heredoc with a #! line is a script, run by the shell as a file (so by its interpreter), mounted
     // read-only at /dev/pipes/<name> for this step only: as BuildKit does.
     const script = onlyHeredoc && heredoc.body.startsWith('#!') ? heredoc : undefined;
-    const argv = inst.json ?? [...o.shell, script ? `${PIPES}/${script.name}` : onlyHeredoc ? heredoc.body : inst.args];
+    // A command with heredocs (`cat <<EOF > f`) goes to the shell whole, its documents after it: the shell
+    // expands them (unless the delimiter is quoted) and feeds each to its command, as BuildKit has it.
+    const command = inst.args + inst.heredocs.map((h) => `\n${h.body}${h.name}`).join('');
+    const argv = inst.json ?? [...o.shell, script ? `${PIPES}/${script.name}` : onlyHeredoc ? heredoc.body : command];
     const given = inst.flags.network?.[0] ?? 'default';
     if (!['default', 'none', 'host'].includes(given)) throw new InvalidParameter(`unsupported RUN --network=${given}: use default, none or host`);
     // "default" is the build's network (build --network), itself the bridge unless told otherwise.
@@ -444,8 +447,7 @@ export class Builder {
           extraMounts: prepared.oci,
         });
         await writeJsonAtomic(path.join(tmp, 'config.json'), spec);
-        const stdin = heredoc && !onlyHeredoc ? heredoc.body : undefined;
-        const code = await this.runc(tmp, id, stdin, (t) => o.vertex.log(t), o.signal);
+        const code = await this.runc(tmp, id, (t) => o.vertex.log(t), o.signal);
         if (o.signal?.aborted) throw o.signal.reason;
         if (code !== 0) throw new InvalidParameter(`The command '${argv.join(' ')}' returned a non-zero code: ${code}`);
       } finally {
@@ -458,7 +460,7 @@ export class Builder {
 
   /** runc run in the foreground; output streamed as it comes. Returns the exit code. When `signal` aborts,
    *  runc gets SIGTERM (it forwards it to the container), then the container SIGKILL after 2 s. */
-  private runc(bundle: string, id: string, stdin: string | undefined, out: (text: string) => void, signal?: AbortSignal): Promise<number> {
+  private runc(bundle: string, id: string, out: (text: string) => void, signal?: AbortSignal): Promise<number> {
     const root = path.join(this.d.execRoot, 'runc');
     const name = `build-${id.slice(0, 20)}`;
     return new Promise((resolve, reject) => {
@@ -466,7 +468,7 @@ export class Builder {
       child.stdout.on('data', (d: Buffer) => out(d.toString()));
       child.stderr.on('data', (d: Buffer) => out(d.toString()));
       child.stdin.on('error', () => undefined);
-      child.stdin.end(stdin ?? '');
+      child.stdin.end(); // a step reads no input (heredocs reach it through the shell)
       let timer: NodeJS.Timeout | undefined;
       const stop = () => {
         child.kill('SIGTERM');
