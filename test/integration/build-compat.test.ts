@@ -273,6 +273,17 @@ CMD ["/app/run.sh"]
       assert.equal(await run(last, 'cat', '/one'), 'one\n');
     });
 
+    it('come in Dockerfile order under their Step lines, though stages run at the same time', async () => {
+      const dir = await ctx({ Dockerfile: 'FROM busybox AS one\nRUN echo one > /one\n\nFROM busybox AS two\nRUN echo two > /two\n\nFROM busybox\nCOPY --from=two /two /two\nCOPY --from=one /one /one\n' });
+      const r = await d.docker(['build', '--no-cache', dir], { env: { DOCKER_BUILDKIT: '0' } });
+      assert.equal(r.code, 0, r.stderr + r.stdout);
+      const steps = [...r.stdout.matchAll(/^Step (\d+)\/7 : /gm)].map((m) => Number(m[1]));
+      assert.deepEqual(steps, [1, 2, 3, 4, 5, 6, 7], r.stdout);
+      // Each Step line is followed by its own lines: the FROM steps by busybox's ID, a RUN by its output.
+      const busybox = (await d.berth(['image', 'inspect', '-f', '{{.Id}}', 'busybox'])).stdout.slice(7, 19);
+      assert.match(r.stdout, new RegExp(`Step 1/7 : FROM busybox AS one\\n ---> ${busybox}\\nStep 2/7 : RUN echo one > /one\\n ---> Running in [0-9a-f]{12}\\n ---> [0-9a-f]{12}\\nStep 3/7 : FROM busybox AS two\\n ---> ${busybox}\\n`));
+    });
+
     it('are listed, chained, kept and removed as dockerd 20.10 does them', async () => {
       const dir = await ctx({ Dockerfile: 'FROM busybox\nWORKDIR /w\nRUN echo one > one\nENV X=1\nCOPY f.txt .\nRUN cat f.txt one > both\nCMD ["cat", "both"]\n', 'f.txt': 'f\n' });
       const env = { DOCKER_BUILDKIT: '0' };

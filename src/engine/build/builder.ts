@@ -143,13 +143,14 @@ export class Builder {
     const total = numbered.length;
     const vertices = new BuildVertices(o.progressMode ?? 'classic', o.progress, total, stages);
     const consumedArgs = new Set<string>();
+    vertices.runs(needed.map((s) => s.index));
     const failed = new AbortController();
     const runStage = (s: Stage): Promise<State> => {
       let p = results.get(s.index);
       if (!p) {
         p = this.runStage(s, stages, runStage, { ...o, escape: df.escape, argEnv, consumedArgs, stepOf: (inst) => numbered.indexOf(inst) + 1, total, vertices, signal: failed.signal });
         results.set(s.index, p);
-        p.catch((e: unknown) => failed.abort(e));
+        p.catch((e: unknown) => failed.abort(e)).finally(() => vertices.stageEnded(s.index));
       }
       return p;
     };
@@ -157,6 +158,7 @@ export class Builder {
     for (const s of needed) void runStage(s);
     // A failure stops the other stages; the build answers once all of them have ended, with the first error.
     await Promise.allSettled([...results.values()]);
+    vertices.releaseAll();
     if (failed.signal.aborted) throw failed.signal.reason;
     const final = await runStage(target);
     const unused = Object.keys(o.buildArgs).filter((k) => !consumedArgs.has(k) && !PREDEFINED_ARGS.includes(k));
@@ -192,7 +194,7 @@ export class Builder {
     runStage: (s: Stage) => Promise<State>,
     o: BuildOptions & { escape: string; argEnv: Env; consumedArgs: Set<string>; stepOf: (inst: Instruction) => number; total: number; vertices: BuildVertices },
   ): Promise<State> {
-    const say = (text: string) => o.vertices.classic(text);
+    const say = (text: string) => o.vertices.classicOf(s.index, text);
     const fromRef = expandString(s.from.args.split(/\s+/)[0]!, o.argEnv, o.escape);
     say(`Step ${o.stepOf(s.from)}/${o.total} : ${s.from.original}\n`);
     const from = o.vertices.step(s, s.from, o.stepOf(s.from), { from: fromRef });
