@@ -273,6 +273,19 @@ CMD ["/app/run.sh"]
       assert.equal(await run(last, 'cat', '/one'), 'one\n');
     });
 
+    it("are the classic builder's only: berth build (BuildKit's way, also with -q) makes the image alone", async () => {
+      const all = async () => (await d.berth(['images', '-aq'])).stdout.split('\n').filter(Boolean);
+      const before = await all();
+      for (const args of [['-q'], ['--progress=plain']]) {
+        const dir = await ctx({ Dockerfile: `FROM busybox\nRUN echo ${args[0]} > /x\nENV Y=2\n` });
+        const r = await d.berth(['build', ...args, dir]);
+        assert.equal(r.code, 0, r.stderr);
+      }
+      const added = (await all()).filter((i) => !before.includes(i));
+      assert.equal(added.length, 2, 'one image per build: ' + added.join(' '));
+      for (const id of added) assert.equal((await d.berth(['image', 'inspect', '-f', '{{.Parent}}', id])).stdout.trim(), '', 'no Parent, as BuildKit');
+    });
+
     it('come in Dockerfile order under their Step lines, though stages run at the same time', async () => {
       const dir = await ctx({ Dockerfile: 'FROM busybox AS one\nRUN echo one > /one\n\nFROM busybox AS two\nRUN echo two > /two\n\nFROM busybox\nCOPY --from=two /two /two\nCOPY --from=one /one /one\n' });
       const r = await d.docker(['build', '--no-cache', dir], { env: { DOCKER_BUILDKIT: '0' } });
