@@ -322,7 +322,7 @@ export class Builder {
           next = withHistory({ ...state, config: { ...state.config, config: { ...state.config.config, Shell: inst.json } } }, inst.original, true);
           break;
         case 'WORKDIR':
-          next = await this.workdir(state, inst, env, o);
+          next = await this.workdir(state, inst, o);
           break;
         default:
           next = withHistory({ ...state, config: { ...state.config, config: applyChanges(state.config.config ?? {}, [inst.original], { args: o.args, shell: o.shell, escape: o.escape }) } }, inst.original, true);
@@ -354,7 +354,7 @@ export class Builder {
    * when one is set, an existing directory (or a symlink to one) left as it is. A layer only when
    * something was made; a path that is a file is refused with the step named.
    */
-  private async workdir(state: State, inst: Instruction, env: Env, o: BuildOptions & { args: Env; shell: string[]; escape: string }): Promise<State> {
+  private async workdir(state: State, inst: Instruction, o: BuildOptions & { args: Env; shell: string[]; escape: string }): Promise<State> {
     const config = applyChanges(state.config.config ?? {}, [inst.original], { args: o.args, shell: o.shell, escape: o.escape });
     const wd = config.WorkingDir || '/';
     const after = (empty: boolean) => withHistory({ ...state, config: { ...state.config, config } }, `WORKDIR ${wd}`, empty);
@@ -364,7 +364,7 @@ export class Builder {
       async (rootfs) => {
         const owner = config.User ? await resolveUser(rootfs, config.User) : undefined;
         await ensureDir(rootfs, wd, owner, 'create the working directory').catch((e: Error) => {
-          throw new InvalidParameter(`${o.dockerfileName}:${inst.line}: ${inst.original}: ${e.message}`);
+          throw new InvalidParameter(`${stepName(o, inst)}: ${e.message}`);
         });
         return after(false);
       },
@@ -403,9 +403,9 @@ export class Builder {
       const cwd = cfg.WorkingDir || '/';
       // A base image's working directory may be missing (WORKDIR made ours): runc needs it.
       await ensureDir(rootfs, cwd, undefined, 'use the working directory').catch((e: Error) => {
-        throw new InvalidParameter(`${o.dockerfileName}:${inst.line}: ${inst.original}: ${e.message}`);
+        throw new InvalidParameter(`${stepName(o, inst)}: ${e.message}`);
       });
-      if (script) await checkInterpreter(rootfs, script.body, `${o.dockerfileName}:${inst.line}: ${inst.original}`);
+      if (script) await checkInterpreter(rootfs, script.body, stepName(o, inst));
       const rec = { id, name: '/' + id.slice(0, 12), hostConfig: { NetworkMode: network === 'default' ? 'bridge' : network } as HostConfig, config: {}, networks: {} } as unknown as ContainerRecord;
       if (network === 'default') rec.networks = this.d.networks.endpointsForCreate(rec.hostConfig);
       const netnsPath = await this.d.networks.attach(rec);
@@ -772,6 +772,11 @@ function missReason(before: StepInputs | undefined, now: StepInputs): string | u
   if (before.args !== now.args) return `the build args it sees changed (${now.args || 'none'})`;
   if (before.parent !== now.parent) return 'an earlier step changed';
   return 'its cached result is gone (pruned)';
+}
+
+/** A step as errors name it: "Dockerfile:3: RUN <<EOS". */
+function stepName(o: { dockerfileName: string }, inst: Instruction): string {
+  return `${o.dockerfileName}:${inst.line}: ${inst.original}`;
 }
 
 /** A COPY/ADD destination that names a directory: "." (the WORKDIR), or ending in "/" or "/." (BuildKit's rule). */

@@ -302,6 +302,7 @@ export class ImagesService {
       if (this.refsOf(id).length) return records;
       quiet = true;
     } else if (isSingleReference(this.refsOf(id))) {
+      if (this.hasChildren(id)) throw deleteConflict(id, true, 'image has dependent child images');
       if (users.running) throw deleteConflict(id, true, `image is being used by running container ${short(users.running)}`);
       if (users.stopped && !opts.force) throw deleteConflict(id, false, `image is being used by stopped container ${short(users.stopped)}`);
       records.push(...(await this.untag(id, this.refsOf(id))));
