@@ -383,9 +383,10 @@ export async function renderBuildProgress(src: Readable, out: Writable, opts: Re
 }
 
 /** How `build` shows its progress, from its flags: the request's header (berthd sends vertices when asked),
- *  and the drawing of the answer. -q keeps the classic stream (berthd sends only the image ID). */
+ *  and the drawing of the answer. With -q berthd sends only the image ID, drawn as JSON messages; the
+ *  header still says this is berth's CLI (a BuildKit-like build: no classic step images). */
 export function buildProgress(ctx: Context, f: ParsedFlags): { headers: Record<string, string>; render(res: Readable, onAux: (aux: Record<string, unknown>) => void): Promise<void> } {
-  if (f.bool('quiet')) return { headers: {}, render: (res, onAux) => renderJSONMessages(res, ctx.stdout, { tty: false, onAux }) };
+  if (f.bool('quiet')) return { headers: { [BUILD_PROGRESS_HEADER]: 'vertex' }, render: (res, onAux) => renderJSONMessages(res, ctx.stdout, { tty: false, onAux }) };
   // Progress goes to stderr, as BuildKit's does; BUILDKIT_PROGRESS is the default mode, as for docker buildx.
   const err = ctx.stderr as Writable & { isTTY?: boolean; columns?: number; rows?: number };
   const flag = f.has('progress') ? f.str('progress') : ctx.env.BUILDKIT_PROGRESS || f.str('progress');

@@ -29,8 +29,9 @@ function decodeSecrets(header: string | undefined): Record<string, Buffer> {
 
 export function buildRoutes(r: Router, build: BuildService): void {
   r.on('POST', '/build', async (ctx) => {
-    if (ctx.query.get('remote')) throw new InvalidParameter('the remote parameter is not supported: fetch the context on the client (berth build URL and the docker CLI do) and send it as a tar');
+    // A BuildKit client (version=2) also sends remote=client-session: the hint it needs is the BuildKit one.
     if (ctx.query.get('version') === '2') throw new InvalidParameter('BuildKit sessions (version=2) are not supported: use DOCKER_BUILDKIT=0 with the docker CLI, or berth build');
+    if (ctx.query.get('remote')) throw new InvalidParameter('the remote parameter is not supported: fetch the context on the client (berth build URL and the docker CLI do) and send it as a tar');
     const quiet = qBool(ctx.query, 'q');
     const req = {
       dockerfile: ctx.query.get('dockerfile') ?? 'Dockerfile',

@@ -26,7 +26,7 @@ import { commitUpper } from './layerdiff.js';
 import { BuildCache } from './cache.js';
 import { BuildVertices, type ProgressMode, type StepVertex } from './progress.js';
 import { parseRunMount, prepareRunMounts, removeMountPoints } from './run-mounts.js';
-import { copyFiles, expandSource, hashSources, type DigestCache, type HardLinks } from './copy.js';
+import { copyFiles, ensureDir, expandSource, hashSources, type DigestCache, type HardLinks } from './copy.js';
 import { secureJoin } from '../../lib/securejoin.js';
 import { expandString, expandWords, parseDockerfile, parseKeyValues, substituteVars, type Env, type Instruction } from './dockerfile.js';
 
@@ -101,6 +101,9 @@ export class Builder {
   /** The step records, their accounting, prune, and COPY --link results (cache.ts). */
   readonly cache: BuildCache;
 
+  /** The image each state was recorded as (classic builds' step images, and FROM's image): ` ---> <id>`. */
+  private readonly imageOf = new WeakMap<State, string>();
+
   constructor(private readonly d: BuilderDeps) {
     this.cache = new BuildCache(d);
   }
@@ -140,13 +143,14 @@ export class Builder {
     const total = numbered.length;
     const vertices = new BuildVertices(o.progressMode ?? 'classic', o.progress, total, stages);
     const consumedArgs = new Set<string>();
+    vertices.runs(needed.map((s) => s.index));
     const failed = new AbortController();
     const runStage = (s: Stage): Promise<State> => {
       let p = results.get(s.index);
       if (!p) {
         p = this.runStage(s, stages, runStage, { ...o, escape: df.escape, argEnv, consumedArgs, stepOf: (inst) => numbered.indexOf(inst) + 1, total, vertices, signal: failed.signal });
         results.set(s.index, p);
-        p.catch((e: unknown) => failed.abort(e));
+        p.catch((e: unknown) => failed.abort(e)).finally(() => vertices.stageEnded(s.index));
       }
       return p;
     };
@@ -154,6 +158,7 @@ export class Builder {
     for (const s of needed) void runStage(s);
     // A failure stops the other stages; the build answers once all of them have ended, with the first error.
     await Promise.allSettled([...results.values()]);
+    vertices.releaseAll();
     if (failed.signal.aborted) throw failed.signal.reason;
     const final = await runStage(target);
     const unused = Object.keys(o.buildArgs).filter((k) => !consumedArgs.has(k) && !PREDEFINED_ARGS.includes(k));
@@ -167,17 +172,13 @@ export class Builder {
     exporting.start();
     // Created is the last step's time: a build served wholly from the cache gives the same image (and ID)
     // again, as docker build does.
-    const created = state.config.history?.at(-1)?.created ?? new Date().toISOString();
-    const cfg: OciImageConfig = { ...state.config, created, rootfs: { type: 'layers', diff_ids: state.layers.map((l) => l.diffId) } };
-    if (Object.keys(o.labels).length) cfg.config = { ...cfg.config, Labels: { ...(cfg.config?.Labels ?? {}), ...o.labels } };
-    // Go writes maps with sorted keys: so does the image config, for the same JSON as dockerd's.
-    const c = { ...cfg.config };
-    for (const k of ['ExposedPorts', 'Volumes', 'Labels'] as const) if (c[k]) c[k] = sortKeys(c[k] as Record<string, never>);
-    cfg.config = c;
     const writing = new Date();
-    const { digest } = await exporting.guard(this.d.images.content.putBytes(JSON.stringify(cfg)));
+    const { digest } = await exporting.guard(this.d.images.content.putBytes(JSON.stringify(imageConfigOf(state, o.labels))));
     const refs = o.tags.map((t) => parseImageReference(t));
-    await exporting.guard(this.d.images.recordImage({ id: digest, configDigest: digest, layers: state.layers, repoDigests: [] }, refs));
+    // After a classic build the image is its last step's (or that step's child, with --label).
+    const last = vertices.mode === 'classic' ? this.imageOf.get(state) : undefined;
+    const parent = last && last !== digest ? { parent: last } : {};
+    await exporting.guard(this.d.images.recordImage({ id: digest, configDigest: digest, layers: state.layers, repoDigests: [], ...parent }, refs));
     exporting.status(`writing image ${digest}`, writing);
     for (const r of refs) exporting.status(`naming to ${normalizedString(r)}`, new Date());
     exporting.done();
@@ -193,13 +194,16 @@ export class Builder {
     runStage: (s: Stage) => Promise<State>,
     o: BuildOptions & { escape: string; argEnv: Env; consumedArgs: Set<string>; stepOf: (inst: Instruction) => number; total: number; vertices: BuildVertices },
   ): Promise<State> {
-    const say = (text: string) => o.vertices.classic(text);
+    const say = (text: string) => o.vertices.classicOf(s.index, text);
     const fromRef = expandString(s.from.args.split(/\s+/)[0]!, o.argEnv, o.escape);
     say(`Step ${o.stepOf(s.from)}/${o.total} : ${s.from.original}\n`);
     const from = o.vertices.step(s, s.from, o.stepOf(s.from), { from: fromRef });
     from.start();
     let state = await from.track(this.baseState(fromRef, stages, runStage, { ...o, progress: from.relay(o.progress) }));
-    say(` ---> ${shortKey(state.key)}\n`);
+    // The classic builder's step IDs are images (dockerd's intermediate images): a user runs one to debug.
+    const classic = o.vertices.mode === 'classic';
+    let image = classic ? (this.imageOf.get(state) ?? (fromRef === 'scratch' ? '' : await this.stepImage(state, undefined))) : '';
+    say(` ---> ${image.slice(7, 19)}\n`);
     const args: Env = new Map();
     let shell = state.config.config?.Shell ?? DEFAULT_SHELL;
     const triggers = (state.config.config?.OnBuild ?? []).map((t) => parseDockerfile(`FROM scratch\n${t}`, 'ONBUILD').instructions[1]!);
@@ -215,15 +219,29 @@ export class Builder {
         }
         state = { ...state, key: sha(state.key + '\nARG ' + [...args].map(([k, v]) => `${k}=${v}`).join(' ')) };
         vertex.done();
-        say(` ---> ${shortKey(state.key)}\n`);
+        if (classic) this.imageOf.set(state, image); // no change to the image: the same one
+        say(` ---> ${image.slice(7, 19)}\n`);
         continue;
       }
       if (inst.name === 'SHELL') shell = inst.json!;
       const noCache = o.noCache || (!!s.name && (o.noCacheFilter ?? []).includes(s.name));
       state = await vertex.track(this.step(state, inst, { ...o, noCache, args, shell, stages, runStage, say, vertex }));
-      say(` ---> ${shortKey(state.key)}\n`);
+      if (classic) image = await this.stepImage(state, image || undefined);
+      say(` ---> ${image.slice(7, 19)}\n`);
     }
     return state;
+  }
+
+  /** A classic step's image: its state as an untagged image whose Parent is the step before's (the same
+   *  image when the step changed nothing, e.g. ARG). Its config is the one `finish` would write, so the last
+   *  step's image is the image built, and a cached step gives the same ID again. */
+  private async stepImage(state: State, parent: string | undefined): Promise<string> {
+    const { digest } = await this.d.images.content.putBytes(JSON.stringify(imageConfigOf(state, {})));
+    if (digest !== parent && !this.d.images.store.get(digest)) {
+      await this.d.images.recordImage({ id: digest, configDigest: digest, layers: state.layers, repoDigests: [], ...(parent ? { parent } : {}) }, []);
+    }
+    this.imageOf.set(state, digest);
+    return digest;
   }
 
   /** FROM: scratch, an earlier stage, or an image (pulled when missing or with --pull). */
@@ -237,7 +255,9 @@ export class Builder {
     // dockerd's builder gives an image without PATH the default one.
     const env = config.config?.Env ?? [];
     const withPath = env.some((e) => e.startsWith('PATH=')) ? env : [DEFAULT_PATH, ...env];
-    return { config: { ...config, config: { ...config.config, Env: withPath }, history: config.history ?? [] }, layers: rec.layers, key: sha('image ' + image) };
+    const state = { config: { ...config, config: { ...config.config, Env: withPath }, history: config.history ?? [] }, layers: rec.layers, key: sha('image ' + image) };
+    this.imageOf.set(state, image);
+    return state;
   }
 
   private async resolveImage(ref: string, o: BuildOptions): Promise<string> {
@@ -301,6 +321,9 @@ export class Builder {
         case 'SHELL':
           next = withHistory({ ...state, config: { ...state.config, config: { ...state.config.config, Shell: inst.json } } }, inst.original, true);
           break;
+        case 'WORKDIR':
+          next = await this.workdir(state, inst, o);
+          break;
         default:
           next = withHistory({ ...state, config: { ...state.config, config: applyChanges(state.config.config ?? {}, [inst.original], { args: o.args, shell: o.shell, escape: o.escape }) } }, inst.original, true);
       }
@@ -324,6 +347,32 @@ export class Builder {
     return s;
   }
 
+  // ---- WORKDIR ----
+
+  /**
+   * WORKDIR sets the working directory and makes it (with its parents) as BuildKit does: owned by USER
+   * when one is set, an existing directory (or a symlink to one) left as it is. A layer only when
+   * something was made; a path that is a file is refused with the step named.
+   */
+  private async workdir(state: State, inst: Instruction, o: BuildOptions & { args: Env; shell: string[]; escape: string }): Promise<State> {
+    const config = applyChanges(state.config.config ?? {}, [inst.original], { args: o.args, shell: o.shell, escape: o.escape });
+    const wd = config.WorkingDir || '/';
+    const after = (empty: boolean) => withHistory({ ...state, config: { ...state.config, config } }, `WORKDIR ${wd}`, empty);
+    if (wd === '/') return after(true);
+    return this.withSnapshot(
+      state,
+      async (rootfs) => {
+        const owner = config.User ? await resolveUser(rootfs, config.User) : undefined;
+        await ensureDir(rootfs, wd, owner, 'create the working directory').catch((e: Error) => {
+          throw new InvalidParameter(`${stepName(o, inst)}: ${e.message}`);
+        });
+        return after(false);
+      },
+      undefined,
+      { ifEmpty: after(true), init: false },
+    );
+  }
+
   // ---- RUN ----
 
   private async run(
@@ -334,7 +383,13 @@ export class Builder {
   ): Promise<State> {
     const heredoc = inst.heredocs[0];
     const onlyHeredoc = heredoc && /^<<-?\s*["']?\w+["']?\s*$/.test(inst.args);
-    const argv = inst.json ?? [...o.shell, onlyHeredoc ? heredoc.body : inst.args];
+    // A lone heredoc with a #! line is a script, run by the shell as a file (so by its interpreter), mounted
+    // read-only at /dev/pipes/<name> for this step only: as BuildKit does.
+    const script = onlyHeredoc && heredoc.body.startsWith('#!') ? heredoc : undefined;
+    // A command with heredocs (`cat <<EOF > f`) goes to the shell whole, its documents after it: the shell
+    // expands them (unless the delimiter is quoted) and feeds each to its command, as BuildKit has it.
+    const command = inst.args + inst.heredocs.map((h) => `\n${h.body}${h.name}`).join('');
+    const argv = inst.json ?? [...o.shell, script ? `${PIPES}/${script.name}` : onlyHeredoc ? heredoc.body : command];
     const given = inst.flags.network?.[0] ?? 'default';
     if (!['default', 'none', 'host'].includes(given)) throw new InvalidParameter(`unsupported RUN --network=${given}: use default, none or host`);
     // "default" is the build's network (build --network), itself the bridge unless told otherwise.
@@ -346,7 +401,11 @@ export class Builder {
       o.say(` ---> Running in ${id.slice(0, 12)}\n`);
       const cfg = state.config.config ?? {};
       const cwd = cfg.WorkingDir || '/';
-      await fs.mkdir(await secureJoin(rootfs, cwd), { recursive: true });
+      // A base image's working directory may be missing (WORKDIR made ours): runc needs it.
+      await ensureDir(rootfs, cwd, undefined, 'use the working directory').catch((e: Error) => {
+        throw new InvalidParameter(`${stepName(o, inst)}: ${e.message}`);
+      });
+      if (script) await checkInterpreter(rootfs, script.body, stepName(o, inst));
       const rec = { id, name: '/' + id.slice(0, 12), hostConfig: { NetworkMode: network === 'default' ? 'bridge' : network } as HostConfig, config: {}, networks: {} } as unknown as ContainerRecord;
       if (network === 'default') rec.networks = this.d.networks.endpointsForCreate(rec.hostConfig);
       const netnsPath = await this.d.networks.attach(rec);
@@ -368,6 +427,12 @@ export class Builder {
         });
         mountPoints = prepared.created;
         releaseMounts = prepared.release;
+        if (script) {
+          const pipes = path.join(tmp, 'pipes');
+          await fs.mkdir(pipes);
+          await fs.writeFile(path.join(pipes, script.name), script.body, { mode: 0o755 });
+          prepared.oci.push({ destination: PIPES, type: 'bind', source: pipes, options: ['rbind', 'ro'] });
+        }
         const spec = buildSpec({
           id,
           rootfs,
@@ -384,8 +449,7 @@ export class Builder {
           extraMounts: prepared.oci,
         });
         await writeJsonAtomic(path.join(tmp, 'config.json'), spec);
-        const stdin = heredoc && !onlyHeredoc ? heredoc.body : undefined;
-        const code = await this.runc(tmp, id, stdin, (t) => o.vertex.log(t), o.signal);
+        const code = await this.runc(tmp, id, (t) => o.vertex.log(t), o.signal);
         if (o.signal?.aborted) throw o.signal.reason;
         if (code !== 0) throw new InvalidParameter(`The command '${argv.join(' ')}' returned a non-zero code: ${code}`);
       } finally {
@@ -398,7 +462,7 @@ export class Builder {
 
   /** runc run in the foreground; output streamed as it comes. Returns the exit code. When `signal` aborts,
    *  runc gets SIGTERM (it forwards it to the container), then the container SIGKILL after 2 s. */
-  private runc(bundle: string, id: string, stdin: string | undefined, out: (text: string) => void, signal?: AbortSignal): Promise<number> {
+  private runc(bundle: string, id: string, out: (text: string) => void, signal?: AbortSignal): Promise<number> {
     const root = path.join(this.d.execRoot, 'runc');
     const name = `build-${id.slice(0, 20)}`;
     return new Promise((resolve, reject) => {
@@ -406,7 +470,7 @@ export class Builder {
       child.stdout.on('data', (d: Buffer) => out(d.toString()));
       child.stderr.on('data', (d: Buffer) => out(d.toString()));
       child.stdin.on('error', () => undefined);
-      child.stdin.end(stdin ?? '');
+      child.stdin.end(); // a step reads no input (heredocs reach it through the shell)
       let timer: NodeJS.Timeout | undefined;
       const stop = () => {
         child.kill('SIGTERM');
@@ -423,7 +487,14 @@ export class Builder {
   }
 
   /** Run `work` with the state's filesystem mounted (a fresh snapshot); its changes become the next layer. */
-  private async withSnapshot(state: State, work: (rootfs: string, id: string, tmp: string, upperDir: string) => Promise<State>, afterUnmount?: (upperDir: string) => Promise<void>): Promise<State> {
+  private async withSnapshot(
+    state: State,
+    work: (rootfs: string, id: string, tmp: string, upperDir: string) => Promise<State>,
+    afterUnmount?: (upperDir: string) => Promise<void>,
+    /** ifEmpty: the state to answer when the work changed nothing (no layer then, as BuildKit drops empty
+     *  ones); init: false when no container runs (the init layer holds only runc's mount points). */
+    opts: { ifEmpty?: State; init?: boolean } = {},
+  ): Promise<State> {
     const id = randomBytes(32).toString('hex');
     const key = `build-${id.slice(0, 16)}`;
     const tmp = path.join(this.d.root, 'build', 'tmp', id.slice(0, 16));
@@ -431,7 +502,7 @@ export class Builder {
     const chains = chainIds(state.layers.map((l) => l.diffId));
     await fs.mkdir(rootfs, { recursive: true });
     // The init layer (runc's mount points, /etc/mtab) keeps those out of the step's layer, as in Docker.
-    await this.d.snapshotter.prepare(key, chains[chains.length - 1], { init: true });
+    await this.d.snapshotter.prepare(key, chains[chains.length - 1], { init: opts.init ?? true });
     try {
       await this.d.snapshotter.mount(key, rootfs);
       let next: State;
@@ -441,6 +512,7 @@ export class Builder {
         await this.d.snapshotter.unmount(rootfs);
       }
       await afterUnmount?.(this.d.snapshotter.upperDir(key));
+      if (opts.ifEmpty && !(await fs.readdir(this.d.snapshotter.upperDir(key))).length) return opts.ifEmpty;
       const { ref } = await this.d.images.unrecorded(() => commitUpper(this.d.images.content, this.d.snapshotter.layers, this.d.snapshotter.upperDir(key), chains[chains.length - 1]));
       return { ...next, layers: [...state.layers, ref] };
     } finally {
@@ -458,7 +530,7 @@ export class Builder {
       const dir = await fs.mkdtemp(path.join(this.d.root, 'build', 'heredoc-'));
       for (const h of inst.heredocs) await fs.writeFile(path.join(dir, h.name), h.expand ? substituteVars(h.body, env, o.escape) : h.body);
       const dest = words[words.length - 1]!;
-      return { root: dir, sources: inst.heredocs.map((h) => h.name), dest, destIsDir: dest.endsWith('/'), hash: sha(JSON.stringify(inst.heredocs)), release: () => fs.rm(dir, { recursive: true, force: true }) };
+      return { root: dir, sources: inst.heredocs.map((h) => h.name), dest, destIsDir: namesDirectory(dest), hash: sha(JSON.stringify(inst.heredocs)), release: () => fs.rm(dir, { recursive: true, force: true }) };
     }
     const dest = words[words.length - 1]!;
     const patterns = words.slice(0, -1);
@@ -474,7 +546,7 @@ export class Builder {
       fromState = stage ? await o.runStage(stage) : await this.baseState(ref, o.stages, o.runStage, o);
       fromKey = fromState.key;
     }
-    const out: CopySources = { root, sources: [], dest, destIsDir: dest.endsWith('/') || dest.endsWith('/.'), hash: '', release: async () => undefined };
+    const out: CopySources = { root, sources: [], dest, destIsDir: namesDirectory(dest), hash: '', release: async () => undefined };
     const expand = async (): Promise<void> => {
       out.sources = [];
       for (const p of patterns) {
@@ -702,12 +774,30 @@ function missReason(before: StepInputs | undefined, now: StepInputs): string | u
   return 'its cached result is gone (pruned)';
 }
 
+/** A step as errors name it: "Dockerfile:3: RUN <<EOS". */
+function stepName(o: { dockerfileName: string }, inst: Instruction): string {
+  return `${o.dockerfileName}:${inst.line}: ${inst.original}`;
+}
+
+/** A COPY/ADD destination that names a directory: "." (the WORKDIR), or ending in "/" or "/." (BuildKit's rule). */
+function namesDirectory(dest: string): boolean {
+  return dest === '.' || dest.endsWith('/') || dest.endsWith('/.');
+}
+
 function sortKeys<T>(o: Record<string, T>): Record<string, T> {
   return Object.fromEntries(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
 
-function shortKey(key: string): string {
-  return key.slice(0, 12);
+/** The image config of a state: created is its last step's time (a build wholly from the cache gives the
+ *  same image, ID included, as docker build does); maps with sorted keys, as Go writes them (dockerd's JSON). */
+function imageConfigOf(state: State, labels: Record<string, string>): OciImageConfig {
+  const created = state.config.history?.at(-1)?.created ?? new Date().toISOString();
+  const cfg: OciImageConfig = { ...state.config, created, rootfs: { type: 'layers', diff_ids: state.layers.map((l) => l.diffId) } };
+  if (Object.keys(labels).length) cfg.config = { ...cfg.config, Labels: { ...(cfg.config?.Labels ?? {}), ...labels } };
+  const c = { ...cfg.config };
+  for (const k of ['ExposedPorts', 'Volumes', 'Labels'] as const) if (c[k]) c[k] = sortKeys(c[k] as Record<string, never>);
+  cfg.config = c;
+  return cfg;
 }
 
 function envOf(cfg: OciImageConfig): Env {
@@ -720,6 +810,17 @@ function envOf(cfg: OciImageConfig): Env {
 }
 
 const NETWORK_MODES = ['default', 'bridge', 'none', 'host'];
+/** Where a RUN heredoc script is mounted (BuildKit's place). */
+const PIPES = '/dev/pipes';
+
+/** A heredoc script's #! interpreter must be in the image: else the step fails saying so (the shell would
+ *  only say "not found" about the script). `#!/usr/bin/env x` checks env; env reports a missing x itself. */
+async function checkInterpreter(rootfs: string, body: string, step: string): Promise<void> {
+  const interpreter = /^#!\s*(\S*)/.exec(body)?.[1] ?? '';
+  if (!interpreter.startsWith('/')) throw new InvalidParameter(`${step}: the heredoc's #! line names no interpreter by its absolute path: "${body.split('\n')[0]}"`);
+  const st = await fs.stat(await secureJoin(rootfs, interpreter)).catch(() => undefined);
+  if (!st?.isFile()) throw new InvalidParameter(`${step}: the heredoc's interpreter ${interpreter} (its #! line) is not in the image`);
+}
 const PLATFORM_ARGS = ['TARGETPLATFORM', 'TARGETOS', 'TARGETARCH', 'TARGETVARIANT', 'BUILDPLATFORM', 'BUILDOS', 'BUILDARCH', 'BUILDVARIANT'];
 
 /** A platform ("linux/amd64", "linux", "amd64", "linux/x86_64"…) this host builds, or a clear refusal. */

@@ -235,8 +235,9 @@ export async function copyFiles(req: CopyRequest): Promise<void> {
   }
 }
 
-/** mkdir -p inside the root; new directories get the copy's owner (Docker's --chown applies to them). */
-async function ensureDir(root: string, dir: string, owner?: CopyOwner): Promise<string> {
+/** mkdir -p inside the root (symlinks followed in scope; an existing directory is fine); new directories
+ *  get `owner` (Docker's --chown, WORKDIR's USER). `what` names the step's purpose in the refusal. */
+export async function ensureDir(root: string, dir: string, owner?: CopyOwner, what = 'copy to'): Promise<string> {
   const parts = dir.split('/').filter(Boolean);
   let cur = '/';
   for (const part of parts) {
@@ -245,7 +246,7 @@ async function ensureDir(root: string, dir: string, owner?: CopyOwner): Promise<
     if (!st) {
       await fs.mkdir(next, { mode: 0o755 });
       await fs.lchown(next, owner?.uid ?? 0, owner?.gid ?? 0);
-    } else if (!st.isDirectory()) throw new InvalidParameter(`cannot copy to ${dir}: ${path.posix.join(cur, part)} is not a directory`);
+    } else if (!st.isDirectory()) throw new InvalidParameter(`cannot ${what} ${dir}: ${path.posix.join(cur, part)} is not a directory`);
     cur = path.posix.join(cur, part);
   }
   return secureJoin(root, dir);

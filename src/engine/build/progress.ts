@@ -21,6 +21,12 @@ interface StageLike {
 export class BuildVertices {
   private next: number;
   private readonly multiStage: boolean;
+  /** Classic lines come stage by stage in Dockerfile order, as the legacy builder (one stage at a time)
+   *  printed them: a stage's lines wait until the stages before it have ended. The stages still run at
+   *  the same time; only their lines are held. */
+  private order: number[] = [];
+  private readonly held = new Map<number, string[]>();
+  private readonly ended = new Set<number>();
 
   constructor(
     readonly mode: ProgressMode,
@@ -39,6 +45,39 @@ export class BuildVertices {
     if (this.mode === 'classic') this.progress({ stream: text });
   }
 
+  /** The stages that run (their indexes, in Dockerfile order): their classic lines come in that order. */
+  runs(stages: number[]): void {
+    this.order = [...stages].sort((a, b) => a - b);
+  }
+
+  /** A classic line of one stage's step: now when the stages before it have ended, else held till then. */
+  classicOf(stage: number, text: string): void {
+    if (this.mode !== 'classic') return;
+    if (!this.order.length || stage === this.order[0]) this.progress({ stream: text });
+    else this.held.set(stage, [...(this.held.get(stage) ?? []), text]);
+  }
+
+  /** A stage ended: the next stages' held lines follow. */
+  stageEnded(stage: number): void {
+    this.ended.add(stage);
+    while (this.order.length && this.ended.has(this.order[0]!)) {
+      this.order.shift();
+      this.release(this.order[0]);
+    }
+  }
+
+  /** Every held line, in stage order (the build ends, maybe with an error to show after them). */
+  releaseAll(): void {
+    for (const stage of this.order) this.release(stage);
+    this.order = [];
+  }
+
+  private release(stage: number | undefined): void {
+    if (stage === undefined) return;
+    for (const text of this.held.get(stage) ?? []) this.progress({ stream: text });
+    this.held.delete(stage);
+  }
+
   /** The vertex of an instruction of a stage (its FROM shows `from`, an image as BuildKit does: its full name). */
   step(s: StageLike, inst: Instruction, step: number, opts: { from?: string; trigger?: boolean } = {}): StepVertex {
     const label = this.multiStage ? `${s.name ?? `stage-${s.index}`} ` : '';
@@ -51,13 +90,13 @@ export class BuildVertices {
     }
     const text = inst === s.from && opts.from ? `FROM ${this.imageName(opts.from)}` : inst.original;
     const number = opts.trigger ? this.next++ : step;
-    return new StepVertex(this, { step: number, total: this.total(), stage: s.name ?? s.index, name: `${where} ${text}` });
+    return new StepVertex(this, s.index, { step: number, total: this.total(), stage: s.name ?? s.index, name: `${where} ${text}` });
   }
 
   /** The last vertex: the image written and named. */
   exporting(): StepVertex {
     const step = this.next++;
-    return new StepVertex(this, { step, total: step, stage: '', name: 'exporting to image' });
+    return new StepVertex(this, -1, { step, total: step, stage: '', name: 'exporting to image' });
   }
 
   private imageName(ref: string): string {
@@ -91,8 +130,16 @@ export class StepVertex {
 
   constructor(
     private readonly build: BuildVertices,
+    /** Its stage's index (-1: the build's own last step), for the order of classic lines. */
+    private readonly stageIndex: number,
     private readonly base: Pick<VertexAux, 'step' | 'total' | 'stage' | 'name'>,
   ) {}
+
+  /** A classic line of this step, in its stage's turn. */
+  classic(text: string): void {
+    if (this.stageIndex < 0) this.build.classic(text);
+    else this.build.classicOf(this.stageIndex, text);
+  }
 
   private get vertex(): boolean {
     return this.build.mode === 'vertex';
@@ -118,12 +165,12 @@ export class StepVertex {
   /** A cache hit: the step's result is reused. */
   cached(): void {
     this.cachedHit = true;
-    this.build.classic(' ---> Using cache\n');
+    this.classic(' ---> Using cache\n');
   }
 
   /** A cache miss and why. */
   miss(why: string): void {
-    this.build.classic(` ---> Cache miss: ${why}\n`);
+    this.classic(` ---> Cache miss: ${why}\n`);
     if (!this.vertex) return;
     this.start();
     this.missed = why;
@@ -134,7 +181,7 @@ export class StepVertex {
   log(data: string): void {
     if (!data) return;
     if (this.vertex) this.build.send({ id: LOG_MESSAGE, aux: { step: this.base.step, data, time: new Date().toISOString() } });
-    else this.build.send({ stream: data });
+    else this.classic(data);
   }
 
   /** A sub-task of the step, done (vertex form only). */
@@ -146,7 +193,7 @@ export class StepVertex {
 
   /** A JSON message sink for the step (a pull's `{stream}` lines become its log). */
   relay(progress: (m: JSONMessage) => void): (m: JSONMessage) => void {
-    return (m) => (this.vertex && m.stream !== undefined ? this.log(m.stream) : progress(m));
+    return (m) => (m.stream !== undefined ? this.log(m.stream) : progress(m));
   }
 
   done(): void {

@@ -212,8 +212,13 @@ export class ImagesService {
     const before = await createdOf(f.before?.[0]);
     const since = await createdOf(f.since?.[0]);
     const out: ImageSummary[] = [];
+    const parents = new Set(rows.map((r) => r.rec.parent));
     for (const { rec, cfg, created } of rows.sort((a, b) => b.created - a.created)) {
       const tags = this.store.tagsOf(rec.id).map((t) => parseNormalizedNamed(t));
+      // An untagged image with children is an intermediate one (a classic build's step): shown with -a
+      // only, and never dangling (dockerd's rules).
+      const intermediate = !tags.length && !rec.repoDigests.length && parents.has(rec.id);
+      if (intermediate && (!opts.all || dangling === true)) continue;
       if (dangling !== undefined && dangling !== (tags.length === 0)) continue;
       if (before !== undefined && created >= before) continue;
       if (since !== undefined && created <= since) continue;
@@ -297,11 +302,12 @@ export class ImagesService {
       if (this.refsOf(id).length) return records;
       quiet = true;
     } else if (isSingleReference(this.refsOf(id))) {
+      if (this.hasChildren(id)) throw deleteConflict(id, true, 'image has dependent child images');
       if (users.running) throw deleteConflict(id, true, `image is being used by running container ${short(users.running)}`);
       if (users.stopped && !opts.force) throw deleteConflict(id, false, `image is being used by stopped container ${short(users.stopped)}`);
       records.push(...(await this.untag(id, this.refsOf(id))));
     }
-    const conflict = this.deleteConflict(id, users, opts.force ?? false);
+    const conflict = this.hasChildren(id) ? deleteConflict(id, true, 'image has dependent child images') : this.deleteConflict(id, users, opts.force ?? false);
     if (conflict) {
       // After untagging by name, a conflict just keeps the (now untagged) image, as dockerd does.
       if (quiet) return records;
@@ -312,9 +318,29 @@ export class ImagesService {
     await this.store.delete(id);
     this.emit('delete', id, { name: id });
     records.push({ Deleted: id });
+    // The parents that were there only for it go too (a classic build's step images), unless --no-prune.
+    let parent = opts.noPrune ? undefined : rec.parent;
+    while (parent && (await this.prunable(parent))) {
+      const next = this.store.get(parent)!.parent;
+      await this.store.delete(parent);
+      this.emit('delete', parent, { name: parent });
+      records.push({ Deleted: parent });
+      parent = next;
+    }
     const removedLayers = await this.collectGarbage();
     records.push(...chains.filter((c) => removedLayers.includes(c)).map((c) => ({ Deleted: c })));
     return records;
+  }
+
+  private hasChildren(id: string): boolean {
+    return this.store.all().some((r) => r.parent === id);
+  }
+
+  /** A parent removed with its last child: untagged, childless now, used by no container. */
+  private async prunable(id: string): Promise<boolean> {
+    if (!this.store.get(id) || this.refsOf(id).length || this.hasChildren(id)) return false;
+    const users = (await this.o.usage?.(id)) ?? {};
+    return !users.running && !users.stopped;
   }
 
   private deleteConflict(id: string, users: { running?: string; stopped?: string }, force: boolean): Conflict | undefined {
@@ -434,11 +460,13 @@ export class ImagesService {
     const existing = this.store.get(img.id);
     const rec: StoredImage = {
       ...img,
+      parent: img.parent ?? existing?.parent,
       manifestDigest: img.manifestDigest ?? existing?.manifestDigest,
       repoDigests: [...new Set([...(existing?.repoDigests ?? []), ...img.repoDigests])],
       lastTagTime: refs.length ? new Date().toISOString() : existing?.lastTagTime,
     };
     if (!rec.manifestDigest) delete rec.manifestDigest;
+    if (!rec.parent) delete rec.parent;
     await this.store.save(rec);
     if (refs.length) await this.store.setTags(Object.fromEntries(refs.map((r) => [normalizedString(r), img.id])));
   }
