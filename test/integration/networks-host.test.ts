@@ -110,6 +110,7 @@ describe('networks and the host', () => {
       const clash = hostAddresses().find((a) => a.dev !== `br-${id.slice(0, 12)}` && cidrOverlaps(a.cidr, n2));
       assert.equal(clash, undefined, `${n2} overlaps ${JSON.stringify(clash)}`);
       assert.equal((await second.berth(['network', 'rm', 'n2'])).code, 0);
+      await second.importBusybox();
       const r = await second.berth(['run', '--rm', 'busybox', 'sh', '-c', 'ip -o -4 addr show eth0']);
       assert.match(r.stdout, new RegExp(`inet ${subnet.Subnet.split('.').slice(0, 3).join('\\.')}\\.`));
     } finally {
@@ -125,12 +126,12 @@ describe('networks and the host', () => {
     try {
       const routed = await d.berth(['network', 'create', '--subnet', '10.239.5.128/25', 'routed']);
       assert.equal(routed.code, 1);
-      assert.match(routed.stderr, /Pool overlaps with other one on this address space: 10\.239\.5\.128\/25 overlaps 10\.239\.5\.0\/24 .*bthost/);
+      assert.match(routed.stderr, /Pool overlaps with other one on this address space: 10\.239\.5\.128\/25 overlaps 10\.239\.5\.0\/24, a route of the host .*bthost/);
       // An address on a device that is down has no route, and is still the host's.
       await runCmd(['ip', 'link', 'set', dev, 'down']);
       const addressed = await d.berth(['network', 'create', '--subnet', '10.239.6.0/24', 'addressed']);
       assert.equal(addressed.code, 1);
-      assert.match(addressed.stderr, /10\.239\.6\.0\/24 overlaps 10\.239\.6\.1\/24 .*bthost/);
+      assert.match(addressed.stderr, /10\.239\.6\.0\/24 overlaps 10\.239\.6\.1\/24, an address of the host .*bthost/);
       const ls = (await d.berth(['network', 'ls', '--format', '{{.Name}}'])).stdout.split('\n');
       assert.ok(!ls.includes('routed') && !ls.includes('addressed'), 'nothing half-created');
     } finally {
@@ -139,6 +140,16 @@ describe('networks and the host', () => {
   });
 
   it('leaves no bridge or address of a network whose creation was cut off by SIGKILL', async () => {
+    // The crash point made exact: the bridge exists, its record was never written.
+    const half = `btk${process.pid % 1000}h`;
+    const id = (await d.berth(['network', 'create', '-o', `com.docker.network.bridge.name=${half}`, 'half'])).stdout.trim();
+    assert.ok(linkExists(half));
+    await d.stopProcess('SIGKILL');
+    await fs.rm(path.join(d.root, 'networks', `${id}.json`));
+    await d.startProcess();
+    assert.equal(linkExists(half), false, 'the bridge without its record is removed at start');
+    assert.match((await d.berth(['network', 'inspect', 'half'])).stderr, /No such network/);
+    // And real kills at a few points of `network create`.
     for (const [i, delay] of [0, 40, 90, 160, 300].entries()) {
       const dev = `btk${process.pid % 1000}x${i}`;
       await killDuring(d, [['network', 'create', '-o', `com.docker.network.bridge.name=${dev}`, `killed${i}`]], delay);

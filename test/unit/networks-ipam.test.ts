@@ -16,8 +16,21 @@ describe('ipam', () => {
 
   it('picks the first default pool nothing uses', () => {
     assert.equal(formatIPv4(pickSubnet([]).base), '172.17.0.0');
-    const used = [parseCidr('172.17.0.0/16'), parseCidr('172.18.5.0/24')];
+    const used = [parseCidr('172.17.0.0/16'), parseCidr('172.18.5.0/24')].map((cidr) => ({ cidr, what: 'x' }));
     assert.deepEqual(pickSubnet(used), parseCidr('172.19.0.0/16'));
+  });
+
+  it('names what each default pool overlaps when all are taken', () => {
+    const used = [
+      { cidr: parseCidr('172.16.0.0/12'), what: '172.16.0.0/12, a route of the host (dev vpn0)' },
+      { cidr: parseCidr('192.168.0.0/16'), what: '192.168.1.5/16, an address of the host (on wlan0)' },
+    ];
+    assert.throws(
+      () => pickSubnet(used),
+      (e: Error) =>
+        /^could not find an available, non-overlapping IPv4 address pool among the defaults to assign to the network: 172\.17\.0\.0\/16 overlaps 172\.16\.0\.0\/12, a route of the host \(dev vpn0\);/.test(e.message) &&
+        e.message.includes('192.168.240.0/20 overlaps 192.168.1.5/16, an address of the host (on wlan0)'),
+    );
   });
 
   it('hands out addresses round-robin, never twice, skipping the gateway', () => {

@@ -72,6 +72,13 @@ export class Firewall {
     return next;
   }
 
+  /** Check (serialised with writes) that berth's iptables accept rule is in place: another engine may have started since. */
+  checkIptables(): Promise<void> {
+    const next = this.queue.catch(() => undefined).then(() => this.allowThroughIptables());
+    this.queue = next;
+    return next;
+  }
+
   /**
    * Another engine (dockerd) may have set iptables' FORWARD policy to DROP. A drop in any netfilter table
    * wins, so berth's own table cannot override it. berth's table marks its bridges' forwarded traffic
