@@ -176,16 +176,19 @@ describe('networks', () => {
     // and without the iptables FORWARD DROP policy dockerd leaves (its side effects hide missing rules).
     const gw = JSON.parse((await d.berth(['network', 'inspect', 'bridge'])).stdout)[0].IPAM.Config[0].Gateway as string;
     const targets = [gw, ...hostIPv4()];
+    // The gateway's MAC must not change as containers come and go, or containers holding it in their ARP
+    // cache lose the gateway (and so their own published ports) for a while.
+    const bridgeMac = readFileSync(`/sys/class/net/${d.bridge}/address`, 'utf8');
     for (const nf of [false, true]) {
       for (const forwardDrop of [false, true]) {
         const state = `br_netfilter ${nf ? 'on' : 'off'}, FORWARD policy ${forwardDrop ? 'DROP' : 'as found'}`;
         await withBridgeNetfilter(nf, () =>
           withForwardDrop(forwardDrop, async () => {
             for (const ip of targets) {
-              const other = await d.berth(['run', '--rm', 'busybox', 'wget', '-T', '5', '-qO-', `http://${ip}:18782/`]);
+              const other = await d.berth(['run', '--rm', 'busybox', 'timeout', '10', 'wget', '-qO-', `http://${ip}:18782/`]);
               assert.match(other.stdout, /^hello from/, `another container to ${ip}:18782 (${state}): ${other.stderr}`);
             }
-            const self = await d.berth(['exec', 'pub', 'wget', '-T', '5', '-qO-', `http://${gw}:18782/`]);
+            const self = await d.berth(['exec', 'pub', 'timeout', '10', 'wget', '-qO-', `http://${gw}:18782/`]);
             assert.match(self.stdout, /^hello from/, `the container to its own published port (${state}): ${self.stderr}`);
             assert.match(await httpGet(18782), /^hello from/, `the host on 127.0.0.1 (${state})`);
             for (const ip of targets) assert.match(await httpGet(18782, ip), /^hello from/, `the host on ${ip} (${state})`);
@@ -193,6 +196,7 @@ describe('networks', () => {
         );
       }
     }
+    assert.equal(readFileSync(`/sys/class/net/${d.bridge}/address`, 'utf8'), bridgeMac, 'the bridge keeps its MAC');
     assert.equal(await portFree(18781), false, 'the host port is held while the container runs');
     assert.equal((await d.berth(['stop', '-t', '1', 'pub'])).code, 0);
     assert.equal(await portFree(18781), true, 'released when the container stops');

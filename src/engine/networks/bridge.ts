@@ -1,5 +1,6 @@
 // Linux bridge devices for bridge networks, and the host's address space (so new subnets avoid it).
 import { promises as fs } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { run } from '../../lib/exec.js';
 import { formatCidr, parseCidr, type UsedSpace } from './ipam.js';
 
@@ -25,12 +26,24 @@ export function ownerTag(root: string): string {
  */
 export async function ensureBridge(name: string, gatewayCidr: string, owner?: string): Promise<void> {
   const exists = await bridgeExists(name);
-  const cmds = exists ? [] : [`link add name ${name} type bridge`];
+  // A bridge whose MAC was never set takes its lowest port's, so it changes as containers come and go, and
+  // containers that cached the gateway's old MAC lose it (their own published ports among others) until ARP
+  // gives up on the stale entry. Docker sets the MAC once; so does berth (and fixes the current one of a
+  // bridge adopted from an older berth).
+  const cmds = exists ? [] : [`link add name ${name} address ${bridgeMac()} type bridge`];
+  if (exists && (await fs.readFile(`/sys/class/net/${name}/addr_assign_type`, 'utf8').catch(() => '3')).trim() !== '3') {
+    cmds.push(`link set ${name} address ${(await fs.readFile(`/sys/class/net/${name}/address`, 'utf8')).trim()}`);
+  }
   if (!exists && owner) cmds.push(`link set ${name} alias ${JSON.stringify(owner)}`);
   cmds.push(`addr replace ${gatewayCidr} dev ${name}`, `link set ${name} up`);
   await run(['ip', '-batch', '-'], { input: cmds.join('\n') + '\n' });
   await fs.writeFile(`/proc/sys/net/ipv4/conf/${name}/route_localnet`, '1');
   await fs.writeFile(`/proc/sys/net/ipv4/conf/${name}/forwarding`, '1');
+}
+
+/** Docker's form for a bridge's MAC: 02:42 and four random bytes. */
+function bridgeMac(): string {
+  return ['02', '42', ...[...randomBytes(4)].map((b) => b.toString(16).padStart(2, '0'))].join(':');
 }
 
 export async function deleteBridge(name: string): Promise<void> {

@@ -112,7 +112,11 @@ export class Firewall {
     const forward: string[] = ['ct status dnat accept'];
     for (const n of nets) {
       if (!n.internal) postrouting.push(`ip saddr ${n.subnet} oifname != ${q(n.bridge)} masquerade`);
-      postrouting.push(`iifname ${q(n.bridge)} oifname ${q(n.bridge)} ct status dnat masquerade`);
+      // Hairpin: a container reaching a published port of its own network (itself included) through the
+      // host. Its source must become the gateway, or the answer goes straight back over the bridge, bypassing
+      // the un-DNAT (a container talking to itself would even drop its own address as martian). Matched on
+      // the source subnet, not iifname: bridged packets (br_netfilter) have no input device at postrouting.
+      postrouting.push(`oifname ${q(n.bridge)} ip saddr ${n.subnet} ct status dnat masquerade`);
       if (n.internal) {
         forward.push(`iifname ${q(n.bridge)} oifname != ${q(n.bridge)} drop`, `oifname ${q(n.bridge)} iifname != ${q(n.bridge)} drop`);
       }
