@@ -62,6 +62,7 @@ function hostIPv4(): string[] {
 }
 
 const BR_NF = '/proc/sys/net/bridge/bridge-nf-call-iptables';
+const IP_FORWARD = '/proc/sys/net/ipv4/ip_forward';
 
 /**
  * Run fn with bridged IPv4 traffic passing netfilter's IP hooks (br_netfilter loaded, bridge-nf-call-iptables=1)
@@ -80,6 +81,17 @@ async function withBridgeNetfilter<T>(on: boolean, fn: () => Promise<T>): Promis
   } finally {
     if (found !== undefined) writeFileSync(BR_NF, found);
     else spawnSync('modprobe', ['-r', 'br_netfilter']);
+  }
+}
+
+/** Run fn with net.ipv4.ip_forward set to `value`, then restore the value found. */
+async function withIpForward<T>(value: string, fn: () => Promise<T>): Promise<T> {
+  const found = readFileSync(IP_FORWARD, 'utf8').trim();
+  writeFileSync(IP_FORWARD, value);
+  try {
+    return await fn();
+  } finally {
+    writeFileSync(IP_FORWARD, found);
   }
 }
 
@@ -179,23 +191,26 @@ describe('networks', () => {
     // The gateway's MAC must not change as containers come and go, or containers holding it in their ARP
     // cache lose the gateway (and so their own published ports) for a while.
     const bridgeMac = readFileSync(`/sys/class/net/${d.bridge}/address`, 'utf8');
-    for (const nf of [false, true]) {
-      for (const forwardDrop of [false, true]) {
-        const state = `br_netfilter ${nf ? 'on' : 'off'}, FORWARD policy ${forwardDrop ? 'DROP' : 'as found'}`;
-        await withBridgeNetfilter(nf, () =>
-          withForwardDrop(forwardDrop, async () => {
-            for (const ip of targets) {
-              const other = await d.berth(['run', '--rm', 'busybox', 'timeout', '10', 'wget', '-qO-', `http://${ip}:18782/`]);
-              assert.match(other.stdout, /^hello from/, `another container to ${ip}:18782 (${state}): ${other.stderr}`);
-            }
-            const self = await d.berth(['exec', 'pub', 'timeout', '10', 'wget', '-qO-', `http://${gw}:18782/`]);
-            assert.match(self.stdout, /^hello from/, `the container to its own published port (${state}): ${self.stderr}`);
-            assert.match(await httpGet(18782), /^hello from/, `the host on 127.0.0.1 (${state})`);
-            for (const ip of targets) assert.match(await httpGet(18782, ip), /^hello from/, `the host on ${ip} (${state})`);
-          }),
-        );
+    // With net.ipv4.ip_forward=0 throughout, as on a fresh Debian machine where no dockerd ever ran.
+    await withIpForward('0', async () => {
+      for (const nf of [false, true]) {
+        for (const forwardDrop of [false, true]) {
+          const state = `br_netfilter ${nf ? 'on' : 'off'}, FORWARD policy ${forwardDrop ? 'DROP' : 'as found'}`;
+          await withBridgeNetfilter(nf, () =>
+            withForwardDrop(forwardDrop, async () => {
+              for (const ip of targets) {
+                const other = await d.berth(['run', '--rm', 'busybox', 'timeout', '10', 'wget', '-qO-', `http://${ip}:18782/`]);
+                assert.match(other.stdout, /^hello from/, `another container to ${ip}:18782 (${state}): ${other.stderr}`);
+              }
+              const self = await d.berth(['exec', 'pub', 'timeout', '10', 'wget', '-qO-', `http://${gw}:18782/`]);
+              assert.match(self.stdout, /^hello from/, `the container to its own published port (${state}): ${self.stderr}`);
+              assert.match(await httpGet(18782), /^hello from/, `the host on 127.0.0.1 (${state})`);
+              for (const ip of targets) assert.match(await httpGet(18782, ip), /^hello from/, `the host on ${ip} (${state})`);
+            }),
+          );
+        }
       }
-    }
+    });
     assert.equal(readFileSync(`/sys/class/net/${d.bridge}/address`, 'utf8'), bridgeMac, 'the bridge keeps its MAC');
     assert.equal(await portFree(18781), false, 'the host port is held while the container runs');
     assert.equal((await d.berth(['stop', '-t', '1', 'pub'])).code, 0);

@@ -38,6 +38,11 @@ export async function ensureBridge(name: string, gatewayCidr: string, owner?: st
   cmds.push(`addr replace ${gatewayCidr} dev ${name}`, `link set ${name} up`);
   await run(['ip', '-batch', '-'], { input: cmds.join('\n') + '\n' });
   await fs.writeFile(`/proc/sys/net/ipv4/conf/${name}/route_localnet`, '1');
+  await keepForwarding(name);
+}
+
+/** Writing net.ipv4.ip_forward resets every device's forwarding: each container start sets its bridge's again. */
+export async function keepForwarding(name: string): Promise<void> {
   await fs.writeFile(`/proc/sys/net/ipv4/conf/${name}/forwarding`, '1');
 }
 

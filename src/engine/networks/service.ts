@@ -9,7 +9,7 @@ import type { EndpointSettings, HostConfig, NetworkCreateRequest, NetworkInspect
 import type { ContainerRecord, SandboxRecord } from '../containers/record.js';
 import type { EventsService } from '../events.js';
 import { Allocator, contains, formatCidr, formatIPv4, isIPv4, overlaps, parseCidr, parseIPv4, pickSubnet, type UsedSpace } from './ipam.js';
-import { deleteBridge, ensureBridge, existingAddress, hostAddressSpace, ownerTag, taggedBridges } from './bridge.js';
+import { deleteBridge, ensureBridge, existingAddress, hostAddressSpace, keepForwarding, ownerTag, taggedBridges } from './bridge.js';
 import { addInterface, bridgePorts, createSandbox, hostInterfaceName, macFor, removeInterface, removeSandbox, removeSandboxInterfaces, sandboxPath } from './sandbox.js';
 import { Firewall, firewallTable, type PortMapping } from './firewall.js';
 import { reserve, type Reservation } from './ports.js';
@@ -414,7 +414,7 @@ export class NetworksService {
       gateway: index === 0 && !n.internal ? n.ipam.gateway : undefined,
     };
     try {
-      await addInterface(sb.key, itf);
+      await Promise.all([addInterface(sb.key, itf), keepForwarding(itf.bridge)]);
     } catch (e) {
       alloc.release(ip);
       throw e;
