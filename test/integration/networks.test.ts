@@ -48,10 +48,20 @@ function links(): string[] {
     .filter(Boolean);
 }
 
-/** The kernel frees a namespace's veths in the background: wait a little for the count to settle. */
-async function linksSettle(expected: number): Promise<number> {
-  for (let i = 0; i < 40 && links().length !== expected; i++) await new Promise((r) => setTimeout(r, 50));
-  return links().length;
+/**
+ * The devices of daemon d (other test runs may share the host): its default bridge, the bridges of its networks
+ * (tagged with its root) and the veths on them.
+ */
+function linksOf(d: TestDaemon): string[] {
+  const all = JSON.parse(spawnSync('ip', ['-j', '-d', 'link', 'show'], { encoding: 'utf8' }).stdout || '[]') as { ifname: string; ifalias?: string; master?: string }[];
+  const bridges = new Set([d.bridge, ...all.filter((l) => l.ifalias === `berth root=${d.root}`).map((l) => l.ifname)]);
+  return all.filter((l) => bridges.has(l.ifname) || (l.master && bridges.has(l.master))).map((l) => l.ifname);
+}
+
+/** The kernel frees a namespace's veths in the background: wait (bounded) for d's devices to be these again. */
+async function linksSettle(d: TestDaemon, expected: string[]): Promise<string[]> {
+  for (let i = 0; i < 100 && linksOf(d).join() !== expected.join(); i++) await new Promise((r) => setTimeout(r, 50));
+  return linksOf(d);
 }
 
 /** The host's own global IPv4 addresses (not on a berth bridge): containers reach published ports there too. */
@@ -223,13 +233,13 @@ describe('networks', () => {
     const blocker = net.createServer();
     await new Promise<void>((r) => blocker.listen(18783, '0.0.0.0', r));
     try {
-      const before = links().length;
+      const before = linksOf(d);
       const r = await d.berth(['run', '-d', '--name', 'clash', '-p', '18783:80', 'busybox', ...WEB]);
       assert.equal(r.code, 125);
       assert.match(r.stderr, /Bind for 0\.0\.0\.0:18783 failed: port is already allocated/);
       const st = JSON.parse((await d.berth(['inspect', 'clash'])).stdout)[0].State;
       assert.equal(st.Running, false);
-      assert.equal(await linksSettle(before), before, 'no veth left behind');
+      assert.deepEqual(await linksSettle(d, before), before, 'no veth left behind');
       await d.berth(['rm', 'clash']);
     } finally {
       blocker.close();
@@ -276,7 +286,7 @@ describe('networks', () => {
   });
 
   it('refuses bad network input and leaves nothing half-created', async () => {
-    const before = links().length;
+    const before = linksOf(d);
     const cases: [string[], RegExp][] = [
       [['network', 'create', '--subnet', '10.231.1.128/25', 'overlap'], /Pool overlaps with other one on this address space/],
       [['network', 'create', '--subnet', '10.232.0.0/24', '--gateway', '10.233.0.1', 'badgw'], /invalid gateway 10\.233\.0\.1/],
@@ -293,7 +303,7 @@ describe('networks', () => {
       assert.notEqual(r.code, 0, args.join(' '));
       assert.match(r.stderr, msg, args.join(' '));
     }
-    assert.equal(await linksSettle(before), before, 'no bridge or veth left behind');
+    assert.deepEqual(await linksSettle(d, before), before, 'no bridge or veth left behind');
     const names = (await d.berth(['network', 'ls', '--format', '{{.Name}}'])).stdout.split('\n');
     assert.ok(!names.includes('overlap') && !names.includes('badgw'));
   });
