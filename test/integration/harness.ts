@@ -257,7 +257,7 @@ export class PrivateDockerd {
     await runCmd(['ip', 'link', 'add', BRIDGE, 'type', 'bridge']);
     const child = spawn(
       '/usr/sbin/dockerd',
-      ['--host', `unix://${dir}/docker.sock`, '--data-root', `${dir}/data`, '--exec-root', `${dir}/exec`, '--pidfile', `${dir}/docker.pid`, '--bridge', BRIDGE, '--iptables=false', '--ip-masq=false', '--containerd-namespace', `bd${path.basename(dir)}`, ...extraArgs],
+      ['--host', `unix://${dir}/docker.sock`, '--data-root', `${dir}/data`, '--exec-root', `${dir}/exec`, '--pidfile', `${dir}/docker.pid`, '--bridge', BRIDGE, '--iptables=false', '--ip-masq=false', '--ip-forward=false', '--containerd-namespace', `bd${path.basename(dir)}`, ...extraArgs],
       { stdio: 'ignore' },
     );
     const ref = new PrivateDockerd(child, dir);
@@ -291,7 +291,8 @@ export const DOCKER_CLI = '/usr/local/bin/docker';
 // named or tagged (ifalias "berth root=<its root>") or enslaved to one of its bridges, a new address or route
 // on one of those or on a device that existed before (a second address added to a shared bridge), its
 // nftables table and iptables chain, any table that is not berth's, mounts under its directory, cgroups of
-// its containers, processes naming its directory or in its containers' cgroups.
+// its containers, processes naming its directory or in its containers' cgroups; and any change of the
+// host-wide settings engines touch (net.ipv4.ip_forward, bridge-nf-call-iptables).
 
 export interface HostState {
   links: Map<string, { alias: string; master: string; kind: string }>;
@@ -302,7 +303,11 @@ export interface HostState {
   mounts: Set<string>;
   cgroups: Set<string>;
   procs: Map<number, string>;
+  /** Host-wide settings a container engine changes (dockerd does, on start). */
+  sysctls: Map<string, string>;
 }
+
+const SYSCTLS = ['/proc/sys/net/ipv4/ip_forward', '/proc/sys/net/bridge/bridge-nf-call-iptables'];
 
 /** What this daemon owned, gathered at cleanup before its records are deleted. */
 export interface HostOwnership {
@@ -360,7 +365,15 @@ export function hostState(): HostState {
       // raced with exit
     }
   }
-  return { links, addrs, routes, tables, chains, mounts, cgroups: new Set(cgroupDirs()), procs };
+  const sysctls = new Map<string, string>();
+  for (const f of SYSCTLS) {
+    try {
+      sysctls.set(f, readFileSync(f, 'utf8').trim());
+    } catch {
+      sysctls.set(f, '(absent)');
+    }
+  }
+  return { links, addrs, routes, tables, chains, mounts, cgroups: new Set(cgroupDirs()), procs, sysctls };
 }
 
 /** What `after` has that `before` had not and that belongs to the daemon described by `own`, in words. */
@@ -391,6 +404,7 @@ export function hostLeftovers(before: HostState, after: HostState, own: HostOwne
     if (before.procs.get(pid) === info || pid === process.pid) continue;
     if (cmd!.includes(own.dir + '/') || ofOurs(cgroup)) left.push(`process ${pid}: ${cmd!.trim().slice(0, 200)}`);
   }
+  for (const [f, v] of after.sysctls) if (before.sysctls.get(f) !== v) left.push(`setting ${f.slice('/proc/sys/'.length).replace(/\//g, '.')}: ${before.sysctls.get(f)} before, ${v} now`);
   return left;
 }
 
