@@ -9,8 +9,8 @@ export async function bridgeExists(name: string): Promise<boolean> {
 }
 
 /**
- * The tag (the device's ifalias) berthd puts on each user-defined network's bridge: the root whose records
- * own it. A later berthd on that root removes a tagged bridge that has no record (a crash between the
+ * The tag (the device's ifalias) berthd puts on each user-defined network's bridge (and each veth's host
+ * end): the root whose records own it. A later berthd on that root removes a tagged bridge that has no record (a crash between the
  * bridge and its record), and any berthd one whose root is gone (a root removed while its bridges stayed).
  * The default bridge is not tagged: like docker0 it may serve several roots in turn and stays.
  */

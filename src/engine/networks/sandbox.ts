@@ -17,6 +17,8 @@ export interface Interface {
   mac: string;
   /** Default route via this gateway (only the first network's interface sets it). */
   gateway?: string;
+  /** The host end's tag (ifalias): which berthd root it belongs to, so a leaked one can be found. */
+  owner?: string;
 }
 
 export function sandboxPath(execRoot: string, containerId: string): string {
@@ -55,6 +57,12 @@ export async function removeSandboxInterfaces(file: string): Promise<void> {
 `).join(''), allowFailure: true });
 }
 
+/** Host ends of veth pairs, with their bridge and tag. */
+export async function hostVeths(): Promise<{ name: string; master?: string; owner?: string }[]> {
+  const links = JSON.parse((await run(['ip', '-j', '-d', 'link', 'show', 'type', 'veth'])).stdout || '[]') as { ifname: string; master?: string; ifalias?: string }[];
+  return links.map((l) => ({ name: l.ifname, master: l.master, owner: l.ifalias }));
+}
+
 /** The devices enslaved to a bridge (its containers' veths). */
 export async function bridgePorts(bridge: string): Promise<string[]> {
   const r = await run(['ip', '-j', 'link', 'show', 'master', bridge], { allowFailure: true });
@@ -88,6 +96,7 @@ export async function addInterface(file: string, itf: Interface): Promise<void> 
   await run(['nsenter', `--net=${file}`, 'ip', '-batch', '-'], { input: inside.join('\n') + '\n' });
   try {
     const host = [`link set ${itf.hostName} master ${itf.bridge}`, `link set ${itf.hostName} type bridge_slave hairpin on`, `link set ${itf.hostName} up`];
+    if (itf.owner) host.push(`link set ${itf.hostName} alias ${JSON.stringify(itf.owner)}`);
     await run(['ip', '-batch', '-'], { input: host.join('\n') + '\n' });
   } catch (e) {
     await removeInterface(itf);

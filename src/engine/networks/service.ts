@@ -10,7 +10,7 @@ import type { ContainerRecord, SandboxRecord } from '../containers/record.js';
 import type { EventsService } from '../events.js';
 import { Allocator, contains, formatCidr, formatIPv4, isIPv4, overlaps, parseCidr, parseIPv4, pickSubnet, type UsedSpace } from './ipam.js';
 import { deleteBridge, ensureBridge, existingAddress, hostAddressSpace, keepForwarding, ownerTag, taggedBridges } from './bridge.js';
-import { addInterface, bridgePorts, createSandbox, hostInterfaceName, macFor, removeInterface, removeSandbox, removeSandboxInterfaces, sandboxPath } from './sandbox.js';
+import { addInterface, bridgePorts, createSandbox, hostInterfaceName, hostVeths, macFor, removeInterface, removeSandbox, removeSandboxInterfaces, sandboxPath } from './sandbox.js';
 import { Firewall, firewallTable, type PortMapping } from './firewall.js';
 import { reserve, type Reservation } from './ports.js';
 import { DnsServer } from './dns.js';
@@ -91,7 +91,7 @@ export class NetworksService {
   /**
    * Sandboxes without a running container (a start or stop cut off by a crash): their veths go first, so
    * their addresses leave the bridge even while a process still holds the namespace, then the namespace's
-   * bind mount. Then any veth on one of our bridges that no running container owns.
+   * bind mount. Then any veth on one of our bridges, or tagged with our root, that no running container owns.
    */
   private async removeLeftoverSandboxes(live: ContainerRecord[]): Promise<void> {
     const keys = new Set(live.map((rec) => rec.sandbox!.key));
@@ -103,9 +103,10 @@ export class NetworksService {
       await removeSandbox(file);
     }
     const owned = new Set(live.flatMap((rec) => Object.values(rec.sandbox!.interfaces).map((i) => i.hostName)));
-    for (const n of this.store.all()) {
-      if (!n.bridge) continue;
-      for (const port of await bridgePorts(n.bridge)) if (!owned.has(port)) await removeInterface({ hostName: port });
+    const bridges = new Set(this.store.all().map((n) => n.bridge));
+    const tag = ownerTag(this.o.root);
+    for (const v of await hostVeths()) {
+      if (!owned.has(v.name) && (v.owner === tag || (v.master && bridges.has(v.master)))) await removeInterface({ hostName: v.name });
     }
   }
 
@@ -412,6 +413,7 @@ export class NetworksService {
       prefixLen,
       mac: macFor(address),
       gateway: index === 0 && !n.internal ? n.ipam.gateway : undefined,
+      owner: ownerTag(this.o.root),
     };
     try {
       await Promise.all([addInterface(sb.key, itf), keepForwarding(itf.bridge)]);
