@@ -46,6 +46,7 @@ export class Firewall {
   private readonly networks = new Map<string, FirewallNetwork>();
   private readonly ports = new Map<string, PortMapping[]>();
   private queue: Promise<void> = Promise.resolve();
+  private pendingCheck?: Promise<void>;
 
   constructor(readonly table: string) {}
 
@@ -72,9 +73,17 @@ export class Firewall {
     return next;
   }
 
-  /** Check (serialised with writes) that berth's iptables accept rule is in place: another engine may have started since. */
+  /**
+   * Check (serialised with writes) that berth's iptables accept rule is in place: another engine may have
+   * started since. Requests made while one check waits its turn share it, so parallel starts add one check.
+   */
   checkIptables(): Promise<void> {
-    const next = this.queue.catch(() => undefined).then(() => this.allowThroughIptables());
+    if (this.pendingCheck) return this.pendingCheck;
+    const next = this.queue.catch(() => undefined).then(() => {
+      this.pendingCheck = undefined;
+      return this.allowThroughIptables();
+    });
+    this.pendingCheck = next;
     this.queue = next;
     return next;
   }
