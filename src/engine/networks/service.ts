@@ -105,8 +105,11 @@ export class NetworksService {
     const owned = new Set(live.flatMap((rec) => Object.values(rec.sandbox!.interfaces).map((i) => i.hostName)));
     const bridges = new Set(this.store.all().map((n) => n.bridge));
     const tag = ownerTag(this.o.root);
+    // Another berthd may share the default bridge device: a veth tagged with another root is its own.
+    const untagged = (owner?: string) => !owner?.startsWith(ownerTag(''));
     for (const v of await hostVeths()) {
-      if (!owned.has(v.name) && (v.owner === tag || (v.master && bridges.has(v.master)))) await removeInterface({ hostName: v.name });
+      if (owned.has(v.name)) continue;
+      if (v.owner === tag || (untagged(v.owner) && v.master && bridges.has(v.master))) await removeInterface({ hostName: v.name });
     }
   }
 
