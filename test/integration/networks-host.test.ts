@@ -168,6 +168,22 @@ describe('networks and the host', () => {
     }
   });
 
+  it('removes the bridges a berthd left behind when its root was removed', async () => {
+    const gone = await TestDaemon.start();
+    const dev = `btg${process.pid % 10000}`;
+    try {
+      assert.equal((await gone.berth(['network', 'create', '-o', `com.docker.network.bridge.name=${dev}`, 'orphan'])).code, 0);
+      await gone.stopProcess(); // as dockerd does, the bridges stay
+      await fs.rm(gone.root, { recursive: true, force: true });
+      assert.ok(linkExists(dev));
+      await d.stopProcess();
+      await d.startProcess();
+      assert.equal(linkExists(dev), false, 'the next berthd removes a bridge whose root is gone');
+    } finally {
+      await gone.cleanup();
+    }
+  });
+
   it('leaves no netns, veth or address without a running container after SIGKILL during run -d -p', async () => {
     const netnsDir = path.join(d.execRoot, 'netns');
     let port = 18790;
