@@ -69,6 +69,9 @@ describe('firewall', () => {
     assert.match(text, /map udp_addr \{[^}]*elements = \{ 127\.0\.0\.1 \. 5353 : 10\.1\.0\.2 \. 53 \}/);
     assert.match(text, /ip saddr 10\.1\.0\.0\/24 oifname != "br-a" masquerade/);
     assert.doesNotMatch(text, /ip saddr 10\.2\.0\.0\/24 oifname != "br-b" masquerade/, 'no NAT out of an internal network');
+    // Hairpin NAT matched without iifname: bridged packets (br_netfilter) have no input device at postrouting.
+    assert.match(text, /oifname "br-a" ip saddr 10\.1\.0\.0\/24 ct status dnat masquerade/);
+    assert.doesNotMatch(text, /iifname \S+ oifname \S+ ct status dnat masquerade/);
     assert.match(text, /iifname "br-b" oifname != "br-b" drop/);
     assert.match(text, /iifname "br-a" oifname != "br-a" oifname @bridges drop/, 'networks are isolated');
   });
