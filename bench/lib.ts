@@ -3,7 +3,7 @@
 // socket) and is stopped by PID afterwards. dockerd gets a bridge of its own (bdbench0, on a private
 // /24 of 198.18.0.0/15, the benchmarking range), so it never touches docker0; it is deleted afterwards.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, promises as fs, readFileSync } from 'node:fs';
+import { existsSync, promises as fs, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -84,14 +84,25 @@ export function ensureDocker(): void {
   sh('apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q docker.io >/dev/null');
 }
 
+/** Host-wide settings dockerd changes when it starts (and never puts back). */
+const DOCKERD_SYSCTLS = ['/proc/sys/net/ipv4/ip_forward', '/proc/sys/net/bridge/bridge-nf-call-iptables'];
+
+function nftTables(): string[] {
+  return sh('nft list tables').split('\n').filter(Boolean);
+}
+
 /**
  * A private dockerd. With `iptables: true` it publishes ports as Docker does by default (iptables DNAT plus
  * docker-proxy); the host's iptables rules are saved first and restored when it stops, since dockerd leaves
- * its chains behind.
+ * its chains behind, and the tables it made are deleted. The sysctls it sets (ip_forward, and
+ * bridge-nf-call-iptables with iptables) get their values back, and the cgroup parents it made go.
  */
 export async function startDocker(opts: { iptables?: boolean } = {}): Promise<Engine> {
   ensureDocker();
   const savedIptables = opts.iptables ? sh('iptables-save') : undefined;
+  const tablesBefore = new Set(nftTables());
+  const sysctls = DOCKERD_SYSCTLS.filter((f) => existsSync(f)).map((f) => [f, readFileSync(f, 'utf8').trim()] as const);
+  const cgroupParents = sh('ls -d /sys/fs/cgroup/docker /sys/fs/cgroup/*/docker 2>/dev/null || true').split('\n').filter(Boolean);
   sh(`ip link add ${BENCH_BRIDGE} type bridge && ip addr add 198.18.250.1/24 dev ${BENCH_BRIDGE} && ip link set ${BENCH_BRIDGE} up`);
   const dir = await fs.mkdtemp('/tmp/bd-bench-');
   const socket = `${dir}/docker.sock`;
@@ -112,6 +123,11 @@ export async function startDocker(opts: { iptables?: boolean } = {}): Promise<En
       spawnSync('sh', ['-c', `grep -o ' ${dir}[^ ]*' /proc/self/mounts | sort -r | xargs -r -n1 umount -l; rm -rf ${dir}`]);
       spawnSync('ip', ['link', 'del', BENCH_BRIDGE]);
       if (savedIptables !== undefined) spawnSync('iptables-restore', [], { input: savedIptables });
+      for (const t of nftTables()) if (!tablesBefore.has(t)) spawnSync('nft', ['delete', ...t.split(' ')]);
+      for (const [f, v] of sysctls) writeFileSync(f, v);
+      if (!sysctls.some(([f]) => f.includes('/bridge/')) && existsSync(DOCKERD_SYSCTLS[1]!)) spawnSync('modprobe', ['-r', 'br_netfilter']);
+      const leftCgroups = sh('ls -d /sys/fs/cgroup/docker /sys/fs/cgroup/*/docker 2>/dev/null || true').split('\n').filter((c) => c && !cgroupParents.includes(c));
+      for (const c of leftCgroups) spawnSync('rmdir', [c]);
     },
   };
 }

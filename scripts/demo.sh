@@ -1,18 +1,33 @@
 #!/bin/sh
 # The main job: make a busybox base image from Debian's busybox-static, build the sample app in
 # examples/hello (a Dockerfile: non-root user, HEALTHCHECK), run it with a published port, reach it from
-# the host and from another container by name, then clean up what the demo made.
+# the host and from another container by name. It runs its own berthd (private root, exec root, socket
+# and bridge) and leaves the host as it found it: the daemon stopped by PID, its mounts, bridges and
+# nftables table removed.
 set -eu
 cd "$(dirname "$0")/.."
 B=./bin/berth
 PORT=${DEMO_PORT:-18080}
+BRIDGE=bdemo$$
 work=$(mktemp -d)
+export BERTH_HOST="unix://$work/berth.sock"
+node dist/src/daemon/main.js --root "$work/root" --exec-root "$work/run" -H "$BERTH_HOST" --bridge "$BRIDGE" >"$work/berthd.log" 2>&1 &
+BERTHD=$!
 cleanup() {
   $B rm -f hello >/dev/null 2>&1 || true
   $B network rm demo-net >/dev/null 2>&1 || true
+  kill "$BERTHD" 2>/dev/null && wait "$BERTHD" 2>/dev/null || true
+  grep -o " $work/[^ ]*" /proc/self/mounts | sort -r | xargs -r -n1 umount -l
+  node --input-type=module -e 'const { tearDownNetworking } = await import(process.argv[1]); await tearDownNetworking(process.argv[2], process.argv[3]);' \
+    "$PWD/dist/src/engine/networks/teardown.js" "$work/root" "$BRIDGE"
   rm -rf "$work"
 }
 trap cleanup EXIT
+for i in $(seq 1 100); do
+  $B version >/dev/null 2>&1 && break
+  kill -0 "$BERTHD" 2>/dev/null || { cat "$work/berthd.log"; exit 1; }
+  sleep 0.1
+done
 
 sh scripts/mkrootfs-busybox.sh "$work/rootfs" >/dev/null
 echo "+ berth import (busybox base from Debian's busybox-static)"

@@ -87,6 +87,8 @@ export class TestDaemon {
   private stopping = false;
   /** Exceptions berthd caught at the top level: each one is a bug the test run must report. */
   readonly uncaught: string[] = [];
+  /** The host as this daemon found it (see the host check at the end of this file). */
+  private hostBefore?: HostState;
 
   private constructor(readonly dir: string) {
     this.root = path.join(dir, 'root');
@@ -96,6 +98,7 @@ export class TestDaemon {
 
   static async start(extraArgs: string[] = []): Promise<TestDaemon> {
     const d = new TestDaemon(await fs.mkdtemp('/tmp/bt-'));
+    d.hostBefore = hostState();
     try {
       await d.startProcess(extraArgs);
     } catch (e) {
@@ -171,6 +174,7 @@ export class TestDaemon {
   /** Remove every container, stop berthd, end leftover shims by PID, unmount, delete the dirs. */
   async cleanup(): Promise<void> {
     if (!this.child || this.child.exitCode !== null) await this.startProcess().catch(() => undefined);
+    const own = hostOwnership(this.dir, this.root, this.bridge);
     const ids = (await this.berth(['ps', '-aq'])).stdout.split('\n').filter(Boolean);
     if (ids.length) await this.berth(['rm', '-f', ...ids]);
     await this.stopProcess();
@@ -186,6 +190,8 @@ export class TestDaemon {
     await tearDownNetworking(this.root, this.bridge);
     await fs.rm(this.dir, { recursive: true, force: true });
     if (this.uncaught.length) throw new Error(`berthd hit uncaught exceptions:\n${this.uncaught.join('\n')}`);
+    const left = this.hostBefore ? hostLeftovers(this.hostBefore, hostState(), own) : [];
+    if (left.length) throw new Error(`berthd (${this.dir}) left on the host:\n  ${left.join('\n  ')}`);
   }
 }
 
@@ -252,7 +258,7 @@ export class PrivateDockerd {
     await runCmd(['ip', 'link', 'add', bridge, 'type', 'bridge']);
     const child = spawn(
       '/usr/sbin/dockerd',
-      ['--host', `unix://${dir}/docker.sock`, '--data-root', `${dir}/data`, '--exec-root', `${dir}/exec`, '--pidfile', `${dir}/docker.pid`, '--bridge', bridge, '--iptables=false', '--ip-masq=false', '--containerd-namespace', `bd${path.basename(dir)}`, ...extraArgs],
+      ['--host', `unix://${dir}/docker.sock`, '--data-root', `${dir}/data`, '--exec-root', `${dir}/exec`, '--pidfile', `${dir}/docker.pid`, '--bridge', bridge, '--iptables=false', '--ip-masq=false', '--ip-forward=false', '--containerd-namespace', `bd${path.basename(dir)}`, ...extraArgs],
       { stdio: 'ignore' },
     );
     const ref = new PrivateDockerd(child, dir);
@@ -280,3 +286,143 @@ function dockerdBridge(dir: string): string {
   return 'bd' + path.basename(dir).replace(/[^a-zA-Z0-9]/g, '').slice(-8);
 }
 export const DOCKER_CLI = '/usr/local/bin/docker';
+
+// ---- host check: a test file leaves the host as it found it ----
+//
+// A snapshot of what berth can leave on the host (links, IPv4 addresses and routes, nftables tables and
+// chains, mounts, cgroups, processes) is taken when a TestDaemon starts and compared after its cleanup.
+// Other test runs may share this machine, so a difference counts only when it is this daemon's: a device it
+// named or tagged (ifalias "berth root=<its root>") or enslaved to one of its bridges, a new address or route
+// on one of those or on a device that existed before (a second address added to a shared bridge), its
+// nftables table and iptables chain, any table that is not berth's, mounts under its directory, cgroups of
+// its containers, processes naming its directory or in its containers' cgroups; and any change of the
+// host-wide settings engines touch (net.ipv4.ip_forward, bridge-nf-call-iptables).
+
+export interface HostState {
+  links: Map<string, { alias: string; master: string; kind: string }>;
+  addrs: Set<string>;
+  routes: Set<string>;
+  tables: Set<string>;
+  chains: Set<string>;
+  mounts: Set<string>;
+  cgroups: Set<string>;
+  procs: Map<number, string>;
+  /** Host-wide settings a container engine changes (dockerd does, on start). */
+  sysctls: Map<string, string>;
+}
+
+const SYSCTLS = ['/proc/sys/net/ipv4/ip_forward', '/proc/sys/net/bridge/bridge-nf-call-iptables'];
+
+/** What this daemon owned, gathered at cleanup before its records are deleted. */
+export interface HostOwnership {
+  dir: string;
+  root: string;
+  bridges: Set<string>;
+  containerIds: Set<string>;
+}
+
+function shJson<T>(argv: string[]): T[] {
+  const r = spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8' });
+  return r.status === 0 ? (JSON.parse(r.stdout || '[]') as T[]) : [];
+}
+
+function cgroupDirs(): string[] {
+  const out: string[] = [];
+  const base = '/sys/fs/cgroup';
+  const tops = readdirSafe(base).filter(Boolean);
+  // v1: one hierarchy per controller (berth/ under each); v2 (or the unified hierarchy): berth/ at the top.
+  for (const top of ['', ...tops.map((t) => t + '/'), 'unified/']) {
+    for (const name of readdirSafe(`${base}/${top}berth`).filter(Boolean)) {
+      if (!name.includes('.')) out.push(`${top}berth/${name}`);
+    }
+  }
+  return out;
+}
+
+export function hostState(): HostState {
+  const links = new Map<string, { alias: string; master: string; kind: string }>();
+  for (const l of shJson<{ ifname: string; ifalias?: string; master?: string; linkinfo?: { info_kind?: string } }>(['ip', '-j', '-d', 'link', 'show'])) {
+    links.set(l.ifname, { alias: l.ifalias ?? '', master: l.master ?? '', kind: l.linkinfo?.info_kind ?? '' });
+  }
+  const addrs = new Set<string>();
+  for (const l of shJson<{ ifname: string; addr_info?: { local: string; prefixlen: number }[] }>(['ip', '-j', '-4', 'addr'])) {
+    for (const a of l.addr_info ?? []) addrs.add(`${l.ifname} ${a.local}/${a.prefixlen}`);
+  }
+  const routes = new Set(shJson<{ dst: string; dev?: string; table?: string }>(['ip', '-j', '-4', 'route', 'show', 'table', 'all']).map((r) => `${r.dev ?? ''} ${r.dst}${r.table ? ` table ${r.table}` : ''}`));
+  const nft = spawnSync('nft', ['list', 'chains'], { encoding: 'utf8' }).stdout;
+  const tables = new Set<string>();
+  const chains = new Set<string>();
+  let table = '';
+  for (const line of nft.split('\n')) {
+    const t = /^table (\S+ \S+)/.exec(line);
+    const c = /^\s+chain (\S+)/.exec(line);
+    if (t) tables.add((table = t[1]!));
+    else if (c) chains.add(`${table} ${c[1]}`);
+  }
+  const mounts = new Set(readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')[4] ?? '').filter(Boolean));
+  const procs = new Map<number, string>();
+  for (const p of readdirSafe('/proc')) {
+    if (!/^\d+$/.test(p)) continue;
+    try {
+      procs.set(Number(p), readFileSync(`/proc/${p}/cmdline`, 'utf8').replace(/\0/g, ' ') + '\0' + readFileSync(`/proc/${p}/cgroup`, 'utf8'));
+    } catch {
+      // raced with exit
+    }
+  }
+  const sysctls = new Map<string, string>();
+  for (const f of SYSCTLS) {
+    try {
+      sysctls.set(f, readFileSync(f, 'utf8').trim());
+    } catch {
+      sysctls.set(f, '(absent)');
+    }
+  }
+  return { links, addrs, routes, tables, chains, mounts, cgroups: new Set(cgroupDirs()), procs, sysctls };
+}
+
+/** What `after` has that `before` had not and that belongs to the daemon described by `own`, in words. */
+export function hostLeftovers(before: HostState, after: HostState, own: HostOwnership): string[] {
+  const left: string[] = [];
+  const tag = `berth root=${own.root}`;
+  const ours = (dev: string) => {
+    const l = after.links.get(dev);
+    return own.bridges.has(dev) || l?.alias === tag || (!!l?.master && own.bridges.has(l.master));
+  };
+  for (const [name, l] of after.links) if (!before.links.has(name) && ours(name)) left.push(`link ${name}${l.kind ? ` (${l.kind})` : ''}${l.master ? ` on ${l.master}` : ''}`);
+  const onOurs = (entry: string) => {
+    const dev = entry.split(' ')[0]!;
+    return ours(dev) || before.links.has(dev);
+  };
+  for (const a of after.addrs) if (!before.addrs.has(a) && onOurs(a)) left.push(`address ${a}`);
+  for (const r of after.routes) if (!before.routes.has(r) && onOurs(r)) left.push(`route ${r}`);
+  const ownTables = new Set([...own.bridges].map((b) => `ip ${b === 'berth0' ? 'berth' : `berth-${b}`}`));
+  for (const t of after.tables) if (!before.tables.has(t) && (ownTables.has(t) || !/^ip berth/.test(t))) left.push(`nftables table ${t}`);
+  const ownChains = new Set([...ownTables].map((t) => `ip filter ${t.slice(3).toUpperCase()}`));
+  for (const c of after.chains) if (!before.chains.has(c) && ownChains.has(c)) left.push(`iptables chain ${c.slice('ip filter '.length)}`);
+  for (const m of after.mounts) if (!before.mounts.has(m) && (m === own.dir || m.startsWith(own.dir + '/'))) left.push(`mount ${m}`);
+  const ids = [...own.containerIds];
+  const ofOurs = (s: string) => ids.some((id) => s.includes(id));
+  for (const c of after.cgroups) if (!before.cgroups.has(c) && ofOurs(c)) left.push(`cgroup ${c}`);
+  for (const [pid, info] of after.procs) {
+    const [cmd, cgroup = ''] = info.split('\0');
+    if (before.procs.get(pid) === info || pid === process.pid) continue;
+    if (cmd!.includes(own.dir + '/') || ofOurs(cgroup)) left.push(`process ${pid}: ${cmd!.trim().slice(0, 200)}`);
+  }
+  for (const [f, v] of after.sysctls) if (before.sysctls.get(f) !== v) left.push(`setting ${f.slice('/proc/sys/'.length).replace(/\//g, '.')}: ${before.sysctls.get(f)} before, ${v} now`);
+  return left;
+}
+
+/** What a daemon owned, read from its root before cleanup removes it. */
+export function hostOwnership(dir: string, root: string, bridge: string): HostOwnership {
+  const bridges = new Set([bridge]);
+  for (const f of readdirSafe(path.join(root, 'networks')).filter((f) => f.endsWith('.json'))) {
+    try {
+      const b = (JSON.parse(readFileSync(path.join(root, 'networks', f), 'utf8')) as { bridge?: string }).bridge;
+      if (b) bridges.add(b);
+    } catch {
+      // a torn record: its bridge, if any, shows as a tagged device
+    }
+  }
+  const containerIds = new Set(readdirSafe(path.join(root, 'containers')).filter((f) => /^[0-9a-f]{64}$/.test(f)));
+  return { dir, root, bridges, containerIds };
+}

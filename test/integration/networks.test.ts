@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import net from 'node:net';
 import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { TestDaemon } from './harness.js';
 
 /** GET http://127.0.0.1:port/ with a bounded wait; the body, or the error's code. */
@@ -47,10 +48,75 @@ function links(): string[] {
     .filter(Boolean);
 }
 
-/** The kernel frees a namespace's veths in the background: wait a little for the count to settle. */
-async function linksSettle(expected: number): Promise<number> {
-  for (let i = 0; i < 40 && links().length !== expected; i++) await new Promise((r) => setTimeout(r, 50));
-  return links().length;
+/**
+ * The devices of daemon d (other test runs may share the host): its default bridge, the bridges of its networks
+ * (tagged with its root) and the veths on them.
+ */
+function linksOf(d: TestDaemon): string[] {
+  const all = JSON.parse(spawnSync('ip', ['-j', '-d', 'link', 'show'], { encoding: 'utf8' }).stdout || '[]') as { ifname: string; ifalias?: string; master?: string }[];
+  const bridges = new Set([d.bridge, ...all.filter((l) => l.ifalias === `berth root=${d.root}`).map((l) => l.ifname)]);
+  return all.filter((l) => bridges.has(l.ifname) || (l.master && bridges.has(l.master))).map((l) => l.ifname);
+}
+
+/** The kernel frees a namespace's veths in the background: wait (bounded) for d's devices to be these again. */
+async function linksSettle(d: TestDaemon, expected: string[]): Promise<string[]> {
+  for (let i = 0; i < 100 && linksOf(d).join() !== expected.join(); i++) await new Promise((r) => setTimeout(r, 50));
+  return linksOf(d);
+}
+
+/** The host's own global IPv4 addresses (not on a berth bridge): containers reach published ports there too. */
+function hostIPv4(): string[] {
+  const out = spawnSync('ip', ['-j', '-4', 'addr', 'show', 'scope', 'global'], { encoding: 'utf8' }).stdout;
+  const links = JSON.parse(out || '[]') as { ifname: string; flags: string[]; addr_info: { local: string }[] }[];
+  return links.filter((l) => !/^(bt|br-|berth|veth|bd)/.test(l.ifname) && l.flags.includes('UP')).flatMap((l) => l.addr_info.map((a) => a.local)).slice(0, 1);
+}
+
+const BR_NF = '/proc/sys/net/bridge/bridge-nf-call-iptables';
+const IP_FORWARD = '/proc/sys/net/ipv4/ip_forward';
+
+/**
+ * Run fn with bridged IPv4 traffic passing netfilter's IP hooks (br_netfilter loaded, bridge-nf-call-iptables=1)
+ * or not, then restore the state found. Where br_netfilter is a module, it is loaded or unloaded; where it is
+ * built in (no modprobe), the sysctl switches the same hooks on and off.
+ */
+async function withBridgeNetfilter<T>(on: boolean, fn: () => Promise<T>): Promise<T> {
+  const loaded = existsSync(BR_NF);
+  if (!loaded && on && spawnSync('modprobe', ['br_netfilter']).status !== 0) {
+    throw new Error('br_netfilter is not loaded and `modprobe br_netfilter` failed: cannot test published ports with it');
+  }
+  const found = loaded ? readFileSync(BR_NF, 'utf8').trim() : undefined;
+  if (existsSync(BR_NF)) writeFileSync(BR_NF, on ? '1' : '0');
+  try {
+    return await fn();
+  } finally {
+    if (found !== undefined) writeFileSync(BR_NF, found);
+    else spawnSync('modprobe', ['-r', 'br_netfilter']);
+  }
+}
+
+/** Run fn with net.ipv4.ip_forward set to `value`, then restore the value found. */
+async function withIpForward<T>(value: string, fn: () => Promise<T>): Promise<T> {
+  const found = readFileSync(IP_FORWARD, 'utf8').trim();
+  writeFileSync(IP_FORWARD, value);
+  try {
+    return await fn();
+  } finally {
+    writeFileSync(IP_FORWARD, found);
+  }
+}
+
+/** Run fn with iptables' FORWARD policy DROP, as dockerd leaves it, then restore the policy (and the table) found. */
+async function withForwardDrop<T>(drop: boolean, fn: () => Promise<T>): Promise<T> {
+  if (!drop) return fn();
+  const hadTable = spawnSync('nft', ['list', 'table', 'ip', 'filter']).status === 0;
+  const policy = /-P FORWARD (\w+)/.exec(spawnSync('iptables', ['-S', 'FORWARD'], { encoding: 'utf8' }).stdout)?.[1] ?? 'ACCEPT';
+  assert.equal(spawnSync('iptables', ['-P', 'FORWARD', 'DROP']).status, 0, 'iptables -P FORWARD DROP');
+  try {
+    return await fn();
+  } finally {
+    spawnSync('iptables', ['-P', 'FORWARD', policy]);
+    if (!hadTable) spawnSync('nft', ['delete', 'table', 'ip', 'filter']);
+  }
 }
 
 const WEB = ['sh', '-c', 'echo "hello from $(hostname)" > /www; mkdir -p /w && mv /www /w/index.html; exec httpd -f -p 80 -h /w'];
@@ -127,10 +193,35 @@ describe('networks', () => {
     assert.ok(eph && Number(eph[1]) >= 1024, `-P published 81 on an ephemeral port: ${port.stdout}`);
     const ps = await d.berth(['ps', '--filter', 'name=pub', '--format', '{{.Ports}}']);
     assert.match(ps.stdout, /127\.0\.0\.1:18781->80\/tcp/);
-    // From another container through the host's address (the default bridge gateway).
-    const gw = JSON.parse((await d.berth(['network', 'inspect', 'bridge'])).stdout)[0].IPAM.Config[0].Gateway;
-    const hairpin = await d.berth(['run', '--rm', 'busybox', 'wget', '-qO-', `http://${gw}:18782/`]);
-    assert.match(hairpin.stdout, /^hello from/);
+    // From containers through the host's addresses (the default bridge's gateway, the host's own), and from
+    // the container itself (hairpin): with and without br_netfilter's hooks on bridged traffic, and with
+    // and without the iptables FORWARD DROP policy dockerd leaves (its side effects hide missing rules).
+    const gw = JSON.parse((await d.berth(['network', 'inspect', 'bridge'])).stdout)[0].IPAM.Config[0].Gateway as string;
+    const targets = [gw, ...hostIPv4()];
+    // The gateway's MAC must not change as containers come and go, or containers holding it in their ARP
+    // cache lose the gateway (and so their own published ports) for a while.
+    const bridgeMac = readFileSync(`/sys/class/net/${d.bridge}/address`, 'utf8');
+    // With net.ipv4.ip_forward=0 throughout, as on a fresh Debian machine where no dockerd ever ran.
+    await withIpForward('0', async () => {
+      for (const nf of [false, true]) {
+        for (const forwardDrop of [false, true]) {
+          const state = `br_netfilter ${nf ? 'on' : 'off'}, FORWARD policy ${forwardDrop ? 'DROP' : 'as found'}`;
+          await withBridgeNetfilter(nf, () =>
+            withForwardDrop(forwardDrop, async () => {
+              for (const ip of targets) {
+                const other = await d.berth(['run', '--rm', 'busybox', 'timeout', '10', 'wget', '-qO-', `http://${ip}:18782/`]);
+                assert.match(other.stdout, /^hello from/, `another container to ${ip}:18782 (${state}): ${other.stderr}`);
+              }
+              const self = await d.berth(['exec', 'pub', 'timeout', '10', 'wget', '-qO-', `http://${gw}:18782/`]);
+              assert.match(self.stdout, /^hello from/, `the container to its own published port (${state}): ${self.stderr}`);
+              assert.match(await httpGet(18782), /^hello from/, `the host on 127.0.0.1 (${state})`);
+              for (const ip of targets) assert.match(await httpGet(18782, ip), /^hello from/, `the host on ${ip} (${state})`);
+            }),
+          );
+        }
+      }
+    });
+    assert.equal(readFileSync(`/sys/class/net/${d.bridge}/address`, 'utf8'), bridgeMac, 'the bridge keeps its MAC');
     assert.equal(await portFree(18781), false, 'the host port is held while the container runs');
     assert.equal((await d.berth(['stop', '-t', '1', 'pub'])).code, 0);
     assert.equal(await portFree(18781), true, 'released when the container stops');
@@ -142,13 +233,13 @@ describe('networks', () => {
     const blocker = net.createServer();
     await new Promise<void>((r) => blocker.listen(18783, '0.0.0.0', r));
     try {
-      const before = links().length;
+      const before = linksOf(d);
       const r = await d.berth(['run', '-d', '--name', 'clash', '-p', '18783:80', 'busybox', ...WEB]);
       assert.equal(r.code, 125);
       assert.match(r.stderr, /Bind for 0\.0\.0\.0:18783 failed: port is already allocated/);
       const st = JSON.parse((await d.berth(['inspect', 'clash'])).stdout)[0].State;
       assert.equal(st.Running, false);
-      assert.equal(await linksSettle(before), before, 'no veth left behind');
+      assert.deepEqual(await linksSettle(d, before), before, 'no veth left behind');
       await d.berth(['rm', 'clash']);
     } finally {
       blocker.close();
@@ -195,7 +286,7 @@ describe('networks', () => {
   });
 
   it('refuses bad network input and leaves nothing half-created', async () => {
-    const before = links().length;
+    const before = linksOf(d);
     const cases: [string[], RegExp][] = [
       [['network', 'create', '--subnet', '10.231.1.128/25', 'overlap'], /Pool overlaps with other one on this address space/],
       [['network', 'create', '--subnet', '10.232.0.0/24', '--gateway', '10.233.0.1', 'badgw'], /invalid gateway 10\.233\.0\.1/],
@@ -212,7 +303,7 @@ describe('networks', () => {
       assert.notEqual(r.code, 0, args.join(' '));
       assert.match(r.stderr, msg, args.join(' '));
     }
-    assert.equal(await linksSettle(before), before, 'no bridge or veth left behind');
+    assert.deepEqual(await linksSettle(d, before), before, 'no bridge or veth left behind');
     const names = (await d.berth(['network', 'ls', '--format', '{{.Name}}'])).stdout.split('\n');
     assert.ok(!names.includes('overlap') && !names.includes('badgw'));
   });

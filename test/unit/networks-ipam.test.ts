@@ -16,8 +16,21 @@ describe('ipam', () => {
 
   it('picks the first default pool nothing uses', () => {
     assert.equal(formatIPv4(pickSubnet([]).base), '172.17.0.0');
-    const used = [parseCidr('172.17.0.0/16'), parseCidr('172.18.5.0/24')];
+    const used = [parseCidr('172.17.0.0/16'), parseCidr('172.18.5.0/24')].map((cidr) => ({ cidr, what: 'x' }));
     assert.deepEqual(pickSubnet(used), parseCidr('172.19.0.0/16'));
+  });
+
+  it('names what each default pool overlaps when all are taken', () => {
+    const used = [
+      { cidr: parseCidr('172.16.0.0/12'), what: '172.16.0.0/12, a route of the host (dev vpn0)' },
+      { cidr: parseCidr('192.168.0.0/16'), what: '192.168.1.5/16, an address of the host (on wlan0)' },
+    ];
+    assert.throws(
+      () => pickSubnet(used),
+      (e: Error) =>
+        /^could not find an available, non-overlapping IPv4 address pool among the defaults to assign to the network: 172\.17\.0\.0\/16 overlaps 172\.16\.0\.0\/12, a route of the host \(dev vpn0\);/.test(e.message) &&
+        e.message.includes('192.168.240.0/20 overlaps 192.168.1.5/16, an address of the host (on wlan0)'),
+    );
   });
 
   it('hands out addresses round-robin, never twice, skipping the gateway', () => {
@@ -56,6 +69,9 @@ describe('firewall', () => {
     assert.match(text, /map udp_addr \{[^}]*elements = \{ 127\.0\.0\.1 \. 5353 : 10\.1\.0\.2 \. 53 \}/);
     assert.match(text, /ip saddr 10\.1\.0\.0\/24 oifname != "br-a" masquerade/);
     assert.doesNotMatch(text, /ip saddr 10\.2\.0\.0\/24 oifname != "br-b" masquerade/, 'no NAT out of an internal network');
+    // Hairpin NAT matched without iifname: bridged packets (br_netfilter) have no input device at postrouting.
+    assert.match(text, /oifname "br-a" ip saddr 10\.1\.0\.0\/24 ct status dnat masquerade/);
+    assert.doesNotMatch(text, /iifname \S+ oifname \S+ ct status dnat masquerade/);
     assert.match(text, /iifname "br-b" oifname != "br-b" drop/);
     assert.match(text, /iifname "br-a" oifname != "br-a" oifname @bridges drop/, 'networks are isolated');
   });

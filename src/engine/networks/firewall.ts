@@ -46,6 +46,7 @@ export class Firewall {
   private readonly networks = new Map<string, FirewallNetwork>();
   private readonly ports = new Map<string, PortMapping[]>();
   private queue: Promise<void> = Promise.resolve();
+  private pendingCheck?: Promise<void>;
 
   constructor(readonly table: string) {}
 
@@ -68,6 +69,21 @@ export class Firewall {
       await run(['nft', '-f', '-'], { input: this.render() });
       await this.allowThroughIptables();
     });
+    this.queue = next;
+    return next;
+  }
+
+  /**
+   * Check (serialised with writes) that berth's iptables accept rule is in place: another engine may have
+   * started since. Requests made while one check waits its turn share it, so parallel starts add one check.
+   */
+  checkIptables(): Promise<void> {
+    if (this.pendingCheck) return this.pendingCheck;
+    const next = this.queue.catch(() => undefined).then(() => {
+      this.pendingCheck = undefined;
+      return this.allowThroughIptables();
+    });
+    this.pendingCheck = next;
     this.queue = next;
     return next;
   }
@@ -105,7 +121,11 @@ export class Firewall {
     const forward: string[] = ['ct status dnat accept'];
     for (const n of nets) {
       if (!n.internal) postrouting.push(`ip saddr ${n.subnet} oifname != ${q(n.bridge)} masquerade`);
-      postrouting.push(`iifname ${q(n.bridge)} oifname ${q(n.bridge)} ct status dnat masquerade`);
+      // Hairpin: a container reaching a published port of its own network (itself included) through the
+      // host. Its source must become the gateway, or the answer goes straight back over the bridge, bypassing
+      // the un-DNAT (a container talking to itself would even drop its own address as martian). Matched on
+      // the source subnet, not iifname: bridged packets (br_netfilter) have no input device at postrouting.
+      postrouting.push(`oifname ${q(n.bridge)} ip saddr ${n.subnet} ct status dnat masquerade`);
       if (n.internal) {
         forward.push(`iifname ${q(n.bridge)} oifname != ${q(n.bridge)} drop`, `oifname ${q(n.bridge)} iifname != ${q(n.bridge)} drop`);
       }

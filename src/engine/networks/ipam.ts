@@ -63,10 +63,21 @@ export function* defaultPools(): Generator<Cidr> {
   for (let i = 0; i < 256; i += 16) yield { base: parseIPv4(`192.168.${i}.0`), bits: 20 };
 }
 
-/** The first default pool that overlaps none of the subnets already in use (host routes, other networks). */
-export function pickSubnet(inUse: Cidr[]): Cidr {
-  for (const pool of defaultPools()) if (!inUse.some((u) => overlaps(u, pool))) return pool;
-  throw new Conflict('could not find an available, non-overlapping IPv4 address pool among the defaults to assign to the network');
+/** Address space already taken (a host route or address, another network), and what takes it, for errors. */
+export interface UsedSpace {
+  cidr: Cidr;
+  what: string;
+}
+
+/** The first default pool that overlaps none of the subnets already in use (host routes and addresses, other networks). */
+export function pickSubnet(inUse: UsedSpace[]): Cidr {
+  const clashes: string[] = [];
+  for (const pool of defaultPools()) {
+    const clash = inUse.find((u) => overlaps(u.cidr, pool));
+    if (!clash) return pool;
+    clashes.push(`${formatCidr(pool)} overlaps ${clash.what}`);
+  }
+  throw new Conflict(`could not find an available, non-overlapping IPv4 address pool among the defaults to assign to the network: ${clashes.join('; ')}`);
 }
 
 /**

@@ -17,15 +17,22 @@ export interface Interface {
   mac: string;
   /** Default route via this gateway (only the first network's interface sets it). */
   gateway?: string;
+  /** The host end's tag (ifalias): which berthd root it belongs to, so a leaked one can be found. */
+  owner?: string;
 }
 
 export function sandboxPath(execRoot: string, containerId: string): string {
   return path.join(execRoot, 'netns', containerId.slice(0, 12));
 }
 
-/** A new network namespace with lo up, pinned at `file`. */
+/** A new network namespace with lo up, pinned at `file` (replacing one a crash left there). */
 export async function createSandbox(file: string): Promise<void> {
   await fs.mkdir(path.dirname(file), { recursive: true });
+  // A namespace still mounted there cannot be opened for writing (EPERM): a start cut off by a crash.
+  if (await fs.stat(file).then(() => true, () => false)) {
+    await removeSandboxInterfaces(file);
+    await removeSandbox(file);
+  }
   await fs.writeFile(file, '');
   try {
     await run(['unshare', `--net=${file}`, 'ip', 'link', 'set', 'lo', 'up']);
@@ -41,6 +48,27 @@ export async function removeSandbox(file: string): Promise<void> {
   await fs.rm(file, { force: true });
 }
 
+/** Delete the veths inside a sandbox (and so their host ends, with their addresses, from the bridges). */
+export async function removeSandboxInterfaces(file: string): Promise<void> {
+  const r = await run(['nsenter', `--net=${file}`, 'ip', '-j', 'link', 'show', 'type', 'veth'], { allowFailure: true });
+  if (r.exitCode !== 0) return; // not a namespace (a crash before it was made): nothing inside
+  const names = (JSON.parse(r.stdout || '[]') as { ifname: string }[]).map((l) => l.ifname);
+  if (names.length) await run(['nsenter', `--net=${file}`, 'ip', '-batch', '-'], { input: names.map((n) => `link del ${n}
+`).join(''), allowFailure: true });
+}
+
+/** Host ends of veth pairs, with their bridge and tag. */
+export async function hostVeths(): Promise<{ name: string; master?: string; owner?: string }[]> {
+  const links = JSON.parse((await run(['ip', '-j', '-d', 'link', 'show', 'type', 'veth'])).stdout || '[]') as { ifname: string; master?: string; ifalias?: string }[];
+  return links.map((l) => ({ name: l.ifname, master: l.master, owner: l.ifalias }));
+}
+
+/** The devices enslaved to a bridge (its containers' veths). */
+export async function bridgePorts(bridge: string): Promise<string[]> {
+  const r = await run(['ip', '-j', 'link', 'show', 'master', bridge], { allowFailure: true });
+  return r.exitCode === 0 ? (JSON.parse(r.stdout || '[]') as { ifname: string }[]).map((l) => l.ifname) : [];
+}
+
 /** Docker's naming for the host end: "veth" and 7 hex characters. */
 export function hostInterfaceName(): string {
   return 'veth' + randomBytes(4).toString('hex').slice(0, 7);
@@ -53,7 +81,9 @@ export function macFor(address: string): string {
 
 /**
  * Create the veth pair from inside the sandbox (the peer is sent to berthd's own namespace by pid, which
- * avoids needing a name under /run/netns), address it, then enslave the host end to the bridge.
+ * avoids needing a name under /run/netns), address it, then enslave the host end to the bridge. Hairpin
+ * mode lets a container reach its own published port through the host: where br_netfilter hooks bridged
+ * traffic, the DNATed packet is bridged straight back out of the port it came in on.
  */
 export async function addInterface(file: string, itf: Interface): Promise<void> {
   const inside = [
@@ -65,7 +95,9 @@ export async function addInterface(file: string, itf: Interface): Promise<void> 
   if (itf.gateway) inside.push(`route add default via ${itf.gateway} dev ${itf.name}`);
   await run(['nsenter', `--net=${file}`, 'ip', '-batch', '-'], { input: inside.join('\n') + '\n' });
   try {
-    await run(['ip', '-batch', '-'], { input: `link set ${itf.hostName} master ${itf.bridge}\nlink set ${itf.hostName} up\n` });
+    const host = [`link set ${itf.hostName} master ${itf.bridge}`, `link set ${itf.hostName} type bridge_slave hairpin on`, `link set ${itf.hostName} up`];
+    if (itf.owner) host.push(`link set ${itf.hostName} alias ${JSON.stringify(itf.owner)}`);
+    await run(['ip', '-batch', '-'], { input: host.join('\n') + '\n' });
   } catch (e) {
     await removeInterface(itf);
     throw e;

@@ -8,9 +8,9 @@ import { Conflict, InvalidParameter, NotFound } from '../../lib/errors.js';
 import type { EndpointSettings, HostConfig, NetworkCreateRequest, NetworkInspect, PortBinding } from '../../api/types.js';
 import type { ContainerRecord, SandboxRecord } from '../containers/record.js';
 import type { EventsService } from '../events.js';
-import { Allocator, contains, formatCidr, formatIPv4, isIPv4, overlaps, parseCidr, parseIPv4, pickSubnet, type Cidr } from './ipam.js';
-import { deleteBridge, ensureBridge, hostSubnets } from './bridge.js';
-import { addInterface, createSandbox, hostInterfaceName, macFor, removeInterface, removeSandbox, sandboxPath } from './sandbox.js';
+import { Allocator, contains, formatCidr, formatIPv4, isIPv4, overlaps, parseCidr, parseIPv4, pickSubnet, type UsedSpace } from './ipam.js';
+import { deleteBridge, ensureBridge, existingAddress, hostAddressSpace, keepForwarding, ownerTag, taggedBridges } from './bridge.js';
+import { addInterface, bridgePorts, createSandbox, hostInterfaceName, hostVeths, macFor, removeInterface, removeSandbox, removeSandboxInterfaces, sandboxPath } from './sandbox.js';
 import { Firewall, firewallTable, type PortMapping } from './firewall.js';
 import { reserve, type Reservation } from './ports.js';
 import { DnsServer } from './dns.js';
@@ -68,15 +68,56 @@ export class NetworksService {
     if (!this.store.tryGet('none')) await this.store.save(predefined('none', 'null'));
     if (!this.store.tryGet('bridge')) await this.store.save(await this.defaultBridge());
     for (const n of this.store.all()) if (n.driver === 'bridge') await this.bringUp(n, false);
-    for (const rec of this.o.containers().all()) {
-      if (rec.sandbox && (rec.state.status === 'running' || rec.state.status === 'paused')) await this.adopt(rec);
-    }
+    const live = this.o.containers().all().filter((rec) => rec.sandbox && (rec.state.status === 'running' || rec.state.status === 'paused'));
+    for (const rec of live) await this.adopt(rec);
+    await this.removeLeftoverBridges();
+    await this.removeLeftoverSandboxes(live);
     await this.firewall.apply();
   }
 
+  /**
+   * The bridges of user-defined networks a crash left without their record (killed between the bridge and
+   * the record), and those of roots that no longer exist; each is found by the tag berthd gave it.
+   */
+  private async removeLeftoverBridges(): Promise<void> {
+    const ours = new Set(this.store.all().map((n) => n.bridge));
+    for (const b of await taggedBridges()) {
+      if (ours.has(b.name)) continue;
+      const rootGone = b.root !== this.o.root && !(await fs.stat(b.root).then(() => true, () => false));
+      if (b.root === this.o.root || (rootGone && !(await bridgePorts(b.name)).length)) await deleteBridge(b.name);
+    }
+  }
+
+  /**
+   * Sandboxes without a running container (a start or stop cut off by a crash): their veths go first, so
+   * their addresses leave the bridge even while a process still holds the namespace, then the namespace's
+   * bind mount. Then any veth on one of our bridges, or tagged with our root, that no running container owns.
+   */
+  private async removeLeftoverSandboxes(live: ContainerRecord[]): Promise<void> {
+    const keys = new Set(live.map((rec) => rec.sandbox!.key));
+    const dir = path.join(this.o.execRoot, 'netns');
+    for (const f of await fs.readdir(dir).catch(() => [] as string[])) {
+      const file = path.join(dir, f);
+      if (keys.has(file)) continue;
+      await removeSandboxInterfaces(file);
+      await removeSandbox(file);
+    }
+    const owned = new Set(live.flatMap((rec) => Object.values(rec.sandbox!.interfaces).map((i) => i.hostName)));
+    const bridges = new Set(this.store.all().map((n) => n.bridge));
+    const tag = ownerTag(this.o.root);
+    // Another berthd may share the default bridge device: a veth tagged with another root is its own.
+    const untagged = (owner?: string) => !owner?.startsWith(ownerTag(''));
+    for (const v of await hostVeths()) {
+      if (owned.has(v.name)) continue;
+      if (v.owner === tag || (untagged(v.owner) && v.master && bridges.has(v.master))) await removeInterface({ hostName: v.name });
+    }
+  }
+
+  /** The default bridge's subnet: the address its device already has (as dockerd does), else a free pool. */
   private async defaultBridge(): Promise<NetworkRecord> {
-    const subnet = pickSubnet(await this.subnetsInUse());
-    const gateway = formatIPv4(subnet.base + 1);
+    const found = await existingAddress(this.o.bridgeName);
+    const subnet = found ? parseCidr(found) : pickSubnet(await this.subnetsInUse());
+    const gateway = found ? found.split('/')[0]! : formatIPv4(subnet.base + 1);
     return {
       id: randomId(),
       name: 'bridge',
@@ -102,7 +143,7 @@ export class NetworksService {
   private async bringUp(n: NetworkRecord, applyFirewall = true): Promise<void> {
     const ipam = n.ipam!;
     const subnet = parseCidr(ipam.subnet);
-    await ensureBridge(n.bridge!, `${ipam.gateway}/${subnet.bits}`);
+    await ensureBridge(n.bridge!, `${ipam.gateway}/${subnet.bits}`, isDefaultBridge(n) ? undefined : ownerTag(this.o.root));
     this.allocators.set(n.id, new Allocator(subnet, parseIPv4(ipam.gateway), ipam.ipRange ? parseCidr(ipam.ipRange) : undefined));
     if (!isDefaultBridge(n)) await this.dns.listen(ipam.gateway);
     const fw = { bridge: n.bridge!, subnet: ipam.subnet, internal: n.internal };
@@ -132,11 +173,11 @@ export class NetworksService {
     void this.firewall.setPorts(rec.id, rec.sandbox?.ports ?? []).catch(() => undefined);
   }
 
-  /** Everything the host routes plus every network's subnet: a new network must overlap none. */
-  private async subnetsInUse(exceptBridges = new Set<string>()): Promise<Cidr[]> {
+  /** Every network's subnet, then every route and address of the host: a new network must overlap none. */
+  private async subnetsInUse(): Promise<UsedSpace[]> {
     const ours = this.store.all().filter((n) => n.ipam);
-    for (const n of ours) exceptBridges.add(n.bridge!);
-    return [...(await hostSubnets(exceptBridges)), ...ours.map((n) => parseCidr(n.ipam!.subnet))];
+    const mine = ours.map((n) => ({ cidr: parseCidr(n.ipam!.subnet), what: `${n.ipam!.subnet}, the subnet of network "${n.name}"` }));
+    return [...mine, ...(await hostAddressSpace(ours.map((n) => ({ dev: n.bridge!, subnet: n.ipam!.subnet }))))];
   }
 
   // ---- networks: create, inspect, list, remove, prune ----
@@ -194,10 +235,8 @@ export class NetworksService {
     if (cfg.Subnet.includes(':')) throw new InvalidParameter('IPv6 subnets are not supported by berth yet');
     const subnet = parseCidr(cfg.Subnet);
     if (subnet.bits > 30) throw new InvalidParameter(`subnet ${cfg.Subnet} is too small: at most /30`);
-    const clash = this.store.all().find((n) => n.ipam && overlaps(parseCidr(n.ipam.subnet), subnet));
-    if (clash) throw new Conflict(`Pool overlaps with other one on this address space: ${cfg.Subnet} overlaps network "${clash.name}" (${clash.ipam!.subnet})`);
-    const routed = (await hostSubnets(new Set(this.store.all().map((n) => n.bridge ?? '')))).find((c) => overlaps(c, subnet));
-    if (routed) throw new Conflict(`Pool overlaps with other one on this address space: ${cfg.Subnet} overlaps ${formatCidr(routed)}, which the host already routes`);
+    const clash = inUse.find((u) => overlaps(u.cidr, subnet));
+    if (clash) throw new Conflict(`Pool overlaps with other one on this address space: ${cfg.Subnet} overlaps ${clash.what}`);
     const gateway = cfg.Gateway ? parseIPv4(cfg.Gateway) : subnet.base + 1;
     if (!contains(subnet, gateway) || gateway === subnet.base) throw new InvalidParameter(`invalid gateway ${cfg.Gateway}: it is not a host address in subnet ${formatCidr(subnet)}`);
     let ipRange: string | undefined;
@@ -336,12 +375,16 @@ export class NetworksService {
     }
     const key = sandboxPath(this.o.execRoot, rec.id);
     rec.sandbox = { key, interfaces: {}, ports: [] };
+    // Alongside the wiring, off the critical path: a dockerd started since berth's last firewall write
+    // may have made FORWARD drop by default.
+    const iptables = mode === 'none' ? undefined : this.firewall.checkIptables().catch(() => undefined);
     try {
       await createSandbox(key);
       if (mode !== 'none') {
         for (const name of Object.keys(rec.networks ?? {})) await this.connectEndpoint(rec, name);
         await this.publish(rec);
       }
+      await iptables;
       return key;
     } catch (e) {
       await this.detach(rec);
@@ -373,9 +416,10 @@ export class NetworksService {
       prefixLen,
       mac: macFor(address),
       gateway: index === 0 && !n.internal ? n.ipam.gateway : undefined,
+      owner: ownerTag(this.o.root),
     };
     try {
-      await addInterface(sb.key, itf);
+      await Promise.all([addInterface(sb.key, itf), keepForwarding(itf.bridge)]);
     } catch (e) {
       alloc.release(ip);
       throw e;
