@@ -11,7 +11,7 @@ PORT=${DEMO_PORT:-18080}
 BRIDGE=bdemo$$
 work=$(mktemp -d)
 export BERTH_HOST="unix://$work/berth.sock"
-node dist/src/daemon/main.js --root "$work/root" --exec-root "$work/run" -H "$BERTH_HOST" --bridge "$BRIDGE" >"$work/berthd.log" 2>&1 &
+node dist/src/daemon/main.js --root "$work/root" --exec-root "$work/run" -H "$BERTH_HOST" --bridge "$BRIDGE" --ip-forward=false >"$work/berthd.log" 2>&1 &
 BERTHD=$!
 cleanup() {
   $B rm -f hello >/dev/null 2>&1 || true

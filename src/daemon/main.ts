@@ -26,6 +26,7 @@ Options:
       --exec-root string   Root directory for execution state files (default "/run/berth")
   -b, --bridge string      Device of the default bridge network (default "berth0")
   -H, --host string        Daemon socket to listen on (default "unix:///run/berth/berth.sock")
+      --ip-forward         Enable net.ipv4.ip_forward, which containers' outbound NAT needs (default true)
       --insecure-registry list  Registries reached over plain HTTP when HTTPS fails (loopback always is)
       --log-level string   Set the logging level ("debug"|"info"|"warn"|"error") (default "info")
       --log-opt list       Default log driver options for containers (e.g. max-size=10m)
@@ -45,6 +46,7 @@ function parseFlags() {
       runtime: { type: 'string', default: 'runc' },
       bridge: { type: 'string', short: 'b', default: 'berth0' },
       'insecure-registry': { type: 'string', multiple: true, default: [] },
+      'ip-forward': { type: 'string', default: 'true' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -71,7 +73,15 @@ function parseFlags() {
   }
   const bridge = values.bridge!;
   if (!/^[a-zA-Z0-9_.-]{1,15}$/.test(bridge)) throw new Error(`invalid --bridge "${bridge}": a device name of at most 15 characters`);
-  return { root: path.resolve(values.root!), execRoot: path.resolve(values['exec-root']!), socket: host.slice('unix://'.length), level, logOpts, runtime: values.runtime!, bridge, insecureRegistries: values['insecure-registry']! };
+  const ipForward = parseBool('--ip-forward', values['ip-forward']!);
+  return { ipForward, root: path.resolve(values.root!), execRoot: path.resolve(values['exec-root']!), socket: host.slice('unix://'.length), level, logOpts, runtime: values.runtime!, bridge, insecureRegistries: values['insecure-registry']! };
+}
+
+/** A boolean flag as dockerd takes it: `--flag`, `--flag=true`, `--flag=false` (also 1/0). */
+function parseBool(flag: string, v: string): boolean {
+  if (v === '' || v === 'true' || v === '1') return true;
+  if (v === 'false' || v === '0') return false;
+  throw new Error(`invalid ${flag} "${v}": use true or false`);
 }
 
 function makeLogger(level: string): Logger {
@@ -120,7 +130,7 @@ async function main(): Promise<void> {
   const log = makeLogger(flags.level);
   await lockRoot(flags.root);
   await claimSocket(flags.socket);
-  const engine = await startEngine({ root: flags.root, execRoot: flags.execRoot, runtime: flags.runtime, logOpts: flags.logOpts, initBinary: '/usr/bin/tini-static', bridgeName: flags.bridge, insecureRegistries: flags.insecureRegistries });
+  const engine = await startEngine({ root: flags.root, execRoot: flags.execRoot, runtime: flags.runtime, logOpts: flags.logOpts, initBinary: '/usr/bin/tini-static', bridgeName: flags.bridge, ipForward: flags.ipForward, insecureRegistries: flags.insecureRegistries });
   const router = new Router();
   systemRoutes(router, engine.system, engine.events);
   housekeepingRoutes(router, engine.housekeeping);

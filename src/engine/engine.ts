@@ -22,6 +22,8 @@ export interface EngineOptions {
   initBinary?: string;
   /** The default bridge's device name (dockerd's --bridge). */
   bridgeName?: string;
+  /** dockerd's --ip-forward: turn on net.ipv4.ip_forward at start (default true). */
+  ipForward?: boolean;
   /** Registries where plain HTTP is allowed besides loopback (dockerd's --insecure-registry). */
   insecureRegistries?: string[];
 }
@@ -70,7 +72,7 @@ export async function startEngine(o: EngineOptions): Promise<Engine> {
     volumes: () => volumes,
   });
   users.containers = containers;
-  const networks = new NetworksService({ root: o.root, execRoot: o.execRoot, bridgeName: o.bridgeName ?? 'berth0', events, containers: () => containers.store });
+  const networks = new NetworksService({ root: o.root, execRoot: o.execRoot, bridgeName: o.bridgeName ?? 'berth0', ipForward: o.ipForward, events, containers: () => containers.store });
   const exec = new ExecService(containers, events, o.execRoot, o.runtime);
   await snapshotter.init();
   await images.init();

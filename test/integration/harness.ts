@@ -121,7 +121,7 @@ export class TestDaemon {
   }
 
   async startProcess(extraArgs: string[] = []): Promise<void> {
-    const child = spawn(process.execPath, [DAEMON, '--root', this.root, '--exec-root', this.execRoot, '-H', this.host, '--log-level', 'debug', '--bridge', this.bridge, ...extraArgs], {
+    const child = spawn(process.execPath, [DAEMON, '--root', this.root, '--exec-root', this.execRoot, '-H', this.host, '--log-level', 'debug', '--bridge', this.bridge, '--ip-forward=false', ...extraArgs], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.child = child;
@@ -133,6 +133,7 @@ export class TestDaemon {
     };
     child.stdout!.on('data', keep);
     child.stderr!.on('data', keep);
+    // (--ip-forward=false: tests reach only 127.0.0.1 and their own bridges, and must leave the host's sysctl as found.)
     // A berthd that dies on its own is a bug: show why.
     child.once('exit', (code, signal) => {
       if (!this.stopping) process.stderr.write(`berthd exited unexpectedly (${code ?? signal}); its last output:\n${this.log.slice(-4000)}\n`);

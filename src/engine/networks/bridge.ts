@@ -46,6 +46,16 @@ export async function keepForwarding(name: string): Promise<void> {
   await fs.writeFile(`/proc/sys/net/ipv4/conf/${name}/forwarding`, '1');
 }
 
+/**
+ * Routing between the host's interfaces, host-wide, as dockerd does at start unless --ip-forward=false: without
+ * it a fresh machine (ip_forward 0) drops the replies of containers' outbound connections (apt, npm in builds).
+ * Written only when off: writing it resets every device's forwarding setting.
+ */
+export async function enableIpForward(): Promise<void> {
+  const now = (await fs.readFile('/proc/sys/net/ipv4/ip_forward', 'utf8')).trim();
+  if (now !== '1') await fs.writeFile('/proc/sys/net/ipv4/ip_forward', '1');
+}
+
 /** Docker's form for a bridge's MAC: 02:42 and four random bytes. */
 function bridgeMac(): string {
   return ['02', '42', ...[...randomBytes(4)].map((b) => b.toString(16).padStart(2, '0'))].join(':');

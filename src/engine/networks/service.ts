@@ -9,7 +9,7 @@ import type { EndpointSettings, HostConfig, NetworkCreateRequest, NetworkInspect
 import type { ContainerRecord, SandboxRecord } from '../containers/record.js';
 import type { EventsService } from '../events.js';
 import { Allocator, contains, formatCidr, formatIPv4, isIPv4, overlaps, parseCidr, parseIPv4, pickSubnet, type UsedSpace } from './ipam.js';
-import { deleteBridge, ensureBridge, existingAddress, hostAddressSpace, keepForwarding, ownerTag, taggedBridges } from './bridge.js';
+import { deleteBridge, enableIpForward, ensureBridge, existingAddress, hostAddressSpace, keepForwarding, ownerTag, taggedBridges } from './bridge.js';
 import { addInterface, bridgePorts, createSandbox, hostInterfaceName, hostVeths, macFor, removeInterface, removeSandbox, removeSandboxInterfaces, sandboxPath } from './sandbox.js';
 import { Firewall, firewallTable, type PortMapping } from './firewall.js';
 import { reserve, type Reservation } from './ports.js';
@@ -30,6 +30,8 @@ export interface NetworksOptions {
   execRoot: string;
   /** The default bridge's device (dockerd's --bridge); also names berthd's nftables table. */
   bridgeName: string;
+  /** Turn on net.ipv4.ip_forward at start, as dockerd's --ip-forward (default true) does: containers' outbound NAT needs it. */
+  ipForward?: boolean;
   events: EventsService;
   containers: () => ContainerAccess;
 }
@@ -63,6 +65,7 @@ export class NetworksService {
   /** Create the predefined networks once, bring every bridge up and take back the leases of running containers. */
   async init(): Promise<void> {
     await this.store.load();
+    if (this.o.ipForward ?? true) await enableIpForward();
     this.hostResolvers = await readHostResolvers();
     if (!this.store.tryGet('host')) await this.store.save(predefined('host', 'host'));
     if (!this.store.tryGet('none')) await this.store.save(predefined('none', 'null'));
