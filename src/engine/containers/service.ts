@@ -22,7 +22,7 @@ import { resolveUser } from '../runtime/user.js';
 import { attachHeader, joinStreams, parseDetachKeys, type AttachStreams } from './attach.js';
 import { commandLine, mergeConfig } from './config.js';
 import { containerFiles, writeContainerFiles } from './files.js';
-import { matchesContainerFilters } from './filters.js';
+import { matchesContainerFilters, parseContainerFilters } from './filters.js';
 import { generateName, normalizeName } from './names.js';
 import { newState, ZERO_TIME, type ContainerRecord } from './record.js';
 import { ContainerStore } from './store.js';
@@ -668,12 +668,14 @@ export class ContainersService {
 
   async list(opts: { all?: boolean; limit?: number; size?: boolean; filters?: Record<string, string[]> }): Promise<ContainerSummary[]> {
     const filters = opts.filters ?? {};
+    const f = parseContainerFilters(filters, (x) => this.store.tryGet(x));
     let recs = this.store.all().sort((a, b) => Date.parse(b.created) - Date.parse(a.created));
-    const showAll = opts.all || (opts.limit ?? 0) > 0 || Object.keys(filters).some((k) => k === 'status' || k === 'exited');
+    // As dockerd: a status filter (and a limit) lists stopped containers too; `exited` alone does not.
+    const showAll = opts.all || (opts.limit ?? 0) > 0 || !!filters.status?.length;
     if (!showAll) recs = recs.filter((r) => r.state.status === 'running' || r.state.status === 'paused' || r.state.status === 'restarting');
     const ancestors = await this.ancestorIds(filters);
     const imageMatches = (r: ContainerRecord, ref: string) => r.imageRef === ref || ancestors.get(ref) === r.image;
-    recs = recs.filter((r) => matchesContainerFilters(r, filters, (x) => this.store.tryGet(x), (img) => imageMatches(r, img)));
+    recs = recs.filter((r) => matchesContainerFilters(r, f, (img) => imageMatches(r, img)));
     if (opts.limit && opts.limit > 0) recs = recs.slice(0, opts.limit);
     return Promise.all(
       recs.map(async (r) => {
