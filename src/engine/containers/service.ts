@@ -360,8 +360,22 @@ export class ContainersService {
     await this.connectPendingAttaches(rec);
     const size = hc.ConsoleSize;
     if (rec.config.Tty && size && size[0] > 0 && size[1] > 0) await resizeShim(stateDir, size[0], size[1]).catch(() => undefined);
-    await this.runc.start(rec.id);
+    await this.runc.start(rec.id).catch(async (e: unknown) => {
+      if (!(await this.exitedDuringStart(rec.id, e))) throw e;
+    });
     return pid;
+  }
+
+  /**
+   * `runc start` opens the exec fifo (the init execs the command), then removes the fifo. A command that
+   * exits at once can beat that removal: its shim records the exit and deletes the runc container, state
+   * dir and fifo included, and runc start fails with "remove …/exec.fifo: no such file or directory"
+   * although the command ran. The shim writes exit.json before it deletes, so that record tells the two
+   * apart; the container did start (its monitor then sees the exit).
+   */
+  private async exitedDuringStart(id: string, err: unknown): Promise<boolean> {
+    if (!/exec\.fifo: no such file or directory/.test(messageOf(err))) return false;
+    return (await readExitFile(this.stateDir(id))) !== undefined;
   }
 
   private async logSettings(rec: ContainerRecord): Promise<LogSettings | undefined> {
