@@ -143,13 +143,22 @@ export class ContainersService {
     const { orphans } = await this.store.load();
     for (const dir of orphans) {
       await this.o.snapshotter.unmount(path.join(dir, 'rootfs')).catch(() => undefined);
-      await fs.rm(dir, { recursive: true, force: true });
+      // A dir still busy is left to the next start rather than keeping berthd from starting.
+      await fs.rm(dir, { recursive: true, force: true }).catch(() => undefined);
     }
   }
 
+  /** Exited containers whose restart policy brings them back at daemon start (set by init). */
+  private exitedBefore = new Set<string>();
+
   async init(): Promise<void> {
-    const exitedBefore = new Set(this.store.all().filter((r) => r.state.status === 'exited' || r.state.status === 'restarting').map((r) => r.id));
+    this.exitedBefore = new Set(this.store.all().filter((r) => r.state.status === 'exited' || r.state.status === 'restarting').map((r) => r.id));
     for (const rec of this.store.all()) await this.reconcile(rec);
+  }
+
+  /** After start-up recovery: the restart policies' starts, in the background. */
+  resumeRestarts(): void {
+    const exitedBefore = this.exitedBefore;
     // Exits seen by reconcile already went through the policy; the rest are started here.
     void (async () => {
       for (const id of exitedBefore) {
