@@ -190,6 +190,14 @@ describe('docker-compose 1.29 on berthd', () => {
     assert.equal(listed.length, 3, psA.stdout);
     assert.equal(new Set(listed).size, 3, 'each container once');
 
+    // stop/start find the project's containers by its labels too.
+    const stop = await compose('cmpa', 'stop', '-t', '1');
+    assert.equal(stop.code, 0, stop.stderr);
+    assert.deepEqual(lines((await d.docker(['ps', '--format', '{{.Names}}'])).stdout), ['cmpb_db_1', 'cmpb_web_1']);
+    const start = await compose('cmpa', 'start');
+    assert.equal(start.code, 0, start.stderr);
+    assert.deepEqual(await names('status=running', 'label=com.docker.compose.project=cmpa'), ['cmpa_db_1', 'cmpa_web_1', 'cmpa_web_2']);
+
     const down = await compose('cmpa', 'down', '-t', '1');
     assert.equal(down.code, 0, down.stderr);
     assert.deepEqual(await names(), ['cmpb_db_1', 'cmpb_web_1']);
