@@ -56,6 +56,7 @@ describe('list filters', () => {
     assert.deepEqual(await ps('name=^/ab$', 'name=^/none$'), ['ab', 'none']);
     assert.deepEqual(await ps('name=^/ab$', 'name=^/none$', 'label=a'), ['ab']);
     assert.deepEqual(await ps('status=created', 'status=running'), ['a-only', 'ab', 'b-only', 'none']);
+    assert.deepEqual(await ps('exited=0'), [], 'a container that never ran has not exited');
     // Without -a, only a status filter lists stopped containers (as dockerd).
     assert.equal((await d.docker(['ps', '-q', '--filter', 'label=a'])).stdout, '');
     assert.equal((await d.docker(['ps', '-q', '--filter', 'status=created', '--filter', 'label=b=2'])).stdout.split('\n').filter(Boolean).length, 2);

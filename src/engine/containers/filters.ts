@@ -2,7 +2,7 @@
 // values of one key are alternatives (OR), except `label`, whose values must all match.
 import { InvalidParameter, NotFound } from '../../lib/errors.js';
 import { matchLabel } from '../../lib/filters.js';
-import type { ContainerRecord } from './record.js';
+import { ZERO_TIME, type ContainerRecord } from './record.js';
 
 const KNOWN = new Set(['status', 'name', 'label', 'ancestor', 'id', 'exited', 'before', 'since', 'health', 'isolation', 'network', 'volume', 'publish', 'expose', 'is-task']);
 const STATUSES = new Set(['created', 'restarting', 'running', 'removing', 'paused', 'exited', 'dead']);
@@ -95,7 +95,9 @@ export function matchesContainerFilters(rec: ContainerRecord, f: ContainerFilter
   if (has('isolation') && !matchesAny(vals('isolation'), (rec.hostConfig as { Isolation?: string }).Isolation || 'default')) return false;
   if (f.before && !(Date.parse(rec.created) < Date.parse(f.before.created))) return false;
   if (f.since && !(Date.parse(rec.created) > Date.parse(f.since.created))) return false;
-  if (f.exited.length && !(rec.state.status !== 'running' && rec.state.status !== 'paused' && f.exited.includes(rec.state.exitCode))) return false;
+  // A container that never started has not exited with any code.
+  const hasExited = rec.state.status !== 'running' && rec.state.status !== 'paused' && rec.state.startedAt !== ZERO_TIME;
+  if (f.exited.length && !(hasExited && f.exited.includes(rec.state.exitCode))) return false;
   if (has('status') && !vals('status').includes(rec.state.status)) return false;
   if (has('ancestor') && !vals('ancestor').some(imageMatches)) return false;
   if (has('health') && !vals('health').includes(rec.state.health?.Status ?? 'none')) return false;
