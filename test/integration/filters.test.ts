@@ -135,6 +135,9 @@ describe('list filters', () => {
     await fs.rm(ctx, { recursive: true, force: true });
     const f = ['--filter', 'label=a=1', '--filter', 'label=b=2'];
     assert.deepEqual(lines((await d.docker(['network', 'ls', '--format', '{{.Name}}', ...f])).stdout), ['n-ab']);
+    // name and id are regular expressions, as in dockerd; values of one key are alternatives.
+    assert.deepEqual(lines((await d.docker(['network', 'ls', '--format', '{{.Name}}', '--filter', 'name=^n-a$', '--filter', 'name=^n-ab$'])).stdout), ['n-a', 'n-ab']);
+    assert.deepEqual(lines((await d.docker(['network', 'ls', '--format', '{{.Name}}', '--filter', 'name=^n-a$', '--filter', 'label=b=2'])).stdout), []);
     assert.deepEqual(lines((await d.docker(['volume', 'ls', '--format', '{{.Name}}', ...f])).stdout), ['v-ab']);
     assert.deepEqual(lines((await d.docker(['images', '--format', '{{.Repository}}', ...f])).stdout), ['img-ab']);
     const since = Math.floor(Date.now() / 1000) - 600;

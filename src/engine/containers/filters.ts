@@ -1,7 +1,7 @@
 // `ps --filter` as dockerd applies it (daemon/list.go): every key must match (AND across keys); the
 // values of one key are alternatives (OR), except `label`, whose values must all match.
 import { InvalidParameter, NotFound } from '../../lib/errors.js';
-import { matchLabel } from '../../lib/filters.js';
+import { matchLabel, matchesPattern } from '../../lib/filters.js';
 import { ZERO_TIME, type ContainerRecord } from './record.js';
 
 const KNOWN = new Set(['status', 'name', 'label', 'ancestor', 'id', 'exited', 'before', 'since', 'health', 'isolation', 'network', 'volume', 'publish', 'expose', 'is-task']);
@@ -74,25 +74,13 @@ function portSet(key: string, vals: string[]): Set<string> {
   return out;
 }
 
-/** dockerd's Args.Match: a value matches when equal to the field or, as a regular expression, found in it. */
-function matchesAny(vals: string[], field: string): boolean {
-  return vals.some((v) => {
-    if (v === field) return true;
-    try {
-      return new RegExp(v).test(field);
-    } catch {
-      return false; // dockerd skips a value that is not a valid regular expression
-    }
-  });
-}
-
 export function matchesContainerFilters(rec: ContainerRecord, f: ContainerFilter, imageMatches: (ref: string) => boolean): boolean {
   const vals = (k: string) => f.filters[k] ?? [];
   const has = (k: string) => vals(k).length > 0;
-  if (has('name') && !matchesAny(vals('name'), rec.name)) return false;
-  if (has('id') && !matchesAny(vals('id'), rec.id)) return false;
+  if (has('name') && !matchesPattern(vals('name'), rec.name)) return false;
+  if (has('id') && !matchesPattern(vals('id'), rec.id)) return false;
   if (!vals('label').every((l) => matchLabel(rec.config.Labels ?? {}, l))) return false;
-  if (has('isolation') && !matchesAny(vals('isolation'), (rec.hostConfig as { Isolation?: string }).Isolation || 'default')) return false;
+  if (has('isolation') && !matchesPattern(vals('isolation'), (rec.hostConfig as { Isolation?: string }).Isolation || 'default')) return false;
   if (f.before && !(Date.parse(rec.created) < Date.parse(f.before.created))) return false;
   if (f.since && !(Date.parse(rec.created) > Date.parse(f.since.created))) return false;
   // A container that never started has not exited with any code.
