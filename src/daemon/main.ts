@@ -130,7 +130,7 @@ async function main(): Promise<void> {
   const log = makeLogger(flags.level);
   await lockRoot(flags.root);
   await claimSocket(flags.socket);
-  const engine = await startEngine({ root: flags.root, execRoot: flags.execRoot, runtime: flags.runtime, logOpts: flags.logOpts, initBinary: '/usr/bin/tini-static', bridgeName: flags.bridge, ipForward: flags.ipForward, insecureRegistries: flags.insecureRegistries });
+  const engine = await startEngine({ root: flags.root, execRoot: flags.execRoot, runtime: flags.runtime, logOpts: flags.logOpts, initBinary: '/usr/bin/tini-static', bridgeName: flags.bridge, ipForward: flags.ipForward, insecureRegistries: flags.insecureRegistries, log });
   const router = new Router();
   systemRoutes(router, engine.system, engine.events);
   housekeepingRoutes(router, engine.housekeeping);

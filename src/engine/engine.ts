@@ -13,6 +13,7 @@ import { ContainerFilesService } from './containers/archive.js';
 import { HousekeepingService, type BuildHousekeeping } from './housekeeping.js';
 import { BuildService } from './build/service.js';
 import { VolumesService } from './volumes/service.js';
+import { recoverLeftovers, type EngineLog } from './recovery.js';
 
 export interface EngineOptions {
   root: string;
@@ -26,6 +27,8 @@ export interface EngineOptions {
   ipForward?: boolean;
   /** Registries where plain HTTP is allowed besides loopback (dockerd's --insecure-registry). */
   insecureRegistries?: string[];
+  /** Where start-up recovery reports what it cleaned (berthd's log). */
+  log?: EngineLog;
 }
 
 export interface Engine {
@@ -80,6 +83,16 @@ export async function startEngine(o: EngineOptions): Promise<Engine> {
   await volumes.init();
   await networks.init();
   await containers.init();
+  await recoverLeftovers({
+    root: o.root,
+    execRoot: o.execRoot,
+    runc: containers.runc,
+    containers: containers.store.all(),
+    stateDir: (id) => containers.stateDir(id),
+    volumeDir: (name) => path.dirname(volumes.dataPath(name)),
+    log: o.log ?? { info: () => undefined, error: () => undefined },
+  });
+  containers.resumeRestarts();
   await fs.rm(path.join(o.execRoot, 'x'), { recursive: true, force: true });
   const system = new SystemService({ root: o.root, runtime: o.runtime, containers, images, startedAt: new Date(), insecureRegistries: o.insecureRegistries });
   const distribution = new DistributionService({ images, events, insecure: o.insecureRegistries ?? [] });

@@ -1,6 +1,7 @@
 // The events service: every action on a container, image, network or volume becomes a Docker-shaped
 // event, kept in a bounded ring for `--since` and fanned out to live subscribers.
 import { EventEmitter } from 'node:events';
+import { matchLabel } from '../lib/filters.js';
 
 export interface EngineEvent {
   Type: 'container' | 'image' | 'network' | 'volume' | 'daemon';
@@ -56,7 +57,8 @@ export class EventsService {
   }
 }
 
-/** Docker's event filters: type, event/action, container, image, label, network, volume. */
+/** Docker's event filters: type, event/action, container, image, label, network, volume. Like dockerd,
+ *  the endpoint accepts any key; keys it does not know match every event. */
 export function matchesEventFilters(e: EngineEvent, filters: Record<string, string[]>): boolean {
   const has = (k: string, pred: (v: string) => boolean) => !filters[k]?.length || filters[k]!.some(pred);
   const name = e.Actor.Attributes.name ?? '';
@@ -65,11 +67,13 @@ export function matchesEventFilters(e: EngineEvent, filters: Record<string, stri
     has('event', (v) => v === e.Action || e.Action.startsWith(v + ':')) &&
     has('container', (v) => e.Type === 'container' && (e.Actor.ID.startsWith(v) || name === v)) &&
     has('image', (v) => e.Actor.Attributes.image === v || (e.Type === 'image' && (e.Actor.ID === v || name === v))) &&
-    has('label', (v) => {
-      const [k, val] = v.split('=', 2);
-      return val === undefined ? k! in e.Actor.Attributes : e.Actor.Attributes[k!] === val;
-    }) &&
+    // As dockerd (MatchKVList): every label given must be on the event.
+    (filters.label ?? []).every((l) => matchLabel(e.Actor.Attributes, l)) &&
     has('network', (v) => e.Type === 'network' && (e.Actor.ID.startsWith(v) || name === v)) &&
-    has('volume', (v) => e.Type === 'volume' && e.Actor.ID === v)
+    has('volume', (v) => e.Type === 'volume' && e.Actor.ID === v) &&
+    has('scope', (v) => v === 'local') &&
+    has('daemon', (v) => e.Type === 'daemon' && (e.Actor.ID === v || name === v)) &&
+    // Swarm's objects and plugins: berth emits no such event.
+    ['config', 'node', 'plugin', 'secret', 'service'].every((k) => !filters[k]?.length)
   );
 }

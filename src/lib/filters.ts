@@ -12,6 +12,19 @@ export function labelsMatch(labels: Record<string, string>, f: Record<string, st
   return (f.label ?? []).every((l) => matchLabel(labels, l)) && !(f['label!'] ?? []).some((l) => matchLabel(labels, l));
 }
 
+/** dockerd's Args.Match: a value matches when equal to the field or, as a regular expression, found in it;
+ *  a value that is not a valid regular expression matches only itself. */
+export function matchesPattern(values: string[], field: string): boolean {
+  return values.some((v) => {
+    if (v === field) return true;
+    try {
+      return new RegExp(v).test(field);
+    } catch {
+      return false;
+    }
+  });
+}
+
 /** An `until` filter as a cut-off in ms: an RFC 3339 time, Unix seconds, or a Go duration before now (10m, 24h). */
 export function untilCutoff(v: string, now = Date.now()): number {
   const d = /^(\d+(?:\.\d+)?)(ns|us|ms|s|m|h)$/.exec(v);

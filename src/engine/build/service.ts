@@ -34,9 +34,11 @@ export class BuildService {
 
   async init(): Promise<void> {
     // Contexts and snapshots of builds a crash interrupted.
-    await fs.rm(path.join(this.d.root, 'build', 'tmp'), { recursive: true, force: true });
+    // Start-up recovery has unmounted what a crash left mounted there; should a removal still fail,
+    // the build goes on without this clean-up rather than keeping berthd from starting.
+    await fs.rm(path.join(this.d.root, 'build', 'tmp'), { recursive: true, force: true }).catch(() => undefined);
     await this.contexts.init();
-    for (const key of await this.d.snapshotter.keys()) if (key.startsWith('build-')) await this.d.snapshotter.remove(key);
+    for (const key of await this.d.snapshotter.keys()) if (key.startsWith('build-')) await this.d.snapshotter.remove(key).catch(() => undefined);
   }
 
   async build(context: Readable, req: BuildRequest, progress: (m: JSONMessage) => void): Promise<string> {

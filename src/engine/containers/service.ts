@@ -23,7 +23,7 @@ import { resolveUser } from '../runtime/user.js';
 import { attachHeader, joinStreams, parseDetachKeys, type AttachStreams } from './attach.js';
 import { commandLine, mergeConfig } from './config.js';
 import { containerFiles, writeContainerFiles } from './files.js';
-import { matchesContainerFilters } from './filters.js';
+import { matchesContainerFilters, parseContainerFilters } from './filters.js';
 import { generateName, normalizeName } from './names.js';
 import { newState, ZERO_TIME, type ContainerRecord } from './record.js';
 import { ContainerStore } from './store.js';
@@ -146,13 +146,22 @@ export class ContainersService {
     const { orphans } = await this.store.load();
     for (const dir of orphans) {
       await this.o.snapshotter.unmount(path.join(dir, 'rootfs')).catch(() => undefined);
-      await fs.rm(dir, { recursive: true, force: true });
+      // A dir still busy is left to the next start rather than keeping berthd from starting.
+      await fs.rm(dir, { recursive: true, force: true }).catch(() => undefined);
     }
   }
 
+  /** Exited containers whose restart policy brings them back at daemon start (set by init). */
+  private exitedBefore = new Set<string>();
+
   async init(): Promise<void> {
-    const exitedBefore = new Set(this.store.all().filter((r) => r.state.status === 'exited' || r.state.status === 'restarting').map((r) => r.id));
+    this.exitedBefore = new Set(this.store.all().filter((r) => r.state.status === 'exited' || r.state.status === 'restarting').map((r) => r.id));
     for (const rec of this.store.all()) await this.reconcile(rec);
+  }
+
+  /** After start-up recovery: the restart policies' starts, in the background. */
+  resumeRestarts(): void {
+    const exitedBefore = this.exitedBefore;
     // Exits seen by reconcile already went through the policy; the rest are started here.
     void (async () => {
       for (const id of exitedBefore) {
@@ -366,8 +375,22 @@ export class ContainersService {
     await this.connectPendingAttaches(rec);
     const size = hc.ConsoleSize;
     if (rec.config.Tty && size && size[0] > 0 && size[1] > 0) await resizeShim(stateDir, size[0], size[1]).catch(() => undefined);
-    await this.runc.start(rec.id);
+    await this.runc.start(rec.id).catch(async (e: unknown) => {
+      if (!(await this.exitedDuringStart(rec.id, e))) throw e;
+    });
     return pid;
+  }
+
+  /**
+   * `runc start` opens the exec fifo (the init execs the command), then removes the fifo. A command that
+   * exits at once can beat that removal: its shim records the exit and deletes the runc container, state
+   * dir and fifo included, and runc start fails with "remove …/exec.fifo: no such file or directory"
+   * although the command ran. The shim writes exit.json before it deletes, so that record tells the two
+   * apart; the container did start (its monitor then sees the exit).
+   */
+  private async exitedDuringStart(id: string, err: unknown): Promise<boolean> {
+    if (!/exec\.fifo: no such file or directory/.test(messageOf(err))) return false;
+    return (await readExitFile(this.stateDir(id))) !== undefined;
   }
 
   private async logSettings(rec: ContainerRecord): Promise<LogSettings | undefined> {
@@ -674,12 +697,14 @@ export class ContainersService {
 
   async list(opts: { all?: boolean; limit?: number; size?: boolean; filters?: Record<string, string[]> }): Promise<ContainerSummary[]> {
     const filters = opts.filters ?? {};
+    const f = parseContainerFilters(filters, (x) => this.store.tryGet(x));
     let recs = this.store.all().sort((a, b) => Date.parse(b.created) - Date.parse(a.created));
-    const showAll = opts.all || (opts.limit ?? 0) > 0 || Object.keys(filters).some((k) => k === 'status' || k === 'exited');
+    // As dockerd: a status filter (and a limit) lists stopped containers too; `exited` alone does not.
+    const showAll = opts.all || (opts.limit ?? 0) > 0 || !!filters.status?.length;
     if (!showAll) recs = recs.filter((r) => r.state.status === 'running' || r.state.status === 'paused' || r.state.status === 'restarting');
     const ancestors = await this.ancestorIds(filters);
     const imageMatches = (r: ContainerRecord, ref: string) => r.imageRef === ref || ancestors.get(ref) === r.image;
-    recs = recs.filter((r) => matchesContainerFilters(r, filters, (x) => this.store.tryGet(x), (img) => imageMatches(r, img)));
+    recs = recs.filter((r) => matchesContainerFilters(r, f, (img) => imageMatches(r, img)));
     if (opts.limit && opts.limit > 0) recs = recs.slice(0, opts.limit);
     return Promise.all(
       recs.map(async (r) => {

@@ -16,7 +16,7 @@ import { reserve, type Reservation } from './ports.js';
 import { DnsServer } from './dns.js';
 import { NetworkStore, PREDEFINED, type NetworkRecord } from './store.js';
 import { networkView } from './view.js';
-import { labelsMatch, untilCutoff } from '../../lib/filters.js';
+import { labelsMatch, matchesPattern, untilCutoff } from '../../lib/filters.js';
 
 /** What the networks service needs to know of containers (the containers service provides it). */
 export interface ContainerAccess {
@@ -665,8 +665,8 @@ function matchesFilters(n: NetworkRecord, f: Record<string, string[]>, inUse: ()
   const any = (k: string, pred: (v: string) => boolean) => !f[k]?.length || f[k]!.some(pred);
   return (
     any('driver', (v) => v === n.driver) &&
-    any('id', (v) => n.id.startsWith(v)) &&
-    any('name', (v) => n.name.includes(v)) &&
+    (!f.id?.length || matchesPattern(f.id, n.id)) &&
+    (!f.name?.length || matchesPattern(f.name, n.name)) &&
     any('scope', (v) => v === 'local') &&
     any('type', (v) => (v === 'builtin') === PREDEFINED.includes(n.name)) &&
     any('dangling', (v) => (v === 'true' || v === '1') === (!PREDEFINED.includes(n.name) && !inUse())) &&

@@ -40,6 +40,13 @@ export class Runc {
     return { status: s.status, pid: s.pid };
   }
 
+  /** Every container runc knows under its root (none when the root does not exist yet). */
+  async list(): Promise<{ id: string; pid: number; status: string }[]> {
+    const r = await run(this.argv('list', '--format', 'json'), { allowFailure: true });
+    if (r.exitCode !== 0) return [];
+    return (JSON.parse(r.stdout || 'null') as { id: string; pid: number; status: string }[] | null) ?? [];
+  }
+
   /** PIDs of every process in the container (host PID namespace). */
   async pids(id: string): Promise<number[]> {
     const r = await run(this.argv('ps', '--format', 'json', id));

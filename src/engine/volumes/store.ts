@@ -4,10 +4,11 @@
 // it is removed by renaming its directory out of the way first (".removing-…", swept at start), so a
 // crash leaves a whole volume or none.
 import { randomBytes } from 'node:crypto';
-import { promises as fs, readFileSync } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { NotFound, SystemError } from '../../lib/errors.js';
 import { run } from '../../lib/exec.js';
+import { mountsUnder } from '../../lib/mountinfo.js';
 import { readJsonIfExists, removeTempFiles, writeJsonAtomic } from '../../lib/fsutil.js';
 
 export interface VolumeRecord {
@@ -93,19 +94,6 @@ export class VolumeStore {
     this.byName.delete(name);
     await removeTree(away);
   }
-}
-
-/** Mount points at or under `dir` (deepest first), from /proc/self/mountinfo. */
-export function mountsUnder(dir: string): string[] {
-  const text = readFileSync('/proc/self/mountinfo', 'utf8');
-  const out: string[] = [];
-  for (const line of text.split('\n')) {
-    const field = line.split(' ')[4];
-    if (!field) continue;
-    const mp = field.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
-    if (mp === dir || mp.startsWith(dir + '/')) out.push(mp);
-  }
-  return out.sort((a, b) => b.length - a.length);
 }
 
 export function isMountPoint(p: string): boolean {
