@@ -331,6 +331,7 @@ export class ContainersService {
       hostConfig: hc,
       files,
       cgroupsPath: `/berth/${rec.id}`,
+      cgroupns: (await cgroupLayout()) === 'v2',
       netnsPath,
       initPath: hc.Init ? this.o.initBinary : undefined,
       extraMounts: volumeMounts?.mounts,
