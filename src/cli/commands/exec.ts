@@ -44,6 +44,10 @@ async function exec(ctx: Context, f: ParsedFlags): Promise<number> {
   const name = encodeURIComponent(f.args[0] ?? '');
   const cfg = execConfig(f, execEnv(ctx, f));
   if (cfg.AttachStdin && cfg.Tty && !ctx.stdin.isTTY) throw new StatusError('the input device is not a TTY', 1);
+  // The initial size goes with the create (API >= 1.42, as docker 23+ sends it): a resize after the start
+  // would race with the command's first look at its terminal.
+  const { rows, columns } = ctx.stdout;
+  if (cfg.Tty && !f.bool('detach') && rows && columns) cfg.ConsoleSize = [rows, columns];
   const client = ctx.client();
   const { Id: execId } = await client.json<{ Id: string }>({ method: 'POST', path: `/containers/${name}/exec`, body: cfg });
   if (f.bool('detach')) {
