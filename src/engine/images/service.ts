@@ -219,16 +219,19 @@ export class ImagesService {
       if (since !== undefined && created <= since) continue;
       if (f.label?.length && !f.label.every((l) => matchLabel(cfg.config?.Labels ?? {}, l))) continue;
       let shown = tags;
+      let digests = rec.repoDigests.map((d) => parseNormalizedNamed(d));
       if (f.reference?.length) {
+        // As dockerd: only the names (tags and repository digests) the pattern matches are listed.
         shown = tags.filter((t) => f.reference!.some((p) => matchesReferencePattern(t, p)));
-        if (!shown.length) continue;
+        digests = digests.filter((t) => f.reference!.some((p) => matchesReferencePattern(t, p)));
+        if (!shown.length && !digests.length) continue;
       }
       const size = await this.imageSize(rec);
       out.push({
         Id: rec.id,
         ParentId: rec.parent ?? '',
         RepoTags: shown.map(familiarString),
-        RepoDigests: rec.repoDigests.map((d) => familiarString(parseNormalizedNamed(d))),
+        RepoDigests: digests.map(familiarString),
         Created: Math.floor(created / 1000),
         Size: size,
         SharedSize: -1,
