@@ -37,12 +37,22 @@ export function withDefaultTag(ref: string): string {
 function plan(ctx: Context, f: ParsedFlags): CreatePlan {
   try {
     return buildCreateRequest(f, {
-      readFile: (p) => readFileSync(p, 'utf8'),
+      readFile: readOptionFile,
       getenv: (k) => ctx.env[k],
     });
   } catch (err) {
     if (err instanceof OptionError) throw runError(ctx, err.message, true, 125);
     throw err;
+  }
+}
+
+/** An --env-file or --label-file; a missing or unreadable one is a usage error in the docker CLI's words. */
+function readOptionFile(p: string): string {
+  try {
+    return readFileSync(p, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new OptionError(`open ${p}: ${code === 'ENOENT' ? 'no such file or directory' : code === 'EISDIR' ? 'is a directory' : code === 'EACCES' ? 'permission denied' : (e as Error).message}`);
   }
 }
 
