@@ -315,12 +315,36 @@ export class ImagesService {
     await this.store.delete(id);
     this.emit('delete', id, { name: id });
     records.push({ Deleted: id });
+    // As dockerd: untagged parents nothing else needs go too, unless --no-prune.
+    if (!opts.noPrune) records.push(...(await this.pruneParents(rec.parent)));
     const removedLayers = await this.collectGarbage();
     records.push(...chains.filter((c) => removedLayers.includes(c)).map((c) => ({ Deleted: c })));
     return records;
   }
 
+  /** Images whose parent is this one (commits and builds on top of it). */
+  private children(id: string): StoredImage[] {
+    return this.store.all().filter((r) => r.parent === id);
+  }
+
+  /** Delete the parent chain while each is dangling (no name, no child) and used by no container. */
+  private async pruneParents(parentId: string | undefined): Promise<DeleteItem[]> {
+    const records: DeleteItem[] = [];
+    for (let id = parentId; id; ) {
+      const rec = this.store.get(id);
+      if (!rec || this.refsOf(id).length || this.children(id).length) break;
+      const users = (await this.o.usage?.(id)) ?? {};
+      if (users.running || users.stopped) break;
+      await this.store.delete(id);
+      this.emit('delete', id, { name: id });
+      records.push({ Deleted: id });
+      id = rec.parent;
+    }
+    return records;
+  }
+
   private deleteConflict(id: string, users: { running?: string; stopped?: string }, force: boolean): Conflict | undefined {
+    if (this.children(id).length) return deleteConflict(id, true, 'image has dependent child images');
     if (users.running) return deleteConflict(id, true, `image is being used by running container ${short(users.running)}`);
     if (force) return undefined;
     if (this.refsOf(id).length) return deleteConflict(id, false, 'image is referenced in multiple repositories');
