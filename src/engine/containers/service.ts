@@ -7,7 +7,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Duplex } from 'node:stream';
 import type { ContainerCreateRequest, ContainerInspect, ContainerSummary, EndpointSettings, HostConfig } from '../../api/types.js';
-import { Conflict, InvalidParameter, NotModified, messageOf } from '../../lib/errors.js';
+import { Conflict, InvalidParameter, NotFound, NotModified, messageOf } from '../../lib/errors.js';
 import { run } from '../../lib/exec.js';
 import { writeFileAtomic } from '../../lib/fsutil.js';
 import type { EventsService } from '../events.js';
@@ -182,7 +182,7 @@ export class ContainersService {
 
   // ---- create ----
 
-  async create(req: ContainerCreateRequest, name?: string): Promise<{ Id: string; Warnings: string[] }> {
+  async create(req: ContainerCreateRequest, name?: string, opts: { platform?: string } = {}): Promise<{ Id: string; Warnings: string[] }> {
     if (!req.Image) throw new InvalidParameter('Config cannot be empty in order to create a container');
     const hostConfig: HostConfig = req.HostConfig ?? {};
     validateHostConfig(hostConfig);
@@ -190,6 +190,7 @@ export class ContainersService {
     const networks = this.o.networks().endpointsForCreate(hostConfig, req.NetworkingConfig?.EndpointsConfig ?? undefined);
     const image = await this.o.images.resolve(req.Image);
     const imageConfig = await this.o.images.imageConfig(image.id);
+    if (opts.platform) assertPlatform(req.Image, opts.platform, imageConfig);
     const id = randomBytes(32).toString('hex');
     const config = mergeConfig(req, imageConfig.config ?? {}, id.slice(0, 12));
     const fullName = name ? normalizeName(name) : generateName((n) => this.nameInUse(n));
@@ -296,6 +297,7 @@ export class ContainersService {
 
   /** Mount the rootfs, write the bundle, start the shim and runc; returns the container's pid. */
   private async launch(rec: ContainerRecord): Promise<number> {
+    const namespacePaths = this.sharedNamespaces(rec.hostConfig);
     const rootfs = this.rootfs(rec.id);
     const stateDir = this.stateDir(rec.id);
     await fs.rm(stateDir, { recursive: true, force: true });
@@ -333,6 +335,7 @@ export class ContainersService {
       cgroupsPath: `/berth/${rec.id}`,
       cgroupns: (await cgroupLayout()) === 'v2',
       netnsPath,
+      namespacePaths,
       initPath: hc.Init ? this.o.initBinary : undefined,
       extraMounts: volumeMounts?.mounts,
       rootfsPropagation: volumeMounts?.rootfsPropagation,
@@ -424,6 +427,20 @@ export class ContainersService {
     this.bus.emit(`exit:${id}`, status.exitCode);
     if (shouldRestart(rec)) await this.scheduleRestart(rec);
     else if (rec.hostConfig.AutoRemove) await this.remove(id, { force: true, volumes: true }).catch(() => undefined);
+  }
+
+  /** --pid/--ipc container:<name>: the running donor's namespaces, refused as dockerd refuses them. */
+  private sharedNamespaces(hc: HostConfig): { pid?: string; ipc?: string } {
+    const donor = (mode: string | undefined, what: string) => {
+      if (!mode?.startsWith('container:')) return undefined;
+      const c = this.store.get(mode.slice('container:'.length));
+      if (c.state.status !== 'running' && c.state.status !== 'paused') throw new Conflict(`cannot join ${what} of a non running container: ${c.id}`);
+      return c;
+    };
+    const pid = donor(hc.PidMode, 'PID');
+    const ipc = donor(hc.IpcMode, 'IPC');
+    if (ipc && ipc.hostConfig.IpcMode !== 'shareable') throw new Conflict(`container ${ipc.id}: non-shareable IPC (hint: use IpcMode:shareable for the donor container)`);
+    return { ...(pid ? { pid: `/proc/${pid.state.pid}/ns/pid` } : {}), ...(ipc ? { ipc: `/proc/${ipc.state.pid}/ns/ipc` } : {}) };
   }
 
   // ---- restart policies ----
@@ -797,4 +814,12 @@ function exitCodeForStartError(msg: string): number {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
+}
+
+/** create?platform=os/arch[/variant]: a local image of another platform is "not found", as dockerd 20.10 says. */
+function assertPlatform(ref: string, wanted: string, cfg: { os?: string; architecture?: string; variant?: string }): void {
+  const [os, arch, variant] = wanted.toLowerCase().split('/');
+  const actual = [cfg.os ?? 'linux', cfg.architecture ?? 'amd64', ...(cfg.variant ? [cfg.variant] : [])].join('/');
+  const matches = (!os || os === (cfg.os ?? 'linux')) && (!arch || arch === (cfg.architecture ?? 'amd64')) && (!variant || variant === cfg.variant);
+  if (!matches) throw new NotFound(`image with reference ${ref} was found but does not match the specified platform: wanted ${wanted}, actual: ${actual}`);
 }
