@@ -190,6 +190,9 @@ describe('cli coverage', () => {
     await fs.writeFile(file, '# a comment\nFROM_FILE=yes\nPASSED\n');
     const r = await userBerth(d, ['exec', '-e', 'A=1', '--env-file', file, 'ex', 'sh', '-c', 'echo $A $FROM_FILE $PASSED'], { PASSED: 'through' });
     assert.equal(r.stdout, '1 yes through\n', r.stderr);
+    const missing = await userBerth(d, ['exec', '--env-file', path.join(d.dir, 'nope.env'), 'ex', 'true']);
+    assert.equal(missing.code, 1);
+    assert.equal(missing.stderr, `open ${path.join(d.dir, 'nope.env')}: no such file or directory\n`);
   });
 
   it('exec --privileged gives the command every capability', async () => {

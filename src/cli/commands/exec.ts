@@ -4,14 +4,20 @@ import { readFileSync } from 'node:fs';
 import type { ContainerInspect, ExecConfig } from '../../api/types.js';
 import { StatusError, type CommandSpec, type Context } from '../command.js';
 import type { ParsedFlags } from '../flags.js';
-import { expandEnv } from '../run-options.js';
+import { expandEnv, readOptionFile } from '../run-options.js';
 import { monitorTtySize, streamHijacked } from '../attach-io.js';
 
 function execEnv(ctx: Context, f: ParsedFlags): string[] | undefined {
   const mapping = { readFile: (p: string) => readFileSync(p, 'utf8'), getenv: (k: string) => ctx.env[k] };
   const out: string[] = [];
   for (const file of f.list('env-file')) {
-    for (const line of readFileSync(file, 'utf8').split(/\r?\n/)) {
+    let text: string;
+    try {
+      text = readOptionFile(file);
+    } catch (e) {
+      throw new StatusError((e as Error).message, 1);
+    }
+    for (const line of text.split(/\r?\n/)) {
       const l = line.trimStart();
       if (!l || l.startsWith('#')) continue;
       if (l.includes('=')) out.push(l);

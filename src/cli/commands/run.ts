@@ -1,14 +1,14 @@
 // `run` and `create`: flags → create body (run-options.ts) → POST /containers/create; `run` then
 // attaches (hijack before start, so no output is lost), registers the wait before start, starts,
 // streams, and exits with the container's status, as the docker CLI does.
-import { readFileSync, existsSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import type { ContainerCreateRequest, HostConfig } from '../../api/types.js';
 import { ApiError, StreamError } from '../../client/errors.js';
 import type { Writable } from 'node:stream';
 import type { EngineClient } from '../../client/engine.js';
 import { StatusError, writeOut, type CommandSpec, type Context } from '../command.js';
 import type { ParsedFlags } from '../flags.js';
-import { buildCreateRequest, CONTAINER_FLAGS, OptionError, RUN_ONLY_FLAGS, type CreatePlan } from '../run-options.js';
+import { buildCreateRequest, CONTAINER_FLAGS, OptionError, readOptionFile, RUN_ONLY_FLAGS, type CreatePlan } from '../run-options.js';
 import { monitorTtySize, streamHijacked } from '../attach-io.js';
 import { detached } from './exec.js';
 
@@ -43,16 +43,6 @@ function plan(ctx: Context, f: ParsedFlags): CreatePlan {
   } catch (err) {
     if (err instanceof OptionError) throw runError(ctx, err.message, true, 125);
     throw err;
-  }
-}
-
-/** An --env-file or --label-file; a missing or unreadable one is a usage error in the docker CLI's words. */
-function readOptionFile(p: string): string {
-  try {
-    return readFileSync(p, 'utf8');
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new OptionError(`open ${p}: ${code === 'ENOENT' ? 'no such file or directory' : code === 'EISDIR' ? 'is a directory' : code === 'EACCES' ? 'permission denied' : (e as Error).message}`);
   }
 }
 
