@@ -14,7 +14,7 @@ import type { EventsService } from '../events.js';
 import type { ImagesService } from '../images/service.js';
 import type { Snapshotter } from '../snapshots/snapshotter.js';
 import { Runc } from '../runtime/runc.js';
-import { cgroupLayout } from '../cgroups.js';
+import { cgroupControllers, cgroupLayout, discardUnsupportedLimits } from '../cgroups.js';
 import { connectShim, liveShimPid, readExitFile, resizeShim, spawnShim, waitShim, type ExitStatus, type LogSettings } from '../runtime/shim.js';
 import { buildResources, buildSpec, loadSeccompProfile } from '../runtime/spec.js';
 import { adaptHostConfig, validateHostConfig } from '../runtime/validate.js';
@@ -186,6 +186,8 @@ export class ContainersService {
     if (!req.Image) throw new InvalidParameter('Config cannot be empty in order to create a container');
     const hostConfig: HostConfig = req.HostConfig ?? {};
     validateHostConfig(hostConfig);
+    const limits = discardUnsupportedLimits(hostConfig, await cgroupControllers());
+    if (limits.error) throw new InvalidParameter(limits.error);
     hostConfig.LogConfig = normalizeLogConfig(hostConfig.LogConfig, this.o.logOpts);
     const networks = this.o.networks().endpointsForCreate(hostConfig, req.NetworkingConfig?.EndpointsConfig ?? undefined);
     const image = await this.o.images.resolve(req.Image);
@@ -232,7 +234,7 @@ export class ContainersService {
         volumes?.settle(id);
       }
       this.emit(rec, 'create');
-      return { Id: id, Warnings: [] };
+      return { Id: id, Warnings: limits.warnings };
     } finally {
       this.reservedNames.delete(fullName);
     }
