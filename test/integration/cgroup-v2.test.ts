@@ -98,6 +98,13 @@ describe('cgroup v2', () => {
       assert.match(cpus.stderr, /NanoCPUs can not be set, as your kernel does not support CPU CFS scheduler or the cgroup is not mounted/);
     }
     assert.equal((await d.berth(['rm', 'lim2'])).code, 0);
+    // update on a running container: the same rule.
+    assert.equal((await d.berth(['run', '-d', '--name', 'upd2', 'busybox', 'sleep', '600'])).code, 0);
+    const upd = await d.berth(['update', '--pids-limit', '30', 'upd2']);
+    assert.equal(upd.code, 0, upd.stderr);
+    if (offered.has('pids')) assert.equal((await d.berth(['exec', 'upd2', 'cat', '/sys/fs/cgroup/pids.max'])).stdout, '30\n');
+    else assert.match(upd.stdout, /^upd2\nYour kernel does not support PIDs limit capabilities or the cgroup is not mounted\. PIDs limit discarded\./);
+    assert.equal((await d.berth(['rm', '-f', 'upd2'])).code, 0);
   });
 
   it('pauses with the v2 freezer (cgroup.freeze) and unpauses', async () => {

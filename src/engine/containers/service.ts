@@ -730,11 +730,13 @@ export class ContainersService {
     }
     if (changes.Memory && !changes.MemorySwap && (rec.hostConfig.MemorySwap ?? 0) > 0 && rec.hostConfig.MemorySwap! < changes.Memory) next.MemorySwap = changes.Memory * 2;
     validateHostConfig(next);
+    const limits = discardUnsupportedLimits(next, await cgroupControllers());
+    if (limits.error) throw new InvalidParameter(limits.error);
     if (rec.state.status === 'running' || rec.state.status === 'paused') await this.runc.update(rec.id, JSON.stringify(buildResources(next)));
     rec.hostConfig = next;
     await this.store.save(rec);
     this.emit(rec, 'update');
-    return { Warnings: [] };
+    return { Warnings: limits.warnings };
   }
 
   /** One resource-usage sample in the Engine API's stats shape (zeros once the container stopped). */
