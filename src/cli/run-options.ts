@@ -1,5 +1,6 @@
 // `run`/`create` flags and their mapping into the POST /containers/create body, field by field as the
 // docker CLI's cli/command/container/opts.go does (including fields the daemon honours only later).
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { ContainerCreateRequest, DeviceMapping, EndpointSettings, HealthConfig, HostConfig, Mount, PortBinding, Ulimit } from '../api/types.js';
 import type { FlagSpec, ParsedFlags } from './flags.js';
@@ -99,6 +100,16 @@ export interface CreatePlan {
 }
 
 export class OptionError extends Error {}
+
+/** An --env-file or --label-file; a missing or unreadable one is a usage error in the docker CLI's words. */
+export function readOptionFile(p: string): string {
+  try {
+    return readFileSync(p, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new OptionError(`open ${p}: ${code === 'ENOENT' ? 'no such file or directory' : code === 'EISDIR' ? 'is a directory' : code === 'EACCES' ? 'permission denied' : (e as Error).message}`);
+  }
+}
 
 export function buildCreateRequest(f: ParsedFlags, env: MappingEnv): CreatePlan {
   const [image = '', ...cmd] = f.args;

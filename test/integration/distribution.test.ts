@@ -4,11 +4,11 @@
 // misbehaving registry. All registries listen on 127.0.0.1.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, promises as fs } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { PrivateDockerd, TestDaemon } from './harness.js';
 import { FakeRegistry, fakeImage } from './fake-registry.js';
-import { DISTRIBUTION, startDistribution } from '../support/distribution.js';
+import { startDistribution } from '../support/distribution.js';
 
 async function contentBlobs(d: TestDaemon): Promise<string[]> {
   return (await fs.readdir(path.join(d.root, 'content', 'sha256'))).sort();
@@ -22,7 +22,7 @@ describe('distribution: pull, push, login', () => {
   });
   after(async () => d.cleanup());
 
-  describe('against distribution 2.8', { skip: !existsSync(DISTRIBUTION) && 'Debian docker-registry is not installed' }, () => {
+  describe('against distribution 2.8', () => {
     let reg: { port: number; stop(): Promise<void> };
     before(async () => (reg = await startDistribution({ deletes: true })));
     after(async () => reg.stop());
@@ -112,7 +112,7 @@ describe('distribution: pull, push, login', () => {
       assert.match(r.stderr, new RegExp(`Unable to find image '${name.replace(/\./g, '\\.')}' locally\\n(.*\\n)*Status: Downloaded newer image`));
     });
 
-    it('keeps digests through dockerd: berth → registry → dockerd, and dockerd → registry → berth', { skip: !existsSync('/usr/sbin/dockerd') && 'no dockerd' }, async () => {
+    it('keeps digests through dockerd: berth → registry → dockerd, and dockerd → registry → berth', async () => {
       const ref = await PrivateDockerd.start();
       try {
         const name = `127.0.0.1:${reg.port}/team/busybox:v1`;

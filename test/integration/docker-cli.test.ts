@@ -2,14 +2,13 @@
 // exchanged with Docker 20.10 in both directions.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { PrivateDockerd, REPO, TestDaemon } from './harness.js';
+import { waitFor } from './waits.js';
 
-const DOCKER = '/usr/local/bin/docker';
 const TINY_ID = 'sha256:353a47e53246d4c8a51c226c55cd50294e9ac48ced2be177270e78236fc3963d';
 
-describe('docker CLI against berthd', { skip: !existsSync(DOCKER) && 'no docker CLI at /usr/local/bin/docker' }, () => {
+describe('docker CLI against berthd', () => {
   let d: TestDaemon;
   before(async () => {
     d = await TestDaemon.start();
@@ -33,7 +32,7 @@ describe('docker CLI against berthd', { skip: !existsSync(DOCKER) && 'no docker 
     const id = (await d.docker(['run', '-d', '--name', 'dk', 'busybox', 'sh', '-c', 'echo up; sleep 300'])).stdout.trim();
     assert.match(id, /^[0-9a-f]{64}$/);
     assert.match((await d.docker(['ps', '-a'])).stdout, /\bdk\n/);
-    await waitFor(async () => (await d.docker(['logs', 'dk'])).stdout === 'up\n');
+    await waitFor(async () => (await d.docker(['logs', 'dk'])).stdout === 'up\n', 'the container’s first log line');
     assert.equal((await d.docker(['exec', 'dk', 'echo', 'inside'])).stdout, 'inside\n');
     assert.equal((await d.docker(['exec', '-i', 'dk', 'cat'], { input: 'piped\n' })).stdout, 'piped\n');
     assert.equal((await d.docker(['inspect', '-f', '{{.State.Status}} {{.Config.Image}}', 'dk'])).stdout, 'running busybox\n');
@@ -52,9 +51,9 @@ describe('docker CLI against berthd', { skip: !existsSync(DOCKER) && 'no docker 
     const run = await d.docker(['run', '-d', '--name', 'hc', '--health-cmd', 'echo probe-ok', '--health-interval', '1s', 'busybox', 'sleep', '300']);
     assert.equal(run.code, 0, run.stderr);
     const id = run.stdout.trim();
-    await waitFor(async () => (await d.docker(['inspect', '--format', '{{.State.Health.Status}}', 'hc'])).stdout === 'healthy\n', 15_000);
+    await waitFor(async () => (await d.docker(['inspect', '--format', '{{.State.Health.Status}}', 'hc'])).stdout === 'healthy\n', 'the container to turn healthy');
     assert.match((await d.docker(['ps', '--filter', 'name=hc', '--format', '{{.Status}}'])).stdout, /^Up .+ \(healthy\)\n$/);
-    await new Promise((r) => setTimeout(r, 1200)); // one more probe: more than one Log entry
+    await waitFor(async () => (JSON.parse((await d.docker(['inspect', '--format', '{{json .State.Health.Log}}', 'hc'])).stdout) as unknown[]).length >= 2, 'a second probe result');
     // dockerd 20.10 prints, for the same container:
     // {"Status":"healthy","FailingStreak":0,"Log":[{"Start":"2026-11-23T02:56:35.273488607Z","End":"2026-11-23T02:56:35.322311009Z","ExitCode":0,"Output":"ok\n"},…]}
     const inspect = await d.docker(['inspect', '--format', '{{json .State.Health}}', 'hc']);
@@ -89,7 +88,7 @@ describe('docker CLI against berthd', { skip: !existsSync(DOCKER) && 'no docker 
     await d.berth(['rmi', 'fixture/tiny:v1']);
   });
 
-  it('berth save is loaded by a real dockerd with the same image ID', { skip: !existsSync('/usr/sbin/dockerd') && 'dockerd (Debian docker.io) not installed' }, async () => {
+  it('berth save is loaded by a real dockerd with the same image ID', async () => {
     const ref = await PrivateDockerd.start();
     try {
       const archive = path.join(d.dir, 'bb.tar');
@@ -111,15 +110,3 @@ describe('docker CLI against berthd', { skip: !existsSync(DOCKER) && 'no docker 
     }
   });
 });
-
-async function waitFor(cond: () => Promise<boolean>, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await cond()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  assert.fail('condition not met in time');
-}
-
-/** A throw-away dockerd with its own data root, socket and bridge (so it never touches docker0, which
- *  another dockerd may own), no iptables changes; its bridge is deleted again afterwards. */

@@ -4,10 +4,12 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, promises as fs } from 'node:fs';
+import { spawn } from 'node:child_process';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { DOCKER_CLI, REPO, TestDaemon, mountsUnder, runCmd, tarOf } from './harness.js';
+import { waitFor } from './waits.js';
 
 interface Raw {
   status: number;
@@ -115,23 +117,27 @@ describe('files in and out', () => {
   it('a start or a removal during a copy from a stopped container is safe', async () => {
     const script = 'test -f /big || head -c 60000000 /dev/zero > /big; sleep 600';
     assert.equal((await d.berth(['run', '-d', '--name', 'busy', 'busybox', 'sh', '-c', script])).code, 0);
-    await waitFor(async () => (await d.berth(['exec', 'busy', 'sh', '-c', 'test "$(stat -c %s /big)" = 60000000'])).code === 0);
+    await waitFor(async () => (await d.berth(['exec', 'busy', 'sh', '-c', 'test "$(stat -c %s /big)" = 60000000'])).code === 0, 'the 60 MB file to be written');
     assert.equal((await d.berth(['stop', '-t', '0', 'busy'])).code, 0);
-    const copy = d.berth(['cp', 'busy:/big', '-']);
-    await new Promise((r) => setTimeout(r, 100));
+    // A copy that holds the stopped container's rootfs: its output is not read until we say so.
+    const copy = heldCopy(d, 'busy:/big');
+    await waitFor(async () => mountsUnder(d.root).length === 1, 'the copy to borrow the stopped container’s rootfs');
     assert.equal((await d.berth(['start', 'busy'])).code, 0, 'a start does not wait for the copy');
-    const out = await copy;
+    const out = await copy.finish();
     assert.equal(out.code, 0, out.stderr);
-    assert.equal(out.stdout.length >= 60000000, true);
+    assert.equal(out.bytes >= 60000000, true);
     assert.equal((await d.berth(['exec', 'busy', 'stat', '-c', '%s', '/big'])).stdout, '60000000\n', 'it runs on the same rootfs');
     assert.equal(mountsUnder(d.root).length, 1, 'one mount, the running container’s');
     assert.equal((await d.berth(['stop', '-t', '0', 'busy'])).code, 0);
     assert.equal(mountsUnder(d.root).length, 0, 'the stop unmounted it once the copy had let go');
     const id = (await d.berth(['inspect', '-f', '{{.Id}}', 'busy'])).stdout.trim();
-    const again = d.berth(['cp', 'busy:/big', '-']);
-    await new Promise((r) => setTimeout(r, 100));
-    assert.equal((await d.berth(['rm', 'busy'])).code, 0);
-    assert.equal((await again).code, 0, 'the removal waited for the copy');
+    const again = heldCopy(d, 'busy:/big');
+    await waitFor(async () => mountsUnder(d.root).length === 1, 'the second copy to borrow the rootfs');
+    const removal = d.berth(['rm', 'busy']);
+    const copied = await again.finish();
+    assert.equal((await removal).code, 0);
+    assert.equal(copied.code, 0, 'the removal waited for the copy');
+    assert.equal(copied.bytes >= 60000000, true, 'the whole file came out');
     assert.equal(existsSync(path.join(d.root, 'snapshots', id)), false);
     assert.equal(mountsUnder(d.root).length, 0);
   });
@@ -323,7 +329,7 @@ describe('files in and out', () => {
   });
 });
 
-describe('docker CLI: cp, diff, export, commit against berthd', { skip: !existsSync(DOCKER_CLI) && 'no docker CLI' }, () => {
+describe('docker CLI: cp, diff, export, commit against berthd', () => {
   let d: TestDaemon;
   let tmp: string;
   before(async () => {
@@ -368,10 +374,21 @@ describe('docker CLI: cp, diff, export, commit against berthd', { skip: !existsS
   });
 });
 
-async function waitFor(cond: () => Promise<boolean>, ms = 20_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 100));
-  }
+/**
+ * `berth cp <src> -` whose output is left unread until finish(): the pipe fills, the copy blocks, and the
+ * container's rootfs stays borrowed meanwhile. finish() reads it all and waits for the exit.
+ */
+function heldCopy(d: TestDaemon, src: string): { finish(): Promise<{ code: number; bytes: number; stderr: string }> } {
+  const child = spawn(process.execPath, [path.join(REPO, 'dist/src/cli/main.js'), '-H', d.host, 'cp', src, '-'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (c: Buffer) => (stderr += c));
+  const exited = new Promise<number>((resolve) => child.once('close', (code) => resolve(code ?? 1)));
+  return {
+    async finish() {
+      let bytes = 0;
+      child.stdout.on('data', (c: Buffer) => (bytes += c.length));
+      const code = await exited;
+      return { code, bytes, stderr };
+    },
+  };
 }

@@ -9,6 +9,7 @@ import { promises as fs, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import http from 'node:http';
 import { TestDaemon } from './harness.js';
+import { waitFor } from './waits.js';
 
 /** What a process can tell about itself, printed by busybox sh. */
 const IDENTITY = [
@@ -49,12 +50,11 @@ describe('health probes run by the shim', () => {
   after(async () => d.cleanup());
 
   async function lastProbe(id: string): Promise<{ ExitCode: number; Output: string }> {
-    for (let i = 0; i < 100; i++) {
-      const log = JSON.parse((await d.berth(['inspect', '-f', '{{json .State.Health.Log}}', id])).stdout || 'null') as { ExitCode: number; Output: string }[] | null;
-      if (log?.length) return log[log.length - 1]!;
-      await sleep(100);
-    }
-    assert.fail('no probe result');
+    const log = await waitFor(async () => {
+      const l = JSON.parse((await d.berth(['inspect', '-f', '{{json .State.Health.Log}}', id])).stdout || 'null') as { ExitCode: number; Output: string }[] | null;
+      return l?.length ? l : undefined;
+    }, `a probe result of ${id}`);
+    return log[log.length - 1]!;
   }
 
   const kinds: [string, string[]][] = [
@@ -111,11 +111,14 @@ describe('health probes run by the shim', () => {
   it('kills a hanging probe and what it started at the timeout', async () => {
     const run = await d.berth(['run', '-d', '--health-cmd', 'sleep 100 & sleep 101', '--health-interval', '500ms', '--health-timeout', '300ms', '--health-retries', '1', 'busybox', 'sleep', '300']);
     const id = run.stdout.trim();
-    for (let i = 0; i < 100 && (await d.berth(['inspect', '-f', '{{.State.Health.Status}}', id])).stdout !== 'unhealthy\n'; i++) await sleep(100);
+    await waitFor(async () => (await d.berth(['inspect', '-f', '{{.State.Health.Status}}', id])).stdout === 'unhealthy\n', 'the probe to time out');
     const probe = await lastProbe(id);
     assert.equal(probe.ExitCode, -1);
     assert.equal(probe.Output, 'Health check exceeded timeout (0.3s)');
-    await sleep(2500); // several more probes, each killed at 300 ms
+    // Several more probes, each killed at its timeout: the failing streak counts them.
+    const streak = async () => Number((await d.berth(['inspect', '-f', '{{.State.Health.FailingStreak}}', id])).stdout);
+    const first = await streak();
+    await waitFor(async () => (await streak()) >= first + 4, 'four more timed-out probes');
     const top = (await d.berth(['top', id])).stdout;
     // left: the container's sleep 300 and at most the probe of this very moment (sh's two sleeps)
     const stray = top.split('\n').filter((l) => / sleep 10[01]$/.test(l));

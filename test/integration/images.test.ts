@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import * as tarStream from 'tar-stream';
-import { TestDaemon, tarOf } from './harness.js';
+import { TestDaemon, busyboxTar, tarOf } from './harness.js';
 
 const sha = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
 
@@ -69,15 +69,33 @@ describe('images', () => {
   });
 
   it('filters images by reference, label, dangling, before and since', async () => {
-    const labelled = await d.importBusybox('labelled:1');
-    void labelled;
+    // A second image, made after busybox and labelled; other/thing:v2 is busybox under another name.
+    const labelled = await d.berth(['import', '-c', 'LABEL tier=front', '-c', 'CMD ["sh"]', await busyboxTar(), 'labelled:1']);
+    assert.equal(labelled.code, 0, labelled.stderr);
     assert.equal((await d.berth(['tag', 'busybox', 'other/thing:v2'])).code, 0);
-    const names = async (...f: string[]) => (await d.berth(['images', '--format', '{{.Repository}}:{{.Tag}}', ...f.flatMap((x) => ['--filter', x])])).stdout.split('\n').filter(Boolean).sort();
+    const names = async (...f: string[]) => {
+      const r = await d.berth(['images', '--format', '{{.Repository}}:{{.Tag}}', ...f.flatMap((x) => ['--filter', x])]);
+      assert.equal(r.code, 0, r.stderr);
+      return r.stdout.split('\n').filter(Boolean).sort();
+    };
+    assert.deepEqual(await names(), ['busybox:latest', 'labelled:1', 'other/thing:v2'], 'no filter lists them all');
     assert.deepEqual(await names('reference=busy*'), ['busybox:latest']);
     assert.deepEqual(await names('reference=other/*'), ['other/thing:v2']);
+    assert.deepEqual(await names('label=tier'), ['labelled:1']);
+    assert.deepEqual(await names('label=tier=front'), ['labelled:1']);
+    assert.deepEqual(await names('label=tier=back'), []);
+    assert.deepEqual(await names('before=labelled:1'), ['busybox:latest', 'other/thing:v2']);
+    assert.deepEqual(await names('since=busybox'), ['labelled:1']);
+    assert.deepEqual(await names('since=busybox', 'label=tier=front'), ['labelled:1']);
     assert.deepEqual(await names('dangling=true'), []);
+    assert.deepEqual(await names('dangling=false'), ['busybox:latest', 'labelled:1', 'other/thing:v2']);
+    // An image imported without a name is dangling.
+    const untagged = await d.berth(['import', '-c', 'CMD ["true"]', await busyboxTar()]);
+    assert.equal(untagged.code, 0, untagged.stderr);
+    assert.deepEqual(await names('dangling=true'), ['<none>:<none>']);
+    assert.equal((await d.berth(['rmi', untagged.stdout.trim()])).code, 0);
     assert.equal((await d.berth(['images', '--filter', 'bogus=1'])).code, 1);
-    await d.berth(['rmi', 'other/thing:v2', 'labelled:1']);
+    assert.equal((await d.berth(['rmi', 'other/thing:v2', 'labelled:1'])).code, 0);
   });
 
   it('untags a name but deletes by ID, and refuses while a container uses the image', async () => {

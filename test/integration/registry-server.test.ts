@@ -13,6 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import bcrypt from 'bcryptjs';
 import { busyboxTar, DOCKER_CLI, ping, REPO, runCmd, TestDaemon, type RunResult } from './harness.js';
+import { waitFor } from './waits.js';
 
 const CLI = path.join(REPO, 'dist/src/cli/main.js');
 const SKOPEO = '/usr/bin/skopeo';
@@ -549,11 +550,14 @@ describe('registry server', () => {
       const c = await call('POST', `${s.url}/v2/ttl/app/blobs/uploads/`);
       assert.equal(c.status, 429);
       assert.equal(c.code(), 'TOOMANYREQUESTS');
-      await sleep(2600);
-      const r = await call('GET', s.url + a.headers.get('location')!);
-      assert.equal(r.status, 404);
+      // The TTL is 1 s: the abandoned upload goes (how soon after is the server's business, not the test's).
+      const r = await waitFor(async () => {
+        const got = await call('GET', s.url + a.headers.get('location')!);
+        return got.status === 404 ? got : undefined;
+      }, 'the abandoned upload to expire');
       assert.equal(r.code(), 'BLOB_UPLOAD_UNKNOWN');
-      assert.deepEqual(await filesUnder(path.join(s.root, 'uploads')), [], 'the expired uploads are removed from disk');
+      // The periodic sweep removes them from disk too.
+      await waitFor(async () => (await filesUnder(path.join(s.root, 'uploads'))).length === 0, 'the expired uploads to be removed from disk');
       assert.equal((await call('POST', `${s.url}/v2/ttl/app/blobs/uploads/`)).status, 202);
     } finally {
       await s.stop();
@@ -697,13 +701,11 @@ describe('registry server', () => {
       const anon = await call('GET', `${s.url}/token?service=berth-test&scope=repository:team/app:pull`);
       assert.equal((await call('GET', `${s.url}/v2/team/app/tags/list`, { headers: bearer(anon.json<{ token: string }>().token) })).status, 401);
       // A real client runs the whole flow: skopeo copies with alice's credentials.
-      if (existsSync(SKOPEO)) {
-        const dir = path.join(tmp, 'token-oci');
-        const out = await runCmd([SKOPEO, 'copy', '--src-tls-verify=false', '--src-creds', 'alice:a-pass', `docker://${s.host}/team/app:v1`, `oci:${dir}:v1`]);
-        assert.equal(out.code, 0, out.stderr);
-        const denied = await runCmd([SKOPEO, 'copy', '--dest-tls-verify=false', '--dest-creds', 'bob:b-pass', `oci:${dir}:v1`, `docker://${s.host}/team/app:bob`]);
-        assert.notEqual(denied.code, 0, 'bob cannot push');
-      }
+      const dir = path.join(tmp, 'token-oci');
+      const out = await runCmd([SKOPEO, 'copy', '--src-tls-verify=false', '--src-creds', 'alice:a-pass', `docker://${s.host}/team/app:v1`, `oci:${dir}:v1`]);
+      assert.equal(out.code, 0, out.stderr);
+      const denied = await runCmd([SKOPEO, 'copy', '--dest-tls-verify=false', '--dest-creds', 'bob:b-pass', `oci:${dir}:v1`, `docker://${s.host}/team/app:bob`]);
+      assert.notEqual(denied.code, 0, 'bob cannot push');
     } finally {
       await s.stop();
     }
@@ -727,13 +729,11 @@ describe('registry server', () => {
       assert.deepEqual(res, { status: 200, version: 'registry/2.0' });
       // An untrusted certificate is refused by a verifying client.
       await assert.rejects(new Promise((resolve, reject) => https.get(`${s.url}/v2/`, resolve).on('error', reject)));
-      if (existsSync(SKOPEO)) {
-        const certDir = path.join(tmp, 'certs.d');
-        await fs.mkdir(certDir, { recursive: true });
-        await fs.copyFile(cert, path.join(certDir, 'ca.crt'));
-        const push = await runCmd([SKOPEO, 'copy', '--dest-cert-dir', certDir, `docker-archive:${path.join(REPO, 'test/fixtures/docker20-save-tiny.tar')}`, `docker://${s.host}/tls/tiny:v1`]);
-        assert.equal(push.code, 0, push.stderr);
-      }
+      const certDir = path.join(tmp, 'certs.d');
+      await fs.mkdir(certDir, { recursive: true });
+      await fs.copyFile(cert, path.join(certDir, 'ca.crt'));
+      const push = await runCmd([SKOPEO, 'copy', '--dest-cert-dir', certDir, `docker-archive:${path.join(REPO, 'test/fixtures/docker20-save-tiny.tar')}`, `docker://${s.host}/tls/tiny:v1`]);
+      assert.equal(push.code, 0, push.stderr);
     } finally {
       await s.stop();
     }
@@ -758,10 +758,10 @@ class RegistryTestDockerd {
       { stdio: 'ignore' },
     );
     const d = new RegistryTestDockerd(child, dir);
-    for (let i = 0; i < 300 && !(await ping(`${dir}/docker.sock`)); i++) {
+    await waitFor(async () => {
       if (child.exitCode !== null) throw new Error('dockerd exited early');
-      await sleep(100);
-    }
+      return ping(`${dir}/docker.sock`);
+    }, 'the private dockerd to answer');
     return d;
   }
 
@@ -791,7 +791,7 @@ describe('registry server with real peers', () => {
     await fs.rm(tmp, { recursive: true, force: true });
   });
 
-  it('dockerd pushes to it and pulls from it, with the same digest and image ID', { skip: (!existsSync(DOCKERD) || !existsSync(DOCKER_CLI)) && 'Debian docker.io (dockerd) or the docker CLI is not installed' }, async () => {
+  it('dockerd pushes to it and pulls from it, with the same digest and image ID', async () => {
     const d = await RegistryTestDockerd.start();
     try {
       const tar = await busyboxTar();
@@ -829,7 +829,7 @@ describe('registry server with real peers', () => {
     }
   });
 
-  it('berth and dockerd exchange an image through it, digests kept both ways', { skip: (!existsSync(DOCKERD) || !existsSync(DOCKER_CLI)) && 'Debian docker.io (dockerd) or the docker CLI is not installed' }, async () => {
+  it('berth and dockerd exchange an image through it, digests kept both ways', async () => {
     const b = await TestDaemon.start();
     const d = await RegistryTestDockerd.start();
     try {
@@ -861,7 +861,7 @@ describe('registry server with real peers', () => {
     }
   });
 
-  it('skopeo copies to it and from it (OCI layout both ways)', { skip: !existsSync(SKOPEO) && 'skopeo is not installed (apt-get install skopeo)' }, async () => {
+  it('skopeo copies to it and from it (OCI layout both ways)', async () => {
     const fixture = path.join(REPO, 'test/fixtures/docker20-save-tiny.tar');
     const up = await runCmd([SKOPEO, 'copy', '--dest-tls-verify=false', `docker-archive:${fixture}`, `docker://${srv.host}/sk/tiny:v1`]);
     assert.equal(up.code, 0, up.stderr);

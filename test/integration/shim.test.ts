@@ -14,7 +14,6 @@ import { run } from '../../src/lib/exec.js';
 const RUNC = '/usr/sbin/runc';
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const SHIM = path.join(REPO, 'src/shim/berth-shim');
-const skip = process.getuid?.() !== 0 || !existsSync(RUNC) ? 'needs root and runc' : false;
 
 let tmp: string;
 let rootfs: string;
@@ -24,7 +23,6 @@ const containerIds: string[] = [];
 const stateDirs: string[] = [];
 
 before(async () => {
-  if (skip) return;
   await run(['make', '-s', '-C', path.join(REPO, 'src/shim')]);
   tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'berth-shim-'));
   rootfs = path.join(tmp, 'rootfs');
@@ -33,7 +31,6 @@ before(async () => {
 });
 
 after(async () => {
-  if (skip) return;
   for (const dir of stateDirs) await killShim(dir);
   for (const id of containerIds) await run([RUNC, '--root', runcRoot, 'delete', '--force', id], { allowFailure: true });
   await fs.rm(tmp, { recursive: true, force: true });
@@ -211,7 +208,7 @@ async function runcContainerExists(id: string): Promise<boolean> {
   return r.exitCode === 0;
 }
 
-test('echo hello: exit 0, exact json-file line, attach before start sees the output', { skip }, async () => {
+test('echo hello: exit 0, exact json-file line, attach before start sees the output', async () => {
   const { id, shim } = await createContainer(['echo', 'hello'], { log: { maxSize: 0, maxFile: 1 } });
   assert.equal(Number(await fs.readFile(path.join(shim.stateDir, 'shim.pid'), 'utf8')), shim.child.pid);
   const att = await connect(shim.stateDir, 'attach stdout stderr');
@@ -229,7 +226,7 @@ test('echo hello: exit 0, exact json-file line, attach before start sees the out
   assert.equal(await runcContainerExists(id), false, 'runc container deleted');
 });
 
-test('log text is escaped like Docker json-file; partial last line is its own record', { skip }, async () => {
+test('log text is escaped like Docker json-file; partial last line is its own record', async () => {
   const fmt = 'a<b>&"\\\\\\t\\001\\377\\303\\251\\342\\200\\250\\r\\033[1mX\\nno newline';
   const { id, shim } = await createContainer(['printf', fmt], { log: { maxSize: 0, maxFile: 1 } });
   const exit = await waitClient(shim.stateDir);
@@ -243,7 +240,7 @@ test('log text is escaped like Docker json-file; partial last line is its own re
   assert.equal((JSON.parse(lines[1]!) as { log: string }).log, 'no newline');
 });
 
-test('exit code 3 reaches exit.json and wait clients', { skip }, async () => {
+test('exit code 3 reaches exit.json and wait clients', async () => {
   const { id, shim } = await createContainer(['sh', '-c', 'exit 3']);
   const waits = [await waitClient(shim.stateDir), await waitClient(shim.stateDir)];
   await startContainer(id);
@@ -251,7 +248,7 @@ test('exit code 3 reaches exit.json and wait clients', { skip }, async () => {
   assert.equal((await readExitFile(shim.stateDir)).exitCode, 3);
 });
 
-test('stdout and stderr stay separate in stdcopy frames and in the log', { skip }, async () => {
+test('stdout and stderr stay separate in stdcopy frames and in the log', async () => {
   const { id, shim } = await createContainer(['sh', '-c', 'echo out; echo err >&2; echo out2'], { log: { maxSize: 0, maxFile: 1 } });
   const both = await connect(shim.stateDir, 'attach stdout stderr');
   const errOnly = await connect(shim.stateDir, 'attach stderr');
@@ -270,7 +267,7 @@ test('stdout and stderr stay separate in stdcopy frames and in the log', { skip 
   assert.deepEqual(records.filter((r) => r.stream === 'stdout').map((r) => r.log), ['out\n', 'out2\n']);
 });
 
-test('stdin: cat echoes what the client wrote and exits when the client half-closes', { skip }, async () => {
+test('stdin: cat echoes what the client wrote and exits when the client half-closes', async () => {
   const { id, shim } = await createContainer(['cat'], { stdin: true, stdinOnce: true });
   await startContainer(id);
   const att = await connect(shim.stateDir, 'attach stdin stdout stderr');
@@ -283,7 +280,7 @@ test('stdin: cat echoes what the client wrote and exits when the client half-clo
   assert.equal((await exit.status).exitCode, 0);
 });
 
-test('tty: raw output, input through the pty, resize then stty size', { skip }, async () => {
+test('tty: raw output, input through the pty, resize then stty size', async () => {
   const { id, shim } = await createContainer(['sh', '-c', 'read line; echo "got $line"; stty size'], { tty: true, stdin: true, log: { maxSize: 0, maxFile: 1 } });
   const resize = await connect(shim.stateDir, 'resize 30 100');
   assert.equal((await resize.received).toString(), 'ok\n');
@@ -303,7 +300,7 @@ test('tty: raw output, input through the pty, resize then stty size', { skip }, 
   assert.match(records.map((r) => r.log).join(''), /30 100\r\n$/);
 });
 
-test('exec mode with --wait-attach runs a second process; runc kill gives 137 SIGKILL; RSS is small', { skip }, async (t) => {
+test('exec mode with --wait-attach runs a second process; runc kill gives 137 SIGKILL; RSS is small', async (t) => {
   const { id, shim } = await createContainer(['sleep', '30']);
   await startContainer(id);
   const rss = Number(/VmRSS:\s+(\d+) kB/.exec(await fs.readFile(`/proc/${shim.child.pid}/status`, 'utf8'))![1]);
@@ -332,7 +329,7 @@ test('exec mode with --wait-attach runs a second process; runc kill gives 137 SI
   assert.equal(await runcContainerExists(id), false);
 });
 
-test('runc failure is reported as {"error"} on the sync pipe', { skip }, async () => {
+test('runc failure is reported as {"error"} on the sync pipe', async () => {
   const { id, bundle } = await makeBundle(['/no/such/binary']);
   const shim = await spawnShim(id, ['--bundle', bundle]);
   await assert.rejects(shim.pid, /no such file or directory/);
@@ -340,7 +337,7 @@ test('runc failure is reported as {"error"} on the sync pipe', { skip }, async (
   assert.equal(shim.child.exitCode, 1);
 });
 
-test('log rotation: ~5 MB of output with max-size 100000 and max-file 3', { skip }, async () => {
+test('log rotation: ~5 MB of output with max-size 100000 and max-file 3', async () => {
   const { id, shim } = await createContainer(['seq', '1', '700000'], { log: { maxSize: 100000, maxFile: 3 } });
   const exit = await waitClient(shim.stateDir);
   await startContainer(id);
@@ -360,7 +357,7 @@ test('log rotation: ~5 MB of output with max-size 100000 and max-file 3', { skip
   assert.equal(firstCurrent, lastOlder + 1, 'rotation keeps the records in order');
 });
 
-test('the shim keeps working after the process that spawned it is gone', { skip }, async () => {
+test('the shim keeps working after the process that spawned it is gone', async () => {
   const { id, bundle } = await makeBundle(['cat'], false);
   const stateDir = path.join(tmp, `s${++seq}`);
   await fs.mkdir(stateDir);

@@ -47,6 +47,11 @@ test('defaults: version, root, hostname, cgroups path, namespaces without cgroup
   assert.equal(s.process.noNewPrivileges, undefined);
 });
 
+test('a private cgroup namespace when the caller asks (cgroup v2 hosts), as Docker does there', () => {
+  assert.deepEqual(spec({}, { cgroupns: true }).linux.namespaces.map((n) => n.type), ['mount', 'network', 'uts', 'pid', 'ipc', 'cgroup']);
+  assert.ok(!spec({}, { cgroupns: false }).linux.namespaces.some((n) => n.type === 'cgroup'));
+});
+
 test('host namespaces are left out; a netns path is joined', () => {
   const s = spec({ PidMode: 'host', IpcMode: 'host', UTSMode: 'host', NetworkMode: 'host' });
   assert.deepEqual(s.linux.namespaces.map((n) => n.type), ['mount']);

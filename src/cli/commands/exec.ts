@@ -4,14 +4,20 @@ import { readFileSync } from 'node:fs';
 import type { ContainerInspect, ExecConfig } from '../../api/types.js';
 import { StatusError, type CommandSpec, type Context } from '../command.js';
 import type { ParsedFlags } from '../flags.js';
-import { expandEnv } from '../run-options.js';
+import { expandEnv, readOptionFile } from '../run-options.js';
 import { monitorTtySize, streamHijacked } from '../attach-io.js';
 
 function execEnv(ctx: Context, f: ParsedFlags): string[] | undefined {
   const mapping = { readFile: (p: string) => readFileSync(p, 'utf8'), getenv: (k: string) => ctx.env[k] };
   const out: string[] = [];
   for (const file of f.list('env-file')) {
-    for (const line of readFileSync(file, 'utf8').split(/\r?\n/)) {
+    let text: string;
+    try {
+      text = readOptionFile(file);
+    } catch (e) {
+      throw new StatusError((e as Error).message, 1);
+    }
+    for (const line of text.split(/\r?\n/)) {
       const l = line.trimStart();
       if (!l || l.startsWith('#')) continue;
       if (l.includes('=')) out.push(l);
@@ -44,6 +50,10 @@ async function exec(ctx: Context, f: ParsedFlags): Promise<number> {
   const name = encodeURIComponent(f.args[0] ?? '');
   const cfg = execConfig(f, execEnv(ctx, f));
   if (cfg.AttachStdin && cfg.Tty && !ctx.stdin.isTTY) throw new StatusError('the input device is not a TTY', 1);
+  // The initial size goes with the create (API >= 1.42, as docker 23+ sends it): a resize after the start
+  // would race with the command's first look at its terminal.
+  const { rows, columns } = ctx.stdout;
+  if (cfg.Tty && !f.bool('detach') && rows && columns) cfg.ConsoleSize = [rows, columns];
   const client = ctx.client();
   const { Id: execId } = await client.json<{ Id: string }>({ method: 'POST', path: `/containers/${name}/exec`, body: cfg });
   if (f.bool('detach')) {

@@ -1,14 +1,14 @@
 // `run` and `create`: flags → create body (run-options.ts) → POST /containers/create; `run` then
 // attaches (hijack before start, so no output is lost), registers the wait before start, starts,
 // streams, and exits with the container's status, as the docker CLI does.
-import { readFileSync, existsSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import type { ContainerCreateRequest, HostConfig } from '../../api/types.js';
 import { ApiError, StreamError } from '../../client/errors.js';
 import type { Writable } from 'node:stream';
 import type { EngineClient } from '../../client/engine.js';
 import { StatusError, writeOut, type CommandSpec, type Context } from '../command.js';
 import type { ParsedFlags } from '../flags.js';
-import { buildCreateRequest, CONTAINER_FLAGS, OptionError, RUN_ONLY_FLAGS, type CreatePlan } from '../run-options.js';
+import { buildCreateRequest, CONTAINER_FLAGS, OptionError, readOptionFile, RUN_ONLY_FLAGS, type CreatePlan } from '../run-options.js';
 import { monitorTtySize, streamHijacked } from '../attach-io.js';
 import { detached } from './exec.js';
 
@@ -37,7 +37,7 @@ export function withDefaultTag(ref: string): string {
 function plan(ctx: Context, f: ParsedFlags): CreatePlan {
   try {
     return buildCreateRequest(f, {
-      readFile: (p) => readFileSync(p, 'utf8'),
+      readFile: readOptionFile,
       getenv: (k) => ctx.env[k],
     });
   } catch (err) {

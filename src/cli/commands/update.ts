@@ -26,9 +26,14 @@ function updateBody(f: ParsedFlags): HostConfig {
 async function update(ctx: Context, f: ParsedFlags): Promise<number> {
   const body = updateBody(f);
   const client = ctx.client();
-  return eachContainer(ctx, f.args, async (name) => {
-    await client.json({ method: 'POST', path: `/containers/${encodeURIComponent(name)}/update`, body });
+  const warnings: string[] = [];
+  const code = await eachContainer(ctx, f.args, async (name) => {
+    const r = await client.json<{ Warnings?: string[] | null }>({ method: 'POST', path: `/containers/${encodeURIComponent(name)}/update`, body });
+    warnings.push(...(r.Warnings ?? []));
   });
+  // As the docker CLI: the daemon's warnings on stdout, after the names.
+  if (warnings.length) ctx.stdout.write(`${warnings.join('\n')}\n`);
+  return code;
 }
 
 export const commands: Record<string, CommandSpec> = {

@@ -17,7 +17,7 @@ export function containerRoutes(r: Router, b: ContainerBackends): void {
   const { containers, exec } = b;
   r.on('POST', '/containers/create', async (ctx) => {
     const body = await readJsonBody<ContainerCreateRequest>(ctx);
-    sendJson(ctx, 201, await containers.create(body, ctx.query.get('name') || undefined));
+    sendJson(ctx, 201, await containers.create(body, ctx.query.get('name') || undefined, { platform: ctx.query.get('platform') || undefined }));
   });
   r.on('GET', '/containers/json', async (ctx) => {
     const filters = qFilters(ctx.query);

@@ -7,7 +7,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Duplex } from 'node:stream';
 import type { ContainerCreateRequest, ContainerInspect, ContainerSummary, EndpointSettings, HostConfig } from '../../api/types.js';
-import { Conflict, InvalidParameter, NotModified, SystemError, messageOf } from '../../lib/errors.js';
+import { Conflict, InvalidParameter, NotFound, NotModified, SystemError, messageOf } from '../../lib/errors.js';
 import { run } from '../../lib/exec.js';
 import { writeFileAtomic } from '../../lib/fsutil.js';
 import { secureJoin } from '../../lib/securejoin.js';
@@ -15,7 +15,7 @@ import type { EventsService } from '../events.js';
 import type { ImagesService } from '../images/service.js';
 import type { Snapshotter } from '../snapshots/snapshotter.js';
 import { Runc } from '../runtime/runc.js';
-import { cgroupLayout } from '../cgroups.js';
+import { cgroupControllers, cgroupLayout, discardUnsupportedLimits } from '../cgroups.js';
 import { connectShim, liveShimPid, readExitFile, resizeShim, spawnShim, waitShim, type ExitStatus, type LogSettings } from '../runtime/shim.js';
 import { buildResources, buildSpec, loadSeccompProfile } from '../runtime/spec.js';
 import { adaptHostConfig, validateHostConfig } from '../runtime/validate.js';
@@ -194,14 +194,17 @@ export class ContainersService {
 
   // ---- create ----
 
-  async create(req: ContainerCreateRequest, name?: string): Promise<{ Id: string; Warnings: string[] }> {
+  async create(req: ContainerCreateRequest, name?: string, opts: { platform?: string } = {}): Promise<{ Id: string; Warnings: string[] }> {
     if (!req.Image) throw new InvalidParameter('Config cannot be empty in order to create a container');
     const hostConfig: HostConfig = req.HostConfig ?? {};
     validateHostConfig(hostConfig);
+    const limits = discardUnsupportedLimits(hostConfig, await cgroupControllers());
+    if (limits.error) throw new InvalidParameter(limits.error);
     hostConfig.LogConfig = normalizeLogConfig(hostConfig.LogConfig, this.o.logOpts);
     const networks = this.o.networks().endpointsForCreate(hostConfig, req.NetworkingConfig?.EndpointsConfig ?? undefined);
     const image = await this.o.images.resolve(req.Image);
     const imageConfig = await this.o.images.imageConfig(image.id);
+    if (opts.platform) assertPlatform(req.Image, opts.platform, imageConfig);
     const id = randomBytes(32).toString('hex');
     const config = mergeConfig(req, imageConfig.config ?? {}, id.slice(0, 12));
     const fullName = name ? normalizeName(name) : generateName((n) => this.nameInUse(n));
@@ -243,7 +246,7 @@ export class ContainersService {
         volumes?.settle(id);
       }
       this.emit(rec, 'create');
-      return { Id: id, Warnings: [] };
+      return { Id: id, Warnings: limits.warnings };
     } finally {
       this.reservedNames.delete(fullName);
     }
@@ -310,6 +313,7 @@ export class ContainersService {
 
   /** Mount the rootfs, write the bundle, start the shim and runc; returns the container's pid. */
   private async launch(rec: ContainerRecord): Promise<number> {
+    const namespacePaths = this.sharedNamespaces(rec.hostConfig);
     const rootfs = this.rootfs(rec.id);
     const stateDir = this.stateDir(rec.id);
     await fs.rm(stateDir, { recursive: true, force: true });
@@ -345,7 +349,9 @@ export class ContainersService {
       hostConfig: hc,
       files,
       cgroupsPath: `/berth/${rec.id}`,
+      cgroupns: (await cgroupLayout()) === 'v2',
       netnsPath,
+      namespacePaths,
       initPath: hc.Init ? this.o.initBinary : undefined,
       extraMounts: volumeMounts?.mounts,
       rootfsPropagation: volumeMounts?.rootfsPropagation,
@@ -452,6 +458,20 @@ export class ContainersService {
     this.bus.emit(`exit:${id}`, status.exitCode);
     if (shouldRestart(rec)) await this.scheduleRestart(rec);
     else if (rec.hostConfig.AutoRemove) await this.remove(id, { force: true, volumes: true }).catch(() => undefined);
+  }
+
+  /** --pid/--ipc container:<name>: the running donor's namespaces, refused as dockerd refuses them. */
+  private sharedNamespaces(hc: HostConfig): { pid?: string; ipc?: string } {
+    const donor = (mode: string | undefined, what: string) => {
+      if (!mode?.startsWith('container:')) return undefined;
+      const c = this.store.get(mode.slice('container:'.length));
+      if (c.state.status !== 'running' && c.state.status !== 'paused') throw new Conflict(`cannot join ${what} of a non running container: ${c.id}`);
+      return c;
+    };
+    const pid = donor(hc.PidMode, 'PID');
+    const ipc = donor(hc.IpcMode, 'IPC');
+    if (ipc && ipc.hostConfig.IpcMode !== 'shareable') throw new Conflict(`container ${ipc.id}: non-shareable IPC (hint: use IpcMode:shareable for the donor container)`);
+    return { ...(pid ? { pid: `/proc/${pid.state.pid}/ns/pid` } : {}), ...(ipc ? { ipc: `/proc/${ipc.state.pid}/ns/ipc` } : {}) };
   }
 
   // ---- restart policies ----
@@ -741,11 +761,13 @@ export class ContainersService {
     }
     if (changes.Memory && !changes.MemorySwap && (rec.hostConfig.MemorySwap ?? 0) > 0 && rec.hostConfig.MemorySwap! < changes.Memory) next.MemorySwap = changes.Memory * 2;
     validateHostConfig(next);
+    const limits = discardUnsupportedLimits(next, await cgroupControllers());
+    if (limits.error) throw new InvalidParameter(limits.error);
     if (rec.state.status === 'running' || rec.state.status === 'paused') await this.runc.update(rec.id, JSON.stringify(buildResources(next)));
     rec.hostConfig = next;
     await this.store.save(rec);
     this.emit(rec, 'update');
-    return { Warnings: [] };
+    return { Warnings: limits.warnings };
   }
 
   /** One resource-usage sample in the Engine API's stats shape (zeros once the container stopped). */
@@ -838,4 +860,12 @@ function withStartHint(e: unknown): unknown {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
+}
+
+/** create?platform=os/arch[/variant]: a local image of another platform is "not found", as dockerd 20.10 says. */
+function assertPlatform(ref: string, wanted: string, cfg: { os?: string; architecture?: string; variant?: string }): void {
+  const [os, arch, variant] = wanted.toLowerCase().split('/');
+  const actual = [cfg.os ?? 'linux', cfg.architecture ?? 'amd64', ...(cfg.variant ? [cfg.variant] : [])].join('/');
+  const matches = (!os || os === (cfg.os ?? 'linux')) && (!arch || arch === (cfg.architecture ?? 'amd64')) && (!variant || variant === cfg.variant);
+  if (!matches) throw new NotFound(`image with reference ${ref} was found but does not match the specified platform: wanted ${wanted}, actual: ${actual}`);
 }

@@ -70,9 +70,21 @@ export class DistributionService {
     const { top } = await resolveManifest(client, ref);
     const platforms = isIndex(top.mediaType)
       ? (JSON.parse(top.body.toString()) as ImageIndex).manifests.flatMap((m) => (m.platform ? [m.platform] : []))
-      : [];
+      : await configPlatform(client, ref.path, top.body);
     return { Descriptor: { mediaType: top.mediaType, digest: top.digest, size: top.body.length }, Platforms: platforms };
   }
+}
+
+/** A single image's platform, read from its config as dockerd does (none when the config names none). */
+async function configPlatform(client: RegistryClient, repo: string, manifestBody: Buffer): Promise<Record<string, unknown>[]> {
+  const configDigest = (JSON.parse(manifestBody.toString()) as { config?: { digest?: unknown } }).config?.digest;
+  if (typeof configDigest !== 'string') return [];
+  const chunks: Buffer[] = [];
+  for await (const c of client.blob(repo, configDigest)) chunks.push(c as Buffer);
+  const cfg = JSON.parse(Buffer.concat(chunks).toString()) as Record<string, unknown> | null;
+  const platform: Record<string, unknown> = {};
+  for (const k of ['architecture', 'os', 'os.version', 'os.features', 'variant']) if (cfg?.[k] !== undefined && cfg[k] !== '') platform[k] = cfg[k];
+  return platform.os || platform.architecture ? [platform] : [];
 }
 
 /** "https://index.docker.io/v1/" and other server addresses → the registry host used in references. */

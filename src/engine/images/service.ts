@@ -224,16 +224,19 @@ export class ImagesService {
       if (since !== undefined && created <= since) continue;
       if (f.label?.length && !f.label.every((l) => matchLabel(cfg.config?.Labels ?? {}, l))) continue;
       let shown = tags;
+      let digests = rec.repoDigests.map((d) => parseNormalizedNamed(d));
       if (f.reference?.length) {
+        // As dockerd: only the names (tags and repository digests) the pattern matches are listed.
         shown = tags.filter((t) => f.reference!.some((p) => matchesReferencePattern(t, p)));
-        if (!shown.length) continue;
+        digests = digests.filter((t) => f.reference!.some((p) => matchesReferencePattern(t, p)));
+        if (!shown.length && !digests.length) continue;
       }
       const size = await this.imageSize(rec);
       out.push({
         Id: rec.id,
         ParentId: rec.parent ?? '',
         RepoTags: shown.map(familiarString),
-        RepoDigests: rec.repoDigests.map((d) => familiarString(parseNormalizedNamed(d))),
+        RepoDigests: digests.map(familiarString),
         Created: Math.floor(created / 1000),
         Size: size,
         SharedSize: -1,
@@ -302,12 +305,12 @@ export class ImagesService {
       if (this.refsOf(id).length) return records;
       quiet = true;
     } else if (isSingleReference(this.refsOf(id))) {
-      if (this.hasChildren(id)) throw deleteConflict(id, true, 'image has dependent child images');
+      if (this.children(id).length) throw deleteConflict(id, true, 'image has dependent child images');
       if (users.running) throw deleteConflict(id, true, `image is being used by running container ${short(users.running)}`);
       if (users.stopped && !opts.force) throw deleteConflict(id, false, `image is being used by stopped container ${short(users.stopped)}`);
       records.push(...(await this.untag(id, this.refsOf(id))));
     }
-    const conflict = this.hasChildren(id) ? deleteConflict(id, true, 'image has dependent child images') : this.deleteConflict(id, users, opts.force ?? false);
+    const conflict = this.deleteConflict(id, users, opts.force ?? false);
     if (conflict) {
       // After untagging by name, a conflict just keeps the (now untagged) image, as dockerd does.
       if (quiet) return records;
@@ -318,32 +321,36 @@ export class ImagesService {
     await this.store.delete(id);
     this.emit('delete', id, { name: id });
     records.push({ Deleted: id });
-    // The parents that were there only for it go too (a classic build's step images), unless --no-prune.
-    let parent = opts.noPrune ? undefined : rec.parent;
-    while (parent && (await this.prunable(parent))) {
-      const next = this.store.get(parent)!.parent;
-      await this.store.delete(parent);
-      this.emit('delete', parent, { name: parent });
-      records.push({ Deleted: parent });
-      parent = next;
-    }
+    // As dockerd: untagged parents nothing else needs go too, unless --no-prune.
+    if (!opts.noPrune) records.push(...(await this.pruneParents(rec.parent)));
     const removedLayers = await this.collectGarbage();
     records.push(...chains.filter((c) => removedLayers.includes(c)).map((c) => ({ Deleted: c })));
     return records;
   }
 
-  private hasChildren(id: string): boolean {
-    return this.store.all().some((r) => r.parent === id);
+  /** Images whose parent is this one (commits and builds on top of it). */
+  private children(id: string): StoredImage[] {
+    return this.store.all().filter((r) => r.parent === id);
   }
 
-  /** A parent removed with its last child: untagged, childless now, used by no container. */
-  private async prunable(id: string): Promise<boolean> {
-    if (!this.store.get(id) || this.refsOf(id).length || this.hasChildren(id)) return false;
-    const users = (await this.o.usage?.(id)) ?? {};
-    return !users.running && !users.stopped;
+  /** Delete the parent chain while each is dangling (no name, no child) and used by no container. */
+  private async pruneParents(parentId: string | undefined): Promise<DeleteItem[]> {
+    const records: DeleteItem[] = [];
+    for (let id = parentId; id; ) {
+      const rec = this.store.get(id);
+      if (!rec || this.refsOf(id).length || this.children(id).length) break;
+      const users = (await this.o.usage?.(id)) ?? {};
+      if (users.running || users.stopped) break;
+      await this.store.delete(id);
+      this.emit('delete', id, { name: id });
+      records.push({ Deleted: id });
+      id = rec.parent;
+    }
+    return records;
   }
 
   private deleteConflict(id: string, users: { running?: string; stopped?: string }, force: boolean): Conflict | undefined {
+    if (this.children(id).length) return deleteConflict(id, true, 'image has dependent child images');
     if (users.running) return deleteConflict(id, true, `image is being used by running container ${short(users.running)}`);
     if (force) return undefined;
     if (this.refsOf(id).length) return deleteConflict(id, false, 'image is referenced in multiple repositories');

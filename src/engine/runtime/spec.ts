@@ -360,6 +360,9 @@ function buildNamespaces(input: SpecInput): OciNamespace[] {
   if (hc.UTSMode !== 'host') ns.push(paths.uts ? { type: 'uts', path: paths.uts } : { type: 'uts' });
   if (hc.PidMode !== 'host') ns.push(paths.pid ? { type: 'pid', path: paths.pid } : { type: 'pid' });
   if (hc.IpcMode !== 'host') ns.push(paths.ipc ? { type: 'ipc', path: paths.ipc } : { type: 'ipc' });
+  // Docker's default on cgroup v2: the container sees its own cgroup as the root of /sys/fs/cgroup and
+  // "0::/" in /proc/self/cgroup, never the host's tree.
+  if (input.cgroupns) ns.push({ type: 'cgroup' });
   return ns;
 }
 
@@ -406,6 +409,8 @@ export interface SpecInput {
   namespacePaths?: { pid?: string; ipc?: string; uts?: string };
   /** e.g. "/berth/<id>" (runc's cgroupfs driver). */
   cgroupsPath: string;
+  /** A private cgroup namespace: Docker's default where the host has cgroup v2 (the caller knows the layout). */
+  cgroupns?: boolean;
   /** Volumes, bind mounts, --mount tmpfs (sorted with the other user mounts by depth). */
   extraMounts?: OciMount[];
   /** "shared" or "rslave" when a bind mount propagates so (Docker's RootfsPropagation). */
