@@ -224,21 +224,24 @@ describe('networks and the host', () => {
 
 describe('net.ipv4.ip_forward', () => {
   const SYSCTL = '/proc/sys/net/ipv4/ip_forward';
+  const current = async () => (await fs.readFile(SYSCTL, 'utf8')).trim();
   it('is turned on at start as dockerd does (containers’ outbound NAT needs it), and left alone with --ip-forward=false', async () => {
-    const found = (await fs.readFile(SYSCTL, 'utf8')).trim();
-    await fs.writeFile(SYSCTL, '0');
-    let off: TestDaemon | undefined;
-    let on: TestDaemon | undefined;
+    const found = await current();
+    // Both daemons are started (and the host recorded) as found; the sysctl is off only while they restart.
+    const off = await TestDaemon.start();
+    const on = await TestDaemon.start();
     try {
-      off = await TestDaemon.start();
-      assert.equal((await fs.readFile(SYSCTL, 'utf8')).trim(), '0', 'the harness starts berthd with --ip-forward=false');
-      on = await TestDaemon.start(['--ip-forward=true']);
-      assert.equal((await fs.readFile(SYSCTL, 'utf8')).trim(), '1', 'berthd --ip-forward=true (the default) turns forwarding on');
+      await fs.writeFile(SYSCTL, '0');
+      await off.stopProcess();
+      await off.startProcess();
+      assert.equal(await current(), '0', 'the harness starts berthd with --ip-forward=false');
+      await on.stopProcess();
+      await on.startProcess(['--ip-forward=true']);
+      assert.equal(await current(), '1', 'berthd --ip-forward=true (the default) turns forwarding on');
     } finally {
-      // Restored before the harness compares the host with what it was.
       await fs.writeFile(SYSCTL, found);
-      await on?.cleanup();
-      await off?.cleanup();
+      await on.cleanup();
+      await off.cleanup();
     }
   });
 });
