@@ -79,13 +79,14 @@ export function containerRoutes(r: Router, b: ContainerBackends): void {
   r.on('POST', '/exec/{id}/start', async (ctx) => {
     const body = await readJsonBody<{ Detach?: boolean; Tty?: boolean }>(ctx);
     const id = ctx.params[0]!;
-    const e = exec.get(id);
+    exec.get(id); // 404 before the stream is hijacked
     if (body.Detach) {
       await exec.start(id, { detach: true, tty: body.Tty });
       sendStatus(ctx, 200);
       return;
     }
-    const tty = body.Tty ?? e.config.Tty ?? false;
+    // dockerd frames the stream by the start request's Tty (absent means false), whatever the exec's TTY.
+    const tty = body.Tty ?? false;
     const client = hijack(ctx, tty ? RAW_STREAM : MULTIPLEXED_STREAM);
     await exec.start(id, { detach: false, tty }, client).catch((err: unknown) => {
       client.end(tty ? String(err) : frame(3, String((err as Error).message ?? err)));

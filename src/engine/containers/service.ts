@@ -70,7 +70,7 @@ export interface ContainerVolumes {
 
 /** What the containers service needs from the networks service. */
 export interface ContainerNetworking {
-  endpointsForCreate(hc: HostConfig, config?: Record<string, EndpointSettings>): Record<string, EndpointSettings>;
+  endpointsForCreate(hc: HostConfig, config?: Record<string, EndpointSettings>, macAddress?: string): Record<string, EndpointSettings>;
   attach(rec: ContainerRecord): Promise<string | undefined>;
   detach(rec: ContainerRecord): Promise<void>;
   embeddedDns(rec: ContainerRecord): string | undefined;
@@ -187,7 +187,7 @@ export class ContainersService {
     const hostConfig: HostConfig = req.HostConfig ?? {};
     validateHostConfig(hostConfig);
     hostConfig.LogConfig = normalizeLogConfig(hostConfig.LogConfig, this.o.logOpts);
-    const networks = this.o.networks().endpointsForCreate(hostConfig, req.NetworkingConfig?.EndpointsConfig ?? undefined);
+    const networks = this.o.networks().endpointsForCreate(hostConfig, req.NetworkingConfig?.EndpointsConfig ?? undefined, req.MacAddress || undefined);
     const image = await this.o.images.resolve(req.Image);
     const imageConfig = await this.o.images.imageConfig(image.id);
     const id = randomBytes(32).toString('hex');
@@ -530,8 +530,17 @@ export class ContainersService {
       rec.state.manuallyStopped = true;
       await this.store.save(rec);
     }
+    // dockerd's kill with SIGKILL answers once the container has stopped, so a client's next inspect or
+    // rm sees it exited; other signals return at once (the process may ignore them).
+    const exited = sig === 'KILL' ? this.nextExit(rec.id).then(() => true) : undefined;
+    const paused = rec.state.status === 'paused';
     await this.runc.kill(rec.id, sig);
+    // A frozen process takes its SIGKILL only once thawed (dockerd resumes it too).
+    if (sig === 'KILL' && paused) await this.runc.resume(rec.id).catch(() => undefined);
     this.emit(rec, 'kill', { signal: sig });
+    if (exited && !(await Promise.race([exited, sleep(KILL_EXIT_WAIT_MS).then(() => false)]))) {
+      throw new Error('tried to kill container, but did not receive an exit event');
+    }
   }
 
   async restart(ref: string, opts: { timeout?: number; signal?: string } = {}): Promise<void> {
@@ -793,6 +802,9 @@ function exitCodeForStartError(msg: string): number {
   if (/permission denied/.test(msg)) return 126;
   return 128;
 }
+
+/** How long kill waits for the exit a SIGKILL causes (dockerd's bound; an unkillable process is an error). */
+const KILL_EXIT_WAIT_MS = 10_000;
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
