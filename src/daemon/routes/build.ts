@@ -2,6 +2,7 @@
 // POST /build/prune, and berth's POST /build/context: thin translators to the build service, progress as JSON messages.
 import type { JSONMessage } from '../../api/types.js';
 import type { BuildService } from '../../engine/build/service.js';
+import { RunFailed } from '../../engine/build/builder.js';
 import { InvalidParameter, messageOf, statusOf } from '../../lib/errors.js';
 import { qBool, qFilters, qInt, readJsonBody, sendJson, startStream, type Ctx, type Router } from '../http.js';
 import type { ContextEntry } from '../../engine/build/contexts.js';
@@ -45,6 +46,7 @@ export function buildRoutes(r: Router, build: BuildService): void {
       contextSession: (ctx.req.headers['x-berth-context-session'] as string | undefined) || undefined,
       platform: ctx.query.get('platform') || undefined,
       networkMode: ctx.query.get('networkmode') || undefined,
+      extraHosts: ctx.query.getAll('extrahosts').flatMap((h) => h.split(',')).filter(Boolean),
       // berth's CLI asks for one vertex per step (engine/build/progress.ts); the docker CLI gets the classic lines.
       progressMode: ctx.req.headers['x-berth-build-progress'] === 'vertex' ? ('vertex' as const) : ('classic' as const),
     };
@@ -54,7 +56,7 @@ export function buildRoutes(r: Router, build: BuildService): void {
       const id = await build.build(ctx.req, req, (m) => (!quiet || (m.aux && m.id === undefined) ? send(m) : undefined));
       if (quiet) send({ stream: id + '\n' });
     } catch (e) {
-      send({ errorDetail: { message: messageOf(e), code: statusOf(e) }, error: messageOf(e) });
+      send({ errorDetail: { message: messageOf(e), code: e instanceof RunFailed ? e.exitCode : statusOf(e) }, error: messageOf(e) });
     }
     res.end();
   });

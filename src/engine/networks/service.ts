@@ -44,6 +44,8 @@ export class NetworksService {
   private readonly store: NetworkStore;
   private readonly allocators = new Map<string, Allocator>();
   private readonly reservations = new Map<string, Reservation[]>();
+  /** Sandboxes of what is not a container (a build's RUN step), by ID: the embedded DNS answers them too. */
+  private readonly transient = new Map<string, ContainerRecord>();
   readonly firewall: Firewall;
   private readonly dns: DnsServer;
   private hostResolvers: string[] = [];
@@ -350,6 +352,7 @@ export class NetworksService {
     }
     const key = sandboxPath(this.o.execRoot, rec.id);
     rec.sandbox = { key, interfaces: {}, ports: [] };
+    if (!this.o.containers().all().some((c) => c.id === rec.id)) this.transient.set(rec.id, rec);
     try {
       await createSandbox(key);
       if (mode !== 'none') {
@@ -451,6 +454,7 @@ export class NetworksService {
     for (const netName of Object.keys(rec.networks ?? {})) await this.disconnectEndpoint(rec, netName, !wholeSandbox);
     if (wholeSandbox) await removeSandbox(sb.key);
     delete rec.sandbox;
+    this.transient.delete(rec.id);
   }
 
   /** `network connect`: record the endpoint; wire it now if the container runs. */
@@ -506,7 +510,7 @@ export class NetworksService {
   // ---- the embedded DNS's view ----
 
   private containerAt(ip: string): ContainerRecord | undefined {
-    return this.o.containers().all().find((c) => c.sandbox && Object.values(c.networks ?? {}).some((ep) => ep.IPAddress === ip));
+    return [...this.o.containers().all(), ...this.transient.values()].find((c) => c.sandbox && Object.values(c.networks ?? {}).some((ep) => ep.IPAddress === ip));
   }
 
   private lookup(client: string, name: string): string[] | undefined {
