@@ -211,4 +211,39 @@ describe('what docker-py found', () => {
     assert.equal(logs.stdout, 'Deaf To All But The Song');
     await api(d, 'DELETE', `/v1.44/containers/${Id}?v=1`);
   });
+
+  /** POST /build with a one-file context; the JSON messages of the stream. */
+  async function build(dockerfile: string, query: string): Promise<{ stream?: string; error?: string; errorDetail?: { code?: number; message: string } }[]> {
+    const r = await api(d, 'POST', `/v1.44/build?${query}`, await tarOf([['Dockerfile', dockerfile]]), 'application/x-tar');
+    assert.equal(r.status, 200, r.body);
+    return r.body.trim().split('\n').map((l) => JSON.parse(l) as { stream?: string });
+  }
+
+  it('build: RUN joins a user-defined network (names resolve), sees extrahosts, shows stderr in red; a failed RUN gives its exit code', async () => {
+    const { Id: netId } = await json<{ Id: string }>(d, 'POST', '/v1.44/networks/create', { Name: 'dpy-buildnet' });
+    const { Id: aliased } = await json<{ Id: string }>(d, 'POST', '/v1.44/containers/create', { Image: 'busybox', Cmd: ['sleep', '9999'] });
+    await api(d, 'POST', `/v1.44/containers/${aliased}/start`);
+    const connect = await api(d, 'POST', `/v1.44/networks/${netId}/connect`, { Container: aliased, EndpointConfig: { Aliases: ['pingtarget.docker'] } });
+    assert.equal(connect.status, 200, connect.body);
+    const onNet = await build('FROM busybox\nRUN nslookup pingtarget.docker && cp /etc/hosts /hosts-file\n', `networkmode=dpy-buildnet&t=dpy-netbuild&extrahosts=${encodeURIComponent('extrahost.local.test:127.0.0.1')}`);
+    assert.equal(onNet.find((m) => m.error)?.error, undefined, JSON.stringify(onNet));
+    const hosts = await d.berth(['run', '--rm', 'dpy-netbuild', 'cat', '/hosts-file']);
+    assert.match(hosts.stdout, /127\.0\.0\.1\textrahost\.local\.test/);
+    const none = await build('FROM busybox\nRUN ping -c1 -W1 pingtarget.docker\n', 'networkmode=none&nocache=1');
+    assert.equal(none.at(-1)?.errorDetail?.code, 1, JSON.stringify(none.at(-1)));
+    const missing = await api(d, 'POST', '/v1.44/build?networkmode=dpy-nosuchnet', await tarOf([['Dockerfile', 'FROM busybox\nRUN true\n']]), 'application/x-tar');
+    assert.match(missing.body, /network dpy-nosuchnet not found|No such network/i);
+    const red = await build(`FROM busybox\nRUN sh -c ">&2 echo 'to stderr'"\n`, 'nocache=1');
+    assert.ok(red.some((m) => m.stream === '\x1b[91mto stderr\n\x1b[0m'), JSON.stringify(red));
+    await api(d, 'DELETE', `/v1.44/containers/${aliased}?force=1`);
+    await api(d, 'DELETE', `/v1.44/networks/${netId}`);
+    await api(d, 'DELETE', '/v1.44/images/dpy-netbuild');
+  });
+
+  it("image inspect's Config has the fields Go always writes (OnBuild, Entrypoint, Volumes… null when unset)", async () => {
+    const cfg = (await json<{ Config: Record<string, unknown> }>(d, 'GET', '/v1.44/images/busybox/json')).Config;
+    for (const k of ['OnBuild', 'Entrypoint', 'Volumes', 'Labels']) assert.ok(k in cfg, `Config.${k} is missing`);
+    assert.equal(cfg.OnBuild, null);
+    assert.deepEqual(cfg.Cmd, ['sh']);
+  });
 });
