@@ -129,6 +129,8 @@ export interface VolumePruneReport {
 }
 
 export interface HostConfig {
+  /** Legacy links on the default bridge: "name:alias". */
+  Links?: string[] | null;
   /** The OCI runtime's name: dockerd's default "runc" is the only one berthd has (its --runtime binary). */
   Runtime?: string;
   Binds?: string[] | null;

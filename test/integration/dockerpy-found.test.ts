@@ -246,4 +246,31 @@ describe('what docker-py found', () => {
     assert.equal(cfg.OnBuild, null);
     assert.deepEqual(cfg.Cmd, ['sh']);
   });
+
+  it('legacy links on the default bridge: ALIAS_* variables, /etc/hosts, and rm --link removes only the link', async () => {
+    const { Id: db } = await json<{ Id: string }>(d, 'POST', '/v1.44/containers/create?name=dpy-db', { Image: 'busybox', Cmd: ['sleep', '9999'], Env: ['FOO=1'], ExposedPorts: { '5432/tcp': {} } });
+    await api(d, 'POST', `/v1.44/containers/${db}/start`);
+    const dbIp = (await json<{ NetworkSettings: { IPAddress: string } }>(d, 'GET', `/v1.44/containers/${db}/json`)).NetworkSettings.IPAddress;
+    const missing = await api(d, 'POST', '/v1.44/containers/create', { Image: 'busybox', HostConfig: { Links: ['dpy-nosuch:x'] } });
+    assert.equal(missing.status, 404, missing.body);
+    const { Id: app } = await json<{ Id: string }>(d, 'POST', '/v1.44/containers/create?name=dpy-app', { Image: 'busybox', Cmd: ['sh', '-c', 'env; cat /etc/hosts'], HostConfig: { Links: ['dpy-db:my-db'] } });
+    await api(d, 'POST', `/v1.44/containers/${app}/start`);
+    await api(d, 'POST', `/v1.44/containers/${app}/wait`);
+    const out = (await d.berth(['logs', app])).stdout;
+    for (const v of ['MY_DB_NAME=/dpy-app/my-db', 'MY_DB_ENV_FOO=1', `MY_DB_PORT=tcp://${dbIp}:5432`, `MY_DB_PORT_5432_TCP_ADDR=${dbIp}`, 'MY_DB_PORT_5432_TCP_PORT=5432']) {
+      assert.ok(out.split('\n').includes(v), `${v} missing:\n${out}`);
+    }
+    assert.match(out, new RegExp(`^${dbIp.replace(/\./g, '\\.')}\tmy-db [0-9a-f]{12} dpy-db$`, 'm'));
+    assert.equal((await api(d, 'DELETE', '/v1.44/containers/dpy-app/my-db?link=1')).status, 204);
+    assert.equal((await json<{ HostConfig: { Links: unknown } }>(d, 'GET', `/v1.44/containers/${app}/json`)).HostConfig.Links, null);
+    assert.equal((await api(d, 'DELETE', '/v1.44/containers/dpy-app/my-db?link=1')).status, 404, 'a link removed twice');
+    assert.equal((await api(d, 'GET', `/v1.44/containers/${db}/json`)).status, 200, 'the linked container stays');
+    // A link to a container that is not running refuses the start, as dockerd does.
+    await api(d, 'POST', `/v1.44/containers/${db}/kill`);
+    const { Id: late } = await json<{ Id: string }>(d, 'POST', '/v1.44/containers/create', { Image: 'busybox', HostConfig: { Links: ['dpy-db:db'] } });
+    const refused = await api(d, 'POST', `/v1.44/containers/${late}/start`);
+    assert.equal(refused.status, 409, refused.body);
+    assert.match(refused.body, /Cannot link to a non running container: \/dpy-db AS \/[a-z_]+\/db/);
+    for (const c of [db, app, late]) await api(d, 'DELETE', `/v1.44/containers/${c}?force=1`);
+  });
 });

@@ -246,8 +246,14 @@ export class PrivateDockerd {
     return path.join(this.dir, 'docker.sock');
   }
 
+  /** Its own bridge, named after its directory: two private dockerds (two test runs) never share one. */
+  get bridge(): string {
+    return bridgeOf(this.dir);
+  }
+
   static async start(extraArgs: string[] = []): Promise<PrivateDockerd> {
     const dir = await fs.mkdtemp('/tmp/bd-');
+    const BRIDGE = bridgeOf(dir);
     await runCmd(['ip', 'link', 'add', BRIDGE, 'type', 'bridge']);
     const child = spawn(
       '/usr/sbin/dockerd',
@@ -270,9 +276,9 @@ export class PrivateDockerd {
     if (this.child.exitCode === null) this.child.kill('SIGKILL');
     await runCmd(['sh', '-c', `grep -o ' ${this.dir}[^ ]*' /proc/self/mounts | sort -r | xargs -r -n1 umount -l`]);
     await fs.rm(this.dir, { recursive: true, force: true });
-    await runCmd(['ip', 'link', 'del', BRIDGE]);
+    await runCmd(['ip', 'link', 'del', this.bridge]);
   }
 }
 
-const BRIDGE = 'bdtest0';
+const bridgeOf = (dir: string) => 'bd' + path.basename(dir).replace(/[^a-zA-Z0-9]/g, '').slice(-8);
 export const DOCKER_CLI = '/usr/local/bin/docker';

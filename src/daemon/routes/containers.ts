@@ -1,6 +1,6 @@
 // /containers/* and /exec/*: thin translators between the wire and the containers and exec services.
 import type { ContainerCreateRequest, ExecConfig, HostConfig } from '../../api/types.js';
-import { InvalidParameter } from '../../lib/errors.js';
+import { InvalidParameter, NotFound } from '../../lib/errors.js';
 import type { ContainersService, WaitCondition } from '../../engine/containers/service.js';
 import type { ExecService } from '../../engine/containers/exec.js';
 import { apiTimeNs, followLogs, readLogs, type LogEntry, type LogQuery } from '../../engine/containers/logs.js';
@@ -58,6 +58,12 @@ export function containerRoutes(r: Router, b: ContainerBackends): void {
   r.on('POST', '/containers/{id}/resize', async (ctx) => {
     await containers.resize(ctx.params[0]!, qInt(ctx.query, 'h') ?? 0, qInt(ctx.query, 'w') ?? 0);
     sendStatus(ctx, 200);
+  });
+  // `rm --link PARENT/ALIAS`: only the link goes.
+  r.on('DELETE', '/containers/{parent}/{alias}', async (ctx) => {
+    if (!qBool(ctx.query, 'link')) throw new NotFound('page not found');
+    await containers.removeLink(ctx.params[0]!, ctx.params[1]!);
+    sendStatus(ctx, 204);
   });
   r.on('DELETE', '/containers/{id}', async (ctx) => {
     await containers.remove(ctx.params[0]!, { force: qBool(ctx.query, 'force'), volumes: qBool(ctx.query, 'v') });

@@ -7,7 +7,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Duplex } from 'node:stream';
 import type { ContainerCreateRequest, ContainerInspect, ContainerSummary, EndpointSettings, HostConfig } from '../../api/types.js';
-import { Conflict, InvalidParameter, NotModified, messageOf } from '../../lib/errors.js';
+import { Conflict, InvalidParameter, NotFound, NotModified, messageOf } from '../../lib/errors.js';
 import { run } from '../../lib/exec.js';
 import { writeFileAtomic } from '../../lib/fsutil.js';
 import type { EventsService } from '../events.js';
@@ -21,6 +21,7 @@ import { adaptHostConfig, validateHostConfig } from '../runtime/validate.js';
 import { resolveUser } from '../runtime/user.js';
 import { attachHeader, joinStreams, parseDetachKeys, type AttachStreams } from './attach.js';
 import { commandLine, mergeConfig } from './config.js';
+import { linkEnv, linkHost, linkedChild, parseLink, parseLinks } from './links.js';
 import { containerFiles, writeContainerFiles } from './files.js';
 import { matchesContainerFilters } from './filters.js';
 import { generateName, normalizeName } from './names.js';
@@ -186,6 +187,8 @@ export class ContainersService {
     if (!req.Image) throw new InvalidParameter('Config cannot be empty in order to create a container');
     const hostConfig: HostConfig = req.HostConfig ?? {};
     validateHostConfig(hostConfig);
+    // Each link names an existing container (dockerd's registerLinks, before anything is created).
+    for (const link of parseLinks(hostConfig.Links)) this.store.get(link.target);
     hostConfig.LogConfig = normalizeLogConfig(hostConfig.LogConfig, this.o.logOpts);
     const networks = this.o.networks().endpointsForCreate(hostConfig, req.NetworkingConfig?.EndpointsConfig ?? undefined, req.MacAddress || undefined);
     const image = await this.o.images.resolve(req.Image);
@@ -294,6 +297,28 @@ export class ContainersService {
     }
   }
 
+  /** Legacy links on the default bridge: their /etc/hosts lines and variables (each target must be running). */
+  private resolveLinks(rec: ContainerRecord): { hosts: string[]; env: string[] } {
+    const out = { hosts: [] as string[], env: [] as string[] };
+    if (!rec.networks?.bridge) return out;
+    for (const link of parseLinks(rec.hostConfig.Links)) {
+      const { child, ip } = linkedChild(rec, link, (ref) => this.store.get(ref));
+      out.hosts.push(linkHost(link, child, ip));
+      out.env.push(...linkEnv(rec.name, link, child, ip));
+    }
+    return out;
+  }
+
+  /** DELETE /containers/{parent}/{alias}?link=1: the parent forgets that link (both containers stay). */
+  async removeLink(parentRef: string, alias: string): Promise<void> {
+    const parent = this.store.get(parentRef);
+    const links = parent.hostConfig.Links ?? [];
+    const kept = links.filter((l) => parseLink(l).alias !== alias);
+    if (kept.length === links.length) throw new NotFound(`Could not find link ${alias} of container ${parent.name}`);
+    parent.hostConfig.Links = kept.length ? kept : null;
+    await this.store.save(parent);
+  }
+
   /** Mount the rootfs, write the bundle, start the shim and runc; returns the container's pid. */
   private async launch(rec: ContainerRecord): Promise<number> {
     const rootfs = this.rootfs(rec.id);
@@ -301,13 +326,14 @@ export class ContainersService {
     await fs.rm(stateDir, { recursive: true, force: true });
     await fs.mkdir(rootfs, { recursive: true });
     await this.o.snapshotter.mount(rec.id, rootfs);
+    const links = this.resolveLinks(rec);
     const netnsPath = await this.o.networks().attach(rec);
     const volumeMounts = rec.mounts?.length ? await this.o.volumes?.().setup(rec, rootfs) : undefined;
     const files = containerFiles(this.store.dir(rec.id));
     const hc = rec.hostConfig;
     await writeContainerFiles(files, {
       hostname: rec.config.Hostname!,
-      extraHosts: (hc.ExtraHosts ?? []).map((h) => h.replace(/:host-gateway$/, () => ':' + this.o.networks().hostGatewayIp())),
+      extraHosts: [...links.hosts, ...(hc.ExtraHosts ?? []).map((h) => h.replace(/:host-gateway$/, () => ':' + this.o.networks().hostGatewayIp()))],
       dns: hc.Dns ?? [],
       dnsSearch: hc.DnsSearch ?? [],
       dnsOptions: hc.DnsOptions ?? [],
@@ -322,7 +348,8 @@ export class ContainersService {
       id: rec.id,
       rootfs,
       args: [rec.path, ...rec.args],
-      env: rec.config.Env ?? [],
+      // The container's own variables win over its links' (dockerd's ReplaceOrAppendEnvValues).
+      env: [...new Map([...links.env, ...(rec.config.Env ?? [])].map((v) => [v.split('=')[0], v])).values()],
       cwd: rec.config.WorkingDir || '/',
       user,
       tty: rec.config.Tty ?? false,
