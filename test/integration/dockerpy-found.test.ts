@@ -10,6 +10,7 @@ import { TestDaemon, tarOf } from './harness.js';
 interface Reply {
   status: number;
   body: string;
+  headers: http.IncomingHttpHeaders;
 }
 
 function api(d: TestDaemon, method: string, p: string, body?: unknown, contentType = 'application/json'): Promise<Reply> {
@@ -18,7 +19,7 @@ function api(d: TestDaemon, method: string, p: string, body?: unknown, contentTy
     const req = http.request({ socketPath: d.socket, method, path: p, headers: data ? { 'Content-Type': contentType, 'Content-Length': data.length } : {} }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString(), headers: res.headers }));
     });
     req.on('error', reject);
     req.end(data);
@@ -238,6 +239,13 @@ describe('what docker-py found', () => {
     await api(d, 'DELETE', `/v1.44/containers/${aliased}?force=1`);
     await api(d, 'DELETE', `/v1.44/networks/${netId}`);
     await api(d, 'DELETE', '/v1.44/images/dpy-netbuild');
+  });
+
+  it('build: an error before any output is an HTTP error status, as dockerd answers (no Dockerfile in the context)', async () => {
+    const r = await api(d, 'POST', '/v1.44/build?t=a/b/c', await tarOf([['README', 'no Dockerfile here']]), 'application/x-tar');
+    assert.ok(r.status >= 400, `${r.status} ${r.body}`);
+    assert.equal(r.headers['content-length'], String(Buffer.byteLength(r.body)), 'an error reply has a length (docker-py reads a chunked one as a stream)');
+    assert.match((JSON.parse(r.body) as { message: string }).message, /Cannot locate specified Dockerfile: Dockerfile/);
   });
 
   it("image inspect's Config has the fields Go always writes (OnBuild, Entrypoint, Volumes… null when unset)", async () => {

@@ -119,7 +119,10 @@ export class Builder {
     if (!target) throw new InvalidParameter(`failed to reach build target ${o.target} in Dockerfile`);
     for (const p of (o.platform ?? '').split(',').filter(Boolean)) checkPlatform(p);
     // Like dockerd's classic builder, RUN may join a user-defined network (it must exist: a 404 before any step).
-    if (o.networkMode && !NETWORK_MODES.includes(o.networkMode)) this.d.networks.get(o.networkMode);
+    if (o.networkMode && !NETWORK_MODES.includes(o.networkMode)) {
+      if (o.networkMode.includes(':')) throw new InvalidParameter(`network mode "${o.networkMode}" is not supported for builds: use default, bridge, none or host, or a user-defined network's name`);
+      this.d.networks.get(o.networkMode);
+    }
     const argEnv: Env = new Map();
     for (const inst of globalArgs) for (const [k, v] of parseKeyValues(inst.args, argEnv, df.escape, 'ARG', false)) argEnv.set(k, o.buildArgs[k] ?? (inst.args.includes('=') ? v : ''));
     const needed = neededStages(stages, target, argEnv, df.escape);
