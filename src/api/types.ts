@@ -39,6 +39,8 @@ export interface ContainerConfig extends ImageRuntimeConfig {
   StdinOnce?: boolean;
   Image?: string;
   NetworkDisabled?: boolean;
+  /** The primary network's MAC address (before API 1.44; EndpointSettings.MacAddress since). */
+  MacAddress?: string;
   StopTimeout?: number;
 }
 
@@ -127,6 +129,10 @@ export interface VolumePruneReport {
 }
 
 export interface HostConfig {
+  /** Legacy links on the default bridge: "name:alias". */
+  Links?: string[] | null;
+  /** The OCI runtime's name: dockerd's default "runc" is the only one berthd has (its --runtime binary). */
+  Runtime?: string;
   Binds?: string[] | null;
   ContainerIDFile?: string;
   LogConfig?: LogConfig;
@@ -200,7 +206,7 @@ export interface NetworkCreateRequest {
   Attachable?: boolean;
   Ingress?: boolean;
   EnableIPv6?: boolean;
-  IPAM?: { Driver?: string; Config?: { Subnet?: string; IPRange?: string; Gateway?: string }[]; Options?: Record<string, string> | null };
+  IPAM?: { Driver?: string; Config?: { Subnet?: string; IPRange?: string; Gateway?: string; AuxiliaryAddresses?: Record<string, string> | null }[] | null; Options?: Record<string, string> | null } | null;
   Options?: Record<string, string>;
   Labels?: Record<string, string>;
 }
@@ -212,7 +218,7 @@ export interface NetworkInspect {
   Scope: string;
   Driver: string;
   EnableIPv6: boolean;
-  IPAM: { Driver: string; Options: Record<string, string> | null; Config: { Subnet: string; Gateway: string; IPRange?: string }[] };
+  IPAM: { Driver: string; Options: Record<string, string> | null; Config: { Subnet: string; Gateway: string; IPRange?: string; AuxiliaryAddresses?: Record<string, string> }[] };
   Internal: boolean;
   Attachable: boolean;
   Ingress: boolean;

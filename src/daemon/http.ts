@@ -149,7 +149,8 @@ function sendError(target: http.ServerResponse | net.Socket, status: number, mes
       target.writeHead(304, commonHeaders(version)).end();
       return;
     }
-    target.writeHead(status, { ...commonHeaders(version), 'Content-Type': 'application/json' }).end(body);
+    // With a length, as dockerd: docker-py reads a chunked reply to a streaming call as a stream, not an error.
+    target.writeHead(status, { ...commonHeaders(version), 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) }).end(body);
     return;
   }
   const head = [`HTTP/1.1 ${status} ${http.STATUS_CODES[status] ?? ''}`, 'Content-Type: application/json', `Content-Length: ${Buffer.byteLength(body)}`, 'Connection: close'];
@@ -160,7 +161,7 @@ function sendError(target: http.ServerResponse | net.Socket, status: number, mes
 
 export function sendJson(ctx: Ctx, status: number, value: unknown): void {
   const body = JSON.stringify(value) + '\n';
-  ctx.res!.writeHead(status, { ...commonHeaders(ctx.version), 'Content-Type': 'application/json' }).end(body);
+  ctx.res!.writeHead(status, { ...commonHeaders(ctx.version), 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) }).end(body);
 }
 
 export function sendStatus(ctx: Ctx, status: number, text = ''): void {

@@ -253,13 +253,18 @@ export class PrivateDockerd {
     return path.join(this.dir, 'docker.sock');
   }
 
+  /** Its own bridge, named after its directory: two private dockerds (two test runs) never share one. */
+  get bridge(): string {
+    return bridgeOf(this.dir);
+  }
+
   static async start(extraArgs: string[] = []): Promise<PrivateDockerd> {
     const dir = await fs.mkdtemp('/tmp/bd-');
-    const bridge = dockerdBridge(dir);
-    await runCmd(['ip', 'link', 'add', bridge, 'type', 'bridge']);
+    const BRIDGE = bridgeOf(dir);
+    await runCmd(['ip', 'link', 'add', BRIDGE, 'type', 'bridge']);
     const child = spawn(
       '/usr/sbin/dockerd',
-      ['--host', `unix://${dir}/docker.sock`, '--data-root', `${dir}/data`, '--exec-root', `${dir}/exec`, '--pidfile', `${dir}/docker.pid`, '--bridge', bridge, '--iptables=false', '--ip-masq=false', '--ip-forward=false', '--containerd-namespace', `bd${path.basename(dir)}`, ...extraArgs],
+      ['--host', `unix://${dir}/docker.sock`, '--data-root', `${dir}/data`, '--exec-root', `${dir}/exec`, '--pidfile', `${dir}/docker.pid`, '--bridge', BRIDGE, '--iptables=false', '--ip-masq=false', '--ip-forward=false', '--containerd-namespace', `bd${path.basename(dir)}`, ...extraArgs],
       { stdio: 'ignore' },
     );
     const ref = new PrivateDockerd(child, dir);
@@ -278,14 +283,11 @@ export class PrivateDockerd {
     if (this.child.exitCode === null) this.child.kill('SIGKILL');
     await runCmd(['sh', '-c', `grep -o ' ${this.dir}[^ ]*' /proc/self/mounts | sort -r | xargs -r -n1 umount -l`]);
     await fs.rm(this.dir, { recursive: true, force: true });
-    await runCmd(['ip', 'link', 'del', dockerdBridge(this.dir)]);
+    await runCmd(['ip', 'link', 'del', this.bridge]);
   }
 }
 
-/** Each private dockerd's own bridge (named after its directory): two at once never share or delete one. */
-function dockerdBridge(dir: string): string {
-  return 'bd' + path.basename(dir).replace(/[^a-zA-Z0-9]/g, '').slice(-8);
-}
+const bridgeOf = (dir: string) => 'bd' + path.basename(dir).replace(/[^a-zA-Z0-9]/g, '').slice(-8);
 export const DOCKER_CLI = '/usr/local/bin/docker';
 
 // ---- host check: a test file leaves the host as it found it ----

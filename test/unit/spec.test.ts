@@ -307,5 +307,5 @@ test('ulimits above the host hard limit are refused', () => {
 test('helpers: cpuset lists, tmpfs option merging, create-time defaults', () => {
   assert.deepEqual(parseCpuset('0-2,5,1'), [0, 1, 2, 5]);
   assert.deepEqual(mergeTmpfsOptions(['noexec', 'nosuid', 'size=1m', 'exec', 'size=2m', 'rprivate', 'shared']), ['nosuid', 'exec', 'size=2m', 'shared']);
-  assert.deepEqual(adaptHostConfig({ Memory: 10 << 20 }), { Memory: 10 << 20, MemorySwap: 20 << 20, ShmSize: 64 << 20 });
+  assert.deepEqual(adaptHostConfig({ Memory: 10 << 20 }), { Memory: 10 << 20, MemorySwap: 20 << 20, ShmSize: 64 << 20, Runtime: 'runc' });
 });

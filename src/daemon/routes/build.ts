@@ -2,6 +2,7 @@
 // POST /build/prune, and berth's POST /build/context: thin translators to the build service, progress as JSON messages.
 import type { JSONMessage } from '../../api/types.js';
 import type { BuildService } from '../../engine/build/service.js';
+import { RunFailed } from '../../engine/build/builder.js';
 import { InvalidParameter, messageOf, statusOf } from '../../lib/errors.js';
 import { qBool, qFilters, qInt, readJsonBody, sendJson, startStream, type Ctx, type Router } from '../http.js';
 import type { ContextEntry } from '../../engine/build/contexts.js';
@@ -46,18 +47,22 @@ export function buildRoutes(r: Router, build: BuildService): void {
       contextSession: (ctx.req.headers['x-berth-context-session'] as string | undefined) || undefined,
       platform: ctx.query.get('platform') || undefined,
       networkMode: ctx.query.get('networkmode') || undefined,
+      extraHosts: ctx.query.getAll('extrahosts').flatMap((h) => h.split(',')).filter(Boolean),
       // berth's CLI asks for one vertex per step (engine/build/progress.ts); the docker CLI gets the classic lines.
       progressMode: ctx.req.headers['x-berth-build-progress'] === 'vertex' ? ('vertex' as const) : ('classic' as const),
     };
-    const res = startStream(ctx, 'application/json');
-    const send = (m: JSONMessage) => res.write(JSON.stringify(m) + '\n');
+    // As dockerd: the stream starts with the first message, so an error before any output (no Dockerfile
+    // in the context, a bad parameter) is an HTTP error status; one after it travels as errorDetail.
+    let res: ReturnType<typeof startStream> | undefined;
+    const send = (m: JSONMessage) => (res ??= startStream(ctx, 'application/json')).write(JSON.stringify(m) + '\n');
     try {
       const id = await build.build(ctx.req, req, (m) => (!quiet || (m.aux && m.id === undefined) ? send(m) : undefined));
       if (quiet) send({ stream: id + '\n' });
     } catch (e) {
-      send({ errorDetail: { message: messageOf(e), code: statusOf(e) }, error: messageOf(e) });
+      if (!res) throw e;
+      send({ errorDetail: { message: messageOf(e), code: e instanceof RunFailed ? e.exitCode : statusOf(e) }, error: messageOf(e) });
     }
-    res.end();
+    res!.end();
   });
   // berth's context sync (see engine/build/contexts.ts): the entries berthd needs sent for this build.
   r.on('POST', '/build/context', async (ctx) => {

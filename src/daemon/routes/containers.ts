@@ -1,6 +1,6 @@
 // /containers/* and /exec/*: thin translators between the wire and the containers and exec services.
 import type { ContainerCreateRequest, ExecConfig, HostConfig } from '../../api/types.js';
-import { InvalidParameter } from '../../lib/errors.js';
+import { InvalidParameter, NotFound } from '../../lib/errors.js';
 import type { ContainersService, WaitCondition } from '../../engine/containers/service.js';
 import type { ExecService } from '../../engine/containers/exec.js';
 import { apiTimeNs, followLogs, readLogs, type LogEntry, type LogQuery } from '../../engine/containers/logs.js';
@@ -59,6 +59,12 @@ export function containerRoutes(r: Router, b: ContainerBackends): void {
     await containers.resize(ctx.params[0]!, qInt(ctx.query, 'h') ?? 0, qInt(ctx.query, 'w') ?? 0);
     sendStatus(ctx, 200);
   });
+  // `rm --link PARENT/ALIAS`: only the link goes.
+  r.on('DELETE', '/containers/{parent}/{alias}', async (ctx) => {
+    if (!qBool(ctx.query, 'link')) throw new NotFound('page not found');
+    await containers.removeLink(ctx.params[0]!, ctx.params[1]!);
+    sendStatus(ctx, 204);
+  });
   r.on('DELETE', '/containers/{id}', async (ctx) => {
     await containers.remove(ctx.params[0]!, { force: qBool(ctx.query, 'force'), volumes: qBool(ctx.query, 'v') });
     sendStatus(ctx, 204);
@@ -79,13 +85,14 @@ export function containerRoutes(r: Router, b: ContainerBackends): void {
   r.on('POST', '/exec/{id}/start', async (ctx) => {
     const body = await readJsonBody<{ Detach?: boolean; Tty?: boolean }>(ctx);
     const id = ctx.params[0]!;
-    const e = exec.get(id);
+    exec.get(id); // 404 before the stream is hijacked
     if (body.Detach) {
       await exec.start(id, { detach: true, tty: body.Tty });
       sendStatus(ctx, 200);
       return;
     }
-    const tty = body.Tty ?? e.config.Tty ?? false;
+    // dockerd frames the stream by the start request's Tty (absent means false), whatever the exec's TTY.
+    const tty = body.Tty ?? false;
     const client = hijack(ctx, tty ? RAW_STREAM : MULTIPLEXED_STREAM);
     await exec.start(id, { detach: false, tty }, client).catch((err: unknown) => {
       client.end(tty ? String(err) : frame(3, String((err as Error).message ?? err)));

@@ -13,10 +13,15 @@ export function imageRoutes(r: Router, images: ImagesService, distribution: Dist
   r.on('POST', '/images/create', (ctx) => createImage(ctx, images, distribution));
   r.on('POST', '/images/load', async (ctx) => {
     const quiet = qBool(ctx.query, 'quiet');
-    await progressStream(ctx, async (send) => {
-      const lines = await images.load(ctx.req, quiet ? undefined : (line) => send({ stream: line + '\n' }));
-      for (const l of lines) send({ stream: l + '\n' });
-    });
+    // As dockerd: 200 at once and a bad archive reported in the stream (docker-py raises ImageLoadError from it).
+    await progressStream(
+      ctx,
+      async (send) => {
+        const lines = await images.load(ctx.req, quiet ? undefined : (line) => send({ stream: line + '\n' }));
+        for (const l of lines) send({ stream: l + '\n' });
+      },
+      { headersFirst: true },
+    );
   });
   r.on('GET', '/images/get', (ctx) => saveImages(ctx, images, ctx.query.getAll('names')));
   r.on('GET', '/images/{name:.*}/get', (ctx) => saveImages(ctx, images, [ctx.params[0]!]));
@@ -72,8 +77,8 @@ async function createImage(ctx: Ctx, images: ImagesService, distribution: Distri
 }
 
 /** A JSON-message progress stream; an error after the headers went out travels as errorDetail. */
-async function progressStream(ctx: Ctx, work: (send: (m: JSONMessage) => void) => Promise<void>): Promise<void> {
-  let res: ReturnType<typeof startStream> | undefined;
+async function progressStream(ctx: Ctx, work: (send: (m: JSONMessage) => void) => Promise<void>, opts: { headersFirst?: boolean } = {}): Promise<void> {
+  let res: ReturnType<typeof startStream> | undefined = opts.headersFirst ? startStream(ctx, 'application/json') : undefined;
   const send = (m: JSONMessage) => {
     res ??= startStream(ctx, 'application/json');
     res.write(JSON.stringify(m) + '\n');

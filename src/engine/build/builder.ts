@@ -44,8 +44,10 @@ export interface BuildSettings {
   noCacheFilter?: string[];
   /** --platform: only this host's linux/<arch> (checked, with FROM --platform, before anything runs). */
   platform?: string;
-  /** --network: RUN's network when it names none or "default" (default, bridge, none, host). */
+  /** --network: RUN's network when it names none or "default" (default, bridge, none, host, or a user-defined network). */
   networkMode?: string;
+  /** --add-host: "name:address" lines added to RUN's /etc/hosts. */
+  extraHosts?: string[];
   /** classic: the legacy builder's lines (what the docker CLI gets); vertex: one vertex per step (progress.ts). */
   progressMode?: ProgressMode;
 }
@@ -119,8 +121,10 @@ export class Builder {
     const target = o.target ? stages.find((s) => s.name === o.target?.toLowerCase()) : stages[stages.length - 1];
     if (!target) throw new InvalidParameter(`failed to reach build target ${o.target} in Dockerfile`);
     for (const p of (o.platform ?? '').split(',').filter(Boolean)) checkPlatform(p);
+    // Like dockerd's classic builder, RUN may join a user-defined network (it must exist: a 404 before any step).
     if (o.networkMode && !NETWORK_MODES.includes(o.networkMode)) {
-      throw new InvalidParameter(`network mode "${o.networkMode}" is not supported for builds: use default, bridge, none or host`);
+      if (o.networkMode.includes(':')) throw new InvalidParameter(`network mode "${o.networkMode}" is not supported for builds: use default, bridge, none or host, or a user-defined network's name`);
+      this.d.networks.get(o.networkMode);
     }
     const argEnv: Env = new Map();
     for (const inst of globalArgs) for (const [k, v] of parseKeyValues(inst.args, argEnv, df.escape, 'ARG', false)) argEnv.set(k, o.buildArgs[k] ?? (inst.args.includes('=') ? v : ''));
@@ -407,12 +411,14 @@ export class Builder {
       });
       if (script) await checkInterpreter(rootfs, script.body, stepName(o, inst));
       const rec = { id, name: '/' + id.slice(0, 12), hostConfig: { NetworkMode: network === 'default' ? 'bridge' : network } as HostConfig, config: {}, networks: {} } as unknown as ContainerRecord;
-      if (network === 'default') rec.networks = this.d.networks.endpointsForCreate(rec.hostConfig);
+      if (network !== 'none' && network !== 'host') rec.networks = this.d.networks.endpointsForCreate(rec.hostConfig);
       const netnsPath = await this.d.networks.attach(rec);
       let releaseMounts = async (): Promise<void> => undefined;
       try {
         const files = containerFiles(tmp);
-        await writeContainerFiles(files, { hostname: id.slice(0, 12), extraHosts: [], dns: [], dnsSearch: [], dnsOptions: [], hostNetwork: network === 'host', ip: Object.values(rec.networks ?? {})[0]?.IPAddress });
+        const extraHosts = (o.extraHosts ?? []).map((h) => h.replace(/:host-gateway$/, () => ':' + this.d.networks.hostGatewayIp()));
+        const embeddedDns = this.d.networks.embeddedDns(rec);
+        await writeContainerFiles(files, { hostname: id.slice(0, 12), extraHosts, dns: [], dnsSearch: [], dnsOptions: [], embeddedDns, hostNetwork: network === 'host', ip: Object.values(rec.networks ?? {})[0]?.IPAddress });
         const runEnv = [...new Map([...envOf(state.config), ...o.args])].map(([k, v]) => `${k}=${v}`);
         const prepared = await prepareRunMounts(mounts, {
           root: this.d.root,
@@ -449,9 +455,11 @@ export class Builder {
           extraMounts: prepared.oci,
         });
         await writeJsonAtomic(path.join(tmp, 'config.json'), spec);
-        const code = await this.runc(tmp, id, (t) => o.vertex.log(t), o.signal);
+        // The classic builder shows stderr in red, as dockerd's does (clients match on it).
+        const red = o.progressMode !== 'vertex';
+        const code = await this.runc(tmp, id, (t) => o.vertex.log(t), o.signal, red ? (t) => o.vertex.log(`\x1b[91m${t}\x1b[0m`) : undefined);
         if (o.signal?.aborted) throw o.signal.reason;
-        if (code !== 0) throw new InvalidParameter(`The command '${argv.join(' ')}' returned a non-zero code: ${code}`);
+        if (code !== 0) throw new RunFailed(`The command '${argv.join(' ')}' returned a non-zero code: ${code}`, code);
       } finally {
         await releaseMounts();
         await this.d.networks.detach(rec).catch(() => undefined);
@@ -462,13 +470,13 @@ export class Builder {
 
   /** runc run in the foreground; output streamed as it comes. Returns the exit code. When `signal` aborts,
    *  runc gets SIGTERM (it forwards it to the container), then the container SIGKILL after 2 s. */
-  private runc(bundle: string, id: string, out: (text: string) => void, signal?: AbortSignal): Promise<number> {
+  private runc(bundle: string, id: string, out: (text: string) => void, signal?: AbortSignal, err = out): Promise<number> {
     const root = path.join(this.d.execRoot, 'runc');
     const name = `build-${id.slice(0, 20)}`;
     return new Promise((resolve, reject) => {
       const child = spawn(this.d.runtime, ['--root', root, 'run', '--bundle', bundle, name], { stdio: ['pipe', 'pipe', 'pipe'] });
       child.stdout.on('data', (d: Buffer) => out(d.toString()));
-      child.stderr.on('data', (d: Buffer) => out(d.toString()));
+      child.stderr.on('data', (d: Buffer) => err(d.toString()));
       child.stdin.on('error', () => undefined);
       child.stdin.end(); // a step reads no input (heredocs reach it through the shell)
       let timer: NodeJS.Timeout | undefined;
@@ -820,6 +828,16 @@ async function checkInterpreter(rootfs: string, body: string, step: string): Pro
   if (!interpreter.startsWith('/')) throw new InvalidParameter(`${step}: the heredoc's #! line names no interpreter by its absolute path: "${body.split('\n')[0]}"`);
   const st = await fs.stat(await secureJoin(rootfs, interpreter)).catch(() => undefined);
   if (!st?.isFile()) throw new InvalidParameter(`${step}: the heredoc's interpreter ${interpreter} (its #! line) is not in the image`);
+}
+
+/** A RUN step's command failed: dockerd reports its exit code as the build error's code. */
+export class RunFailed extends InvalidParameter {
+  constructor(
+    message: string,
+    readonly exitCode: number,
+  ) {
+    super(message);
+  }
 }
 const PLATFORM_ARGS = ['TARGETPLATFORM', 'TARGETOS', 'TARGETARCH', 'TARGETVARIANT', 'BUILDPLATFORM', 'BUILDOS', 'BUILDARCH', 'BUILDVARIANT'];
 

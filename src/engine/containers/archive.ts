@@ -323,17 +323,30 @@ export class ContainerFilesService {
     }
   }
 
-  /** The binds the helper makes: the mounts whose destination exists in the rootfs (parents first). */
+  /**
+   * The binds the helper makes (parents first), each onto what the rootfs or an outer mount has at its
+   * path. A mount point not made yet (a container never started) is made as dockerd's mountVolumes
+   * does: a directory, or an empty file for a file source; one whose source is gone is skipped.
+   */
   private async helperBinds(view: RootView, mounts: ContainerMount[]): Promise<HelperBind[]> {
     const binds: HelperBind[] = [];
+    const outer: ContainerMount[] = [];
     for (const m of [...mounts].sort((a, b) => a.destination.length - b.destination.length)) {
-      const destination = await view.resolve(m.destination, true);
-      // Bind onto what the rootfs (or an outer mount) has at that path; a missing one is skipped.
-      const ok = await fs.lstat(view.host(destination)).then(
-        (st) => st.isDirectory() || st.isFile(),
-        () => false,
-      );
-      if (ok) binds.push({ source: m.source, destination, readOnly: m.readOnly });
+      const under = new RootView(view.rootfs, outer);
+      outer.push(m);
+      const destination = await under.resolve(m.destination, true);
+      const source = await fs.stat(m.source).catch(() => undefined);
+      if (!source) continue;
+      const target = under.host(destination);
+      const st = await fs.lstat(target).catch(() => undefined);
+      if (!st) {
+        if (source.isDirectory()) await fs.mkdir(target, { recursive: true, mode: 0o755 });
+        else {
+          await fs.mkdir(path.dirname(target), { recursive: true, mode: 0o755 });
+          await fs.writeFile(target, '', { flag: 'wx', mode: 0o644 });
+        }
+      } else if (!st.isDirectory() && !st.isFile()) continue;
+      binds.push({ source: m.source, destination, readOnly: m.readOnly });
     }
     return binds;
   }

@@ -1,6 +1,6 @@
 // Joining a client's stream (a hijacked HTTP connection) to a container's stdio at its shim,
 // with Docker's detach keys (default ctrl-p,ctrl-q) watched on the way in.
-import type { Duplex } from 'node:stream';
+import type { Duplex, Transform } from 'node:stream';
 import type net from 'node:net';
 import { InvalidParameter } from '../../lib/errors.js';
 
@@ -55,20 +55,23 @@ export class DetachWatcher {
 export function joinStreams(
   client: Duplex,
   shim: net.Socket,
-  opts: { stdin: boolean; detachKeys: Buffer; tty: boolean; beforeEnd?: () => Promise<unknown> },
+  opts: { stdin: boolean; detachKeys: Buffer; tty: boolean; beforeEnd?: () => Promise<unknown>; reframe?: Transform },
 ): Promise<'detached' | 'ended'> {
   return new Promise((resolve) => {
     let result: 'detached' | 'ended' = 'ended';
+    const reframe = opts.reframe;
     const finish = () => {
       shim.destroy();
+      // What the reframing stream still holds reaches the client before its end.
+      const flushed = reframe && !reframe.readableEnded ? new Promise((r) => (reframe.once('end', r), reframe.end())) : Promise.resolve();
       // e.g. exec: its exit code must be known before the client sees the end and asks for it
       const ready = result === 'ended' && opts.beforeEnd ? opts.beforeEnd().catch(() => undefined) : Promise.resolve();
-      void ready.then(() => {
+      void Promise.all([flushed, ready]).then(() => {
         client.end();
         resolve(result);
       });
     };
-    shim.pipe(client, { end: false });
+    (reframe ? shim.pipe(reframe) : shim).pipe(client, { end: false });
     shim.once('close', finish);
     shim.on('error', () => shim.destroy());
     client.on('error', () => client.destroy());

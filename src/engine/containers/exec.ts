@@ -7,6 +7,7 @@ import type { Duplex } from 'node:stream';
 import type { ExecConfig } from '../../api/types.js';
 import { Conflict, InvalidParameter, NotFound } from '../../lib/errors.js';
 import { writeFileAtomic } from '../../lib/fsutil.js';
+import { fromFrames, toFrames } from '../../lib/stdcopy.js';
 import type { EventsService } from '../events.js';
 import { connectShim, resizeShim, spawnShim, waitShim } from '../runtime/shim.js';
 import { buildExecProcess } from '../runtime/spec.js';
@@ -59,8 +60,11 @@ export class ExecService {
     if (c.state.status === 'paused') throw new Conflict(`Container ${c.id} is paused, unpause the container before exec`);
     if (c.state.status !== 'running') throw new Conflict(`Container ${c.id} is not running`);
     if (!config.Cmd?.length) throw new InvalidParameter('No exec command specified');
+    // Go's JSON decoding ignores case: docker-py sends "detachKeys".
+    const detachKeys = config.DetachKeys ?? (config as { detachKeys?: string }).detachKeys;
+    if (detachKeys) parseDetachKeys(detachKeys);
     const id = randomBytes(32).toString('hex');
-    this.execs.set(id, { id, containerId: c.id, config, running: false, exitCode: null, pid: 0, started: false });
+    this.execs.set(id, { id, containerId: c.id, config: { ...config, DetachKeys: detachKeys }, running: false, exitCode: null, pid: 0, started: false });
     this.emit(c.id, 'exec_create: ' + config.Cmd.join(' '), id);
     return { Id: id };
   }
@@ -96,7 +100,10 @@ export class ExecService {
     const c = this.containers.store.get(e.containerId);
     if (c.state.status !== 'running') throw new Conflict(`Container ${c.id} is not running`);
     e.started = true;
-    const tty = opts.tty ?? e.config.Tty ?? false;
+    // The process gets a TTY if the exec was created with one; the start request's Tty only says how
+    // the client wants the stream (dockerd's rule: a TTY's output framed as stdout, or frames unwrapped).
+    const tty = e.config.Tty ?? false;
+    const rawClient = opts.tty ?? tty;
     const stateDir = this.stateDir(id);
     await fs.mkdir(stateDir, { recursive: true });
     await writeFileAtomic(path.join(stateDir, 'process.json'), JSON.stringify(await this.processSpec(e, tty)));
@@ -118,7 +125,8 @@ export class ExecService {
     const exitRecorded = new Promise<void>((r) => (markRecorded = r));
     if (attached) {
       const sock = await connectShim(stateDir, attachHeader({ stdin, stdout: e.config.AttachStdout ?? true, stderr: e.config.AttachStderr ?? true }));
-      joined = joinStreams(client, sock, { stdin, detachKeys: parseDetachKeys(e.config.DetachKeys), tty, beforeEnd: () => exitRecorded });
+      const reframe = tty === rawClient ? undefined : tty ? toFrames() : fromFrames();
+      joined = joinStreams(client, sock, { stdin, detachKeys: parseDetachKeys(e.config.DetachKeys), tty, beforeEnd: () => exitRecorded, reframe });
     }
     try {
       e.pid = await shim.pid;

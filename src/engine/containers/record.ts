@@ -50,7 +50,7 @@ export interface SandboxRecord {
   /** Joined another container's sandbox (--network container:…): not ours to remove. */
   shared?: boolean;
   /** Per network name: the interface inside and the host end of its veth pair. */
-  interfaces: Record<string, { name: string; hostName: string }>;
+  interfaces: Record<string, { name: string; hostName: string; requestedMac?: string }>;
   ports: PortMapping[];
 }
 

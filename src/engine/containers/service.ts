@@ -22,6 +22,7 @@ import { adaptHostConfig, validateHostConfig } from '../runtime/validate.js';
 import { resolveUser } from '../runtime/user.js';
 import { attachHeader, joinStreams, parseDetachKeys, type AttachStreams } from './attach.js';
 import { commandLine, mergeConfig } from './config.js';
+import { linkEnv, linkHost, linkedChild, parseLink, parseLinks } from './links.js';
 import { containerFiles, writeContainerFiles } from './files.js';
 import { matchesContainerFilters, parseContainerFilters } from './filters.js';
 import { generateName, normalizeName } from './names.js';
@@ -73,7 +74,7 @@ export interface ContainerVolumes {
 
 /** What the containers service needs from the networks service. */
 export interface ContainerNetworking {
-  endpointsForCreate(hc: HostConfig, config?: Record<string, EndpointSettings>): Record<string, EndpointSettings>;
+  endpointsForCreate(hc: HostConfig, config?: Record<string, EndpointSettings>, macAddress?: string): Record<string, EndpointSettings>;
   attach(rec: ContainerRecord): Promise<string | undefined>;
   detach(rec: ContainerRecord): Promise<void>;
   embeddedDns(rec: ContainerRecord): string | undefined;
@@ -200,8 +201,10 @@ export class ContainersService {
     validateHostConfig(hostConfig);
     const limits = discardUnsupportedLimits(hostConfig, await cgroupControllers());
     if (limits.error) throw new InvalidParameter(limits.error);
+    // Each link names an existing container (dockerd's registerLinks, before anything is created).
+    for (const link of parseLinks(hostConfig.Links)) this.store.get(link.target);
     hostConfig.LogConfig = normalizeLogConfig(hostConfig.LogConfig, this.o.logOpts);
-    const networks = this.o.networks().endpointsForCreate(hostConfig, req.NetworkingConfig?.EndpointsConfig ?? undefined);
+    const networks = this.o.networks().endpointsForCreate(hostConfig, req.NetworkingConfig?.EndpointsConfig ?? undefined, req.MacAddress || undefined);
     const image = await this.o.images.resolve(req.Image);
     const imageConfig = await this.o.images.imageConfig(image.id);
     if (opts.platform) assertPlatform(req.Image, opts.platform, imageConfig);
@@ -311,6 +314,28 @@ export class ContainersService {
     }
   }
 
+  /** Legacy links on the default bridge: their /etc/hosts lines and variables (each target must be running). */
+  private resolveLinks(rec: ContainerRecord): { hosts: string[]; env: string[] } {
+    const out = { hosts: [] as string[], env: [] as string[] };
+    if (!rec.networks?.bridge) return out;
+    for (const link of parseLinks(rec.hostConfig.Links)) {
+      const { child, ip } = linkedChild(rec, link, (ref) => this.store.get(ref));
+      out.hosts.push(linkHost(link, child, ip));
+      out.env.push(...linkEnv(rec.name, link, child, ip));
+    }
+    return out;
+  }
+
+  /** DELETE /containers/{parent}/{alias}?link=1: the parent forgets that link (both containers stay). */
+  async removeLink(parentRef: string, alias: string): Promise<void> {
+    const parent = this.store.get(parentRef);
+    const links = parent.hostConfig.Links ?? [];
+    const kept = links.filter((l) => parseLink(l).alias !== alias);
+    if (kept.length === links.length) throw new NotFound(`Could not find link ${alias} of container ${parent.name}`);
+    parent.hostConfig.Links = kept.length ? kept : null;
+    await this.store.save(parent);
+  }
+
   /** Mount the rootfs, write the bundle, start the shim and runc; returns the container's pid. */
   private async launch(rec: ContainerRecord): Promise<number> {
     const namespacePaths = this.sharedNamespaces(rec.hostConfig);
@@ -319,13 +344,14 @@ export class ContainersService {
     await fs.rm(stateDir, { recursive: true, force: true });
     await fs.mkdir(rootfs, { recursive: true });
     await this.o.snapshotter.mount(rec.id, rootfs);
+    const links = this.resolveLinks(rec);
     const netnsPath = await this.o.networks().attach(rec);
     const volumeMounts = rec.mounts?.length ? await this.o.volumes?.().setup(rec, rootfs) : undefined;
     const files = containerFiles(this.store.dir(rec.id));
     const hc = rec.hostConfig;
     await writeContainerFiles(files, {
       hostname: rec.config.Hostname!,
-      extraHosts: (hc.ExtraHosts ?? []).map((h) => h.replace(/:host-gateway$/, () => ':' + this.o.networks().hostGatewayIp())),
+      extraHosts: [...links.hosts, ...(hc.ExtraHosts ?? []).map((h) => h.replace(/:host-gateway$/, () => ':' + this.o.networks().hostGatewayIp()))],
       dns: hc.Dns ?? [],
       dnsSearch: hc.DnsSearch ?? [],
       dnsOptions: hc.DnsOptions ?? [],
@@ -340,7 +366,8 @@ export class ContainersService {
       id: rec.id,
       rootfs,
       args: [rec.path, ...rec.args],
-      env: rec.config.Env ?? [],
+      // The container's own variables win over its links' (dockerd's ReplaceOrAppendEnvValues).
+      env: [...new Map([...links.env, ...(rec.config.Env ?? [])].map((v) => [v.split('=')[0], v])).values()],
       cwd: rec.config.WorkingDir || '/',
       user,
       tty: rec.config.Tty ?? false,
@@ -579,8 +606,17 @@ export class ContainersService {
       rec.state.manuallyStopped = true;
       await this.store.save(rec);
     }
+    // dockerd's kill with SIGKILL answers once the container has stopped, so a client's next inspect or
+    // rm sees it exited; other signals return at once (the process may ignore them).
+    const exited = sig === 'KILL' ? this.nextExit(rec.id).then(() => true) : undefined;
+    const paused = rec.state.status === 'paused';
     await this.runc.kill(rec.id, sig);
+    // A frozen process takes its SIGKILL only once thawed (dockerd resumes it too).
+    if (sig === 'KILL' && paused) await this.runc.resume(rec.id).catch(() => undefined);
     this.emit(rec, 'kill', { signal: sig });
+    if (exited && !(await Promise.race([exited, sleep(KILL_EXIT_WAIT_MS).then(() => false)]))) {
+      throw new Error('tried to kill container, but did not receive an exit event');
+    }
   }
 
   async restart(ref: string, opts: { timeout?: number; signal?: string } = {}): Promise<void> {
@@ -857,6 +893,8 @@ function withStartHint(e: unknown): unknown {
   if (!(e instanceof SystemError) || !e.message.includes('not a directory') || e.message.includes(MOUNT_KIND_HINT)) return e;
   return new SystemError(`${e.message}: ${MOUNT_KIND_HINT}`);
 }
+/** How long kill waits for the exit a SIGKILL causes (dockerd's bound; an unkillable process is an error). */
+const KILL_EXIT_WAIT_MS = 10_000;
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));

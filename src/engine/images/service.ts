@@ -168,7 +168,7 @@ export class ImagesService {
       ContainerConfig: cfg.container_config ?? {},
       DockerVersion: cfg.docker_version ?? '',
       Author: cfg.author ?? '',
-      Config: cfg.config ?? {},
+      Config: inspectConfig(cfg.config),
       Architecture: cfg.architecture,
       ...(cfg.variant ? { Variant: cfg.variant } : {}),
       Os: cfg.os,
@@ -555,4 +555,31 @@ export function parsePlatform(p: string | undefined): { architecture: string; os
 /** sha256 of bytes, "sha256:<hex>". */
 export function digestOf(data: Buffer | string): string {
   return 'sha256:' + createHash('sha256').update(data).digest('hex');
+}
+
+/**
+ * An image's Config as dockerd's inspect shows it: Go's container.Config, so the fields without
+ * omitempty are always there (null or empty when the image has none; clients index them, e.g. OnBuild).
+ */
+function inspectConfig(config: ImageRuntimeConfig | undefined): ImageRuntimeConfig {
+  return {
+    Hostname: '',
+    Domainname: '',
+    User: '',
+    AttachStdin: false,
+    AttachStdout: false,
+    AttachStderr: false,
+    Tty: false,
+    OpenStdin: false,
+    StdinOnce: false,
+    Env: null,
+    Cmd: null,
+    Image: '',
+    Volumes: null,
+    WorkingDir: '',
+    Entrypoint: null,
+    OnBuild: null,
+    Labels: null,
+    ...config,
+  } as ImageRuntimeConfig;
 }

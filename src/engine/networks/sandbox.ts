@@ -19,6 +19,8 @@ export interface Interface {
   gateway?: string;
   /** The host end's tag (ifalias): which berthd root it belongs to, so a leaked one can be found. */
   owner?: string;
+  /** Link-local addresses asked for (EndpointSettings.IPAMConfig.LinkLocalIPs), added as /16s. */
+  linkLocal?: string[];
 }
 
 export function sandboxPath(execRoot: string, containerId: string): string {
@@ -90,6 +92,7 @@ export async function addInterface(file: string, itf: Interface): Promise<void> 
     `link add ${itf.name} type veth peer name ${itf.hostName} netns ${process.pid}`,
     `link set ${itf.name} address ${itf.mac}`,
     `addr add ${itf.address}/${itf.prefixLen} dev ${itf.name}`,
+    ...(itf.linkLocal ?? []).map((ip) => `addr add ${ip}/16 dev ${itf.name}`),
     `link set ${itf.name} up`,
   ];
   if (itf.gateway) inside.push(`route add default via ${itf.gateway} dev ${itf.name}`);

@@ -8,7 +8,7 @@ import { Conflict, InvalidParameter, NotFound } from '../../lib/errors.js';
 import type { EndpointSettings, HostConfig, NetworkCreateRequest, NetworkInspect, PortBinding } from '../../api/types.js';
 import type { ContainerRecord, SandboxRecord } from '../containers/record.js';
 import type { EventsService } from '../events.js';
-import { Allocator, contains, formatCidr, formatIPv4, isIPv4, overlaps, parseCidr, parseIPv4, pickSubnet, type UsedSpace } from './ipam.js';
+import { Allocator, contains, formatCidr, formatIPv4, isIPv4, overlaps, parseCidr, parseIPv4, pickSubnet, type Cidr, type UsedSpace } from './ipam.js';
 import { deleteBridge, enableIpForward, ensureBridge, existingAddress, hostAddressSpace, keepForwarding, ownerTag, taggedBridges } from './bridge.js';
 import { addInterface, bridgePorts, createSandbox, hostInterfaceName, hostVeths, macFor, removeInterface, removeSandbox, removeSandboxInterfaces, sandboxPath } from './sandbox.js';
 import { Firewall, firewallTable, type PortMapping } from './firewall.js';
@@ -46,6 +46,8 @@ export class NetworksService {
   private readonly store: NetworkStore;
   private readonly allocators = new Map<string, Allocator>();
   private readonly reservations = new Map<string, Reservation[]>();
+  /** Sandboxes of what is not a container (a build's RUN step), by ID: the embedded DNS answers them too. */
+  private readonly transient = new Map<string, ContainerRecord>();
   readonly firewall: Firewall;
   private readonly dns: DnsServer;
   private hostResolvers: string[] = [];
@@ -147,7 +149,10 @@ export class NetworksService {
     const ipam = n.ipam!;
     const subnet = parseCidr(ipam.subnet);
     await ensureBridge(n.bridge!, `${ipam.gateway}/${subnet.bits}`, isDefaultBridge(n) ? undefined : ownerTag(this.o.root));
-    this.allocators.set(n.id, new Allocator(subnet, parseIPv4(ipam.gateway), ipam.ipRange ? parseCidr(ipam.ipRange) : undefined));
+    const alloc = new Allocator(subnet, parseIPv4(ipam.gateway), ipam.ipRange ? parseCidr(ipam.ipRange) : undefined);
+    // Auxiliary addresses are held for hosts outside berth: never given to a container.
+    for (const [host, ip] of Object.entries(ipam.auxAddresses ?? {})) alloc.claim(parseIPv4(ip), `auxiliary address ${host}`);
+    this.allocators.set(n.id, alloc);
     if (!isDefaultBridge(n)) await this.dns.listen(ipam.gateway);
     const fw = { bridge: n.bridge!, subnet: ipam.subnet, internal: n.internal };
     if (applyFirewall) await this.firewall.setNetwork(n.id, fw);
@@ -188,7 +193,8 @@ export class NetworksService {
   async create(req: NetworkCreateRequest): Promise<{ Id: string; Warning: string }> {
     const name = req.Name;
     if (!name) throw new InvalidParameter('network name cannot be empty');
-    if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(name)) throw new InvalidParameter(`invalid network name "${name}": must match [a-zA-Z0-9][a-zA-Z0-9_.-]*`);
+    // dockerd takes any name ("test 01" too); one with a slash could not be addressed in a URL, nor a control character in a shell.
+    if (name.includes('/') || [...name].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f)) throw new InvalidParameter(`invalid network name ${JSON.stringify(name)}: it must not contain "/" or control characters`);
     const driver = req.Driver || 'bridge';
     if (driver === 'host' || driver === 'null') throw new Conflict(`only one instance of "${driver}" network is allowed`);
     if (driver !== 'bridge') throw new NotFound(`plugin "${driver}" not found`);
@@ -228,10 +234,10 @@ export class NetworksService {
   }
 
   /** Validate a user's subnet/gateway/ip-range, or pick a free subnet from the default pools. */
-  private async ipamFor(cfg: { Subnet?: string; Gateway?: string; IPRange?: string } | undefined): Promise<NonNullable<NetworkRecord['ipam']>> {
+  private async ipamFor(cfg: { Subnet?: string; Gateway?: string; IPRange?: string; AuxiliaryAddresses?: Record<string, string> | null } | undefined): Promise<NonNullable<NetworkRecord['ipam']>> {
     const inUse = await this.subnetsInUse();
     if (!cfg?.Subnet) {
-      if (cfg?.Gateway || cfg?.IPRange) throw new InvalidParameter('a gateway or ip-range needs a subnet (--subnet)');
+      if (cfg?.Gateway || cfg?.IPRange || Object.keys(cfg?.AuxiliaryAddresses ?? {}).length) throw new InvalidParameter('a gateway or ip-range needs a subnet (--subnet)');
       const subnet = pickSubnet(inUse);
       return { subnet: formatCidr(subnet), gateway: formatIPv4(subnet.base + 1), userConfigured: false };
     }
@@ -248,7 +254,8 @@ export class NetworksService {
       if (!contains(subnet, r.base) || r.bits < subnet.bits) throw new InvalidParameter(`invalid ip-range ${cfg.IPRange}: it is not inside subnet ${formatCidr(subnet)}`);
       ipRange = formatCidr(r);
     }
-    return { subnet: formatCidr(subnet), gateway: formatIPv4(gateway), ipRange, userConfigured: true };
+    const auxAddresses = auxiliaryAddresses(subnet, cfg.AuxiliaryAddresses);
+    return { subnet: formatCidr(subnet), gateway: formatIPv4(gateway), ipRange, userConfigured: true, ...(auxAddresses ? { auxAddresses } : {}) };
   }
 
   private async teardown(n: NetworkRecord): Promise<void> {
@@ -324,7 +331,7 @@ export class NetworksService {
    * The endpoints a new container asks for, checked now so that `create` fails before anything exists:
    * its NetworkMode's network plus any other EndpointsConfig (API ≥ 1.44 allows several).
    */
-  endpointsForCreate(hc: HostConfig, config: Record<string, EndpointSettings> = {}): Record<string, EndpointSettings> {
+  endpointsForCreate(hc: HostConfig, config: Record<string, EndpointSettings> = {}, macAddress?: string): Record<string, EndpointSettings> {
     const mode = networkMode(hc);
     const hasPorts = Object.keys(hc.PortBindings ?? {}).length > 0 || hc.PublishAllPorts;
     if (mode.startsWith('container:')) {
@@ -340,13 +347,22 @@ export class NetworksService {
       const n = this.store.get(ref);
       if (n.driver !== 'bridge' && n.id !== primary.id) throw new InvalidParameter(`container cannot be disconnected from host network or connected to host network`);
       this.checkEndpointConfig(n, settings);
-      out[n.name] = endpointConfig(n, settings);
+      checkMac(macAddress);
+      // Config.MacAddress (before API 1.44) is the primary network's MAC.
+      out[n.name] = endpointConfig(n, settings, n.id === primary.id ? macAddress : undefined);
     }
     return out;
   }
 
   private checkEndpointConfig(n: NetworkRecord, s: EndpointSettings): void {
     const ip = s.IPAMConfig?.IPv4Address;
+    checkMac(s.MacAddress);
+    for (const ll of s.IPAMConfig?.LinkLocalIPs ?? []) {
+      if (!isIPv4(ll) || !contains(parseCidr('169.254.0.0/16'), parseIPv4(ll))) throw new InvalidParameter(`invalid link-local IP address ${ll}: berth takes IPv4 addresses in 169.254.0.0/16`);
+    }
+    for (const link of s.Links ?? []) {
+      if (!/^\/?[^:]+(:[^:]+)?$/.test(link)) throw new InvalidParameter(`invalid link ${JSON.stringify(link)}: it must be name or name:alias`);
+    }
     if (s.Aliases?.length && (n.driver !== 'bridge' || isDefaultBridge(n))) {
       throw new InvalidParameter('network-scoped alias is supported only for containers in user defined networks');
     }
@@ -381,6 +397,7 @@ export class NetworksService {
     // Alongside the wiring, off the critical path: a dockerd started since berth's last firewall write
     // may have made FORWARD drop by default.
     const iptables = mode === 'none' ? undefined : this.firewall.checkIptables().catch(() => undefined);
+    if (!this.o.containers().all().some((c) => c.id === rec.id)) this.transient.set(rec.id, rec);
     try {
       await createSandbox(key);
       if (mode !== 'none') {
@@ -411,15 +428,17 @@ export class NetworksService {
     const index = Object.keys(sb.interfaces).length;
     const address = formatIPv4(ip);
     const prefixLen = parseCidr(n.ipam.subnet).bits;
+    const requestedMac = ep.MacAddress || undefined;
     const itf = {
       name: `eth${index}`,
       hostName: hostInterfaceName(),
       bridge: n.bridge!,
       address,
       prefixLen,
-      mac: macFor(address),
+      mac: requestedMac ?? macFor(address),
       gateway: index === 0 && !n.internal ? n.ipam.gateway : undefined,
       owner: ownerTag(this.o.root),
+      linkLocal: ep.IPAMConfig?.LinkLocalIPs ?? undefined,
     };
     try {
       await Promise.all([addInterface(sb.key, itf), keepForwarding(itf.bridge)]);
@@ -427,7 +446,9 @@ export class NetworksService {
       alloc.release(ip);
       throw e;
     }
-    sb.interfaces[netName] = { name: itf.name, hostName: itf.hostName };
+    sb.interfaces[netName] = { name: itf.name, hostName: itf.hostName, ...(requestedMac ? { requestedMac } : {}) };
+    // Before API 1.45 dockerd lists the short ID among a user-defined network's aliases.
+    if (!isDefaultBridge(n) && !(ep.Aliases ?? []).includes(rec.id.slice(0, 12))) ep.Aliases = [...(ep.Aliases ?? []), rec.id.slice(0, 12)];
     Object.assign(ep, {
       NetworkID: n.id,
       EndpointID: randomId(),
@@ -451,7 +472,7 @@ export class NetworksService {
       const n = this.store.tryGet(ep.NetworkID!);
       this.o.events.emit('network', 'disconnect', ep.NetworkID!, { container: rec.id, name: n?.name ?? netName, type: 'bridge' });
     }
-    if (ep) clearLive(ep);
+    if (ep) clearLive(ep, itf?.requestedMac);
   }
 
   /** Reserve host ports and add the DNAT mappings to the container's first network address. */
@@ -480,6 +501,7 @@ export class NetworksService {
     for (const netName of Object.keys(rec.networks ?? {})) await this.disconnectEndpoint(rec, netName, !wholeSandbox);
     if (wholeSandbox) await removeSandbox(sb.key);
     delete rec.sandbox;
+    this.transient.delete(rec.id);
   }
 
   /** `network connect`: record the endpoint; wire it now if the container runs. */
@@ -535,17 +557,18 @@ export class NetworksService {
   // ---- the embedded DNS's view ----
 
   private containerAt(ip: string): ContainerRecord | undefined {
-    return this.o.containers().all().find((c) => c.sandbox && Object.values(c.networks ?? {}).some((ep) => ep.IPAddress === ip));
+    return [...this.o.containers().all(), ...this.transient.values()].find((c) => c.sandbox && Object.values(c.networks ?? {}).some((ep) => ep.IPAddress === ip));
   }
 
   private lookup(client: string, name: string): string[] | undefined {
     const asker = this.containerAt(client);
     if (!asker) return undefined;
-    const wanted = name.toLowerCase();
     const ips: string[] = [];
     for (const mine of Object.values(asker.networks ?? {})) {
       const n = mine.NetworkID ? this.store.tryGet(mine.NetworkID) : undefined;
       if (!n || isDefaultBridge(n) || !mine.IPAddress) continue;
+      // A link's alias ("target:alias" on the asker's endpoint) names its target, for the asker only.
+      const wanted = linkTarget(mine.Links, name) ?? name.toLowerCase();
       for (const { ep } of this.endpointsOn(n)) {
         if (ep.IPAddress && (ep.DNSNames ?? []).some((d) => d.toLowerCase() === wanted)) ips.push(ep.IPAddress);
       }
@@ -593,10 +616,13 @@ export function networkMode(hc: HostConfig): string {
   return m === 'default' ? 'bridge' : m;
 }
 
-function endpointConfig(n: NetworkRecord, s: EndpointSettings): EndpointSettings {
+/** What a container asks of a network, kept as given (dockerd shows it back in inspect, before and after start). */
+function endpointConfig(n: NetworkRecord, s: EndpointSettings, macAddress?: string): EndpointSettings {
+  const ipv4 = s.IPAMConfig?.IPv4Address;
+  const linkLocal = s.IPAMConfig?.LinkLocalIPs;
   return {
-    IPAMConfig: s.IPAMConfig?.IPv4Address ? { IPv4Address: s.IPAMConfig.IPv4Address } : null,
-    Links: null,
+    IPAMConfig: ipv4 || linkLocal?.length ? { ...(ipv4 ? { IPv4Address: ipv4 } : {}), ...(linkLocal?.length ? { LinkLocalIPs: [...linkLocal] } : {}) } : null,
+    Links: s.Links?.length ? [...s.Links] : null,
     Aliases: s.Aliases?.length ? [...s.Aliases] : null,
     NetworkID: n.id,
     EndpointID: '',
@@ -606,19 +632,47 @@ function endpointConfig(n: NetworkRecord, s: EndpointSettings): EndpointSettings
     IPv6Gateway: '',
     GlobalIPv6Address: '',
     GlobalIPv6PrefixLen: 0,
-    MacAddress: '',
-    DriverOpts: null,
+    // A MAC asked for is shown before start; otherwise the one derived from the address, while running.
+    MacAddress: s.MacAddress || macAddress || '',
+    DriverOpts: s.DriverOpts && Object.keys(s.DriverOpts).length ? { ...s.DriverOpts } : null,
     DNSNames: null,
   };
 }
 
-function clearLive(ep: EndpointSettings): void {
-  Object.assign(ep, { EndpointID: '', Gateway: '', IPAddress: '', IPPrefixLen: 0, MacAddress: '', DNSNames: null });
+/** After stop or disconnect: only what was asked for stays (a requested MAC, not a derived one). */
+function clearLive(ep: EndpointSettings, requestedMac = ''): void {
+  Object.assign(ep, { EndpointID: '', Gateway: '', IPAddress: '', IPPrefixLen: 0, MacAddress: requestedMac, DNSNames: null });
 }
 
 /** The names a container answers to on a user-defined network: its name, aliases and short ID. */
 function dnsNames(rec: ContainerRecord, ep: EndpointSettings): string[] {
-  return [rec.name.slice(1), ...(ep.Aliases ?? []), rec.id.slice(0, 12)];
+  return [...new Set([rec.name.slice(1), ...(ep.Aliases ?? []), rec.id.slice(0, 12)])];
+}
+
+/** The container a link alias stands for ("/db:database" or "db:database" → "db"), lower-cased. */
+function linkTarget(links: string[] | null | undefined, alias: string): string | undefined {
+  for (const link of links ?? []) {
+    const [target, as = target] = link.replace(/^\//, '').split(':');
+    if (as!.toLowerCase() === alias.toLowerCase()) return target!.toLowerCase();
+  }
+  return undefined;
+}
+
+/** Docker's MAC address syntax: six hex pairs separated by colons. */
+function checkMac(mac: string | undefined): void {
+  if (mac && !/^([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}$/.test(mac)) throw new InvalidParameter(`${mac} is not a valid mac address`);
+}
+
+/** IPAM's AuxiliaryAddresses: each inside the subnet (dockerd's rule and wording). */
+function auxiliaryAddresses(subnet: Cidr, aux: Record<string, string> | null | undefined): Record<string, string> | undefined {
+  const entries = Object.entries(aux ?? {});
+  if (!entries.length) return undefined;
+  for (const [host, ip] of entries) {
+    if (!isIPv4(ip) || !contains(subnet, parseIPv4(ip))) {
+      throw new InvalidParameter(`auxiliary address: (${host}:${ip}) must belong to the master pool: ${formatCidr(subnet)}`);
+    }
+  }
+  return Object.fromEntries(entries);
 }
 
 interface PortRequest {

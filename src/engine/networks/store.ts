@@ -13,7 +13,7 @@ export interface NetworkRecord {
   internal: boolean;
   attachable: boolean;
   /** IPv4 configuration of bridge networks; userConfigured when --subnet was given (static IPs need it). */
-  ipam?: { subnet: string; gateway: string; ipRange?: string; userConfigured: boolean };
+  ipam?: { subnet: string; gateway: string; ipRange?: string; userConfigured: boolean; auxAddresses?: Record<string, string> };
   /** The bridge device. */
   bridge?: string;
   options: Record<string, string>;

@@ -14,7 +14,10 @@ export function networkView(n: NetworkRecord, endpoints: { rec: ContainerRecord;
       IPv6Address: '',
     };
   }
-  const config = n.ipam ? [{ Subnet: n.ipam.subnet, Gateway: n.ipam.gateway, ...(n.ipam.ipRange ? { IPRange: n.ipam.ipRange } : {}) }] : [];
+  const ipam = n.ipam;
+  const config = ipam
+    ? [{ Subnet: ipam.subnet, Gateway: ipam.gateway, ...(ipam.ipRange ? { IPRange: ipam.ipRange } : {}), ...(ipam.auxAddresses ? { AuxiliaryAddresses: ipam.auxAddresses } : {}) }]
+    : [];
   return {
     Name: n.name,
     Id: n.id,

@@ -298,12 +298,17 @@ export function validateHostConfig(hc: HostConfig, ncpu = os.cpus().length): voi
   validateModes(hc);
   validateDevicesAndMounts(hc);
   parseSecurityOpts(hc.SecurityOpt);
+  if (hc.Runtime && hc.Runtime !== DEFAULT_RUNTIME) throw new InvalidParameter(`Unknown runtime specified ${hc.Runtime}`);
 }
+
+/** dockerd's name for its default runtime, which berthd runs with whatever --runtime binary it was given. */
+const DEFAULT_RUNTIME = 'runc';
 
 /** dockerd's create-time defaults (adaptContainerSettings): swap twice the memory, 64 MiB of /dev/shm. */
 export function adaptHostConfig(hc: HostConfig): HostConfig {
   const out: HostConfig = { ...hc };
   if ((out.Memory ?? 0) > 0 && (out.MemorySwap ?? 0) === 0) out.MemorySwap = out.Memory! * 2;
   if ((out.ShmSize ?? 0) === 0) out.ShmSize = 64 * 1024 * 1024;
+  out.Runtime ||= DEFAULT_RUNTIME;
   return out;
 }
