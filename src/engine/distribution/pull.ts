@@ -3,6 +3,7 @@
 // digest and size) and into extraction — then record the image with its tag and RepoDigest. Nothing is
 // recorded unless every blob verified; what a failed pull stored and no image uses is removed again.
 import type { ImagesService, OciImageConfig } from '../images/service.js';
+import { readImageConfig } from '../images/config.js';
 import { parsePlatform } from '../images/service.js';
 import { familiarString, normalizedName, normalizedString, parseNormalizedNamed, tagNameOnly, type Reference } from '../images/reference.js';
 import { chainIds } from '../snapshots/layers.js';
@@ -114,7 +115,7 @@ async function fetchImage(
       await images.content.put(client.blob(ref.path, configDigest), { digest: configDigest, size: manifest.config.size });
       added.push(configDigest);
     }
-    const cfg = await images.content.readJson<OciImageConfig>(configDigest);
+    const cfg = await readImageConfig(images.content, configDigest);
     checkPlatform(cfg, o.platform);
     const diffIds = cfg.rootfs?.diff_ids ?? [];
     if (diffIds.length !== manifest.layers.length) {

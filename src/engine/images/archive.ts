@@ -10,7 +10,8 @@ import * as tarStream from 'tar-stream';
 import { InvalidParameter, messageOf } from '../../lib/errors.js';
 import type { BlobInfo } from '../content/store.js';
 import { familiarName, familiarString, normalizedString, parseImageReference, type Reference } from './reference.js';
-import { digestOf, type ImagesService, type OciImageConfig } from './service.js';
+import { digestOf, type ImagesService } from './service.js';
+import { readImageConfig } from './config.js';
 import type { LayerRef, StoredImage } from './store.js';
 
 const SMALL_FILES = new Set(['manifest.json', 'index.json', 'repositories', 'oci-layout']);
@@ -191,7 +192,7 @@ export async function loadArchive(svc: ImagesService, src: Readable, progress?: 
       for (const d of [img.configDigest, ...img.layerDigests]) {
         if (!(await svc.content.has(d))) throw new InvalidParameter(`invalid archive: blob ${d} named in its manifest is missing from the archive`);
       }
-      const cfg = await svc.content.readJson<OciImageConfig>(img.configDigest);
+      const cfg = await readImageConfig(svc.content, img.configDigest);
       const diffIds = cfg.rootfs?.diff_ids ?? [];
       if (diffIds.length !== img.layerDigests.length) throw new InvalidParameter(`invalid archive: image ${img.configDigest} has ${diffIds.length} diff IDs but ${img.layerDigests.length} layers`);
       const layers: LayerRef[] = [];
