@@ -260,3 +260,17 @@ export const authConfig = struct('types.AuthConfig', {
   identitytoken: str(),
   registrytoken: str(),
 });
+
+// ---- image manifests (OCI image-spec / Docker v2 schema 2, as containerd and distribution decode them)
+
+const platform = struct('v1.Platform', { architecture: str(), os: str(), 'os.version': str(), 'os.features': stringList, variant: str(), features: stringList });
+export const descriptor = struct('v1.Descriptor', { mediaType: str(), digest: str('digest.Digest'), size: int64, urls: stringList, annotations: stringMap, platform, artifactType: str() });
+
+/** An image manifest (config + layers). */
+export const imageManifest = struct('v1.Manifest', { schemaVersion: goInt, mediaType: str(), artifactType: str(), config: descriptor, layers: slice(descriptor), subject: descriptor, annotations: stringMap });
+
+/** An index / manifest list. */
+export const imageIndex = struct('v1.Index', { schemaVersion: goInt, mediaType: str(), artifactType: str(), manifests: slice(descriptor), subject: descriptor, annotations: stringMap });
+
+/** A `docker save` archive's manifest.json. */
+export const saveManifest = slice(struct('tarexport.manifestItem', { Config: str(), RepoTags: stringList, Layers: stringList, Parent: str(), LayerSources: map(descriptor) }));

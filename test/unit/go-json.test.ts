@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { decodeJson, GoJsonError } from '../../src/api/go-json.js';
 import { buildArgsParam, containerCreateBody, imageConfig } from '../../src/api/schemas.js';
 import type { ContainerCreateRequest } from '../../src/api/types.js';
-import { parseImageConfig } from '../../src/engine/images/config.js';
+import { parseImageConfig, parseImageIndex, parseImageManifest, parseSaveManifest } from '../../src/engine/images/config.js';
 import { mergeConfig } from '../../src/engine/containers/config.js';
 import { parseSignal } from '../../src/lib/signals.js';
 import { InvalidParameter, NotFound } from '../../src/lib/errors.js';
@@ -75,6 +75,15 @@ test('an image config with every nullable field null becomes one with none, and 
   assert.deepEqual([merged.Env, merged.Cmd, merged.Entrypoint, merged.Volumes, merged.Labels], [['A=1'], ['sh'], null, null, {}]);
   assert.throws(() => parseImageConfig('{"config":{"Env":"A=1"}}', 'sha256:y'), (e: unknown) => e instanceof InvalidParameter && e.message === 'invalid image config sha256:y: json: cannot unmarshal string into Go struct field Config.config.Env of type []string');
   assert.deepEqual(decodeJson('{"os.version":"10","os.features":null}', imageConfig), { 'os.version': '10' });
+});
+
+test('manifests, indexes and docker-save manifests accept what Go allows to be null', () => {
+  assert.deepEqual(parseSaveManifest('[{"Config":"c.json","RepoTags":null,"Layers":null,"Parent":null}]'), [{ Config: 'c.json', RepoTags: [], Layers: [] }]);
+  const m = parseImageManifest('{"schemaVersion":2,"config":{"mediaType":"x","digest":"sha256:a","size":1,"annotations":null,"urls":null},"layers":null,"annotations":null,"subject":null}');
+  assert.deepEqual(m, { schemaVersion: 2, config: { mediaType: 'x', digest: 'sha256:a', size: 1 }, layers: [] });
+  assert.deepEqual(parseImageIndex('{"schemaVersion":2,"manifests":null}').manifests, []);
+  assert.deepEqual(parseImageIndex('{"manifests":[{"digest":"sha256:b","platform":null}]}').manifests, [{ digest: 'sha256:b' }]);
+  assert.throws(() => parseImageManifest('{"layers":{}}', 'manifest of x'), (e: unknown) => e instanceof InvalidParameter && e.message === 'invalid manifest of x: json: cannot unmarshal object into Go struct field Manifest.layers of type []v1.Descriptor');
 });
 
 test('signals: names with or without SIG in any case, numbers 1-64, RTMIN+n', () => {
