@@ -237,6 +237,24 @@ describe('API validation', () => {
     assert.match(cli.stderr, /This node is not a swarm manager/);
   });
 
+  it('extracts an archive whose file goes through a symlink it made, all of it, inside the container', async () => {
+    // dockerd (20.10) answers 200 and writes through the link, confined to the container's root.
+    const run = await d.berth(['run', '-d', '--name', 'archived', 'busybox', 'sleep', '300']);
+    assert.equal(run.code, 0, run.stderr);
+    const pack = tarStream.pack();
+    pack.entry({ name: 'before.txt' }, 'before\n');
+    pack.entry({ name: 'link', type: 'symlink', linkname: '/etc' });
+    pack.entry({ name: 'link/through' }, 'through\n');
+    pack.entry({ name: 'after.txt' }, 'after\n');
+    pack.finalize();
+    const chunks: Buffer[] = [];
+    for await (const c of pack) chunks.push(c as Buffer);
+    const put = await api(d, 'PUT', '/containers/archived/archive?path=/tmp', Buffer.concat(chunks), { 'Content-Type': 'application/x-tar' });
+    assert.equal(put.status, 200, put.body);
+    const look = await d.berth(['exec', 'archived', 'sh', '-c', 'cat /tmp/before.txt /etc/through /tmp/after.txt; readlink /tmp/link']);
+    assert.deepEqual({ code: look.code, out: look.stdout }, { code: 0, out: 'before\nthrough\nafter\n/etc\n' }, look.stderr);
+  });
+
   it('loads and runs an image whose config has every nullable field null', async () => {
     const layer = await fs.readFile(await busyboxTar());
     const diffId = `sha256:${createHash('sha256').update(layer).digest('hex')}`;
