@@ -4,10 +4,13 @@ import http from 'node:http';
 import type net from 'node:net';
 import { Duplex } from 'node:stream';
 import { API_VERSION, ENGINE_VERSION, MIN_API_VERSION, compareVersions } from '../api/version.js';
-import { InvalidParameter, NotFound, messageOf, statusOf } from '../lib/errors.js';
+import { BerthError, InvalidParameter, NotFound, messageOf, statusOf } from '../lib/errors.js';
+import { decodeJson, GoJsonError, type GoType } from '../api/go-json.js';
 
 export interface Ctx {
   req: http.IncomingMessage;
+  /** Logs a failure that is not one of ours (a bug) with its stack, and returns what the client may see. */
+  fail: (e: unknown) => string;
   /** Absent when the request arrived as an HTTP upgrade (then use hijack()). */
   res?: http.ServerResponse;
   params: string[];
@@ -104,13 +107,27 @@ async function dispatch(router: Router, logger: Logger, req: http.IncomingMessag
     logger.debug(`${req.method} ${url.pathname}${url.search}`);
     if (!route) throw new NotFound(`page not found`);
     (req as HijackableRequest).upgradedSocket = upgraded;
-    await route.handler({ req, res, params: route.params, query: url.searchParams, version, log: (m) => logger.debug(m) });
+    const fail = (e: unknown) => clientMessage(e, `${req.method} ${n.pathname}`, logger);
+    await route.handler({ req, res, params: route.params, query: url.searchParams, version, log: (m) => logger.debug(m), fail });
   } catch (e) {
     const status = statusOf(e);
-    if (status >= 500) logger.error(`${req.method} ${url.pathname}: ${messageOf(e)}`);
-    else logger.debug(`${req.method} ${url.pathname}: ${status} ${messageOf(e)}`);
-    sendError(res ?? upgraded!, status, messageOf(e), version);
+    const message = clientMessage(e, `${req.method} ${url.pathname}`, logger);
+    if (status >= 500) logger.error(`${req.method} ${url.pathname}: ${message}`);
+    else logger.debug(`${req.method} ${url.pathname}: ${status} ${message}`);
+    sendError(res ?? upgraded!, status, message, version);
   }
+}
+
+/**
+ * What a client is told about an error: ours carry a message meant for users; anything else (a
+ * TypeError, a Node error without a code of ours) is a bug in berthd, logged with its stack and shown
+ * as an internal error, never as `x is not iterable`.
+ */
+export function clientMessage(e: unknown, request: string, logger: Logger): string {
+  if (e instanceof BerthError) return e.message;
+  const detail = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+  logger.error(`internal error handling ${request}: ${e instanceof Error ? (e.stack ?? detail) : detail}`);
+  return `internal error handling ${request}: ${detail} (see berthd log)`;
 }
 
 interface HijackableRequest extends http.IncomingMessage {
@@ -176,9 +193,9 @@ export function startStream(ctx: Ctx, contentType: string): http.ServerResponse 
   return res;
 }
 
-export async function readJsonBody<T>(ctx: Ctx): Promise<T> {
+async function readBodyText(ctx: Ctx): Promise<string> {
   const upgradeBody = (ctx.req as HijackableRequest).upgradeBody;
-  if (upgradeBody) return parseJson<T>(upgradeBody.toString());
+  if (upgradeBody) return upgradeBody.toString();
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const c of ctx.req) {
@@ -186,7 +203,30 @@ export async function readJsonBody<T>(ctx: Ctx): Promise<T> {
     if (size > 16 * 1024 * 1024) throw new InvalidParameter('request body too large');
     chunks.push(c as Buffer);
   }
-  return parseJson<T>(Buffer.concat(chunks).toString());
+  return Buffer.concat(chunks).toString();
+}
+
+export async function readJsonBody<T>(ctx: Ctx): Promise<T> {
+  return parseJson<T>(await readBodyText(ctx));
+}
+
+/**
+ * Read a request body as dockerd decodes it into its Go struct (`schema`, see api/schemas.ts): Go's
+ * words for a wrong type, a 400 before anything is created, nulls gone. An empty body is refused as
+ * dockerd refuses it, unless the route allows one (`optional`).
+ */
+export async function readBody<T>(ctx: Ctx, schema: GoType, opts: { optional?: boolean } = {}): Promise<T> {
+  const text = await readBodyText(ctx);
+  if (!text.trim()) {
+    if (opts.optional) return {} as T;
+    throw new InvalidParameter('got EOF while reading request body');
+  }
+  try {
+    return decodeJson<T>(text, schema);
+  } catch (e) {
+    if (e instanceof GoJsonError) throw new InvalidParameter(e.message);
+    throw e;
+  }
 }
 
 function parseJson<T>(text: string): T {
@@ -222,9 +262,9 @@ export function qBool(q: URLSearchParams, key: string, dflt = false): boolean {
 export function qInt(q: URLSearchParams, key: string): number | undefined {
   const v = q.get(key);
   if (v === null || v === '') return undefined;
-  const n = Number(v);
-  if (!Number.isFinite(n)) throw new InvalidParameter(`invalid value for ${key}: ${v}`);
-  return n;
+  // dockerd parses these with strconv.Atoi: an integer, or its error.
+  if (!/^[+-]?\d+$/.test(v) || !Number.isSafeInteger(Number(v))) throw new InvalidParameter(`strconv.Atoi: parsing ${JSON.stringify(v)}: invalid syntax`);
+  return Number(v);
 }
 
 /** `filters` in both of Docker's encodings: {"k":["v"]} and the legacy {"k":{"v":true}}. */

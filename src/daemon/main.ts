@@ -16,6 +16,7 @@ import { distributionRoutes } from './routes/distribution.js';
 import { buildRoutes } from './routes/build.js';
 import { fileRoutes } from './routes/files.js';
 import { housekeepingRoutes } from './routes/housekeeping.js';
+import { swarmRoutes } from './routes/swarm.js';
 
 const USAGE = `Usage:  berthd [OPTIONS]
 
@@ -141,6 +142,7 @@ async function main(): Promise<void> {
   buildRoutes(router, engine.build);
   networkRoutes(router, engine.networks);
   volumeRoutes(router, engine.volumes);
+  swarmRoutes(router);
   const server = createServer(router, log);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

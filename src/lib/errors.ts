@@ -39,6 +39,11 @@ export class NotImplemented extends BerthError {
   override readonly status = 501;
 }
 
+/** 503: the node cannot serve this now (dockerd's answer to swarm requests on a node outside a swarm). */
+export class Unavailable extends BerthError {
+  override readonly status = 503;
+}
+
 /** 500: something failed on the host (a system tool, the disk). */
 export class SystemError extends BerthError {
   override readonly status = 500;

@@ -3,17 +3,21 @@
 import type { JSONMessage } from '../../api/types.js';
 import type { BuildService } from '../../engine/build/service.js';
 import { RunFailed } from '../../engine/build/builder.js';
-import { InvalidParameter, messageOf, statusOf } from '../../lib/errors.js';
+import { InvalidParameter, statusOf } from '../../lib/errors.js';
+import { buildArgsParam, buildLabelsParam } from '../../api/schemas.js';
+import { decodeJson, GoJsonError, slice, str, type GoType } from '../../api/go-json.js';
+import { validateBuildTags } from '../validate/params.js';
 import { qBool, qFilters, qInt, readJsonBody, sendJson, startStream, type Ctx, type Router } from '../http.js';
 import type { ContextEntry } from '../../engine/build/contexts.js';
 
-function jsonParam<T>(ctx: Ctx, key: string, fallback: T): T {
+function jsonParam<T>(ctx: Ctx, key: string, schema: GoType, fallback: T): T {
   const v = ctx.query.get(key);
   if (!v) return fallback;
   try {
-    return JSON.parse(v) as T;
-  } catch {
-    throw new InvalidParameter(`invalid ${key} parameter: expected JSON`);
+    return decodeJson<T>(v, schema);
+  } catch (e) {
+    if (e instanceof GoJsonError) throw new InvalidParameter(e.message);
+    throw e;
   }
 }
 
@@ -34,15 +38,17 @@ export function buildRoutes(r: Router, build: BuildService): void {
     if (ctx.query.get('version') === '2') throw new InvalidParameter('BuildKit sessions (version=2) are not supported: use DOCKER_BUILDKIT=0 with the docker CLI, or berth build');
     if (ctx.query.get('remote')) throw new InvalidParameter('the remote parameter is not supported: fetch the context on the client (berth build URL and the docker CLI do) and send it as a tar');
     const quiet = qBool(ctx.query, 'q');
+    // Refused before the context is read: a bad tag must not cost a whole build.
+    validateBuildTags(ctx.query.getAll('t'));
     const req = {
       dockerfile: ctx.query.get('dockerfile') ?? 'Dockerfile',
       tags: ctx.query.getAll('t'),
-      buildArgs: jsonParam<Record<string, string | null>>(ctx, 'buildargs', {}),
-      labels: jsonParam<Record<string, string>>(ctx, 'labels', {}),
+      buildArgs: jsonParam<Record<string, string | null>>(ctx, 'buildargs', buildArgsParam, {}),
+      labels: jsonParam<Record<string, string>>(ctx, 'labels', buildLabelsParam, {}),
       target: ctx.query.get('target') || undefined,
       noCache: qBool(ctx.query, 'nocache'),
       pull: qBool(ctx.query, 'pull'),
-      noCacheFilter: jsonParam<string[]>(ctx, 'nocachefilter', []),
+      noCacheFilter: jsonParam<string[]>(ctx, 'nocachefilter', slice(str()), []),
       secrets: decodeSecrets(ctx.req.headers['x-berth-build-secrets'] as string | undefined),
       contextSession: (ctx.req.headers['x-berth-context-session'] as string | undefined) || undefined,
       platform: ctx.query.get('platform') || undefined,
@@ -60,7 +66,8 @@ export function buildRoutes(r: Router, build: BuildService): void {
       if (quiet) send({ stream: id + '\n' });
     } catch (e) {
       if (!res) throw e;
-      send({ errorDetail: { message: messageOf(e), code: e instanceof RunFailed ? e.exitCode : statusOf(e) }, error: messageOf(e) });
+      const message = ctx.fail(e);
+      send({ errorDetail: { message, code: e instanceof RunFailed ? e.exitCode : statusOf(e) }, error: message });
     }
     res!.end();
   });

@@ -1,11 +1,13 @@
 // /containers/* and /exec/*: thin translators between the wire and the containers and exec services.
 import type { ContainerCreateRequest, ExecConfig, HostConfig } from '../../api/types.js';
+import { containerCreateBody, containerUpdateBody, execCreateBody, execStartBody } from '../../api/schemas.js';
+import { validateContainerCreate } from '../validate/container.js';
 import { InvalidParameter, NotFound } from '../../lib/errors.js';
 import type { ContainersService, WaitCondition } from '../../engine/containers/service.js';
 import type { ExecService } from '../../engine/containers/exec.js';
 import { apiTimeNs, followLogs, readLogs, type LogEntry, type LogQuery } from '../../engine/containers/logs.js';
 import type { StatsJSON } from '../../engine/containers/stats.js';
-import { hijack, qBool, qFilters, qInt, readJsonBody, sendJson, sendStatus, startStream, type Ctx, type Router } from '../http.js';
+import { hijack, qBool, qFilters, qInt, readBody, sendJson, sendStatus, startStream, type Ctx, type Router } from '../http.js';
 import { frame, MULTIPLEXED_STREAM, RAW_STREAM } from '../streams.js';
 
 export interface ContainerBackends {
@@ -16,7 +18,8 @@ export interface ContainerBackends {
 export function containerRoutes(r: Router, b: ContainerBackends): void {
   const { containers, exec } = b;
   r.on('POST', '/containers/create', async (ctx) => {
-    const body = await readJsonBody<ContainerCreateRequest>(ctx);
+    const body = await readBody<ContainerCreateRequest>(ctx, containerCreateBody);
+    validateContainerCreate(body);
     sendJson(ctx, 201, await containers.create(body, ctx.query.get('name') || undefined, { platform: ctx.query.get('platform') || undefined }));
   });
   r.on('GET', '/containers/json', async (ctx) => {
@@ -73,17 +76,17 @@ export function containerRoutes(r: Router, b: ContainerBackends): void {
   r.on('POST', '/containers/{id}/attach', attachHandler(containers));
   r.on('GET', '/containers/{id}/logs', logsHandler(containers));
   r.on('GET', '/containers/{id}/stats', statsHandler(containers));
-  r.on('POST', '/containers/{id}/update', async (ctx) => sendJson(ctx, 200, await containers.update(ctx.params[0]!, await readJsonBody<HostConfig>(ctx))));
+  r.on('POST', '/containers/{id}/update', async (ctx) => sendJson(ctx, 200, await containers.update(ctx.params[0]!, await readBody<HostConfig>(ctx, containerUpdateBody))));
   r.on('GET', '/containers/{id}/top', async (ctx) => sendJson(ctx, 200, await containers.top(ctx.params[0]!, ctx.query.get('ps_args') || undefined)));
 
-  r.on('POST', '/containers/{id}/exec', async (ctx) => sendJson(ctx, 201, exec.create(ctx.params[0]!, await readJsonBody<ExecConfig>(ctx))));
+  r.on('POST', '/containers/{id}/exec', async (ctx) => sendJson(ctx, 201, exec.create(ctx.params[0]!, await readBody<ExecConfig>(ctx, execCreateBody))));
   r.on('GET', '/exec/{id}/json', (ctx) => sendJson(ctx, 200, exec.inspect(ctx.params[0]!)));
   r.on('POST', '/exec/{id}/resize', async (ctx) => {
     await exec.resize(ctx.params[0]!, qInt(ctx.query, 'h') ?? 0, qInt(ctx.query, 'w') ?? 0);
     sendStatus(ctx, 200);
   });
   r.on('POST', '/exec/{id}/start', async (ctx) => {
-    const body = await readJsonBody<{ Detach?: boolean; Tty?: boolean }>(ctx);
+    const body = await readBody<{ Detach?: boolean; Tty?: boolean }>(ctx, execStartBody);
     const id = ctx.params[0]!;
     exec.get(id); // 404 before the stream is hijacked
     if (body.Detach) {
@@ -95,7 +98,8 @@ export function containerRoutes(r: Router, b: ContainerBackends): void {
     const tty = body.Tty ?? false;
     const client = hijack(ctx, tty ? RAW_STREAM : MULTIPLEXED_STREAM);
     await exec.start(id, { detach: false, tty }, client).catch((err: unknown) => {
-      client.end(tty ? String(err) : frame(3, String((err as Error).message ?? err)));
+      const message = ctx.fail(err);
+      client.end(tty ? message : frame(3, message));
     });
   });
 }

@@ -1,9 +1,10 @@
 // Files in and out of containers: the archive API (HEAD/GET/PUT /containers/{id}/archive), export,
 // changes (diff) and commit — thin translators to the container files service.
 import type { ContainerConfig } from '../../api/types.js';
+import { containerConfig } from '../../api/schemas.js';
 import { encodePathStat, sendArchive, type ContainerFilesService } from '../../engine/containers/archive.js';
 import { InvalidParameter } from '../../lib/errors.js';
-import { commonHeaders, qBool, readJsonBody, sendJson, startStream, type Ctx, type Router } from '../http.js';
+import { commonHeaders, qBool, readBody, sendJson, startStream, type Ctx, type Router } from '../http.js';
 
 const STAT_HEADER = 'X-Docker-Container-Path-Stat';
 
@@ -43,7 +44,7 @@ export function fileRoutes(r: Router, files: ContainerFilesService): void {
     const q = ctx.query;
     const container = q.get('container');
     if (!container) throw new InvalidParameter('container name or ID cannot be empty');
-    const body = await readJsonBody<ContainerConfig | null>(ctx);
+    const body = await readBody<ContainerConfig>(ctx, containerConfig, { optional: true });
     const id = await files.commit(container, {
       repo: q.get('repo') || undefined,
       tag: q.get('tag') || undefined,
@@ -52,7 +53,7 @@ export function fileRoutes(r: Router, files: ContainerFilesService): void {
       // As dockerd: paused unless pause is given and false.
       pause: q.has('pause') ? qBool(q, 'pause') : true,
       changes: q.getAll('changes'),
-      config: body ?? undefined,
+      config: body,
     });
     sendJson(ctx, 201, { Id: id });
   });

@@ -87,7 +87,8 @@ async function progressStream(ctx: Ctx, work: (send: (m: JSONMessage) => void) =
     await work(send);
   } catch (e) {
     if (!res) throw e;
-    send({ error: messageOf(e), errorDetail: { message: messageOf(e) } });
+    const message = ctx.fail(e);
+    send({ error: message, errorDetail: { message } });
   }
   (res ?? startStream(ctx, 'application/json')).end();
 }

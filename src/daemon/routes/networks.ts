@@ -1,11 +1,12 @@
 // /networks/*: thin translators to the networks service.
 import type { EndpointSettings, NetworkCreateRequest } from '../../api/types.js';
 import type { NetworksService } from '../../engine/networks/service.js';
-import { qFilters, readJsonBody, sendJson, sendStatus, type Router } from '../http.js';
+import { networkConnectBody, networkCreateBody, networkDisconnectBody } from '../../api/schemas.js';
+import { qFilters, readBody, sendJson, sendStatus, type Router } from '../http.js';
 
 export function networkRoutes(r: Router, networks: NetworksService): void {
   r.on('GET', '/networks', async (ctx) => sendJson(ctx, 200, networks.list(qFilters(ctx.query))));
-  r.on('POST', '/networks/create', async (ctx) => sendJson(ctx, 201, await networks.create(await readJsonBody<NetworkCreateRequest>(ctx))));
+  r.on('POST', '/networks/create', async (ctx) => sendJson(ctx, 201, await networks.create(await readBody<NetworkCreateRequest>(ctx, networkCreateBody))));
   r.on('POST', '/networks/prune', async (ctx) => sendJson(ctx, 200, await networks.prune(qFilters(ctx.query))));
   r.on('GET', '/networks/{id}', async (ctx) => sendJson(ctx, 200, networks.inspect(ctx.params[0]!)));
   r.on('DELETE', '/networks/{id}', async (ctx) => {
@@ -13,13 +14,13 @@ export function networkRoutes(r: Router, networks: NetworksService): void {
     sendStatus(ctx, 204);
   });
   r.on('POST', '/networks/{id}/connect', async (ctx) => {
-    const body = await readJsonBody<{ Container: string; EndpointConfig?: EndpointSettings }>(ctx);
-    await networks.connect(ctx.params[0]!, body.Container, body.EndpointConfig ?? {});
+    const body = await readBody<{ Container?: string; EndpointConfig?: EndpointSettings }>(ctx, networkConnectBody);
+    await networks.connect(ctx.params[0]!, body.Container ?? '', body.EndpointConfig ?? {});
     sendStatus(ctx, 200);
   });
   r.on('POST', '/networks/{id}/disconnect', async (ctx) => {
-    const body = await readJsonBody<{ Container: string; Force?: boolean }>(ctx);
-    await networks.disconnect(ctx.params[0]!, body.Container, body.Force ?? false);
+    const body = await readBody<{ Container?: string; Force?: boolean }>(ctx, networkDisconnectBody);
+    await networks.disconnect(ctx.params[0]!, body.Container ?? '', body.Force ?? false);
     sendStatus(ctx, 200);
   });
 }

@@ -2,11 +2,12 @@
 import type { VolumeCreateRequest } from '../../api/types.js';
 import { compareVersions } from '../../api/version.js';
 import type { VolumesService } from '../../engine/volumes/service.js';
-import { qBool, qFilters, readJsonBody, sendJson, sendStatus, type Router } from '../http.js';
+import { volumeCreateBody } from '../../api/schemas.js';
+import { qBool, qFilters, readBody, sendJson, sendStatus, type Router } from '../http.js';
 
 export function volumeRoutes(r: Router, volumes: VolumesService): void {
   r.on('GET', '/volumes', async (ctx) => sendJson(ctx, 200, volumes.list(qFilters(ctx.query))));
-  r.on('POST', '/volumes/create', async (ctx) => sendJson(ctx, 201, await volumes.create(await readJsonBody<VolumeCreateRequest>(ctx))));
+  r.on('POST', '/volumes/create', async (ctx) => sendJson(ctx, 201, await volumes.create(await readBody<VolumeCreateRequest>(ctx, volumeCreateBody))));
   r.on('POST', '/volumes/prune', async (ctx) => {
     const filters = qFilters(ctx.query);
     // Before API 1.42 a prune removed every unused volume; since then only anonymous ones unless all=true.

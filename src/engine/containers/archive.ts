@@ -120,26 +120,34 @@ export class RootView {
   /**
    * moby/sys/symlink's FollowSymlinkInScope: every symlink in `p` resolved with the container's root as
    * "/" ("..” stops there); the last element only when `followLast`. A missing element ends the
-   * resolution (the rest is joined as it is). Returns a clean container path.
+   * resolution (the rest is joined as it is). Returns a clean container path. `pending`: symlinks not
+   * on disk yet (container path → target) that count as if they were.
    */
-  async resolve(p: string, followLast = true): Promise<string> {
-    const pending = p.split('/').filter((s) => s !== '' && s !== '.');
+  async resolve(p: string, followLast = true, pending?: ReadonlyMap<string, string>): Promise<string> {
+    const parts = p.split('/').filter((s) => s !== '' && s !== '.');
     let cur = '/';
     let links = 0;
-    while (pending.length) {
-      const part = pending.shift()!;
+    while (parts.length) {
+      const part = parts.shift()!;
       if (part === '..') {
         cur = path.posix.dirname(cur);
         continue;
       }
       const next = path.posix.join(cur, part);
-      if (!followLast && pending.length === 0) return next;
+      if (!followLast && parts.length === 0) return next;
+      const pendingTarget = pending?.get(next);
+      if (pendingTarget !== undefined) {
+        if (++links > MAX_SYMLINKS) throw new InvalidParameter(`too many links in ${p}`);
+        if (pendingTarget.startsWith('/')) cur = '/';
+        parts.unshift(...pendingTarget.split('/').filter((s) => s !== '' && s !== '.'));
+        continue;
+      }
       let st: BigIntStats;
       try {
         st = await this.lstat(next);
       } catch (e) {
         if (!isMissing(e)) throw e;
-        return path.posix.join(next, ...pending);
+        return path.posix.join(next, ...parts);
       }
       if (!st.isSymbolicLink()) {
         cur = next;
@@ -148,7 +156,7 @@ export class RootView {
       if (++links > MAX_SYMLINKS) throw new InvalidParameter(`too many links in ${p}`);
       const target = await fs.readlink(this.host(next));
       if (target.startsWith('/')) cur = '/';
-      pending.unshift(...target.split('/').filter((s) => s !== '' && s !== '.'));
+      parts.unshift(...target.split('/').filter((s) => s !== '' && s !== '.'));
     }
     return cur;
   }
@@ -468,29 +476,38 @@ export class ContainerFilesService {
   private async extract(view: RootView, dest: string, body: Readable, binds: HelperBind[], o: { owner?: { uid: number; gid: number }; noOverwriteDirNonDir: boolean }): Promise<void> {
     const src = Readable.from(decompressed(body));
     let failure: Error | undefined;
+    // busybox tar makes the archive's symlinks (and hard links) only once every file is written, so an
+    // entry through a symlink made earlier in the same archive would land in a new directory and the
+    // link then fail: a partial extraction. So each entry is placed here, in the container's scope,
+    // through those links as through the ones on disk (as dockerd's chrooted extraction does), and the
+    // helper extracts at "/".
+    const madeLinks = new Map<string, string>();
+    const place = async (p: string) => path.posix.join(await view.resolve(path.posix.dirname(p), true, madeLinks), path.posix.basename(p));
     const { out, done: rewritten } = rewriteTar(src, async (h) => {
       const name = path.posix.normalize(h.name).replace(/^\/+/, '').replace(/\/$/, '');
       if (name === '.' || name === '') return null; // the destination itself is left as it is
-      const target = path.posix.join(dest, name);
       if (name === '..' || name.startsWith('../')) throw (failure = new InvalidParameter(`${JSON.stringify(h.name)} is outside of ${JSON.stringify(dest)}`));
+      let linkname: string | undefined;
       if (h.type === 'link') {
         const link = path.posix.normalize(h.linkname ?? '').replace(/^\/+/, '');
         if (link === '..' || link.startsWith('../')) throw (failure = new InvalidParameter(`invalid hardlink ${JSON.stringify(path.posix.join(dest, link))} -> ${JSON.stringify(h.name)}`));
+        linkname = (await place(path.posix.join(dest, link))).slice(1);
       }
+      const target = await place(path.posix.join(dest, name));
+      if (target === '/') return null;
+      if (h.type === 'symlink') madeLinks.set(target, h.linkname ?? '');
+      else madeLinks.delete(target);
       if (o.noOverwriteDirNonDir) {
-        const existing = await view
-          .resolve(path.posix.dirname(target), true)
-          .then((dir) => view.lstat(path.posix.join(dir, path.posix.basename(target))))
-          .catch(() => undefined);
+        const existing = await view.lstat(target).catch(() => undefined);
         const isDir = h.type === 'directory';
         if (existing?.isDirectory() && !isDir) throw (failure = new InvalidParameter(`cannot overwrite directory ${JSON.stringify(target)} with non-directory ${JSON.stringify(dest)}`));
         if (existing && !existing.isDirectory() && isDir) throw (failure = new InvalidParameter(`cannot overwrite non-directory ${JSON.stringify(target)} with directory ${JSON.stringify(dest)}`));
       }
-      const header = cleanHeader(h, name, h.type === 'link' ? path.posix.normalize(h.linkname ?? '').replace(/^\/+/, '') : undefined);
+      const header = cleanHeader(h, target.slice(1), linkname);
       if (o.owner) Object.assign(header, o.owner);
       return header;
     });
-    const { child, exited } = spawnHelper(view.rootfs, binds, ['tar', '-x', '--numeric-owner', '-f', '-', '-C', dest]);
+    const { child, exited } = spawnHelper(view.rootfs, binds, ['tar', '-x', '--numeric-owner', '-f', '-', '-C', '/']);
     out.pipe(child.stdin!);
     // A refused entry or a broken upload stops the helper where it is (what it wrote before stays, as with dockerd).
     rewritten.catch(() => {

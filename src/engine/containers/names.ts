@@ -5,7 +5,12 @@ import { InvalidParameter } from '../../lib/errors.js';
 const NAME_RE = /^\/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
 
 /** "/web" from "web"; throws Docker's message for an invalid name. */
+/** A container's name is also its DNS name on its networks: no longer than a DNS name may be. */
+const NAME_MAX = 253;
+
 export function normalizeName(name: string): string {
+  const bare = name.startsWith('/') ? name.slice(1) : name;
+  if (bare.length > NAME_MAX) throw new InvalidParameter(`Invalid container name (${bare.slice(0, 32)}...): ${bare.length} characters, at most ${NAME_MAX} are allowed`);
   if (!NAME_RE.test(name)) throw new InvalidParameter(`Invalid container name (${name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
   return name.startsWith('/') ? name : '/' + name;
 }

@@ -9,6 +9,7 @@ import type { Duplex } from 'node:stream';
 import type { ContainerCreateRequest, ContainerInspect, ContainerSummary, EndpointSettings, HostConfig } from '../../api/types.js';
 import { Conflict, InvalidParameter, NotFound, NotModified, SystemError, messageOf } from '../../lib/errors.js';
 import { run } from '../../lib/exec.js';
+import { parseSignal } from '../../lib/signals.js';
 import { writeFileAtomic } from '../../lib/fsutil.js';
 import { secureJoin } from '../../lib/securejoin.js';
 import type { EventsService } from '../events.js';
@@ -574,6 +575,7 @@ export class ContainersService {
   // ---- stop / kill / restart / pause ----
 
   async stop(ref: string, opts: { timeout?: number; signal?: string } = {}): Promise<void> {
+    if (opts.signal) parseSignal(opts.signal);
     const rec = this.store.get(ref);
     if (rec.state.status === 'restarting') {
       // Waiting out its back-off: cancel the restart.
@@ -599,6 +601,7 @@ export class ContainersService {
   }
 
   async kill(ref: string, signal = 'SIGKILL'): Promise<void> {
+    parseSignal(signal); // dockerd refuses a bad signal before it looks at the container
     const rec = this.store.get(ref);
     if (rec.state.status !== 'running' && rec.state.status !== 'paused') throw new Conflict(`Container ${rec.id} is not running`);
     const sig = normalizeSignal(signal);
@@ -870,10 +873,12 @@ function splitPsLine(line: string, n: number): string[] {
 }
 
 /** "SIGTERM", "TERM", "15" → runc's form. */
+/** runc's form of a signal: its name without SIG, or its number for the real-time ones runc cannot name. */
 export function normalizeSignal(sig: string): string {
   const s = sig.toUpperCase();
   if (/^\d+$/.test(s)) return s;
-  return s.startsWith('SIG') ? s.slice(3) : s;
+  const name = s.startsWith('SIG') ? s.slice(3) : s;
+  return name.startsWith('RT') ? String(parseSignal(sig)) : name;
 }
 
 /** Docker's exit codes for a container that could not start: 127 not found (or a mount of the wrong

@@ -125,12 +125,21 @@ export class ContentStore {
     return p;
   }
 
-  async readJson<T>(digest: string): Promise<T> {
+  async readText(digest: string): Promise<string> {
     try {
-      return JSON.parse(await fs.readFile(this.path(digest), 'utf8')) as T;
+      return await fs.readFile(this.path(digest), 'utf8');
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new NotFound(`blob ${digest} not found`);
       throw e;
+    }
+  }
+
+  async readJson<T>(digest: string): Promise<T> {
+    const text = await this.readText(digest);
+    try {
+      return JSON.parse(text) as T;
+    } catch (e) {
+      throw new InvalidParameter(`blob ${digest} is not valid JSON: ${(e as Error).message}`);
     }
   }
 

@@ -3,6 +3,7 @@
 // digest and size) and into extraction — then record the image with its tag and RepoDigest. Nothing is
 // recorded unless every blob verified; what a failed pull stored and no image uses is removed again.
 import type { ImagesService, OciImageConfig } from '../images/service.js';
+import { parseImageIndex, parseImageManifest, readImageConfig } from '../images/config.js';
 import { parsePlatform } from '../images/service.js';
 import { familiarString, normalizedName, normalizedString, parseNormalizedNamed, tagNameOnly, type Reference } from '../images/reference.js';
 import { chainIds } from '../snapshots/layers.js';
@@ -67,7 +68,7 @@ export function selectPlatform(index: ImageIndex, platform: string | undefined, 
 export async function resolveManifest(client: RegistryClient, ref: Reference, platform?: string): Promise<{ top: FetchedManifest; manifest: FetchedManifest }> {
   const top = await client.getManifest(ref.path, ref.digest ?? ref.tag ?? 'latest');
   if (!isIndex(top.mediaType)) return { top, manifest: top };
-  const chosen = selectPlatform(JSON.parse(top.body.toString()) as ImageIndex, platform, familiarString(ref));
+  const chosen = selectPlatform(parseImageIndex(top.body.toString(), `manifest list of ${familiarString(ref)}`), platform, familiarString(ref));
   return { top, manifest: await client.getManifest(ref.path, chosen.digest) };
 }
 
@@ -83,10 +84,11 @@ export async function pullImage(images: ImagesService, refText: string, o: PullO
   }
   // Only now does output start, so a missing image is a plain error response (the CLI's exit code).
   o.progress({ status: `Pulling from ${ref.path.replace(/^library\//, '')}`, id: ref.digest ?? ref.tag! });
-  const manifest = JSON.parse(resolved.manifest.body.toString()) as ImageManifest;
-  if (!manifest.config || !Array.isArray(manifest.layers)) {
+  const parsed = parseImageManifest(resolved.manifest.body.toString(), `manifest of ${familiarString(ref)}`);
+  if (!parsed.config) {
     throw new InvalidParameter(`unsupported manifest for ${familiarString(ref)}: media type ${resolved.manifest.mediaType} (schema 1 and other formats are not supported)`);
   }
+  const manifest = { ...parsed, config: parsed.config };
   const before =
     ref.tag !== undefined
       ? images.store.idForTag(normalizedString(ref))
@@ -114,7 +116,7 @@ async function fetchImage(
       await images.content.put(client.blob(ref.path, configDigest), { digest: configDigest, size: manifest.config.size });
       added.push(configDigest);
     }
-    const cfg = await images.content.readJson<OciImageConfig>(configDigest);
+    const cfg = await readImageConfig(images.content, configDigest);
     checkPlatform(cfg, o.platform);
     const diffIds = cfg.rootfs?.diff_ids ?? [];
     if (diffIds.length !== manifest.layers.length) {

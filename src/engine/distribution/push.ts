@@ -16,7 +16,7 @@ import type { LayerRef, StoredImage } from '../images/store.js';
 import type { AuthConfig } from './auth.js';
 import { MEDIA, RegistryClient } from './registry.js';
 import { LayerProgress, shortId, type Progress } from './progress.js';
-import type { ImageManifest } from './pull.js';
+import { parseImageManifest } from '../images/config.js';
 
 export interface PushOptions {
   auth: AuthConfig;
@@ -73,8 +73,8 @@ async function pushTag(images: ImagesService, client: RegistryClient, ref: Refer
 async function manifestFor(images: ImagesService, rec: StoredImage, layers: LayerRef[], cfgSize: number): Promise<{ body: Buffer; mediaType: string }> {
   if (rec.manifestDigest && (await images.content.has(rec.manifestDigest))) {
     const body = await readBlob(images, rec.manifestDigest);
-    const m = JSON.parse(body.toString()) as ImageManifest;
-    const same = m.config?.digest === rec.configDigest && m.layers?.length === layers.length && m.layers.every((d, i) => d.digest === layers[i]!.digest);
+    const m = parseImageManifest(body.toString(), `manifest ${rec.manifestDigest}`);
+    const same = m.config?.digest === rec.configDigest && m.layers.length === layers.length && m.layers.every((d, i) => d.digest === layers[i]!.digest);
     if (same) return { body, mediaType: m.mediaType ?? MEDIA.ociManifest };
   }
   const manifest = {

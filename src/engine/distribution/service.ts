@@ -4,7 +4,8 @@ import type { EventsService } from '../events.js';
 import { familiarString, parseImageReference, parseNormalizedNamed } from '../images/reference.js';
 import { RegistryClient, RegistryError } from './registry.js';
 import { basicHeader, type AuthConfig } from './auth.js';
-import { pullImage, resolveManifest, isIndex, type ImageIndex } from './pull.js';
+import { pullImage, resolveManifest, isIndex } from './pull.js';
+import { parseImageIndex } from '../images/config.js';
 import { pushImage } from './push.js';
 import type { Progress } from './progress.js';
 import { InvalidParameter, Unauthorized } from '../../lib/errors.js';
@@ -69,7 +70,7 @@ export class DistributionService {
     const client = new RegistryClient({ host: ref.domain, auth, insecure: this.o.insecure });
     const { top } = await resolveManifest(client, ref);
     const platforms = isIndex(top.mediaType)
-      ? (JSON.parse(top.body.toString()) as ImageIndex).manifests.flatMap((m) => (m.platform ? [m.platform] : []))
+      ? parseImageIndex(top.body.toString()).manifests.flatMap((m) => (m.platform ? [m.platform] : []))
       : await configPlatform(client, ref.path, top.body);
     return { Descriptor: { mediaType: top.mediaType, digest: top.digest, size: top.body.length }, Platforms: platforms };
   }

@@ -10,7 +10,8 @@ import * as tarStream from 'tar-stream';
 import { InvalidParameter, messageOf } from '../../lib/errors.js';
 import type { BlobInfo } from '../content/store.js';
 import { familiarName, familiarString, normalizedString, parseImageReference, type Reference } from './reference.js';
-import { digestOf, type ImagesService, type OciImageConfig } from './service.js';
+import { digestOf, type ImagesService } from './service.js';
+import { parseImageIndex, parseImageManifest, parseSaveManifest, readImageConfig } from './config.js';
 import type { LayerRef, StoredImage } from './store.js';
 
 const SMALL_FILES = new Set(['manifest.json', 'index.json', 'repositories', 'oci-layout']);
@@ -129,15 +130,6 @@ function blobAt(c: ArchiveContents, p: string): BlobInfo {
   return b;
 }
 
-function parseJson<T>(buf: Buffer | undefined, what: string): T | undefined {
-  if (!buf) return undefined;
-  try {
-    return JSON.parse(buf.toString()) as T;
-  } catch {
-    throw new InvalidParameter(`invalid archive: ${what} is not valid JSON`);
-  }
-}
-
 function refFrom(s: string | undefined): Reference[] {
   if (!s) return [];
   try {
@@ -148,16 +140,18 @@ function refFrom(s: string | undefined): Reference[] {
 }
 
 async function imagesFromArchive(svc: ImagesService, c: ArchiveContents): Promise<ArchiveImage[]> {
-  const manifest = parseJson<{ Config: string; RepoTags: string[] | null; Layers: string[] }[]>(c.small.get('manifest.json'), 'manifest.json');
+  const manifestJson = c.small.get('manifest.json');
+  const manifest = manifestJson && parseSaveManifest(manifestJson.toString());
   if (manifest) {
     return manifest.map((m) => ({
       configDigest: blobAt(c, m.Config).digest,
       layerDigests: m.Layers.map((l) => blobAt(c, l).digest),
       layerMediaTypes: m.Layers.map(() => ''),
-      refs: (m.RepoTags ?? []).flatMap(refFrom),
+      refs: m.RepoTags.flatMap(refFrom),
     }));
   }
-  const index = parseJson<{ manifests: Descriptor[] }>(c.small.get('index.json'), 'index.json');
+  const indexJson = c.small.get('index.json');
+  const index = indexJson && parseImageIndex(indexJson.toString(), 'archive: index.json');
   if (!index) throw new InvalidParameter('invalid archive: neither manifest.json nor index.json found (expected a "docker save" archive or an OCI image layout)');
   const out: ArchiveImage[] = [];
   for (const d of index.manifests) await collectOci(svc, d, out);
@@ -170,14 +164,15 @@ async function collectOci(svc: ImagesService, d: Descriptor, out: ArchiveImage[]
   const refName = ann['org.opencontainers.image.ref.name'];
   const names = refs ?? refFrom(ann['io.containerd.image.name'] ?? (refName && /[:/]/.test(refName) ? refName : undefined));
   if (d.mediaType === OCI_INDEX || d.mediaType === 'application/vnd.docker.distribution.manifest.list.v2+json') {
-    const idx = await svc.content.readJson<{ manifests: Descriptor[] }>(d.digest);
+    const idx = parseImageIndex(await svc.content.readText(d.digest), `index ${d.digest}`);
     const arch = process.arch === 'x64' ? 'amd64' : process.arch;
     const pick = idx.manifests.find((m) => m.platform?.os === 'linux' && m.platform.architecture === arch) ?? idx.manifests[0];
     if (pick) await collectOci(svc, pick, out, names);
     return;
   }
   if (!(await svc.content.has(d.digest))) throw new InvalidParameter(`invalid archive: manifest ${d.digest} named in index.json is missing from the archive`);
-  const m = await svc.content.readJson<{ config: Descriptor; layers: Descriptor[] }>(d.digest);
+  const m = parseImageManifest(await svc.content.readText(d.digest), `manifest ${d.digest}`);
+  if (!m.config) throw new InvalidParameter(`invalid archive: manifest ${d.digest} names no image config`);
   out.push({ configDigest: m.config.digest, manifestDigest: d.digest, layerDigests: m.layers.map((l) => l.digest), layerMediaTypes: m.layers.map((l) => l.mediaType), refs: names });
 }
 
@@ -191,7 +186,7 @@ export async function loadArchive(svc: ImagesService, src: Readable, progress?: 
       for (const d of [img.configDigest, ...img.layerDigests]) {
         if (!(await svc.content.has(d))) throw new InvalidParameter(`invalid archive: blob ${d} named in its manifest is missing from the archive`);
       }
-      const cfg = await svc.content.readJson<OciImageConfig>(img.configDigest);
+      const cfg = await readImageConfig(svc.content, img.configDigest);
       const diffIds = cfg.rootfs?.diff_ids ?? [];
       if (diffIds.length !== img.layerDigests.length) throw new InvalidParameter(`invalid archive: image ${img.configDigest} has ${diffIds.length} diff IDs but ${img.layerDigests.length} layers`);
       const layers: LayerRef[] = [];

@@ -16,6 +16,7 @@ import type { Snapshotter } from '../snapshots/snapshotter.js';
 import { loadArchive, saveArchive } from './archive.js';
 import { applyChanges } from './changes.js';
 import { familiarString, matchesReferencePattern, normalizedName, normalizedString, parseImageReference, parseNormalizedNamed, type Reference } from './reference.js';
+import { readImageConfig } from './config.js';
 import { ImageStore, type ImageRecord, type LayerRef, type StoredImage } from './store.js';
 
 export type { ImageRecord, LayerRef, StoredImage } from './store.js';
@@ -137,7 +138,7 @@ export class ImagesService {
   /** The image's config blob (architecture, os, config, rootfs, history, created, ...). */
   async imageConfig(id: string): Promise<OciImageConfig> {
     const rec = this.store.get(id) ?? (await this.resolve(id));
-    return this.content.readJson<OciImageConfig>(rec.configDigest);
+    return readImageConfig(this.content, rec.configDigest);
   }
 
   /** Chain IDs of the image's layers, bottom → top. */
@@ -201,7 +202,7 @@ export class ImagesService {
     const dangling = danglingFilter(f.dangling);
     const rows: { rec: StoredImage; cfg: OciImageConfig; created: number }[] = [];
     for (const rec of this.store.all()) {
-      const cfg = await this.content.readJson<OciImageConfig>(rec.configDigest);
+      const cfg = await readImageConfig(this.content, rec.configDigest);
       rows.push({ rec, cfg, created: Date.parse(cfg.created ?? '1970-01-01T00:00:00Z') });
     }
     const createdOf = async (ref: string | undefined) => {

@@ -217,6 +217,7 @@ function validateMemory(hc: HostConfig): void {
 }
 
 function validateCpu(hc: HostConfig, ncpu: number): void {
+  if ((hc.CpuShares ?? 0) < 0) throw new InvalidParameter(`invalid CPU shares (${hc.CpuShares}): value must be a positive integer`);
   const nano = hc.NanoCpus ?? 0;
   if (nano > 0 && (hc.CpuPeriod ?? 0) > 0) throw new InvalidParameter('Conflicting options: Nano CPUs and CPU Period cannot both be set');
   if (nano > 0 && (hc.CpuQuota ?? 0) > 0) throw new InvalidParameter('Conflicting options: Nano CPUs and CPU Quota cannot both be set');
