@@ -1,0 +1,65 @@
+// What broke when berth was tried as a new Docker user would (issue 10's walkthrough: everyday
+// Dockerfiles on a Debian base, the docker CLI 28, bin/berth and docker-compose 1.29). Each test here
+// reproduces one break with busybox (the breaks were not Debian-specific) and fails without its fix.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { TestDaemon } from './harness.js';
+
+/**
+ * An OCI runtime that is runc, except that `start` ends the way runc's does when it loses this race:
+ * runc start reads the exec fifo (the container's process runs; `true` exits at once), the shim sees the
+ * exit and runs `runc delete`, which removes the state dir, and only then does runc start remove the
+ * fifo — and fails with ENOENT although the process ran. Seen with `docker run --rm debian true` on a
+ * loaded machine (2 of 10 runs), and in issue 10 item 11 (1 of 400 parallel runs). Here `start` is the
+ * real `runc start`, then a wait for the shim's delete, then runc's own error line: the race, made certain.
+ */
+const RACING_RUNC = `#!/bin/sh
+root=; id=; cmd=
+prev=
+for a in "$@"; do
+  case "$prev" in --root) root=$a ;; start) id=$a ;; esac
+  [ "$a" = start ] && cmd=start
+  prev=$a
+done
+[ "$cmd" = start ] || exec runc "$@"
+runc "$@" || exit $?
+while [ -e "$root/$id" ]; do sleep 0.01; done
+echo "time=\\"$(date -u +%Y-%m-%dT%H:%M:%SZ)\\" level=error msg=\\"remove $root/$id/exec.fifo: no such file or directory\\"" >&2
+exit 1
+`;
+
+describe('a container whose process exits before `runc start` returns', () => {
+  let d: TestDaemon;
+  let dir: string;
+  before(async () => {
+    dir = await fs.mkdtemp('/tmp/bt-walk-');
+    const runtime = path.join(dir, 'racing-runc');
+    await fs.writeFile(runtime, RACING_RUNC, { mode: 0o755 });
+    d = await TestDaemon.start(['--runtime', runtime]);
+    await d.importBusybox();
+  });
+  after(async () => {
+    await d.cleanup();
+    await fs.rm(dir, { recursive: true, force: true });
+  });
+
+  it('run --rm succeeds with the command\'s output and exit code, and the container is removed', async () => {
+    const r = await d.docker(['run', '--rm', 'busybox', 'sh', '-c', 'echo ran; exit 3']);
+    assert.equal(r.stderr, '');
+    assert.equal(r.stdout, 'ran\n');
+    assert.equal(r.code, 3);
+    const ps = await d.docker(['ps', '-aq']);
+    assert.equal(ps.stdout, '');
+  });
+
+  it('run -d then wait: the container ran and is shown as exited with its code', async () => {
+    const r = await d.docker(['run', '-d', '--name', 'quick', 'busybox', 'true']);
+    assert.equal(r.code, 0, r.stderr);
+    const w = await d.docker(['wait', 'quick']);
+    assert.equal(w.stdout.trim(), '0', w.stderr);
+    const st = await d.docker(['inspect', '-f', '{{.State.Status}} {{.State.ExitCode}} {{.State.Error}}|', 'quick']);
+    assert.equal(st.stdout.trim(), 'exited 0 |');
+  });
+});
