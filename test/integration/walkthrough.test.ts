@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { TestDaemon } from './harness.js';
+import { TestDaemon, runCmd } from './harness.js';
 
 /**
  * An OCI runtime that is runc, except that `start` ends the way runc's does when it loses this race:
@@ -61,5 +61,52 @@ describe('a container whose process exits before `runc start` returns', () => {
     assert.equal(w.stdout.trim(), '0', w.stderr);
     const st = await d.docker(['inspect', '-f', '{{.State.Status}} {{.State.ExitCode}} {{.State.Error}}|', 'quick']);
     assert.equal(st.stdout.trim(), 'exited 0 |');
+  });
+});
+
+describe('docker load of a compressed save', () => {
+  let d: TestDaemon;
+  let dir: string;
+  before(async () => {
+    dir = await fs.mkdtemp('/tmp/bt-walk-');
+    d = await TestDaemon.start();
+    await d.importBusybox();
+  });
+  after(async () => {
+    await d.cleanup();
+    await fs.rm(dir, { recursive: true, force: true });
+  });
+
+  // `docker save img | gzip > img.tar.gz` then `docker load -i img.tar.gz`: dockerd decompresses what it is
+  // sent (gzip, bzip2, xz, zstd); berth answered `invalid archive: Invalid tar header…`.
+  for (const [program, ext] of [['gzip', 'gz'], ['xz', 'xz'], ['bzip2', 'bz2']] as const) {
+    it(`loads a ${program}-compressed archive from a file and from stdin, and the image runs`, async () => {
+      const tar = path.join(dir, `busybox-${program}.tar`);
+      const saved = await d.docker(['save', '-o', tar, 'busybox']);
+      assert.equal(saved.code, 0, saved.stderr);
+      const z = await runCmd([program, tar]);
+      assert.equal(z.code, 0, z.stderr);
+      for (const how of ['file', 'stdin'] as const) {
+        assert.equal((await d.docker(['rmi', 'busybox'])).code, 0);
+        const r = how === 'file' ? await d.docker(['load', '-i', `${tar}.${ext}`]) : await d.docker(['load'], { input: await fs.readFile(`${tar}.${ext}`) });
+        assert.equal(r.stderr, '', how);
+        assert.equal(r.stdout.trim(), 'Loaded image: busybox:latest', how);
+        const run = await d.docker(['run', '--rm', 'busybox', 'echo', 'loaded']);
+        assert.equal(run.stdout, 'loaded\n', run.stderr);
+      }
+    });
+  }
+
+  it('a truncated compressed archive is refused with the decompressor\'s reason, and nothing is loaded', async () => {
+    const tar = path.join(dir, 'cut.tar');
+    assert.equal((await d.docker(['save', '-o', tar, 'busybox'])).code, 0);
+    assert.equal((await runCmd(['gzip', tar])).code, 0);
+    const whole = await fs.readFile(tar + '.gz');
+    assert.equal((await d.docker(['rmi', 'busybox'])).code, 0);
+    const r = await d.docker(['load'], { input: whole.subarray(0, whole.length >> 1) });
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /^Error response from daemon: invalid archive: .*(corrupt|unexpected end|incomplete)/);
+    assert.equal((await d.docker(['images', '-q'])).stdout, '');
+    await d.importBusybox();
   });
 });

@@ -475,7 +475,8 @@ export class ImagesService {
 
   /** `docker load`: returns the lines docker prints ("Loaded image: busybox:latest"). */
   async load(src: Readable, progress?: (line: string) => void): Promise<string[]> {
-    const loaded = await this.unrecorded(() => loadArchive(this, src, progress));
+    // `docker save img | gzip > img.tar.gz`: dockerd loads a compressed archive as it is sent.
+    const loaded = await this.unrecorded(() => loadArchive(this, Readable.from(decompressed(src)), progress));
     for (const id of new Set(loaded.ids)) this.emit('load', id, { name: id });
     return loaded.lines;
   }
