@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { TestDaemon, runCmd } from './harness.js';
+import { TestDaemon, busyboxTar, runCmd } from './harness.js';
 
 /**
  * An OCI runtime that is runc, except that `start` ends the way runc's does when it loses this race:
@@ -97,16 +97,33 @@ describe('docker load of a compressed save', () => {
     });
   }
 
+  // The same formats wherever a tar is sent: `docker import rootfs.tar.xz`, and a context on stdin for
+  // the docker CLI's legacy builder (`tar -c . | bzip2 | docker build -`), as dockerd takes them.
+  it('imports an xz-compressed rootfs and builds from a bzip2-compressed context', async () => {
+    const rootfs = path.join(dir, 'rootfs.tar');
+    assert.equal((await runCmd(['sh', '-c', `cp ${await busyboxTar()} ${rootfs} && xz ${rootfs}`])).code, 0);
+    const imp = await d.docker(['import', rootfs + '.xz', 'bb-xz']);
+    assert.equal(imp.code, 0, imp.stderr);
+    assert.equal((await d.docker(['run', '--rm', 'bb-xz', 'echo', 'from-xz'])).stdout, 'from-xz\n');
+    await fs.writeFile(path.join(dir, 'Dockerfile'), 'FROM bb-xz\nRUN echo built > /b\n');
+    const ctx = await runCmd(['sh', '-c', `tar -C ${dir} -c Dockerfile | bzip2 > ${dir}/ctx.tar.bz2`]);
+    assert.equal(ctx.code, 0, ctx.stderr);
+    const built = await d.docker(['build', '-q', '-t', 'bb-bz', '-'], { input: await fs.readFile(`${dir}/ctx.tar.bz2`), env: { DOCKER_BUILDKIT: '0' } });
+    assert.equal(built.code, 0, built.stderr);
+    assert.equal((await d.docker(['run', '--rm', 'bb-bz', 'cat', '/b'])).stdout, 'built\n');
+  });
+
   it('a truncated compressed archive is refused with the decompressor\'s reason, and nothing is loaded', async () => {
     const tar = path.join(dir, 'cut.tar');
     assert.equal((await d.docker(['save', '-o', tar, 'busybox'])).code, 0);
     assert.equal((await runCmd(['gzip', tar])).code, 0);
     const whole = await fs.readFile(tar + '.gz');
     assert.equal((await d.docker(['rmi', 'busybox'])).code, 0);
+    const before = (await d.docker(['images', '-aq'])).stdout;
     const r = await d.docker(['load'], { input: whole.subarray(0, whole.length >> 1) });
     assert.notEqual(r.code, 0);
     assert.match(r.stderr, /^Error response from daemon: invalid archive: .*(corrupt|unexpected end|incomplete)/);
-    assert.equal((await d.docker(['images', '-q'])).stdout, '');
+    assert.equal((await d.docker(['images', '-aq'])).stdout, before);
     await d.importBusybox();
   });
 });
