@@ -4,6 +4,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
+import http from 'node:http';
 import path from 'node:path';
 import { TestDaemon, busyboxTar, runCmd } from './harness.js';
 
@@ -125,5 +126,62 @@ describe('docker load of a compressed save', () => {
     assert.match(r.stderr, /^Error response from daemon: invalid archive: .*(corrupt|unexpected end|incomplete)/);
     assert.equal((await d.docker(['images', '-aq'])).stdout, before);
     await d.importBusybox();
+  });
+});
+
+function getJson(socket: string, p: string): Promise<Record<string, unknown>> {
+  return new Promise((resolve, reject) => {
+    http
+      .get({ socketPath: socket, path: p }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve(JSON.parse(Buffer.concat(chunks).toString()) as Record<string, unknown>));
+      })
+      .on('error', reject);
+  });
+}
+
+// `client.images.get('debian').attrs['Config']['Entrypoint']` (docker-py) raised KeyError on berth: its image
+// inspect sent the image config's few keys, where dockerd sends Go's whole container.Config, zero values and
+// nulls included. The expected objects are dockerd 20.10's answers (GET /v1.41/images/…/json) for the same
+// images: busybox imported with `-c 'CMD ["sh"]'`, and a build setting every optional field.
+describe('image inspect: Config and ContainerConfig as dockerd sends them', () => {
+  let d: TestDaemon;
+  before(async () => {
+    d = await TestDaemon.start();
+    await d.importBusybox();
+  });
+  after(async () => d.cleanup());
+
+  const ZERO = { Hostname: '', Domainname: '', User: '', AttachStdin: false, AttachStdout: false, AttachStderr: false, Tty: false, OpenStdin: false, StdinOnce: false, Env: null, Cmd: null, Image: '', Volumes: null, WorkingDir: '', Entrypoint: null, OnBuild: null, Labels: null };
+
+  it('an imported image: every field of container.Config, in Go\'s order, null where unset', async () => {
+    const img = await getJson(d.socket, '/v1.41/images/busybox/json');
+    assert.equal(JSON.stringify(img.Config), JSON.stringify({ ...ZERO, Cmd: ['sh'] }));
+    assert.equal(JSON.stringify(img.ContainerConfig), JSON.stringify(ZERO));
+  });
+
+  it('a built image: the optional fields where Go puts them', async () => {
+    const dockerfile = 'FROM busybox\nUSER 1000\nEXPOSE 80\nSTOPSIGNAL SIGINT\nLABEL a=b\nHEALTHCHECK CMD true\nSHELL ["/bin/sh","-ec"]\nVOLUME /v\nENTRYPOINT ["top"]\n';
+    const b = await d.docker(['build', '-q', '-t', 'cfgtest', '-'], { input: dockerfile, env: { DOCKER_BUILDKIT: '0' } });
+    assert.equal(b.code, 0, b.stderr);
+    const cfg = (await getJson(d.socket, '/v1.41/images/cfgtest/json')).Config as Record<string, unknown>;
+    // dockerd's classic builder records the parent image's ID as Image; the keys and the rest are compared.
+    assert.deepEqual(Object.keys(cfg), ['Hostname', 'Domainname', 'User', 'AttachStdin', 'AttachStdout', 'AttachStderr', 'ExposedPorts', 'Tty', 'OpenStdin', 'StdinOnce', 'Env', 'Cmd', 'Healthcheck', 'Image', 'Volumes', 'WorkingDir', 'Entrypoint', 'OnBuild', 'Labels', 'StopSignal', 'Shell']);
+    assert.deepEqual(
+      { ...cfg, Image: '' },
+      {
+        ...ZERO,
+        User: '1000',
+        ExposedPorts: { '80/tcp': {} },
+        Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'],
+        Healthcheck: { Test: ['CMD-SHELL', 'true'] },
+        Volumes: { '/v': {} },
+        Entrypoint: ['top'],
+        Labels: { a: 'b' },
+        StopSignal: 'SIGINT',
+        Shell: ['/bin/sh', '-ec'],
+      },
+    );
   });
 });

@@ -165,10 +165,10 @@ export class ImagesService {
       Comment: cfg.comment ?? '',
       Created: cfg.created ?? ZERO_TIME,
       Container: cfg.container ?? '',
-      ContainerConfig: cfg.container_config ?? {},
+      ContainerConfig: goContainerConfig(cfg.container_config),
       DockerVersion: cfg.docker_version ?? '',
       Author: cfg.author ?? '',
-      Config: cfg.config ?? {},
+      Config: goContainerConfig(cfg.config),
       Architecture: cfg.architecture,
       ...(cfg.variant ? { Variant: cfg.variant } : {}),
       Os: cfg.os,
@@ -506,6 +506,50 @@ export class ImagesService {
     return all.filter((t) => normalizedName(t) === normalizedName(ref));
   }
 }
+
+/** container.Config as dockerd's JSON has it (Go's field order; the fields without `omitempty` always
+ *  there, null or zero when unset; the others only when set), whatever keys the image config kept:
+ *  clients index it directly (docker-py's `attrs['Config']['Entrypoint']`). */
+function goContainerConfig(c: ImageRuntimeConfig | undefined): Record<string, unknown> {
+  const v = (c ?? {}) as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  const set = (x: unknown): boolean => x !== undefined && x !== null && x !== '' && x !== false && !(typeof x === 'object' && Object.keys(x).length === 0);
+  for (const [key, zero, omitEmpty] of GO_CONFIG_FIELDS) {
+    if (omitEmpty) {
+      if (set(v[key])) out[key] = v[key];
+    } else out[key] = v[key] ?? zero;
+  }
+  return out;
+}
+
+/** moby's api/types/container.Config: [field, zero value, omitempty]. */
+const GO_CONFIG_FIELDS: [string, unknown, boolean][] = [
+  ['Hostname', '', false],
+  ['Domainname', '', false],
+  ['User', '', false],
+  ['AttachStdin', false, false],
+  ['AttachStdout', false, false],
+  ['AttachStderr', false, false],
+  ['ExposedPorts', null, true],
+  ['Tty', false, false],
+  ['OpenStdin', false, false],
+  ['StdinOnce', false, false],
+  ['Env', null, false],
+  ['Cmd', null, false],
+  ['Healthcheck', null, true],
+  ['ArgsEscaped', false, true],
+  ['Image', '', false],
+  ['Volumes', null, false],
+  ['WorkingDir', '', false],
+  ['Entrypoint', null, false],
+  ['NetworkDisabled', false, true],
+  ['MacAddress', '', true],
+  ['OnBuild', null, false],
+  ['Labels', null, false],
+  ['StopSignal', '', true],
+  ['StopTimeout', null, true],
+  ['Shell', null, true],
+];
 
 function deleteConflict(id: string, hard: boolean, message: string): Conflict {
   return new Conflict(`conflict: unable to delete ${short(id)} (${hard ? 'cannot be forced' : 'must be forced'}) - ${message}`);
