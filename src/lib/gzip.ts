@@ -19,10 +19,24 @@ function pigz(): string | null {
 
 /** zstd layers (OCI's tar+zstd) through Debian's `zstd`; Node 20's zlib has no zstd. */
 export function unzstdStream(src: Readable): Readable {
-  const r = spawnSync('sh', ['-c', 'command -v zstd'], { encoding: 'utf8' });
+  return decompressWith('zstd', 'this layer is zstd-compressed', src);
+}
+
+/** xz and bzip2 archives (`docker save img | xz`, a build context or `import` as .tar.xz/.tar.bz2), which
+ *  dockerd also takes; Node has neither, Debian's `xz` and `bzip2` programs do. */
+export function unxzStream(src: Readable): Readable {
+  return decompressWith('xz', 'this archive is xz-compressed', src, 'xz-utils');
+}
+
+export function bunzip2Stream(src: Readable): Readable {
+  return decompressWith('bzip2', 'this archive is bzip2-compressed', src);
+}
+
+function decompressWith(program: string, what: string, src: Readable, aptPackage = program): Readable {
+  const r = spawnSync('sh', ['-c', `command -v ${program}`], { encoding: 'utf8' });
   if (r.status !== 0) {
     const out = new PassThrough();
-    out.destroy(new Error('this layer is zstd-compressed and the zstd program is not installed (apt-get install zstd)'));
+    out.destroy(new Error(`${what} and the ${program} program is not installed (apt-get install ${aptPackage})`));
     return out;
   }
   return throughPigz(r.stdout.trim(), ['-d', '-c', '-q'], src);
@@ -42,7 +56,7 @@ function throughPigz(bin: string, args: string[], src: Readable): Readable {
   child.stdout.pipe(out, { end: false });
   child.on('close', (code) => {
     if (code === 0) out.end();
-    else out.destroy(new Error(`pigz ${args.join(' ')} failed (exit ${code}): ${stderr.trim() || 'invalid data'}`));
+    else out.destroy(new Error(`${bin.split('/').pop()} ${args.join(' ')} failed (exit ${code}): ${stderr.trim() || 'invalid data'}`));
   });
   out.on('close', () => {
     if (child.exitCode === null) child.kill();

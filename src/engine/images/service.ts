@@ -166,10 +166,10 @@ export class ImagesService {
       Comment: cfg.comment ?? '',
       Created: cfg.created ?? ZERO_TIME,
       Container: cfg.container ?? '',
-      ContainerConfig: cfg.container_config ?? {},
+      ContainerConfig: goContainerConfig(cfg.container_config),
       DockerVersion: cfg.docker_version ?? '',
       Author: cfg.author ?? '',
-      Config: inspectConfig(cfg.config),
+      Config: goContainerConfig(cfg.config),
       Architecture: cfg.architecture,
       ...(cfg.variant ? { Variant: cfg.variant } : {}),
       Os: cfg.os,
@@ -483,7 +483,8 @@ export class ImagesService {
 
   /** `docker load`: returns the lines docker prints ("Loaded image: busybox:latest"). */
   async load(src: Readable, progress?: (line: string) => void): Promise<string[]> {
-    const loaded = await this.unrecorded(() => loadArchive(this, src, progress));
+    // `docker save img | gzip > img.tar.gz`: dockerd loads a compressed archive as it is sent.
+    const loaded = await this.unrecorded(() => loadArchive(this, Readable.from(decompressed(src)), progress));
     for (const id of new Set(loaded.ids)) this.emit('load', id, { name: id });
     return loaded.lines;
   }
@@ -513,6 +514,50 @@ export class ImagesService {
     return all.filter((t) => normalizedName(t) === normalizedName(ref));
   }
 }
+
+/** container.Config as dockerd's JSON has it (Go's field order; the fields without `omitempty` always
+ *  there, null or zero when unset; the others only when set), whatever keys the image config kept:
+ *  clients index it directly (docker-py's `attrs['Config']['Entrypoint']`). */
+function goContainerConfig(c: ImageRuntimeConfig | undefined): Record<string, unknown> {
+  const v = (c ?? {}) as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  const set = (x: unknown): boolean => x !== undefined && x !== null && x !== '' && x !== false && !(typeof x === 'object' && Object.keys(x).length === 0);
+  for (const [key, zero, omitEmpty] of GO_CONFIG_FIELDS) {
+    if (omitEmpty) {
+      if (set(v[key])) out[key] = v[key];
+    } else out[key] = v[key] ?? zero;
+  }
+  return out;
+}
+
+/** moby's api/types/container.Config: [field, zero value, omitempty]. */
+const GO_CONFIG_FIELDS: [string, unknown, boolean][] = [
+  ['Hostname', '', false],
+  ['Domainname', '', false],
+  ['User', '', false],
+  ['AttachStdin', false, false],
+  ['AttachStdout', false, false],
+  ['AttachStderr', false, false],
+  ['ExposedPorts', null, true],
+  ['Tty', false, false],
+  ['OpenStdin', false, false],
+  ['StdinOnce', false, false],
+  ['Env', null, false],
+  ['Cmd', null, false],
+  ['Healthcheck', null, true],
+  ['ArgsEscaped', false, true],
+  ['Image', '', false],
+  ['Volumes', null, false],
+  ['WorkingDir', '', false],
+  ['Entrypoint', null, false],
+  ['NetworkDisabled', false, true],
+  ['MacAddress', '', true],
+  ['OnBuild', null, false],
+  ['Labels', null, false],
+  ['StopSignal', '', true],
+  ['StopTimeout', null, true],
+  ['Shell', null, true],
+];
 
 function deleteConflict(id: string, hard: boolean, message: string): Conflict {
   return new Conflict(`conflict: unable to delete ${short(id)} (${hard ? 'cannot be forced' : 'must be forced'}) - ${message}`);
@@ -556,31 +601,4 @@ export function parsePlatform(p: string | undefined): { architecture: string; os
 /** sha256 of bytes, "sha256:<hex>". */
 export function digestOf(data: Buffer | string): string {
   return 'sha256:' + createHash('sha256').update(data).digest('hex');
-}
-
-/**
- * An image's Config as dockerd's inspect shows it: Go's container.Config, so the fields without
- * omitempty are always there (null or empty when the image has none; clients index them, e.g. OnBuild).
- */
-function inspectConfig(config: ImageRuntimeConfig | undefined): ImageRuntimeConfig {
-  return {
-    Hostname: '',
-    Domainname: '',
-    User: '',
-    AttachStdin: false,
-    AttachStdout: false,
-    AttachStderr: false,
-    Tty: false,
-    OpenStdin: false,
-    StdinOnce: false,
-    Env: null,
-    Cmd: null,
-    Image: '',
-    Volumes: null,
-    WorkingDir: '',
-    Entrypoint: null,
-    OnBuild: null,
-    Labels: null,
-    ...config,
-  } as ImageRuntimeConfig;
 }

@@ -8,7 +8,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { Readable, type Writable } from 'node:stream';
-import { gunzipStream, unzstdStream } from '../../lib/gzip.js';
+import { bunzip2Stream, gunzipStream, unxzStream, unzstdStream } from '../../lib/gzip.js';
 import * as tarStream from 'tar-stream';
 import { InvalidParameter } from '../../lib/errors.js';
 import { CommandError, run } from '../../lib/exec.js';
@@ -120,7 +120,7 @@ async function* coalesce(src: AsyncIterable<Buffer>, min: number): AsyncGenerato
   if (size) yield Buffer.concat(parts, size);
 }
 
-/** gzip and zstd are detected by their magic bytes, so callers need not know the media type. A failing
+/** gzip, zstd, xz and bzip2 (dockerd's DecompressStream's formats) are detected by their magic bytes, so callers need not know the media type. A failing
  *  source (truncated upload, network error) fails the iteration rather than stalling it. */
 export async function* decompressed(src: AsyncIterable<Buffer> | Readable): AsyncGenerator<Buffer> {
   const it = (src as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
@@ -131,14 +131,22 @@ export async function* decompressed(src: AsyncIterable<Buffer> | Readable): Asyn
     yield head;
     for (let n = await it.next(); !n.done; n = await it.next()) yield n.value;
   };
-  const gzip = head[0] === 0x1f && head[1] === 0x8b;
-  const zstd = head[0] === 0x28 && head[1] === 0xb5 && head[2] === 0x2f && head[3] === 0xfd;
-  if (!gzip && !zstd) {
+  const decompress = decompressorFor(head);
+  if (!decompress) {
     yield* rest();
     return;
   }
   // A failing source destroys the decompressor's output with the error, which ends the loop below.
-  for await (const c of (gzip ? gunzipStream : unzstdStream)(Readable.from(rest()))) yield c as Buffer;
+  for await (const c of decompress(Readable.from(rest()))) yield c as Buffer;
+}
+
+/** The formats dockerd's DecompressStream knows, by their magic bytes (a tar starts with a file name). */
+function decompressorFor(head: Buffer): ((src: Readable) => Readable) | undefined {
+  if (head[0] === 0x1f && head[1] === 0x8b) return gunzipStream;
+  if (head.subarray(0, 4).equals(Buffer.from([0x28, 0xb5, 0x2f, 0xfd]))) return unzstdStream;
+  if (head.subarray(0, 6).equals(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]))) return unxzStream;
+  if (head.subarray(0, 3).toString('latin1') === 'BZh') return bunzip2Stream;
+  return undefined;
 }
 
 /** Bytes a layer's files take as Docker counts them (overlay2 DiffSize: regular file sizes and
