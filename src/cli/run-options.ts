@@ -40,6 +40,7 @@ export const CONTAINER_FLAGS: FlagSpec[] = [
   { name: 'ipc', type: 'string', description: 'IPC mode to use' },
   { name: 'label', short: 'l', type: 'stringArray', description: 'Set meta data on a container' },
   { name: 'label-file', type: 'stringArray', description: 'Read in a line delimited file of labels' },
+  { name: 'link', type: 'stringArray', description: 'Add link to another container' },
   { name: 'log-driver', type: 'string', description: 'Logging driver for the container' },
   { name: 'log-opt', type: 'stringArray', description: 'Log driver options' },
   { name: 'memory', short: 'm', type: 'size', description: 'Memory limit' },
@@ -584,6 +585,8 @@ function hostConfig(f: ParsedFlags, env: MappingEnv, binds: string[], ports: Rec
     DnsOptions: f.list('dns-option'),
     DnsSearch: f.list('dns-search'),
     ExtraHosts: nonEmpty(f.list('add-host')),
+    // As the docker CLI: a bare name links under its own name.
+    Links: nonEmpty(f.list('link').map((l) => (l.includes(':') ? l : `${l}:${l}`))),
     GroupAdd: nonEmpty(f.list('group-add')),
     IpcMode: f.str('ipc'),
     PidMode: f.str('pid'),

@@ -281,4 +281,12 @@ describe('what docker-py found', () => {
     assert.match(refused.body, /Cannot link to a non running container: \/dpy-db AS \/[a-z_]+\/db/);
     for (const c of [db, app, late]) await api(d, 'DELETE', `/v1.44/containers/${c}?force=1`);
   });
+
+  it('berth run --link NAME[:ALIAS] as the docker CLI sends it (a bare name links under itself)', async () => {
+    assert.equal((await d.berth(['run', '-d', '--name', 'lnk-db', 'busybox', 'sleep', '9999'])).code, 0);
+    const r = await d.berth(['run', '--rm', '--link', 'lnk-db', '--link', 'lnk-db:alias', 'busybox', 'sh', '-c', 'ping -c1 -W2 lnk-db >/dev/null && ping -c1 -W2 alias >/dev/null && echo reached']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout.trim(), 'reached');
+    await d.berth(['rm', '-f', 'lnk-db']);
+  });
 });
