@@ -10,6 +10,7 @@ import http from 'node:http';
 import path from 'node:path';
 import readline from 'node:readline';
 import { REPO, TestDaemon, runCmd } from './harness.js';
+import { api } from '../support/api.js';
 import { waitFor } from './waits.js';
 import { startRegistryServe, type RegistryServe } from '../support/registry-serve.js';
 
@@ -37,23 +38,6 @@ class Live {
     if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGTERM');
     return this.exited;
   }
-}
-
-interface ApiResult {
-  status: number;
-  body: string;
-}
-
-function api(d: TestDaemon, method: string, p: string, body?: unknown): Promise<ApiResult> {
-  return new Promise((resolve, reject) => {
-    const req = http.request({ socketPath: d.socket, method, path: p, headers: { 'Content-Type': 'application/json' } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
-    });
-    req.on('error', reject);
-    req.end(body === undefined ? undefined : JSON.stringify(body));
-  });
 }
 
 /** Run a berth command under a pseudo-terminal of the given size (util-linux script). */

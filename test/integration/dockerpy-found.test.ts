@@ -3,28 +3,10 @@
 // runs the suite itself).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import http from 'node:http';
 import net from 'node:net';
 import { TestDaemon, tarOf } from './harness.js';
+import { api } from '../support/api.js';
 
-interface Reply {
-  status: number;
-  body: string;
-  headers: http.IncomingHttpHeaders;
-}
-
-function api(d: TestDaemon, method: string, p: string, body?: unknown, contentType = 'application/json'): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const data = body === undefined ? undefined : Buffer.isBuffer(body) ? body : Buffer.from(JSON.stringify(body));
-    const req = http.request({ socketPath: d.socket, method, path: p, headers: data ? { 'Content-Type': contentType, 'Content-Length': data.length } : {} }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString(), headers: res.headers }));
-    });
-    req.on('error', reject);
-    req.end(data);
-  });
-}
 
 async function json<T = Record<string, unknown>>(d: TestDaemon, method: string, p: string, body?: unknown): Promise<T> {
   const r = await api(d, method, p, body);

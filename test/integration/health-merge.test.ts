@@ -6,27 +6,15 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
-import http from 'node:http';
 import path from 'node:path';
 import { DOCKER_CLI, PrivateDockerd, TestDaemon, context } from './harness.js';
+import { api } from '../support/api.js';
 
 const S = 1_000_000_000;
 const IMAGE = 'hc-img';
 // HEALTHCHECK's shell form: ["CMD-SHELL", ...]; no start period in the image.
 const DOCKERFILE = 'FROM busybox\nHEALTHCHECK --interval=30s --timeout=3s --retries=2 CMD echo probe-ran\n';
 const IMAGE_TEST = ['CMD-SHELL', 'echo probe-ran'];
-
-function post(socket: string, p: string, body: unknown): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = http.request({ socketPath: socket, method: 'POST', path: p, headers: { 'Content-Type': 'application/json' } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode!, body: Buffer.concat(chunks).toString() }));
-    });
-    req.on('error', reject);
-    req.end(JSON.stringify(body));
-  });
-}
 
 describe('health-check settings merged with the image\'s HEALTHCHECK', () => {
   let d: TestDaemon;
@@ -95,15 +83,15 @@ describe('health-check settings merged with the image\'s HEALTHCHECK', () => {
   });
 
   it('the API\'s Healthcheck in a create body merges the same way (only Interval; an empty Test and zero fields)', async () => {
-    const a = await post(d.socket, '/v1.41/containers/create?name=api-interval', { Image: IMAGE, Cmd: ['sleep', '1000'], Healthcheck: { Interval: 1 * S } });
+    const a = await api(d.socket, 'POST', '/v1.41/containers/create?name=api-interval', { Image: IMAGE, Cmd: ['sleep', '1000'], Healthcheck: { Interval: 1 * S } });
     assert.equal(a.status, 201, a.body);
     assert.deepEqual(await healthConfig('api-interval'), { Test: IMAGE_TEST, Interval: 1 * S, Timeout: 3 * S, Retries: 2 });
     assert.equal(await startAndAwaitHealth('api-interval'), 'health_status: healthy');
-    const b = await post(d.socket, '/v1.41/containers/create?name=api-empty', { Image: IMAGE, Cmd: ['true'], Healthcheck: { Test: [], Interval: 0, Retries: 5 } });
+    const b = await api(d.socket, 'POST', '/v1.41/containers/create?name=api-empty', { Image: IMAGE, Cmd: ['true'], Healthcheck: { Test: [], Interval: 0, Retries: 5 } });
     assert.equal(b.status, 201, b.body);
     assert.deepEqual(await healthConfig('api-empty'), { Test: IMAGE_TEST, Interval: 30 * S, Timeout: 3 * S, Retries: 5 });
     for (const body of [{ Healthcheck: null }, { Healthcheck: {} }]) {
-      const c = await post(d.socket, '/v1.41/containers/create', { Image: IMAGE, Cmd: ['true'], ...body });
+      const c = await api(d.socket, 'POST', '/v1.41/containers/create', { Image: IMAGE, Cmd: ['true'], ...body });
       assert.equal(c.status, 201, c.body);
       assert.deepEqual(await healthConfig(JSON.parse(c.body).Id), { Test: IMAGE_TEST, Interval: 30 * S, Timeout: 3 * S, Retries: 2 }, JSON.stringify(body));
     }

@@ -9,9 +9,9 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { existsSync, promises as fs } from 'node:fs';
-import http from 'node:http';
 import path from 'node:path';
 import { PrivateDockerd, TestDaemon, context, mountsUnder } from './harness.js';
+import { api } from '../support/api.js';
 
 const IMAGE = 'files-img';
 // Each image path a test binds onto: a file (nginx's default.conf), a symlink to a directory, a relative
@@ -25,18 +25,6 @@ const DOCKERFILE = [
 ].join('\n');
 
 const DIR_FILE_HINT = 'Are you trying to mount a directory onto a file (or vice-versa)? Check if the specified host path exists and is the expected type';
-
-function post(socket: string, p: string, body: unknown): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = http.request({ socketPath: socket, method: 'POST', path: p, headers: { 'Content-Type': 'application/json' } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode!, body: Buffer.concat(chunks).toString() }));
-    });
-    req.on('error', reject);
-    req.end(JSON.stringify(body));
-  });
-}
 
 describe('bind-mounting single files', () => {
   let d: TestDaemon;
@@ -75,7 +63,7 @@ describe('bind-mounting single files', () => {
   });
 
   it('compose\'s ./db/init.sql:/docker-entrypoint-initdb.d/init.sql:ro sent as HostConfig.Binds; parent directories made in the rootfs', async () => {
-    const r = await post(d.socket, '/v1.41/containers/create?name=db', {
+    const r = await api(d.socket, 'POST', '/v1.41/containers/create?name=db', {
       Image: IMAGE,
       Cmd: ['sh', '-c', 'ls -ld /docker-entrypoint-initdb.d | cut -c1; cat /docker-entrypoint-initdb.d/init.sql'],
       HostConfig: { Binds: [`${h('init.sql')}:/docker-entrypoint-initdb.d/init.sql:ro`] },
@@ -172,7 +160,7 @@ describe('bind-mounting single files', () => {
 
   it('--mount with BindOptions.CreateMountpoint (API 1.42): a missing source is made a directory at start', async () => {
     const src = h('made-by-mount');
-    const r = await post(d.socket, '/v1.42/containers/create?name=createmp', {
+    const r = await api(d.socket, 'POST', '/v1.42/containers/create?name=createmp', {
       Image: IMAGE,
       Cmd: ['sh', '-c', 'ls -ld /etc/made | cut -c1'],
       HostConfig: { Mounts: [{ Type: 'bind', Source: src, Target: '/etc/made', BindOptions: { CreateMountpoint: true } }] },
@@ -254,8 +242,8 @@ describe('bind-mounting single files', () => {
     const r = await d.docker(['start', 'vanish']);
     assert.equal(r.code, 1);
     assert.equal(r.stderr, `Error response from daemon: invalid mount config for type "bind": bind source path does not exist: ${src}\nError: failed to start containers: vanish\n`);
-    const api = await post(d.socket, '/containers/vanish/start', {});
-    assert.equal(api.status, 400);
+    const viaApi = await api(d.socket, 'POST', '/containers/vanish/start', {});
+    assert.equal(viaApi.status, 400);
     assert.equal(existsSync(src), false);
     assert.equal(mountsUnder(d.dir).length, before);
     assert.equal(ok(await d.berth(['inspect', '-f', '{{.State.Status}} {{.State.Error}}', 'vanish'])), 'created \n');

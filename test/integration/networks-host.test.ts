@@ -5,11 +5,11 @@
 // container it had created starts.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import http from 'node:http';
 import { promises as fs } from 'node:fs';
 import { spawn, spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { TestDaemon, runCmd } from './harness.js';
+import { httpGetReady } from '../support/api.js';
 
 interface IpAddrInfo {
   ifname: string;
@@ -49,28 +49,6 @@ function cidrOverlaps(a: string, b: string): boolean {
   const bits = Math.min(Number(al), Number(bl));
   const size = 2 ** (32 - bits);
   return Math.floor(toInt(ai!) / size) === Math.floor(toInt(bi!) / size);
-}
-
-function httpGet(port: number): Promise<string> {
-  return new Promise((resolve) => {
-    const req = http.get({ host: '127.0.0.1', port, path: '/', timeout: 3000 }, (res) => {
-      let body = '';
-      res.on('data', (d) => (body += d));
-      res.on('end', () => resolve(body));
-    });
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', (e: NodeJS.ErrnoException) => resolve(`error:${e.code ?? e.message}`));
-  });
-}
-
-/** A started server may take a moment to listen: retry while the connection is refused. */
-async function httpGetReady(port: number): Promise<string> {
-  let body = await httpGet(port);
-  for (let i = 0; i < 50 && body === 'error:ECONNREFUSED'; i++) {
-    await new Promise((r) => setTimeout(r, 100));
-    body = await httpGet(port);
-  }
-  return body;
 }
 
 const WEB = ['sh', '-c', 'echo "hello from $(hostname)" > /www; mkdir -p /w && mv /www /w/index.html; exec httpd -f -p 80 -h /w'];

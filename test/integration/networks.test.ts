@@ -3,34 +3,11 @@
 // bad inputs (nothing half-created). Real bridges, veths and nftables; traffic stays on this machine.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import http from 'node:http';
 import net from 'node:net';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { TestDaemon } from './harness.js';
-
-/** GET http://127.0.0.1:port/ with a bounded wait; the body, or the error's code. */
-function httpGet(port: number, host = '127.0.0.1'): Promise<string> {
-  return new Promise((resolve) => {
-    const req = http.get({ host, port, path: '/', timeout: 3000 }, (res) => {
-      let body = '';
-      res.on('data', (d) => (body += d));
-      res.on('end', () => resolve(body));
-    });
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', (e: NodeJS.ErrnoException) => resolve(`error:${e.code ?? e.message}`));
-  });
-}
-
-/** httpGet once the server answers: a detached container's server may take a moment to listen. */
-async function httpGetReady(port: number): Promise<string> {
-  let body = await httpGet(port);
-  for (let i = 0; i < 50 && body === 'error:ECONNREFUSED'; i++) {
-    await new Promise((r) => setTimeout(r, 100));
-    body = await httpGet(port);
-  }
-  return body;
-}
+import { httpGet, httpGetReady } from '../support/api.js';
 
 /** Whether a TCP port on 127.0.0.1 can be bound now. */
 function portFree(port: number): Promise<boolean> {
