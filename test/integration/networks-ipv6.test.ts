@@ -98,6 +98,15 @@ describe('networks over IPv6', () => {
     assert.match(next.stdout, /reached/);
   });
 
+  it('isolates IPv6 networks from each other, even where the host routes IPv6', async () => {
+    const c = await d.berth(['network', 'create', '--ipv6', '--subnet', 'fd00:be7:5::/64', 'other6']);
+    assert.equal(c.code, 0, c.stderr);
+    const r = await d.berth(['run', '--rm', '--network', 'other6', 'busybox', 'sh', '-c', 'ping -6 -c1 -W2 fd00:be7:5::1 >/dev/null; echo gw=$?; ping -6 -c1 -W2 fd00:be7:6::2 >/dev/null; echo other=$?']);
+    assert.match(r.stdout, /gw=0\n/, 'its own gateway answers');
+    assert.match(r.stdout, /other=1\n/, 'a container on another network does not');
+    assert.equal((await d.berth(['network', 'rm', 'other6'])).code, 0);
+  });
+
   it('takes a gateway and ip-range, and an IPv4 subnet beside the IPv6 one in either order', async () => {
     const c = await d.berth(['network', 'create', '--ipv6', '--subnet', 'fd00:be7:7::/64', '--subnet', '10.239.7.0/24', '--gateway', 'fd00:be7:7::ffff', '--ip-range', 'fd00:be7:7::/96', 'both']);
     assert.equal(c.code, 0, c.stderr);

@@ -122,5 +122,11 @@ describe('firewall', () => {
     assert.doesNotMatch(text, /iifname \S+ oifname \S+ ct status dnat masquerade/);
     assert.match(text, /iifname "br-b" oifname != "br-b" drop/);
     assert.match(text, /iifname "br-a" oifname != "br-a" oifname @bridges drop/, 'networks are isolated');
+    assert.equal(fw.render6(), 'table ip6 berth-test\ndelete table ip6 berth-test\n', 'no ip6 table without an IPv6 network');
+    (fw as unknown as { networks: Map<string, unknown> }).networks.set('a', { bridge: 'br-a', subnet: '10.1.0.0/24', internal: false, ipv6: true });
+    const six = fw.render6();
+    assert.match(six, /^table ip6 berth-test\ndelete table ip6 berth-test\ntable ip6 berth-test \{/);
+    assert.match(six, /iifname "br-a" oifname != "br-a" oifname @bridges drop/, 'IPv6 networks are isolated too');
+    assert.match(six, /iifname "br-b" oifname != "br-b" drop/);
   });
 });

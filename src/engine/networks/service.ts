@@ -158,7 +158,7 @@ export class NetworksService {
     for (const [host, ip] of Object.entries(ipam.auxAddresses ?? {})) alloc.claim(parseIPv4(ip), `auxiliary address ${host}`);
     this.allocators.set(n.id, alloc);
     if (!isDefaultBridge(n)) await this.dns.listen(ipam.gateway);
-    const fw = { bridge: n.bridge!, subnet: ipam.subnet, internal: n.internal };
+    const fw = { bridge: n.bridge!, subnet: ipam.subnet, internal: n.internal, ...(v6 ? { ipv6: true } : {}) };
     if (applyFirewall) await this.firewall.setNetwork(n.id, fw);
     else void this.firewall.setNetwork(n.id, fw).catch(() => undefined);
   }
