@@ -8,7 +8,7 @@ import { Conflict, InvalidParameter, NotFound } from '../../lib/errors.js';
 import type { EndpointSettings, HostConfig, NetworkCreateRequest, NetworkInspect, PortBinding } from '../../api/types.js';
 import type { ContainerRecord, SandboxRecord } from '../containers/record.js';
 import type { EventsService } from '../events.js';
-import { Allocator, Allocator6, contains, contains6, formatCidr, formatCidr6, formatIPv4, formatIPv6, isIPv4, isIPv6, overlaps, overlaps6, parseCidr, parseCidr6, parseIPv4, parseIPv6, pickSubnet, type Cidr, type UsedSpace } from './ipam.js';
+import { Allocator, Allocator6, contains, contains6, formatCidr, formatCidr6, formatIPv4, formatIPv6, isIPv4, isIPv6, overlaps, overlaps6, parseCidr, parseCidr6, parseIPv4, parseIPv6, pickSubnet, type Cidr, type Cidr6, type UsedSpace } from './ipam.js';
 import { deleteBridge, enableIpForward, ensureBridge, existingAddress, hostAddressSpace, keepForwarding, ownerTag, taggedBridges } from './bridge.js';
 import { addInterface, bridgePorts, createSandbox, hostInterfaceName, hostVeths, macFor, removeInterface, removeSandbox, removeSandboxInterfaces, sandboxPath } from './sandbox.js';
 import { Firewall, firewallTable, type PortMapping } from './firewall.js';
@@ -678,7 +678,7 @@ function predefined(name: string, driver: 'host' | 'null'): NetworkRecord {
 }
 
 /** A network's live IPv6 configuration: only with EnableIPv6 and a subnet; the gateway defaults to the subnet's first address. */
-export function ipv6Of(n: NetworkRecord): { subnet: ReturnType<typeof parseCidr6>; gateway: string; ipRange?: ReturnType<typeof parseCidr6> } | undefined {
+export function ipv6Of(n: NetworkRecord): { subnet: Cidr6; gateway: string; ipRange?: Cidr6 } | undefined {
   if (!n.enableIPv6 || !n.ipam6) return undefined;
   const subnet = parseCidr6(n.ipam6.subnet);
   return { subnet, gateway: n.ipam6.gateway ?? formatIPv6(subnet.base + 1n), ...(n.ipam6.ipRange ? { ipRange: parseCidr6(n.ipam6.ipRange) } : {}) };
