@@ -51,6 +51,7 @@ export const CONTAINER_FLAGS: FlagSpec[] = [
   { name: 'network', type: 'string', valueName: 'network', default: 'default', description: 'Connect a container to a network' },
   { name: 'network-alias', type: 'stringArray', description: 'Add network-scoped alias for the container' },
   { name: 'ip', type: 'string', description: 'IPv4 address (e.g., 172.30.100.104)' },
+  { name: 'ip6', type: 'string', description: 'IPv6 address (e.g., 2001:db8::33)' },
   { name: 'no-healthcheck', type: 'bool', description: 'Disable any container-specified HEALTHCHECK' },
   { name: 'oom-kill-disable', type: 'bool', description: 'Disable OOM Killer' },
   { name: 'pid', type: 'string', description: 'PID namespace to use' },
@@ -618,10 +619,11 @@ function hostConfig(f: ParsedFlags, env: MappingEnv, binds: string[], ports: Rec
 function networking(f: ParsedFlags): ContainerCreateRequest['NetworkingConfig'] {
   const aliases = f.list('network-alias');
   const ip = f.str('ip');
-  if (!aliases.length && !ip) return { EndpointsConfig: {} };
+  const ip6 = f.str('ip6');
+  if (!aliases.length && !ip && !ip6) return { EndpointsConfig: {} };
   const settings: EndpointSettings = {};
   if (aliases.length) settings.Aliases = aliases;
-  if (ip) settings.IPAMConfig = { IPv4Address: ip };
+  if (ip || ip6) settings.IPAMConfig = { ...(ip ? { IPv4Address: ip } : {}), ...(ip6 ? { IPv6Address: ip6 } : {}) };
   return { EndpointsConfig: { [f.str('network')]: settings } };
 }
 

@@ -292,7 +292,7 @@ export const DOCKER_CLI = '/usr/local/bin/docker';
 
 // ---- host check: a test file leaves the host as it found it ----
 //
-// A snapshot of what berth can leave on the host (links, IPv4 addresses and routes, nftables tables and
+// A snapshot of what berth can leave on the host (links, IPv4 addresses and routes, global IPv6 addresses, nftables tables and
 // chains, mounts, cgroups, processes) is taken when a TestDaemon starts and compared after its cleanup.
 // Other test runs may share this machine, so a difference counts only when it is this daemon's: a device it
 // named or tagged (ifalias "berth root=<its root>") or enslaved to one of its bridges, a new address or route
@@ -348,8 +348,11 @@ export function hostState(): HostState {
     links.set(l.ifname, { alias: l.ifalias ?? '', master: l.master ?? '', kind: l.linkinfo?.info_kind ?? '' });
   }
   const addrs = new Set<string>();
-  for (const l of shJson<{ ifname: string; addr_info?: { local: string; prefixlen: number }[] }>(['ip', '-j', '-4', 'addr'])) {
-    for (const a of l.addr_info ?? []) addrs.add(`${l.ifname} ${a.local}/${a.prefixlen}`);
+  // IPv6: global addresses only (a network's gateway on its bridge); link-local ones come and go with each device.
+  for (const args of [['-4', 'addr'], ['-6', 'addr', 'show', 'scope', 'global']]) {
+    for (const l of shJson<{ ifname: string; addr_info?: { local: string; prefixlen: number }[] }>(['ip', '-j', ...args])) {
+      for (const a of l.addr_info ?? []) addrs.add(`${l.ifname} ${a.local}/${a.prefixlen}`);
+    }
   }
   const routes = new Set(shJson<{ dst: string; dev?: string; table?: string }>(['ip', '-j', '-4', 'route', 'show', 'table', 'all']).map((r) => `${r.dev ?? ''} ${r.dst}${r.table ? ` table ${r.table}` : ''}`));
   const nft = spawnSync('nft', ['list', 'chains'], { encoding: 'utf8' }).stdout;
@@ -399,7 +402,9 @@ export function hostLeftovers(before: HostState, after: HostState, own: HostOwne
   for (const a of after.addrs) if (!before.addrs.has(a) && onOurs(a)) left.push(`address ${a}`);
   for (const r of after.routes) if (!before.routes.has(r) && onOurs(r)) left.push(`route ${r}`);
   const ownTables = new Set([...own.bridges].map((b) => `ip ${b === 'berth0' ? 'berth' : `berth-${b}`}`));
-  for (const t of after.tables) if (!before.tables.has(t) && (ownTables.has(t) || !/^ip berth/.test(t))) left.push(`nftables table ${t}`);
+  // Its ip6 table (isolation of IPv6 networks) has the same name.
+  const ownTables6 = new Set([...ownTables].map((t) => `ip6${t.slice(2)}`));
+  for (const t of after.tables) if (!before.tables.has(t) && (ownTables.has(t) || ownTables6.has(t) || !/^ip6? berth/.test(t))) left.push(`nftables table ${t}`);
   const ownChains = new Set([...ownTables].map((t) => `ip filter ${t.slice(3).toUpperCase()}`));
   for (const c of after.chains) if (!before.chains.has(c) && ownChains.has(c)) left.push(`iptables chain ${c.slice('ip filter '.length)}`);
   for (const m of after.mounts) if (!before.mounts.has(m) && (m === own.dir || m.startsWith(own.dir + '/'))) left.push(`mount ${m}`);

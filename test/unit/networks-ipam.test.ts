@@ -1,7 +1,7 @@
 // IPAM and the firewall table: subnet arithmetic, pool choice, leases, and the nftables text berth writes.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { Allocator, formatIPv4, overlaps, parseCidr, parseIPv4, pickSubnet } from '../../src/engine/networks/ipam.js';
+import { Allocator, Allocator6, formatCidr6, formatIPv4, formatIPv6, isIPv6, overlaps, overlaps6, parseCidr, parseCidr6, parseIPv4, parseIPv6, pickSubnet } from '../../src/engine/networks/ipam.js';
 import { Firewall } from '../../src/engine/networks/firewall.js';
 
 describe('ipam', () => {
@@ -54,6 +54,54 @@ describe('ipam', () => {
   });
 });
 
+describe('ipam, IPv6', () => {
+  it('parses and prints addresses in the canonical form (RFC 5952)', () => {
+    const canon = (s: string) => formatIPv6(parseIPv6(s));
+    assert.equal(canon('2001:0DB8:0000:0000:0000:0000:0000:0001'), '2001:db8::1');
+    assert.equal(canon('2001:db8:0:0:1:0:0:1'), '2001:db8::1:0:0:1', 'the first of two equal zero runs');
+    assert.equal(canon('2001:db8:0:1:1:1:1:1'), '2001:db8:0:1:1:1:1:1', 'a single zero group is not compressed');
+    assert.equal(canon('::'), '::');
+    assert.equal(canon('::1'), '::1');
+    assert.equal(canon('fe80::'), 'fe80::');
+    assert.equal(canon('::ffff:10.1.2.3'), '::ffff:a01:203');
+    assert.equal(parseIPv6('2001:389::f00d'), 0x2001_0389_0000_0000_0000_0000_0000_f00dn);
+    for (const bad of ['zz', '1::2::3', '1:2:3:4:5:6:7:8:9', '12345::', '1:2:3:4:5:6:7', ':::', '2001:db8::1.2.3.256']) {
+      assert.throws(() => parseIPv6(bad), new RegExp(`invalid IPv6 address: ${bad.replace(/\./g, '\\.')}`), bad);
+    }
+    assert.ok(isIPv6('2001:db8::1') && !isIPv6('10.0.0.1') && !isIPv6('zz'));
+  });
+
+  it('parses subnets to their network address, with dockerd\'s error for a bad one', () => {
+    assert.equal(formatCidr6(parseCidr6('2001:db8:8::1/64')), '2001:db8:8::/64');
+    assert.equal(formatCidr6(parseCidr6('2001:389::/96')), '2001:389::/96');
+    assert.throws(() => parseCidr6('2001:db8:zz::/64'), (e: Error) => e.message === 'Invalid subnet 2001:db8:zz::/64 : invalid CIDR address: 2001:db8:zz::/64');
+    assert.throws(() => parseCidr6('2001:db8::/129'), /invalid CIDR address/);
+    assert.throws(() => parseCidr6('10.0.0.0/8'), /invalid CIDR address/);
+    assert.ok(overlaps6(parseCidr6('2001:db8::/32'), parseCidr6('2001:db8:1::/64')));
+    assert.ok(!overlaps6(parseCidr6('2001:db8:1::/64'), parseCidr6('2001:db8:2::/64')));
+  });
+
+  it('hands out addresses in order, round-robin, never twice, skipping the subnet address and the gateway', () => {
+    const a = new Allocator6(parseCidr6('2001:db8::/125'), parseIPv6('2001:db8::1'));
+    const got = [a.allocate(), a.allocate(), a.allocate()].map(formatIPv6);
+    assert.deepEqual(got, ['2001:db8::2', '2001:db8::3', '2001:db8::4']);
+    a.release(parseIPv6('2001:db8::2'));
+    assert.deepEqual([a.allocate(), a.allocate(), a.allocate(), a.allocate()].map(formatIPv6), ['2001:db8::5', '2001:db8::6', '2001:db8::7', '2001:db8::2'], 'the last address is a host too (no broadcast)');
+    assert.throws(() => a.allocate(), /no available IPv6 addresses on this network's address pools: 2001:db8::\/125/);
+  });
+
+  it('claims static addresses, refuses taken or foreign ones, and allocates from the ip-range', () => {
+    const a = new Allocator6(parseCidr6('2001:389::/64'), parseIPv6('2001:389::ffff'), parseCidr6('2001:389::/96'));
+    a.claim(parseIPv6('2001:389::f00d'), 'c1');
+    assert.throws(() => a.claim(parseIPv6('2001:389::f00d'), 'c2'), /Address already in use: 2001:389::f00d/);
+    assert.throws(() => a.claim(parseIPv6('2001:389::ffff'), 'c2'), /Address already in use/);
+    assert.throws(() => a.claim(parseIPv6('2001:388::5'), 'c2'), /Invalid address 2001:388::5: It does not belong to any of this network's subnets/);
+    assert.equal(formatIPv6(a.allocate()), '2001:389::1', 'a custom gateway leaves the first address free');
+    const r = new Allocator6(parseCidr6('2001:db8::/64'), parseIPv6('2001:db8::1'), parseCidr6('2001:db8::1:0/112'));
+    assert.equal(formatIPv6(r.allocate()), '2001:db8::1:0');
+  });
+});
+
 describe('firewall', () => {
   it('writes one table with NAT, isolation, internal networks and port maps', () => {
     const fw = new Firewall('berth-test');
@@ -74,5 +122,11 @@ describe('firewall', () => {
     assert.doesNotMatch(text, /iifname \S+ oifname \S+ ct status dnat masquerade/);
     assert.match(text, /iifname "br-b" oifname != "br-b" drop/);
     assert.match(text, /iifname "br-a" oifname != "br-a" oifname @bridges drop/, 'networks are isolated');
+    assert.equal(fw.render6(), 'table ip6 berth-test\ndelete table ip6 berth-test\n', 'no ip6 table without an IPv6 network');
+    (fw as unknown as { networks: Map<string, unknown> }).networks.set('a', { bridge: 'br-a', subnet: '10.1.0.0/24', internal: false, ipv6: true });
+    const six = fw.render6();
+    assert.match(six, /^table ip6 berth-test\ndelete table ip6 berth-test\ntable ip6 berth-test \{/);
+    assert.match(six, /iifname "br-a" oifname != "br-a" oifname @bridges drop/, 'IPv6 networks are isolated too');
+    assert.match(six, /iifname "br-b" oifname != "br-b" drop/);
   });
 });

@@ -1,4 +1,5 @@
 // `network` verbs: create, ls, inspect, rm, prune, connect, disconnect (docker's output and messages).
+import net from 'node:net';
 import type { EndpointSettings, NetworkCreateRequest, NetworkInspect } from '../../api/types.js';
 import { ApiError } from '../../client/errors.js';
 import { StatusError, writeOut, type CommandSpec, type Context } from '../command.js';
@@ -27,7 +28,7 @@ async function create(ctx: Context, f: ParsedFlags): Promise<number> {
     EnableIPv6: f.bool('ipv6'),
     IPAM: {
       Driver: f.str('ipam-driver') || 'default',
-      Config: subnets.map((s, i) => ({ Subnet: s, Gateway: gateways[i], IPRange: ranges[i] })),
+      Config: ipamConfigs(subnets, gateways, ranges),
       Options: keyValues(f.list('ipam-opt')),
     },
     Options: keyValues(f.list('opt')),
@@ -36,6 +37,38 @@ async function create(ctx: Context, f: ParsedFlags): Promise<number> {
   const res = await ctx.client().json<{ Id: string }>({ method: 'POST', path: '/networks/create', body: req });
   await writeOut(ctx.stdout, res.Id + '\n');
   return 0;
+}
+
+/**
+ * docker's pairing: each gateway and ip-range goes with the subnet that contains it, so an IPv4 and an IPv6
+ * subnet can be given in any order. One that no subnet contains goes with the next subnet in order, for the
+ * daemon to name what is wrong with it.
+ */
+function ipamConfigs(subnets: string[], gateways: string[], ranges: string[]): { Subnet: string; Gateway?: string; IPRange?: string }[] {
+  const configs: { Subnet: string; Gateway?: string; IPRange?: string }[] = subnets.map((s) => ({ Subnet: s }));
+  const place = (value: string, key: 'Gateway' | 'IPRange') => {
+    const addr = value.split('/')[0]!;
+    const free = (c: (typeof configs)[number]) => !c[key];
+    const i = configs.findIndex((c) => free(c) && inSubnet(addr, c.Subnet));
+    configs[i >= 0 ? i : configs.findIndex(free)]![key] = value;
+  };
+  gateways.forEach((g) => place(g, 'Gateway'));
+  ranges.forEach((r) => place(r, 'IPRange'));
+  return configs;
+}
+
+/** Whether addr lies in the subnet (CIDR); a malformed one is left for the daemon to name. */
+function inSubnet(addr: string, subnet: string): boolean {
+  const [base = '', bits = ''] = subnet.split('/');
+  const family = net.isIPv6(base) ? 'ipv6' : 'ipv4';
+  if (!net.isIP(base) || !/^\d+$/.test(bits) || net.isIP(addr) !== (family === 'ipv6' ? 6 : 4)) return false;
+  const list = new net.BlockList();
+  try {
+    list.addSubnet(base, Number(bits), family);
+  } catch {
+    return false;
+  }
+  return list.check(addr, family);
 }
 
 interface NetworkRow {
@@ -129,8 +162,9 @@ async function prune(ctx: Context, f: ParsedFlags): Promise<number> {
 async function connect(ctx: Context, f: ParsedFlags): Promise<number> {
   const [network = '', container = ''] = f.args;
   const ip = f.str('ip');
+  const ip6 = f.str('ip6');
   const config: EndpointSettings = {
-    IPAMConfig: ip ? { IPv4Address: ip } : null,
+    IPAMConfig: ip || ip6 ? { ...(ip ? { IPv4Address: ip } : {}), ...(ip6 ? { IPv6Address: ip6 } : {}) } : null,
     Aliases: f.list('alias').length ? f.list('alias') : null,
   };
   if (f.list('link').length) throw new StatusError('legacy container links (--link) are not supported by berth: use a user-defined network and names', 125);
@@ -210,6 +244,7 @@ export const commands: Record<string, CommandSpec> = {
     flags: [
       { name: 'alias', type: 'stringArray', description: 'Add network-scoped alias for the container' },
       { name: 'ip', type: 'string', description: 'IPv4 address (e.g., "172.30.100.104")' },
+      { name: 'ip6', type: 'string', description: 'IPv6 address (e.g., "2001:db8::33")' },
       { name: 'link', type: 'stringArray', description: 'Add link to another container' },
     ],
     args: { min: 2, max: 2 },

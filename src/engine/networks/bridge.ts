@@ -24,7 +24,7 @@ export function ownerTag(root: string): string {
  * behind it; forwarding lets packets that arrive on it be routed, which published ports reached from a
  * container need (a hairpin is routed back out of the same bridge) even where net.ipv4.ip_forward is 0.
  */
-export async function ensureBridge(name: string, gatewayCidr: string, owner?: string): Promise<void> {
+export async function ensureBridge(name: string, gatewayCidr: string, owner?: string, gateway6Cidr?: string): Promise<void> {
   const exists = await bridgeExists(name);
   // A bridge whose MAC was never set takes its lowest port's, so it changes as containers come and go, and
   // containers that cached the gateway's old MAC lose it (their own published ports among others) until ARP
@@ -39,6 +39,17 @@ export async function ensureBridge(name: string, gatewayCidr: string, owner?: st
   await run(['ip', '-batch', '-'], { input: cmds.join('\n') + '\n' });
   await fs.writeFile(`/proc/sys/net/ipv4/conf/${name}/route_localnet`, '1');
   await keepForwarding(name);
+  if (gateway6Cidr) await addGateway6(name, gateway6Cidr);
+}
+
+/**
+ * An IPv6 network's gateway on its bridge (it goes away with the bridge). IPv6 may be off on new devices
+ * (net.ipv6.conf.default.disable_ipv6): dockerd turns it on for the bridge, so does berth. nodad: see addInterface.
+ */
+async function addGateway6(name: string, cidr: string): Promise<void> {
+  const sysctl = `/proc/sys/net/ipv6/conf/${name}/disable_ipv6`;
+  if ((await fs.readFile(sysctl, 'utf8')).trim() !== '0') await fs.writeFile(sysctl, '0');
+  await run(['ip', '-6', 'addr', 'replace', cidr, 'dev', name, 'nodad']);
 }
 
 /** Writing net.ipv4.ip_forward resets every device's forwarding: each container start sets its bridge's again. */

@@ -8,7 +8,7 @@ import net from 'node:net';
 import dnsPacket, { type Packet, type Answer } from 'dns-packet';
 
 export interface Resolver {
-  /** Addresses for `name` as seen by the container at `client`; undefined when the name is not ours. */
+  /** Addresses (IPv4, and IPv6 on networks with EnableIPv6) for `name` as seen by the container at `client`; undefined when the name is not ours. */
   lookup(client: string, name: string): string[] | undefined;
   /** The container name for a reverse lookup of `ip`, when `client` may see it. */
   reverse(client: string, ip: string): string | undefined;
@@ -108,8 +108,12 @@ export class DnsServer {
     } else {
       const ips = this.resolver.lookup(client, name);
       if (!ips) return undefined;
-      // AAAA and other types for a container's name: the name exists, with no such records (NOERROR).
-      answers = q.type === 'A' || (q.type as string) === 'ANY' ? ips.map((ip) => ({ type: 'A' as const, name: q.name, ttl: TTL, class: 'IN' as const, data: ip })) : [];
+      // A for IPv4 addresses, AAAA for IPv6 ones (networks with EnableIPv6); other types for a container's
+      // name: the name exists, with no such records (NOERROR).
+      const any = (q.type as string) === 'ANY';
+      const a = q.type === 'A' || any ? ips.filter((ip) => !ip.includes(':')).map((ip) => ({ type: 'A' as const, name: q.name, ttl: TTL, class: 'IN' as const, data: ip })) : [];
+      const aaaa = q.type === 'AAAA' || any ? ips.filter((ip) => ip.includes(':')).map((ip) => ({ type: 'AAAA' as const, name: q.name, ttl: TTL, class: 'IN' as const, data: ip })) : [];
+      answers = [...a, ...aaaa];
     }
     return dnsPacket.encode({
       type: 'response',

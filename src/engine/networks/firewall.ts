@@ -8,6 +8,8 @@ export interface FirewallNetwork {
   bridge: string;
   subnet: string;
   internal: boolean;
+  /** EnableIPv6: its IPv6 traffic is isolated too, in an ip6 table of the same name. */
+  ipv6?: boolean;
 }
 
 export interface PortMapping {
@@ -32,6 +34,7 @@ export function iptablesChain(table: string): string {
 /** Remove berth's nftables table and its iptables chain (if any). */
 export async function removeFirewall(table: string): Promise<void> {
   await run(['nft', 'delete', 'table', 'ip', table], { allowFailure: true });
+  await run(['nft', 'delete', 'table', 'ip6', table], { allowFailure: true });
   const chain = iptablesChain(table);
   if ((await run(['iptables', '-D', 'FORWARD', '-j', chain], { allowFailure: true })).exitCode === 0) {
     await run(['iptables', '-F', chain], { allowFailure: true });
@@ -66,7 +69,7 @@ export class Firewall {
   /** Serialised: each apply writes the state as it is when its turn comes. */
   apply(): Promise<void> {
     const next = this.queue.catch(() => undefined).then(async () => {
-      await run(['nft', '-f', '-'], { input: this.render() });
+      await run(['nft', '-f', '-'], { input: this.render() + this.render6() });
       await this.allowThroughIptables();
     });
     this.queue = next;
@@ -104,6 +107,39 @@ export class Firewall {
     await run(['iptables', '-I', 'FORWARD', '1', '-j', chain]);
   }
 
+  /** Isolation and --internal, the drops of the forward chain, for the bridges in `nets`. */
+  private forwardDrops(nets: FirewallNetwork[]): string[] {
+    const q = (s: string) => JSON.stringify(s);
+    const drops: string[] = [];
+    for (const n of nets) {
+      if (n.internal) drops.push(`iifname ${q(n.bridge)} oifname != ${q(n.bridge)} drop`, `oifname ${q(n.bridge)} iifname != ${q(n.bridge)} drop`);
+      drops.push(`iifname ${q(n.bridge)} oifname != ${q(n.bridge)} oifname @bridges drop`);
+    }
+    return drops;
+  }
+
+  /**
+   * IPv6 networks routed through the host (net.ipv6.conf.all.forwarding) would reach each other: the same
+   * isolation drops in an ip6 table, which exists only while some network has IPv6 (no NAT, no published
+   * ports over IPv6). Created and deleted in the same transaction when there is none, so it is never left.
+   */
+  render6(): string {
+    const t = this.table;
+    const nets = [...this.networks.values()];
+    const reset = `table ip6 ${t}
+delete table ip6 ${t}
+`;
+    if (!nets.some((n) => n.ipv6)) return reset;
+    const bridges = nets.map((n) => JSON.stringify(n.bridge));
+    return `${reset}table ip6 ${t} {
+  set bridges { type ifname; elements = { ${bridges.join(', ')} } }
+  chain forward { type filter hook forward priority filter; policy accept;
+${this.forwardDrops(nets).map((r) => '    ' + r).join('\n')}
+  }
+}
+`;
+  }
+
   render(): string {
     const t = this.table;
     const nets = [...this.networks.values()];
@@ -126,11 +162,8 @@ export class Firewall {
       // the un-DNAT (a container talking to itself would even drop its own address as martian). Matched on
       // the source subnet, not iifname: bridged packets (br_netfilter) have no input device at postrouting.
       postrouting.push(`oifname ${q(n.bridge)} ip saddr ${n.subnet} ct status dnat masquerade`);
-      if (n.internal) {
-        forward.push(`iifname ${q(n.bridge)} oifname != ${q(n.bridge)} drop`, `oifname ${q(n.bridge)} iifname != ${q(n.bridge)} drop`);
-      }
-      forward.push(`iifname ${q(n.bridge)} oifname != ${q(n.bridge)} oifname @bridges drop`);
     }
+    forward.push(...this.forwardDrops(nets));
     return `table ip ${t}
 delete table ip ${t}
 table ip ${t} {

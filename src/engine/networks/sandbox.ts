@@ -21,6 +21,8 @@ export interface Interface {
   owner?: string;
   /** Link-local addresses asked for (EndpointSettings.IPAMConfig.LinkLocalIPs), added as /16s. */
   linkLocal?: string[];
+  /** The IPv6 address on a network with EnableIPv6; its default route (first network only) via gateway. */
+  ipv6?: { address: string; prefixLen: number; gateway?: string };
 }
 
 export function sandboxPath(execRoot: string, containerId: string): string {
@@ -93,9 +95,13 @@ export async function addInterface(file: string, itf: Interface): Promise<void> 
     `link set ${itf.name} address ${itf.mac}`,
     `addr add ${itf.address}/${itf.prefixLen} dev ${itf.name}`,
     ...(itf.linkLocal ?? []).map((ip) => `addr add ${ip}/16 dev ${itf.name}`),
+    // nodad, as dockerd does: the address is unique by allocation, and usable at once instead of after
+    // a second of duplicate address detection (ping -6 right after start would fail).
+    ...(itf.ipv6 ? [`addr add ${itf.ipv6.address}/${itf.ipv6.prefixLen} dev ${itf.name} nodad`] : []),
     `link set ${itf.name} up`,
   ];
   if (itf.gateway) inside.push(`route add default via ${itf.gateway} dev ${itf.name}`);
+  if (itf.ipv6?.gateway) inside.push(`route add default via ${itf.ipv6.gateway} dev ${itf.name}`);
   await run(['nsenter', `--net=${file}`, 'ip', '-batch', '-'], { input: inside.join('\n') + '\n' });
   try {
     const host = [`link set ${itf.hostName} master ${itf.bridge}`, `link set ${itf.hostName} type bridge_slave hairpin on`, `link set ${itf.hostName} up`];

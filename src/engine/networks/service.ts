@@ -8,7 +8,7 @@ import { Conflict, InvalidParameter, NotFound } from '../../lib/errors.js';
 import type { EndpointSettings, HostConfig, NetworkCreateRequest, NetworkInspect, PortBinding } from '../../api/types.js';
 import type { ContainerRecord, SandboxRecord } from '../containers/record.js';
 import type { EventsService } from '../events.js';
-import { Allocator, contains, formatCidr, formatIPv4, isIPv4, overlaps, parseCidr, parseIPv4, pickSubnet, type Cidr, type UsedSpace } from './ipam.js';
+import { Allocator, Allocator6, contains, contains6, formatCidr, formatCidr6, formatIPv4, formatIPv6, isIPv4, isIPv6, overlaps, overlaps6, parseCidr, parseCidr6, parseIPv4, parseIPv6, pickSubnet, type Cidr, type Cidr6, type UsedSpace } from './ipam.js';
 import { deleteBridge, enableIpForward, ensureBridge, existingAddress, hostAddressSpace, keepForwarding, ownerTag, taggedBridges } from './bridge.js';
 import { addInterface, bridgePorts, createSandbox, hostInterfaceName, hostVeths, macFor, removeInterface, removeSandbox, removeSandboxInterfaces, sandboxPath } from './sandbox.js';
 import { Firewall, firewallTable, type PortMapping } from './firewall.js';
@@ -45,6 +45,8 @@ const randomId = () => randomBytes(32).toString('hex');
 export class NetworksService {
   private readonly store: NetworkStore;
   private readonly allocators = new Map<string, Allocator>();
+  /** IPv6 leases of the networks with EnableIPv6. */
+  private readonly allocators6 = new Map<string, Allocator6>();
   private readonly reservations = new Map<string, Reservation[]>();
   /** Sandboxes of what is not a container (a build's RUN step), by ID: the embedded DNS answers them too. */
   private readonly transient = new Map<string, ContainerRecord>();
@@ -148,13 +150,15 @@ export class NetworksService {
   private async bringUp(n: NetworkRecord, applyFirewall = true): Promise<void> {
     const ipam = n.ipam!;
     const subnet = parseCidr(ipam.subnet);
-    await ensureBridge(n.bridge!, `${ipam.gateway}/${subnet.bits}`, isDefaultBridge(n) ? undefined : ownerTag(this.o.root));
+    const v6 = ipv6Of(n);
+    await ensureBridge(n.bridge!, `${ipam.gateway}/${subnet.bits}`, isDefaultBridge(n) ? undefined : ownerTag(this.o.root), v6 && `${v6.gateway}/${v6.subnet.bits}`);
+    if (v6) this.allocators6.set(n.id, new Allocator6(v6.subnet, parseIPv6(v6.gateway), v6.ipRange));
     const alloc = new Allocator(subnet, parseIPv4(ipam.gateway), ipam.ipRange ? parseCidr(ipam.ipRange) : undefined);
     // Auxiliary addresses are held for hosts outside berth: never given to a container.
     for (const [host, ip] of Object.entries(ipam.auxAddresses ?? {})) alloc.claim(parseIPv4(ip), `auxiliary address ${host}`);
     this.allocators.set(n.id, alloc);
     if (!isDefaultBridge(n)) await this.dns.listen(ipam.gateway);
-    const fw = { bridge: n.bridge!, subnet: ipam.subnet, internal: n.internal };
+    const fw = { bridge: n.bridge!, subnet: ipam.subnet, internal: n.internal, ...(v6 ? { ipv6: true } : {}) };
     if (applyFirewall) await this.firewall.setNetwork(n.id, fw);
     else void this.firewall.setNetwork(n.id, fw).catch(() => undefined);
   }
@@ -168,6 +172,14 @@ export class NetworksService {
           alloc.claim(parseIPv4(ep.IPAddress), rec.id);
         } catch {
           // already claimed by a record written twice: harmless, the address is held either way
+        }
+      }
+      const alloc6 = ep.NetworkID ? this.allocators6.get(ep.NetworkID) : undefined;
+      if (alloc6 && ep.GlobalIPv6Address) {
+        try {
+          alloc6.claim(parseIPv6(ep.GlobalIPv6Address), rec.id);
+        } catch {
+          // as above
         }
       }
       void name;
@@ -200,10 +212,14 @@ export class NetworksService {
     if (driver !== 'bridge') throw new NotFound(`plugin "${driver}" not found`);
     if (PREDEFINED.includes(name)) throw new Conflict(`${name} is a pre-defined network and cannot be created`);
     if (this.store.all().some((n) => n.name === name)) throw new Conflict(`network with name ${name} already exists`);
-    if (req.EnableIPv6) throw new InvalidParameter('IPv6 networks are not supported by berth yet');
     if (req.IPAM?.Driver && req.IPAM.Driver !== 'default') throw new NotFound(`plugin "${req.IPAM.Driver}" not found`);
-    const configs = req.IPAM?.Config ?? [];
+    const all = req.IPAM?.Config ?? [];
+    const configs = all.filter((c) => !c.Subnet?.includes(':'));
+    const configs6 = all.filter((c) => c.Subnet?.includes(':'));
     if (configs.length > 1) throw new InvalidParameter('berth supports one IPv4 subnet per network');
+    if (configs6.length > 1) throw new InvalidParameter('berth supports one IPv6 subnet per network');
+    const enableIPv6 = req.EnableIPv6 ?? false;
+    const ipam6 = this.ipam6For(configs6[0], enableIPv6);
     const ipam = await this.ipamFor(configs[0]);
     const id = randomId();
     const options = { ...(req.Options ?? {}) };
@@ -218,6 +234,8 @@ export class NetworksService {
       internal: req.Internal ?? false,
       attachable: req.Attachable ?? false,
       ipam,
+      ...(enableIPv6 ? { enableIPv6 } : {}),
+      ...(ipam6 ? { ipam6 } : {}),
       bridge,
       options,
       labels: req.Labels ?? {},
@@ -258,9 +276,39 @@ export class NetworksService {
     return { subnet: formatCidr(subnet), gateway: formatIPv4(gateway), ipRange, userConfigured: true, ...(auxAddresses ? { auxAddresses } : {}) };
   }
 
+  /**
+   * Validate a user's IPv6 subnet/gateway/ip-range. dockerd has no default IPv6 pools: EnableIPv6 needs a
+   * subnet. A subnet without EnableIPv6 is kept (inspect shows it) but nothing is allocated from it.
+   */
+  private ipam6For(cfg: { Subnet?: string; Gateway?: string; IPRange?: string; AuxiliaryAddresses?: Record<string, string> | null } | undefined, enable: boolean): NetworkRecord['ipam6'] {
+    if (!cfg?.Subnet) {
+      if (enable) throw new InvalidParameter('could not find an available, non-overlapping IPv6 address pool among the defaults to assign to the network');
+      return undefined;
+    }
+    const subnet = parseCidr6(cfg.Subnet);
+    if (subnet.bits > 127) throw new InvalidParameter(`subnet ${cfg.Subnet} is too small: at most /127`);
+    if (Object.keys(cfg.AuxiliaryAddresses ?? {}).length) throw new InvalidParameter('berth takes auxiliary addresses in IPv4 subnets only');
+    const clash = enable && this.store.all().find((n) => ipv6Of(n) && overlaps6(ipv6Of(n)!.subnet, subnet));
+    if (clash) throw new Conflict(`Pool overlaps with other one on this address space: ${formatCidr6(subnet)} overlaps ${clash.ipam6!.subnet}, the IPv6 subnet of network "${clash.name}"`);
+    let gateway: string | undefined;
+    if (cfg.Gateway) {
+      const g = parseIPv6(cfg.Gateway);
+      if (!contains6(subnet, g) || g === subnet.base) throw new InvalidParameter(`invalid gateway ${cfg.Gateway}: it is not a host address in subnet ${formatCidr6(subnet)}`);
+      gateway = formatIPv6(g);
+    }
+    let ipRange: string | undefined;
+    if (cfg.IPRange) {
+      const r = parseCidr6(cfg.IPRange);
+      if (!contains6(subnet, r.base) || r.bits < subnet.bits) throw new InvalidParameter(`invalid ip-range ${cfg.IPRange}: it is not inside subnet ${formatCidr6(subnet)}`);
+      ipRange = formatCidr6(r);
+    }
+    return { subnet: formatCidr6(subnet), ...(gateway ? { gateway } : {}), ...(ipRange ? { ipRange } : {}) };
+  }
+
   private async teardown(n: NetworkRecord): Promise<void> {
     if (n.ipam) this.dns.close(n.ipam.gateway);
     this.allocators.delete(n.id);
+    this.allocators6.delete(n.id);
     // Deleting a bridge waits ~50 ms in the kernel: overlap it with the firewall update.
     await Promise.all([this.firewall.setNetwork(n.id, undefined).catch(() => undefined), n.bridge ? deleteBridge(n.bridge) : undefined]);
   }
@@ -371,6 +419,13 @@ export class NetworksService {
       if (!n.ipam?.userConfigured) throw new InvalidParameter('user specified IP address is supported only when connecting to networks with user configured subnets');
       if (!contains(parseCidr(n.ipam.subnet), parseIPv4(ip))) throw new InvalidParameter(`no configured subnet or ip-range contain the IP address ${ip}`);
     }
+    const ip6 = s.IPAMConfig?.IPv6Address;
+    if (ip6) {
+      if (!isIPv6(ip6)) throw new InvalidParameter(`invalid IPv6 address: ${ip6}`);
+      if (n.driver !== 'bridge' || isDefaultBridge(n)) throw new InvalidParameter('user specified IP address is supported on user defined networks only');
+      if (!n.ipam6) throw new InvalidParameter('user specified IP address is supported only when connecting to networks with user configured subnets');
+      if (!contains6(parseCidr6(n.ipam6.subnet), parseIPv6(ip6))) throw new InvalidParameter(`Invalid address ${ip6}: It does not belong to any of this network's subnets`);
+    }
   }
 
   /**
@@ -424,9 +479,21 @@ export class NetworksService {
       ip = parseIPv4(wanted);
       alloc.claim(ip, rec.id);
     } else ip = alloc.allocate();
+    let ip6: bigint | undefined;
+    const alloc6 = this.allocators6.get(n.id);
+    const v6 = ipv6Of(n);
+    try {
+      const wanted6 = ep.IPAMConfig?.IPv6Address;
+      if (alloc6 && wanted6) alloc6.claim((ip6 = parseIPv6(wanted6)), rec.id);
+      else if (alloc6) ip6 = alloc6.allocate();
+    } catch (e) {
+      alloc.release(ip);
+      throw e;
+    }
     const sb = rec.sandbox!;
     const index = Object.keys(sb.interfaces).length;
     const address = formatIPv4(ip);
+    const address6 = ip6 !== undefined && v6 ? { address: formatIPv6(ip6), prefixLen: v6.subnet.bits, gateway: v6.gateway } : undefined;
     const prefixLen = parseCidr(n.ipam.subnet).bits;
     const requestedMac = ep.MacAddress || undefined;
     const itf = {
@@ -439,11 +506,13 @@ export class NetworksService {
       gateway: index === 0 && !n.internal ? n.ipam.gateway : undefined,
       owner: ownerTag(this.o.root),
       linkLocal: ep.IPAMConfig?.LinkLocalIPs ?? undefined,
+      ipv6: address6 && { address: address6.address, prefixLen: address6.prefixLen, gateway: index === 0 && !n.internal ? address6.gateway : undefined },
     };
     try {
       await Promise.all([addInterface(sb.key, itf), keepForwarding(itf.bridge)]);
     } catch (e) {
       alloc.release(ip);
+      if (ip6 !== undefined) alloc6?.release(ip6);
       throw e;
     }
     sb.interfaces[netName] = { name: itf.name, hostName: itf.hostName, ...(requestedMac ? { requestedMac } : {}) };
@@ -456,6 +525,7 @@ export class NetworksService {
       IPAddress: address,
       IPPrefixLen: prefixLen,
       MacAddress: itf.mac,
+      ...(address6 ? { IPv6Gateway: address6.gateway, GlobalIPv6Address: address6.address, GlobalIPv6PrefixLen: address6.prefixLen } : {}),
       DNSNames: isDefaultBridge(n) ? null : dnsNames(rec, ep),
     });
     this.o.events.emit('network', 'connect', n.id, { container: rec.id, name: n.name, type: n.driver });
@@ -467,6 +537,7 @@ export class NetworksService {
     const itf = rec.sandbox?.interfaces[netName];
     if (itf && deleteInterface) await removeInterface(itf);
     if (ep?.IPAddress && ep.NetworkID) this.allocators.get(ep.NetworkID)?.release(parseIPv4(ep.IPAddress));
+    if (ep?.GlobalIPv6Address && ep.NetworkID) this.allocators6.get(ep.NetworkID)?.release(parseIPv6(ep.GlobalIPv6Address));
     if (rec.sandbox) delete rec.sandbox.interfaces[netName];
     if (ep?.EndpointID) {
       const n = this.store.tryGet(ep.NetworkID!);
@@ -570,7 +641,7 @@ export class NetworksService {
       // A link's alias ("target:alias" on the asker's endpoint) names its target, for the asker only.
       const wanted = linkTarget(mine.Links, name) ?? name.toLowerCase();
       for (const { ep } of this.endpointsOn(n)) {
-        if (ep.IPAddress && (ep.DNSNames ?? []).some((d) => d.toLowerCase() === wanted)) ips.push(ep.IPAddress);
+        if (ep.IPAddress && (ep.DNSNames ?? []).some((d) => d.toLowerCase() === wanted)) ips.push(ep.IPAddress, ...(ep.GlobalIPv6Address ? [ep.GlobalIPv6Address] : []));
       }
     }
     return ips.length ? [...new Set(ips)] : undefined;
@@ -606,6 +677,13 @@ function predefined(name: string, driver: 'host' | 'null'): NetworkRecord {
   return { id: randomId(), name, driver, created: new Date().toISOString(), internal: false, attachable: false, options: {}, labels: {} };
 }
 
+/** A network's live IPv6 configuration: only with EnableIPv6 and a subnet; the gateway defaults to the subnet's first address. */
+export function ipv6Of(n: NetworkRecord): { subnet: Cidr6; gateway: string; ipRange?: Cidr6 } | undefined {
+  if (!n.enableIPv6 || !n.ipam6) return undefined;
+  const subnet = parseCidr6(n.ipam6.subnet);
+  return { subnet, gateway: n.ipam6.gateway ?? formatIPv6(subnet.base + 1n), ...(n.ipam6.ipRange ? { ipRange: parseCidr6(n.ipam6.ipRange) } : {}) };
+}
+
 export function isDefaultBridge(n: NetworkRecord): boolean {
   return n.name === 'bridge';
 }
@@ -619,9 +697,13 @@ export function networkMode(hc: HostConfig): string {
 /** What a container asks of a network, kept as given (dockerd shows it back in inspect, before and after start). */
 function endpointConfig(n: NetworkRecord, s: EndpointSettings, macAddress?: string): EndpointSettings {
   const ipv4 = s.IPAMConfig?.IPv4Address;
+  const ipv6 = s.IPAMConfig?.IPv6Address;
   const linkLocal = s.IPAMConfig?.LinkLocalIPs;
   return {
-    IPAMConfig: ipv4 || linkLocal?.length ? { ...(ipv4 ? { IPv4Address: ipv4 } : {}), ...(linkLocal?.length ? { LinkLocalIPs: [...linkLocal] } : {}) } : null,
+    IPAMConfig:
+      ipv4 || ipv6 || linkLocal?.length
+        ? { ...(ipv4 ? { IPv4Address: ipv4 } : {}), ...(ipv6 ? { IPv6Address: ipv6 } : {}), ...(linkLocal?.length ? { LinkLocalIPs: [...linkLocal] } : {}) }
+        : null,
     Links: s.Links?.length ? [...s.Links] : null,
     Aliases: s.Aliases?.length ? [...s.Aliases] : null,
     NetworkID: n.id,
@@ -641,7 +723,7 @@ function endpointConfig(n: NetworkRecord, s: EndpointSettings, macAddress?: stri
 
 /** After stop or disconnect: only what was asked for stays (a requested MAC, not a derived one). */
 function clearLive(ep: EndpointSettings, requestedMac = ''): void {
-  Object.assign(ep, { EndpointID: '', Gateway: '', IPAddress: '', IPPrefixLen: 0, MacAddress: requestedMac, DNSNames: null });
+  Object.assign(ep, { EndpointID: '', Gateway: '', IPAddress: '', IPPrefixLen: 0, IPv6Gateway: '', GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0, MacAddress: requestedMac, DNSNames: null });
 }
 
 /** The names a container answers to on a user-defined network: its name, aliases and short ID. */

@@ -14,6 +14,13 @@ export interface NetworkRecord {
   attachable: boolean;
   /** IPv4 configuration of bridge networks; userConfigured when --subnet was given (static IPs need it). */
   ipam?: { subnet: string; gateway: string; ipRange?: string; userConfigured: boolean; auxAddresses?: Record<string, string> };
+  /** EnableIPv6: the bridge and each endpoint get an address in ipam6's subnet. */
+  enableIPv6?: boolean;
+  /**
+   * The user's IPv6 subnet (kept, and shown, even without EnableIPv6, as dockerd does); gateway is the one
+   * given, if any (inspect shows only that one), else the subnet's first address is used.
+   */
+  ipam6?: { subnet: string; gateway?: string; ipRange?: string };
   /** The bridge device. */
   bridge?: string;
   options: Record<string, string>;
