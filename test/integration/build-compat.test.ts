@@ -396,5 +396,32 @@ CMD ["/app/run.sh"]
       assert.deepEqual(await b('-t', 'cfb3', '--cache-from', 'cfb1'), ['ENV', 'WORKDIR', 'RUN', 'CMD']);
       assert.equal(await run('cfb3'), 'made\n');
     });
+
+    it('never takes from the named image what its history does not say (build args, copied files, heredoc scripts)', async () => {
+      const files = { Dockerfile: 'FROM busybox\nARG V=1\nRUN echo $V > /v\n', 'f.txt': 'one\n' };
+      const dir = await ctx(files);
+      const copyDir = await ctx({ Dockerfile: 'FROM busybox\nCOPY f.txt /f.txt\n', 'f.txt': 'one\n' });
+      const script = (word: string) => `FROM busybox\nRUN <<EOS\n#!/bin/sh\necho ${word} > /s\nEOS\n`;
+      const scriptDir = await ctx({ Dockerfile: script('one') });
+      const b = async (d2: string, ...args: string[]) => {
+        const r = await d.berth(['build', '--progress=plain', ...args, d2]);
+        assert.equal(r.code, 0, r.stderr + r.stdout);
+        return (r.stderr + r.stdout).match(/#\d+ CACHED$/gm)?.length ?? 0;
+      };
+      await b(dir, '-t', 'cfargs');
+      await b(copyDir, '-t', 'cfcopy');
+      await b(scriptDir, '-t', 'cfscript');
+      assert.equal((await d.berth(['builder', 'prune', '-af'])).code, 0);
+      // Only the images' history is left to give hits: a RUN seeing another build arg, a COPY of other
+      // content and another heredoc script must run again.
+      assert.equal(await b(dir, '-t', 'cfargs2', '--build-arg', 'V=2', '--cache-from', 'cfargs'), 0);
+      assert.equal(await run('cfargs2', 'cat', '/v'), '2\n');
+      await fs.writeFile(path.join(copyDir, 'f.txt'), 'two\n');
+      assert.equal(await b(copyDir, '-t', 'cfcopy2', '--cache-from', 'cfcopy'), 0);
+      assert.equal(await run('cfcopy2', 'cat', '/f.txt'), 'two\n');
+      await fs.writeFile(path.join(scriptDir, 'Dockerfile'), script('two'));
+      assert.equal(await b(scriptDir, '-t', 'cfscript2', '--cache-from', 'cfscript'), 0);
+      assert.equal(await run('cfscript2', 'cat', '/s'), 'two\n');
+    });
   });
 });

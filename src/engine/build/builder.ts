@@ -354,7 +354,7 @@ export class Builder {
    * dockerd's other kind of --cache-from hit: no cached step of ours is in their history, but one of them
    * goes on from this state with this very instruction. Its history entry (and layer) are taken; the config
    * is this build's own. Only for steps whose history entry says all they do: RUN without flags (no mounts,
-   * no network), WORKDIR and the config-only instructions, and never with build args in scope (berth's
+   * no network) or heredocs, WORKDIR and the config-only instructions, and never with build args in scope (berth's
    * history entries do not name them); COPY and ADD always run (their entries do not name the content).
    */
   private borrow(state: State, inst: Instruction, env: Env, o: { cacheSources?: CacheSource[]; args: Env; shell: string[]; escape: string }): State | undefined {
@@ -362,7 +362,8 @@ export class Builder {
     let next = state;
     let createdBy: string;
     if (inst.name === 'RUN') {
-      if (Object.keys(inst.flags).length) return undefined;
+      // A heredoc run as a script file has only its path in the entry.
+      if (Object.keys(inst.flags).length || inst.heredocs.length) return undefined;
       createdBy = runHistory(inst, runCommand(inst, o.shell).argv);
     } else if (inst.name === 'WORKDIR') {
       const config = applyChanges(state.config.config ?? {}, [inst.original], { args: o.args, shell: o.shell, escape: o.escape });
