@@ -170,6 +170,8 @@ export interface HostConfig {
   CpuShares?: number;
   CpuPeriod?: number;
   CpuQuota?: number;
+  CpuRealtimePeriod?: number;
+  CpuRealtimeRuntime?: number;
   CpusetCpus?: string;
   PidsLimit?: number | null;
   BlkioWeight?: number;

@@ -23,7 +23,8 @@ let controllers: Set<string> | undefined;
 /**
  * The resource controllers a container's cgroup can use: on v2 those the root offers (runc enables them
  * down to /berth/<id>); on v1 those mounted under /sys/fs/cgroup. A hybrid host's v2 tree usually offers
- * none of memory, pids, cpu or cpuset: they stay bound to v1.
+ * none of memory, pids, cpu or cpuset: they stay bound to v1. On v1, "cpu.rt" too when the cpu controller
+ * has the real-time scheduler (CONFIG_RT_GROUP_SCHED): dockerd's sysinfo.CPURealtime (never on v2).
  */
 export async function cgroupControllers(): Promise<Set<string>> {
   if (controllers) return controllers;
@@ -31,7 +32,9 @@ export async function cgroupControllers(): Promise<Set<string>> {
     const text = await fs.readFile('/sys/fs/cgroup/cgroup.controllers', 'utf8').catch(() => '');
     controllers = new Set(text.split(/\s+/).filter(Boolean));
   } else {
-    const found = await Promise.all(['memory', 'pids', 'cpu', 'cpuset'].map(async (c) => ((await fs.access(`/sys/fs/cgroup/${c}`).then(() => true, () => false)) ? [c] : [])));
+    const found = await Promise.all(
+      [['memory', 'memory'], ['pids', 'pids'], ['cpu', 'cpu'], ['cpuset', 'cpuset'], ['cpu.rt', 'cpu/cpu.rt_period_us']].map(async ([c, p]) => ((await fs.access(`/sys/fs/cgroup/${p}`).then(() => true, () => false)) ? [c!] : [])),
+    );
     controllers = new Set(found.flat());
   }
   return controllers;
@@ -46,6 +49,8 @@ export interface LimitFields {
   CpuShares?: number;
   CpuPeriod?: number;
   CpuQuota?: number;
+  CpuRealtimePeriod?: number;
+  CpuRealtimeRuntime?: number;
   NanoCpus?: number;
   CpusetCpus?: string;
   CpusetMems?: string;
@@ -86,6 +91,10 @@ export function discardUnsupportedLimits(hc: LimitFields, available: Set<string>
     warnings.push('Your kernel does not support CPU cfs quota or the cgroup is not mounted. Quota discarded.');
     hc.CpuQuota = 0;
   }
+  // dockerd refuses these rather than dropping them, support first (runconfig's validateResources).
+  const [rtPeriod, rtRuntime] = [hc.CpuRealtimePeriod ?? 0, hc.CpuRealtimeRuntime ?? 0];
+  if ((rtPeriod || rtRuntime) && !available.has('cpu.rt')) return { warnings, error: 'Your kernel does not support CPU real-time scheduler' };
+  if (rtPeriod && rtRuntime && rtRuntime > rtPeriod) return { warnings, error: 'cpu real-time runtime cannot be higher than cpu real-time period' };
   if ((hc.CpusetCpus || hc.CpusetMems) && !available.has('cpuset')) {
     warnings.push('Your kernel does not support cpuset or the cgroup is not mounted. Cpuset discarded.');
     hc.CpusetCpus = '';

@@ -6,7 +6,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { promises as fs } from 'node:fs';
+import { existsSync, promises as fs } from 'node:fs';
 import http from 'node:http';
 import * as tarStream from 'tar-stream';
 import { PrivateDockerd, TestDaemon, busyboxTar } from './harness.js';
@@ -325,6 +325,49 @@ describe('API validation', () => {
     } finally {
       await ref.stop();
       await reg.stop();
+    }
+  });
+
+  it('takes CPU real-time period and runtime in any casing, as dockerd 20.10 does: shown under its names, checked at create, given to runc at start', async () => {
+    // dockerd's sysinfo: the real-time scheduler of cgroup v1's cpu controller (CONFIG_RT_GROUP_SCHED); none on v2.
+    const rt = existsSync('/sys/fs/cgroup/cpu/cpu.rt_period_us') && !existsSync('/sys/fs/cgroup/cgroup.controllers');
+    const create = (hc: object, cmd = ['true']) => api(d, 'POST', '/containers/create', JSON.stringify({ Image: 'busybox', Cmd: cmd, HostConfig: hc }));
+    const before = await containerCount(d);
+    // runtime above period: refused before anything is created (dockerd 20.10 said so with a 500; moby 23+ with 400).
+    const higher = await create({ CpuRealtimePeriod: 500, CpuRealtimeRuntime: 1000 });
+    assert.equal(higher.status, 400);
+    assert.equal(higher.json.message, rt ? 'cpu real-time runtime cannot be higher than cpu real-time period' : 'Your kernel does not support CPU real-time scheduler');
+    assert.equal(await containerCount(d), before);
+    // docker-py sends CPURealtimePeriod; Go matches field names whatever their case.
+    for (const hc of [{ CPURealtimePeriod: 1000, CPURealtimeRuntime: 500 }, { cpurealtimeperiod: 1000, CPUREALTIMERUNTIME: 500 }]) {
+      const made = await create(hc);
+      if (!rt) {
+        assert.deepEqual({ status: made.status, message: made.json.message }, { status: 400, message: 'Your kernel does not support CPU real-time scheduler' });
+        continue;
+      }
+      assert.equal(made.status, 201, made.body);
+      const shown = (await api(d, 'GET', `/containers/${made.json.Id}/json`)).json as { HostConfig: Record<string, unknown> };
+      assert.deepEqual([shown.HostConfig.CpuRealtimePeriod, shown.HostConfig.CpuRealtimeRuntime], [1000, 500]);
+      assert.equal(Object.keys(shown.HostConfig).filter((k) => /realtime/i.test(k)).length, 2, 'only dockerd\'s two names');
+      // runc writes the runtime into the container's cgroup, whose parent has no real-time budget (as
+      // dockerd's /docker has none unless the daemon is given --cpu-rt-runtime): the start fails saying so.
+      const started = await api(d, 'POST', `/containers/${made.json.Id}/start`);
+      assert.equal(started.status, 500);
+      assert.match(started.json.message ?? '', /cpu\.rt_runtime_us/);
+      assert.equal((await api(d, 'DELETE', `/containers/${made.json.Id}?force=1`)).status, 204);
+    }
+    if (!rt) return;
+    // A period alone needs no budget: the container runs with it.
+    const period = await create({ CpuRealtimePeriod: 500000 }, ['cat', '/sys/fs/cgroup/cpu/cpu.rt_period_us']);
+    assert.equal(period.status, 201, period.body);
+    assert.equal((await api(d, 'POST', `/containers/${period.json.Id}/start`)).status, 204);
+    assert.equal((await api(d, 'POST', `/containers/${period.json.Id}/wait`)).json.StatusCode, 0);
+    assert.equal((await d.berth(['logs', period.json.Id!])).stdout, '500000\n');
+    assert.equal((await api(d, 'DELETE', `/containers/${period.json.Id}`)).status, 204);
+    // The same from the CLIs' --cpu-rt-period (berth's and the docker CLI's).
+    for (const cli of [d.berth.bind(d), d.docker.bind(d)]) {
+      const r = await cli(['run', '--rm', '--network', 'none', '--cpu-rt-period', '400000', 'busybox', 'cat', '/sys/fs/cgroup/cpu/cpu.rt_period_us']);
+      assert.deepEqual({ code: r.code, out: r.stdout }, { code: 0, out: '400000\n' }, r.stderr);
     }
   });
 });

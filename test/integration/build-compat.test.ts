@@ -335,4 +335,93 @@ CMD ["/app/run.sh"]
       assert.doesNotMatch(r.stderr, /remote parameter/);
     });
   });
+
+  describe('--cache-from', () => {
+    // Which steps of each build are cache hits (` ---> Using cache`), by step number.
+    const hits = (out: string) => [...out.matchAll(/^Step (\d+)\/\d+ : .*\n ---> Using cache$/gm)].map((m) => Number(m[1]));
+    async function cacheFromShape(docker: (args: string[]) => Promise<RunResult>, dir: string, other: string) {
+      const build = async (...args: string[]) => {
+        const r = await docker(['build', ...args]);
+        assert.equal(r.code, 0, r.stderr + r.stdout);
+        return hits(r.stdout);
+      };
+      const first = await build('-t', 'cf1', dir);
+      const fromCf1 = await build('-t', 'cf2', '--cache-from', 'cf1', dir);
+      assert.equal((await docker(['rmi', 'cf2'])).code, 0);
+      const fromMissing = await build('-t', 'cf2', '--cache-from', 'nosuchtag', dir);
+      // The steps just run again (their results newer than cf1's): cf1's history still gives hits.
+      const cf1Again = await build('-t', 'cf3', '--cache-from', 'cf1', dir);
+      const sameImage = (await docker(['image', 'inspect', '-f', '{{.Id}}', 'cf1', 'cf3'])).stdout.split('\n').filter(Boolean);
+      // Another image sharing the first step: only that step is a hit.
+      await build('-t', 'cfother', other);
+      const fromOther = await build('--cache-from', 'cfother', dir);
+      const noCacheFrom = await build(dir);
+      return { first, fromCf1, fromMissing, cf1Again, sameAsCf1: sameImage[0] === sameImage[1], fromOther, noCacheFrom };
+    }
+
+    it('uses only the cache in the named images\' history, as dockerd 20.10 does (docker CLI, DOCKER_BUILDKIT=0)', async () => {
+      const dir = await ctx({ Dockerfile: 'FROM busybox\nENV FOO=bar\nRUN touch baz\nRUN touch bax\n' });
+      const other = await ctx({ Dockerfile: 'FROM busybox\nENV FOO=bar\nRUN touch other\n' });
+      const env = { DOCKER_BUILDKIT: '0' };
+      const ours = await cacheFromShape((args) => d.docker(args, { env }), dir, other);
+      assert.deepEqual(ours, { first: [], fromCf1: [2, 3, 4], fromMissing: [], cf1Again: [2, 3, 4], sameAsCf1: true, fromOther: [2], noCacheFrom: [2, 3, 4] });
+      const ref = await PrivateDockerd.start();
+      try {
+        assert.equal((await ref.docker(['import', '-c', 'CMD ["sh"]', await busyboxTar(), 'busybox:latest'])).code, 0);
+        assert.deepEqual(ours, await cacheFromShape((args) => ref.docker(args, env), dir, other));
+      } finally {
+        await ref.stop();
+      }
+    });
+
+    it('berth build --cache-from: hits only in the named image, which may come from elsewhere (save and load)', async () => {
+      const dir = await ctx({ Dockerfile: 'FROM busybox\nENV CF=berth\nWORKDIR /w\nRUN echo made > made\nCMD ["cat", "made"]\n' });
+      const b = async (...args: string[]) => {
+        const r = await d.berth(['build', '--progress=plain', ...args, dir]);
+        assert.equal(r.code, 0, r.stderr + r.stdout);
+        return [...(r.stderr + r.stdout).matchAll(/^#\d+ \[\d+\/\d+\] (\w+).*\n#\d+ CACHED$/gm)].map((m) => m[1]);
+      };
+      assert.deepEqual(await b('-t', 'cfb1'), []);
+      assert.deepEqual(await b('--cache-from', 'nosuchtag'), [], 'no image, no cache');
+      // The cache now holds the run above, not cfb1's steps; cfb1 itself is what gives the hits.
+      assert.deepEqual(await b('-t', 'cfb2', '--cache-from', 'cfb1'), ['ENV', 'WORKDIR', 'RUN', 'CMD']);
+      const ids = (await d.berth(['image', 'inspect', '-f', '{{.Id}}', 'cfb1', 'cfb2'])).stdout.split('\n').filter(Boolean);
+      assert.equal(ids[0], ids[1], 'the same image again');
+      assert.equal(await run('cfb2'), 'made\n');
+      // From elsewhere: the image saved, the cache pruned and the image loaded back: its history and layers
+      // are all there is, and they give the hits (COPY-free steps: their history says all they do).
+      const tar = path.join(await ctx({}), 'cfb1.tar');
+      assert.equal((await d.berth(['save', '-o', tar, 'cfb1'])).code, 0);
+      for (const args of [['rmi', 'cfb1', 'cfb2'], ['builder', 'prune', '-af'], ['load', '-i', tar]]) assert.equal((await d.berth(args)).code, 0, args.join(' '));
+      assert.deepEqual(await b('-t', 'cfb3', '--cache-from', 'cfb1'), ['ENV', 'WORKDIR', 'RUN', 'CMD']);
+      assert.equal(await run('cfb3'), 'made\n');
+    });
+
+    it('never takes from the named image what its history does not say (build args, copied files, heredoc scripts)', async () => {
+      const files = { Dockerfile: 'FROM busybox\nARG V=1\nRUN echo $V > /v\n', 'f.txt': 'one\n' };
+      const dir = await ctx(files);
+      const copyDir = await ctx({ Dockerfile: 'FROM busybox\nCOPY f.txt /f.txt\n', 'f.txt': 'one\n' });
+      const script = (word: string) => `FROM busybox\nRUN <<EOS\n#!/bin/sh\necho ${word} > /s\nEOS\n`;
+      const scriptDir = await ctx({ Dockerfile: script('one') });
+      const b = async (d2: string, ...args: string[]) => {
+        const r = await d.berth(['build', '--progress=plain', ...args, d2]);
+        assert.equal(r.code, 0, r.stderr + r.stdout);
+        return (r.stderr + r.stdout).match(/#\d+ CACHED$/gm)?.length ?? 0;
+      };
+      await b(dir, '-t', 'cfargs');
+      await b(copyDir, '-t', 'cfcopy');
+      await b(scriptDir, '-t', 'cfscript');
+      assert.equal((await d.berth(['builder', 'prune', '-af'])).code, 0);
+      // Only the images' history is left to give hits: a RUN seeing another build arg, a COPY of other
+      // content and another heredoc script must run again.
+      assert.equal(await b(dir, '-t', 'cfargs2', '--build-arg', 'V=2', '--cache-from', 'cfargs'), 0);
+      assert.equal(await run('cfargs2', 'cat', '/v'), '2\n');
+      await fs.writeFile(path.join(copyDir, 'f.txt'), 'two\n');
+      assert.equal(await b(copyDir, '-t', 'cfcopy2', '--cache-from', 'cfcopy'), 0);
+      assert.equal(await run('cfcopy2', 'cat', '/f.txt'), 'two\n');
+      await fs.writeFile(path.join(scriptDir, 'Dockerfile'), script('two'));
+      assert.equal(await b(scriptDir, '-t', 'cfscript2', '--cache-from', 'cfscript'), 0);
+      assert.equal(await run('cfscript2', 'cat', '/s'), 'two\n');
+    });
+  });
 });

@@ -5,7 +5,7 @@ import type { ParsedFlags } from '../flags.js';
 import { CONTAINER_FLAGS, restartPolicy } from '../run-options.js';
 import { eachContainer } from './container.js';
 
-const NAMES = ['blkio-weight', 'cpu-period', 'cpu-quota', 'cpu-shares', 'cpus', 'cpuset-cpus', 'memory', 'memory-reservation', 'memory-swap', 'pids-limit', 'restart'];
+const NAMES = ['blkio-weight', 'cpu-period', 'cpu-quota', 'cpu-rt-period', 'cpu-rt-runtime', 'cpu-shares', 'cpus', 'cpuset-cpus', 'memory', 'memory-reservation', 'memory-swap', 'pids-limit', 'restart'];
 
 function updateBody(f: ParsedFlags): HostConfig {
   const body: HostConfig = {};
@@ -16,6 +16,8 @@ function updateBody(f: ParsedFlags): HostConfig {
   if (f.has('cpu-shares')) body.CpuShares = f.num('cpu-shares');
   if (f.has('cpu-period')) body.CpuPeriod = f.num('cpu-period');
   if (f.has('cpu-quota')) body.CpuQuota = f.num('cpu-quota');
+  if (f.has('cpu-rt-period')) body.CpuRealtimePeriod = f.num('cpu-rt-period');
+  if (f.has('cpu-rt-runtime')) body.CpuRealtimeRuntime = f.num('cpu-rt-runtime');
   if (f.has('cpuset-cpus')) body.CpusetCpus = f.str('cpuset-cpus');
   if (f.has('pids-limit')) body.PidsLimit = f.num('pids-limit');
   if (f.has('blkio-weight')) body.BlkioWeight = f.num('blkio-weight');

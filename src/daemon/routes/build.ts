@@ -49,6 +49,8 @@ export function buildRoutes(r: Router, build: BuildService): void {
       noCache: qBool(ctx.query, 'nocache'),
       pull: qBool(ctx.query, 'pull'),
       noCacheFilter: jsonParam<string[]>(ctx, 'nocachefilter', slice(str()), []),
+      // docker build --cache-from (a JSON list of image references): only their history gives cache hits.
+      cacheFrom: jsonParam<string[] | undefined>(ctx, 'cachefrom', slice(str()), undefined),
       secrets: decodeSecrets(ctx.req.headers['x-berth-build-secrets'] as string | undefined),
       contextSession: (ctx.req.headers['x-berth-context-session'] as string | undefined) || undefined,
       platform: ctx.query.get('platform') || undefined,

@@ -42,6 +42,8 @@ export interface BuildSettings {
   secrets?: Record<string, Buffer>;
   /** --no-cache-filter: stages (by name) that run without the cache. */
   noCacheFilter?: string[];
+  /** --cache-from: only cached steps in these images' history are hits (none at all when none exists). */
+  cacheFrom?: string[];
   /** --platform: only this host's linux/<arch> (checked, with FROM --platform, before anything runs). */
   platform?: string;
   /** --network: RUN's network when it names none or "default" (default, bridge, none, host, or a user-defined network). */
@@ -83,6 +85,12 @@ interface State {
   config: OciImageConfig;
   layers: LayerRef[];
   key: string;
+}
+
+/** A --cache-from image as a cache hit is checked against: its history and its layers, in order. */
+interface CacheSource {
+  history: NonNullable<OciImageConfig['history']>;
+  layers: LayerRef[];
 }
 
 interface Stage {
@@ -149,10 +157,11 @@ export class Builder {
     const consumedArgs = new Set<string>();
     vertices.runs(needed.map((s) => s.index));
     const failed = new AbortController();
+    const cacheSources = o.cacheFrom?.length ? await this.cacheSources(o.cacheFrom) : undefined;
     const runStage = (s: Stage): Promise<State> => {
       let p = results.get(s.index);
       if (!p) {
-        p = this.runStage(s, stages, runStage, { ...o, escape: df.escape, argEnv, consumedArgs, stepOf: (inst) => numbered.indexOf(inst) + 1, total, vertices, signal: failed.signal });
+        p = this.runStage(s, stages, runStage, { ...o, cacheSources, escape: df.escape, argEnv, consumedArgs, stepOf: (inst) => numbered.indexOf(inst) + 1, total, vertices, signal: failed.signal });
         results.set(s.index, p);
         p.catch((e: unknown) => failed.abort(e)).finally(() => vertices.stageEnded(s.index));
       }
@@ -196,7 +205,7 @@ export class Builder {
     s: Stage,
     stages: Stage[],
     runStage: (s: Stage) => Promise<State>,
-    o: BuildOptions & { escape: string; argEnv: Env; consumedArgs: Set<string>; stepOf: (inst: Instruction) => number; total: number; vertices: BuildVertices },
+    o: BuildOptions & { cacheSources?: CacheSource[]; escape: string; argEnv: Env; consumedArgs: Set<string>; stepOf: (inst: Instruction) => number; total: number; vertices: BuildVertices },
   ): Promise<State> {
     const say = (text: string) => o.vertices.classicOf(s.index, text);
     const fromRef = expandString(s.from.args.split(/\s+/)[0]!, o.argEnv, o.escape);
@@ -281,7 +290,7 @@ export class Builder {
   private async step(
     state: State,
     inst: Instruction,
-    o: BuildOptions & { escape: string; argEnv: Env; args: Env; shell: string[]; stages: Stage[]; runStage: (s: Stage) => Promise<State>; say: (t: string) => void; vertex: StepVertex },
+    o: BuildOptions & { cacheSources?: CacheSource[]; escape: string; argEnv: Env; args: Env; shell: string[]; stages: Stage[]; runStage: (s: Stage) => Promise<State>; say: (t: string) => void; vertex: StepVertex },
   ): Promise<State> {
     // Another stage failed: this one stops here (its step shows as canceled, the error being the same).
     if (o.signal?.aborted) throw o.signal.reason;
@@ -299,12 +308,20 @@ export class Builder {
       const place = path.join(this.d.root, 'build', 'steps', sha(`${o.contextKey ?? ''}\n${o.dockerfileName}\n${inst.line}\n${inst.name}`) + '.json');
       if (!o.noCache) {
         const hit = await this.cached(key);
-        if (hit) {
+        const allowed = hit && (!o.cacheSources || o.cacheSources.some((src) => inHistoryOf(hit, src)));
+        if (allowed) {
           o.vertex.cached();
           return hit;
         }
+        const borrowed = this.borrow(state, inst, env, o);
+        if (borrowed) {
+          o.vertex.cached();
+          const next = { ...borrowed, key };
+          await this.cache.put(next, { description: inst.original, layer: ['RUN', 'COPY', 'ADD'].includes(inst.name) });
+          return next;
+        }
         // berth says why a step missed (DESIGN.md): the first input that differs from the last build.
-        const why = missReason(await readJsonIfExists<StepInputs>(place), inputs);
+        const why = hit ? 'its cached result is in no --cache-from image' : missReason(await readJsonIfExists<StepInputs>(place), inputs);
         if (why) o.vertex.miss(why);
       }
       await fs.mkdir(path.dirname(place), { recursive: true });
@@ -319,17 +336,11 @@ export class Builder {
           await copySources!.prepare?.();
           next = await this.copy(state, inst, env, copySources!, o);
           break;
-        case 'MAINTAINER':
-          next = withHistory({ ...state, config: { ...state.config, author: expandString(inst.args, env, o.escape) } }, inst.original, true);
-          break;
-        case 'SHELL':
-          next = withHistory({ ...state, config: { ...state.config, config: { ...state.config.config, Shell: inst.json } } }, inst.original, true);
-          break;
         case 'WORKDIR':
           next = await this.workdir(state, inst, o);
           break;
         default:
-          next = withHistory({ ...state, config: { ...state.config, config: applyChanges(state.config.config ?? {}, [inst.original], { args: o.args, shell: o.shell, escape: o.escape }) } }, inst.original, true);
+          next = configStep(state, inst, env, o);
       }
       next = { ...next, key };
       await this.cache.put(next, { description: inst.original, layer: ['RUN', 'COPY', 'ADD'].includes(inst.name) });
@@ -337,6 +348,53 @@ export class Builder {
     } finally {
       await copySources?.release();
     }
+  }
+
+  /**
+   * dockerd's other kind of --cache-from hit: no cached step of ours is in their history, but one of them
+   * goes on from this state with this very instruction. Its history entry (and layer) are taken; the config
+   * is this build's own. Only for steps whose history entry says all they do: RUN without flags (no mounts,
+   * no network) or heredocs, WORKDIR and the config-only instructions, and never with build args in scope (berth's
+   * history entries do not name them); COPY and ADD always run (their entries do not name the content).
+   */
+  private borrow(state: State, inst: Instruction, env: Env, o: { cacheSources?: CacheSource[]; args: Env; shell: string[]; escape: string }): State | undefined {
+    if (!o.cacheSources?.length || o.args.size || inst.name === 'COPY' || inst.name === 'ADD') return undefined;
+    let next = state;
+    let createdBy: string;
+    if (inst.name === 'RUN') {
+      // A heredoc run as a script file has only its path in the entry.
+      if (Object.keys(inst.flags).length || inst.heredocs.length) return undefined;
+      createdBy = runHistory(inst, runCommand(inst, o.shell).argv);
+    } else if (inst.name === 'WORKDIR') {
+      const config = applyChanges(state.config.config ?? {}, [inst.original], { args: o.args, shell: o.shell, escape: o.escape });
+      next = { ...state, config: { ...state.config, config } };
+      createdBy = `WORKDIR ${config.WorkingDir || '/'}`;
+    } else {
+      const done = configStep(state, inst, env, o);
+      next = { ...done, config: { ...done.config, history: state.config.history } };
+      createdBy = done.config.history!.at(-1)!.created_by!;
+    }
+    const n = state.config.history?.length ?? 0;
+    for (const src of o.cacheSources) {
+      const entry = src.history[n];
+      if (entry?.created_by !== createdBy || !inHistoryOf(state, src)) continue;
+      const layer = entry.empty_layer ? undefined : src.layers[state.layers.length];
+      if (!entry.empty_layer && !layer) continue;
+      return { ...next, config: { ...next.config, history: [...(state.config.history ?? []), entry] }, layers: layer ? [...state.layers, layer] : state.layers };
+    }
+    return undefined;
+  }
+
+  /** The --cache-from images that exist (as dockerd, one that does not is skipped: it matches nothing). */
+  private async cacheSources(refs: string[]): Promise<CacheSource[]> {
+    const out: CacheSource[] = [];
+    for (const ref of refs) {
+      const rec = await this.d.images.resolve(ref).catch(() => undefined);
+      if (!rec) continue;
+      const cfg = await this.d.images.imageConfig(rec.id);
+      out.push({ history: cfg.history ?? [], layers: rec.layers });
+    }
+    return out;
   }
 
   /** A cached step, when every layer it names still exists (its use is recorded in the background). */
@@ -385,15 +443,7 @@ export class Builder {
     env: Env,
     o: BuildOptions & { escape: string; args: Env; shell: string[]; stages: Stage[]; runStage: (s: Stage) => Promise<State>; say: (t: string) => void; vertex: StepVertex },
   ): Promise<State> {
-    const heredoc = inst.heredocs[0];
-    const onlyHeredoc = heredoc && /^<<-?\s*["']?\w+["']?\s*$/.test(inst.args);
-    // A lone heredoc with a #! line is a script, run by the shell as a file (so by its interpreter), mounted
-    // read-only at /dev/pipes/<name> for this step only: as BuildKit does.
-    const script = onlyHeredoc && heredoc.body.startsWith('#!') ? heredoc : undefined;
-    // A command with heredocs (`cat <<EOF > f`) goes to the shell whole, its documents after it: the shell
-    // expands them (unless the delimiter is quoted) and feeds each to its command, as BuildKit has it.
-    const command = inst.args + inst.heredocs.map((h) => `\n${h.body}${h.name}`).join('');
-    const argv = inst.json ?? [...o.shell, script ? `${PIPES}/${script.name}` : onlyHeredoc ? heredoc.body : command];
+    const { argv, script } = runCommand(inst, o.shell);
     const given = inst.flags.network?.[0] ?? 'default';
     if (!['default', 'none', 'host'].includes(given)) throw new InvalidParameter(`unsupported RUN --network=${given}: use default, none or host`);
     // "default" is the build's network (build --network), itself the bridge unless told otherwise.
@@ -464,7 +514,7 @@ export class Builder {
         await releaseMounts();
         await this.d.networks.detach(rec).catch(() => undefined);
       }
-      return withHistory(state, `RUN ${inst.json ? JSON.stringify(inst.json) : argv.join(' ')} # buildkit`, false);
+      return withHistory(state, runHistory(inst, argv), false);
     }, (upper) => removeMountPoints(upper, mountPoints));
   }
 
@@ -792,6 +842,29 @@ function namesDirectory(dest: string): boolean {
   return dest === '.' || dest.endsWith('/') || dest.endsWith('/.');
 }
 
+/**
+ * Whether a cached step's result is part of an image's making: the image's history and layers begin with
+ * the step's (its history entries carry the time the step first ran, so only the build that made them, or
+ * one that reused them, has them). dockerd's classic builder asks the same of its --cache-from images
+ * (an image in their parent chain, or a prefix of their history).
+ */
+function inHistoryOf(state: State, src: CacheSource): boolean {
+  const history = state.config.history ?? [];
+  const diffIds = state.layers.map((l) => l.diffId);
+  if (history.length > src.history.length || diffIds.length > src.layers.length) return false;
+  if (diffIds.some((d, i) => d !== src.layers[i]!.diffId)) return false;
+  const same = (a: (typeof history)[number], b: (typeof history)[number]) =>
+    a.created === b.created && a.created_by === b.created_by && a.comment === b.comment && a.author === b.author && !!a.empty_layer === !!b.empty_layer;
+  return history.every((h, i) => same(h, src.history[i]!));
+}
+
+/** A step that changes only the config (ENV, LABEL, CMD, SHELL, MAINTAINER, …): no work to do. */
+function configStep(state: State, inst: Instruction, env: Env, o: { args: Env; shell: string[]; escape: string }): State {
+  if (inst.name === 'MAINTAINER') return withHistory({ ...state, config: { ...state.config, author: expandString(inst.args, env, o.escape) } }, inst.original, true);
+  if (inst.name === 'SHELL') return withHistory({ ...state, config: { ...state.config, config: { ...state.config.config, Shell: inst.json } } }, inst.original, true);
+  return withHistory({ ...state, config: { ...state.config, config: applyChanges(state.config.config ?? {}, [inst.original], { args: o.args, shell: o.shell, escape: o.escape }) } }, inst.original, true);
+}
+
 function sortKeys<T>(o: Record<string, T>): Record<string, T> {
   return Object.fromEntries(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
@@ -820,6 +893,24 @@ function envOf(cfg: OciImageConfig): Env {
 const NETWORK_MODES = ['default', 'bridge', 'none', 'host'];
 /** Where a RUN heredoc script is mounted (BuildKit's place). */
 const PIPES = '/dev/pipes';
+
+/** What a RUN runs: its argv, and the heredoc it runs as a script file, if any. */
+function runCommand(inst: Instruction, shell: string[]): { argv: string[]; script?: Instruction['heredocs'][number] } {
+  const heredoc = inst.heredocs[0];
+  const onlyHeredoc = heredoc && /^<<-?\s*["']?\w+["']?\s*$/.test(inst.args);
+  // A lone heredoc with a #! line is a script, run by the shell as a file (so by its interpreter), mounted
+  // read-only at /dev/pipes/<name> for this step only: as BuildKit does.
+  const script = onlyHeredoc && heredoc.body.startsWith('#!') ? heredoc : undefined;
+  // A command with heredocs (`cat <<EOF > f`) goes to the shell whole, its documents after it: the shell
+  // expands them (unless the delimiter is quoted) and feeds each to its command, as BuildKit has it.
+  const command = inst.args + inst.heredocs.map((h) => `\n${h.body}${h.name}`).join('');
+  return { argv: inst.json ?? [...shell, script ? `${PIPES}/${script.name}` : onlyHeredoc ? heredoc.body : command], script };
+}
+
+/** A RUN's history entry (created_by). */
+function runHistory(inst: Instruction, argv: string[]): string {
+  return `RUN ${inst.json ? JSON.stringify(inst.json) : argv.join(' ')} # buildkit`;
+}
 
 /** A heredoc script's #! interpreter must be in the image: else the step fails saying so (the shell would
  *  only say "not found" about the script). `#!/usr/bin/env x` checks env; env reports a missing x itself. */

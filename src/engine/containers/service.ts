@@ -788,7 +788,7 @@ export class ContainersService {
   /** `docker update`: new limits (and restart policy) for a container, applied at once when it runs. */
   async update(ref: string, changes: HostConfig): Promise<{ Warnings: string[] }> {
     const rec = this.store.get(ref);
-    const allowed: (keyof HostConfig)[] = ['Memory', 'MemorySwap', 'MemoryReservation', 'NanoCpus', 'CpuShares', 'CpuPeriod', 'CpuQuota', 'CpusetCpus', 'PidsLimit', 'BlkioWeight', 'RestartPolicy'];
+    const allowed: (keyof HostConfig)[] = ['Memory', 'MemorySwap', 'MemoryReservation', 'NanoCpus', 'CpuShares', 'CpuPeriod', 'CpuQuota', 'CpuRealtimePeriod', 'CpuRealtimeRuntime', 'CpusetCpus', 'PidsLimit', 'BlkioWeight', 'RestartPolicy'];
     const next: HostConfig = { ...rec.hostConfig };
     for (const k of allowed) {
       const v = changes[k];

@@ -81,7 +81,7 @@ export interface OciDeviceCgroup {
 export interface OciResources {
   devices?: OciDeviceCgroup[];
   memory?: { limit?: number; reservation?: number; swap?: number; disableOOMKiller?: boolean; swappiness?: number };
-  cpu?: { shares?: number; quota?: number; period?: number; cpus?: string; mems?: string };
+  cpu?: { shares?: number; quota?: number; period?: number; realtimePeriod?: number; realtimeRuntime?: number; cpus?: string; mems?: string };
   pids?: { limit: number };
   blockIO?: { weight?: number };
 }
@@ -344,6 +344,10 @@ export function buildResources(hc: HostConfig): OciResources {
     if (hc.CpuQuota) cpu.quota = hc.CpuQuota;
     if (hc.CpuPeriod) cpu.period = hc.CpuPeriod;
   }
+  // runc writes them into the container's cgroup as given (dockerd does the same: a runtime the parent
+  // cgroup has no budget for fails the start with the kernel's refusal).
+  if (hc.CpuRealtimePeriod) cpu.realtimePeriod = hc.CpuRealtimePeriod;
+  if (hc.CpuRealtimeRuntime) cpu.realtimeRuntime = hc.CpuRealtimeRuntime;
   if (hc.CpusetCpus) cpu.cpus = hc.CpusetCpus;
   const r: OciResources = { memory, cpu };
   // 0 and -1 mean unlimited: a fresh cgroup already is, so say nothing.
