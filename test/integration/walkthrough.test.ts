@@ -123,7 +123,7 @@ describe('docker load of a compressed save', () => {
     const before = (await d.docker(['images', '-aq'])).stdout;
     const r = await d.docker(['load'], { input: whole.subarray(0, whole.length >> 1) });
     assert.notEqual(r.code, 0);
-    assert.match(r.stderr, /^Error response from daemon: invalid archive: .*(corrupt|unexpected end|incomplete)/);
+    assert.match(r.stderr, /^invalid archive: .*(corrupt|unexpected end|incomplete)/); // in the stream, as dockerd sends it: the docker CLI prints it bare
     assert.equal((await d.docker(['images', '-aq'])).stdout, before);
     await d.importBusybox();
   });
