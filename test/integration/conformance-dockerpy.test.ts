@@ -37,7 +37,10 @@ async function outcomes(dir: string): Promise<Map<string, string>> {
 }
 
 async function runSuite(host: string, out: string): Promise<Map<string, string>> {
-  const r = await runCmd([RUN_SH, host, out], { timeoutMs: RUN_TIMEOUT_MS });
+  // The suite's own temporary files (docker-py's build tests make some) go under the run's folder, removed with it.
+  const tmp = path.join(out, 'tmp');
+  await fs.mkdir(tmp, { recursive: true });
+  const r = await runCmd([RUN_SH, host, out], { timeoutMs: RUN_TIMEOUT_MS, env: { TMPDIR: tmp } });
   // pytest exits 1 when some tests fail; anything else (2 usage, 3 internal, 4 args, 5 none collected, a kill) is the runner failing.
   assert.ok(r.code === 0 || r.code === 1, `run.sh ${host} exited ${r.code}:\n${r.stdout}\n${r.stderr}`);
   return outcomes(out);
