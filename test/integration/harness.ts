@@ -2,7 +2,7 @@
 // the compiled CLI pointed at it, a busybox image from Debian's busybox-static, and a clean-up
 // that removes containers, ends the processes it started by PID and unmounts what was mounted.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { promises as fs, readFileSync } from 'node:fs';
+import { existsSync, promises as fs, readFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -99,11 +99,13 @@ export class TestDaemon {
   static async start(extraArgs: string[] = []): Promise<TestDaemon> {
     const d = new TestDaemon(await fs.mkdtemp('/tmp/bt-'));
     d.hostBefore = hostState();
+    holdCgroupParents(d);
     try {
       await d.startProcess(extraArgs);
     } catch (e) {
       d.stopping = true;
       d.child?.kill('SIGKILL');
+      await releaseCgroupParents(d);
       await tearDownNetworking(d.root, d.bridge);
       await fs.rm(d.dir, { recursive: true, force: true });
       throw e;
@@ -192,6 +194,7 @@ export class TestDaemon {
     await fs.rm(this.dir, { recursive: true, force: true });
     if (this.uncaught.length) throw new Error(`berthd hit uncaught exceptions:\n${this.uncaught.join('\n')}`);
     const left = this.hostBefore ? hostLeftovers(this.hostBefore, hostState(), own) : [];
+    left.push(...(await releaseCgroupParents(this)));
     if (left.length) throw new Error(`berthd (${this.dir}) left on the host:\n  ${left.join('\n  ')}`);
   }
 }
@@ -247,6 +250,8 @@ export class PrivateDockerd {
   private constructor(
     private readonly child: ChildProcess,
     private readonly dir: string,
+    /** The docker/ cgroup parents there before it started: the ones it makes are removed at stop. */
+    private readonly parentsBefore: Set<string>,
   ) {}
 
   get socket(): string {
@@ -261,13 +266,14 @@ export class PrivateDockerd {
   static async start(extraArgs: string[] = []): Promise<PrivateDockerd> {
     const dir = await fs.mkdtemp('/tmp/bd-');
     const BRIDGE = bridgeOf(dir);
+    const parentsBefore = new Set(cgroupParents('docker'));
     await runCmd(['ip', 'link', 'add', BRIDGE, 'type', 'bridge']);
     const child = spawn(
       '/usr/sbin/dockerd',
       ['--host', `unix://${dir}/docker.sock`, '--data-root', `${dir}/data`, '--exec-root', `${dir}/exec`, '--pidfile', `${dir}/docker.pid`, '--bridge', BRIDGE, '--iptables=false', '--ip-masq=false', '--ip-forward=false', '--containerd-namespace', `bd${path.basename(dir)}`, ...extraArgs],
       { stdio: 'ignore' },
     );
-    const ref = new PrivateDockerd(child, dir);
+    const ref = new PrivateDockerd(child, dir, parentsBefore);
     for (let i = 0; i < 300 && !(await ping(ref.socket)); i++) await new Promise((r) => setTimeout(r, 100));
     return ref;
   }
@@ -284,6 +290,7 @@ export class PrivateDockerd {
     await runCmd(['sh', '-c', `grep -o ' ${this.dir}[^ ]*' /proc/self/mounts | sort -r | xargs -r -n1 umount -l`]);
     await fs.rm(this.dir, { recursive: true, force: true });
     await runCmd(['ip', 'link', 'del', this.bridge]);
+    await removeNewCgroupParents('docker', this.parentsBefore);
   }
 }
 
@@ -327,6 +334,34 @@ export interface HostOwnership {
 function shJson<T>(argv: string[]): T[] {
   const r = spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8' });
   return r.status === 0 ? (JSON.parse(r.stdout || '[]') as T[]) : [];
+}
+
+/** An engine's cgroup parent in each hierarchy where it exists (v1: under each controller; v2: at the top). */
+export function cgroupParents(name: 'berth' | 'docker'): string[] {
+  const base = '/sys/fs/cgroup';
+  return ['', ...readdirSafe(base).filter(Boolean).map((t) => t + '/')].map((top) => `${base}/${top}${name}`).filter((d) => existsSync(d));
+}
+
+// berth/ (runc makes it with a daemon's first container) is shared by the daemons of a test file: it is
+// removed, and checked, once the last of them is cleaned up, against what was there before the first started.
+const liveDaemons = new Set<TestDaemon>();
+let parentsBeforeFirst = new Set<string>();
+
+function holdCgroupParents(d: TestDaemon): void {
+  if (!liveDaemons.size) parentsBeforeFirst = new Set(cgroupParents('berth'));
+  liveDaemons.add(d);
+}
+
+async function releaseCgroupParents(d: TestDaemon): Promise<string[]> {
+  if (!liveDaemons.delete(d) || liveDaemons.size) return [];
+  await removeNewCgroupParents('berth', parentsBeforeFirst);
+  return cgroupParents('berth').filter((p) => !parentsBeforeFirst.has(p)).map((p) => `cgroup parent ${p} (still holds a cgroup)`);
+}
+
+/** Remove the parents that were not there before (an engine makes them at start and leaves them, as dockerd
+ *  leaves docker/); one that still holds a cgroup stays, and the host check names it. */
+export async function removeNewCgroupParents(name: 'berth' | 'docker', before: Set<string>): Promise<void> {
+  for (const d of cgroupParents(name)) if (!before.has(d)) await fs.rmdir(d).catch(() => undefined);
 }
 
 function cgroupDirs(): string[] {
