@@ -1852,6 +1852,14 @@ int main(int argc, char **argv)
 		 * (and their headers) before handing out output read in this round. */
 		if (fds[i_listen].revents || output_ready)
 			accept_clients();
+		/* A client accepted in an earlier round whose header arrived in this one (with the first
+		 * output, on a loaded machine) is registered before that output is handed out, too. */
+		if (output_ready)
+			for (int i = 0; i < polled; i++)
+				if (clients[i].kind == K_HEADER && !clients[i].dead && fds[first_client + i].revents & POLLIN) {
+					handle_client_read(i, 0);
+					fds[first_client + i].revents = 0;
+				}
 		if (i_out >= 0 && fds[i_out].revents)
 			handle_output(out_fd);
 		if (i_err >= 0 && fds[i_err].revents)

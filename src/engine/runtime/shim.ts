@@ -122,9 +122,10 @@ export function connectShim(stateDir: string, header: string): Promise<net.Socke
     // users of the socket see 'close'.
     sock.on('error', () => undefined);
     sock.once('connect', () => {
-      sock.write(header + '\n');
       sock.off('error', reject);
-      resolve(sock);
+      // Resolved once the header is in the shim's socket: an attach connected before `runc start` must be
+      // registered by the shim before the container's first output (a fast command's only output).
+      sock.write(header + '\n', () => resolve(sock));
     });
     sock.once('error', reject);
   });
