@@ -51,7 +51,21 @@ async function waitPing(socket: string, child: ChildProcess, what: string): Prom
 /** berthd's default bridge in benchmarks: its own device (and nftables table), removed afterwards. */
 const BERTH_BENCH_BRIDGE = 'bbbench0';
 
+/** An engine's cgroup parents (berth/ or docker/ under each hierarchy) that exist now. */
+function cgroupParents(name: 'berth' | 'docker'): string[] {
+  return sh(`ls -d /sys/fs/cgroup/${name} /sys/fs/cgroup/*/${name} 2>/dev/null || true`).split('\n').filter(Boolean);
+}
+
+/** Remove the parents an engine made (runc makes them with its first container and leaves them). */
+function removeNewCgroupParents(name: 'berth' | 'docker', before: string[]): void {
+  for (const c of cgroupParents(name)) if (!before.includes(c)) spawnSync('rmdir', [c]);
+}
+
+/** A private berthd (its own root, socket and bridge). Like dockerd it turns net.ipv4.ip_forward on at start;
+ *  the value, and the cgroup parents it made, are given back when it stops. */
 export async function startBerth(): Promise<Engine> {
+  const parentsBefore = cgroupParents('berth');
+  const ipForward = readFileSync(DOCKERD_SYSCTLS[0]!, 'utf8').trim();
   const dir = await fs.mkdtemp('/tmp/bb-bench-');
   const socket = `${dir}/berth.sock`;
   const child = spawn(
@@ -72,6 +86,8 @@ export async function startBerth(): Promise<Engine> {
       spawnSync('sh', ['-c', `grep -o ' ${dir}[^ ]*' /proc/self/mounts | sort -r | xargs -r -n1 umount -l`]);
       await tearDownNetworking(`${dir}/root`, BERTH_BENCH_BRIDGE);
       spawnSync('rm', ['-rf', dir]);
+      removeNewCgroupParents('berth', parentsBefore);
+      writeFileSync(DOCKERD_SYSCTLS[0]!, ipForward);
     },
   };
 }
@@ -102,7 +118,7 @@ export async function startDocker(opts: { iptables?: boolean } = {}): Promise<En
   const savedIptables = opts.iptables ? sh('iptables-save') : undefined;
   const tablesBefore = new Set(nftTables());
   const sysctls = DOCKERD_SYSCTLS.filter((f) => existsSync(f)).map((f) => [f, readFileSync(f, 'utf8').trim()] as const);
-  const cgroupParents = sh('ls -d /sys/fs/cgroup/docker /sys/fs/cgroup/*/docker 2>/dev/null || true').split('\n').filter(Boolean);
+  const parentsBefore = cgroupParents('docker');
   sh(`ip link add ${BENCH_BRIDGE} type bridge && ip addr add 198.18.250.1/24 dev ${BENCH_BRIDGE} && ip link set ${BENCH_BRIDGE} up`);
   const dir = await fs.mkdtemp('/tmp/bd-bench-');
   const socket = `${dir}/docker.sock`;
@@ -126,8 +142,7 @@ export async function startDocker(opts: { iptables?: boolean } = {}): Promise<En
       for (const t of nftTables()) if (!tablesBefore.has(t)) spawnSync('nft', ['delete', ...t.split(' ')]);
       for (const [f, v] of sysctls) writeFileSync(f, v);
       if (!sysctls.some(([f]) => f.includes('/bridge/')) && existsSync(DOCKERD_SYSCTLS[1]!)) spawnSync('modprobe', ['-r', 'br_netfilter']);
-      const leftCgroups = sh('ls -d /sys/fs/cgroup/docker /sys/fs/cgroup/*/docker 2>/dev/null || true').split('\n').filter((c) => c && !cgroupParents.includes(c));
-      for (const c of leftCgroups) spawnSync('rmdir', [c]);
+      removeNewCgroupParents('docker', parentsBefore);
     },
   };
 }
