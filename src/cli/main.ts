@@ -28,6 +28,7 @@ const load = {
   files: (): Promise<Group> => import('./commands/files.js').then((m) => m.commands),
   housekeeping: (): Promise<Group> => import('./commands/housekeeping.js').then((m) => m.commands),
   registry: (): Promise<Group> => import('./commands/registry.js').then((m) => m.commands),
+  compose: (): Promise<Group> => import('./compose/main.js').then((m) => m.commands),
 } satisfies Record<string, Loader>;
 
 /** [loader, command name inside the group's module] */
@@ -77,6 +78,7 @@ const TOP_LEVEL: Record<string, Route> = {
   build: [load.build, 'build'],
   login: [load.distribution, 'login'],
   logout: [load.distribution, 'logout'],
+  compose: [load.compose, 'compose'],
 };
 
 const MANAGEMENT: Record<string, Record<string, Route>> = {
@@ -161,6 +163,7 @@ ${formatFlagHelp(GLOBAL_FLAGS)}
 
 Management Commands:
   builder     Manage builds
+  compose     Define and run multi-container applications
   container   Manage containers
   image       Manage images
   manifest    Manage Docker image manifests and manifest lists

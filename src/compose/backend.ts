@@ -1,0 +1,127 @@
+// The narrow slice of the Engine API that compose uses, over the API client only (DESIGN.md: compose
+// knows nothing of the daemon's internals), so `berth compose` drives berthd and dockerd alike.
+// A project's state is always read from the engine by label, never from a file of berth's.
+import type { EngineClient } from '../client/engine.js';
+import { ApiError } from '../client/errors.js';
+import type {
+  ContainerCreateRequest,
+  ContainerInspect,
+  ContainerSummary,
+  NetworkCreateRequest,
+  NetworkInspect,
+  Volume,
+  VolumeCreateRequest,
+  VolumeListResponse,
+} from '../api/types.js';
+import { ONEOFF, PROJECT, SERVICE } from './labels.js';
+
+export interface ContainerQuery {
+  /** Stopped ones too. */
+  all?: boolean;
+  services?: string[];
+  /** true: only `run` one-off containers; false: none of them; undefined: both. */
+  oneoff?: boolean;
+}
+
+export class ComposeBackend {
+  constructor(readonly client: EngineClient) {}
+
+  /** The project's containers, sorted by service then container number. */
+  async containers(project: string, q: ContainerQuery = {}): Promise<ContainerSummary[]> {
+    const label = [`${PROJECT}=${project}`];
+    if (q.oneoff !== undefined) label.push(`${ONEOFF}=${q.oneoff ? 'True' : 'False'}`);
+    const list = await this.client.json<ContainerSummary[]>({
+      path: '/containers/json',
+      query: { all: q.all || undefined, filters: JSON.stringify({ label: Object.fromEntries(label.map((l) => [l, true])) }) },
+    });
+    const wanted = q.services?.length ? new Set(q.services) : undefined;
+    return list
+      .filter((c) => !wanted || wanted.has(c.Labels[SERVICE] ?? ''))
+      .sort((a, b) => (a.Labels[SERVICE] ?? '').localeCompare(b.Labels[SERVICE] ?? '') || containerNumber(a) - containerNumber(b));
+  }
+
+  inspectContainer(id: string): Promise<ContainerInspect> {
+    return this.client.json<ContainerInspect>({ path: `/containers/${encodeURIComponent(id)}/json` });
+  }
+
+  async createContainer(name: string, body: ContainerCreateRequest): Promise<string> {
+    const res = await this.client.json<{ Id: string }>({ method: 'POST', path: '/containers/create', query: { name }, body });
+    return res.Id;
+  }
+
+  async startContainer(id: string): Promise<void> {
+    await this.client.call({ method: 'POST', path: `/containers/${encodeURIComponent(id)}/start` });
+  }
+
+  async stopContainer(id: string, timeout?: number): Promise<void> {
+    await this.client.call({ method: 'POST', path: `/containers/${encodeURIComponent(id)}/stop`, query: { t: timeout } });
+  }
+
+  async removeContainer(id: string, opts: { force?: boolean; volumes?: boolean } = {}): Promise<void> {
+    await this.client.call({
+      method: 'DELETE',
+      path: `/containers/${encodeURIComponent(id)}`,
+      query: { force: opts.force || undefined, v: opts.volumes || undefined },
+    });
+  }
+
+  /** Networks and volumes the project created (by label). */
+  async networks(project: string): Promise<NetworkInspect[]> {
+    return this.client.json<NetworkInspect[]>({
+      path: '/networks',
+      query: { filters: JSON.stringify({ label: { [`${PROJECT}=${project}`]: true } }) },
+    });
+  }
+
+  async inspectNetwork(name: string): Promise<NetworkInspect | undefined> {
+    return orUndefined(this.client.json<NetworkInspect>({ path: `/networks/${encodeURIComponent(name)}` }));
+  }
+
+  async createNetwork(body: NetworkCreateRequest): Promise<string> {
+    const res = await this.client.json<{ Id: string }>({ method: 'POST', path: '/networks/create', body });
+    return res.Id;
+  }
+
+  async removeNetwork(name: string): Promise<void> {
+    await this.client.call({ method: 'DELETE', path: `/networks/${encodeURIComponent(name)}` });
+  }
+
+  async volumes(project: string): Promise<Volume[]> {
+    const res = await this.client.json<VolumeListResponse>({
+      path: '/volumes',
+      query: { filters: JSON.stringify({ label: { [`${PROJECT}=${project}`]: true } }) },
+    });
+    return res.Volumes ?? [];
+  }
+
+  async inspectVolume(name: string): Promise<Volume | undefined> {
+    return orUndefined(this.client.json<Volume>({ path: `/volumes/${encodeURIComponent(name)}` }));
+  }
+
+  async createVolume(body: VolumeCreateRequest): Promise<Volume> {
+    return this.client.json<Volume>({ method: 'POST', path: '/volumes/create', body });
+  }
+
+  async removeVolume(name: string): Promise<void> {
+    await this.client.call({ method: 'DELETE', path: `/volumes/${encodeURIComponent(name)}` });
+  }
+}
+
+export function containerNumber(c: { Labels: Record<string, string> | null }): number {
+  return Number(c.Labels?.['com.docker.compose.container-number'] ?? 0) || 0;
+}
+
+/** The container's name without the leading slash. */
+export function containerName(c: ContainerSummary): string {
+  return (c.Names[0] ?? '').replace(/^\//, '');
+}
+
+/** A 404 becomes undefined; anything else is thrown. */
+async function orUndefined<T>(p: Promise<T>): Promise<T | undefined> {
+  try {
+    return await p;
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 404) return undefined;
+    throw err;
+  }
+}
