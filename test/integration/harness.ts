@@ -20,9 +20,17 @@ export interface RunResult {
   stderr: string;
 }
 
-export function runCmd(argv: string[], opts: { input?: string | Buffer; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<RunResult> {
+export interface RunOptions {
+  input?: string | Buffer;
+  env?: NodeJS.ProcessEnv;
+  timeoutMs?: number;
+  /** Working directory (compose finds its files there). */
+  cwd?: string;
+}
+
+export function runCmd(argv: string[], opts: RunOptions = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(argv[0]!, argv.slice(1), { env: { ...process.env, ...opts.env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(argv[0]!, argv.slice(1), { env: { ...process.env, ...opts.env }, cwd: opts.cwd, stdio: ['pipe', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on('data', (d: Buffer) => out.push(d));
@@ -158,12 +166,17 @@ export class TestDaemon {
     await exited;
   }
 
-  berth(args: string[], opts: { input?: string | Buffer; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<RunResult> {
+  berth(args: string[], opts: RunOptions = {}): Promise<RunResult> {
     // Its own client config, so login/logout never touch the user's ~/.docker.
     return runCmd([process.execPath, CLI, '-H', this.host, ...args], { ...opts, env: { DOCKER_CONFIG: path.join(this.dir, 'docker-config'), ...opts.env } });
   }
 
-  docker(args: string[], opts: { input?: string | Buffer; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<RunResult> {
+  /** `berth compose ARGS` run in `cwd` (where compose looks for its files). */
+  compose(cwd: string, args: string[], opts: RunOptions = {}): Promise<RunResult> {
+    return this.berth(['compose', ...args], { ...opts, cwd });
+  }
+
+  docker(args: string[], opts: RunOptions = {}): Promise<RunResult> {
     return runCmd(['/usr/local/bin/docker', ...args], { ...opts, env: { DOCKER_HOST: this.host, DOCKER_CONFIG: path.join(this.dir, 'docker-config'), ...opts.env } });
   }
 
