@@ -171,7 +171,8 @@ function configReasons({ desired: d, actual, actualImage }: RecreateInput): stri
     if (d.User && d.User !== a.User) out.push('user changed');
     if (d.StopSignal && d.StopSignal !== a.StopSignal) out.push('stop_signal changed');
     if (Object.keys(d.ExposedPorts ?? {}).some((p) => !(p in (a.ExposedPorts ?? {})))) out.push('expose changed');
-    if (d.Healthcheck && !same(d.Healthcheck, a.Healthcheck)) out.push('healthcheck changed');
+    const h = d.Healthcheck ?? {};
+    if ((Object.keys(h) as (keyof HealthConfig)[]).some((k) => !same(h[k], a.Healthcheck?.[k]))) out.push('healthcheck changed');
   }
   // The engine names a container's host after its ID unless told otherwise.
   const defaultHostname = actual.Id.slice(0, 12);

@@ -4,7 +4,7 @@
 // create before (networkConnects). Every endpoint answers to the container's name, the service's name
 // and the network's aliases.
 import type { EndpointSettings } from '../../api/types.js';
-import type { ServiceNetwork } from '../types.js';
+import type { ServiceConfig, ServiceNetwork } from '../types.js';
 import { apiAtLeast, compact, containerName, invalid, resolveServiceMode, serviceContainerRef, unsupported, type ContainerOptions, type ServiceRef } from './common.js';
 
 /** Whether the engine takes several networks (and each endpoint's MAC address) at create. */
@@ -13,8 +13,8 @@ export function multiNetworkCreate(opts: ContainerOptions): boolean {
 }
 
 /** The service's network keys, highest priority first, then by name (compose-go's NetworksByPriority). */
-export function networksByPriority(ref: ServiceRef): string[] {
-  const nets = ref.service.networks ?? {};
+export function networksByPriority(service: ServiceConfig): string[] {
+  const nets = service.networks ?? {};
   return Object.keys(nets).sort((a, b) => (nets[b]?.priority ?? 0) - (nets[a]?.priority ?? 0) || (a < b ? -1 : a > b ? 1 : 0));
 }
 
@@ -32,7 +32,7 @@ export function networkSettings(ref: ServiceRef, opts: ContainerOptions): Networ
     return { networkMode: resolveServiceMode(ref, opts, 'network_mode', service.network_mode)! };
   }
   if (!Object.keys(project.networks).length) return { networkMode: 'none' };
-  const keys = networksByPriority(ref);
+  const keys = networksByPriority(ref.service);
   const primary = keys[0] ?? 'default';
   const modern = multiNetworkCreate(opts);
   const joined = modern ? (keys.length ? keys : [primary]) : [primary];
@@ -46,7 +46,7 @@ export function networkSettings(ref: ServiceRef, opts: ContainerOptions): Networ
 /** The networks to connect after create, in priority order (empty from API 1.44: all joined at create). */
 export function networkConnects(ref: ServiceRef, opts: ContainerOptions): { network: string; endpoint: EndpointSettings }[] {
   if (ref.service.network_mode !== undefined || multiNetworkCreate(opts)) return [];
-  return networksByPriority(ref)
+  return networksByPriority(ref.service)
     .slice(1)
     .map((key) => ({ network: engineNetwork(ref, key), endpoint: endpointSettings(ref, opts, key, false) }));
 }
