@@ -45,11 +45,11 @@ function refuseUnsupported(ref: ServiceRef): void {
 }
 
 /** The service's mounts: its volumes, then its bind-mounted secrets and configs (a volume at the same target wins, as in Compose). */
-function mounts(ref: ServiceRef): Mount[] | undefined {
-  const list = serviceMounts(ref);
-  const targets = new Set(list.map((m) => m.Target));
+function mounts(ref: ServiceRef, opts: ContainerOptions): { Mounts?: Mount[]; Binds?: string[] } {
+  const { mounts: list, binds } = serviceMounts(ref, opts);
+  const targets = new Set([...list.map((m) => m.Target), ...binds.map((b) => b.split(':')[1])]);
   for (const m of secretMounts(ref.project, ref.name, ref.service)) if (!targets.has(m.Target)) list.push(m);
-  return nonEmpty(list);
+  return { Mounts: nonEmpty(list), Binds: nonEmpty(binds) };
 }
 
 export function containerCreateRequest(
@@ -66,7 +66,7 @@ export function containerCreateRequest(
     NetworkMode: net.networkMode,
     PortBindings: portBindings(ref),
     RestartPolicy: restartPolicy(ref),
-    Mounts: mounts(ref),
+    ...mounts(ref, opts),
     VolumesFrom: volumesFrom(ref, opts),
     Tmpfs: tmpfsMap(ref),
     Links: serviceLinks(ref, opts),

@@ -229,7 +229,7 @@ const HOST_FIELDS: [string, keyof NonNullable<ContainerCreateRequest['HostConfig
 ];
 
 /** Lists whose order means nothing to the engine. */
-const SETS = new Set(['CapAdd', 'CapDrop', 'ExtraHosts', 'GroupAdd', 'Links']);
+const SETS = new Set(['CapAdd', 'CapDrop', 'ExtraHosts', 'GroupAdd', 'Links', 'Binds']);
 
 function hostReasons({ desired, actual }: RecreateInput): string[] {
   const d = desired.HostConfig ?? {};
@@ -241,7 +241,7 @@ function hostReasons({ desired, actual }: RecreateInput): string[] {
     if (same(want, a[field])) continue;
     out.push(show ? `${key} changed (${show(a[field])} → ${show(want)})` : `${key} changed`);
   }
-  for (const [key, field] of [['cap_add', 'CapAdd'], ['cap_drop', 'CapDrop'], ['extra_hosts', 'ExtraHosts'], ['group_add', 'GroupAdd'], ['links', 'Links']] as const) {
+  for (const [key, field] of [['cap_add', 'CapAdd'], ['cap_drop', 'CapDrop'], ['extra_hosts', 'ExtraHosts'], ['group_add', 'GroupAdd'], ['links', 'Links'], ['volumes', 'Binds']] as const) {
     if (SETS.has(field) && !sortedSame(d[field], a[field])) out.push(`${key} changed`);
   }
   const restart = (r: typeof d.RestartPolicy) => `${r?.Name || 'no'}${r?.MaximumRetryCount ? `:${r.MaximumRetryCount}` : ''}`;

@@ -1,15 +1,28 @@
 // A service's filesystem: `volumes` (volume, bind — a single file too —, tmpfs) as HostConfig.Mounts,
 // `tmpfs` as HostConfig.Tmpfs, `volumes_from` with `service:` references resolved. Compose v2 sends
-// simple binds as Binds strings and the rest as Mounts; berth sends every one as a Mount: the same
-// engine behaviour, one shape to compare in recreate.ts, and `create_host_path` said explicitly
-// (BindOptions.CreateMountpoint) instead of implied by the Binds syntax.
+// simple binds as Binds strings and the rest as Mounts; berth sends every one as a Mount where the
+// engine can create a missing bind source from a Mount (BindOptions.CreateMountpoint, API 1.42): the
+// same engine behaviour, one shape to compare in recreate.ts, and `create_host_path` said explicitly.
+// An older engine gets such binds as Binds strings, the one form that creates the source there.
 import path from 'node:path';
 import type { HostConfig, Mount } from '../../api/types.js';
 import type { ServiceVolume } from '../types.js';
-import { compact, invalid, serviceContainerRef, unsupported, type ContainerOptions, type ServiceRef } from './common.js';
+import { apiAtLeast, compact, invalid, serviceContainerRef, unsupported, type ContainerOptions, type ServiceRef } from './common.js';
 
-export function serviceMounts(ref: ServiceRef): Mount[] {
-  return (ref.service.volumes ?? []).map((v, i) => volumeMount(ref, v, `volumes[${i}]`));
+export function serviceMounts(ref: ServiceRef, opts: ContainerOptions): { mounts: Mount[]; binds: string[] } {
+  const mounts: Mount[] = [];
+  const binds: string[] = [];
+  (ref.service.volumes ?? []).forEach((v, i) => {
+    const m = volumeMount(ref, v, `volumes[${i}]`);
+    if (m.BindOptions?.CreateMountpoint && !apiAtLeast(opts, '1.42')) binds.push(bindString(m));
+    else mounts.push(m);
+  });
+  return { mounts, binds };
+}
+
+/** "source:target:rw[,propagation]" — the Binds form of a bind Mount. */
+function bindString(m: Mount): string {
+  return `${m.Source}:${m.Target}:${[m.ReadOnly ? 'ro' : 'rw', m.BindOptions?.Propagation].filter(Boolean).join(',')}`;
 }
 
 function volumeMount(ref: ServiceRef, v: ServiceVolume, key: string): Mount {
