@@ -1,7 +1,7 @@
 // The compose converter: each service key → the Engine API create request Docker Compose v2 sends
 // (pkg/compose/create.go getCreateConfigs), keys berth cannot honour refused by name, and the
 // top-level networks and volumes → their create requests.
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -180,6 +180,11 @@ describe('compose convert: mounts', () => {
       { Type: 'tmpfs', Target: '/scratch', TmpfsOptions: { SizeBytes: 1048576, Mode: 0o1777 } },
     ]);
   });
+  it('before API 1.42 a bind that creates its source goes as Binds (the one form that creates it there)', () => {
+    const r = req({ volumes: [{ type: 'bind', source: './src', target: '/src', bind: { create_host_path: true } }, { type: 'bind', source: '/etc/x', target: '/x', read_only: true }] }, {}, { apiVersion: '1.41' });
+    assert.deepEqual(r.HostConfig!.Binds, ['/srv/app/src:/src:rw']);
+    assert.deepEqual(r.HostConfig!.Mounts, [{ Type: 'bind', Source: '/etc/x', Target: '/x', ReadOnly: true }]);
+  });
   it('tmpfs key → HostConfig.Tmpfs; volumes_from resolved', () => {
     const p = project({ data: { image: 'busybox', container_name: 'store' }, web: { image: 'busybox', tmpfs: ['/run', '/tmp:size=64m,mode=1777'], volumes_from: ['data', 'data:ro', 'container:other:rw'] } });
     const h = containerCreateRequest(p, 'web', p.services.web!, OPTS).HostConfig!;
@@ -347,6 +352,40 @@ describe('compose convert: the host config', () => {
     }
     // Their zero values are no request at all.
     assert.doesNotThrow(() => req({ annotations: {}, device_cgroup_rules: [], oom_score_adj: 0, isolation: 'default' }));
+  });
+});
+
+describe('compose convert: secrets and configs', () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'berth-secrets-'));
+  writeFileSync(path.join(dir, 'pass.txt'), 'hunter2\n');
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  const files: Partial<Project> = {
+    workingDir: dir,
+    environment: { TOKEN: 't' },
+    secrets: { pass: { name: 'app_pass', file: 'pass.txt' }, token: { name: 'app_token', environment: 'TOKEN' }, gone: { name: 'app_gone', file: 'missing.txt' }, vault: { name: 'vault', external: true }, unset: { name: 'app_unset', environment: 'NOT_SET' } },
+    configs: { cfg: { name: 'app_cfg', file: 'pass.txt' }, inline: { name: 'app_inline', content: 'x' } },
+  };
+  it('file ones without uid, gid or mode are bind-mounted read-only at /run/secrets/<name> and /<name> or their target', () => {
+    const h = host({ secrets: [{ source: 'pass' }, { source: 'pass', target: 'renamed' }, { source: 'token' }], configs: [{ source: 'cfg' }, { source: 'cfg', target: '/etc/cfg.ini' }, { source: 'inline' }] }, files);
+    assert.deepEqual(h.Mounts, [
+      { Type: 'bind', Source: path.join(dir, 'pass.txt'), Target: '/run/secrets/pass', ReadOnly: true },
+      { Type: 'bind', Source: path.join(dir, 'pass.txt'), Target: '/run/secrets/renamed', ReadOnly: true },
+      { Type: 'bind', Source: path.join(dir, 'pass.txt'), Target: '/cfg', ReadOnly: true },
+      { Type: 'bind', Source: path.join(dir, 'pass.txt'), Target: '/etc/cfg.ini', ReadOnly: true },
+    ]);
+  });
+  it('a file with uid, gid or mode is copied instead (no mount); a volume at the same target wins', () => {
+    assert.equal(host({ secrets: [{ source: 'pass', mode: 0o400 }] }, files).Mounts, undefined);
+    assert.deepEqual(host({ secrets: [{ source: 'pass' }], volumes: [{ type: 'tmpfs', target: '/run/secrets/pass' }] }, files).Mounts, [{ Type: 'tmpfs', Target: '/run/secrets/pass' }]);
+  });
+  it('refuses before anything is created: a missing file or variable, an external one, names for IDs, copies into a read-only root', () => {
+    refuses(() => host({ secrets: [{ source: 'gone' }] }, files), /service "web": secret "gone": file .*missing\.txt does not exist/);
+    refuses(() => host({ secrets: [{ source: 'unset' }] }, files), /environment variable "NOT_SET" required by file "app_unset" is not set/);
+    refuses(() => host({ secrets: [{ source: 'vault' }] }, files), /service "web": external secret "vault" is not supported by berth compose/);
+    refuses(() => host({ secrets: [{ source: 'nope' }] }, files), /service "web" refers to undefined secret nope/);
+    refuses(() => host({ secrets: [{ source: 'pass', uid: 'www-data' }] }, files), /secrets\.pass\.uid: "www-data" must be a numeric ID/);
+    refuses(() => host({ read_only: true, secrets: [{ source: 'token' }] }, files), /secret "token" with read_only is not supported by berth compose/);
+    assert.doesNotThrow(() => host({ read_only: true, secrets: [{ source: 'pass' }] }, files), 'a bind-mounted file needs no writable root');
   });
 });
 
