@@ -7,7 +7,7 @@ import type { ContainerCreateRequest, EndpointSettings, Mount, NetworkCreateRequ
 import * as L from './labels.js';
 import { secretMounts } from './secrets.js';
 import type { Project, ServiceConfig } from './types.js';
-import { compact, nonEmpty, seconds, unsupported, type ContainerOptions, type ServiceRef } from './convert/common.js';
+import { compact, microseconds, nonEmpty, seconds, unsupported, type ContainerOptions, type ServiceRef } from './convert/common.js';
 import { containerLabels, environment, exposedPorts, healthcheck, portBindings, serviceImage as imageOf } from './convert/container.js';
 import { extraHosts, namespaces, resources, restartPolicy, securityOpts } from './convert/host.js';
 import { serviceMounts, tmpfsMap, volumesFrom } from './convert/mounts.js';
@@ -40,6 +40,12 @@ function refuseUnsupported(ref: ServiceRef): void {
   refuse('device_cgroup_rules', s.device_cgroup_rules);
   refuse('oom_score_adj', s.oom_score_adj || undefined);
   refuse('mem_swappiness', s.mem_swappiness === -1 ? undefined : s.mem_swappiness);
+  refuse('storage_opt', s.storage_opt);
+  refuse('cpu_count', s.cpu_count || undefined, 'a Windows option');
+  refuse('cpu_percent', s.cpu_percent || undefined, 'a Windows option');
+  refuse('credential_spec', s.credential_spec, 'a Windows option');
+  refuse('gpus', s.gpus, 'berth has no device requests (GPUs)');
+  for (const k of ['weight_device', 'device_read_bps', 'device_read_iops', 'device_write_bps', 'device_write_iops'] as const) refuse(`blkio_config.${k}`, s.blkio_config?.[k]);
   if (s.runtime !== undefined && s.runtime !== 'runc') refuse('runtime', s.runtime, 'berth runs containers with runc only');
   if (s.isolation !== undefined && s.isolation !== 'default') refuse('isolation', s.isolation, 'Linux containers have only the default isolation');
 }
@@ -85,6 +91,10 @@ export function containerCreateRequest(
     ShmSize: service.shm_size || undefined,
     LogConfig: service.logging ? compact({ Type: service.logging.driver ?? '', Config: service.logging.options }) : undefined,
     Runtime: service.runtime,
+    VolumeDriver: service.volume_driver,
+    BlkioWeight: service.blkio_config?.weight || undefined,
+    CpuRealtimePeriod: microseconds(serviceName, 'cpu_rt_period', service.cpu_rt_period),
+    CpuRealtimeRuntime: microseconds(serviceName, 'cpu_rt_runtime', service.cpu_rt_runtime),
     ...namespaces(ref, opts),
     ...resources(ref),
   });

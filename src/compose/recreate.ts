@@ -209,6 +209,9 @@ const HOST_FIELDS: [string, keyof NonNullable<ContainerCreateRequest['HostConfig
   ['shm_size', 'ShmSize', bytes, false],
   ['ulimits', 'Ulimits', null, true],
   ['devices', 'Devices', null, true],
+  ['blkio_config.weight', 'BlkioWeight', raw, true],
+  ['cpu_rt_period', 'CpuRealtimePeriod', raw, true],
+  ['cpu_rt_runtime', 'CpuRealtimeRuntime', raw, true],
   ['privileged', 'Privileged', null, true],
   ['read_only', 'ReadonlyRootfs', null, true],
   ['init', 'Init', null, true],
@@ -226,6 +229,7 @@ const HOST_FIELDS: [string, keyof NonNullable<ContainerCreateRequest['HostConfig
   ['uts', 'UTSMode', raw, false],
   ['logging', 'LogConfig', null, false],
   ['runtime', 'Runtime', raw, false],
+  ['volume_driver', 'VolumeDriver', raw, false],
 ];
 
 /** Lists whose order means nothing to the engine. */

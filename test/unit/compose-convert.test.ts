@@ -306,6 +306,10 @@ describe('compose convert: the host config', () => {
       devices: [{ source: '/dev/fuse', target: '/dev/fuse', permissions: 'rwm' }],
       group_add: ['audio'],
       runtime: 'runc',
+      volume_driver: 'local',
+      blkio_config: { weight: 300 },
+      cpu_rt_period: '1s',
+      cpu_rt_runtime: 950000,
     });
     assert.equal(h.ReadonlyRootfs, true);
     assert.deepEqual(h.CapAdd, ['NET_ADMIN']);
@@ -324,6 +328,10 @@ describe('compose convert: the host config', () => {
     assert.deepEqual(h.Devices, [{ PathOnHost: '/dev/fuse', PathInContainer: '/dev/fuse', CgroupPermissions: 'rwm' }]);
     assert.deepEqual(h.GroupAdd, ['audio']);
     assert.equal(h.Runtime, 'runc');
+    assert.equal(h.VolumeDriver, 'local');
+    assert.equal(h.BlkioWeight, 300);
+    assert.equal(h.CpuRealtimePeriod, 1000000);
+    assert.equal(h.CpuRealtimeRuntime, 950000);
   });
   it('a seccomp profile named by path is sent as its JSON, relative to the project directory', () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'berth-convert-'));
@@ -346,6 +354,12 @@ describe('compose convert: the host config', () => {
       [{ mem_swappiness: 10 }, 'mem_swappiness'],
       [{ runtime: 'kata' }, 'runtime'],
       [{ isolation: 'hyperv' }, 'isolation'],
+      [{ storage_opt: { size: '1G' } }, 'storage_opt'],
+      [{ cpu_count: 2 }, 'cpu_count'],
+      [{ cpu_percent: 50 }, 'cpu_percent'],
+      [{ credential_spec: { file: 'x' } }, 'credential_spec'],
+      [{ gpus: 'all' }, 'gpus'],
+      [{ blkio_config: { device_read_bps: [{ path: '/dev/sda', rate: '1mb' }] } }, 'blkio_config.device_read_bps'],
       [{ devices: [{ source: 'nvidia.com/gpu=all', target: 'nvidia.com/gpu=all', permissions: '' }] }, 'CDI device nvidia.com/gpu=all'],
     ] as [ServiceConfig, string][]) {
       refuses(() => req(svc), new RegExp(`^service "web": ${key.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} is not supported by berth compose`));

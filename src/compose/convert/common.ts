@@ -62,6 +62,14 @@ export function nanoseconds(name: string, key: string, d: Duration | undefined):
   }
 }
 
+/** cpu_rt_*: microseconds as written, or a duration converted to them. */
+export function microseconds(name: string, key: string, v: number | Duration | undefined): number | undefined {
+  if (v === undefined || v === 0 || v === '') return undefined;
+  if (typeof v === 'number') return v;
+  if (/^\d+$/.test(v)) return Number(v);
+  return Math.trunc(nanoseconds(name, key, v)! / 1000);
+}
+
 /** Whole seconds (truncated), as Compose's ToSeconds gives stop_grace_period to StopTimeout. */
 export function seconds(name: string, key: string, d: Duration | undefined): number | undefined {
   const ns = nanoseconds(name, key, d);
