@@ -47,6 +47,27 @@ export function hashedConfig(service: ServiceConfig): Partial<ServiceConfig> {
   return { ...rest, deploy: keptDeploy };
 }
 
-export function serviceConfigHash(service: ServiceConfig): string {
-  return createHash('sha256').update(JSON.stringify(canonical(hashedConfig(service)))).digest('hex');
+export interface HashOptions {
+  /**
+   * The container (its ID) standing for service x in `network_mode`/`ipc`/`pid: service:x` and
+   * `volumes_from: x`. Compose hashes the service with these references resolved, so a service sharing
+   * a recreated container's namespace or volumes (a new ID) is recreated with it.
+   */
+  serviceContainer?: (service: string) => string;
+}
+
+/** `service:x` references replaced by `container:<x's container>`, as Compose resolves them before hashing. */
+function withResolvedReferences(service: ServiceConfig, lookup: (service: string) => string): ServiceConfig {
+  const mode = (m: string | undefined) => (m?.startsWith('service:') ? `container:${lookup(m.slice('service:'.length))}` : m);
+  const from = service.volumes_from?.map((spec) => {
+    if (spec.startsWith('container:')) return spec;
+    const [name = '', access] = spec.split(':');
+    return access ? `${lookup(name)}:${access}` : lookup(name);
+  });
+  return { ...service, network_mode: mode(service.network_mode), ipc: mode(service.ipc), pid: mode(service.pid), volumes_from: from };
+}
+
+export function serviceConfigHash(service: ServiceConfig, opts: HashOptions = {}): string {
+  const resolved = opts.serviceContainer ? withResolvedReferences(service, opts.serviceContainer) : service;
+  return createHash('sha256').update(JSON.stringify(canonical(hashedConfig(resolved)))).digest('hex');
 }

@@ -57,4 +57,12 @@ describe('compose config hash', () => {
     keeps({ ...base, privileged: false, read_only: false, cap_add: [], labels: {}, tty: false });
     keeps({ ...base, environment: Object.fromEntries(Object.entries(base.environment!).reverse()) });
   });
+  it('with service references resolved: a recreated dependency (new container ID) changes its dependents\' hash', () => {
+    const svc: ServiceConfig = { ...base, network_mode: 'service:vpn', volumes_from: ['data:ro'], networks: undefined };
+    const before = serviceConfigHash(svc, { serviceContainer: (s) => `${s}-id1` });
+    assert.equal(serviceConfigHash(svc, { serviceContainer: (s) => `${s}-id1` }), before);
+    assert.notEqual(serviceConfigHash(svc, { serviceContainer: (s) => (s === 'vpn' ? 'vpn-id2' : `${s}-id1`) }), before);
+    assert.notEqual(serviceConfigHash(svc, { serviceContainer: (s) => (s === 'data' ? 'data-id2' : `${s}-id1`) }), before);
+    assert.notEqual(serviceConfigHash(svc), before, 'unresolved: the references as written');
+  });
 });
