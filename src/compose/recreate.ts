@@ -43,9 +43,16 @@ export interface RecreateInput {
   actualImage?: ImageRuntimeConfig | null;
 }
 
-/** Human-readable reasons, in a stable order; empty when the container is what the service asks for. */
+/**
+ * Human-readable reasons, in a stable order; empty when the container is what the service asks for.
+ * A differing config hash that no compared key explains (secrets copied in, a key the request does not
+ * show, a hash written by another compose) is said as it is: `configuration changed (config hash)`.
+ */
 export function recreateReasons(input: RecreateInput): string[] {
-  return [...imageReasons(input), ...configReasons(input), ...hostReasons(input), ...networkReasons(input)];
+  const reasons = [...imageReasons(input), ...configReasons(input), ...hostReasons(input), ...networkReasons(input)];
+  const want = input.desired.Labels?.[L.CONFIG_HASH];
+  if (!reasons.length && want && want !== input.actual.Config.Labels?.[L.CONFIG_HASH]) reasons.push('configuration changed (config hash)');
+  return reasons;
 }
 
 // ---- helpers ----

@@ -99,6 +99,11 @@ describe('compose recreate reasons', () => {
     assert.deepEqual(reasons({ ...BASE, hostname: 'web' }), ['hostname changed']);
     assert.deepEqual(reasons({ ...BASE, stop_grace_period: '30s' }), ['stop_grace_period changed']);
   });
+  it('a differing hash nothing else explains is said as it is', () => {
+    const svc: ServiceConfig = { ...BASE, secrets: [{ source: 'token', mode: 0o400 }] };
+    const want = containerCreateRequest({ ...project(BASE), secrets: { token: { name: 'app_token', content: 't' } } }, 'web', svc, { number: 1, configHash: 'h2', imageId: ID1 });
+    assert.deepEqual(recreateReasons({ desired: want, actual: inspectOf(desired(BASE)), actualImage: IMAGE }), ['configuration changed (config hash)']);
+  });
   it('ports, volumes, resources with their values, restart, networks', () => {
     assert.deepEqual(reasons({ ...BASE, ports: [{ target: 80, published: '8081', protocol: 'tcp' }] }), ['ports changed']);
     assert.deepEqual(reasons({ ...BASE, volumes: [{ type: 'volume', source: 'data', target: '/data', read_only: true }] }), ['volume /data changed', 'volume /anon removed']);
