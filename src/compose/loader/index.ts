@@ -11,7 +11,7 @@ import { setCanonicalWarn } from './canonical.js';
 import { absoluteFiles, filesFromEnv, findDefaultFiles, workingDirFor } from './discover.js';
 import { defaultEnvFiles, envLookup, fromProcessEnv, mergeMissing, readEnvFiles, readServiceEnvFile, type Environment } from './environment.js';
 import { loadModel, readFile, type LoadContext } from './model.js';
-import { explicitProjectName, projectName } from './name.js';
+import { projectName } from './name.js';
 import { normalize } from './normalize.js';
 import { activeProfiles, withProfiles, withServicesEnabled } from './profiles.js';
 import { toProject } from './project.js';
