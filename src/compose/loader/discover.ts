@@ -2,7 +2,7 @@
 // -f files in order ("-" = standard input), else COMPOSE_FILE (split on COMPOSE_PATH_SEPARATOR, ":" by
 // default), else compose.yaml / compose.yml / docker-compose.yml / docker-compose.yaml searched in the
 // working directory and then its parents, with an override file (compose.override.yml ...) beside it.
-import { promises as fs } from 'node:fs';
+import { statSync } from 'node:fs';
 import path from 'node:path';
 import { ComposeError } from '../types.js';
 import type { Environment } from './environment.js';
@@ -29,7 +29,7 @@ export async function filesFromEnv(env: Environment, cwd: string): Promise<strin
   const sep = env.COMPOSE_PATH_SEPARATOR || path.delimiter;
   const files = absoluteFiles(value.split(sep), cwd);
   for (const f of files) {
-    if (f !== '-' && !(await exists(f))) throw new ComposeError(`stat ${f}: no such file or directory`);
+    if (f !== '-' && !exists(f)) throw new ComposeError(`stat ${f}: no such file or directory`);
   }
   return files;
 }
@@ -37,13 +37,13 @@ export async function filesFromEnv(env: Environment, cwd: string): Promise<strin
 /** The default files found from `dir` upwards (the file and its override), or [] when none. */
 export async function findDefaultFiles(dir: string, warn: (m: string) => void): Promise<string[]> {
   for (let d = dir; ; d = path.dirname(d)) {
-    const candidates = await existing(DEFAULT_FILE_NAMES, d);
+    const candidates = existing(DEFAULT_FILE_NAMES, d);
     if (candidates.length) {
       if (candidates.length > 1) {
         warn(`Found multiple config files with supported names: ${candidates.join(', ')}`);
         warn(`Using ${candidates[0]}`);
       }
-      const overrides = await existing(DEFAULT_OVERRIDE_FILE_NAMES, d);
+      const overrides = existing(DEFAULT_OVERRIDE_FILE_NAMES, d);
       if (overrides.length > 1) {
         warn(`Found multiple override files with supported names: ${overrides.join(', ')}`);
         warn(`Using ${overrides[0]}`);
@@ -54,14 +54,11 @@ export async function findDefaultFiles(dir: string, warn: (m: string) => void): 
   }
 }
 
-async function existing(names: string[], dir: string): Promise<string[]> {
-  const found = await Promise.all(names.map(async (n) => ((await exists(path.join(dir, n))) ? path.join(dir, n) : undefined)));
-  return found.filter((f): f is string => f !== undefined);
+// Synchronous stats: a handful per command, cheaper than a trip through the thread pool each.
+function existing(names: string[], dir: string): string[] {
+  return names.map((n) => path.join(dir, n)).filter(exists);
 }
 
-async function exists(p: string): Promise<boolean> {
-  return fs.stat(p).then(
-    () => true,
-    () => false,
-  );
+function exists(p: string): boolean {
+  return statSync(p, { throwIfNoEntry: false }) !== undefined;
 }

@@ -1,7 +1,7 @@
 // The variables a project is interpolated with: the shell's environment, then the project's env files
 // (--env-file, else <project dir>/.env). A variable set in the shell is never overridden by a file; a
 // later env file overrides an earlier one. Values in the files may use the variables above them.
-import { promises as fs } from 'node:fs';
+import { promises as fs, statSync } from 'node:fs';
 import path from 'node:path';
 import { ComposeError } from '../types.js';
 import { DotenvError, parseDotenv } from './dotenv.js';
@@ -50,7 +50,7 @@ export async function defaultEnvFiles(dir: string, env: Environment): Promise<st
   const disable = env.COMPOSE_DISABLE_ENV_FILE;
   if (disable !== undefined && parseBool(disable, 'COMPOSE_DISABLE_ENV_FILE')) return [];
   const file = path.join(dir, '.env');
-  const st = await fs.stat(file).catch(() => undefined);
+  const st = statSync(file, { throwIfNoEntry: false });
   return st && !st.isDirectory() ? [file] : [];
 }
 

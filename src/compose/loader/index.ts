@@ -86,7 +86,7 @@ export async function loadProject(opts: LoadOptions): Promise<Project> {
     if (file === '-') {
       if (!opts.readStdin) throw new ComposeError('cannot read a compose file from standard input here');
       text = stdin ??= await opts.readStdin();
-    } else text = await readFile(file);
+    } else text = readFile(file);
     parsed.set(file, parseYaml(text, file));
   }
 

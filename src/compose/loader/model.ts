@@ -3,7 +3,7 @@
 // `!reset`/`!override` name, resolve `extends`, merge onto the files before, validate against the
 // schema, rewrite short syntax; then, once all files are in, defaults, absolute paths and variables
 // taken from the environment.
-import { promises as fs } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { ComposeError } from '../types.js';
 import { validateSchema } from '../validate/schema.js';
 import { canonical, omitEmpty, setDefaults } from './canonical.js';
@@ -61,7 +61,7 @@ export async function loadFile(
   included: string[],
   tracker: ExtendsTracker,
 ): Promise<{ dict: Dict; resets: string[][] }> {
-  const docs = ctx.parsed.get(file) ?? parseYaml(await readFile(file), file);
+  const docs = ctx.parsed.get(file) ?? parseYaml(readFile(file), file);
   let resets: string[][] = [];
   for (const doc of docs) {
     resets = doc.resets;
@@ -97,9 +97,10 @@ function warnUnset(ctx: LoadContext, name: string): void {
   ctx.warn(`The ${JSON.stringify(name)} variable is not set. Defaulting to a blank string.`);
 }
 
-export async function readFile(file: string): Promise<string> {
+/** A compose file's text (read synchronously: small files, read once per command). */
+export function readFile(file: string): string {
   try {
-    return await fs.readFile(file, 'utf8');
+    return readFileSync(file, 'utf8');
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     if (e.code === 'ENOENT') throw new ComposeError(`open ${file}: no such file or directory`);

@@ -21,10 +21,47 @@ export function matches(path: Path, p: Pattern): boolean {
   return true;
 }
 
-/** The first rule whose pattern matches `path`. */
-export function lookup<T>(rules: readonly (readonly [Pattern, T])[], path: Path): T | undefined {
-  for (const [p, rule] of rules) if (matches(path, p)) return rule;
-  return undefined;
+type Rules<T> = readonly (readonly [Pattern, T])[];
+interface RuleIndex<T> {
+  /** Rules by their pattern's length and last element ("*" for any). */
+  byKey: Map<string, (readonly [Pattern, T])[]>;
+}
+const indexes = new WeakMap<object, RuleIndex<unknown>>();
+
+function indexOf<T>(rules: Rules<T>): RuleIndex<T> {
+  let index = indexes.get(rules) as RuleIndex<T> | undefined;
+  if (!index) {
+    index = { byKey: new Map() };
+    for (const rule of rules) {
+      const p = rule[0];
+      const key = `${p.length}:${p[p.length - 1]}`;
+      const list = index.byKey.get(key) ?? [];
+      list.push(rule);
+      index.byKey.set(key, list);
+    }
+    indexes.set(rules, index as RuleIndex<unknown>);
+  }
+  return index;
+}
+
+/** The first rule whose pattern matches `path` (rules indexed once per table: this runs for every node). */
+export function lookup<T>(rules: Rules<T>, path: Path): T | undefined {
+  const index = indexOf(rules);
+  const n = path.length;
+  const exact = index.byKey.get(`${n}:${path[n - 1]}`);
+  const wild = index.byKey.get(`${n}:*`);
+  let best: { at: number; rule: T } | undefined;
+  // keep the table's order among the two candidate lists
+  for (const list of [exact, wild]) {
+    if (!list) continue;
+    for (const entry of list) {
+      if (!matches(path, entry[0])) continue;
+      const at = rules.indexOf(entry);
+      if (!best || at < best.at) best = { at, rule: entry[1] };
+      break;
+    }
+  }
+  return best?.rule;
 }
 
 export function pathString(path: Path): string {
