@@ -42,20 +42,23 @@ const updateConfig = mapping({
   order: { type: 'string', enum: ['start-first', 'stop-first'] },
 });
 
-const deviceRequest = mapping({
+const deviceProperties = {
   capabilities: ref('list_of_strings'),
   count: { type: ['string', 'integer'] },
   device_ids: ref('list_of_strings'),
   driver: str,
   options: ref('list_or_dict'),
-});
+};
+/** deploy.resources.reservations.devices: a device request names its capabilities. */
+const deviceRequest = mapping(deviceProperties, { required: ['capabilities'] });
+/** gpus: the same request, capabilities implied ("gpu"), other keys left to the driver. */
+const gpuRequest: Schema = { type: 'object', properties: deviceProperties };
 
-const resource = (withDevices: boolean): Schema =>
+const resource = (reservations: boolean): Schema =>
   mapping({
     cpus: num,
     memory: str,
-    pids: int,
-    ...(withDevices ? { devices: { type: 'array', items: deviceRequest }, generic_resources: ref('generic_resources') } : {}),
+    ...(reservations ? { devices: { type: 'array', items: deviceRequest }, generic_resources: ref('generic_resources') } : { pids: int }),
   });
 
 const definitions: Record<string, Schema> = {
@@ -90,6 +93,13 @@ const definitions: Record<string, Schema> = {
     { command: ref('command'), user: str, privileged: bool, working_dir: str, environment: ref('list_or_dict') },
     { required: ['command'] },
   ),
+  pre_start_hook: mapping({
+    command: ref('command'),
+    user: str,
+    privileged: bool,
+    working_dir: str,
+    environment: ref('list_or_dict'),
+  }),
   generic_resources: {
     type: 'array',
     items: mapping({ discrete_resource_spec: mapping({ kind: str, value: num }) }),
@@ -166,7 +176,7 @@ const definitions: Record<string, Schema> = {
             action: { type: 'string', enum: ['rebuild', 'sync', 'restart', 'sync+restart', 'sync+exec'] },
             target: str,
             exec: ref('service_hook'),
-            initial_sync: bool,
+            initial_sync: { type: 'boolean' },
           },
           { required: ['path', 'action'] },
         ),
@@ -195,7 +205,8 @@ const definitions: Record<string, Schema> = {
     cgroup_parent: str,
     command: ref('command'),
     configs: fileReferences,
-    container_name: str,
+    // As the spec words it: the name contains a valid container name (the engine checks the rest).
+    container_name: { type: 'string', pattern: '[a-zA-Z0-9][a-zA-Z0-9_.-]+' },
     cpu_count: anyOf(str, { type: 'integer', minimum: 0 }),
     cpu_percent: anyOf(str, { type: 'integer', minimum: 0, maximum: 100 }),
     cpu_shares: num,
@@ -210,7 +221,7 @@ const definitions: Record<string, Schema> = {
       ref('list_of_strings'),
       named(
         mapping(
-          { restart: bool, required: bool, condition: { type: 'string', enum: ['service_started', 'service_healthy', 'service_completed_successfully'] } },
+          { restart: bool, required: { type: 'boolean' }, condition: { type: 'string', enum: ['service_started', 'service_healthy', 'service_completed_successfully'] } },
           { required: ['condition'] },
         ),
       ),
@@ -232,7 +243,7 @@ const definitions: Record<string, Schema> = {
     extends: anyOf(str, mapping({ service: str, file: str }, { required: ['service'] })),
     external_links: uniqueStrList,
     extra_hosts: ref('extra_hosts'),
-    gpus: anyOf({ type: 'string', enum: ['all'] }, { type: 'array', items: deviceRequest }),
+    gpus: anyOf({ type: 'string', enum: ['all'] }, { type: 'array', items: gpuRequest }),
     group_add: { type: 'array', items: { type: ['string', 'number'] }, uniqueItems: true },
     healthcheck: ref('healthcheck'),
     hostname: str,
@@ -248,11 +259,11 @@ const definitions: Record<string, Schema> = {
     }),
     mac_address: str,
     mem_limit: num,
-    mem_reservation: num,
+    mem_reservation: int,
     mem_swappiness: int,
     memswap_limit: num,
     network_mode: str,
-    models: anyOf(ref('list_of_strings'), named(mapping({ endpoint_var: str, model_var: str }))),
+    models: anyOf(ref('list_of_strings'), named(anyOf(mapping({ endpoint_var: str, model_var: str }), { type: 'null' }))),
     networks: anyOf(
       ref('list_of_strings'),
       named(
@@ -294,6 +305,7 @@ const definitions: Record<string, Schema> = {
       ),
       uniqueItems: true,
     },
+    pre_start: { type: 'array', items: ref('pre_start_hook') },
     post_start: { type: 'array', items: ref('service_hook') },
     pre_stop: { type: 'array', items: ref('service_hook') },
     privileged: bool,
@@ -308,7 +320,9 @@ const definitions: Record<string, Schema> = {
       },
       { required: ['type'] },
     ),
-    pull_policy: str,
+    // The spec's pattern names the policies without anchors ("rebuild" passes; Compose reads it as build).
+    pull_policy: { type: 'string', pattern: 'always|never|build|if_not_present|missing|refresh|daily|weekly|every_([0-9]+[wdhms])+' },
+    pull_refresh_after: str,
     read_only: bool,
     restart: str,
     runtime: str,
@@ -334,7 +348,7 @@ const definitions: Record<string, Schema> = {
         str,
         mapping(
           {
-            type: str,
+            type: { type: 'string', enum: ['bind', 'volume', 'tmpfs', 'cluster', 'npipe', 'image'] },
             source: str,
             target: str,
             read_only: bool,
@@ -425,14 +439,15 @@ export const composeSpecSchema: Schema = {
   type: 'object',
   properties: {
     version: str,
-    name: { type: 'string', pattern: '^[a-z0-9][a-z0-9_-]*$' },
+    name: str,
     include: {
       type: 'array',
       items: anyOf(str, mapping({ path: ref('string_or_list'), env_file: ref('string_or_list'), project_directory: str })),
     },
     services: named(ref('service')),
     models: named(ref('model'), '^[a-zA-Z0-9._-]+$'),
-    networks: named(ref('network')),
+    // The spec checks networks named as services are; other names are left to the engine.
+    networks: { type: 'object', patternProperties: { '^[a-zA-Z0-9._-]+$': ref('network') } },
     volumes: named(ref('volume')),
     secrets: named(ref('secret')),
     configs: named(ref('config')),
