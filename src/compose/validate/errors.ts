@@ -79,7 +79,7 @@ function describe(e: SchemaError, siblings: SchemaError[], value: unknown): stri
     case 'format':
       return `${display(value)} is not valid ${String(p.format)}: ${formatError(String(p.format), value)}`;
     case 'uniqueItems':
-      return `items at ${String(p.j)} and ${String(p.i)} are equal`;
+      return `items at ${Math.min(Number(p.i), Number(p.j))} and ${Math.max(Number(p.i), Number(p.j))} are equal`;
     case 'oneOf':
       return Array.isArray(p.passingSchemas)
         ? `oneOf failed, subschemas ${(p.passingSchemas as number[]).join(', ')} matched`

@@ -23,6 +23,11 @@ function mapping(properties: Record<string, Schema>, extra: Schema = {}): Schema
   return { type: 'object', properties, patternProperties: EXTENSIONS, additionalProperties: false, ...extra };
 }
 
+/** A mapping that may also be left empty (`db:` with nothing under it). */
+function nullable(properties: Record<string, Schema>): Schema {
+  return anyOf(mapping(properties), { type: 'null' });
+}
+
 /** A mapping whose keys are names (services, networks, ...). */
 function named(value: Schema, keyPattern = '^[a-zA-Z0-9._-]+$'): Schema {
   return { type: 'object', patternProperties: { [keyPattern]: value }, additionalProperties: false };
@@ -143,48 +148,38 @@ const definitions: Record<string, Schema> = {
     start_period: duration,
     start_interval: duration,
   }),
-  deployment: {
-    type: ['object', 'null'],
-    properties: {
-      mode: str,
-      endpoint_mode: str,
-      replicas: int,
-      labels: ref('list_or_dict'),
-      rollback_config: updateConfig,
-      update_config: updateConfig,
-      resources: mapping({ limits: resource(false), reservations: resource(true) }),
-      restart_policy: mapping({ condition: str, delay: duration, max_attempts: int, window: duration }),
-      placement: mapping({
-        constraints: strList,
-        preferences: { type: 'array', items: mapping({ spread: str }) },
-        max_replicas_per_node: int,
-      }),
+  deployment: nullable({
+    mode: str,
+    endpoint_mode: str,
+    replicas: int,
+    labels: ref('list_or_dict'),
+    rollback_config: updateConfig,
+    update_config: updateConfig,
+    resources: mapping({ limits: resource(false), reservations: resource(true) }),
+    restart_policy: mapping({ condition: str, delay: duration, max_attempts: int, window: duration }),
+    placement: mapping({
+      constraints: strList,
+      preferences: { type: 'array', items: mapping({ spread: str }) },
+      max_replicas_per_node: int,
+    }),
+  }),
+  development: nullable({
+    watch: {
+      type: 'array',
+      items: mapping(
+        {
+          ignore: ref('string_or_list'),
+          include: ref('string_or_list'),
+          path: str,
+          action: { type: 'string', enum: ['rebuild', 'sync', 'restart', 'sync+restart', 'sync+exec'] },
+          target: str,
+          exec: ref('service_hook'),
+          initial_sync: { type: 'boolean' },
+        },
+        { required: ['path', 'action'] },
+      ),
     },
-    patternProperties: EXTENSIONS,
-    additionalProperties: false,
-  },
-  development: {
-    type: ['object', 'null'],
-    properties: {
-      watch: {
-        type: 'array',
-        items: mapping(
-          {
-            ignore: ref('string_or_list'),
-            include: ref('string_or_list'),
-            path: str,
-            action: { type: 'string', enum: ['rebuild', 'sync', 'restart', 'sync+restart', 'sync+exec'] },
-            target: str,
-            exec: ref('service_hook'),
-            initial_sync: { type: 'boolean' },
-          },
-          { required: ['path', 'action'] },
-        ),
-      },
-    },
-    patternProperties: EXTENSIONS,
-    additionalProperties: false,
-  },
+  }),
   service: mapping({
     develop: ref('development'),
     deploy: ref('deployment'),
@@ -207,8 +202,8 @@ const definitions: Record<string, Schema> = {
     configs: fileReferences,
     // As the spec words it: the name contains a valid container name (the engine checks the rest).
     container_name: { type: 'string', pattern: '[a-zA-Z0-9][a-zA-Z0-9_.-]+' },
-    cpu_count: anyOf(str, { type: 'integer', minimum: 0 }),
-    cpu_percent: anyOf(str, { type: 'integer', minimum: 0, maximum: 100 }),
+    cpu_count: anyOf({ type: 'integer', minimum: 0 }, str),
+    cpu_percent: anyOf({ type: 'integer', minimum: 0, maximum: 100 }, str),
     cpu_shares: num,
     cpu_quota: num,
     cpu_period: num,
@@ -284,7 +279,7 @@ const definitions: Record<string, Schema> = {
       ),
     ),
     oom_kill_disable: bool,
-    oom_score_adj: anyOf(str, { type: 'integer', minimum: -1000, maximum: 1000 }),
+    oom_score_adj: anyOf({ type: 'integer', minimum: -1000, maximum: 1000 }, str),
     pid: { type: ['string', 'null'] },
     pids_limit: num,
     platform: str,
@@ -371,47 +366,37 @@ const definitions: Record<string, Schema> = {
     volumes_from: ref('list_of_strings'),
     working_dir: str,
   }),
-  network: {
-    type: ['object', 'null'],
-    properties: {
-      name: str,
+  network: nullable({
+    name: str,
+    driver: str,
+    driver_opts: { type: 'object', patternProperties: { '^.+$': { type: ['string', 'number'] } } },
+    ipam: mapping({
       driver: str,
-      driver_opts: { type: 'object', patternProperties: { '^.+$': { type: ['string', 'number'] } } },
-      ipam: mapping({
-        driver: str,
-        config: {
-          type: 'array',
-          items: mapping({
-            subnet: str,
-            ip_range: str,
-            gateway: str,
-            aux_addresses: { type: 'object', additionalProperties: false, patternProperties: { '^.+$': str } },
-          }),
-        },
-        options: { type: 'object', additionalProperties: false, patternProperties: { '^.+$': str } },
-      }),
-      external: { type: ['boolean', 'string', 'object'], properties: { name: str }, additionalProperties: false },
-      internal: bool,
-      enable_ipv4: bool,
-      enable_ipv6: bool,
-      attachable: bool,
-      labels: ref('list_or_dict'),
-    },
-    patternProperties: EXTENSIONS,
-    additionalProperties: false,
-  },
-  volume: {
-    type: ['object', 'null'],
-    properties: {
-      name: str,
-      driver: str,
-      driver_opts: { type: 'object', patternProperties: { '^.+$': { type: ['string', 'number'] } } },
-      external: { type: ['boolean', 'string', 'object'], properties: { name: str }, additionalProperties: false },
-      labels: ref('list_or_dict'),
-    },
-    patternProperties: EXTENSIONS,
-    additionalProperties: false,
-  },
+      config: {
+        type: 'array',
+        items: mapping({
+          subnet: str,
+          ip_range: str,
+          gateway: str,
+          aux_addresses: { type: 'object', additionalProperties: false, patternProperties: { '^.+$': str } },
+        }),
+      },
+      options: { type: 'object', additionalProperties: false, patternProperties: { '^.+$': str } },
+    }),
+    external: { type: ['boolean', 'string', 'object'], properties: { name: str }, additionalProperties: false },
+    internal: bool,
+    enable_ipv4: bool,
+    enable_ipv6: bool,
+    attachable: bool,
+    labels: ref('list_or_dict'),
+  }),
+  volume: nullable({
+    name: str,
+    driver: str,
+    driver_opts: { type: 'object', patternProperties: { '^.+$': { type: ['string', 'number'] } } },
+    external: { type: ['boolean', 'string', 'object'], properties: { name: str }, additionalProperties: false },
+    labels: ref('list_or_dict'),
+  }),
   secret: mapping({
     name: str,
     environment: str,
