@@ -7,12 +7,16 @@ import type {
   ContainerCreateRequest,
   ContainerInspect,
   ContainerSummary,
+  ImageInspect,
   NetworkCreateRequest,
   NetworkInspect,
   Volume,
   VolumeCreateRequest,
   VolumeListResponse,
 } from '../api/types.js';
+import type { IncomingMessage } from 'node:http';
+import type { Readable } from 'node:stream';
+import type { Query } from '../client/engine.js';
 import { ONEOFF, PROJECT, SERVICE } from './labels.js';
 
 export interface ContainerQuery {
@@ -104,6 +108,43 @@ export class ComposeBackend {
 
   async removeVolume(name: string): Promise<void> {
     await this.client.call({ method: 'DELETE', path: `/volumes/${encodeURIComponent(name)}` });
+  }
+
+  async renameContainer(id: string, name: string): Promise<void> {
+    await this.client.call({ method: 'POST', path: `/containers/${encodeURIComponent(id)}/rename`, query: { name } });
+  }
+
+  async killContainer(id: string, signal?: string): Promise<void> {
+    await this.client.call({ method: 'POST', path: `/containers/${encodeURIComponent(id)}/kill`, query: { signal } });
+  }
+
+  async connectNetwork(network: string, container: string, endpoint: unknown): Promise<void> {
+    await this.client.call({ method: 'POST', path: `/networks/${encodeURIComponent(network)}/connect`, body: { Container: container, EndpointConfig: endpoint } });
+  }
+
+  /** undefined when the engine has no such image. */
+  async inspectImage(ref: string): Promise<ImageInspect | undefined> {
+    return orUndefined(this.client.json<ImageInspect>({ path: `/images/${encodeURIComponent(ref)}/json` }));
+  }
+
+  /** POST /images/create (`fromImage` without its tag, `tag` a tag or digest): the JSON progress stream. */
+  pullImage(fromImage: string, tag: string | undefined, headers: Record<string, string> = {}, platform?: string): Promise<IncomingMessage> {
+    return this.client.request({ method: 'POST', path: '/images/create', query: { fromImage, tag, platform }, headers });
+  }
+
+  /** POST /images/{name}/push: the JSON progress stream of a push. */
+  pushImage(name: string, tag: string | undefined, headers: Record<string, string> = {}): Promise<IncomingMessage> {
+    return this.client.request({ method: 'POST', path: `/images/${name.split('/').map(encodeURIComponent).join('/')}/push`, query: { tag }, headers });
+  }
+
+  /** POST /build with a context body: the JSON progress stream. */
+  build(query: Query, body: Readable, headers: Record<string, string>): Promise<IncomingMessage> {
+    return this.client.request({ method: 'POST', path: '/build', query, headers, input: body, contentType: 'application/x-tar' });
+  }
+
+  /** GET /events for the project's containers, as a live stream (the caller destroys it when done). */
+  events(project: string): Promise<IncomingMessage> {
+    return this.client.request({ path: '/events', query: { filters: JSON.stringify({ type: ['container'], label: [`${PROJECT}=${project}`] }) } });
   }
 }
 
