@@ -174,7 +174,7 @@ export async function waitDependencies(
       if (!svc || (svc.scale ?? svc.deploy?.replicas ?? 1) === 0) return;
       const waitingFor = containers.filter((c) => c.Labels[SERVICE] === dep);
       if (!waitingFor.length) {
-        if (cfg.required) throw new ComposeError(`${dependant} is missing dependency ${dep}`);
+        if (cfg.required !== false) throw new ComposeError(`${dependant} is missing dependency ${dep}`);
         warn(`${dependant} is missing dependency ${dep}`);
         return;
       }
@@ -199,7 +199,7 @@ async function waitForService(
   } catch (err) {
     const reason = (err as Error).message;
     const message = completed ? `service "${dep}" didn't complete successfully: ${reason}` : `dependency failed to start: ${reason}`;
-    if (!cfg.required) {
+    if (cfg.required === false) {
       const text = completed ? `optional dependency ${message.slice('service '.length)}` : `optional dependency "${dep}" failed to start: ${reason}`;
       for (const c of containers) progress.event({ id: progressId(c), status: 'Skipped', state: 'warning', text });
       warn(text);
