@@ -94,7 +94,7 @@ export async function ensureImages(backend: ComposeBackend, project: Project, se
         await pulled.get(ref);
       } catch (err) {
         if (decision === 'pull-or-build') return void toBuild.push(name);
-        failures.push(`service "${name}": ${(err as Error).message}`);
+        failures.push(`service "${name}": failed to pull image ${ref}: ${(err as Error).message}`);
         return;
       }
       ids[name] = opts.dryRun ? info?.Id : (await backend.inspectImage(ref))?.Id;

@@ -56,7 +56,9 @@ export async function up(backend: ComposeBackend, project: Project, opts: UpOpti
   // With --no-deps the dependencies are not part of this run: not waited for either.
   const runProject: Project = opts.noDeps ? { ...project, services: Object.fromEntries(services.map((s) => [s, project.services[s]!])) } : project;
   const imageIds = await ensureImages(backend, runProject, services, { ...opts, dryRun: opts.dryRun }, progress);
-  const events = opts.noStart || opts.dryRun ? undefined : await ProjectEvents.open(backend, project.name);
+  // The events stream is needed only to wait (a depends_on condition, or --wait): one request less otherwise.
+  const waits = opts.wait || services.some((s) => Object.values(runProject.services[s]!.depends_on ?? {}).some((d) => d.condition !== 'service_started'));
+  const events = opts.noStart || opts.dryRun || !waits ? undefined : await ProjectEvents.open(backend, project.name);
   try {
     const { containers } = await converge(backend, runProject, { ...opts, services, targeted: opts.services, imageIds }, progress, warn);
     if (opts.noStart) return { containers };

@@ -9,7 +9,8 @@ import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { TestDaemon, context, type RunResult } from './harness.js';
+import { spawn } from 'node:child_process';
+import { REPO, TestDaemon, context, type RunResult } from './harness.js';
 import { httpGetReady } from '../support/api.js';
 
 // An image whose health check passes once /tmp/ready exists (the db "starts" in about a second).
@@ -159,5 +160,123 @@ describe('berth compose up', () => {
     }
     await fs.writeFile(path.join(dir, 'compose.yaml'), compose({ env: 'debug' }));
     ok(await up(['up', '-d']));
+  });
+
+  it('up --wait exits non-zero when a health check fails', async () => {
+    const p = await context({
+      'compose.yaml': 'services:\n  sick:\n    build: ./bad\n    image: uptest-bad\n',
+      'bad/Dockerfile': BAD_DOCKERFILE,
+    });
+    try {
+      const r = await d.compose(p, ['-p', 'waittest', 'up', '-d', '--wait']);
+      assert.notEqual(r.code, 0, r.stderr);
+      assert.match(r.stderr, /container waittest-sick-1 is unhealthy/);
+      assert.match(r.stderr, /Container waittest-sick-1 Error/);
+    } finally {
+      await d.berth(['rm', '-f', 'waittest-sick-1']);
+      await d.berth(['network', 'rm', 'waittest_default']);
+      await fs.rm(p, { recursive: true, force: true });
+    }
+  });
+
+  it('a dependency that turns unhealthy stops up: dependency failed to start', async () => {
+    const p = await context({
+      'compose.yaml': 'services:\n  db:\n    build: ./bad\n    image: uptest-bad\n  app:\n    image: busybox\n    command: ["true"]\n    depends_on:\n      db:\n        condition: service_healthy\n',
+      'bad/Dockerfile': BAD_DOCKERFILE,
+    });
+    try {
+      const r = await d.compose(p, ['-p', 'deptest', 'up', '-d']);
+      assert.notEqual(r.code, 0);
+      assert.match(r.stderr, /dependency failed to start: container deptest-db-1 is unhealthy/);
+      // app was created but never started
+      assert.equal(ok(await d.berth(['inspect', '-f', '{{.State.Status}}', 'deptest-app-1'])).trim(), 'created');
+    } finally {
+      await d.berth(['rm', '-f', 'deptest-db-1', 'deptest-app-1']);
+      await d.berth(['network', 'rm', 'deptest_default']);
+      await fs.rm(p, { recursive: true, force: true });
+    }
+  });
+
+  it('service_completed_successfully: the app starts after its migration exits 0, not after one that fails', async () => {
+    const file = (code: number) =>
+      `services:\n  migrate:\n    image: busybox\n    command: ["sh", "-c", "echo migrated > /dev/null; exit ${code}"]\n  app:\n    image: busybox\n    command: ["sh", "-c", "trap 'exit 0' TERM; sleep 300 & wait"]\n    depends_on:\n      migrate:\n        condition: service_completed_successfully\n`;
+    const p = await context({ 'compose.yaml': file(0) });
+    try {
+      let out = ok(await d.compose(p, ['-p', 'migtest', 'up', '-d']));
+      assert.match(out, /Container migtest-migrate-1 Exited/);
+      assert.equal(ok(await d.berth(['inspect', '-f', '{{.State.Status}}', 'migtest-app-1'])).trim(), 'running');
+      await fs.writeFile(path.join(p, 'compose.yaml'), file(3));
+      const r = await d.compose(p, ['-p', 'migtest', 'up', '-d']);
+      assert.notEqual(r.code, 0);
+      assert.match(r.stderr, /service "migrate" didn't complete successfully: exit 3/);
+      out = r.stderr;
+    } finally {
+      await d.berth(['rm', '-f', 'migtest-migrate-1', 'migtest-app-1']);
+      await d.berth(['network', 'rm', 'migtest_default']);
+      await fs.rm(p, { recursive: true, force: true });
+    }
+  });
+
+  // The registry is 127.0.0.1:1 (nothing listens): no traffic leaves the host.
+  it('an image that does not exist: a per-service error and nothing created', async () => {
+    const p = await context({ 'compose.yaml': 'services:\n  ok:\n    image: busybox\n    command: ["true"]\n  broken:\n    image: 127.0.0.1:1/uptest-no-such-image:1.0\n' });
+    try {
+      const r = await d.compose(p, ['-p', 'missingtest', 'up', '-d']);
+      assert.notEqual(r.code, 0);
+      assert.match(r.stderr, /service "broken": .*uptest-no-such-image/);
+      const left = ok(await d.berth(['ps', '-aq', '--filter', 'label=com.docker.compose.project=missingtest']));
+      assert.equal(left.trim(), '');
+      assert.doesNotMatch(ok(await d.berth(['network', 'ls', '--format', '{{.Name}}'])), /missingtest/);
+    } finally {
+      await fs.rm(p, { recursive: true, force: true });
+    }
+  });
+
+  it('--dry-run prints the plan and changes nothing', async () => {
+    const p = await context({ 'compose.yaml': 'services:\n  one:\n    image: busybox\n    command: ["sleep", "30"]\n' });
+    try {
+      const out = ok(await d.compose(p, ['-p', 'drytest', '--dry-run', 'up', '-d']));
+      assert.match(out, /DRY-RUN MODE - {2}Container drytest-one-1 Created/);
+      assert.equal(ok(await d.berth(['ps', '-aq', '--filter', 'label=com.docker.compose.project=drytest'])).trim(), '');
+      assert.doesNotMatch(ok(await d.berth(['network', 'ls', '--format', '{{.Name}}'])), /drytest/);
+    } finally {
+      await fs.rm(p, { recursive: true, force: true });
+    }
+  });
+
+  it('foreground up prints prefixed output; Ctrl-C stops the containers gracefully', async () => {
+    const p = await context({
+      'compose.yaml': `services:\n  talker:\n    image: busybox\n    command: ["sh", "-c", "trap 'echo bye; exit 0' TERM; echo hello-from-talker; while true; do sleep 1; done & wait"]\n`,
+    });
+    const child = spawn(process.execPath, [path.join(REPO, 'dist/src/cli/main.js'), '-H', d.host, 'compose', '-p', 'fgtest', 'up', '--no-color'], { cwd: p, stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (out += c.toString()));
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const t = setTimeout(() => reject(new Error(`no output: ${out}`)), 30_000);
+        const check = (): void => {
+          if (out.includes('hello-from-talker')) {
+            clearTimeout(t);
+            resolve();
+          }
+        };
+        child.stdout.on('data', check);
+      });
+      assert.match(out, /Attaching to talker-1/);
+      assert.match(out, /talker-1 {2}\| hello-from-talker/);
+      child.kill('SIGINT');
+      const code = await new Promise<number | null>((r) => child.once('exit', r));
+      assert.match(out, /Gracefully stopping\.\.\. \(press Ctrl\+C again to force\)/);
+      assert.match(out, /talker-1 {2}\| bye/);
+      assert.match(out, /talker-1 exited with code 0/);
+      assert.notEqual(code, null);
+      assert.equal(ok(await d.berth(['inspect', '-f', '{{.State.Status}}', 'fgtest-talker-1'])).trim(), 'exited');
+    } finally {
+      child.kill('SIGKILL');
+      await d.berth(['rm', '-f', 'fgtest-talker-1']);
+      await d.berth(['network', 'rm', 'fgtest_default']);
+      await fs.rm(p, { recursive: true, force: true });
+    }
   });
 });
