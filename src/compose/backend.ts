@@ -15,6 +15,9 @@ import type {
   VolumeCreateRequest,
   VolumeListResponse,
 } from '../api/types.js';
+import type { IncomingMessage } from 'node:http';
+import type { Readable } from 'node:stream';
+import type { Query } from '../client/engine.js';
 import { ONEOFF, PROJECT, SERVICE } from './labels.js';
 
 export interface ContainerQuery {
@@ -122,6 +125,34 @@ export class ComposeBackend {
   /** The image's runtime config and ID (recreate.ts reads the defaults the engine merged from it). */
   async inspectImage(ref: string): Promise<ImageInspect | undefined> {
     return orUndefined(this.client.json<ImageInspect>({ path: `/images/${encodeURIComponent(ref)}/json` }));
+  }
+
+  async renameContainer(id: string, name: string): Promise<void> {
+    await this.client.call({ method: 'POST', path: `/containers/${encodeURIComponent(id)}/rename`, query: { name } });
+  }
+
+  async killContainer(id: string, signal?: string): Promise<void> {
+    await this.client.call({ method: 'POST', path: `/containers/${encodeURIComponent(id)}/kill`, query: { signal } });
+  }
+
+  /** POST /images/create (`fromImage` without its tag, `tag` a tag or digest): the JSON progress stream. */
+  pullImage(fromImage: string, tag: string | undefined, headers: Record<string, string> = {}, platform?: string): Promise<IncomingMessage> {
+    return this.client.request({ method: 'POST', path: '/images/create', query: { fromImage, tag, platform }, headers });
+  }
+
+  /** POST /images/{name}/push: the JSON progress stream of a push. */
+  pushImage(name: string, tag: string | undefined, headers: Record<string, string> = {}): Promise<IncomingMessage> {
+    return this.client.request({ method: 'POST', path: `/images/${name.split('/').map(encodeURIComponent).join('/')}/push`, query: { tag }, headers });
+  }
+
+  /** POST /build with a context body: the JSON progress stream. */
+  build(query: Query, body: Readable, headers: Record<string, string>): Promise<IncomingMessage> {
+    return this.client.request({ method: 'POST', path: '/build', query, headers, input: body, contentType: 'application/x-tar' });
+  }
+
+  /** GET /events for the project's containers, as a live stream (the caller destroys it when done). */
+  events(project: string): Promise<IncomingMessage> {
+    return this.client.request({ path: '/events', query: { filters: JSON.stringify({ type: ['container'], label: [`${PROJECT}=${project}`] }) } });
   }
 }
 
