@@ -124,6 +124,18 @@ export function containerCreateRequest(
 }
 
 /**
+ * Convert every named service once (all when none are named) and throw the first refusal or invalid
+ * value: `up`/`create` call it before creating anything, so a key berth cannot honour in the last
+ * service leaves nothing half-created.
+ */
+export function checkConvertible(project: Project, services: string[] = Object.keys(project.services), apiVersion?: string): void {
+  for (const name of services) {
+    const service = project.services[name];
+    if (service) containerCreateRequest(project, name, service, { number: 1, configHash: '', apiVersion });
+  }
+}
+
+/**
  * The networks to connect the created container to before it starts, in priority order: empty when the
  * engine took them all at create (API 1.44 and later).
  */

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { containerCreateRequest, containerName, containerPlatform, networkConnects, networkCreateRequest, networksByPriority, serviceImage, volumeCreateRequest } from '../../src/compose/convert.js';
+import { checkConvertible, containerCreateRequest, containerName, containerPlatform, networkConnects, networkCreateRequest, networksByPriority, serviceImage, volumeCreateRequest } from '../../src/compose/convert.js';
 import type { ContainerOptions } from '../../src/compose/convert.js';
 import { ComposeError, type Project, type ServiceConfig } from '../../src/compose/types.js';
 
@@ -400,6 +400,15 @@ describe('compose convert: secrets and configs', () => {
     refuses(() => host({ secrets: [{ source: 'pass', uid: 'www-data' }] }, files), /secrets\.pass\.uid: "www-data" must be a numeric ID/);
     refuses(() => host({ read_only: true, secrets: [{ source: 'token' }] }, files), /secret "token" with read_only is not supported by berth compose/);
     assert.doesNotThrow(() => host({ read_only: true, secrets: [{ source: 'pass' }] }, files), 'a bind-mounted file needs no writable root');
+  });
+});
+
+describe('compose convert: checkConvertible', () => {
+  it('throws the first refusal of any service before anything is created; passes a convertible project', () => {
+    const p = project({ a: { image: 'busybox' }, b: { image: 'busybox', cgroup_parent: 'x' } });
+    refuses(() => checkConvertible(p), /^service "b": cgroup_parent is not supported by berth compose/);
+    assert.doesNotThrow(() => checkConvertible(p, ['a']));
+    refuses(() => checkConvertible(project({ a: { image: 'busybox', healthcheck: { start_interval: '1s' } } }), undefined, '1.41'), /start_interval/);
   });
 });
 
