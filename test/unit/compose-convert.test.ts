@@ -249,9 +249,9 @@ describe('compose convert: networks', () => {
     assert.equal(host({ networks: undefined }, { networks: {} }).NetworkMode, 'none');
   });
   it('links and external_links as Compose makes them', () => {
-    const p = project({ db: { image: 'busybox' }, web: { image: 'busybox', networks: { default: null }, links: ['db:database'], external_links: ['legacy:old'] } });
+    const p = project({ db: { image: 'busybox' }, web: { image: 'busybox', networks: { default: null }, links: ['db:database', 'db'], external_links: ['legacy:old'] } });
     const r = containerCreateRequest(p, 'web', p.services.web!, OPTS);
-    const links = ['app-db-1:database', 'app-db-1:db-1', 'app-db-1:app-db-1', 'legacy:old'];
+    const links = ['app-db-1:database', 'app-db-1:db-1', 'app-db-1:app-db-1', 'app-db-1:db', 'legacy:old'];
     assert.deepEqual(r.HostConfig!.Links, links);
     assert.deepEqual(r.NetworkingConfig!.EndpointsConfig!.app_default!.Links, links);
   });
