@@ -99,6 +99,15 @@ describe('compose recreate reasons', () => {
     assert.deepEqual(reasons({ ...BASE, hostname: 'web' }), ['hostname changed']);
     assert.deepEqual(reasons({ ...BASE, stop_grace_period: '30s' }), ['stop_grace_period changed']);
   });
+  it('anonymous volumes inherited from the replaced container (the service\'s and the image\'s VOLUMEs) are no change', () => {
+    const anon = 'f'.repeat(64);
+    const was = desired(BASE);
+    const mounts = was.HostConfig!.Mounts!.map((m) => (m.Target === '/anon' ? { ...m, Source: anon } : m));
+    was.HostConfig!.Mounts = [...mounts, { Type: 'volume', Source: 'e'.repeat(64), Target: '/var/lib/image-vol' }];
+    const image = { ...IMAGE, Volumes: { '/var/lib/image-vol': {} } };
+    assert.deepEqual(recreateReasons({ desired: desired(BASE), actual: inspectOf(was, image), actualImage: image }), []);
+    assert.deepEqual(recreateReasons({ desired: desired(BASE), actual: inspectOf(was, image), actualImage: IMAGE }), ['volume /var/lib/image-vol removed'], 'not the image\'s: it was the service\'s');
+  });
   it('a differing hash nothing else explains is said as it is', () => {
     const svc: ServiceConfig = { ...BASE, secrets: [{ source: 'token', mode: 0o400 }] };
     const want = containerCreateRequest({ ...project(BASE), secrets: { token: { name: 'app_token', content: 't' } } }, 'web', svc, { number: 1, configHash: 'h2', imageId: ID1 });
