@@ -4,6 +4,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { EngineClient } from '../client/engine.js';
 import { ApiError } from '../client/errors.js';
+import { parseJSONMessages } from '../client/jsonmessage.js';
 import type {
   ContainerCreateRequest,
   ContainerInspect,
@@ -136,6 +137,15 @@ export class ComposeBackend {
 
   async inspectImage(ref: string): Promise<ImageInspect | undefined> {
     return orUndefined(this.client.json<ImageInspect>({ path: `/images/${encodeURIComponent(ref)}/json` }));
+  }
+
+  /** Pull an image (a reference without tag or digest pulls `:latest`); throws the registry's error. */
+  async pullImage(ref: string): Promise<void> {
+    const tagged = /@|:[^/]*$/.test(ref) ? ref : `${ref}:latest`;
+    const res = await this.client.request({ method: 'POST', path: '/images/create', query: { fromImage: tagged } });
+    for await (const m of parseJSONMessages(res)) {
+      if (m.error || m.errorDetail) throw new Error(m.errorDetail?.message ?? m.error);
+    }
   }
 
   /** Blocks until the container reaches the condition; its exit code. */
