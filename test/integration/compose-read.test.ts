@@ -144,16 +144,16 @@ describe('compose ps, logs, exec, run, cp, port, top, ls, images, events, wait',
 
   it('logs: each line prefixed with its container, padded to the longest name; --tail, --no-log-prefix, colors', async () => {
     const out = ok(await compose(['logs']));
-    assert.match(out, /^web-1  \| web started$/m);
-    assert.match(out, /^job-1  \| job done$/m);
-    assert.match(out, /^web-1  \| tick$/m);
+    assert.match(out, /^web-1 {2}\| web started$/m);
+    assert.match(out, /^job-1 {2}\| job done$/m);
+    assert.match(out, /^web-1 {2}\| tick$/m);
     assert.equal(ok(await compose(['logs', '--tail', '1', 'job'])), 'job-1  | job done\n');
     assert.equal(ok(await compose(['logs', '--no-log-prefix', 'job'])), 'job done\n');
     const colored = ok(await compose(['--ansi', 'always', 'logs', 'job']));
     assert.equal(colored, `${ESC}[36mjob-1  | ${ESC}[0mjob done\n`);
     assert.equal(ok(await compose(['--ansi', 'always', 'logs', '--no-color', 'job'])), 'job-1  | job done\n');
     const t = ok(await compose(['logs', '-t', 'job']));
-    assert.match(t, /^job-1  \| \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z job done$/m);
+    assert.match(t, /^job-1 {2}\| \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z job done$/m);
   });
 
   it('logs -f follows output, and picks up a container that starts later', async () => {
@@ -161,11 +161,11 @@ describe('compose ps, logs, exec, run, cp, port, top, ls, images, events, wait',
     let out = '';
     child.stdout!.on('data', (c: Buffer) => (out += String(c)));
     try {
-      await waitFor(async () => /^web-1  \| tick$/m.test(out), 'a new tick followed');
+      await waitFor(async () => /^web-1 {2}\| tick$/m.test(out), 'a new tick followed');
       await createAndStart('web', 2);
-      await waitFor(async () => /^web-2  \| web started$/m.test(out), `web-2's output followed; got:\n${out}`);
+      await waitFor(async () => /^web-2 {2}\| web started$/m.test(out), `web-2's output followed; got:\n${out}`);
       // Both names are as long: the prefixes stay aligned.
-      assert.match(out, /^web-1  \| tick/m);
+      assert.match(out, /^web-1 {2}\| tick/m);
     } finally {
       await stop(child);
       await backend.removeContainer('rd-web-2', { force: true });
