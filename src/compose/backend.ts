@@ -1,8 +1,10 @@
 // The narrow slice of the Engine API that compose uses, over the API client only (DESIGN.md: compose
 // knows nothing of the daemon's internals), so `berth compose` drives berthd and dockerd alike.
 // A project's state is always read from the engine by label, never from a file of berth's.
+import type { IncomingMessage } from 'node:http';
 import type { EngineClient } from '../client/engine.js';
 import { ApiError } from '../client/errors.js';
+import { parseJSONMessages } from '../client/jsonmessage.js';
 import type {
   ContainerCreateRequest,
   ContainerInspect,
@@ -15,10 +17,9 @@ import type {
   VolumeCreateRequest,
   VolumeListResponse,
 } from '../api/types.js';
-import type { IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { Query } from '../client/engine.js';
-import { ONEOFF, PROJECT, SERVICE } from './labels.js';
+import { CONFIG_HASH, ONEOFF, PROJECT, SERVICE } from './labels.js';
 
 export interface ContainerQuery {
   /** Stopped ones too. */
@@ -122,6 +123,32 @@ export class ComposeBackend {
     await this.client.call({ method: 'PUT', path: `/containers/${encodeURIComponent(id)}/archive`, query: { path }, input: tar });
   }
 
+  /** Every compose-made container of every project (for `ls`): the project and config-hash labels. */
+  async composeContainers(all: boolean): Promise<ContainerSummary[]> {
+    return this.client.json<ContainerSummary[]>({
+      path: '/containers/json',
+      query: { all: all || undefined, filters: JSON.stringify({ label: { [PROJECT]: true, [CONFIG_HASH]: true } }) },
+    });
+  }
+
+  /** A container's log stream (multiplexed unless it has a TTY). */
+  logs(id: string, q: { follow?: boolean; tail?: string; since?: string; until?: string; timestamps?: boolean }): Promise<IncomingMessage> {
+    return this.client.request({
+      path: `/containers/${encodeURIComponent(id)}/logs`,
+      query: { stdout: true, stderr: true, follow: q.follow || undefined, tail: q.tail, since: q.since, until: q.until, timestamps: q.timestamps || undefined },
+    });
+  }
+
+  /** The engine's event stream (one JSON message per line), filtered. */
+  events(filters: Record<string, string[]>, q: { since?: string; until?: string } = {}): Promise<IncomingMessage> {
+    const f = Object.fromEntries(Object.entries(filters).map(([k, vs]) => [k, Object.fromEntries(vs.map((v) => [v, true]))]));
+    return this.client.request({ path: '/events', query: { since: q.since, until: q.until, filters: JSON.stringify(f) } });
+  }
+
+  top(id: string): Promise<{ Titles: string[]; Processes: string[][] }> {
+    return this.client.json({ path: `/containers/${encodeURIComponent(id)}/top` });
+  }
+
   /** The image's runtime config and ID (recreate.ts reads the defaults the engine merged from it). */
   async inspectImage(ref: string): Promise<ImageInspect | undefined> {
     return orUndefined(this.client.json<ImageInspect>({ path: `/images/${encodeURIComponent(ref)}/json` }));
@@ -151,8 +178,24 @@ export class ComposeBackend {
   }
 
   /** GET /events for the project's containers, as a live stream (the caller destroys it when done). */
-  events(project: string): Promise<IncomingMessage> {
-    return this.client.request({ path: '/events', query: { filters: JSON.stringify({ type: ['container'], label: [`${PROJECT}=${project}`] }) } });
+  projectEvents(project: string): Promise<IncomingMessage> {
+    return this.events({ type: ['container'], label: [`${PROJECT}=${project}`] });
+  }
+
+
+  /** Pull an image (a reference without tag or digest pulls `:latest`); throws the registry's error. */
+  async pull(ref: string): Promise<void> {
+    const tagged = /@|:[^/]*$/.test(ref) ? ref : `${ref}:latest`;
+    const res = await this.client.request({ method: 'POST', path: '/images/create', query: { fromImage: tagged } });
+    for await (const m of parseJSONMessages(res)) {
+      if (m.error || m.errorDetail) throw new Error(m.errorDetail?.message ?? m.error);
+    }
+  }
+
+  /** Blocks until the container reaches the condition; its exit code. */
+  async waitContainer(id: string, condition?: 'not-running' | 'next-exit' | 'removed'): Promise<number> {
+    const res = await this.client.json<{ StatusCode: number }>({ method: 'POST', path: `/containers/${encodeURIComponent(id)}/wait`, query: { condition } });
+    return res.StatusCode;
   }
 }
 
