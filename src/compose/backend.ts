@@ -7,6 +7,8 @@ import type {
   ContainerCreateRequest,
   ContainerInspect,
   ContainerSummary,
+  ImageInspect,
+  ImageSummary,
   NetworkCreateRequest,
   NetworkInspect,
   Volume,
@@ -104,6 +106,40 @@ export class ComposeBackend {
 
   async removeVolume(name: string): Promise<void> {
     await this.client.call({ method: 'DELETE', path: `/volumes/${encodeURIComponent(name)}` });
+  }
+
+  // ---- stop, kill, pause and images (down, stop, start, restart, kill, rm, pause, unpause) ----
+
+  async killContainer(id: string, signal?: string): Promise<void> {
+    await this.client.call({ method: 'POST', path: `/containers/${encodeURIComponent(id)}/kill`, query: { signal } });
+  }
+
+  async restartContainer(id: string, timeout?: number): Promise<void> {
+    await this.client.call({ method: 'POST', path: `/containers/${encodeURIComponent(id)}/restart`, query: { t: timeout } });
+  }
+
+  async pauseContainer(id: string): Promise<void> {
+    await this.client.call({ method: 'POST', path: `/containers/${encodeURIComponent(id)}/pause` });
+  }
+
+  async unpauseContainer(id: string): Promise<void> {
+    await this.client.call({ method: 'POST', path: `/containers/${encodeURIComponent(id)}/unpause` });
+  }
+
+  /** Images carrying the project's label (the ones compose built), dangling ones left out. */
+  async projectImages(project: string): Promise<ImageSummary[]> {
+    return this.client.json<ImageSummary[]>({
+      path: '/images/json',
+      query: { filters: JSON.stringify({ label: { [`${PROJECT}=${project}`]: true }, dangling: { false: true } }) },
+    });
+  }
+
+  async inspectImage(ref: string): Promise<ImageInspect | undefined> {
+    return orUndefined(this.client.json<ImageInspect>({ path: `/images/${encodeURIComponent(ref)}/json` }));
+  }
+
+  async removeImage(ref: string): Promise<void> {
+    await this.client.call({ method: 'DELETE', path: `/images/${encodeURIComponent(ref)}` });
   }
 }
 
