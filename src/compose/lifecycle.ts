@@ -314,9 +314,11 @@ export async function removeContainers(backend: ComposeBackend, containers: Cont
 
 // ---- pause / unpause ----
 
-/** Pauses (or unpauses) the running containers of the named services. */
+/** Pauses the running containers of the named services (or unpauses the paused ones). */
 export async function pause(backend: ComposeBackend, target: Target, opts: CommonOptions & { unpause: boolean }, progress: Progress): Promise<void> {
-  let containers = (await backend.containers(target.name, { services: opts.services })).filter(notOneOff);
+  // Only those it applies to: the engine refuses to pause a paused container or unpause a running one.
+  const from = opts.unpause ? 'paused' : 'running';
+  let containers = (await backend.containers(target.name, { services: opts.services })).filter((c) => notOneOff(c) && c.State === from);
   if (target.project) {
     const project = withDisabledServices(target.project);
     selectServices(project, opts.services, true);
