@@ -51,19 +51,21 @@ export async function down(backend: ComposeBackend, target: Target, opts: DownOp
     const orphans = containers.filter((c) => !project.services[c.Labels[SERVICE] ?? '']);
     await runAll(orphans, (c) => removeContainer(backend, c, { timeout: opts.timeout, volumes: false, dryRun: opts.dryRun }, progress));
   }
-  const ops: (() => Promise<boolean>)[] = [
-    ...Object.entries(project.networks)
-      .filter(([, n]) => !n.external)
-      .map(([key, n]) => () => removeNetwork(backend, project.name, key, n.name, opts.dryRun, progress)),
-    ...(opts.images ? (await imagesToRemove(backend, project, opts.images, opts.removeOrphans)).map((ref) => () => removeImage(backend, ref, opts.dryRun, progress)) : []),
-    ...(opts.volumes
-      ? Object.values(project.volumes)
-          .filter((v) => !v.external)
-          .map((v) => () => removeVolume(backend, v.name, opts.dryRun, progress))
-      : []),
-  ];
-  const removed = await Promise.all(ops.map((op) => op()));
-  return { found: containers.length > 0 || removed.some(Boolean) };
+  const removed = await removeResources(backend, project, opts, progress);
+  return { found: containers.length > 0 || removed };
+}
+
+/** Networks, then on request images and volumes, all at once; true if any of them was there. */
+async function removeResources(backend: ComposeBackend, project: Project, opts: DownOptions, progress: Progress): Promise<boolean> {
+  const networks = Object.entries(project.networks).filter(([, n]) => !n.external);
+  const images = opts.images ? await imagesToRemove(backend, project, opts.images, opts.removeOrphans) : [];
+  const volumes = opts.volumes ? Object.values(project.volumes).filter((v) => !v.external) : [];
+  const found = await Promise.all([
+    ...networks.map(([key, n]) => removeNetwork(backend, project.name, key, n.name, opts.dryRun, progress)),
+    ...images.map((ref) => removeImage(backend, ref, opts.dryRun, progress)),
+    ...volumes.map((v) => removeVolume(backend, project.name, v.name, opts.dryRun, progress)),
+  ]);
+  return found.some(Boolean);
 }
 
 /** Removes the project's network `key` if the engine has it under the project's labels; true if it was there. */
@@ -91,8 +93,10 @@ async function removeNetwork(backend: ComposeBackend, project: string, key: stri
   return true;
 }
 
-async function removeVolume(backend: ComposeBackend, name: string, dryRun: boolean, progress: Progress): Promise<boolean> {
-  if (!(await backend.inspectVolume(name))) return false;
+/** Removes a named volume of the project; one the project did not create (no label of it) is left alone. */
+async function removeVolume(backend: ComposeBackend, project: string, name: string, dryRun: boolean, progress: Progress): Promise<boolean> {
+  const volume = await backend.inspectVolume(name);
+  if (!volume || volume.Labels?.[PROJECT] !== project) return false;
   await removeResource(`Volume ${name}`, progress, () => (dryRun ? Promise.resolve() : backend.removeVolume(name)));
   return true;
 }
