@@ -11,6 +11,7 @@ import type {
   ContainerSummary,
   EndpointSettings,
   ImageInspect,
+  ImageSummary,
   NetworkCreateRequest,
   NetworkInspect,
   Volume,
@@ -158,6 +159,8 @@ export class ComposeBackend {
     await this.client.call({ method: 'POST', path: `/containers/${encodeURIComponent(id)}/rename`, query: { name } });
   }
 
+  // ---- stop, kill, pause and images (down, stop, start, restart, kill, rm, pause, unpause) ----
+
   async killContainer(id: string, signal?: string): Promise<void> {
     await this.client.call({ method: 'POST', path: `/containers/${encodeURIComponent(id)}/kill`, query: { signal } });
   }
@@ -196,6 +199,30 @@ export class ComposeBackend {
   async waitContainer(id: string, condition?: 'not-running' | 'next-exit' | 'removed'): Promise<number> {
     const res = await this.client.json<{ StatusCode: number }>({ method: 'POST', path: `/containers/${encodeURIComponent(id)}/wait`, query: { condition } });
     return res.StatusCode;
+  }
+
+  async restartContainer(id: string, timeout?: number): Promise<void> {
+    await this.client.call({ method: 'POST', path: `/containers/${encodeURIComponent(id)}/restart`, query: { t: timeout } });
+  }
+
+  async pauseContainer(id: string): Promise<void> {
+    await this.client.call({ method: 'POST', path: `/containers/${encodeURIComponent(id)}/pause` });
+  }
+
+  async unpauseContainer(id: string): Promise<void> {
+    await this.client.call({ method: 'POST', path: `/containers/${encodeURIComponent(id)}/unpause` });
+  }
+
+  /** Images carrying the project's label (the ones compose built), dangling ones left out. */
+  async projectImages(project: string): Promise<ImageSummary[]> {
+    return this.client.json<ImageSummary[]>({
+      path: '/images/json',
+      query: { filters: JSON.stringify({ label: { [`${PROJECT}=${project}`]: true }, dangling: { false: true } }) },
+    });
+  }
+
+  async removeImage(ref: string): Promise<void> {
+    await this.client.call({ method: 'DELETE', path: `/images/${encodeURIComponent(ref)}` });
   }
 }
 
