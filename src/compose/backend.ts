@@ -2,6 +2,7 @@
 // knows nothing of the daemon's internals), so `berth compose` drives berthd and dockerd alike.
 // A project's state is always read from the engine by label, never from a file of berth's.
 import type { EngineClient } from '../client/engine.js';
+import type { Readable } from 'node:stream';
 import { ApiError } from '../client/errors.js';
 import type {
   ContainerCreateRequest,
@@ -104,6 +105,36 @@ export class ComposeBackend {
 
   async removeVolume(name: string): Promise<void> {
     await this.client.call({ method: 'DELETE', path: `/volumes/${encodeURIComponent(name)}` });
+  }
+
+  // ---- rolling updates and watch ----
+
+  async renameContainer(id: string, name: string): Promise<void> {
+    await this.client.call({ method: 'POST', path: `/containers/${encodeURIComponent(id)}/rename`, query: { name } });
+  }
+
+  async restartContainer(id: string, timeout?: number): Promise<void> {
+    await this.client.call({ method: 'POST', path: `/containers/${encodeURIComponent(id)}/restart`, query: { t: timeout } });
+  }
+
+  /** Extract a tar into the container's filesystem at `dir` (PUT /containers/{id}/archive). */
+  async putArchive(id: string, dir: string, tar: Buffer | Readable): Promise<void> {
+    await this.client.call({ method: 'PUT', path: `/containers/${encodeURIComponent(id)}/archive`, query: { path: dir }, input: tar });
+  }
+
+  /** Run a command in a running container, detached, and wait for its exit code (a short command: rm). */
+  async execWait(id: string, cmd: string[], pollMs = 20): Promise<number> {
+    const { Id } = await this.client.json<{ Id: string }>({
+      method: 'POST',
+      path: `/containers/${encodeURIComponent(id)}/exec`,
+      body: { Cmd: cmd, AttachStdout: false, AttachStderr: false },
+    });
+    await this.client.call({ method: 'POST', path: `/exec/${Id}/start`, body: { Detach: true } });
+    for (;;) {
+      const st = await this.client.json<{ Running: boolean; ExitCode: number | null }>({ path: `/exec/${Id}/json` });
+      if (!st.Running && st.ExitCode !== null) return st.ExitCode;
+      await new Promise((r) => setTimeout(r, pollMs));
+    }
   }
 }
 
