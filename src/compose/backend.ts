@@ -24,6 +24,13 @@ export interface ContainerQuery {
   oneoff?: boolean;
 }
 
+export interface ExecWaitOptions {
+  user?: string;
+  privileged?: boolean;
+  workingDir?: string;
+  env?: Record<string, string>;
+}
+
 export class ComposeBackend {
   constructor(readonly client: EngineClient) {}
 
@@ -118,22 +125,28 @@ export class ComposeBackend {
   }
 
   /** Extract a tar into the container's filesystem at `dir` (PUT /containers/{id}/archive). */
-  async putArchive(id: string, dir: string, tar: Buffer | Readable): Promise<void> {
-    await this.client.call({ method: 'PUT', path: `/containers/${encodeURIComponent(id)}/archive`, query: { path: dir }, input: tar });
+  async putArchive(id: string, dir: string, tar: Buffer | Readable, opts: { copyUIDGID?: boolean } = {}): Promise<void> {
+    await this.client.call({
+      method: 'PUT',
+      path: `/containers/${encodeURIComponent(id)}/archive`,
+      query: { path: dir, copyUIDGID: opts.copyUIDGID || undefined },
+      input: tar,
+    });
   }
 
   /** Run a command in a running container, detached, and wait for its exit code (a short command: rm). */
-  async execWait(id: string, cmd: string[], pollMs = 20): Promise<number> {
+  async execWait(id: string, cmd: string[], opts: ExecWaitOptions = {}): Promise<number> {
+    const env = Object.entries(opts.env ?? {}).map(([k, v]) => `${k}=${v}`);
     const { Id } = await this.client.json<{ Id: string }>({
       method: 'POST',
       path: `/containers/${encodeURIComponent(id)}/exec`,
-      body: { Cmd: cmd, AttachStdout: false, AttachStderr: false },
+      body: { Cmd: cmd, AttachStdout: false, AttachStderr: false, User: opts.user, Privileged: opts.privileged, WorkingDir: opts.workingDir, Env: env.length ? env : undefined },
     });
     await this.client.call({ method: 'POST', path: `/exec/${Id}/start`, body: { Detach: true } });
     for (;;) {
       const st = await this.client.json<{ Running: boolean; ExitCode: number | null }>({ path: `/exec/${Id}/json` });
       if (!st.Running && st.ExitCode !== null) return st.ExitCode;
-      await new Promise((r) => setTimeout(r, pollMs));
+      await new Promise((r) => setTimeout(r, 20));
     }
   }
 }
