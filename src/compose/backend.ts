@@ -8,6 +8,7 @@ import type {
   ContainerCreateRequest,
   ContainerInspect,
   ContainerSummary,
+  EndpointSettings,
   NetworkCreateRequest,
   NetworkInspect,
   Volume,
@@ -122,6 +123,14 @@ export class ComposeBackend {
 
   async restartContainer(id: string, timeout?: number): Promise<void> {
     await this.client.call({ method: 'POST', path: `/containers/${encodeURIComponent(id)}/restart`, query: { t: timeout } });
+  }
+
+  async connectNetwork(network: string, container: string, endpoint: EndpointSettings = {}): Promise<void> {
+    await this.client.call({ method: 'POST', path: `/networks/${encodeURIComponent(network)}/connect`, body: { Container: container, EndpointConfig: endpoint } });
+  }
+
+  async disconnectNetwork(network: string, container: string, force = false): Promise<void> {
+    await this.client.call({ method: 'POST', path: `/networks/${encodeURIComponent(network)}/disconnect`, body: { Container: container, Force: force } });
   }
 
   /** Extract a tar into the container's filesystem at `dir` (PUT /containers/{id}/archive). */

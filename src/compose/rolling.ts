@@ -17,7 +17,7 @@
 // Names. A new container is created as `<old id[:12]>_<project>-<service>-<n>` (Compose's own name for
 // a replacement in progress), the old one becomes `<project>-<service>-<n>-rollback-<old id[:12]>`
 // when retired, and the new one then takes the standard name through POST /containers/{id}/rename.
-import type { ContainerInspect, ContainerSummary } from '../api/types.js';
+import type { ContainerInspect, ContainerSummary, EndpointSettings } from '../api/types.js';
 import { ApiError } from '../client/errors.js';
 import { parseDuration } from '../lib/units.js';
 import { containerName, containerNumber, type ComposeBackend } from './backend.js';
@@ -36,7 +36,10 @@ export interface UpdatePolicy {
 }
 
 /** The engine calls a rolling update makes (a subset of ComposeBackend, so tests can fake it). */
-export type RollingBackend = Pick<ComposeBackend, 'inspectContainer' | 'startContainer' | 'stopContainer' | 'removeContainer' | 'renameContainer'>;
+export type RollingBackend = Pick<
+  ComposeBackend,
+  'inspectContainer' | 'startContainer' | 'stopContainer' | 'removeContainer' | 'renameContainer' | 'connectNetwork' | 'disconnectNetwork'
+>;
 
 export interface RollingOptions {
   /** How often a new container's state is looked at while it is being monitored. */
@@ -98,6 +101,12 @@ export function batches<T>(items: T[], size: number): T[][] {
 /** Swarm's rule: the failure action applies once failures/total exceeds max_failure_ratio. */
 export function failureTriggersAction(failures: number, total: number, maxFailureRatio: number): boolean {
   return failures > 0 && (total === 0 || failures / total > maxFailureRatio);
+}
+
+/** A network endpoint whose aliases are held back, with its configuration to restore. */
+interface HeldEndpoint {
+  network: string;
+  config: EndpointSettings;
 }
 
 /** One replica being replaced. */
@@ -218,10 +227,13 @@ class RollingRun {
       }
       this.event(s, 'Creating');
       s.newId = await this.create(s.number, s.newName);
+      const held = await this.holdAliases(s.newId);
       this.event(s, 'Starting');
       await this.backend.startContainer(s.newId);
       this.event(s, 'Waiting');
       const failure = await this.waitReady(s.newId, policy.monitorMs);
+      // A failed one joins too: whether it stays (failure_action continue) or goes is decided later.
+      await this.releaseAliases(s.newId, held);
       if (failure) {
         s.failure = failure;
         this.event(s, 'Error', 'error', failure);
@@ -232,6 +244,33 @@ class RollingRun {
     } catch (err) {
       s.failure = messageOf(err);
       this.event(s, 'Error', 'error', s.failure);
+    }
+  }
+
+  /**
+   * A new container answers to the service's name (its network aliases) only once it is ready: the
+   * embedded DNS names a container from the moment it starts, and clients sent to a server that is not
+   * listening yet fail. So it is created with its aliases, then — before it starts, which costs nothing
+   * — reconnected without them; releaseAliases gives them back once it is healthy. Engine-independent
+   * (network connect/disconnect), unlike a DNS that knew of health checks.
+   */
+  private async holdAliases(id: string): Promise<HeldEndpoint[]> {
+    const c = await this.backend.inspectContainer(id);
+    const held: HeldEndpoint[] = [];
+    for (const [network, ep] of Object.entries(c.NetworkSettings?.Networks ?? {})) {
+      if (!ep.Aliases?.length) continue;
+      const config: EndpointSettings = { IPAMConfig: ep.IPAMConfig, Links: ep.Links, Aliases: ep.Aliases, DriverOpts: ep.DriverOpts };
+      await this.backend.disconnectNetwork(network, id, true);
+      await this.backend.connectNetwork(network, id, { ...config, Aliases: [] });
+      held.push({ network, config });
+    }
+    return held;
+  }
+
+  private async releaseAliases(id: string, held: HeldEndpoint[]): Promise<void> {
+    for (const { network, config } of held) {
+      await this.backend.disconnectNetwork(network, id, true);
+      await this.backend.connectNetwork(network, id, config);
     }
   }
 

@@ -15,6 +15,8 @@ interface FakeContainer {
   running: boolean;
   /** How the container behaves once started. */
   fate: 'healthy' | 'unhealthy' | 'exits';
+  /** Its aliases on the project network (what the embedded DNS answers for). */
+  aliases: string[];
 }
 
 /** A tiny engine: containers, their names, and a log of what was done to them. */
@@ -26,7 +28,7 @@ class FakeEngine implements RollingBackend {
   maxRunning = 0;
 
   add(number: number, name: string, fate: FakeContainer['fate'], running = false): FakeContainer {
-    const c = { id: `${String(++this.next).padStart(2, '0')}${'a'.repeat(62)}`, name, number, running, fate };
+    const c = { id: `${String(++this.next).padStart(2, '0')}${'a'.repeat(62)}`, name, number, running, fate, aliases: ['web'] };
     this.containers.set(c.id, c);
     return c;
   }
@@ -64,6 +66,7 @@ class FakeEngine implements RollingBackend {
         Error: '',
         Health: health ? { Status: health, FailingStreak: 0, Log: [] } : undefined,
       },
+      NetworkSettings: { Networks: { app_default: { Aliases: c.aliases, IPAMConfig: null } } },
     } as unknown as ContainerInspect);
   }
 
@@ -96,6 +99,18 @@ class FakeEngine implements RollingBackend {
     }
     this.log.push(`rename ${c.name} -> ${name}`);
     c.name = name;
+    return Promise.resolve();
+  }
+
+  disconnectNetwork(network: string, id: string): Promise<void> {
+    this.get(id).aliases = [];
+    return Promise.resolve();
+  }
+
+  connectNetwork(network: string, id: string, endpoint: { Aliases?: string[] | null } = {}): Promise<void> {
+    const c = this.get(id);
+    c.aliases = endpoint.Aliases ?? [];
+    this.log.push(`connect ${c.name} ${network} [${c.aliases.join(',')}]`);
     return Promise.resolve();
   }
 
@@ -176,9 +191,11 @@ describe('rolling update', () => {
     const { engine, old, create } = setUp(2, ['healthy', 'healthy']);
     await rollingUpdate(engine, project({ order: 'start-first' }), 'web', old, create, silentProgress, fast);
     const id1 = old[0]!.Id.slice(0, 12);
-    assert.deepEqual(engine.log.slice(0, 5), [
+    assert.deepEqual(engine.log.slice(0, 7), [
       `create ${id1}_app-web-1`,
+      `connect ${id1}_app-web-1 app_default []`,
       `start ${id1}_app-web-1`,
+      `connect ${id1}_app-web-1 app_default [web]`,
       'stop app-web-1',
       `rename app-web-1 -> app-web-1-rollback-${id1}`,
       `rename ${id1}_app-web-1 -> app-web-1`,
@@ -192,7 +209,14 @@ describe('rolling update', () => {
     const { engine, old, create } = setUp(2, []);
     await rollingUpdate(engine, project({}), 'web', old, create, silentProgress, fast);
     const id1 = old[0]!.Id.slice(0, 12);
-    assert.deepEqual(engine.log.slice(0, 4), ['stop app-web-1', `rename app-web-1 -> app-web-1-rollback-${id1}`, 'create app-web-1', 'start app-web-1']);
+    assert.deepEqual(engine.log.slice(0, 6), [
+      'stop app-web-1',
+      `rename app-web-1 -> app-web-1-rollback-${id1}`,
+      'create app-web-1',
+      'connect app-web-1 app_default []',
+      'start app-web-1',
+      'connect app-web-1 app_default [web]',
+    ]);
     assert.equal(engine.maxRunning, 2);
     assert.deepEqual(engine.names(), ['app-web-1:healthy', 'app-web-2:healthy']);
   });
