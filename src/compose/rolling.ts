@@ -122,6 +122,8 @@ interface Slot {
   newId?: string;
   /** The new container's current name. */
   newName?: string;
+  /** Its endpoints whose aliases are held back until it is ready. */
+  held?: HeldEndpoint[];
   /** Why the new container failed. */
   failure?: string;
 }
@@ -227,18 +229,18 @@ class RollingRun {
       }
       this.event(s, 'Creating');
       s.newId = await this.create(s.number, s.newName);
-      const held = await this.holdAliases(s.newId);
+      s.held = await this.holdAliases(s.newId);
       this.event(s, 'Starting');
       await this.backend.startContainer(s.newId);
       this.event(s, 'Waiting');
       const failure = await this.waitReady(s.newId, policy.monitorMs);
-      // A failed one joins too: whether it stays (failure_action continue) or goes is decided later.
-      await this.releaseAliases(s.newId, held);
       if (failure) {
+        // It stays out of the service's name: whether it stays at all (failure_action) is decided later.
         s.failure = failure;
         this.event(s, 'Error', 'error', failure);
         return;
       }
+      await this.releaseAliases(s);
       if (policy.order === 'start-first') await this.commit(s);
       this.event(s, 'Updated', 'done');
     } catch (err) {
@@ -267,15 +269,17 @@ class RollingRun {
     return held;
   }
 
-  private async releaseAliases(id: string, held: HeldEndpoint[]): Promise<void> {
-    for (const { network, config } of held) {
-      await this.backend.disconnectNetwork(network, id, true);
-      await this.backend.connectNetwork(network, id, config);
+  private async releaseAliases(s: Slot): Promise<void> {
+    for (const { network, config } of s.held ?? []) {
+      await this.backend.disconnectNetwork(network, s.newId!, true);
+      await this.backend.connectNetwork(network, s.newId!, config);
     }
+    s.held = undefined;
   }
 
   /** The new container takes the replica's place: the old one is retired, the new one renamed. */
   async commit(s: Slot): Promise<void> {
+    await this.releaseAliases(s);
     if (!s.retired) await this.retire(s);
     if (s.newId && s.newName !== s.name) {
       await this.backend.renameContainer(s.newId, s.name);
