@@ -7,6 +7,7 @@ GET /healthz  200 once Redis answers PING and PostgreSQL answers SELECT 1 (the i
 import configparser
 import logging
 import os
+import signal
 import socket
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -92,7 +93,14 @@ class Handler(BaseHTTPRequestHandler):
         (log.debug if self.path == "/healthz" else log.info)("%s %s", self.address_string(), fmt % args)
 
 
+def stop(_signum, _frame):
+    log.info("stopping (SIGTERM)")
+    raise SystemExit(0)
+
+
 if __name__ == "__main__":
+    # As PID 1 a process gets no default action for SIGTERM: without this, stop would wait for its timeout.
+    signal.signal(signal.SIGTERM, stop)
     setup()
     log.info("listening on :%d (log level %s)", PORT, logging.getLevelName(log.getEffectiveLevel()))
     ThreadingHTTPServer(("0.0.0.0", PORT), Handler).serve_forever()
