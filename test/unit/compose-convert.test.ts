@@ -365,7 +365,7 @@ describe('compose convert: the host config', () => {
       refuses(() => req(svc), new RegExp(`^service "web": ${key.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} is not supported by berth compose`));
     }
     // Their zero values are no request at all.
-    assert.doesNotThrow(() => req({ annotations: {}, device_cgroup_rules: [], oom_score_adj: 0, isolation: 'default' }));
+    assert.doesNotThrow(() => req({ annotations: {}, device_cgroup_rules: [], oom_score_adj: 0, isolation: 'default', userns_mode: 'host', runtime: 'runc' }));
   });
 });
 
