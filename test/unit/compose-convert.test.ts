@@ -348,7 +348,7 @@ describe('compose convert: the host config', () => {
       [{ annotations: { a: 'b' } }, 'annotations'],
       [{ cgroup_parent: 'x' }, 'cgroup_parent'],
       [{ cgroup: 'host' }, 'cgroup'],
-      [{ userns_mode: 'host' }, 'userns_mode'],
+      [{ userns_mode: 'keep-id' }, 'userns_mode'],
       [{ device_cgroup_rules: ['c 1:3 mr'] }, 'device_cgroup_rules'],
       [{ oom_score_adj: 500 }, 'oom_score_adj'],
       [{ mem_swappiness: 10 }, 'mem_swappiness'],
