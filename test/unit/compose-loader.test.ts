@@ -7,6 +7,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { loadProject, withServicesEnabled, type LoadOptions } from '../../src/compose/loader/index.js';
 import type { Project } from '../../src/compose/types.js';
+import { makeComposeContext, type ComposeOptions } from '../../src/cli/compose/context.js';
+import type { Context } from '../../src/cli/command.js';
 
 let root: string;
 let n = 0;
@@ -385,6 +387,29 @@ services:
       assert.deepEqual(p.services.a!.environment, { A: '1' });
       assert.equal(p.services.b!.image, 'base');
       assert.deepEqual(p.extensions, { 'x-base': { image: 'base', environment: { A: '1' } } });
+    });
+  });
+
+  describe('ComposeContext.projectName', () => {
+    const ctxFor = (options: Partial<ComposeOptions>, env: NodeJS.ProcessEnv): ReturnType<typeof makeComposeContext> => {
+      const base = { cmdPath: 'berth compose', env, stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, client: () => { throw new Error('no engine in unit tests'); } } as unknown as Context;
+      return makeComposeContext(base, { files: [], profiles: [], envFiles: [], dryRun: false, ansi: 'never', progress: 'plain', ...options }, 'berth compose ps');
+    };
+    let cwd: string;
+    before(() => {
+      cwd = process.cwd();
+      process.chdir(project({ '.keep': '' }, 'no-compose-file'));
+    });
+    after(() => process.chdir(cwd));
+
+    it('-p or COMPOSE_PROJECT_NAME names the project without any file', async () => {
+      assert.equal(await ctxFor({ projectName: 'given' }, {}).projectName(), 'given');
+      assert.equal(await ctxFor({}, { COMPOSE_PROJECT_NAME: 'fromenv' }).projectName(), 'fromenv');
+    });
+
+    it('neither: the files decide, and their absence is the error', async () => {
+      await assert.rejects(ctxFor({}, {}).projectName(), { message: 'no configuration file provided: not found' });
+      await assert.rejects(ctxFor({ projectName: 'Bad.Name' }, {}).projectName(), /invalid project name "Bad.Name"/);
     });
   });
 
