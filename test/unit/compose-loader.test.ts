@@ -81,6 +81,16 @@ describe('compose loader', () => {
       await assert.rejects(load(dir), { message: 'empty compose file' });
     });
 
+    it('refuses a top level that is no mapping, and non-string keys, as compose-go words it', async () => {
+      for (const text of ['1', '"hello"', '[1, 2]']) {
+        await assert.rejects(load(project({ 'compose.yaml': text })), { message: 'top-level object must be a mapping' });
+      }
+      await assert.rejects(load(project({ 'compose.yaml': 'services:\n  123: {image: a}\n' })), { message: 'non-string key in services: 123' });
+      await assert.rejects(load(project({ 'compose.yaml': 'networks:\n  default:\n    ipam:\n      config:\n        - 123: a\n' })), {
+        message: 'non-string key in networks.default.ipam.config[0]: 123',
+      });
+    });
+
     it('refuses duplicate keys with their lines', async () => {
       const dir = project({ 'compose.yaml': 'services:\n  web:\n    image: a\n    image: b\n' });
       await assert.rejects(load(dir), { message: `failed to parse ${path.join(dir, 'compose.yaml')}: line 4: mapping key "image" already defined at line 3` });
@@ -211,6 +221,17 @@ services:
       assert.equal(p.services.db!.build!.context, path.join(dir, 'lib'));
       assert.deepEqual(p.services.db!.environment, { X: 'local', Y: 'lib' });
       assert.equal(p.volumes.data!.name, `${p.name}_data`);
+    });
+
+    it('variables of an include\'s env_file are seen by the included files only', async () => {
+      const dir = project({
+        'compose.yml': 'include:\n  - path: [./module/compose.yml]\n    env_file: [./custom.env]\nservices:\n  a: {image: alpine, environment: [VAR_NAME]}\n',
+        'custom.env': 'VAR_NAME=value',
+        'module/compose.yml': 'services:\n  b: {image: alpine, environment: [VAR_NAME]}\n',
+      });
+      const p = await load(dir);
+      assert.deepEqual(p.services.a!.environment, { VAR_NAME: null });
+      assert.deepEqual(p.services.b!.environment, { VAR_NAME: 'value' });
     });
 
     it('an include cycle is refused with its chain', async () => {
