@@ -160,7 +160,9 @@ services:
         const p = await load({ files: [inline(`${yaml}  zot:\n    image: zot\n`)] });
         assert.ok(p.services.bar!.depends_on?.zot);
       });
-      it(`extends/depends_on.yaml ${service}: refused without one (TestExtendsWithServiceRef)`, { todo: 'undefined dependencies are checkProject\'s (validation work)' }, async () => {
+      // checkProject names network_mode's missing service before the implied dependency (compose-go the other way round)
+      const todo = service === 'with_network_mode' ? 'checkProject reports network_mode before depends_on' : undefined;
+      it(`extends/depends_on.yaml ${service}: refused without one (TestExtendsWithServiceRef)`, { todo }, async () => {
         await assert.rejects(load({ files: [inline(yaml)] }), /service "bar" depends on undefined service "zot"/);
       });
     }
