@@ -105,6 +105,15 @@ export class ComposeBackend {
   async removeVolume(name: string): Promise<void> {
     await this.client.call({ method: 'DELETE', path: `/volumes/${encodeURIComponent(name)}` });
   }
+
+  /** The registry's digest for an image reference (GET /distribution/{name}/json), as `config --resolve-image-digests` pins it. */
+  async distributionDigest(ref: string, registryAuth: string): Promise<string> {
+    const res = await this.client.json<{ Descriptor: { digest: string } }>({
+      path: `/distribution/${ref}/json`,
+      headers: { 'X-Registry-Auth': registryAuth },
+    });
+    return res.Descriptor.digest;
+  }
 }
 
 export function containerNumber(c: { Labels: Record<string, string> | null }): number {
