@@ -7,6 +7,7 @@ import type {
   ContainerCreateRequest,
   ContainerInspect,
   ContainerSummary,
+  EndpointSettings,
   ImageInspect,
   NetworkCreateRequest,
   NetworkInspect,
@@ -48,8 +49,9 @@ export class ComposeBackend {
     return this.client.json<ContainerInspect>({ path: `/containers/${encodeURIComponent(id)}/json` });
   }
 
-  async createContainer(name: string, body: ContainerCreateRequest): Promise<string> {
-    const res = await this.client.json<{ Id: string }>({ method: 'POST', path: '/containers/create', query: { name }, body });
+  /** `platform` (os[/arch[/variant]]): the service's `platform`, sent as Compose sends it. */
+  async createContainer(name: string, body: ContainerCreateRequest, platform?: string): Promise<string> {
+    const res = await this.client.json<{ Id: string }>({ method: 'POST', path: '/containers/create', query: { name, platform }, body });
     return res.Id;
   }
 
@@ -110,21 +112,27 @@ export class ComposeBackend {
     await this.client.call({ method: 'DELETE', path: `/volumes/${encodeURIComponent(name)}` });
   }
 
+  /** Join a created container to another network (engines before API 1.44 take one at create). */
+  async connectNetwork(network: string, container: string, endpoint: EndpointSettings): Promise<void> {
+    await this.client.call({ method: 'POST', path: `/networks/${encodeURIComponent(network)}/connect`, body: { Container: container, EndpointConfig: endpoint } });
+  }
+
+  /** Extract a tar into the container at `path` (PUT /containers/{id}/archive): secrets and configs. */
+  async copyToContainer(id: string, path: string, tar: Buffer): Promise<void> {
+    await this.client.call({ method: 'PUT', path: `/containers/${encodeURIComponent(id)}/archive`, query: { path }, input: tar });
+  }
+
+  /** The image's runtime config and ID (recreate.ts reads the defaults the engine merged from it). */
+  async inspectImage(ref: string): Promise<ImageInspect | undefined> {
+    return orUndefined(this.client.json<ImageInspect>({ path: `/images/${encodeURIComponent(ref)}/json` }));
+  }
+
   async renameContainer(id: string, name: string): Promise<void> {
     await this.client.call({ method: 'POST', path: `/containers/${encodeURIComponent(id)}/rename`, query: { name } });
   }
 
   async killContainer(id: string, signal?: string): Promise<void> {
     await this.client.call({ method: 'POST', path: `/containers/${encodeURIComponent(id)}/kill`, query: { signal } });
-  }
-
-  async connectNetwork(network: string, container: string, endpoint: unknown): Promise<void> {
-    await this.client.call({ method: 'POST', path: `/networks/${encodeURIComponent(network)}/connect`, body: { Container: container, EndpointConfig: endpoint } });
-  }
-
-  /** undefined when the engine has no such image. */
-  async inspectImage(ref: string): Promise<ImageInspect | undefined> {
-    return orUndefined(this.client.json<ImageInspect>({ path: `/images/${encodeURIComponent(ref)}/json` }));
   }
 
   /** POST /images/create (`fromImage` without its tag, `tag` a tag or digest): the JSON progress stream. */
