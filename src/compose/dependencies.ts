@@ -51,7 +51,7 @@ export class ProjectEvents {
   }
 
   static async open(backend: ComposeBackend, project: string): Promise<ProjectEvents> {
-    return new ProjectEvents(await backend.events(project));
+    return new ProjectEvents(await backend.projectEvents(project));
   }
 
   /** Events of one container (or every one with '*'); returns the unsubscribe function. */
