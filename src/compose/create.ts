@@ -17,6 +17,8 @@ import { inDependencyOrder } from './graph.js';
 import { serviceConfigHash } from './hash.js';
 import { NETWORK, ONEOFF, PROJECT, SERVICE, VOLUME } from './labels.js';
 import { recreateReasons } from './recreate.js';
+import { hasRollingUpdate, rollingUpdate } from './rolling.js';
+import { containerName } from './convert.js';
 import { planConvergence, progressId, type ContainerAction, type Plan, type RecreatePolicy } from './plan.js';
 import type { Progress } from './progress.js';
 import { ComposeError, type Project, type ServiceConfig } from './types.js';
@@ -100,8 +102,12 @@ async function applyActions(ctx: ApplyContext, actions: ContainerAction[]): Prom
   for (const a of actions) {
     if (a.kind === 'remove') await stopAndRemove(backend, a.container, progress, opts);
   }
+  // A service with deploy.update_config has its diverged replicas replaced as a rolling update (rolling.ts).
+  const rolling = !opts.dryRun && hasRollingUpdate(ctx.project, ctx.name) ? actions.flatMap((a) => (a.kind === 'recreate' ? [a.container] : [])) : [];
+  if (rolling.length) out.push(...(await rollingRecreate(ctx, rolling)));
   await Promise.all(
     actions.map(async (a) => {
+      if (a.kind === 'recreate' && rolling.length) return;
       switch (a.kind) {
         case 'keep':
           progress.event({ id: progressId(a.container), status: 'Running', state: 'done' });
@@ -128,6 +134,27 @@ async function applyActions(ctx: ApplyContext, actions: ContainerAction[]): Prom
     }),
   );
   return out.sort((a, b) => Number(a.Labels['com.docker.compose.container-number']) - Number(b.Labels['com.docker.compose.container-number']));
+}
+
+/** The rolling update of a service's diverged replicas: new containers created here, started and swapped by rolling.ts. */
+async function rollingRecreate(ctx: ApplyContext, olds: ContainerSummary[]): Promise<ContainerSummary[]> {
+  const made = new Map<string, ContainerSummary>();
+  await rollingUpdate(
+    ctx.backend,
+    ctx.project,
+    ctx.name,
+    olds,
+    async (number, name) => {
+      const inherit = ctx.opts.renewAnonVolumes ? undefined : olds.find((o) => Number(o.Labels['com.docker.compose.container-number']) === number);
+      const c = await createContainer(ctx, name, number, inherit, progressId(name));
+      made.set(c.Id, c);
+      return c.Id;
+    },
+    ctx.progress,
+  );
+  // What the update kept: the new containers, running, under their standard names.
+  const current = await ctx.backend.containers(ctx.project.name, { all: true, oneoff: false, services: [ctx.name] });
+  return current.filter((c) => made.has(c.Id)).map((c) => ({ ...c, Names: [`/${containerName(ctx.project, ctx.name, ctx.service, Number(c.Labels['com.docker.compose.container-number']) || 1)}`] }));
 }
 
 async function recreate(ctx: ApplyContext, old: ContainerSummary, planned: string[]): Promise<ContainerSummary> {
