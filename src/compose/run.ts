@@ -195,7 +195,7 @@ export async function ensureImage(
   if (policy === 'never') throw new ComposeError(`image ${image} for service ${serviceName} is not present and --pull never was given`);
   progress.event({ id: `Image ${image}`, status: 'Pulling', state: 'working' });
   try {
-    await backend.pullImage(image);
+    await backend.pull(image);
   } catch (err) {
     progress.event({ id: `Image ${image}`, status: 'Error', state: 'error', text: (err as Error).message });
     throw new ComposeError(`Error response from daemon: ${(err as Error).message}`);
