@@ -213,18 +213,18 @@ describe('compose lifecycle: down, stop, start, restart, kill, rm, pause, unpaus
 
   it('down --rmi local removes the images compose built, not the ones services name', async () => {
     const built = await context({
-      'compose.yaml': 'services:\n  app:\n    build: .\n    command: ["sleep", "60"]\n  side:\n    image: busybox\n    command: ["sleep", "60"]\n',
+      'compose.yaml': 'name: rmi\nservices:\n  app:\n    build: .\n    command: ["sleep", "60"]\n  side:\n    image: busybox\n    command: ["sleep", "60"]\n',
       Dockerfile: 'FROM busybox\nRUN echo built > /built\n',
     });
     try {
-      ok(await d.compose(built, ['-p', 'rmi', 'up', '-d']));
+      ok(await d.compose(built, ['up', '-d']));
       assert.ok(ok(await d.docker(['image', 'ls', '-q', 'rmi-app'])).trim(), 'the built image exists');
-      const r = await d.compose(built, ['-p', 'rmi', 'down', '--rmi', 'local', '-t', '0']);
+      const r = await d.compose(built, ['down', '--rmi', 'local', '-t', '0']);
       ok(r);
       assert.match(r.stderr, /Image rmi-app(:latest)? +Removed/);
       assert.equal(ok(await d.docker(['image', 'ls', '-q', 'rmi-app'])).trim(), '');
       assert.ok(ok(await d.docker(['image', 'ls', '-q', 'busybox'])).trim(), 'busybox stays');
-      const bad = await d.compose(built, ['-p', 'rmi', 'down', '--rmi', 'some']);
+      const bad = await d.compose(built, ['down', '--rmi', 'some']);
       assert.equal(bad.code, 1);
       assert.match(bad.stderr, /invalid value for --rmi: "some"/);
     } finally {

@@ -28,15 +28,17 @@ export async function composeTarget(ctx: ComposeContext): Promise<L.Target> {
     } catch (err) {
       const fromEnv = ctx.env.COMPOSE_PROJECT_NAME;
       if (!fromEnv) throw err;
-      return { name: checkedName(fromEnv.toLowerCase()) };
+      return { name: checkedName(fromEnv) };
     }
   }
-  return { name: checkedName(projectName.toLowerCase()) };
+  return { name: checkedName(projectName) };
 }
 
-function checkedName(name: string): string {
+/** As Compose's down: the name lower-cased ("MyApp" is "myapp"); one that is still not a project name is refused. */
+function checkedName(given: string): string {
+  const name = given.toLowerCase();
   if (!PROJECT_NAME.test(name)) {
-    throw new ComposeError(`invalid project name "${name}": must consist only of lowercase alphanumeric characters, hyphens, and underscores as well as start with a letter or number`);
+    throw new ComposeError(`invalid project name "${given}": must consist only of lowercase alphanumeric characters, hyphens, and underscores as well as start with a letter or number`);
   }
   return name;
 }
