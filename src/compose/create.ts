@@ -302,8 +302,9 @@ async function ensureNetworks(backend: ComposeBackend, project: Project, service
   const keys = usedKeys(project, services, (s) => (s.network_mode ? [] : Object.keys(s.networks ?? {})));
   if (!keys.length) return;
   const ours = new Map((await backend.networks(project.name)).map((n) => [n.Name, n]));
-  await Promise.all(
-    keys.map(async (key) => {
+  // One at a time, as Compose does: the engine picks each new network's subnet from those in use, so
+  // networks created at once could be given the same one (and containers on both would clash).
+  const ensure = async (key: string): Promise<void> => {
       const net = project.networks[key];
       if (!net) throw new ComposeError(`service uses undefined network "${key}"`);
       const found = ours.get(net.name) ?? (await backend.inspectNetwork(net.name));
@@ -338,8 +339,8 @@ async function ensureNetworks(backend: ComposeBackend, project: Project, service
         }
       }
       progress.event({ id, status: 'Created', state: 'done' });
-    }),
-  );
+  };
+  for (const key of keys) await ensure(key);
 }
 
 async function ensureVolumes(backend: ComposeBackend, project: Project, services: string[], progress: Progress, warn: (m: string) => void, dryRun?: boolean): Promise<void> {
