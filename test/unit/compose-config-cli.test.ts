@@ -233,6 +233,27 @@ volumes:
     }
   });
 
+  it('reads env_file into the environment and leaves it out; --no-env-resolution and --no-path-resolution keep them', async () => {
+    await fs.writeFile(file('env.yaml'), 'services:\n  app:\n    image: x\n    env_file: [app.env]\n    volumes: ["./data:/data"]\n');
+    await fs.writeFile(file('app.env'), 'A=1\n');
+    const resolved = parse((await compose(['-f', file('env.yaml'), 'config'])).stdout) as { services: { app: Record<string, unknown> } };
+    assert.deepEqual(resolved.services.app.environment, { A: '1' });
+    assert.equal(resolved.services.app.env_file, undefined);
+    assert.equal((resolved.services.app.volumes as { source: string }[])[0]!.source, file('data'));
+    const raw = await compose(['-f', file('env.yaml'), 'config', '--no-env-resolution', '--no-path-resolution']);
+    const kept = parse(raw.stdout) as { services: { app: Record<string, unknown> } };
+    assert.equal(kept.services.app.environment, undefined);
+    assert.deepEqual(kept.services.app.env_file, [{ path: 'app.env' }]);
+    assert.equal((kept.services.app.volumes as { source: string }[])[0]!.source, './data');
+  });
+
+  it('prints an inconsistent project with --no-consistency', async () => {
+    await fs.writeFile(file('case.yaml'), 'services:\n  web:\n    image: x\n    depends_on: [db]\n');
+    const r = await compose(['-f', file('case.yaml'), '-p', 'case', 'config', '--no-consistency']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /depends_on:\n {6}db:\n/);
+  });
+
   it('refuses the loader switches berth does not offer by name, and an unknown format', async () => {
     const r = await compose(inDir(['config', '--no-normalize']));
     assert.equal(r.code, 1);

@@ -104,7 +104,7 @@ describe('compose file validation (values the schema cannot check)', () => {
     ['a tmpfs size that is not one', svc('volumes:\n  - type: tmpfs\n    target: /t\n    tmpfs:\n      size: big'), "services.web.volumes[0].tmpfs.size: invalid size: 'big'"],
     ['a host port out of range', svc('ports: ["70000:80"]'), 'services.web.ports[0]: invalid hostPort: 70000'],
     ['a container port that is not a number', svc('ports: ["8080:http"]'), 'services.web.ports[0]: invalid containerPort: http'],
-    ['a backwards range', svc('ports: ["9001-9000:80"]'), 'services.web.ports[0]: invalid range specified for hostPort: 9001-9000'],
+    ['a backwards range', svc('ports: ["9001-9000:80"]'), 'services.web.ports[0]: invalid hostPort: 9001-9000'],
     ['ranges of different lengths', svc('ports: ["8000-8002:80-81"]'), 'services.web.ports[0]: invalid ranges specified for container and host Ports: 80-81 and 8000-8002'],
     ['an unknown protocol', svc('ports: ["80/icmp"]'), 'services.web.ports[0]: invalid proto: icmp'],
     ['a host_ip that is no address', svc('ports:\n  - target: 80\n    host_ip: localhost'), 'services.web.ports[0]: invalid ip address: localhost'],

@@ -13,6 +13,7 @@ import { ComposeError, type Project, type ServiceConfig } from '../../compose/ty
 import { normalizedString, parseImageReference, parseNormalizedNamed } from '../../engine/images/reference.js';
 import { writeOut } from '../command.js';
 import type { FlagSpec, ParsedFlags } from '../flags.js';
+import type { LoadOptions } from '../../compose/loader/index.js';
 import type { ComposeCommand, ComposeContext } from './context.js';
 
 const FLAGS: FlagSpec[] = [
@@ -37,8 +38,8 @@ const FLAGS: FlagSpec[] = [
   { name: 'output', short: 'o', type: 'string', description: 'Save to file (default to stdout)' },
 ];
 
-/** Loader switches berth's loader does not offer yet: refused by name rather than ignored. */
-const UNSUPPORTED = ['no-normalize', 'no-path-resolution', 'no-consistency', 'no-env-resolution', 'variables'];
+/** Switches berth does not offer: refused by name rather than ignored. */
+const UNSUPPORTED = ['no-normalize', 'variables'];
 
 async function run(ctx: ComposeContext, flags: ParsedFlags): Promise<number> {
   for (const name of UNSUPPORTED) {
@@ -50,7 +51,14 @@ async function run(ctx: ComposeContext, flags: ParsedFlags): Promise<number> {
   const out = (text: string): Promise<void> => (quiet ? Promise.resolve() : writeOut(ctx.stdout, text));
   const lines = (list: string[]): Promise<void> => out(list.map((l) => `${l}\n`).join(''));
   const interpolate = !flags.bool('no-interpolate');
-  const load = (): Promise<Project> => (interpolate ? ctx.project() : ctx.project({ interpolate: false }));
+  const resolveEnvironment = !flags.bool('no-env-resolution');
+  const overrides: Partial<LoadOptions> = {
+    ...(interpolate ? {} : { interpolate: false }),
+    ...(flags.bool('no-path-resolution') ? { resolvePaths: false } : {}),
+    ...(flags.bool('no-consistency') ? { consistency: false } : {}),
+    ...(resolveEnvironment ? {} : { resolveEnvironment: false }),
+  };
+  const load = (): Promise<Project> => (Object.keys(overrides).length ? ctx.project(overrides) : ctx.project());
 
   if (flags.bool('services')) return done(lines(inDependencyOrder(await load())));
   if (flags.bool('volumes')) return done(lines(Object.keys((await load()).volumes).sort()));
@@ -69,6 +77,8 @@ async function run(ctx: ComposeContext, flags: ParsedFlags): Promise<number> {
 
   if (format !== 'yaml' && format !== 'json') throw new ComposeError(`unsupported format ${JSON.stringify(format)}`);
   let project = selectServices(await load(), flags.args);
+  // Once read into the environment, env_file entries are left out (Compose's WithDiscardEnvFile).
+  if (resolveEnvironment) project = discardEnvFiles(project);
   if (flags.bool('resolve-image-digests') || flags.bool('lock-image-digests')) project = await resolveImageDigests(ctx, project);
   let content = serializeProject(project, { format, interpolated: interpolate });
   if (flags.bool('lock-image-digests')) content = serializeLock(project, format);
@@ -103,6 +113,11 @@ export function selectServices(project: Project, names: string[]): Project {
   };
   names.forEach(visit);
   return { ...project, services: Object.fromEntries(Object.entries(project.services).filter(([n]) => keep.has(n))) };
+}
+
+function discardEnvFiles(project: Project): Project {
+  const services = Object.fromEntries(Object.entries(project.services).map(([name, { env_file: _files, ...svc }]) => [name, svc]));
+  return { ...project, services };
 }
 
 /** Service names, each after the services it depends on (Compose's ForEachService), ties by name. */
