@@ -148,6 +148,10 @@ export function projectModel(project: Project, format: Format): Dict {
   for (const [key, section, type] of sections) {
     if (Object.keys(section).length) out[key] = sortedMap(section, (v) => (v === null ? null : struct(type, secretContent(type, v), format) ?? {}));
   }
+  // Compose's JSON marshaller has no models section; its YAML one does.
+  if (format === 'yaml' && project.models && Object.keys(project.models).length) {
+    out.models = sortedMap(project.models, (v) => struct('model', v, format) ?? {});
+  }
   for (const [k, v] of Object.entries(project.extensions ?? {}).sort(byKey)) out[k] = v;
   if (format === 'json') return Object.fromEntries(Object.entries(out).sort(byKey));
   return out;

@@ -210,6 +210,15 @@ describe('compose config: YAML', () => {
   });
 });
 
+describe('compose config: models', () => {
+  it('prints the models section after configs in YAML; Compose\'s JSON has none', () => {
+    const p = project({ web: { image: 'x', models: { llm: { endpoint_var: 'LLM_URL' } } } }, { models: { llm: { model: 'ai/smollm2', context_size: 4096 } } });
+    assert.ok(serializeProject(p, { format: 'yaml' }).endsWith('models:\n  llm:\n    model: ai/smollm2\n    context_size: 4096\n'));
+    assert.match(serializeProject(p, { format: 'yaml' }), /models:\n {6}llm:\n {8}endpoint_var: LLM_URL\n/);
+    assert.equal((JSON.parse(serializeProject(p, { format: 'json' })) as Record<string, unknown>).models, undefined);
+  });
+});
+
 describe('compose config: JSON', () => {
   const json = (): Record<string, unknown> => JSON.parse(serializeProject(stack(), { format: 'json' })) as Record<string, unknown>;
 

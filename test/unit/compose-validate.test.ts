@@ -181,6 +181,7 @@ describe('compose project checks', () => {
     ['an undefined volume', project({ web: { image: 'a', volumes: [{ type: 'volume', source: 'data', target: '/d' }] } }), 'service "web" refers to undefined volume data: invalid compose project'],
     ['an undefined secret', project({ web: { image: 'a', secrets: [{ source: 'token' }] } }), 'service "web" refers to undefined secret token: invalid compose project'],
     ['an undefined config', project({ web: { image: 'a', configs: [{ source: 'conf' }] } }), 'service "web" refers to undefined config conf: invalid compose project'],
+    ['an undefined model', project({ web: { image: 'a', models: { llm: null } } }), 'service "web" refers to undefined model llm: invalid compose project'],
     ['an undefined build secret', project({ web: { build: { context: '/c', secrets: [{ source: 'npm' }] } } }), 'service "web" refers to undefined build secret npm: invalid compose project'],
     ['two services with one container_name', project({ a: { image: 'a', container_name: 'app' }, b: { image: 'b', container_name: 'app' } }), 'services.b: container name "app" is already in use by service a'],
     ['container_name with replicas', project({ web: { image: 'a', container_name: 'app', deploy: { replicas: 2 } } }), "services.web: can't set container_name and deploy.replicas as container name must be unique: invalid compose project"],

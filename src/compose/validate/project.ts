@@ -109,6 +109,9 @@ function checkReferences(project: Project, name: string, s: ServiceConfig): void
   for (const secret of s.secrets ?? []) {
     if (!project.secrets[secret.source]) throw invalid(`service ${q(name)} refers to undefined secret ${secret.source}`);
   }
+  for (const model of Object.keys(s.models ?? {})) {
+    if (!project.models?.[model]) throw invalid(`service ${q(name)} refers to undefined model ${model}`);
+  }
 }
 
 function checkScale(name: string, s: ServiceConfig): void {
