@@ -263,6 +263,19 @@ volumes:
     assert.equal(f.stderr, 'unsupported format "toml"\n');
   });
 
+  it('lists the variables the files use with --variables (a table; json and yaml with --format)', async () => {
+    const r = await compose(inDir(['config', '--variables']));
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(
+      r.stdout,
+      'NAME                REQUIRED            DEFAULT VALUE       ALTERNATE VALUE\n' +
+        'LOG_LEVEL           false                                   \n' +
+        'TAG                 false               dev                 \n',
+    );
+    const json = JSON.parse((await compose(inDir(['config', '--variables', '--format', 'json']))).stdout) as Record<string, unknown>;
+    assert.deepEqual(json.TAG, { Name: 'TAG', DefaultValue: 'dev', PresenceValue: '', Required: false });
+  });
+
   it('prints the variables used for interpolation with --environment', async () => {
     const r = await compose(inDir(['config', '--environment']), { FOO: 'bar' });
     const lines = r.stdout.trim().split('\n');

@@ -9,6 +9,9 @@ import { serviceImage } from '../../compose/convert.js';
 import { dependencies } from '../../compose/graph.js';
 import { serviceConfigHash } from '../../compose/hash.js';
 import { serializeProject } from '../../compose/serialize.js';
+import { extractVariables } from '../../compose/variables.js';
+import { stringify } from 'yaml';
+import { tabwrite } from '../format/table.js';
 import { ComposeError, type Project, type ServiceConfig } from '../../compose/types.js';
 import { normalizedString, parseImageReference, parseNormalizedNamed } from '../../engine/images/reference.js';
 import { writeOut } from '../command.js';
@@ -39,7 +42,7 @@ const FLAGS: FlagSpec[] = [
 ];
 
 /** Switches berth does not offer: refused by name rather than ignored. */
-const UNSUPPORTED = ['no-normalize', 'variables'];
+const UNSUPPORTED = ['no-normalize'];
 
 async function run(ctx: ComposeContext, flags: ParsedFlags): Promise<number> {
   for (const name of UNSUPPORTED) {
@@ -70,6 +73,7 @@ async function run(ctx: ComposeContext, flags: ParsedFlags): Promise<number> {
     const p = selectServices(await load(), flags.args);
     return done(lines(Object.keys(p.services).sort().flatMap((name) => images(p, name, p.services[name]!))));
   }
+  if (flags.bool('variables')) return done(out(variablesListing(await ctx.project({ ...overrides, interpolate: false, consistency: false }), flags.str('format'))));
   if (flags.bool('environment')) {
     const env = (await load()).environment;
     return done(lines(Object.keys(env).sort().map((k) => `${k}=${env[k]}`)));
@@ -113,6 +117,27 @@ export function selectServices(project: Project, names: string[]): Project {
   };
   names.forEach(visit);
   return { ...project, services: Object.fromEntries(Object.entries(project.services).filter(([n]) => keep.has(n))) };
+}
+
+/** --variables: NAME REQUIRED DEFAULT VALUE ALTERNATE VALUE (a table unless --format json|yaml), by name. */
+function variablesListing(project: Project, format: string): string {
+  const model = { services: project.services, networks: project.networks, volumes: project.volumes, secrets: project.secrets, configs: project.configs };
+  const vars = [...extractVariables(model).values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  switch (format.toLowerCase()) {
+    case '':
+    case 'table':
+    case 'pretty': {
+      const rows = vars.map((v) => `${v.name}\t${v.required}\t${v.defaultValue}\t${v.presenceValue}`);
+      return tabwrite(['NAME\tREQUIRED\tDEFAULT VALUE\tALTERNATE VALUE', ...rows].join('\n') + '\n', 20, 3);
+    }
+    case 'json':
+      // Go's encoding of compose-go's Variable struct: its field names as they are.
+      return `${JSON.stringify(Object.fromEntries(vars.map((v) => [v.name, { Name: v.name, DefaultValue: v.defaultValue, PresenceValue: v.presenceValue, Required: v.required }])))}\n`;
+    case 'yaml':
+      return stringify(Object.fromEntries(vars.map((v) => [v.name, { name: v.name, defaultvalue: v.defaultValue, presencevalue: v.presenceValue, required: v.required }])), { version: '1.1', indent: 4 });
+    default:
+      throw new ComposeError(`format value ${JSON.stringify(format)} could not be parsed: parsing failed`);
+  }
 }
 
 function discardEnvFiles(project: Project): Project {
