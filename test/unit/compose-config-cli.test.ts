@@ -5,12 +5,15 @@ import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { PassThrough, Readable } from 'node:stream';
 import { parse } from 'yaml';
 import { commands } from '../../src/cli/compose/main.js';
 import { StatusError, type Context } from '../../src/cli/command.js';
 import { parseFlags } from '../../src/cli/flags.js';
 import type { EngineClient } from '../../src/client/engine.js';
+
+const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 
 interface Result {
   code: number;
@@ -152,6 +155,104 @@ volumes:
     name: shop_dbdata
 `,
     );
+  });
+
+  it("prints the example stack (examples/compose-app) as docker compose config does", async () => {
+    const EXAMPLE = path.join(REPO, 'examples/compose-app');
+    const r = await compose(['-f', path.join(EXAMPLE, 'compose.yaml'), '--project-directory', EXAMPLE, 'config']);
+    assert.equal(r.stderr, '');
+    assert.equal(r.stdout, `name: compose-app
+services:
+  cache:
+    command:
+      - redis-server
+      - --bind
+      - 0.0.0.0
+      - --protected-mode
+      - "no"
+      - --appendonly
+      - "yes"
+    healthcheck:
+      test:
+        - CMD
+        - redis-cli
+        - ping
+      timeout: 3s
+      interval: 10s
+      retries: 5
+      start_period: 30s
+      start_interval: 1s
+    image: compose-app/redis:7
+    networks:
+      default: null
+    restart: unless-stopped
+    volumes:
+      - type: volume
+        source: cache-data
+        target: /data
+        volume: {}
+  db:
+    environment:
+      POSTGRES_DB: app
+      POSTGRES_PASSWORD: change-me-example-only
+      POSTGRES_USER: app
+    healthcheck:
+      test:
+        - CMD-SHELL
+        - pg_isready -U app -d app -h 127.0.0.1
+      timeout: 3s
+      interval: 10s
+      retries: 5
+      start_period: 30s
+      start_interval: 1s
+    image: compose-app/postgres:15
+    networks:
+      default: null
+    restart: unless-stopped
+    volumes:
+      - type: volume
+        source: db-data
+        target: /var/lib/postgresql/data
+        volume: {}
+  web:
+    build:
+      context: ${EXAMPLE}/web
+      dockerfile: Dockerfile
+    depends_on:
+      cache:
+        condition: service_healthy
+        required: true
+      db:
+        condition: service_healthy
+        required: true
+    environment:
+      DATABASE_URL: postgresql://app:change-me-example-only@db:5432/app
+      LOG_LEVEL: info
+      REDIS_URL: redis://cache:6379/0
+    networks:
+      default: null
+    ports:
+      - mode: ingress
+        host_ip: 127.0.0.1
+        target: 8000
+        published: "8080"
+        protocol: tcp
+    restart: unless-stopped
+    volumes:
+      - type: bind
+        source: ${EXAMPLE}/config/web.ini
+        target: /etc/web/web.ini
+        read_only: true
+        bind: {}
+networks:
+  default:
+    name: compose-app_default
+volumes:
+  cache-data:
+    name: compose-app_cache-data
+  db-data:
+    name: compose-app_db-data
+`);
   });
 
   it('prints JSON with --format json, and writes to a file with -o', async () => {
