@@ -355,6 +355,15 @@ volumes:
     assert.match(r.stdout, /depends_on:\n {6}db:\n/);
   });
 
+  it('refuses an invalid project name given with -p or COMPOSE_PROJECT_NAME', async () => {
+    const message = (n: string): string =>
+      `invalid project name "${n}": must consist only of lowercase alphanumeric characters, hyphens, and underscores as well as start with a letter or number\n`;
+    const flag = await compose(['-p', 'My App', ...inDir(['config'])]);
+    assert.deepEqual([flag.code, flag.stderr], [1, message('My App')]);
+    const env = await compose(inDir(['config']), { COMPOSE_PROJECT_NAME: '_app' });
+    assert.deepEqual([env.code, env.stderr], [1, message('_app')]);
+  });
+
   it('refuses the loader switches berth does not offer by name, and an unknown format', async () => {
     const r = await compose(inDir(['config', '--no-normalize']));
     assert.equal(r.code, 1);

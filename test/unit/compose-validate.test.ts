@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { parse } from 'yaml';
 import { validateSchema } from '../../src/compose/validate/schema.js';
-import { checkProject, checkProjectName } from '../../src/compose/validate/project.js';
+import { checkProject } from '../../src/compose/validate/project.js';
 import { ComposeError, type Project, type ServiceConfig } from '../../src/compose/types.js';
 
 const FILE = '/work/app/compose.yaml';
@@ -204,19 +204,5 @@ describe('compose project checks', () => {
     assert.equal(projectError(optional), '(valid)');
     const required = project({ web: { image: 'a', depends_on: { db: started } } }, { disabledServices: disabled });
     assert.equal(projectError(required), 'service "web" depends on undefined service "db": invalid compose project');
-  });
-});
-
-describe('project names', () => {
-  it('accepts what Compose accepts and refuses the rest with its message', () => {
-    for (const ok of ['app', 'my-app_1', '1app']) assert.doesNotThrow(() => checkProjectName(ok));
-    for (const bad of ['My App', '-app', '_app', 'app!', '']) {
-      assert.throws(
-        () => checkProjectName(bad),
-        new ComposeError(
-          `invalid project name ${JSON.stringify(bad)}: must consist only of lowercase alphanumeric characters, hyphens, and underscores as well as start with a letter or number`,
-        ),
-      );
-    }
   });
 });
