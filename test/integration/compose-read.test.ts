@@ -199,7 +199,7 @@ describe('compose ps, logs, exec, run, cp, port, top, ls, images, events, wait',
       [['ls', '--format', 'yaml'], /format value "yaml" could not be parsed/],
       [['version', '--format', 'xml'], /unsupported --format "xml"/],
       [['ps', '--filter', 'name=web'], /unknown filter name/],
-      [['run', '--build', 'web'], /--build is not supported by berth compose run yet/],
+      [['run', '--pull', 'sometimes', 'web'], /invalid --pull value "sometimes"/],
     ];
     for (const [args, message] of cases) {
       const r = await compose(args);
@@ -247,7 +247,7 @@ describe('compose ps, logs, exec, run, cp, port, top, ls, images, events, wait',
     assert.equal((await backend.containers('rd', { all: true, services: ['dep'] })).length, 0);
     const r = await compose(['run', '--rm', '-T', 'needs']);
     assert.equal(r.stdout, 'needs ran\n', r.stderr);
-    assert.match(r.stderr, /Container rd-dep-1 {2}Started/);
+    assert.match(r.stderr, /Container rd-dep-1\s+Started/);
     const dep = await backend.containers('rd', { services: ['dep'] });
     assert.equal(dep.length, 1);
     assert.equal(dep[0]!.State, 'running');
@@ -333,6 +333,19 @@ describe('compose ps, logs, exec, run, cp, port, top, ls, images, events, wait',
     assert.equal(w.code, 137, w.stderr);
     assert.match(w.stdout, /exited with status code 137/);
     ok(await d.berth(['start', 'rd-db-1']));
+  });
+
+  it('wait --down-project: the exit code, then the project taken down', async () => {
+    const other: Project = { ...project, name: 'rdw' };
+    const svc = other.services.job!;
+    const body = containerCreateRequest(other, 'job', svc, { number: 1, configHash: serviceConfigHash(svc) });
+    body.Cmd = ['sh', '-c', 'sleep 1; exit 2'];
+    await backend.startContainer(await backend.createContainer('rdw-job-1', body));
+    const r = await compose(['-p', 'rdw', 'wait', '--down-project', 'job']);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stdout, /exited with status code 2/);
+    assert.match(r.stderr, /Container rdw-job-1\s+Removed/);
+    assert.equal((await backend.containers('rdw', { all: true })).length, 0);
   });
 
   it('version: Compose v2 version, marked as berth', async () => {
