@@ -76,7 +76,7 @@ describe('compose ps, logs, exec, run, cp, port, top, ls, images, events, wait',
   before(async () => {
     d = await TestDaemon.start();
     await d.importBusybox();
-    dir = await context({ 'compose.yaml': COMPOSE });
+    dir = await context({ 'compose.yaml': COMPOSE, '.env': 'FROM_DOTENV=dotenv-value\n' });
     client = new EngineClient(parseHost(d.host), {});
     backend = new ComposeBackend(client);
     project = await loadProject({ files: [], envFiles: [], profiles: [], env: {}, cwd: dir });
@@ -212,6 +212,8 @@ describe('compose ps, logs, exec, run, cp, port, top, ls, images, events, wait',
     assert.equal(ok(await compose(['exec', '-T', 'web', 'echo', 'hi'])), 'hi\n');
     const vars = ok(await compose(['exec', '-T', '-e', 'FOO=bar', '-w', '/tmp', '-u', 'nobody', 'web', 'sh', '-c', 'echo $FOO $(pwd) $(id -u)']));
     assert.equal(vars, 'bar /tmp 65534\n');
+    // -e KEY: the value from the project's environment (.env here).
+    assert.equal(ok(await compose(['exec', '-T', '-e', 'FROM_DOTENV', 'web', 'sh', '-c', 'echo $FROM_DOTENV'])), 'dotenv-value\n');
     const failed = await compose(['exec', '-T', 'web', 'sh', '-c', 'exit 7']);
     assert.equal(failed.code, 7);
     const stopped = await compose(['exec', '-T', 'job', 'true']);
@@ -264,7 +266,9 @@ describe('compose ps, logs, exec, run, cp, port, top, ls, images, events, wait',
 
   it('cp: into the service container and back out', async () => {
     await fs.writeFile(path.join(dir, 'note.txt'), 'from the host\n');
-    ok(await compose(['cp', 'note.txt', 'web:/tmp/note.txt']));
+    const to = await compose(['cp', 'note.txt', 'web:/tmp/note.txt']);
+    assert.equal(to.code, 0, to.stderr);
+    assert.match(to.stderr, /rd-web-1 copy note\.txt to rd-web-1:\/tmp\/note\.txt Copied/);
     assert.equal(ok(await compose(['exec', '-T', 'web', 'cat', '/tmp/note.txt'])), 'from the host\n');
     ok(await compose(['exec', '-T', 'web', 'sh', '-c', 'echo from the container > /tmp/back.txt']));
     ok(await compose(['cp', 'web:/tmp/back.txt', 'back.txt']));
