@@ -6,7 +6,7 @@ import { ComposeError } from '../../compose/types.js';
 import { writeOut } from '../command.js';
 import type { ParsedFlags } from '../flags.js';
 import type { ComposeCommand, ComposeContext } from './context.js';
-import { limitOf, plainProgress } from './lifecycle.js';
+import { limitOf, withProgress } from './lifecycle.js';
 import { projectOrName } from './target.js';
 
 async function wait(ctx: ComposeContext, f: ParsedFlags): Promise<number> {
@@ -25,7 +25,8 @@ async function wait(ctx: ComposeContext, f: ParsedFlags): Promise<number> {
   );
   // Compose takes the project down as `down --remove-orphans` does.
   if (f.bool('down-project')) {
-    await down(backend, target, { services: [], removeOrphans: true, volumes: false, dryRun: ctx.options.dryRun, limit: limitOf(ctx) }, plainProgress(ctx));
+    const opts = { services: [], removeOrphans: true, volumes: false, dryRun: ctx.options.dryRun, limit: limitOf(ctx) };
+    await withProgress(ctx, 'Running', (p) => down(backend, target, opts, p));
   }
   return status;
 }
