@@ -229,6 +229,11 @@ describe('compose ps, logs, exec, run, cp, port, top, ls, images, events, wait',
     assert.match(r.stdout, /^one-off \w+\n$/);
     const left = ok(await d.berth(['ps', '-a', '--format', '{{.Names}}']));
     assert.doesNotMatch(left, /run/);
+    // A command that cannot start: the engine's error, and still nothing left.
+    const bad = await compose(['run', '--rm', '-T', 'db', 'no-such-command']);
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.stderr, /no-such-command/);
+    assert.doesNotMatch(ok(await d.berth(['ps', '-a', '--format', '{{.Names}}'])), /run/);
   });
 
   it('run: named <project>-<service>-run-<12 hex>, labelled oneoff, with -e, --entrypoint, -l', async () => {
