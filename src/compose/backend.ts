@@ -3,6 +3,7 @@
 // A project's state is always read from the engine by label, never from a file of berth's.
 import type { IncomingMessage } from 'node:http';
 import type { EngineClient } from '../client/engine.js';
+import type { Readable } from 'node:stream';
 import { ApiError } from '../client/errors.js';
 import { parseJSONMessages } from '../client/jsonmessage.js';
 import type {
@@ -18,7 +19,6 @@ import type {
   VolumeCreateRequest,
   VolumeListResponse,
 } from '../api/types.js';
-import type { Readable } from 'node:stream';
 import type { Query } from '../client/engine.js';
 import { CONFIG_HASH, ONEOFF, PROJECT, SERVICE } from './labels.js';
 
@@ -28,6 +28,13 @@ export interface ContainerQuery {
   services?: string[];
   /** true: only `run` one-off containers; false: none of them; undefined: both. */
   oneoff?: boolean;
+}
+
+export interface ExecWaitOptions {
+  user?: string;
+  privileged?: boolean;
+  workingDir?: string;
+  env?: Record<string, string>;
 }
 
 export class ComposeBackend {
@@ -115,7 +122,7 @@ export class ComposeBackend {
   }
 
   /** Join a created container to another network (engines before API 1.44 take one at create). */
-  async connectNetwork(network: string, container: string, endpoint: EndpointSettings): Promise<void> {
+  async connectNetwork(network: string, container: string, endpoint: EndpointSettings = {}): Promise<void> {
     await this.client.call({ method: 'POST', path: `/networks/${encodeURIComponent(network)}/connect`, body: { Container: container, EndpointConfig: endpoint } });
   }
 
@@ -223,6 +230,45 @@ export class ComposeBackend {
 
   async removeImage(ref: string): Promise<void> {
     await this.client.call({ method: 'DELETE', path: `/images/${encodeURIComponent(ref)}` });
+  }
+
+  async disconnectNetwork(network: string, container: string, force = false): Promise<void> {
+    await this.client.call({ method: 'POST', path: `/networks/${encodeURIComponent(network)}/disconnect`, body: { Container: container, Force: force } });
+  }
+
+  /** Extract a tar into the container's filesystem at `dir` (PUT /containers/{id}/archive). */
+  async putArchive(id: string, dir: string, tar: Buffer | Readable, opts: { copyUIDGID?: boolean } = {}): Promise<void> {
+    await this.client.call({
+      method: 'PUT',
+      path: `/containers/${encodeURIComponent(id)}/archive`,
+      query: { path: dir, copyUIDGID: opts.copyUIDGID || undefined },
+      input: tar,
+    });
+  }
+
+  /** Run a command in a running container, detached, and wait for its exit code (a short command: rm). */
+  async execWait(id: string, cmd: string[], opts: ExecWaitOptions = {}): Promise<number> {
+    const env = Object.entries(opts.env ?? {}).map(([k, v]) => `${k}=${v}`);
+    const { Id } = await this.client.json<{ Id: string }>({
+      method: 'POST',
+      path: `/containers/${encodeURIComponent(id)}/exec`,
+      body: { Cmd: cmd, AttachStdout: false, AttachStderr: false, User: opts.user, Privileged: opts.privileged, WorkingDir: opts.workingDir, Env: env.length ? env : undefined },
+    });
+    await this.client.call({ method: 'POST', path: `/exec/${Id}/start`, body: { Detach: true } });
+    for (;;) {
+      const st = await this.client.json<{ Running: boolean; ExitCode: number | null }>({ path: `/exec/${Id}/json` });
+      if (!st.Running && st.ExitCode !== null) return st.ExitCode;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  /** The registry's digest for an image reference (GET /distribution/{name}/json), as `config --resolve-image-digests` pins it. */
+  async distributionDigest(ref: string, registryAuth: string): Promise<string> {
+    const res = await this.client.json<{ Descriptor: { digest: string } }>({
+      path: `/distribution/${ref}/json`,
+      headers: { 'X-Registry-Auth': registryAuth },
+    });
+    return res.Descriptor.digest;
   }
 }
 

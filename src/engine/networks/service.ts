@@ -640,7 +640,11 @@ export class NetworksService {
       if (!n || isDefaultBridge(n) || !mine.IPAddress) continue;
       // A link's alias ("target:alias" on the asker's endpoint) names its target, for the asker only.
       const wanted = linkTarget(mine.Links, name) ?? name.toLowerCase();
-      for (const { ep } of this.endpointsOn(n)) {
+      for (const { rec, ep } of this.endpointsOn(n)) {
+        // A container being stopped takes no new clients: it leaves the answers when its stop begins,
+        // not when its process has exited, so it can finish what it serves in its grace period (as
+        // Swarm withdraws a task before shutting it down). Rolling updates rely on it.
+        if (rec.state.manuallyStopped) continue;
         if (ep.IPAddress && (ep.DNSNames ?? []).some((d) => d.toLowerCase() === wanted)) ips.push(ep.IPAddress, ...(ep.GlobalIPv6Address ? [ep.GlobalIPv6Address] : []));
       }
     }

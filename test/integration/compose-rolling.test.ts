@@ -1,0 +1,149 @@
+// Rolling updates (issue 11 item 9): a service with 2 replicas behind the embedded DNS, updated with
+// `order: start-first` while a client on the project network sends a stream of requests by service
+// name: zero requests fail. An update whose new containers fail their health check is rolled back:
+// the previous containers still serve, `up` exits non-zero and says why.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { TestDaemon, context, type RunResult } from './harness.js';
+import { waitFor } from './waits.js';
+
+const PROJECT = 'rolltest';
+
+const compose = (version: string): string => `
+name: ${PROJECT}
+services:
+  web:
+    image: busybox:latest
+    command: ["sh", "/srv/serve.sh"]
+    environment:
+      VERSION: ${version}
+    volumes:
+      - ./serve.sh:/srv/serve.sh:ro
+    healthcheck:
+      test: ["CMD", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1/"]
+      interval: 1s
+      retries: 2
+      start_period: 2s
+      start_interval: 200ms
+    deploy:
+      replicas: 2
+      update_config:
+        order: start-first
+        failure_action: rollback
+        monitor: 500ms
+`;
+
+// A server that shuts down gracefully: on SIGTERM it keeps serving for a moment (what it is already
+// serving, and clients that looked its address up just before), then stops. A "broken" version never
+// starts its server, so its health check fails.
+const SERVE = `mkdir -p /www
+echo "$VERSION" > /www/index.html
+if [ "$VERSION" = broken ]; then exec sleep 1000; fi
+httpd -f -p 80 -h /www &
+pid=$!
+trap 'sleep 1; kill $pid; exit 0' TERM
+wait $pid
+`;
+
+// The client: requests by service name until told to stop (bounded), counting failures and versions.
+const CLIENT = `i=0; f=0; v1=0; v2=0
+while [ ! -f /tmp/stop ] && [ $i -lt 3000 ]; do
+  r=$(timeout 5 wget -q -O - http://web/ 2>&1) || { f=$((f+1)); echo "failed: $r"; }
+  [ "$r" = v1 ] && v1=$((v1+1)); [ "$r" = v2 ] && v2=$((v2+1))
+  i=$((i+1)); [ $i = 10 ] && echo started
+  sleep 0.02
+done
+echo "requests=$i failed=$f v1=$v1 v2=$v2"`;
+
+describe('compose rolling update', () => {
+  let d: TestDaemon;
+  let dir: string;
+
+  const up = async (version: string): Promise<RunResult> => {
+    await fs.writeFile(path.join(dir, 'compose.yaml'), compose(version));
+    return d.compose(dir, ['up', '-d'], { timeoutMs: 90_000 });
+  };
+  const replicas = async (): Promise<{ id: string; name: string; number: string; status: string }[]> => {
+    const r = await d.berth(['ps', '-a', '--filter', `label=com.docker.compose.project=${PROJECT}`, '--filter', 'label=com.docker.compose.service=web', '--format', '{{.ID}} {{.Names}} {{.Label "com.docker.compose.container-number"}} {{.Status}}']);
+    return r.stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => {
+        const [id = '', name = '', number = '', ...status] = l.split(' ');
+        return { id, name, number, status: status.join(' ') };
+      })
+      .sort((a, b) => a.name.localeCompare(b.name));
+  };
+  /** Run the client during `during`; returns its last line. */
+  const underLoad = async (during: () => Promise<void>): Promise<string> => {
+    const name = `client-${Date.now()}`;
+    const started = await d.berth(['run', '-d', '--name', name, '--network', `${PROJECT}_default`, 'busybox:latest', 'sh', '-c', CLIENT]);
+    assert.equal(started.code, 0, started.stderr);
+    await waitFor(async () => (await d.berth(['logs', name])).stdout.includes('started'), 'the client to send requests');
+    await during();
+    await d.berth(['exec', name, 'touch', '/tmp/stop']);
+    await d.berth(['wait', name]);
+    const logs = (await d.berth(['logs', name])).stdout.trim();
+    await d.berth(['rm', '-f', name]);
+    return logs;
+  };
+
+  before(async () => {
+    d = await TestDaemon.start();
+    await d.importBusybox();
+    dir = await context({ 'serve.sh': SERVE });
+    const r = await up('v1');
+    assert.equal(r.code, 0, r.stderr);
+    await waitFor(async () => (await replicas()).filter((c) => c.status.includes('(healthy)')).length === 2, 'two healthy replicas');
+  });
+
+  after(async () => {
+    await d?.compose(dir, ['down'], { timeoutMs: 60_000 }).catch(() => undefined);
+    await d?.cleanup();
+    if (dir) await fs.rm(dir, { recursive: true, force: true });
+  });
+
+  it('start-first: a stream of requests by service name sees no failure while both replicas are replaced', async () => {
+    const before = await replicas();
+    let result: RunResult | undefined;
+    const stats = await underLoad(async () => {
+      result = await up('v2');
+    });
+    assert.equal(result!.code, 0, result!.stderr);
+    assert.match(stats, /failed=0 /, stats);
+    assert.match(stats, /v1=[1-9]/, 'the stream began on the old version');
+    assert.match(stats, /v2=[1-9]/, 'and ended on the new one');
+    const now = await replicas();
+    assert.deepEqual(
+      now.map((c) => [c.name, c.number]),
+      [
+        [`${PROJECT}-web-1`, '1'],
+        [`${PROJECT}-web-2`, '2'],
+      ],
+      'the new replicas carry the standard names and numbers; nothing else is left',
+    );
+    assert.ok(now.every((c) => c.status.startsWith('Up')));
+    assert.ok(now.every((c) => !before.some((b) => b.id === c.id)), 'both replicas were replaced');
+  });
+
+  it('an update whose new containers fail their health check is rolled back; the old ones keep serving', async () => {
+    const before = await replicas();
+    let result: RunResult | undefined;
+    const stats = await underLoad(async () => {
+      result = await up('broken');
+    });
+    assert.notEqual(result!.code, 0);
+    assert.match(result!.stderr, /service "web" update failed \(rolltest-web-1: container is unhealthy.*\); rolled back to the previous containers/);
+    assert.match(stats, /failed=0 /, stats);
+    assert.match(stats, /v2=[1-9]/);
+    const now = await replicas();
+    assert.deepEqual(
+      now.map((c) => [c.id, c.name]),
+      before.map((c) => [c.id, c.name]),
+      'the very same containers run under their names; the new ones are gone',
+    );
+    assert.ok(now.every((c) => c.status.startsWith('Up')));
+  });
+});
