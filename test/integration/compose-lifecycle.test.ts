@@ -182,7 +182,8 @@ describe('compose lifecycle: down, stop, start, restart, kill, rm, pause, unpaus
     assert.deepEqual(await states(), {});
     assert.deepEqual(await networks(), []);
     assert.equal((await volumes()).length, 1);
-    const nothing = await d.compose(empty, ['-p', P, 'down']);
+    // COMPOSE_PROJECT_NAME names the project when there is no file, as -p does
+    const nothing = await d.compose(empty, ['down'], { env: { COMPOSE_PROJECT_NAME: P } });
     ok(nothing);
     assert.match(nothing.stderr, /No resource found to remove for project "lc"/);
   });
