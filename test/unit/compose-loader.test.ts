@@ -400,6 +400,12 @@ secrets: {s: {file: ./s.txt}}
       assert.deepEqual(p.secrets, { s: { name: `${p.name}_s`, file: path.join(dir, 's.txt') } });
     });
 
+    it('a plain 0440 is octal, as go-yaml reads it (secret modes)', async () => {
+      const dir = project({ 'compose.yaml': 'services:\n  web:\n    image: a\n    secrets: [{source: s, mode: 0440}, {source: t, mode: "0400"}]\nsecrets: {s: {file: ./s}, t: {file: ./t}}\n' });
+      const p = await load(dir);
+      assert.deepEqual(p.services.web!.secrets!.map((x) => x.mode), [0o440, 0o400]);
+    });
+
     it('YAML anchors, aliases and merge keys', async () => {
       const dir = project({
         'compose.yaml': `
