@@ -261,6 +261,15 @@ export class ComposeBackend {
       await new Promise((r) => setTimeout(r, 20));
     }
   }
+
+  /** The registry's digest for an image reference (GET /distribution/{name}/json), as `config --resolve-image-digests` pins it. */
+  async distributionDigest(ref: string, registryAuth: string): Promise<string> {
+    const res = await this.client.json<{ Descriptor: { digest: string } }>({
+      path: `/distribution/${ref}/json`,
+      headers: { 'X-Registry-Auth': registryAuth },
+    });
+    return res.Descriptor.digest;
+  }
 }
 
 export function containerNumber(c: { Labels: Record<string, string> | null }): number {
