@@ -4,6 +4,7 @@
 // so no transition is missed and no dependent waits on a poll interval.
 import type { ContainerSummary } from '../api/types.js';
 import type { ComposeBackend } from './backend.js';
+import { checkConvertible } from './convert.js';
 import { converge, type ConvergeOptions } from './create.js';
 import { ProjectEvents, waitContainer, waitDependencies, type WaitCondition } from './dependencies.js';
 import { dependencies, inDependencyOrder } from './graph.js';
@@ -56,6 +57,9 @@ export async function up(backend: ComposeBackend, project: Project, opts: UpOpti
   const services = selectServices(project, opts.services, opts.noDeps);
   // With --no-deps the dependencies are not part of this run: not waited for either.
   const runProject: Project = opts.noDeps ? { ...project, services: Object.fromEntries(services.map((s) => [s, project.services[s]!])) } : project;
+  // Every service converted once before any engine call: a key berth refuses in the last service must
+  // not leave the first ones' images built and containers created.
+  checkConvertible(project, services, await backend.client.apiVersion());
   const imageIds = await ensureImages(backend, runProject, services, { ...opts, dryRun: opts.dryRun }, progress);
   // The events stream is needed only to wait (a depends_on condition, or --wait): one request less otherwise.
   const waits = opts.wait || services.some((s) => Object.values(runProject.services[s]!.depends_on ?? {}).some((d) => d.condition !== 'service_started'));
