@@ -95,6 +95,9 @@ services:
       cache:
         condition: service_started
     restart: unless-stopped
+    configs:
+      - source: motd
+        target: /etc/motd
   db:
     image: busybox
     command: ["sh", "-c", "echo db ready; mkdir -p /data/www; touch /data/www/up; trap 'exit 0' TERM; httpd -f -p 5432 -h /data/www & wait"]
@@ -112,6 +115,9 @@ services:
       - "6379"
 volumes:
   db_data:
+configs:
+  motd:
+    content: welcome
 `,
     });
     dirs.push(dir);
@@ -139,9 +145,9 @@ volumes:
     assert.equal(failing.code, 5);
 
     // A one-off task: its exit code is run's, and --rm leaves no container.
-    const task = await d.compose(dir, ['run', '--rm', 'web', 'sh', '-c', 'wget -qO- http://web/; exit 7']);
+    const task = await d.compose(dir, ['run', '--rm', 'web', 'sh', '-c', 'wget -qO- http://web/; cat /etc/motd; exit 7']);
     assert.equal(task.code, 7, task.stderr);
-    assert.equal(task.stdout, 'hello from web\n');
+    assert.equal(task.stdout, 'hello from web\nwelcome');
     const names = ok(await d.berth(['ps', '-a', '--format', '{{.Names}}']), 'ps -a').stdout.split('\n').filter(Boolean);
     assert.equal(names.length, 3, names.join(' '));
 

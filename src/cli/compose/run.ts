@@ -11,6 +11,7 @@ import type { Progress } from '../../compose/progress.js';
 import { dependencies } from '../../compose/graph.js';
 import { ensureImages, type PullFlag } from '../../compose/images.js';
 import { ensureResources, newSlug, oneOffCreateRequest, startDependencies, type OneOffOptions } from '../../compose/run.js';
+import { injectSecrets } from '../../compose/secrets.js';
 import { ComposeError, type Project } from '../../compose/types.js';
 import { SERVICE } from '../../compose/labels.js';
 import { StatusError, writeOut } from '../command.js';
@@ -177,7 +178,7 @@ async function run(ctx: ComposeContext, f: ParsedFlags): Promise<number> {
     if (f.bool('detach')) body.AttachStdin = body.AttachStdout = body.AttachStderr = body.StdinOnce = false;
     const { rows, columns } = ctx.stdout;
     if (body.Tty && rows && columns && body.HostConfig) (body.HostConfig as { ConsoleSize?: [number, number] }).ConsoleSize = [rows, columns];
-    id = await createOneOff(backend, req.name, body, req.connects);
+    id = await createOneOff(backend, req.name, body, req.connects, (created) => injectSecrets(backend, created, project, serviceName));
   } finally {
     progress.done();
   }
@@ -192,11 +193,13 @@ async function run(ctx: ComposeContext, f: ParsedFlags): Promise<number> {
 
 const isTrue = (v: string | undefined): boolean => ['1', 'true', 'TRUE', 'True', 't', 'T'].includes(v ?? '');
 
-async function createOneOff(backend: ComposeBackend, name: string, body: ContainerCreateRequest, connects: [string, EndpointSettings][]): Promise<string> {
+/** Create the one-off, connect its other networks and put in its copied secrets and configs (as up does before a start). */
+async function createOneOff(backend: ComposeBackend, name: string, body: ContainerCreateRequest, connects: [string, EndpointSettings][], inject: (id: string) => Promise<void>): Promise<string> {
   let id: string | undefined;
   try {
     id = await backend.createContainer(name, body);
     for (const [net, endpoint] of connects) await backend.connectNetwork(net, id, endpoint);
+    await inject(id);
     return id;
   } catch (err) {
     // Nothing half-made is left behind.
