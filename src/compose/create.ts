@@ -196,7 +196,9 @@ function lookup(ctx: ApplyContext): (service: string) => string {
 function request(ctx: ApplyContext, number: number): { req: ContainerCreateRequest; connects: ReturnType<typeof networkConnects> } {
   const serviceContainer = lookup(ctx);
   const configHash = serviceConfigHash(ctx.service, { serviceContainer });
-  const copts = { number, configHash, imageId: ctx.opts.imageIds[ctx.name], serviceContainer, apiVersion: ctx.apiVersion };
+  // links name containers (as Compose does): the engine resolves a link's alias through the target's name.
+  const serviceContainers = (svc: string) => (ctx.current.get(svc) ?? []).map(summaryName);
+  const copts = { number, configHash, imageId: ctx.opts.imageIds[ctx.name], serviceContainer, serviceContainers, apiVersion: ctx.apiVersion };
   return { req: containerCreateRequest(ctx.project, ctx.name, ctx.service, copts), connects: networkConnects(ctx.project, ctx.name, ctx.service, copts) };
 }
 

@@ -276,6 +276,28 @@ services:
     assert.equal((await d.berth(['ps', '-aq'])).stdout, '');
   });
 
+  it('a legacy file with links: the linked service answers by its link alias and by its name', async () => {
+    const dir = await context({
+      'docker-compose.yml': `version: "2"
+services:
+  web:
+    image: busybox
+    command: ${SERVE(80, '/etc')}
+    links:
+      - db:database
+  db:
+    image: busybox
+    command: ${SERVE(5432, '/etc')}
+`,
+    });
+    dirs.push(dir);
+    current = { dir, files: [] };
+    ok(await d.compose(dir, ['up', '-d']), 'up -d');
+    const r = await d.compose(dir, ['exec', '-T', 'web', 'sh', '-c', 'for h in database db; do wget -qO /dev/null http://$h:5432/hostname && echo $h-ok; done']);
+    assert.equal(r.stdout, 'database-ok\ndb-ok\n', r.stderr);
+    ok(await d.compose(dir, ['down']), 'down');
+  });
+
   it('a key berth refuses in the last service: up stops before creating anything', async () => {
     const dir = await context({
       'compose.yaml': `services:
