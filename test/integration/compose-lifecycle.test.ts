@@ -18,7 +18,7 @@ services:
     volumes: ["data:/data", "/scratch"]
     healthcheck:
       test: ["CMD", "true"]
-      interval: 1s
+      interval: 300ms
   web:
     image: busybox
     depends_on:
