@@ -67,7 +67,7 @@ async function run(ctx: ComposeContext, flags: ParsedFlags): Promise<number> {
   if (flags.bool('volumes')) return done(lines(Object.keys((await load()).volumes).sort()));
   if (flags.bool('networks')) return done(lines(Object.keys((await load()).networks).sort()));
   if (flags.bool('models')) return done(lines(Object.values((await load()).models ?? {}).map((m) => m.model).filter(Boolean)));
-  if (flags.has('hash')) return done(lines(hashes(await load(), flags.str('hash'))));
+  if (flags.str('hash')) return done(lines(hashes(await load(), flags.str('hash'))));
   if (flags.bool('profiles')) return done(lines(profiles(await load())));
   if (flags.bool('images')) {
     const p = selectServices(await load(), flags.args);
