@@ -133,7 +133,7 @@ export function oneOffCreateRequest(
 }
 
 /** The project's networks and volumes that `services` use, created when missing (external ones must exist). */
-export async function ensureResources(backend: ComposeBackend, project: Project, services: string[], progress: Progress): Promise<void> {
+export async function ensureResources(backend: ComposeBackend, project: Project, services: string[], progress: Progress, dryRun = false): Promise<void> {
   const networks = new Set<string>();
   const volumes = new Set<string>();
   for (const name of services) {
@@ -148,7 +148,7 @@ export async function ensureResources(backend: ComposeBackend, project: Project,
     if (await backend.inspectNetwork(net.name)) continue;
     if (net.external) throw new ComposeError(`network ${net.name} declared as external, but could not be found`);
     progress.event({ id: `Network ${net.name}`, status: 'Creating', state: 'working' });
-    await backend.createNetwork(networkCreateRequest(project, key));
+    if (!dryRun) await backend.createNetwork(networkCreateRequest(project, key));
     progress.event({ id: `Network ${net.name}`, status: 'Created', state: 'done' });
   }
   for (const key of volumes) {
@@ -156,7 +156,7 @@ export async function ensureResources(backend: ComposeBackend, project: Project,
     if (await backend.inspectVolume(vol.name)) continue;
     if (vol.external) throw new ComposeError(`external volume "${vol.name}" not found`);
     progress.event({ id: `Volume "${vol.name}"`, status: 'Creating', state: 'working' });
-    await backend.createVolume(volumeCreateRequest(project, key));
+    if (!dryRun) await backend.createVolume(volumeCreateRequest(project, key));
     progress.event({ id: `Volume "${vol.name}"`, status: 'Created', state: 'done' });
   }
 }
@@ -179,19 +179,16 @@ export async function startDependencies(
   if (!deps.length) return;
   const { [service]: _self, ...others } = project.services;
   const rest: Project = { ...project, services: others, disabledServices: { ...project.disabledServices, [service]: target } };
+  const upOptions = { ...opts, services: deps, recreate: 'diverged' as const, recreateDependencies: 'diverged' as const };
+  // --dry-run: what up would do, said; nothing to wait for.
+  if (opts.dryRun) return void (await up(backend, rest, upOptions, progress, warn));
   const events = await ProjectEvents.open(backend, project.name);
   try {
-    const { containers } = await up(
-      backend,
-      rest,
-      { ...opts, services: deps, recreate: 'diverged', recreateDependencies: 'diverged' },
-      progress,
-      warn,
-    );
+    const { containers } = await up(backend, rest, upOptions, progress, warn);
     await waitDependencies(backend, events, project, service, containers, progress, warn);
   } finally {
     events.close();
   }
 }
 
-export type DependencyOptions = Pick<UpOptions, 'pull' | 'build' | 'quietPull' | 'env' | 'renderBuild' | 'removeOrphans' | 'ignoreOrphans' | 'parallel'>;
+export type DependencyOptions = Pick<UpOptions, 'pull' | 'build' | 'quietPull' | 'env' | 'renderBuild' | 'removeOrphans' | 'ignoreOrphans' | 'parallel' | 'dryRun'>;

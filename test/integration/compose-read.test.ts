@@ -252,6 +252,12 @@ describe('compose ps, logs, exec, run, cp, port, top, ls, images, events, wait',
     const noDeps = await compose(['run', '--rm', '-T', '--no-deps', 'needs']);
     assert.equal(noDeps.stdout, 'needs ran\n', noDeps.stderr);
     assert.equal((await backend.containers('rd', { all: true, services: ['dep'] })).length, 0);
+    // --dry-run says what it would do and does nothing.
+    const dry = await compose(['--dry-run', 'run', '--rm', '-T', 'needs']);
+    assert.equal(dry.code, 0, dry.stderr);
+    assert.match(dry.stderr, /DRY-RUN MODE -.*Container rd-needs-run-[0-9a-f]{12}\s+Created/);
+    assert.equal(dry.stdout, '');
+    assert.equal((await backend.containers('rd', { all: true, services: ['dep', 'needs'] })).length, 0);
     const r = await compose(['run', '--rm', '-T', 'needs']);
     assert.equal(r.stdout, 'needs ran\n', r.stderr);
     assert.match(r.stderr, /Container rd-dep-1\s+Started/);

@@ -159,24 +159,33 @@ async function run(ctx: ComposeContext, f: ParsedFlags): Promise<number> {
   const backend = ctx.backend();
   const progress = progressFor(ctx);
   const warn = warner(ctx, progress);
-  const images = { pull, build: f.bool('build'), quietPull: f.bool('quiet-pull'), env: ctx.env, renderBuild: buildRenderer(ctx, f.bool('quiet-pull')) };
+  const dryRun = ctx.options.dryRun;
+  const images = { pull, build: f.bool('build'), quietPull: f.bool('quiet-pull'), env: ctx.env, renderBuild: buildRenderer(ctx, f.bool('quiet-pull')), dryRun };
   const deps = f.bool('no-deps') ? [] : dependencies(service).filter((d) => project.services[d]);
   let id: string;
   let body: ContainerCreateRequest;
   try {
     if (deps.length) {
       const dependencyOptions = { ...images, removeOrphans: f.bool('remove-orphans'), ignoreOrphans: isTrue(ctx.env.COMPOSE_IGNORE_ORPHANS), parallel: ctx.options.parallel };
+      if (dryRun) dependencyOptions.removeOrphans = false;
       await startDependencies(backend, project, serviceName, dependencyOptions, progress, warn);
-    } else if (f.bool('remove-orphans')) {
+    } else if (f.bool('remove-orphans') && !dryRun) {
       await removeOrphans(backend, project, progress);
     }
-    await ensureResources(backend, project, [serviceName], progress);
+    await ensureResources(backend, project, [serviceName], progress, dryRun);
     await ensureImages(backend, project, [serviceName], images, progress);
     const req = oneOffCreateRequest(project, serviceName, service, opts, newSlug());
     body = req.body;
     if (f.bool('detach')) body.AttachStdin = body.AttachStdout = body.AttachStderr = body.StdinOnce = false;
     const { rows, columns } = ctx.stdout;
     if (body.Tty && rows && columns && body.HostConfig) (body.HostConfig as { ConsoleSize?: [number, number] }).ConsoleSize = [rows, columns];
+    if (dryRun) {
+      // What would be created and started, and nothing more.
+      for (const status of ['Creating', 'Created', 'Starting', 'Started']) {
+        progress.event({ id: `Container ${req.name}`, status, state: status.endsWith('ed') ? 'done' : 'working' });
+      }
+      return 0;
+    }
     id = await createOneOff(backend, req.name, body, req.connects);
   } finally {
     progress.done();
