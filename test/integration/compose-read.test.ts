@@ -174,11 +174,17 @@ describe('compose ps, logs, exec, run, cp, port, top, ls, images, events, wait',
   });
 
   it('logs -f ends when the followed containers have exited, saying how', async () => {
-    await createAndStart('job', 2, ['sh', '-c', 'sleep 2; echo bye; exit 5']);
+    const id = await createAndStart('job', 2, ['sh', '-c', 'while [ ! -f /tmp/go ]; do sleep 0.1; done; echo bye; exit 5']);
     try {
-      const r = await compose(['logs', '-f', '--tail', '0', 'job']);
-      assert.equal(r.code, 0, r.stderr);
-      assert.equal(r.stdout, 'job-2  | bye\njob-2 exited with code 5\n');
+      const child = composeProcess(['logs', '-f', '--tail', '0', 'job']);
+      let out = '';
+      child.stdout!.on('data', (c: Buffer) => (out += String(c)));
+      const exited = new Promise<number | null>((r) => child.once('exit', r));
+      // The container is told to finish once its logs are being followed.
+      await waitFor(() => d.log.includes(`/containers/${id}/logs?`), 'the follow request');
+      ok(await d.berth(['exec', id, 'touch', '/tmp/go']));
+      assert.equal(await exited, 0);
+      assert.equal(out, 'job-2  | bye\njob-2 exited with code 5\n');
     } finally {
       await backend.removeContainer('rd-job-2', { force: true });
     }
@@ -328,7 +334,9 @@ describe('compose ps, logs, exec, run, cp, port, top, ls, images, events, wait',
     let out = '';
     child.stdout!.on('data', (c: Buffer) => (out += String(c)));
     try {
-      await new Promise((r) => setTimeout(r, 300)); // the stream is open before the start
+      // The stream is open before the start (berthd logs each request at debug level; only `compose
+      // events` asks for the project's events by label alone).
+      await waitFor(() => d.log.includes('/events?filters=%7B%22label%22'), 'the events request');
       ok(await d.berth(['start', 'rd-job-1']));
       const w = await compose(['wait', 'job']);
       // Already exited by now, or waited for: either way the status is the job's.
@@ -341,8 +349,10 @@ describe('compose ps, logs, exec, run, cp, port, top, ls, images, events, wait',
       await stop(child);
     }
     // wait on a running service: stop it from the side, the exit code comes back.
+    const dbId = (await backend.inspectContainer('rd-db-1')).Id;
     const waiting = compose(['wait', 'db']);
-    await new Promise((r) => setTimeout(r, 300));
+    // Killed only once the wait is in the daemon's hands (berthd logs each request at debug level).
+    await waitFor(() => d.log.includes(`/containers/${dbId}/wait`), 'the wait request');
     ok(await d.berth(['kill', 'rd-db-1']));
     const w = await waiting;
     assert.equal(w.code, 137, w.stderr);
