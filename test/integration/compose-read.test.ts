@@ -153,6 +153,8 @@ describe('compose ps, logs, exec, run, cp, port, top, ls, images, events, wait',
     const colored = ok(await compose(['--ansi', 'always', 'logs', 'job']));
     assert.equal(colored, `${ESC}[36mjob-1  | ${ESC}[0mjob done\n`);
     assert.equal(ok(await compose(['--ansi', 'always', 'logs', '--no-color', 'job'])), 'job-1  | job done\n');
+    assert.equal(ok(await compose(['logs', '--since', '1h', 'job'])), 'job-1  | job done\n');
+    assert.equal(ok(await compose(['logs', '--until', '2000-01-01T00:00:00Z', 'job'])), '');
     const t = ok(await compose(['logs', '-t', 'job']));
     assert.match(t, /^job-1 {2}\| \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z job done$/m);
   });

@@ -10,7 +10,8 @@ import type { ComposeBackend } from '../../compose/backend.js';
 import type { Progress } from '../../compose/progress.js';
 import { dependencies } from '../../compose/graph.js';
 import { ensureImages, type PullFlag } from '../../compose/images.js';
-import { ensureResources, newSlug, oneOffCreateRequest, startDependencies, type OneOffOptions } from '../../compose/run.js';
+import { ensureNetworks, ensureVolumes } from '../../compose/create.js';
+import { newSlug, oneOffCreateRequest, startDependencies, type OneOffOptions } from '../../compose/run.js';
 import { ComposeError, type Project } from '../../compose/types.js';
 import { SERVICE } from '../../compose/labels.js';
 import { StatusError, writeOut } from '../command.js';
@@ -172,7 +173,9 @@ async function run(ctx: ComposeContext, f: ParsedFlags): Promise<number> {
     } else if (f.bool('remove-orphans') && !dryRun) {
       await removeOrphans(backend, project, progress);
     }
-    await ensureResources(backend, project, [serviceName], progress, dryRun);
+    // The networks and volumes of the service itself (its dependencies' came with them).
+    await ensureNetworks(backend, project, [serviceName], progress, warn, dryRun);
+    await ensureVolumes(backend, project, [serviceName], progress, warn, dryRun);
     await ensureImages(backend, project, [serviceName], images, progress);
     const req = oneOffCreateRequest(project, serviceName, service, opts, newSlug());
     body = req.body;
