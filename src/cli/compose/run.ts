@@ -18,6 +18,7 @@ import { StatusError, writeOut } from '../command.js';
 import type { ParsedFlags } from '../flags.js';
 import { monitorTtySize, streamHijacked } from '../attach-io.js';
 import { detached } from '../commands/exec.js';
+import { proxySignals } from '../commands/run.js';
 import { OptionError, parsePublish } from '../run-options.js';
 import type { ComposeCommand, ComposeContext } from './context.js';
 import { buildRenderer, progressFor, warner } from './up.js';
@@ -250,6 +251,7 @@ async function attachAndStart(ctx: ComposeContext, client: EngineClient, id: str
     throw err;
   }
   const stopResize = tty ? monitorTtySize(ctx, (h, w) => client.call({ method: 'POST', path: `/containers/${id}/resize`, query: { h, w } }).then(() => undefined)) : undefined;
+  // SIGINT/SIGTERM go to the container (Compose forwards signals to a one-off).
   const stopProxy = tty ? undefined : proxySignals(client, id);
   try {
     await streaming;
@@ -261,18 +263,6 @@ async function attachAndStart(ctx: ComposeContext, client: EngineClient, id: str
     stopResize?.();
     stopProxy?.();
   }
-}
-
-/** SIGINT/SIGTERM go to the container (Compose forwards signals to a one-off). */
-function proxySignals(client: EngineClient, id: string): () => void {
-  const handlers = (['SIGINT', 'SIGTERM'] as const).map((sig) => {
-    const h = (): void => {
-      client.call({ method: 'POST', path: `/containers/${id}/kill`, query: { signal: sig } }).catch(() => undefined);
-    };
-    process.on(sig, h);
-    return [sig, h] as const;
-  });
-  return () => handlers.forEach(([sig, h]) => process.off(sig, h));
 }
 
 export const commands: Record<string, ComposeCommand> = {
