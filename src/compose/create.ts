@@ -306,7 +306,7 @@ function usedKeys(project: Project, services: string[], pick: (s: ServiceConfig)
   return [...new Set(services.flatMap((s) => pick(project.services[s]!)))].sort();
 }
 
-async function ensureNetworks(backend: ComposeBackend, project: Project, services: string[], progress: Progress, warn: (m: string) => void, dryRun?: boolean): Promise<void> {
+export async function ensureNetworks(backend: ComposeBackend, project: Project, services: string[], progress: Progress, warn: (m: string) => void, dryRun?: boolean): Promise<void> {
   const keys = usedKeys(project, services, (s) => (s.network_mode ? [] : Object.keys(s.networks ?? {})));
   if (!keys.length) return;
   const ours = new Map((await backend.networks(project.name)).map((n) => [n.Name, n]));
@@ -350,7 +350,7 @@ async function ensureNetworks(backend: ComposeBackend, project: Project, service
   );
 }
 
-async function ensureVolumes(backend: ComposeBackend, project: Project, services: string[], progress: Progress, warn: (m: string) => void, dryRun?: boolean): Promise<void> {
+export async function ensureVolumes(backend: ComposeBackend, project: Project, services: string[], progress: Progress, warn: (m: string) => void, dryRun?: boolean): Promise<void> {
   const keys = usedKeys(project, services, (s) => (s.volumes ?? []).filter((v) => v.type === 'volume' && v.source && project.volumes[v.source]).map((v) => v.source!));
   if (!keys.length) return;
   const ours = new Map((await backend.volumes(project.name)).map((v) => [v.Name, v]));
