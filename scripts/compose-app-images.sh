@@ -42,6 +42,7 @@ if [ ! -s "$base" ]; then
   printf 'DPkg::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb || true"; };\n' >"$root/etc/apt/apt.conf.d/docker-clean"
   rm -rf "$root/var/cache/apt/archives/"*.deb "$root/var/lib/apt/lists/"*
   tar -C "$root" -cf "$base.tmp" . && mv "$base.tmp" "$base"
+  find "$CACHE" -maxdepth 1 -name 'debian-bookworm-minbase-*.tar' ! -name "${base##*/}" -delete
   rm -rf "$root"
   trap - EXIT
 fi
