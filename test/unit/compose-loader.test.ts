@@ -57,6 +57,15 @@ describe('compose loader', () => {
       assert.equal(p.composeFiles.length, 2);
     });
 
+    it('relative paths of every -f file are relative to the project directory (the first file\'s)', async () => {
+      const dir = project({ 'compose.yaml': 'services: {web: {image: a}}', 'sub/override.yaml': 'services: {web: {volumes: ["./data:/data"], build: ./ctx}}' });
+      const p = await load(dir, { files: ['compose.yaml', 'sub/override.yaml'] });
+      assert.equal(p.services.web!.volumes![0]!.source, path.join(dir, 'data'));
+      assert.equal(p.services.web!.build!.context, path.join(dir, 'ctx'));
+      const other = await load(dir, { files: ['compose.yaml', 'sub/override.yaml'], projectDirectory: 'sub' });
+      assert.equal(other.services.web!.build!.context, path.join(dir, 'sub/ctx'));
+    });
+
     it('reads "-f -" from standard input, relative paths against the working directory', async () => {
       const dir = project({ '.keep': '' });
       const p = await load(dir, { files: ['-'], readStdin: async () => 'services: {web: {image: a, build: ./ctx}}' });
@@ -199,6 +208,15 @@ services:
       assert.equal(other.build!.context, path.join(dir, 'sub'));
       assert.equal(other.volumes![0]!.source, path.join(dir, 'sub/data'));
       assert.deepEqual(other.environment, { V: '1' });
+    });
+
+    it('!override in the extending service replaces the base\'s value (TestLoadExtendsDependsOn)', async () => {
+      const dir = project({
+        'compose.yaml': 'services:\n  a: {image: a, depends_on: [c]}\n  b:\n    extends: a\n    depends_on: !override\n      - a\n  c: {image: c}\n',
+      });
+      const p = await load(dir);
+      assert.deepEqual(p.services.b!.depends_on, { a: { condition: 'service_started', required: true } });
+      assert.deepEqual(p.services.a!.depends_on, { c: { condition: 'service_started', required: true } });
     });
 
     it('a cycle is refused with its chain; a missing base is named', async () => {
@@ -389,6 +407,12 @@ secrets: {s: {file: ./s.txt}}
         default: { name: `${p.name}_default` },
       });
       assert.deepEqual(p.secrets, { s: { name: `${p.name}_s`, file: path.join(dir, 's.txt') } });
+    });
+
+    it('a plain 0440 is octal, as go-yaml reads it (secret modes)', async () => {
+      const dir = project({ 'compose.yaml': 'services:\n  web:\n    image: a\n    secrets: [{source: s, mode: 0440}, {source: t, mode: "0400"}]\nsecrets: {s: {file: ./s}, t: {file: ./t}}\n' });
+      const p = await load(dir);
+      assert.deepEqual(p.services.web!.secrets!.map((x) => x.mode), [0o440, 0o400]);
     });
 
     it('YAML anchors, aliases and merge keys', async () => {

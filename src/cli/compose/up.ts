@@ -11,12 +11,10 @@ import type { RecreatePolicy } from '../../compose/plan.js';
 import { progressId } from '../../compose/plan.js';
 import { selectServices, up, type UpOptions } from '../../compose/up.js';
 import { ComposeError, type Project } from '../../compose/types.js';
-import { renderBuildProgress } from '../build-progress.js';
 import type { FlagSpec, ParsedFlags } from '../flags.js';
 import type { ComposeCommand, ComposeContext } from './context.js';
 import { makeProgress, progressMode, type ProgressWriter } from './progress.js';
-import { logPrinter } from '../../compose/logs.js';
-import { attachContainers, logName } from './up-attach.js';
+import type { Attached } from './up-attach.js';
 
 /** Flags `up` and `create` share (Compose's createOptions). */
 export const CREATE_FLAGS: FlagSpec[] = [
@@ -101,6 +99,7 @@ export function buildRenderer(ctx: ComposeContext, quiet: boolean): (res: Readab
   const err = ctx.stderr as typeof ctx.stderr & { isTTY?: boolean; columns?: number; rows?: number };
   const mode = progressMode(ctx.options, !!err.isTTY);
   return async (res) => {
+    const { renderBuildProgress } = await import('../build-progress.js'); // only when something is built
     let id: string | undefined;
     const onAux = (aux: Record<string, unknown>): void => void (typeof aux.ID === 'string' && (id = aux.ID));
     if (quiet || mode === 'quiet' || mode === 'json') {
@@ -173,7 +172,9 @@ interface ForegroundOptions {
 async function foreground(ctx: ComposeContext, f: ParsedFlags, backend: ComposeBackend, project: Project, opts: UpOptions, progress: ProgressWriter, fg: ForegroundOptions): Promise<number> {
   const attachTo = new Set(f.list('attach').length ? f.list('attach') : opts.services.length && !f.bool('attach-dependencies') ? opts.services : fg.run);
   for (const n of f.list('no-attach')) attachTo.delete(n);
-  let attached: Awaited<ReturnType<typeof attachContainers>> | undefined;
+  const { attachContainers, logName } = await import('./up-attach.js');
+  const { logPrinter } = await import('../../compose/logs.js');
+  let attached: Attached | undefined;
   let all: ContainerSummary[] = [];
   let stopping: Promise<void> | undefined;
   let exitCode = 0;
