@@ -169,6 +169,14 @@ describe('berth compose up', () => {
     ok(await up(['up', '-d']));
   });
 
+  it('--no-deps works on the named service alone: its dependency is neither touched, waited for nor an orphan', async () => {
+    const before = await ids();
+    const out = ok(await up(['up', '-d', '--no-deps', '--force-recreate', 'web']));
+    assert.match(out, /Container uptest-web-1 Recreated/);
+    assert.doesNotMatch(out, /uptest-db-1|orphan/);
+    assert.equal((await ids()).get('uptest-db-1'), before.get('uptest-db-1'));
+  });
+
   it('up --wait exits non-zero when a health check fails', async () => {
     const p = await context({
       'compose.yaml': 'services:\n  sick:\n    build: ./bad\n    image: uptest-bad\n' + FAILING_CHECK,
@@ -290,7 +298,7 @@ describe('berth compose up', () => {
     try {
       const r = await d.compose(p, ['-p', 'exittest', 'up', '--exit-code-from', 'job']);
       assert.equal(r.code, 3, r.stdout + r.stderr);
-      assert.match(r.stdout, /job-1 {2}\| job-done/);
+      assert.match(r.stdout, /job-1 +\| job-done/);
       assert.match(r.stdout, /job-1 exited with code 3/);
       assert.match(r.stderr, /Aborting on container exit\.\.\./);
       assert.equal(ok(await d.berth(['inspect', '-f', '{{.State.Status}}', 'exittest-side-1'])).trim(), 'exited');
