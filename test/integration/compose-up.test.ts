@@ -12,6 +12,7 @@ import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { REPO, TestDaemon, context, type RunResult } from './harness.js';
 import { httpGetReady } from '../support/api.js';
+import { startDistribution } from '../support/distribution.js';
 
 // A db that is ready (its compose health check passes) about a second after it starts.
 const DB_DOCKERFILE = 'FROM busybox\nCMD ["sh", "-c", "sleep 1; echo db-says-hi > /tmp/index.html; touch /tmp/ready; trap \\"exit 0\\" TERM; httpd -f -p 5432 -h /tmp & wait"]\n';
@@ -307,6 +308,28 @@ describe('berth compose up', () => {
       assert.match(bad.stderr, /no such service: nope/);
     } finally {
       ok(await d.compose(p, ['-p', 'exittest', 'down']));
+      await fs.rm(p, { recursive: true, force: true });
+    }
+  });
+
+  it('build, push and pull: a build: service tagged image:, pushed to a registry on 127.0.0.1 and pulled back', async () => {
+    const reg = await startDistribution({});
+    const image = `127.0.0.1:${reg.port}/uptest/app:v1`;
+    const p = await context({
+      'compose.yaml': `services:\n  app:\n    build: .\n    image: ${image}\n    command: ["cat", "/built"]\n`,
+      Dockerfile: 'FROM busybox\nRUN echo built-by-compose > /built\n',
+    });
+    try {
+      const built = ok(await d.compose(p, ['-p', 'pushtest', 'build']));
+      assert.match(built, new RegExp(`Image ${image.replace(/[.]/g, '\\.')} Built`));
+      ok(await d.compose(p, ['-p', 'pushtest', 'push']));
+      ok(await d.berth(['rmi', image]));
+      const pulled = ok(await d.compose(p, ['-p', 'pushtest', 'pull']));
+      assert.match(pulled, /Pulled/);
+      assert.match(ok(await d.berth(['run', '--rm', image, 'cat', '/built'])), /built-by-compose/);
+    } finally {
+      await d.berth(['rmi', '-f', image]);
+      await reg.stop();
       await fs.rm(p, { recursive: true, force: true });
     }
   });
