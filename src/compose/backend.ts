@@ -5,7 +5,6 @@ import type { IncomingMessage } from 'node:http';
 import type { EngineClient } from '../client/engine.js';
 import type { Readable } from 'node:stream';
 import { ApiError } from '../client/errors.js';
-import { parseJSONMessages } from '../client/jsonmessage.js';
 import type {
   ContainerCreateRequest,
   ContainerInspect,
@@ -193,15 +192,6 @@ export class ComposeBackend {
   }
 
 
-  /** Pull an image (a reference without tag or digest pulls `:latest`); throws the registry's error. */
-  async pull(ref: string): Promise<void> {
-    const tagged = /@|:[^/]*$/.test(ref) ? ref : `${ref}:latest`;
-    const res = await this.client.request({ method: 'POST', path: '/images/create', query: { fromImage: tagged } });
-    for await (const m of parseJSONMessages(res)) {
-      if (m.error || m.errorDetail) throw new Error(m.errorDetail?.message ?? m.error);
-    }
-  }
-
   /** Blocks until the container reaches the condition; its exit code. */
   async waitContainer(id: string, condition?: 'not-running' | 'next-exit' | 'removed'): Promise<number> {
     const res = await this.client.json<{ StatusCode: number }>({ method: 'POST', path: `/containers/${encodeURIComponent(id)}/wait`, query: { condition } });
@@ -260,6 +250,15 @@ export class ComposeBackend {
       if (!st.Running && st.ExitCode !== null) return st.ExitCode;
       await new Promise((r) => setTimeout(r, 20));
     }
+  }
+
+  /** The registry's digest for an image reference (GET /distribution/{name}/json), as `config --resolve-image-digests` pins it. */
+  async distributionDigest(ref: string, registryAuth: string): Promise<string> {
+    const res = await this.client.json<{ Descriptor: { digest: string } }>({
+      path: `/distribution/${ref}/json`,
+      headers: { 'X-Registry-Auth': registryAuth },
+    });
+    return res.Descriptor.digest;
   }
 }
 

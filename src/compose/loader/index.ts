@@ -5,17 +5,16 @@
 // environment, then checked (validate/project). Nothing heavy happens at import time.
 import os from 'node:os';
 import path from 'node:path';
-import { checkProject } from '../validate/project.js';
 import { ComposeError, type Project } from '../types.js';
 import { setCanonicalWarn } from './canonical.js';
 import { absoluteFiles, filesFromEnv, findDefaultFiles, workingDirFor } from './discover.js';
 import { defaultEnvFiles, envLookup, fromProcessEnv, mergeMissing, readEnvFiles, readServiceEnvFile, type Environment } from './environment.js';
-import { loadModel, readFile, type LoadContext } from './model.js';
+import type { LoadContext } from './model.js';
 import { projectName } from './name.js';
 import { normalize } from './normalize.js';
 import { activeProfiles, withProfiles, withServicesEnabled } from './profiles.js';
 import { toProject } from './project.js';
-import { parseYaml, type YamlDocument } from './yaml.js';
+import type { YamlDocument } from './yaml.js';
 
 export { withServicesEnabled, withProfiles } from './profiles.js';
 export { explicitProjectName, normalizeProjectName } from './name.js';
@@ -36,6 +35,12 @@ export interface LoadOptions {
   cwd: string;
   /** false: --no-interpolate */
   interpolate?: boolean;
+  /** false: relative paths kept as written (`config --no-path-resolution`). */
+  resolvePaths?: boolean;
+  /** false: the project is not checked for consistency (`config --no-consistency`). */
+  consistency?: boolean;
+  /** false: env_file entries are not read into the services' environment (`config --no-env-resolution`). */
+  resolveEnvironment?: boolean;
   /** Reads standard input for "-f -". */
   readStdin?: () => Promise<string>;
   /** Deprecation notes and other warnings ("the attribute `version` is obsolete"). */
@@ -77,6 +82,9 @@ export async function loadProject(opts: LoadOptions): Promise<Project> {
   const warn = opts.warn ?? (() => {});
   const interpolateOn = opts.interpolate !== false;
   const { files, workingDir, env } = await resolveSources(opts);
+  // The YAML parser and the validators are imported on first use: commands that only need a project
+  // name (-p) do not pay for them.
+  const [{ loadModel, readFile }, { parseYaml }, { checkProject }] = await Promise.all([import('./model.js'), import('./yaml.js'), import('../validate/project.js')]);
 
   const parsed = new Map<string, YamlDocument[]>();
   let stdin: string | undefined;
@@ -112,7 +120,7 @@ export async function loadProject(opts: LoadOptions): Promise<Project> {
     parsed,
     versionWarned: new Set(),
   };
-  const dict = await loadModel(ctx, files, { resolvePaths: true }, []);
+  const dict = await loadModel(ctx, files, { resolvePaths: opts.resolvePaths !== false }, []);
   if (Object.keys(dict).length === 0) throw new ComposeError('empty compose file');
   dict.name = name;
   normalize(dict, env);
@@ -120,8 +128,8 @@ export async function loadProject(opts: LoadOptions): Promise<Project> {
   let project = toProject(dict, { name, workingDir, composeFiles: files, environment: env });
   project = withProfiles(project, activeProfiles(opts.profiles, env));
   if (opts.services?.length) project = withServicesEnabled(project, opts.services);
-  checkProject(project);
-  await resolveServicesEnvironment(project);
+  if (opts.consistency !== false) checkProject(project);
+  if (opts.resolveEnvironment !== false) await resolveServicesEnvironment(project);
   return project;
 }
 
