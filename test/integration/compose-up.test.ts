@@ -333,4 +333,39 @@ describe('berth compose up', () => {
       await fs.rm(p, { recursive: true, force: true });
     }
   });
+
+  it('a recreated container keeps its anonymous volume; -V gives it a new one', async () => {
+    const file = (v: string) => `services:\n  keeper:\n    image: busybox\n    command: ["sh", "-c", "trap 'exit 0' TERM; sleep 300 & wait"]\n    environment:\n      V: "${v}"\n    volumes:\n      - /data\n`;
+    const p = await context({ 'compose.yaml': file('1') });
+    try {
+      ok(await d.compose(p, ['-p', 'anontest', 'up', '-d']));
+      ok(await d.berth(['exec', 'anontest-keeper-1', 'sh', '-c', 'echo kept > /data/file']));
+      await fs.writeFile(path.join(p, 'compose.yaml'), file('2'));
+      ok(await d.compose(p, ['-p', 'anontest', 'up', '-d']));
+      assert.match(ok(await d.berth(['exec', 'anontest-keeper-1', 'cat', '/data/file'])), /kept/);
+      await fs.writeFile(path.join(p, 'compose.yaml'), file('3'));
+      ok(await d.compose(p, ['-p', 'anontest', 'up', '-d', '-V']));
+      const r = await d.berth(['exec', 'anontest-keeper-1', 'cat', '/data/file']);
+      assert.notEqual(r.code, 0);
+    } finally {
+      ok(await d.compose(p, ['-p', 'anontest', 'down', '-v']));
+      await d.berth(['volume', 'prune', '-f']);
+      await fs.rm(p, { recursive: true, force: true });
+    }
+  });
+
+  it('create makes the containers without starting them; up then starts the same ones', async () => {
+    const p = await context({ 'compose.yaml': 'services:\n  one:\n    image: busybox\n    command: ["sh", "-c", "trap \'exit 0\' TERM; sleep 300 & wait"]\n' });
+    try {
+      const out = ok(await d.compose(p, ['-p', 'createtest', 'create']));
+      assert.match(out, /Container createtest-one-1 Created/);
+      const id = ok(await d.berth(['inspect', '-f', '{{.Id}} {{.State.Status}}', 'createtest-one-1'])).trim();
+      assert.match(id, / created$/);
+      ok(await d.compose(p, ['-p', 'createtest', 'up', '-d']));
+      assert.equal(ok(await d.berth(['inspect', '-f', '{{.Id}} {{.State.Status}}', 'createtest-one-1'])).trim(), id.replace(/created$/, 'running'));
+    } finally {
+      ok(await d.compose(p, ['-p', 'createtest', 'down']));
+      await fs.rm(p, { recursive: true, force: true });
+    }
+  });
 });
