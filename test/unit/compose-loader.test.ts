@@ -57,6 +57,12 @@ describe('compose loader', () => {
       assert.equal(p.composeFiles.length, 2);
     });
 
+    it('an empty COMPOSE_FILE counts as unset: the default file is read', async () => {
+      const dir = project({ 'compose.yaml': 'services: {web: {image: a}}', '.env': 'COMPOSE_FILE=\n' });
+      const p = await load(dir);
+      assert.deepEqual(p.composeFiles, [path.join(dir, 'compose.yaml')]);
+    });
+
     it('relative paths of every -f file are relative to the project directory (the first file\'s)', async () => {
       const dir = project({ 'compose.yaml': 'services: {web: {image: a}}', 'sub/override.yaml': 'services: {web: {volumes: ["./data:/data"], build: ./ctx}}' });
       const p = await load(dir, { files: ['compose.yaml', 'sub/override.yaml'] });

@@ -22,10 +22,10 @@ export function absoluteFiles(files: string[], cwd: string): string[] {
   return files.map((f) => (f === '-' ? f : path.resolve(cwd, f)));
 }
 
-/** COMPOSE_FILE's files (absolute; each must exist), or [] when it is not set. */
+/** COMPOSE_FILE's files (absolute; each must exist), or [] when it is not set or empty (as compose-go). */
 export async function filesFromEnv(env: Environment, cwd: string): Promise<string[]> {
   const value = env.COMPOSE_FILE;
-  if (value === undefined) return [];
+  if (!value) return [];
   const sep = env.COMPOSE_PATH_SEPARATOR || path.delimiter;
   const files = absoluteFiles(value.split(sep), cwd);
   for (const f of files) {
