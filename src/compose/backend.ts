@@ -9,6 +9,7 @@ import type {
   ContainerInspect,
   ContainerSummary,
   EndpointSettings,
+  ImageInspect,
   NetworkCreateRequest,
   NetworkInspect,
   Volume,
@@ -53,8 +54,9 @@ export class ComposeBackend {
     return this.client.json<ContainerInspect>({ path: `/containers/${encodeURIComponent(id)}/json` });
   }
 
-  async createContainer(name: string, body: ContainerCreateRequest): Promise<string> {
-    const res = await this.client.json<{ Id: string }>({ method: 'POST', path: '/containers/create', query: { name }, body });
+  /** `platform` (os[/arch[/variant]]): the service's `platform`, sent as Compose sends it. */
+  async createContainer(name: string, body: ContainerCreateRequest, platform?: string): Promise<string> {
+    const res = await this.client.json<{ Id: string }>({ method: 'POST', path: '/containers/create', query: { name, platform }, body });
     return res.Id;
   }
 
@@ -115,6 +117,21 @@ export class ComposeBackend {
     await this.client.call({ method: 'DELETE', path: `/volumes/${encodeURIComponent(name)}` });
   }
 
+  /** Join a created container to another network (engines before API 1.44 take one at create). */
+  async connectNetwork(network: string, container: string, endpoint: EndpointSettings): Promise<void> {
+    await this.client.call({ method: 'POST', path: `/networks/${encodeURIComponent(network)}/connect`, body: { Container: container, EndpointConfig: endpoint } });
+  }
+
+  /** Extract a tar into the container at `path` (PUT /containers/{id}/archive): secrets and configs. */
+  async copyToContainer(id: string, path: string, tar: Buffer): Promise<void> {
+    await this.client.call({ method: 'PUT', path: `/containers/${encodeURIComponent(id)}/archive`, query: { path }, input: tar });
+  }
+
+  /** The image's runtime config and ID (recreate.ts reads the defaults the engine merged from it). */
+  async inspectImage(ref: string): Promise<ImageInspect | undefined> {
+    return orUndefined(this.client.json<ImageInspect>({ path: `/images/${encodeURIComponent(ref)}/json` }));
+  }
+
   // ---- rolling updates and watch ----
 
   async renameContainer(id: string, name: string): Promise<void> {
@@ -123,10 +140,6 @@ export class ComposeBackend {
 
   async restartContainer(id: string, timeout?: number): Promise<void> {
     await this.client.call({ method: 'POST', path: `/containers/${encodeURIComponent(id)}/restart`, query: { t: timeout } });
-  }
-
-  async connectNetwork(network: string, container: string, endpoint: EndpointSettings = {}): Promise<void> {
-    await this.client.call({ method: 'POST', path: `/networks/${encodeURIComponent(network)}/connect`, body: { Container: container, EndpointConfig: endpoint } });
   }
 
   async disconnectNetwork(network: string, container: string, force = false): Promise<void> {

@@ -241,6 +241,23 @@ export interface ServiceConfig {
   external_links?: string[];
   secrets?: ServiceFileReference[];
   configs?: ServiceFileReference[];
+  /** Microseconds, or a duration ("950ms"). */
+  cpu_rt_period?: number | Duration;
+  cpu_rt_runtime?: number | Duration;
+  blkio_config?: {
+    weight?: number;
+    weight_device?: { path: string; weight: number }[];
+    device_read_bps?: { path: string; rate: number | string }[];
+    device_read_iops?: { path: string; rate: number | string }[];
+    device_write_bps?: { path: string; rate: number | string }[];
+    device_write_iops?: { path: string; rate: number | string }[];
+  };
+  volume_driver?: string;
+  storage_opt?: Record<string, string>;
+  cpu_count?: number;
+  cpu_percent?: number;
+  credential_spec?: Record<string, unknown>;
+  gpus?: unknown[] | 'all';
   develop?: { watch?: DevelopWatch[] };
   /** `x-*` keys of the service. */
   extensions?: Record<string, unknown>;

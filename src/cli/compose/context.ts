@@ -4,7 +4,7 @@
 import type { Context, CommandSpec } from '../command.js';
 import type { FlagSpec, ParsedFlags } from '../flags.js';
 import { ComposeBackend } from '../../compose/backend.js';
-import { loadProject, type LoadOptions } from '../../compose/loader/index.js';
+import { explicitProjectName, loadProject, type LoadOptions } from '../../compose/loader/index.js';
 import type { Project } from '../../compose/types.js';
 
 export interface ComposeOptions {
@@ -86,7 +86,18 @@ export function makeComposeContext(base: Context, options: ComposeOptions, cmdPa
     cmdPath,
     options,
     project: (overrides) => (overrides ? load(overrides) : (project ??= load())),
-    projectName: async () => options.projectName ?? (await (project ??= load())).name,
+    // As Compose's projectOrName: -p alone needs no file; else the files decide, and when they
+    // cannot be loaded COMPOSE_PROJECT_NAME still names the project.
+    projectName: async () => {
+      if (options.projectName && !options.files.length) return explicitProjectName(options.projectName, {})!;
+      try {
+        return (await (project ??= load())).name;
+      } catch (err) {
+        const fromEnv = explicitProjectName(undefined, { COMPOSE_PROJECT_NAME: base.env.COMPOSE_PROJECT_NAME ?? '' });
+        if (fromEnv) return fromEnv;
+        throw err;
+      }
+    },
     backend: () => (backend ??= new ComposeBackend(base.client())),
   };
 }

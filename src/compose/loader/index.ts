@@ -1,11 +1,24 @@
-// Loading a project: find the files, read them, interpolate, merge, resolve include/extends/profiles,
-// validate, normalise — into the Project model (types.ts).
-// FIRST CUT: only what the other modules need to start working (one or more files, plain YAML,
-// the common short syntaxes). The loader work replaces this file's body; keep `loadProject`'s signature.
-import { promises as fs } from 'node:fs';
+// Loading a project as Docker Compose v2 does: find the files and the project directory (discover),
+// the variables (environment: the shell, then .env / --env-file), the project name (name), each file
+// read, interpolated, included, extended and merged (model), normalised (normalize), typed into the
+// Project model (project), profiles applied (profiles), env_file read into each enabled service's
+// environment, then checked (validate/project). Nothing heavy happens at import time.
+import os from 'node:os';
 import path from 'node:path';
-import { parse } from 'yaml';
-import { ComposeError, type Project, type ServiceConfig, type ServicePort, type ServiceVolume } from '../types.js';
+import { checkProject } from '../validate/project.js';
+import { ComposeError, type Project } from '../types.js';
+import { setCanonicalWarn } from './canonical.js';
+import { absoluteFiles, filesFromEnv, findDefaultFiles, workingDirFor } from './discover.js';
+import { defaultEnvFiles, envLookup, fromProcessEnv, mergeMissing, readEnvFiles, readServiceEnvFile, type Environment } from './environment.js';
+import { loadModel, readFile, type LoadContext } from './model.js';
+import { projectName } from './name.js';
+import { normalize } from './normalize.js';
+import { activeProfiles, withProfiles, withServicesEnabled } from './profiles.js';
+import { toProject } from './project.js';
+import { parseYaml, type YamlDocument } from './yaml.js';
+
+export { withServicesEnabled, withProfiles } from './profiles.js';
+export { explicitProjectName, normalizeProjectName } from './name.js';
 
 export interface LoadOptions {
   /** -f files in order ("-" = standard input); empty = COMPOSE_FILE or the default names. */
@@ -27,87 +40,105 @@ export interface LoadOptions {
   readStdin?: () => Promise<string>;
   /** Deprecation notes and other warnings ("the attribute `version` is obsolete"). */
   warn?: (message: string) => void;
+  /**
+   * Services named on the command line: enabled even when their profiles are not active (as Compose
+   * enables them); a name that is no service fails with "no such service: NAME".
+   */
+  services?: string[];
 }
 
-const DEFAULT_FILES = ['compose.yaml', 'compose.yml', 'docker-compose.yaml', 'docker-compose.yml'];
+/** The project's files, directory and variables, before any file is parsed. */
+export interface ProjectSources {
+  files: string[];
+  workingDir: string;
+  env: Environment;
+}
+
+export async function resolveSources(opts: LoadOptions): Promise<ProjectSources> {
+  const warn = opts.warn ?? (() => {});
+  const env = fromProcessEnv(opts.env);
+  let files = absoluteFiles(opts.files, opts.cwd);
+  let workingDir = workingDirFor(files, opts.cwd, opts.projectDirectory);
+  const explicitEnvFiles = opts.envFiles.map((f) => path.resolve(opts.cwd, f));
+  mergeMissing(env, await readEnvFiles(explicitEnvFiles.length ? explicitEnvFiles : await defaultEnvFiles(workingDir, env), env, opts.cwd));
+  if (!files.length) files = await filesFromEnv(env, opts.cwd);
+  if (!files.length) files = await findDefaultFiles(workingDir, warn);
+  if (!files.length) throw new ComposeError('no configuration file provided: not found');
+  const dir = workingDirFor(files, opts.cwd, opts.projectDirectory);
+  if (dir !== workingDir) {
+    // The files were found elsewhere (COMPOSE_FILE, a parent directory): that directory's .env too.
+    workingDir = dir;
+    if (!explicitEnvFiles.length) mergeMissing(env, await readEnvFiles(await defaultEnvFiles(workingDir, env), env, opts.cwd));
+  }
+  return { files, workingDir, env };
+}
 
 export async function loadProject(opts: LoadOptions): Promise<Project> {
-  const files = opts.files.length ? opts.files.map((f) => path.resolve(opts.cwd, f)) : [await findDefault(opts.cwd)];
-  const workingDir = path.resolve(opts.cwd, opts.projectDirectory ?? path.dirname(files[0]!));
-  const services: Record<string, ServiceConfig> = {};
-  let name = opts.projectName;
+  const warn = opts.warn ?? (() => {});
+  const interpolateOn = opts.interpolate !== false;
+  const { files, workingDir, env } = await resolveSources(opts);
+
+  const parsed = new Map<string, YamlDocument[]>();
+  let stdin: string | undefined;
   for (const file of files) {
-    const doc = (parse(await fs.readFile(file, 'utf8')) ?? {}) as Record<string, unknown>;
-    if (typeof doc.name === 'string') name ??= doc.name;
-    for (const [svcName, raw] of Object.entries((doc.services ?? {}) as Record<string, Record<string, unknown>>)) {
-      services[svcName] = { ...services[svcName], ...normaliseService(raw, workingDir) };
-    }
+    if (parsed.has(file)) continue;
+    let text: string;
+    if (file === '-') {
+      if (!opts.readStdin) throw new ComposeError('cannot read a compose file from standard input here');
+      text = stdin ??= await opts.readStdin();
+    } else text = readFile(file);
+    parsed.set(file, parseYaml(text, file));
   }
-  const projectName = (name ?? opts.env.COMPOSE_PROJECT_NAME ?? path.basename(workingDir)).toLowerCase().replace(/[^a-z0-9_-]/g, '');
-  for (const svc of Object.values(services)) if (!svc.networks && !svc.network_mode) svc.networks = { default: null };
-  return {
-    name: projectName,
+
+  const name = projectName({
+    flag: opts.projectName,
+    env,
+    docs: files.flatMap((f) => parsed.get(f) ?? []),
     workingDir,
-    composeFiles: files,
-    environment: Object.fromEntries(Object.entries(opts.env).filter((e): e is [string, string] => e[1] !== undefined)),
-    profiles: opts.profiles,
-    services,
-    disabledServices: {},
-    networks: { default: { name: `${projectName}_default` } },
-    volumes: {},
-    secrets: {},
-    configs: {},
+    interpolate: interpolateOn,
+    lookup: envLookup(env),
+  });
+  // ${COMPOSE_PROJECT_NAME} in the files is the project's name, whatever set it.
+  env.COMPOSE_PROJECT_NAME = name;
+
+  setCanonicalWarn(warn);
+  const ctx: LoadContext = {
+    env,
+    workingDir,
+    loaderDir: workingDir,
+    interpolate: interpolateOn,
+    home: env.HOME || os.homedir(),
+    warn,
+    parsed,
+    versionWarned: new Set(),
   };
+  const dict = await loadModel(ctx, files, { resolvePaths: true }, []);
+  if (Object.keys(dict).length === 0) throw new ComposeError('empty compose file');
+  dict.name = name;
+  normalize(dict, env);
+
+  let project = toProject(dict, { name, workingDir, composeFiles: files, environment: env });
+  project = withProfiles(project, activeProfiles(opts.profiles, env));
+  if (opts.services?.length) project = withServicesEnabled(project, opts.services);
+  checkProject(project);
+  await resolveServicesEnvironment(project);
+  return project;
 }
 
-async function findDefault(cwd: string): Promise<string> {
-  for (let dir = cwd; ; dir = path.dirname(dir)) {
-    for (const f of DEFAULT_FILES) {
-      const p = path.join(dir, f);
-      if (await fs.stat(p).then(() => true, () => false)) return p;
+/**
+ * A service's env_file entries read into its environment (in order, later files winning), the
+ * service's own `environment` on top; variables in the files resolve from the project's variables,
+ * then the service's environment. Only enabled services: a disabled one's files need not exist.
+ */
+async function resolveServicesEnvironment(project: Project): Promise<void> {
+  const projectEnv = envLookup(project.environment);
+  for (const svc of Object.values(project.services)) {
+    const own = svc.environment ?? {};
+    const environment: Environment = {};
+    for (const [k, v] of Object.entries(own)) if (v !== null) environment[k] = v;
+    for (const file of svc.env_file ?? []) {
+      await readServiceEnvFile(file, environment, (k) => projectEnv(k) ?? (Object.hasOwn(own, k) ? (own[k] ?? undefined) : undefined));
     }
-    if (dir === path.dirname(dir)) break;
+    svc.environment = { ...environment, ...own };
   }
-  throw new ComposeError('no configuration file provided: not found');
-}
-
-function normaliseService(raw: Record<string, unknown>, dir: string): ServiceConfig {
-  const svc = { ...raw } as Record<string, unknown>;
-  if (typeof svc.build === 'string') svc.build = { context: path.resolve(dir, svc.build), dockerfile: 'Dockerfile' };
-  if (typeof svc.command === 'string') svc.command = svc.command.split(/\s+/).filter(Boolean);
-  if (Array.isArray(svc.environment)) {
-    svc.environment = Object.fromEntries((svc.environment as string[]).map((e) => {
-      const eq = e.indexOf('=');
-      return eq < 0 ? [e, null] : [e.slice(0, eq), e.slice(eq + 1)];
-    }));
-  }
-  if (Array.isArray(svc.depends_on)) {
-    svc.depends_on = Object.fromEntries((svc.depends_on as string[]).map((d) => [d, { condition: 'service_started', required: true }]));
-  }
-  if (Array.isArray(svc.ports)) {
-    svc.ports = (svc.ports as unknown[]).map((p): ServicePort => {
-      if (typeof p !== 'string' && typeof p !== 'number') return p as ServicePort;
-      const [spec, protocol = 'tcp'] = String(p).split('/');
-      const parts = spec!.split(':');
-      const target = Number(parts.pop());
-      return { mode: 'ingress', target, published: parts.pop(), host_ip: parts.pop(), protocol };
-    });
-  }
-  if (Array.isArray(svc.volumes)) {
-    svc.volumes = (svc.volumes as unknown[]).map((v): ServiceVolume => {
-      if (typeof v !== 'string') return v as ServiceVolume;
-      const [source, target, mode] = v.split(':');
-      if (target === undefined) return { type: 'volume', target: source! };
-      const bind = source!.startsWith('.') || source!.startsWith('/') || source!.startsWith('~');
-      return {
-        type: bind ? 'bind' : 'volume',
-        source: bind ? path.resolve(dir, source!) : source,
-        target,
-        read_only: mode === 'ro' || undefined,
-        ...(bind ? { bind: { create_host_path: true } } : {}),
-      };
-    });
-  }
-  if (Array.isArray(svc.networks)) svc.networks = Object.fromEntries((svc.networks as string[]).map((n) => [n, null]));
-  return svc as ServiceConfig;
 }
