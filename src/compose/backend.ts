@@ -1,22 +1,26 @@
 // The narrow slice of the Engine API that compose uses, over the API client only (DESIGN.md: compose
 // knows nothing of the daemon's internals), so `berth compose` drives berthd and dockerd alike.
 // A project's state is always read from the engine by label, never from a file of berth's.
+import type { IncomingMessage } from 'node:http';
 import type { EngineClient } from '../client/engine.js';
-import type { Readable } from 'node:stream';
 import { ApiError } from '../client/errors.js';
+import { parseJSONMessages } from '../client/jsonmessage.js';
 import type {
   ContainerCreateRequest,
   ContainerInspect,
   ContainerSummary,
   EndpointSettings,
   ImageInspect,
+  ImageSummary,
   NetworkCreateRequest,
   NetworkInspect,
   Volume,
   VolumeCreateRequest,
   VolumeListResponse,
 } from '../api/types.js';
-import { ONEOFF, PROJECT, SERVICE } from './labels.js';
+import type { Readable } from 'node:stream';
+import type { Query } from '../client/engine.js';
+import { CONFIG_HASH, ONEOFF, PROJECT, SERVICE } from './labels.js';
 
 export interface ContainerQuery {
   /** Stopped ones too. */
@@ -127,6 +131,32 @@ export class ComposeBackend {
     await this.client.call({ method: 'PUT', path: `/containers/${encodeURIComponent(id)}/archive`, query: { path }, input: tar });
   }
 
+  /** Every compose-made container of every project (for `ls`): the project and config-hash labels. */
+  async composeContainers(all: boolean): Promise<ContainerSummary[]> {
+    return this.client.json<ContainerSummary[]>({
+      path: '/containers/json',
+      query: { all: all || undefined, filters: JSON.stringify({ label: { [PROJECT]: true, [CONFIG_HASH]: true } }) },
+    });
+  }
+
+  /** A container's log stream (multiplexed unless it has a TTY). */
+  logs(id: string, q: { follow?: boolean; tail?: string; since?: string; until?: string; timestamps?: boolean }): Promise<IncomingMessage> {
+    return this.client.request({
+      path: `/containers/${encodeURIComponent(id)}/logs`,
+      query: { stdout: true, stderr: true, follow: q.follow || undefined, tail: q.tail, since: q.since, until: q.until, timestamps: q.timestamps || undefined },
+    });
+  }
+
+  /** The engine's event stream (one JSON message per line), filtered. */
+  events(filters: Record<string, string[]>, q: { since?: string; until?: string } = {}): Promise<IncomingMessage> {
+    const f = Object.fromEntries(Object.entries(filters).map(([k, vs]) => [k, Object.fromEntries(vs.map((v) => [v, true]))]));
+    return this.client.request({ path: '/events', query: { since: q.since, until: q.until, filters: JSON.stringify(f) } });
+  }
+
+  top(id: string): Promise<{ Titles: string[]; Processes: string[][] }> {
+    return this.client.json({ path: `/containers/${encodeURIComponent(id)}/top` });
+  }
+
   /** The image's runtime config and ID (recreate.ts reads the defaults the engine merged from it). */
   async inspectImage(ref: string): Promise<ImageInspect | undefined> {
     return orUndefined(this.client.json<ImageInspect>({ path: `/images/${encodeURIComponent(ref)}/json` }));
@@ -138,8 +168,70 @@ export class ComposeBackend {
     await this.client.call({ method: 'POST', path: `/containers/${encodeURIComponent(id)}/rename`, query: { name } });
   }
 
+  // ---- stop, kill, pause and images (down, stop, start, restart, kill, rm, pause, unpause) ----
+
+  async killContainer(id: string, signal?: string): Promise<void> {
+    await this.client.call({ method: 'POST', path: `/containers/${encodeURIComponent(id)}/kill`, query: { signal } });
+  }
+
+  /** POST /images/create (`fromImage` without its tag, `tag` a tag or digest): the JSON progress stream. */
+  pullImage(fromImage: string, tag: string | undefined, headers: Record<string, string> = {}, platform?: string): Promise<IncomingMessage> {
+    return this.client.request({ method: 'POST', path: '/images/create', query: { fromImage, tag, platform }, headers });
+  }
+
+  /** POST /images/{name}/push: the JSON progress stream of a push. */
+  pushImage(name: string, tag: string | undefined, headers: Record<string, string> = {}): Promise<IncomingMessage> {
+    return this.client.request({ method: 'POST', path: `/images/${name.split('/').map(encodeURIComponent).join('/')}/push`, query: { tag }, headers });
+  }
+
+  /** POST /build with a context body: the JSON progress stream. */
+  build(query: Query, body: Readable, headers: Record<string, string>): Promise<IncomingMessage> {
+    return this.client.request({ method: 'POST', path: '/build', query, headers, input: body, contentType: 'application/x-tar' });
+  }
+
+  /** GET /events for the project's containers, as a live stream (the caller destroys it when done). */
+  projectEvents(project: string): Promise<IncomingMessage> {
+    return this.events({ type: ['container'], label: [`${PROJECT}=${project}`] });
+  }
+
+
+  /** Pull an image (a reference without tag or digest pulls `:latest`); throws the registry's error. */
+  async pull(ref: string): Promise<void> {
+    const tagged = /@|:[^/]*$/.test(ref) ? ref : `${ref}:latest`;
+    const res = await this.client.request({ method: 'POST', path: '/images/create', query: { fromImage: tagged } });
+    for await (const m of parseJSONMessages(res)) {
+      if (m.error || m.errorDetail) throw new Error(m.errorDetail?.message ?? m.error);
+    }
+  }
+
+  /** Blocks until the container reaches the condition; its exit code. */
+  async waitContainer(id: string, condition?: 'not-running' | 'next-exit' | 'removed'): Promise<number> {
+    const res = await this.client.json<{ StatusCode: number }>({ method: 'POST', path: `/containers/${encodeURIComponent(id)}/wait`, query: { condition } });
+    return res.StatusCode;
+  }
+
   async restartContainer(id: string, timeout?: number): Promise<void> {
     await this.client.call({ method: 'POST', path: `/containers/${encodeURIComponent(id)}/restart`, query: { t: timeout } });
+  }
+
+  async pauseContainer(id: string): Promise<void> {
+    await this.client.call({ method: 'POST', path: `/containers/${encodeURIComponent(id)}/pause` });
+  }
+
+  async unpauseContainer(id: string): Promise<void> {
+    await this.client.call({ method: 'POST', path: `/containers/${encodeURIComponent(id)}/unpause` });
+  }
+
+  /** Images carrying the project's label (the ones compose built), dangling ones left out. */
+  async projectImages(project: string): Promise<ImageSummary[]> {
+    return this.client.json<ImageSummary[]>({
+      path: '/images/json',
+      query: { filters: JSON.stringify({ label: { [`${PROJECT}=${project}`]: true }, dangling: { false: true } }) },
+    });
+  }
+
+  async removeImage(ref: string): Promise<void> {
+    await this.client.call({ method: 'DELETE', path: `/images/${encodeURIComponent(ref)}` });
   }
 
   async disconnectNetwork(network: string, container: string, force = false): Promise<void> {

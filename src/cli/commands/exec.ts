@@ -6,6 +6,7 @@ import { StatusError, type CommandSpec, type Context } from '../command.js';
 import type { ParsedFlags } from '../flags.js';
 import { expandEnv, readOptionFile } from '../run-options.js';
 import { monitorTtySize, streamHijacked } from '../attach-io.js';
+import { runExecSession } from '../exec-session.js';
 
 function execEnv(ctx: Context, f: ParsedFlags): string[] | undefined {
   const mapping = { readFile: (p: string) => readFileSync(p, 'utf8'), getenv: (k: string) => ctx.env[k] };
@@ -47,30 +48,7 @@ export function execConfig(f: ParsedFlags, env: string[] | undefined): ExecConfi
 }
 
 async function exec(ctx: Context, f: ParsedFlags): Promise<number> {
-  const name = encodeURIComponent(f.args[0] ?? '');
-  const cfg = execConfig(f, execEnv(ctx, f));
-  if (cfg.AttachStdin && cfg.Tty && !ctx.stdin.isTTY) throw new StatusError('the input device is not a TTY', 1);
-  // The initial size goes with the create (API >= 1.42, as docker 23+ sends it): a resize after the start
-  // would race with the command's first look at its terminal.
-  const { rows, columns } = ctx.stdout;
-  if (cfg.Tty && !f.bool('detach') && rows && columns) cfg.ConsoleSize = [rows, columns];
-  const client = ctx.client();
-  const { Id: execId } = await client.json<{ Id: string }>({ method: 'POST', path: `/containers/${name}/exec`, body: cfg });
-  if (f.bool('detach')) {
-    await client.call({ method: 'POST', path: `/exec/${execId}/start`, body: { Detach: true, Tty: !!cfg.Tty } });
-    return 0;
-  }
-  const conn = await client.hijack(`/exec/${execId}/start`, undefined, { Detach: false, Tty: !!cfg.Tty });
-  const stop = cfg.Tty
-    ? monitorTtySize(ctx, (h, w) => client.call({ method: 'POST', path: `/exec/${execId}/resize`, query: { h, w } }).then(() => undefined))
-    : undefined;
-  try {
-    await streamHijacked(ctx, conn, { tty: !!cfg.Tty, stdin: !!cfg.AttachStdin });
-  } finally {
-    stop?.();
-  }
-  const inspect = await client.json<{ ExitCode: number | null; Running: boolean }>({ path: `/exec/${execId}/json` });
-  return inspect.ExitCode ?? 0;
+  return runExecSession(ctx, f.args[0] ?? '', execConfig(f, execEnv(ctx, f)), f.bool('detach'));
 }
 
 async function attach(ctx: Context, f: ParsedFlags): Promise<number> {

@@ -218,7 +218,7 @@ async function untarLocal(content: Readable, dstDir: string, keepOwners: boolean
   if (code !== 0) throw new StatusError(stderr.trim() || `tar failed (exit ${code})`, 1);
 }
 
-interface CpConfig {
+export interface CpConfig {
   container: string;
   sourcePath: string;
   destPath: string;
@@ -233,7 +233,7 @@ async function statPath(ctx: Context, container: string, p: string): Promise<Pat
   return decodeStat(res.headers['x-docker-container-path-stat']);
 }
 
-async function copyFromContainer(ctx: Context, c: CpConfig): Promise<void> {
+export async function copyFromContainer(ctx: Context, c: CpConfig): Promise<void> {
   let dstPath = c.destPath;
   let srcPath = c.sourcePath;
   if (dstPath !== '-') dstPath = resolveLocalPath(dstPath);
@@ -310,7 +310,7 @@ async function localContentSize(p: string): Promise<number> {
   return total;
 }
 
-async function copyToContainer(ctx: Context, c: CpConfig): Promise<void> {
+export async function copyToContainer(ctx: Context, c: CpConfig): Promise<void> {
   let srcPath = c.sourcePath;
   const dstPath = c.destPath;
   if (srcPath !== '-') srcPath = resolveLocalPath(srcPath);

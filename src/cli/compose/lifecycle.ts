@@ -1,4 +1,170 @@
-// Placeholder: the command(s) of this file are being written; main.ts reports "not supported yet".
-import type { ComposeCommand } from './context.js';
+// `berth compose start|stop|restart|kill|rm|pause|unpause [SERVICE...]`: Docker Compose v2's flags,
+// output and messages over src/compose/lifecycle.ts. All of them work from the compose file or, given
+// only `-p NAME`, from the engine's labels.
+import { writeOut } from '../command.js';
+import type { FlagSpec, ParsedFlags } from '../flags.js';
+import { readLine } from '../prompt.js';
+import { parallelLimit } from '../../compose/graph.js';
+import * as L from '../../compose/lifecycle.js';
+import type { Progress } from '../../compose/progress.js';
+import { ComposeError } from '../../compose/types.js';
+import { containerName } from '../../compose/backend.js';
+import type { ComposeCommand, ComposeContext } from './context.js';
 
-export const commands: Record<string, ComposeCommand> = {};
+const PROJECT_NAME = /^[a-z0-9][a-z0-9_-]*$/;
+
+/**
+ * What the command works on, as Compose's projectOrName: with -f, or without -p, the project from the
+ * files (if they cannot be read but COMPOSE_PROJECT_NAME is set, that project by its labels); with
+ * only -p, the project by its labels (the file in the directory, if any, is not read).
+ */
+export async function composeTarget(ctx: ComposeContext): Promise<L.Target> {
+  const { files, projectName } = ctx.options;
+  if (files.length || !projectName) {
+    try {
+      const project = await ctx.project();
+      return { name: project.name, project };
+    } catch (err) {
+      const fromEnv = ctx.env.COMPOSE_PROJECT_NAME;
+      if (!fromEnv) throw err;
+      return { name: checkedName(fromEnv.toLowerCase()) };
+    }
+  }
+  return { name: checkedName(projectName.toLowerCase()) };
+}
+
+function checkedName(name: string): string {
+  if (!PROJECT_NAME.test(name)) {
+    throw new ComposeError(`invalid project name "${name}": must consist only of lowercase alphanumeric characters, hyphens, and underscores as well as start with a letter or number`);
+  }
+  return name;
+}
+
+/** -t/--timeout: undefined unless given (each container's own stop timeout then applies). */
+export function timeoutFlag(flags: ParsedFlags): number | undefined {
+  return flags.has('timeout') ? flags.num('timeout') : undefined;
+}
+
+export function limitOf(ctx: ComposeContext): number {
+  return parallelLimit(ctx.options.parallel, ctx.env);
+}
+
+// TEMPORARY plain renderer until src/cli/compose/progress.ts lands on main (then replaced by it).
+export function plainProgress(ctx: ComposeContext): Progress {
+  const prefix = ctx.options.dryRun ? 'DRY-RUN MODE - ' : '';
+  const quiet = ctx.options.progress === 'quiet';
+  return {
+    event: (e) => {
+      if (!quiet) ctx.stderr.write(`${prefix} ${e.id}  ${e.status}${e.text ? ` ${e.text}` : ''}\n`);
+    },
+    info: (line) => {
+      if (!quiet) ctx.stderr.write(`${line}\n`);
+    },
+  };
+}
+
+const TIMEOUT: FlagSpec = { name: 'timeout', short: 't', type: 'int', default: 0, description: 'Specify a shutdown timeout in seconds' };
+
+const common = (ctx: ComposeContext, flags: ParsedFlags): L.CommonOptions => ({ services: flags.args, dryRun: ctx.options.dryRun, limit: limitOf(ctx) });
+
+export const commands: Record<string, ComposeCommand> = {
+  start: {
+    usage: '[SERVICE...]',
+    description: 'Start services',
+    flags: [],
+    run: async (ctx, flags) => {
+      await L.start(ctx.backend(), await composeTarget(ctx), common(ctx, flags), plainProgress(ctx));
+      return 0;
+    },
+  },
+  stop: {
+    usage: '[OPTIONS] [SERVICE...]',
+    description: 'Stop services',
+    flags: [TIMEOUT],
+    run: async (ctx, flags) => {
+      await L.stop(ctx.backend(), await composeTarget(ctx), { ...common(ctx, flags), timeout: timeoutFlag(flags) }, plainProgress(ctx));
+      return 0;
+    },
+  },
+  restart: {
+    usage: '[OPTIONS] [SERVICE...]',
+    description: 'Restart service containers',
+    flags: [TIMEOUT, { name: 'no-deps', type: 'bool', description: "Don't restart dependent services" }],
+    run: async (ctx, flags) => {
+      const opts = { ...common(ctx, flags), timeout: timeoutFlag(flags), noDeps: flags.bool('no-deps') };
+      await L.restart(ctx.backend(), await composeTarget(ctx), opts, plainProgress(ctx));
+      return 0;
+    },
+  },
+  kill: {
+    usage: '[OPTIONS] [SERVICE...]',
+    description: 'Force stop service containers',
+    flags: [
+      { name: 'remove-orphans', type: 'bool', description: 'Remove containers for services not defined in the Compose file' },
+      { name: 'signal', short: 's', type: 'string', default: 'SIGKILL', description: 'SIGNAL to send to the container' },
+    ],
+    run: async (ctx, flags) => {
+      const opts = { ...common(ctx, flags), signal: flags.str('signal') || 'SIGKILL', removeOrphans: removeOrphans(ctx, flags) };
+      if (!(await L.kill(ctx.backend(), await composeTarget(ctx), opts, plainProgress(ctx)))) ctx.stderr.write('no container to kill\n');
+      return 0;
+    },
+  },
+  rm: {
+    usage: '[OPTIONS] [SERVICE...]',
+    description: 'Removes stopped service containers\n\nBy default, anonymous volumes attached to containers will not be removed. You\ncan override this with -v. To list all volumes, use "berth volume ls".\n\nAny data which is not in a volume will be lost.',
+    flags: [
+      { name: 'force', short: 'f', type: 'bool', description: "Don't ask to confirm removal" },
+      { name: 'stop', short: 's', type: 'bool', description: 'Stop the containers, if required, before removing' },
+      { name: 'volumes', short: 'v', type: 'bool', description: 'Remove any anonymous volumes attached to containers' },
+      { name: 'all', short: 'a', type: 'bool', hidden: true, description: 'Deprecated - no effect' },
+    ],
+    run: rm,
+  },
+  pause: {
+    usage: '[SERVICE...]',
+    description: 'Pause services',
+    flags: [],
+    run: async (ctx, flags) => {
+      await L.pause(ctx.backend(), await composeTarget(ctx), { ...common(ctx, flags), unpause: false }, plainProgress(ctx));
+      return 0;
+    },
+  },
+  unpause: {
+    usage: '[SERVICE...]',
+    description: 'Unpause services',
+    flags: [],
+    run: async (ctx, flags) => {
+      await L.pause(ctx.backend(), await composeTarget(ctx), { ...common(ctx, flags), unpause: true }, plainProgress(ctx));
+      return 0;
+    },
+  },
+};
+
+/** --remove-orphans, defaulting to COMPOSE_REMOVE_ORPHANS as in Compose. */
+export function removeOrphans(ctx: ComposeContext, flags: ParsedFlags): boolean {
+  if (flags.has('remove-orphans')) return flags.bool('remove-orphans');
+  return ['1', 'true', 't', 'TRUE', 'True'].includes(ctx.env.COMPOSE_REMOVE_ORPHANS ?? '');
+}
+
+async function rm(ctx: ComposeContext, flags: ParsedFlags): Promise<number> {
+  const backend = ctx.backend();
+  const target = await composeTarget(ctx);
+  const progress = plainProgress(ctx);
+  const stopFirst = flags.bool('stop');
+  if (stopFirst) await L.stop(backend, target, { ...common(ctx, flags), timeout: undefined }, progress);
+  const containers = await L.stoppedContainers(backend, target, { ...common(ctx, flags), stopFirst });
+  if (!containers.length) {
+    ctx.stderr.write('No stopped containers\n');
+    return 0;
+  }
+  const message = `Going to remove ${containers.map(containerName).join(', ')}`;
+  if (flags.bool('force')) {
+    await writeOut(ctx.stdout, `${message}\n`);
+  } else {
+    const answer = await readLine(ctx, `? ${message} (y/N) `);
+    if (!ctx.stdin.isTTY) await writeOut(ctx.stdout, '\n');
+    if (!/^y(es)?$/i.test(answer)) return 0;
+  }
+  await L.removeContainers(backend, containers, { volumes: flags.bool('volumes'), force: flags.bool('force'), dryRun: ctx.options.dryRun }, progress);
+  return 0;
+}

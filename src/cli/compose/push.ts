@@ -1,4 +1,24 @@
-// Placeholder: the command(s) of this file are being written; main.ts reports "not supported yet".
-import type { ComposeCommand } from './context.js';
+// `berth compose push [SERVICE...]`: push the services' images (`image:` and build.tags) through the engine.
+import { selectServices } from '../../compose/up.js';
+import type { FlagSpec, ParsedFlags } from '../flags.js';
+import type { ComposeCommand, ComposeContext } from './context.js';
+import { pullServices } from './pull.js';
 
-export const commands: Record<string, ComposeCommand> = {};
+const FLAGS: FlagSpec[] = [
+  { name: 'ignore-push-failures', type: 'bool', description: 'Push what it can and ignores images with push failures' },
+  { name: 'include-deps', type: 'bool', description: 'Also push images of services declared as dependencies' },
+  { name: 'quiet', short: 'q', type: 'bool', description: 'Push without printing progress information' },
+];
+
+async function run(ctx: ComposeContext, f: ParsedFlags): Promise<number> {
+  if (f.bool('quiet') && ctx.options.progress === 'auto') ctx.options.progress = 'quiet';
+  const project = await ctx.project();
+  // Only services with an image name of their own (or a build) can be pushed.
+  const names = selectServices(project, f.args, !f.bool('include-deps')).filter((s) => project.services[s]!.image);
+  await pullServices(ctx, project, names, 'push', f);
+  return 0;
+}
+
+export const commands: Record<string, ComposeCommand> = {
+  push: { usage: '[OPTIONS] [SERVICE...]', description: 'Push service images', flags: FLAGS, run },
+};

@@ -1,4 +1,286 @@
-// Placeholder: the command(s) of this file are being written; main.ts reports "not supported yet".
-import type { ComposeCommand } from './context.js';
+// `berth compose run [OPTIONS] SERVICE [COMMAND] [ARGS...]`: a one-off container of a service
+// (src/compose/run.ts), its dependencies started first unless --no-deps; attached before it starts so
+// no output is lost, and its exit code is ours. A TTY and stdin by default, as Compose does, unless our
+// input is not a terminal (a script) or -T says otherwise.
+import { readFileSync } from 'node:fs';
+import type { ContainerCreateRequest } from '../../api/types.js';
+import { ApiError } from '../../client/errors.js';
+import type { EngineClient } from '../../client/engine.js';
+import type { ComposeBackend } from '../../compose/backend.js';
+import type { Progress } from '../../compose/progress.js';
+import { ensureImage, ensureResources, newSlug, oneOffCreateRequest, startDependencies, type OneOffOptions } from '../../compose/run.js';
+import { ComposeError, type Project } from '../../compose/types.js';
+import { SERVICE } from '../../compose/labels.js';
+import { StatusError, writeOut } from '../command.js';
+import type { ParsedFlags } from '../flags.js';
+import { monitorTtySize, streamHijacked } from '../attach-io.js';
+import { detached } from '../commands/exec.js';
+import { OptionError, parsePublish } from '../run-options.js';
+import type { ComposeCommand, ComposeContext } from './context.js';
 
-export const commands: Record<string, ComposeCommand> = {};
+/** shellwords.Parse for --entrypoint: words split on blanks, single and double quotes, backslashes. */
+export function shellWords(s: string): string[] {
+  const words: string[] = [];
+  let cur = '';
+  let inWord = false;
+  let quote: '"' | "'" | undefined;
+  for (let i = 0; i < s.length; i++) {
+    const ch = s[i]!;
+    if (quote) {
+      if (ch === quote) quote = undefined;
+      else if (ch === '\\' && quote === '"' && i + 1 < s.length) cur += s[++i];
+      else cur += ch;
+    } else if (ch === '"' || ch === "'") {
+      quote = ch;
+      inWord = true;
+    } else if (ch === '\\' && i + 1 < s.length) {
+      cur += s[++i];
+      inWord = true;
+    } else if (/\s/.test(ch)) {
+      if (inWord) words.push(cur);
+      cur = '';
+      inWord = false;
+    } else {
+      cur += ch;
+      inWord = true;
+    }
+  }
+  if (quote) throw new ComposeError(`invalid command line string: unterminated quote in --entrypoint "${s}"`);
+  if (inWord) words.push(cur);
+  return words;
+}
+
+/** Plain progress lines on stderr (" Container app-db-1  Started"), as Compose prints them off a terminal. */
+function plainProgress(ctx: ComposeContext): Progress {
+  const quiet = ctx.options.progress === 'quiet';
+  return {
+    event: (e) => {
+      if (!quiet) ctx.stderr.write(` ${e.id}  ${e.status}${e.text ? ` ${e.text}` : ''}\n`);
+    },
+    info: (line) => {
+      if (!quiet) ctx.stderr.write(`${line}\n`);
+    },
+  };
+}
+
+/** -e entries, then --env-from-file lines for keys not already given. */
+function environment(f: ParsedFlags): string[] {
+  const env = [...f.list('env')];
+  const given = new Set(env.map((e) => e.split('=')[0]));
+  for (const file of f.list('env-from-file')) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (err) {
+      throw new ComposeError(`could not read --env-from-file ${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
+    }
+    for (const raw of text.split(/\r?\n/)) {
+      const line = raw.trim().replace(/^export\s+/, '');
+      if (!line || line.startsWith('#')) continue;
+      const eq = line.indexOf('=');
+      const key = eq < 0 ? line : line.slice(0, eq);
+      if (given.has(key)) continue;
+      given.add(key);
+      env.push(eq < 0 ? key : `${key}=${line.slice(eq + 1).replace(/^(['"])(.*)\1$/, '$2')}`);
+    }
+  }
+  return env;
+}
+
+function labels(f: ParsedFlags): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const l of f.list('label')) {
+    const eq = l.indexOf('=');
+    if (eq < 0) throw new ComposeError('label must be set as KEY=VALUE');
+    out[l.slice(0, eq)] = l.slice(eq + 1);
+  }
+  return out;
+}
+
+/** Compose's TTY rule: -t/-T when given; otherwise a TTY when our output is a terminal and our input too. */
+function ttyMode(ctx: ComposeContext, f: ParsedFlags): boolean {
+  if (f.has('tty') && f.has('no-tty')) throw new ComposeError("--tty and --no-tty can't be used together");
+  if (f.has('tty')) return f.bool('tty');
+  if (f.has('no-tty')) return !f.bool('no-tty');
+  if (!f.has('interactive') && !ctx.stdin.isTTY) return false;
+  return !!ctx.stdout.isTTY;
+}
+
+function runOptions(ctx: ComposeContext, f: ParsedFlags, command: string[]): OneOffOptions {
+  if (f.list('publish').length && f.bool('service-ports')) throw new ComposeError('--service-ports and --publish are incompatible');
+  let publish: OneOffOptions['publish'];
+  try {
+    publish = f.list('publish').length ? parsePublish(f.list('publish')) : undefined;
+  } catch (err) {
+    if (err instanceof OptionError) throw new ComposeError(err.message);
+    throw err;
+  }
+  return {
+    command,
+    entrypoint: f.has('entrypoint') ? shellWords(f.str('entrypoint')) : undefined,
+    environment: environment(f),
+    labels: labels(f),
+    user: f.str('user') || undefined,
+    workdir: f.str('workdir') || undefined,
+    name: f.str('name') || undefined,
+    tty: ttyMode(ctx, f),
+    interactive: f.bool('interactive'),
+    autoRemove: f.bool('rm'),
+    servicePorts: f.bool('service-ports'),
+    publish,
+    volumes: f.list('volume'),
+    useAliases: f.bool('use-aliases'),
+    capAdd: f.list('cap-add'),
+    capDrop: f.list('cap-drop'),
+  };
+}
+
+function pullPolicy(f: ParsedFlags): 'always' | 'missing' | 'never' {
+  const p = f.str('pull') || 'policy';
+  if (p === 'always' || p === 'never' || p === 'missing') return p;
+  if (p === 'policy') return 'missing';
+  throw new ComposeError(`invalid --pull value "${p}": use always, missing or never`);
+}
+
+/** --remove-orphans: containers of services the file no longer declares (one-offs aside). */
+async function removeOrphans(backend: ComposeBackend, project: Project, progress: Progress): Promise<void> {
+  const known = new Set([...Object.keys(project.services), ...Object.keys(project.disabledServices)]);
+  for (const c of await backend.containers(project.name, { all: true, oneoff: false })) {
+    if (known.has(c.Labels?.[SERVICE] ?? '')) continue;
+    const name = (c.Names[0] ?? '').replace(/^\//, '');
+    progress.event({ id: `Container ${name}`, status: 'Removing', state: 'working' });
+    await backend.removeContainer(c.Id, { force: true });
+    progress.event({ id: `Container ${name}`, status: 'Removed', state: 'done' });
+  }
+}
+
+async function run(ctx: ComposeContext, f: ParsedFlags): Promise<number> {
+  const [serviceName = '', ...command] = f.args;
+  if (f.bool('build')) throw new ComposeError('--build is not supported by berth compose run yet: build the image first with "berth compose build"');
+  const opts = runOptions(ctx, f, command);
+  const policy = pullPolicy(f);
+  const project = await ctx.project();
+  const service = project.services[serviceName];
+  if (!service) throw new ComposeError(`no such service: ${serviceName}`);
+  if (opts.interactive && opts.tty && !ctx.stdin.isTTY) throw new StatusError('the input device is not a TTY', 1);
+  const backend = ctx.backend();
+  const progress = plainProgress(ctx);
+  if (f.bool('remove-orphans')) await removeOrphans(backend, project, progress);
+  if (!f.bool('no-deps')) await startDependencies(backend, project, serviceName, progress);
+  await ensureResources(backend, project, [serviceName], progress);
+  await ensureImage(backend, project, serviceName, policy, progress);
+  const { name, body } = oneOffCreateRequest(project, serviceName, service, opts, newSlug());
+  if (f.bool('detach')) body.AttachStdin = body.AttachStdout = body.AttachStderr = body.StdinOnce = false;
+  const { rows, columns } = ctx.stdout;
+  if (body.Tty && rows && columns && body.HostConfig) (body.HostConfig as { ConsoleSize?: [number, number] }).ConsoleSize = [rows, columns];
+  const id = await createOneOff(backend, name, body);
+  const client = ctx.client();
+  if (f.bool('detach')) {
+    await startOrFail(client, id);
+    if (!f.bool('quiet')) await writeOut(ctx.stdout, `${id}\n`);
+    return 0;
+  }
+  return attachAndStart(ctx, client, id, body);
+}
+
+async function createOneOff(backend: ComposeBackend, name: string, body: ContainerCreateRequest): Promise<string> {
+  try {
+    return await backend.createContainer(name, body);
+  } catch (err) {
+    if (err instanceof ApiError) throw new ComposeError(`Error response from daemon: ${err.message}`);
+    throw err;
+  }
+}
+
+async function startOrFail(client: EngineClient, id: string): Promise<void> {
+  try {
+    await client.call({ method: 'POST', path: `/containers/${id}/start` });
+  } catch (err) {
+    if (err instanceof ApiError) throw new ComposeError(`Error response from daemon: ${err.message}`);
+    throw err;
+  }
+}
+
+/** Attach, register the wait, start, stream until the end; the container's exit code. */
+async function attachAndStart(ctx: ComposeContext, client: EngineClient, id: string, body: ContainerCreateRequest): Promise<number> {
+  const stdin = !!body.AttachStdin;
+  const tty = !!body.Tty;
+  const conn = await client.hijack(`/containers/${id}/attach`, { stream: true, stdin, stdout: true, stderr: true }, undefined);
+  const wait = await client.deferred<{ StatusCode: number; Error?: { Message?: string } | null }>({
+    method: 'POST',
+    path: `/containers/${id}/wait`,
+    query: { condition: body.HostConfig?.AutoRemove ? 'removed' : 'next-exit' },
+  });
+  const streaming = streamHijacked(ctx, conn, { tty, stdin });
+  streaming.catch(() => undefined);
+  try {
+    await startOrFail(client, id);
+  } catch (err) {
+    conn.socket.destroy();
+    if (body.HostConfig?.AutoRemove) {
+      // The daemon removes a container that failed to start only when asked: --rm leaves nothing.
+      await client.call({ method: 'DELETE', path: `/containers/${id}`, query: { force: true } }).catch(() => undefined);
+    }
+    throw err;
+  }
+  const stopResize = tty ? monitorTtySize(ctx, (h, w) => client.call({ method: 'POST', path: `/containers/${id}/resize`, query: { h, w } }).then(() => undefined)) : undefined;
+  const stopProxy = tty ? undefined : proxySignals(client, id);
+  try {
+    await streaming;
+    if (stdin && (await detached(client, id, wait.result))) return 0;
+    const status = await wait.result;
+    if (status.Error?.Message) ctx.stderr.write(`${status.Error.Message}\n`);
+    return status.StatusCode;
+  } finally {
+    stopResize?.();
+    stopProxy?.();
+  }
+}
+
+/** SIGINT/SIGTERM go to the container (Compose forwards signals to a one-off). */
+function proxySignals(client: EngineClient, id: string): () => void {
+  const handlers = (['SIGINT', 'SIGTERM'] as const).map((sig) => {
+    const h = (): void => {
+      client.call({ method: 'POST', path: `/containers/${id}/kill`, query: { signal: sig } }).catch(() => undefined);
+    };
+    process.on(sig, h);
+    return [sig, h] as const;
+  });
+  return () => handlers.forEach(([sig, h]) => process.off(sig, h));
+}
+
+export const commands: Record<string, ComposeCommand> = {
+  run: {
+    usage: '[OPTIONS] SERVICE [COMMAND] [ARGS...]',
+    description: 'Run a one-off command on a service',
+    flags: [
+      { name: 'build', type: 'bool', description: 'Build image before starting container' },
+      { name: 'cap-add', type: 'stringArray', valueName: 'list', description: 'Add Linux capabilities' },
+      { name: 'cap-drop', type: 'stringArray', valueName: 'list', description: 'Drop Linux capabilities' },
+      { name: 'detach', short: 'd', type: 'bool', description: 'Run container in background and print container ID' },
+      { name: 'entrypoint', type: 'string', description: 'Override the entrypoint of the image' },
+      { name: 'env', short: 'e', type: 'stringArray', valueName: 'stringArray', description: 'Set environment variables' },
+      { name: 'env-from-file', type: 'stringArray', valueName: 'stringArray', description: 'Set environment variables from file' },
+      { name: 'interactive', short: 'i', type: 'bool', default: true, description: 'Keep STDIN open even if not attached' },
+      { name: 'label', short: 'l', type: 'stringArray', valueName: 'stringArray', description: 'Add or override a label' },
+      { name: 'name', type: 'string', description: 'Assign a name to the container' },
+      { name: 'no-deps', type: 'bool', description: "Don't start linked services" },
+      { name: 'no-tty', short: 'T', type: 'bool', description: 'Disable pseudo-TTY allocation (default: auto-detected)' },
+      { name: 'publish', short: 'p', type: 'stringArray', valueName: 'stringArray', description: "Publish a container's port(s) to the host" },
+      { name: 'pull', type: 'string', default: 'policy', description: 'Pull image before running ("always"|"missing"|"never")' },
+      { name: 'quiet', short: 'q', type: 'bool', description: "Don't print anything to STDOUT" },
+      { name: 'quiet-pull', type: 'bool', description: 'Pull without printing progress information' },
+      { name: 'remove-orphans', type: 'bool', description: 'Remove containers for services not defined in the Compose file' },
+      { name: 'rm', type: 'bool', description: 'Automatically remove the container when it exits' },
+      { name: 'service-ports', short: 'P', type: 'bool', description: "Run command with all service's ports enabled and mapped to the host" },
+      { name: 'tty', short: 't', type: 'bool', default: true, hidden: true, description: 'Allocate a pseudo-TTY' },
+      { name: 'use-aliases', type: 'bool', description: "Use the service's network useAliases in the network(s) the container connects to" },
+      { name: 'user', short: 'u', type: 'string', description: 'Run as specified username or uid' },
+      { name: 'volume', short: 'v', type: 'stringArray', valueName: 'stringArray', description: 'Bind mount a volume' },
+      { name: 'workdir', short: 'w', type: 'string', description: 'Working directory inside the container' },
+    ],
+    stopAtFirstArg: true,
+    args: { min: 1 },
+    run,
+  },
+};

@@ -1,0 +1,282 @@
+// `berth compose up` and friends on a real berthd (issue 11 items 5, 7, 8): the flows users run most —
+// a health-gated web+db stack, service names resolved between containers, a published port, an
+// unchanged `up` that recreates nothing, a changed service recreated with its reason, --force-recreate,
+// --scale, orphans, --build, --wait on a failing health check, a migration service
+// (service_completed_successfully), an unhealthy dependency, a missing image and a taken port.
+// Names and labels are checked as Docker Compose v2 writes them.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { promises as fs } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { spawn } from 'node:child_process';
+import { REPO, TestDaemon, context, type RunResult } from './harness.js';
+import { httpGetReady } from '../support/api.js';
+
+// An image whose health check passes once /tmp/ready exists (the db "starts" in about a second).
+const DB_DOCKERFILE = 'FROM busybox\nHEALTHCHECK --interval=1s --timeout=2s --retries=30 CMD test -f /tmp/ready\nCMD ["sh", "-c", "sleep 1; echo db-says-hi > /tmp/index.html; touch /tmp/ready; trap \\"exit 0\\" TERM; httpd -f -p 5432 -h /tmp & wait"]\n';
+const BAD_DOCKERFILE = 'FROM busybox\nHEALTHCHECK --interval=1s --timeout=2s --retries=2 CMD false\nCMD ["sleep", "300"]\n';
+
+function compose(web: { env?: string; ports?: string } = {}, extra = ''): string {
+  return `
+services:
+  db:
+    build: ./db
+    image: uptest-db
+  web:
+    image: busybox
+    command: ["sh", "-c", "echo web-page > /tmp/index.html; trap 'exit 0' TERM; httpd -f -p 80 -h /tmp & wait"]
+    environment:
+      LOG_LEVEL: ${web.env ?? 'info'}
+    ports:
+      - "${web.ports ?? '127.0.0.1:18081:80'}"
+    depends_on:
+      db:
+        condition: service_healthy
+  worker:
+    image: busybox
+    command: ["sh", "-c", "trap 'exit 0' TERM; sleep 300 & wait"]
+${extra}`;
+}
+
+describe('berth compose up', () => {
+  let d: TestDaemon;
+  let dir: string;
+  before(async () => {
+    d = await TestDaemon.start();
+    await d.importBusybox();
+    dir = await context({ 'compose.yaml': compose(), 'db/Dockerfile': DB_DOCKERFILE, 'bad/Dockerfile': BAD_DOCKERFILE });
+  });
+  after(async () => {
+    await d.compose(dir, ['down', '-v', '--remove-orphans']).catch(() => undefined);
+    await fs.rm(dir, { recursive: true, force: true });
+    await d.cleanup();
+  });
+
+  const ok = (r: RunResult): string => {
+    assert.equal(r.code, 0, `exit ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
+    return r.stdout + r.stderr;
+  };
+  const up = (args: string[], cwd = dir) => d.compose(cwd, ['-p', 'uptest', ...args]);
+  const ids = async (): Promise<Map<string, string>> => {
+    const out = ok(await d.berth(['ps', '-a', '--filter', 'label=com.docker.compose.project=uptest', '--format', '{{.Names}} {{.ID}}']));
+    return new Map(out.trim().split('\n').filter(Boolean).map((l) => l.split(' ') as [string, string]));
+  };
+  const label = async (name: string, key: string) => ok(await d.berth(['inspect', '-f', `{{index .Config.Labels "${key}"}}`, name])).trim();
+
+  it('starts web after db is healthy, with Compose names and labels, a network, service names and a published port', async () => {
+    const out = ok(await up(['up', '-d']));
+    assert.match(out, /Network uptest_default Created/);
+    assert.match(out, /Container uptest-db-1 Healthy/);
+    assert.match(out, /Container uptest-web-1 Started/);
+    // web started only once db was healthy
+    assert.ok(out.indexOf('Container uptest-db-1 Healthy') < out.indexOf('Container uptest-web-1 Started'), out);
+    assert.deepEqual([...(await ids()).keys()].sort(), ['uptest-db-1', 'uptest-web-1', 'uptest-worker-1']);
+    assert.equal(await label('uptest-web-1', 'com.docker.compose.project'), 'uptest');
+    assert.equal(await label('uptest-web-1', 'com.docker.compose.service'), 'web');
+    assert.equal(await label('uptest-web-1', 'com.docker.compose.container-number'), '1');
+    assert.equal(await label('uptest-web-1', 'com.docker.compose.oneoff'), 'False');
+    assert.equal(await label('uptest-web-1', 'com.docker.compose.project.working_dir'), dir);
+    assert.match(await label('uptest-web-1', 'com.docker.compose.config-hash'), /^[0-9a-f]{64}$/);
+    assert.match(await label('uptest-web-1', 'com.docker.compose.image'), /^sha256:[0-9a-f]{64}$/);
+    assert.equal(ok(await d.berth(['network', 'inspect', '-f', '{{index .Labels "com.docker.compose.network"}}', 'uptest_default'])).trim(), 'default');
+    // Service names resolve between containers; the published port answers on 127.0.0.1.
+    assert.match(ok(await d.berth(['exec', 'uptest-web-1', 'wget', '-qO-', 'http://db:5432/index.html'])), /db-says-hi/);
+    assert.match(ok(await d.berth(['exec', 'uptest-worker-1', 'wget', '-qO-', 'http://web/index.html'])), /web-page/);
+    assert.match(await httpGetReady(18081), /web-page/);
+  });
+
+  it('an unchanged up recreates nothing and says Running', async () => {
+    const before = await ids();
+    const out = ok(await up(['up', '-d']));
+    assert.match(out, /Container uptest-db-1 Running/);
+    assert.match(out, /Container uptest-web-1 Running/);
+    assert.doesNotMatch(out, /Recreate|Creat/);
+    assert.deepEqual(await ids(), before);
+  });
+
+  it('a changed environment variable recreates only that service, saying why', async () => {
+    const before = await ids();
+    await fs.writeFile(path.join(dir, 'compose.yaml'), compose({ env: 'debug' }));
+    const out = ok(await up(['up', '-d']));
+    assert.match(out, /Container uptest-web-1 Recreated? .*(environment|configuration)/);
+    const now = await ids();
+    assert.notEqual(now.get('uptest-web-1'), before.get('uptest-web-1'));
+    assert.equal(now.get('uptest-db-1'), before.get('uptest-db-1'));
+    assert.equal(now.get('uptest-worker-1'), before.get('uptest-worker-1'));
+    assert.match(ok(await d.berth(['exec', 'uptest-web-1', 'sh', '-c', 'echo $LOG_LEVEL'])), /debug/);
+  });
+
+  it('--force-recreate recreates the named service', async () => {
+    const before = await ids();
+    const out = ok(await up(['up', '-d', '--force-recreate', 'worker']));
+    assert.match(out, /Container uptest-worker-1 Recreated/);
+    const now = await ids();
+    assert.notEqual(now.get('uptest-worker-1'), before.get('uptest-worker-1'));
+    assert.equal(now.get('uptest-web-1'), before.get('uptest-web-1'));
+  });
+
+  it('--scale worker=3 then back to 1', async () => {
+    ok(await up(['up', '-d', '--scale', 'worker=3']));
+    let names = [...(await ids()).keys()].filter((n) => n.includes('worker')).sort();
+    assert.deepEqual(names, ['uptest-worker-1', 'uptest-worker-2', 'uptest-worker-3']);
+    assert.equal(await label('uptest-worker-3', 'com.docker.compose.container-number'), '3');
+    const out = ok(await up(['up', '-d', '--scale', 'worker=1']));
+    assert.match(out, /Container uptest-worker-3 Removed/);
+    names = [...(await ids()).keys()].filter((n) => n.includes('worker'));
+    assert.deepEqual(names, ['uptest-worker-1']);
+  });
+
+  it('warns about orphans, removes them with --remove-orphans', async () => {
+    await fs.writeFile(path.join(dir, 'compose.yaml'), compose({ env: 'debug' }).replace(/ worker:[\s\S]*$/, ''));
+    let out = ok(await up(['up', '-d']));
+    assert.match(out, /Found orphan containers \(\[uptest-worker-1\]\) for this project/);
+    out = ok(await up(['up', '-d', '--remove-orphans']));
+    assert.match(out, /Container uptest-worker-1 Removed/);
+    assert.ok(!(await ids()).has('uptest-worker-1'));
+  });
+
+  it('--build rebuilds a build: service and recreates its container', async () => {
+    const before = await ids();
+    await fs.appendFile(path.join(dir, 'db/Dockerfile'), 'LABEL rebuilt=yes\n');
+    const out = ok(await up(['up', '-d', '--build', 'db']));
+    assert.match(out, /Image uptest-db Built/);
+    assert.match(out, /Container uptest-db-1 Recreated .*image changed/);
+    assert.notEqual((await ids()).get('uptest-db-1'), before.get('uptest-db-1'));
+    assert.equal(ok(await d.berth(['image', 'inspect', '-f', '{{index .Config.Labels "rebuilt"}}', 'uptest-db'])).trim(), 'yes');
+  });
+
+  it('a port already taken: Compose\'s error and a non-zero exit', async () => {
+    const server = net.createServer();
+    await new Promise<void>((r) => server.listen(18082, '127.0.0.1', r));
+    try {
+      await fs.writeFile(path.join(dir, 'compose.yaml'), compose({ env: 'debug', ports: '127.0.0.1:18082:80' }));
+      const r = await up(['up', '-d']);
+      assert.notEqual(r.code, 0);
+      assert.match(r.stderr, /18082/);
+      assert.match(r.stderr, /(already allocated|in use)/);
+    } finally {
+      server.close();
+    }
+    await fs.writeFile(path.join(dir, 'compose.yaml'), compose({ env: 'debug' }));
+    ok(await up(['up', '-d']));
+  });
+
+  it('up --wait exits non-zero when a health check fails', async () => {
+    const p = await context({
+      'compose.yaml': 'services:\n  sick:\n    build: ./bad\n    image: uptest-bad\n',
+      'bad/Dockerfile': BAD_DOCKERFILE,
+    });
+    try {
+      const r = await d.compose(p, ['-p', 'waittest', 'up', '-d', '--wait']);
+      assert.notEqual(r.code, 0, r.stderr);
+      assert.match(r.stderr, /container waittest-sick-1 is unhealthy/);
+      assert.match(r.stderr, /Container waittest-sick-1 Error/);
+    } finally {
+      await d.berth(['rm', '-f', 'waittest-sick-1']);
+      await d.berth(['network', 'rm', 'waittest_default']);
+      await fs.rm(p, { recursive: true, force: true });
+    }
+  });
+
+  it('a dependency that turns unhealthy stops up: dependency failed to start', async () => {
+    const p = await context({
+      'compose.yaml': 'services:\n  db:\n    build: ./bad\n    image: uptest-bad\n  app:\n    image: busybox\n    command: ["true"]\n    depends_on:\n      db:\n        condition: service_healthy\n',
+      'bad/Dockerfile': BAD_DOCKERFILE,
+    });
+    try {
+      const r = await d.compose(p, ['-p', 'deptest', 'up', '-d']);
+      assert.notEqual(r.code, 0);
+      assert.match(r.stderr, /dependency failed to start: container deptest-db-1 is unhealthy/);
+      // app was created but never started
+      assert.equal(ok(await d.berth(['inspect', '-f', '{{.State.Status}}', 'deptest-app-1'])).trim(), 'created');
+    } finally {
+      await d.berth(['rm', '-f', 'deptest-db-1', 'deptest-app-1']);
+      await d.berth(['network', 'rm', 'deptest_default']);
+      await fs.rm(p, { recursive: true, force: true });
+    }
+  });
+
+  it('service_completed_successfully: the app starts after its migration exits 0, not after one that fails', async () => {
+    const file = (code: number) =>
+      `services:\n  migrate:\n    image: busybox\n    command: ["sh", "-c", "echo migrated > /dev/null; exit ${code}"]\n  app:\n    image: busybox\n    command: ["sh", "-c", "trap 'exit 0' TERM; sleep 300 & wait"]\n    depends_on:\n      migrate:\n        condition: service_completed_successfully\n`;
+    const p = await context({ 'compose.yaml': file(0) });
+    try {
+      let out = ok(await d.compose(p, ['-p', 'migtest', 'up', '-d']));
+      assert.match(out, /Container migtest-migrate-1 Exited/);
+      assert.equal(ok(await d.berth(['inspect', '-f', '{{.State.Status}}', 'migtest-app-1'])).trim(), 'running');
+      await fs.writeFile(path.join(p, 'compose.yaml'), file(3));
+      const r = await d.compose(p, ['-p', 'migtest', 'up', '-d']);
+      assert.notEqual(r.code, 0);
+      assert.match(r.stderr, /service "migrate" didn't complete successfully: exit 3/);
+      out = r.stderr;
+    } finally {
+      await d.berth(['rm', '-f', 'migtest-migrate-1', 'migtest-app-1']);
+      await d.berth(['network', 'rm', 'migtest_default']);
+      await fs.rm(p, { recursive: true, force: true });
+    }
+  });
+
+  // The registry is 127.0.0.1:1 (nothing listens): no traffic leaves the host.
+  it('an image that does not exist: a per-service error and nothing created', async () => {
+    const p = await context({ 'compose.yaml': 'services:\n  ok:\n    image: busybox\n    command: ["true"]\n  broken:\n    image: 127.0.0.1:1/uptest-no-such-image:1.0\n' });
+    try {
+      const r = await d.compose(p, ['-p', 'missingtest', 'up', '-d']);
+      assert.notEqual(r.code, 0);
+      assert.match(r.stderr, /service "broken": .*uptest-no-such-image/);
+      const left = ok(await d.berth(['ps', '-aq', '--filter', 'label=com.docker.compose.project=missingtest']));
+      assert.equal(left.trim(), '');
+      assert.doesNotMatch(ok(await d.berth(['network', 'ls', '--format', '{{.Name}}'])), /missingtest/);
+    } finally {
+      await fs.rm(p, { recursive: true, force: true });
+    }
+  });
+
+  it('--dry-run prints the plan and changes nothing', async () => {
+    const p = await context({ 'compose.yaml': 'services:\n  one:\n    image: busybox\n    command: ["sleep", "30"]\n' });
+    try {
+      const out = ok(await d.compose(p, ['-p', 'drytest', '--dry-run', 'up', '-d']));
+      assert.match(out, /DRY-RUN MODE - {2}Container drytest-one-1 Created/);
+      assert.equal(ok(await d.berth(['ps', '-aq', '--filter', 'label=com.docker.compose.project=drytest'])).trim(), '');
+      assert.doesNotMatch(ok(await d.berth(['network', 'ls', '--format', '{{.Name}}'])), /drytest/);
+    } finally {
+      await fs.rm(p, { recursive: true, force: true });
+    }
+  });
+
+  it('foreground up prints prefixed output; Ctrl-C stops the containers gracefully', async () => {
+    const p = await context({
+      'compose.yaml': `services:\n  talker:\n    image: busybox\n    command: ["sh", "-c", "trap 'echo bye; exit 0' TERM; echo hello-from-talker; while true; do sleep 1; done & wait"]\n`,
+    });
+    const child = spawn(process.execPath, [path.join(REPO, 'dist/src/cli/main.js'), '-H', d.host, 'compose', '-p', 'fgtest', 'up', '--no-color'], { cwd: p, stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (out += c.toString()));
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const t = setTimeout(() => reject(new Error(`no output: ${out}`)), 30_000);
+        const check = (): void => {
+          if (out.includes('hello-from-talker')) {
+            clearTimeout(t);
+            resolve();
+          }
+        };
+        child.stdout.on('data', check);
+      });
+      assert.match(out, /Attaching to talker-1/);
+      assert.match(out, /talker-1 {2}\| hello-from-talker/);
+      child.kill('SIGINT');
+      const code = await new Promise<number | null>((r) => child.once('exit', r));
+      assert.match(out, /Gracefully stopping\.\.\. \(press Ctrl\+C again to force\)/);
+      assert.match(out, /talker-1 {2}\| bye/);
+      assert.match(out, /talker-1 exited with code 0/);
+      assert.notEqual(code, null);
+      assert.equal(ok(await d.berth(['inspect', '-f', '{{.State.Status}}', 'fgtest-talker-1'])).trim(), 'exited');
+    } finally {
+      child.kill('SIGKILL');
+      await d.berth(['rm', '-f', 'fgtest-talker-1']);
+      await d.berth(['network', 'rm', 'fgtest_default']);
+      await fs.rm(p, { recursive: true, force: true });
+    }
+  });
+});
