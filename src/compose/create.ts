@@ -18,6 +18,7 @@ import { serviceConfigHash } from './hash.js';
 import { CONFIG_HASH, IMAGE, NETWORK, PROJECT, SERVICE, VOLUME } from './labels.js';
 import { planConvergence, progressId, type ContainerAction, type Plan, type RecreatePolicy } from './plan.js';
 import type { Progress } from './progress.js';
+import { hasRollingUpdate, rollingRecreate } from './rolling.js';
 import { ComposeError, type Project, type ServiceConfig } from './types.js';
 
 export interface ConvergeOptions {
@@ -96,8 +97,14 @@ async function applyActions(ctx: ApplyContext, actions: ContainerAction[]): Prom
   for (const a of actions) {
     if (a.kind === 'remove') await stopAndRemove(backend, a.container, progress, opts);
   }
+  // deploy.update_config: the service's recreations are one rolling update (rolling.ts), its new containers started and healthy.
+  const rolling = hasRollingUpdate(ctx.project, ctx.name) && !opts.dryRun ? actions.filter((a): a is Extract<ContainerAction, { kind: 'recreate' }> => a.kind === 'recreate') : [];
+  if (rolling.length) {
+    const create = (n: number, name: string, old: ContainerSummary) => createContainer(ctx, name, n, opts.renewAnonVolumes ? undefined : old, progressId(name));
+    out.push(...(await rollingRecreate(backend, ctx.project, ctx.name, rolling, create, progress, { stopTimeout: opts.timeout, created: ctx.created })));
+  }
   await Promise.all(
-    actions.map(async (a) => {
+    actions.filter((a) => !(rolling as ContainerAction[]).includes(a)).map(async (a) => {
       switch (a.kind) {
         case 'keep':
           progress.event({ id: progressId(a.container), status: 'Running', state: 'done' });
