@@ -248,6 +248,15 @@ export class ComposeBackend {
     });
   }
 
+  /** After a watch rebuild: the project's images left dangling by it go (Compose's watch --prune); errors ignored. */
+  async removeDanglingProjectImages(project: string): Promise<void> {
+    const images = await this.client.json<ImageSummary[]>({
+      path: '/images/json',
+      query: { filters: JSON.stringify({ label: { [`${PROJECT}=${project}`]: true }, dangling: { true: true } }) },
+    });
+    for (const img of images) await this.removeImage(img.Id).catch(() => undefined);
+  }
+
   /** Run a command in a running container, detached, and wait for its exit code (a short command: rm). */
   async execWait(id: string, cmd: string[], opts: ExecWaitOptions = {}): Promise<number> {
     const env = Object.entries(opts.env ?? {}).map(([k, v]) => `${k}=${v}`);

@@ -257,6 +257,7 @@ export class Watch {
   }
 
   stop(): void {
+    if (this.stopped) return;
     this.stopped = true;
     this.debouncer.stop();
     for (const w of this.watchers) w.close();

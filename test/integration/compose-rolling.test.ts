@@ -47,10 +47,12 @@ trap 'sleep 1; kill $pid; exit 0' TERM
 wait $pid
 `;
 
-// The client: requests by service name until told to stop (bounded), counting failures and versions.
-const CLIENT = `i=0; f=0; v1=0; v2=0
+// The client: requests by service name until told to stop (bounded), counting failures and versions,
+// from its first answer on (its own network endpoint is being set up as it starts).
+const CLIENT = `until wget -q -O /dev/null http://web/; do sleep 0.1; done
+i=0; f=0; v1=0; v2=0
 while [ ! -f /tmp/stop ] && [ $i -lt 3000 ]; do
-  r=$(timeout 5 wget -q -O - http://web/ 2>&1) || { f=$((f+1)); echo "failed: $r"; }
+  r=$(timeout 5 wget -q -O - http://web/ 2>&1) || { rc=$?; f=$((f+1)); echo "failed (exit $rc): $r"; }
   [ "$r" = v1 ] && v1=$((v1+1)); [ "$r" = v2 ] && v2=$((v2+1))
   i=$((i+1)); [ $i = 10 ] && echo started
   sleep 0.02

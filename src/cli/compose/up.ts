@@ -10,12 +10,14 @@ import { SERVICE } from '../../compose/labels.js';
 import type { RecreatePolicy } from '../../compose/plan.js';
 import { progressId } from '../../compose/plan.js';
 import { selectServices, up, type UpOptions } from '../../compose/up.js';
+import type { Watch } from '../../compose/watch.js';
 import { ComposeError, type Project } from '../../compose/types.js';
 import { renderBuildProgress } from '../build-progress.js';
 import type { FlagSpec, ParsedFlags } from '../flags.js';
 import type { ComposeCommand, ComposeContext } from './context.js';
 import { makeProgress, progressMode, type ProgressWriter } from './progress.js';
 import { attachContainers, logName } from './up-attach.js';
+import { checkWatch, startWatch } from './watch.js';
 
 /** Flags `up` and `create` share (Compose's createOptions). */
 export const CREATE_FLAGS: FlagSpec[] = [
@@ -50,6 +52,7 @@ const UP_FLAGS: FlagSpec[] = [
   { name: 'attach-dependencies', type: 'bool', description: 'Automatically attach to log output of dependent services' },
   { name: 'wait', type: 'bool', description: 'Wait for services to be running|healthy. Implies detached mode.' },
   { name: 'wait-timeout', type: 'int', description: 'Maximum duration in seconds to wait for the project to be running|healthy' },
+  { name: 'watch', short: 'w', type: 'bool', description: 'Watch source code and rebuild/refresh containers when files are updated.' },
 ];
 
 /** What every command that converges reads from the flags (Compose's createOptions). */
@@ -137,7 +140,7 @@ async function runUp(ctx: ComposeContext, f: ParsedFlags): Promise<number> {
   if (f.bool('wait') && (f.bool('attach-dependencies') || cascadeStop || f.list('attach').length)) {
     throw new ComposeError('--wait cannot be combined with --abort-on-container-exit, --attach or --attach-dependencies');
   }
-  if (f.bool('detach') && (f.bool('attach-dependencies') || cascadeStop || cascadeFail || f.list('attach').length)) {
+  if (f.bool('detach') && (f.bool('attach-dependencies') || cascadeStop || cascadeFail || f.list('attach').length || f.bool('watch'))) {
     throw new ComposeError('--detach cannot be combined with --abort-on-container-exit, --abort-on-container-failure, --attach, --attach-dependencies or --watch');
   }
   const project = await ctx.project();
@@ -198,6 +201,9 @@ async function foreground(ctx: ComposeContext, f: ParsedFlags, backend: ComposeB
       void stopAll(true);
     }
   };
+  // --watch: the rules are checked before anything is created; the watch starts once the containers run.
+  const rules = f.bool('watch') ? await checkWatch(ctx, project, opts.services) : undefined;
+  let watch: Watch | undefined;
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
@@ -226,9 +232,11 @@ async function foreground(ctx: ComposeContext, f: ParsedFlags, backend: ComposeB
       progress,
       warner(ctx),
     );
+    if (rules) watch = await startWatch(ctx, project, rules, f);
     if (attached) await attached.ended;
     if (stopping) await stopping;
   } finally {
+    watch?.stop();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     attached?.close();
