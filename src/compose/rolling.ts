@@ -344,10 +344,14 @@ class RollingRun {
    */
   async waitReady(id: string, monitorMs: number): Promise<string | undefined> {
     const since = Date.now();
+    let restarts: number | undefined;
     for (;;) {
       const c = await this.backend.inspectContainer(id);
       const failure = containerFailure(c);
       if (failure) return failure;
+      // A restart policy can bring a crashing container back between two looks: count its restarts.
+      restarts ??= c.RestartCount ?? 0;
+      if ((c.RestartCount ?? 0) > restarts) return `container restarted (exited with code ${c.State.ExitCode})`;
       const ready = c.State.Running && (!c.State.Health || c.State.Health.Status === 'healthy');
       if (ready && Date.now() - since >= monitorMs) return undefined;
       await this.timing.sleep(this.timing.pollMs);
