@@ -3,6 +3,7 @@
 // A project's state is always read from the engine by label, never from a file of berth's.
 import type { IncomingMessage } from 'node:http';
 import type { EngineClient } from '../client/engine.js';
+import type { Readable } from 'node:stream';
 import { ApiError } from '../client/errors.js';
 import { parseJSONMessages } from '../client/jsonmessage.js';
 import type {
@@ -18,7 +19,6 @@ import type {
   VolumeCreateRequest,
   VolumeListResponse,
 } from '../api/types.js';
-import type { Readable } from 'node:stream';
 import type { Query } from '../client/engine.js';
 import { CONFIG_HASH, ONEOFF, PROJECT, SERVICE } from './labels.js';
 
@@ -122,7 +122,7 @@ export class ComposeBackend {
   }
 
   /** Join a created container to another network (engines before API 1.44 take one at create). */
-  async connectNetwork(network: string, container: string, endpoint: EndpointSettings): Promise<void> {
+  async connectNetwork(network: string, container: string, endpoint: EndpointSettings = {}): Promise<void> {
     await this.client.call({ method: 'POST', path: `/networks/${encodeURIComponent(network)}/connect`, body: { Container: container, EndpointConfig: endpoint } });
   }
 
@@ -161,8 +161,6 @@ export class ComposeBackend {
   async inspectImage(ref: string): Promise<ImageInspect | undefined> {
     return orUndefined(this.client.json<ImageInspect>({ path: `/images/${encodeURIComponent(ref)}/json` }));
   }
-
-  // ---- rolling updates and watch ----
 
   async renameContainer(id: string, name: string): Promise<void> {
     await this.client.call({ method: 'POST', path: `/containers/${encodeURIComponent(id)}/rename`, query: { name } });
@@ -271,6 +269,15 @@ export class ComposeBackend {
       if (!st.Running && st.ExitCode !== null) return st.ExitCode;
       await new Promise((r) => setTimeout(r, 20));
     }
+  }
+
+  /** The registry's digest for an image reference (GET /distribution/{name}/json), as `config --resolve-image-digests` pins it. */
+  async distributionDigest(ref: string, registryAuth: string): Promise<string> {
+    const res = await this.client.json<{ Descriptor: { digest: string } }>({
+      path: `/distribution/${ref}/json`,
+      headers: { 'X-Registry-Auth': registryAuth },
+    });
+    return res.Descriptor.digest;
   }
 }
 

@@ -22,21 +22,27 @@ export function serviceImage(project: Project, serviceName: string, service: Ser
   return imageOf({ project, name: serviceName, service });
 }
 
+/** A value the file sets: not absent, false, an empty list or an empty map. */
+function isSet(v: unknown): boolean {
+  if (v === undefined || v === null || v === false || v === '') return false;
+  if (Array.isArray(v)) return v.length > 0;
+  return typeof v !== 'object' || Object.keys(v).length > 0;
+}
+
 /**
  * Keys with no honest mapping on berth: refused by name. (berthd does not apply them — Compose would
  * send them and dockerd would; dropping them would run a container other than the one asked for.)
  */
 function refuseUnsupported(ref: ServiceRef): void {
   const s = ref.service;
-  const refuse = (key: string, set: unknown, why?: string) => {
-    if (set !== undefined && set !== null && set !== false && !(Array.isArray(set) && !set.length) && !(typeof set === 'object' && !Array.isArray(set) && !Object.keys(set).length)) {
-      throw unsupported(ref.name, key, why);
-    }
+  const refuse = (key: string, value: unknown, why?: string) => {
+    if (isSet(value)) throw unsupported(ref.name, key, why);
   };
   refuse('annotations', s.annotations);
   refuse('cgroup_parent', s.cgroup_parent);
   refuse('cgroup', s.cgroup);
-  refuse('userns_mode', s.userns_mode);
+  // berth has no user-namespace remapping: "host" is what every container gets already.
+  refuse('userns_mode', s.userns_mode === 'host' ? undefined : s.userns_mode);
   refuse('device_cgroup_rules', s.device_cgroup_rules);
   refuse('oom_score_adj', s.oom_score_adj || undefined);
   refuse('mem_swappiness', s.mem_swappiness === -1 ? undefined : s.mem_swappiness);
@@ -121,6 +127,18 @@ export function containerCreateRequest(
     HostConfig: hostConfig,
     NetworkingConfig: net.endpoints ? { EndpointsConfig: net.endpoints } : undefined,
   });
+}
+
+/**
+ * Convert every named service once (all when none are named) and throw the first refusal or invalid
+ * value: `up`/`create` call it before creating anything, so a key berth cannot honour in the last
+ * service leaves nothing half-created.
+ */
+export function checkConvertible(project: Project, services: string[] = Object.keys(project.services), apiVersion?: string): void {
+  for (const name of services) {
+    const service = project.services[name];
+    if (service) containerCreateRequest(project, name, service, { number: 1, configHash: '', apiVersion });
+  }
 }
 
 /**

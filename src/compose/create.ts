@@ -12,13 +12,15 @@ import type { ContainerCreateRequest, ContainerSummary, EndpointSettings, Mount 
 import { ApiError } from '../client/errors.js';
 import type { ComposeBackend } from './backend.js';
 import { containerName as summaryName } from './backend.js';
-import { containerCreateRequest, networkCreateRequest, volumeCreateRequest } from './convert.js';
+import { containerCreateRequest, networkConnects, networkCreateRequest, volumeCreateRequest } from './convert.js';
 import { inDependencyOrder } from './graph.js';
 import { serviceConfigHash } from './hash.js';
-import { CONFIG_HASH, IMAGE, NETWORK, PROJECT, SERVICE, VOLUME } from './labels.js';
+import { NETWORK, ONEOFF, PROJECT, SERVICE, VOLUME } from './labels.js';
+import { recreateReasons } from './recreate.js';
+import { hasRollingUpdate, rollingUpdate } from './rolling.js';
+import { containerName } from './convert.js';
 import { planConvergence, progressId, type ContainerAction, type Plan, type RecreatePolicy } from './plan.js';
 import type { Progress } from './progress.js';
-import { hasRollingUpdate, rollingRecreate } from './rolling.js';
 import { ComposeError, type Project, type ServiceConfig } from './types.js';
 
 export interface ConvergeOptions {
@@ -52,7 +54,9 @@ export interface ConvergeResult {
 
 export async function converge(backend: ComposeBackend, project: Project, opts: ConvergeOptions, progress: Progress, warn: (m: string) => void): Promise<ConvergeResult> {
   const observed = await backend.containers(project.name, { all: true, oneoff: false });
-  const hashes = Object.fromEntries(opts.services.map((s) => [s, serviceConfigHash(project.services[s]!)]));
+  // As Compose: the expected hash has service:x references resolved to the containers observed now.
+  const observedFirst = firstContainers(observed);
+  const hashes = Object.fromEntries(opts.services.map((s) => [s, serviceConfigHash(project.services[s]!, { serviceContainer: observedFirst })]));
   const networks = Object.fromEntries(opts.services.map((s) => [s, serviceNetworks(project, project.services[s]!)]));
   const plan = planConvergence({ project, services: opts.services, targeted: opts.targeted, observed, hashes, imageIds: opts.imageIds, networks, recreate: opts.recreate, recreateDependencies: opts.recreateDependencies, scale: opts.scale });
   await handleOrphans(backend, plan, opts, progress, warn);
@@ -61,12 +65,13 @@ export async function converge(backend: ComposeBackend, project: Project, opts: 
 
   const current = new Map<string, ContainerSummary[]>();
   const created: string[] = [];
+  const apiVersion = await backend.client.apiVersion();
   const byService = new Map(plan.services.map((p) => [p.service, p.actions]));
   await inDependencyOrder(
     project,
     'up',
     async (name, service) => {
-      const ctx: ApplyContext = { backend, project, name, service, hash: hashes[name]!, opts, progress, current, created };
+      const ctx: ApplyContext = { backend, project, name, service, opts, progress, current, created, apiVersion };
       current.set(name, await applyActions(ctx, byService.get(name) ?? []));
     },
     { names: opts.services, limit: opts.parallel },
@@ -82,8 +87,8 @@ interface ApplyContext {
   project: Project;
   name: string;
   service: ServiceConfig;
-  hash: string;
   opts: ConvergeOptions;
+  apiVersion: string;
   progress: Progress;
   /** Containers of the services converged so far (service:x references resolve to them). */
   current: Map<string, ContainerSummary[]>;
@@ -97,14 +102,12 @@ async function applyActions(ctx: ApplyContext, actions: ContainerAction[]): Prom
   for (const a of actions) {
     if (a.kind === 'remove') await stopAndRemove(backend, a.container, progress, opts);
   }
-  // deploy.update_config: the service's recreations are one rolling update (rolling.ts), its new containers started and healthy.
-  const rolling = hasRollingUpdate(ctx.project, ctx.name) && !opts.dryRun ? actions.filter((a): a is Extract<ContainerAction, { kind: 'recreate' }> => a.kind === 'recreate') : [];
-  if (rolling.length) {
-    const create = (n: number, name: string, old: ContainerSummary) => createContainer(ctx, name, n, opts.renewAnonVolumes ? undefined : old, progressId(name));
-    out.push(...(await rollingRecreate(backend, ctx.project, ctx.name, rolling, create, progress, { stopTimeout: opts.timeout, created: ctx.created })));
-  }
+  // A service with deploy.update_config has its diverged replicas replaced as a rolling update (rolling.ts).
+  const rolling = !opts.dryRun && hasRollingUpdate(ctx.project, ctx.name) ? actions.flatMap((a) => (a.kind === 'recreate' ? [a.container] : [])) : [];
+  if (rolling.length) out.push(...(await rollingRecreate(ctx, rolling)));
   await Promise.all(
-    actions.filter((a) => !(rolling as ContainerAction[]).includes(a)).map(async (a) => {
+    actions.map(async (a) => {
+      if (a.kind === 'recreate' && rolling.length) return;
       switch (a.kind) {
         case 'keep':
           progress.event({ id: progressId(a.container), status: 'Running', state: 'done' });
@@ -133,10 +136,39 @@ async function applyActions(ctx: ApplyContext, actions: ContainerAction[]): Prom
   return out.sort((a, b) => Number(a.Labels['com.docker.compose.container-number']) - Number(b.Labels['com.docker.compose.container-number']));
 }
 
-async function recreate(ctx: ApplyContext, old: ContainerSummary, reasons: string[]): Promise<ContainerSummary> {
+/** The rolling update of a service's diverged replicas: new containers created here, started and swapped by rolling.ts. */
+async function rollingRecreate(ctx: ApplyContext, olds: ContainerSummary[]): Promise<ContainerSummary[]> {
+  const made = new Map<string, ContainerSummary>();
+  await rollingUpdate(
+    ctx.backend,
+    ctx.project,
+    ctx.name,
+    olds,
+    async (number, name) => {
+      const inherit = ctx.opts.renewAnonVolumes ? undefined : olds.find((o) => Number(o.Labels['com.docker.compose.container-number']) === number);
+      const c = await createContainer(ctx, name, number, inherit, progressId(name));
+      made.set(c.Id, c);
+      return c.Id;
+    },
+    ctx.progress,
+    { stopTimeout: ctx.opts.timeout },
+  ).catch((err: unknown) => {
+    // A failed update removed its new containers itself (rollback) or renamed those it kept (pause):
+    // none of their interim names is left behind to report.
+    const interim = new Set([...made.values()].map((c) => summaryName(c)));
+    ctx.created.splice(0, ctx.created.length, ...ctx.created.filter((n) => !interim.has(n)));
+    throw err;
+  });
+  // What the update kept: the new containers, running, under their standard names.
+  const current = await ctx.backend.containers(ctx.project.name, { all: true, oneoff: false, services: [ctx.name] });
+  return current.filter((c) => made.has(c.Id)).map((c) => ({ ...c, Names: [`/${containerName(ctx.project, ctx.name, ctx.service, Number(c.Labels['com.docker.compose.container-number']) || 1)}`] }));
+}
+
+async function recreate(ctx: ApplyContext, old: ContainerSummary, planned: string[]): Promise<ContainerSummary> {
   const { backend, opts, progress } = ctx;
   const name = summaryName(old);
   const id = progressId(name);
+  const reasons = await explain(ctx, old, planned);
   progress.event({ id, status: 'Recreate', state: 'working', text: reasons.join(', ') });
   const number = Number(old.Labels['com.docker.compose.container-number']) || 1;
   // As Compose: the new container first (under "<old id>_<name>"), then the old one goes, then the rename.
@@ -150,19 +182,45 @@ async function recreate(ctx: ApplyContext, old: ContainerSummary, reasons: strin
   return { ...fresh, Names: [`/${name}`] };
 }
 
+/** The first container of each service converged so far: what `service:x` references name. */
+function lookup(ctx: ApplyContext): (service: string) => string {
+  return (svc) => {
+    const c = ctx.current.get(svc)?.[0];
+    if (!c) throw new ComposeError(`service "${ctx.name}" refers to service ${svc}, which has no container`);
+    return c.Id;
+  };
+}
+
+/** The create request for container `number` of the service, as it is now. */
+function request(ctx: ApplyContext, number: number): { req: ContainerCreateRequest; connects: ReturnType<typeof networkConnects> } {
+  const serviceContainer = lookup(ctx);
+  const configHash = serviceConfigHash(ctx.service, { serviceContainer });
+  const copts = { number, configHash, imageId: ctx.opts.imageIds[ctx.name], serviceContainer, apiVersion: ctx.apiVersion };
+  return { req: containerCreateRequest(ctx.project, ctx.name, ctx.service, copts), connects: networkConnects(ctx.project, ctx.name, ctx.service, copts) };
+}
+
+/** Why a diverged container is recreated, key by key (recreate.ts), beyond the planner's own reasons. */
+async function explain(ctx: ApplyContext, old: ContainerSummary, planned: string[]): Promise<string[]> {
+  if (!planned.includes('configuration changed') || ctx.opts.dryRun) return planned;
+  try {
+    const { req, connects } = request(ctx, Number(old.Labels['com.docker.compose.container-number']) || 1);
+    const actual = await ctx.backend.inspectContainer(old.Id);
+    const image = await ctx.backend.inspectImage(actual.Image);
+    const detailed = recreateReasons({ desired: req, connects, actual, actualImage: image?.Config });
+    if (!detailed.length) return planned;
+    const hasImage = detailed.some((r) => r.startsWith('image changed'));
+    return [...detailed, ...planned.filter((r) => r !== 'configuration changed' && !(hasImage && r.startsWith('image changed')))];
+  } catch {
+    return planned; // the reasons explain; failing to work them out must not stop the recreate
+  }
+}
+
 /** Create one container; `inherit`: the container it replaces (its anonymous volumes are kept). */
 async function createContainer(ctx: ApplyContext, name: string, number: number, inherit: ContainerSummary | undefined, progressName: string): Promise<ContainerSummary> {
-  const { backend, project, opts } = ctx;
-  const req = containerCreateRequest(project, ctx.name, resolveReferences(ctx), { number, configHash: ctx.hash });
-  req.Labels = { ...req.Labels, [CONFIG_HASH]: ctx.hash };
-  const imageId = opts.imageIds[ctx.name];
-  if (imageId) req.Labels[IMAGE] = imageId;
+  const { backend, opts } = ctx;
+  const { req, connects } = request(ctx, number);
   if (inherit) inheritAnonymousVolumes(req, inherit);
-  // The first network goes with the create, the others are connected after it: engines before API 1.44
-  // (dockerd 20.10) take only one endpoint at create.
-  const endpoints = Object.entries(req.NetworkingConfig?.EndpointsConfig ?? {});
-  const primary = endpoints.find(([n]) => n === req.HostConfig?.NetworkMode) ?? endpoints[0];
-  if (req.NetworkingConfig && primary) req.NetworkingConfig.EndpointsConfig = { [primary[0]]: primary[1] };
+  const imageId = opts.imageIds[ctx.name];
   const summary = (id: string): ContainerSummary => ({
     Id: id,
     Names: [`/${name}`],
@@ -175,7 +233,7 @@ async function createContainer(ctx: ApplyContext, name: string, number: number, 
     State: 'created',
     Status: 'Created',
     HostConfig: { NetworkMode: req.HostConfig?.NetworkMode ?? '' },
-    NetworkSettings: { Networks: Object.fromEntries(endpoints) as Record<string, EndpointSettings> },
+    NetworkSettings: { Networks: Object.fromEntries([...Object.entries(req.NetworkingConfig?.EndpointsConfig ?? {}), ...connects.map((c) => [c.network, c.endpoint] as const)]) as Record<string, EndpointSettings> },
     Mounts: [],
   });
   if (opts.dryRun) return summary(`dryrun-${name}`);
@@ -188,34 +246,14 @@ async function createContainer(ctx: ApplyContext, name: string, number: number, 
   }
   ctx.created.push(name);
   try {
-    for (const [net, ep] of endpoints) if (net !== primary?.[0]) await backend.connectNetwork(net, id, ep);
+    // Engines before API 1.44 (dockerd 20.10) take one network at create: the others are connected now.
+    for (const c of connects) await backend.connectNetwork(c.network, id, c.endpoint);
   } catch (err) {
     await ignoreMissing(backend.removeContainer(id, { force: true }));
     ctx.created.pop();
     throw err;
   }
   return summary(id);
-}
-
-/** `network_mode`/`ipc`/`pid: service:x` and `volumes_from: x` name the first container of x. */
-function resolveReferences(ctx: ApplyContext): ServiceConfig {
-  const svc = { ...ctx.service };
-  const first = (ref: string, what: string): string => {
-    const c = ctx.current.get(ref)?.[0];
-    if (!c) throw new ComposeError(`cannot share ${what} with service ${ref}: container missing`);
-    return c.Id;
-  };
-  if (svc.network_mode?.startsWith('service:')) svc.network_mode = `container:${first(svc.network_mode.slice(8), 'network namespace')}`;
-  if (svc.ipc?.startsWith('service:')) svc.ipc = `container:${first(svc.ipc.slice(8), 'IPC namespace')}`;
-  if (svc.pid?.startsWith('service:')) svc.pid = `container:${first(svc.pid.slice(8), 'PID namespace')}`;
-  if (svc.volumes_from) {
-    svc.volumes_from = svc.volumes_from.map((v) => {
-      if (v.startsWith('container:')) return v.slice('container:'.length);
-      const [ref, mode] = v.split(':');
-      return mode ? `${first(ref!, 'volume')}:${mode}` : first(ref!, 'volume');
-    });
-  }
-  return svc;
 }
 
 /** The replaced container's anonymous volumes (declared in the file or by the image) are reused, as Compose does. */
@@ -352,6 +390,11 @@ async function ignoreMissing(p: Promise<unknown>): Promise<void> {
   } catch (err) {
     if (!(err instanceof ApiError && (err.status === 404 || err.status === 304))) throw err;
   }
+}
+
+/** The first (lowest-numbered) container of each service among those observed, by ID. */
+function firstContainers(observed: ContainerSummary[]): (service: string) => string {
+  return (svc) => observed.find((c) => c.Labels[SERVICE] === svc && c.Labels[ONEOFF] !== 'True')?.Id ?? `missing-${svc}`;
 }
 
 /** The containers of the given services among a list (helper for callers holding a converge result). */

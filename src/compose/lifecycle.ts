@@ -8,9 +8,10 @@ import { ApiError } from '../client/errors.js';
 import { containerName, type ComposeBackend } from './backend.js';
 import { dependencies, inDependencyOrder } from './graph.js';
 import { ONEOFF, SERVICE } from './labels.js';
+import { ProjectEvents, waitDependencies } from './dependencies.js';
 import { observedProject } from './observed.js';
 import type { Progress } from './progress.js';
-import { ComposeError, type DependencyCondition, type Project } from './types.js';
+import { ComposeError, type Project } from './types.js';
 
 /** What a command works on: the project from the files, or only its name (then read from labels). */
 export interface Target {
@@ -152,72 +153,38 @@ export async function stop(backend: ComposeBackend, target: Target, opts: StopOp
 
 /**
  * Starts the named services' stopped containers (all when none are named) and the services they depend
- * on, dependencies first; a service waits for its dependencies' conditions (healthy, exited 0).
+ * on, dependencies first; a service waits for its dependencies' conditions (healthy, exited 0), told
+ * by the engine's events stream as `up` does.
  */
-export async function start(backend: ComposeBackend, target: Target, opts: CommonOptions, progress: Progress): Promise<void> {
+export async function start(backend: ComposeBackend, target: Target, opts: CommonOptions & { warn: (m: string) => void }, progress: Progress): Promise<void> {
   const containers = await backend.containers(target.name, { all: true, oneoff: false });
   if (!target.project && !containers.length) throw new ComposeError(`no container found for project "${target.name}": not found`);
   const project = await resolveProject(backend, target, containers);
   if (target.project) selectServices(project, opts.services, true);
   else for (const s of opts.services) if (!project.services[s]) throw new ComposeError(`no such service: "${s}": not found`);
   const names = opts.services.length ? dependenciesOf(project, opts.services) : [];
-  await inDependencyOrder(
-    project,
-    'up',
-    async (name, service) => {
-      if (!containers.length) throw new ComposeError(`service "${name}" has no container to start`);
-      if (!opts.dryRun) {
-        for (const [dep, cond] of Object.entries(service.depends_on ?? {})) {
-          if (project.services[dep]) await waitCondition(backend, target.name, dep, cond.condition, cond.required);
+  const waits = Object.values(project.services).some((s) => Object.values(s.depends_on ?? {}).some((d) => d.condition !== 'service_started'));
+  const events = waits && !opts.dryRun ? await ProjectEvents.open(backend, target.name) : undefined;
+  try {
+    await inDependencyOrder(
+      project,
+      'up',
+      async (name) => {
+        if (!containers.length) throw new ComposeError(`service "${name}" has no container to start`);
+        if (events) await waitDependencies(backend, events, project, name, containers, progress, opts.warn);
+        for (const c of byService(containers, name)) {
+          if (c.State === 'running') continue;
+          const id = containerEvent(c);
+          progress.event({ id, status: 'Starting', state: 'working' });
+          if (!opts.dryRun) await backend.startContainer(c.Id);
+          progress.event({ id, status: 'Started', state: 'done' });
         }
-      }
-      for (const c of byService(containers, name)) {
-        if (c.State === 'running') continue;
-        const id = containerEvent(c);
-        progress.event({ id, status: 'Starting', state: 'working' });
-        if (!opts.dryRun) await backend.startContainer(c.Id);
-        progress.event({ id, status: 'Started', state: 'done' });
-      }
-    },
-    { names, limit: opts.limit },
-  );
-}
-
-const POLL_MS = 200;
-
-/**
- * Waits until the dependency's containers meet `condition`: running (service_started), healthy
- * (service_healthy; running if it has no health check), exited 0 (service_completed_successfully).
- * A dependency that becomes unhealthy or exits non-zero fails the start, as in Compose.
- */
-async function waitCondition(backend: ComposeBackend, project: string, service: string, condition: DependencyCondition, required: boolean): Promise<void> {
-  if (condition === 'service_started') return;
-  for (;;) {
-    const states = await Promise.all(
-      (await backend.containers(project, { all: true, oneoff: false, services: [service] })).map((c) => backend.inspectContainer(c.Id)),
+      },
+      { names, limit: opts.limit },
     );
-    if (!states.length) return;
-    let ready = true;
-    for (const s of states) {
-      const name = s.Name.replace(/^\//, '');
-      if (condition === 'service_healthy') {
-        const health = s.State.Health?.Status;
-        if (health === 'unhealthy') return failed(`dependency failed to start: container ${name} is unhealthy`, required);
-        if (!s.State.Running && !s.State.Restarting) return failed(`dependency failed to start: container ${name} exited (${s.State.ExitCode})`, required);
-        if (health !== undefined && health !== 'healthy') ready = false;
-      } else {
-        if (s.State.Running || s.State.Restarting) ready = false;
-        else if (s.State.ExitCode !== 0)
-          return failed(`service "${service}" didn't complete successfully: exit ${s.State.ExitCode}`, required);
-      }
-    }
-    if (ready) return;
-    await new Promise((r) => setTimeout(r, POLL_MS));
+  } finally {
+    events?.close();
   }
-}
-
-function failed(message: string, required: boolean): void {
-  if (required) throw new ComposeError(message);
 }
 
 // ---- restart ----

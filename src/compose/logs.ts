@@ -36,6 +36,20 @@ export interface LogOptions {
   timestamps?: boolean;
   /** Stop following (Ctrl-C, or `up` ending). */
   signal?: AbortSignal;
+  /** Keep following while no container runs (until the signal): for a caller that starts them later. */
+  keepFollowing?: boolean;
+  /** Told of each exit seen while following (`up --abort-on-container-exit`, `--exit-code-from`). */
+  onExit?: (exit: ContainerExit) => void;
+}
+
+export interface ContainerExit {
+  id: string;
+  /** Without the project ("web-1"). */
+  name: string;
+  service: string;
+  exitCode: number;
+  /** Its restart policy brings it back. */
+  restarting: boolean;
 }
 
 /** The engine's event message, as much of it as compose reads. */
@@ -60,7 +74,7 @@ export async function streamLogs(backend: ComposeBackend, project: string, opts:
     }
     const running = containers.filter((c) => c.State === 'running');
     for (const c of running) follower.running.add(c.Id);
-    if (!running.length) {
+    if (!running.length && !opts.keepFollowing) {
       await Promise.all(initial);
       return;
     }
@@ -86,8 +100,11 @@ async function projectEvents(backend: ComposeBackend, project: string, signal?: 
 class Follower {
   /** Containers whose process runs: following ends when this set empties. */
   readonly running = new Set<string>();
-  /** Log streams in flight, by container ID. */
+  /** Log streams, by container ID; `active` those still reading. */
   private readonly streams = new Map<string, Promise<void>>();
+  private readonly active = new Set<string>();
+  /** When each container last exited (API time): a restart's lines are those after it. */
+  private readonly lastExit = new Map<string, string>();
 
   constructor(
     private readonly backend: ComposeBackend,
@@ -95,22 +112,24 @@ class Follower {
     private readonly out: LogConsumer,
   ) {}
 
-  stream(id: string, name: string, q: { since?: string }): Promise<void> {
+  stream(id: string, name: string, q: { since?: string; tail?: string }): Promise<void> {
     const p = this.copy(id, name, q).catch((err: unknown) => {
       // A container removed while its logs were read just ends its stream.
       if (!/No such container|is not running|connection|aborted|socket hang up/i.test(String((err as Error).message))) throw err;
     });
     p.catch(() => undefined); // awaited later; not an unhandled rejection meanwhile
+    this.active.add(id);
+    void p.finally(() => this.active.delete(id)).catch(() => undefined);
     this.streams.set(id, p);
     return p;
   }
 
-  private async copy(id: string, name: string, q: { since?: string }): Promise<void> {
+  private async copy(id: string, name: string, q: { since?: string; tail?: string }): Promise<void> {
     const inspect = await this.backend.inspectContainer(id);
     if (this.opts.signal?.aborted) return;
     const res = await this.backend.logs(id, {
       follow: this.opts.follow,
-      tail: this.opts.tail,
+      tail: q.tail ?? this.opts.tail,
       since: q.since,
       until: this.opts.until,
       timestamps: this.opts.timestamps,
@@ -142,8 +161,8 @@ class Follower {
         const e = JSON.parse(line) as EngineEvent;
         if (e.Type !== 'container' || !watched(e)) continue;
         if (e.Action === 'start') await this.onStart(e);
-        else if (e.Action === 'die') await this.onDie(e);
-        if (!this.running.size) break;
+        else if (e.Action === 'die') await this.onDie(e, eventTime(line));
+        if (!this.running.size && !this.opts.keepFollowing) break;
       }
     } catch (err) {
       if (!this.opts.signal?.aborted) throw err;
@@ -154,17 +173,21 @@ class Follower {
   private async onStart(e: EngineEvent): Promise<void> {
     const id = e.Actor.ID;
     this.running.add(id);
+    // Already read (its start raced with our listing): one stream per container.
+    if (this.active.has(id)) return;
     const c = await this.backend.inspectContainer(id).catch(() => undefined);
     if (!c) return;
     const name = nameWithoutProject({ Id: c.Id, Names: [c.Name], Labels: c.Config.Labels ?? {} });
     this.out.register(name);
-    // A restarted container's earlier stream has ended (a followed log stream ends at the exit):
-    // read on from this start, so nothing already printed is printed again.
-    void this.stream(id, name, { since: apiTime(c.State.StartedAt) });
+    // Everything a container that appears now has written is new to us, whatever --tail says; a
+    // restarted one's earlier stream ended at its exit: read on from that exit, so nothing already
+    // printed comes again and nothing written since is lost.
+    void this.stream(id, name, { since: this.lastExit.get(id), tail: 'all' });
   }
 
-  private async onDie(e: EngineEvent): Promise<void> {
+  private async onDie(e: EngineEvent, time: string | undefined): Promise<void> {
     const id = e.Actor.ID;
+    if (time) this.lastExit.set(id, time);
     const attrs = e.Actor.Attributes ?? {};
     // The last lines first, then the exit (the stream ends with the process).
     await this.streams.get(id);
@@ -173,18 +196,18 @@ class Follower {
       ? nameWithoutProject({ Id: c.Id, Names: [c.Name], Labels: c.Config.Labels ?? {} })
       : nameWithoutProject({ Id: id, Names: [`/${attrs.name ?? id.slice(0, 12)}`], Labels: attrs });
     const restarting = !!c && (c.State.Restarting || c.State.Running);
-    this.out.status(name, `exited with code ${attrs.exitCode ?? c?.State.ExitCode ?? 0}${restarting ? ' (restarting)' : ''}`);
+    const exitCode = Number(attrs.exitCode ?? c?.State.ExitCode ?? 0);
+    this.out.status(name, `exited with code ${exitCode}${restarting ? ' (restarting)' : ''}`);
+    this.opts.onExit?.({ id, name, service: attrs[SERVICE] ?? c?.Config.Labels?.[SERVICE] ?? '', exitCode, restarting });
     if (!restarting) this.running.delete(id);
   }
 }
 
-/** An RFC 3339 time with nanoseconds → the API's "<seconds>.<nanos>". */
-export function apiTime(rfc3339: string): string | undefined {
-  const m = /^(.*T\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?(Z|[+-]\d\d:\d\d)$/.exec(rfc3339);
-  if (!m) return undefined;
-  const seconds = Date.parse(`${m[1]}${m[3]}`);
-  if (Number.isNaN(seconds)) return undefined;
-  return `${Math.floor(seconds / 1000)}.${(m[2] ?? '').padEnd(9, '0')}`;
+/** An event's exact time as the API takes it ("<seconds>.<nanos>"), read from its raw JSON (a JS number loses the nanoseconds). */
+function eventTime(line: string): string | undefined {
+  const nano = /"timeNano":\s*(\d+)/.exec(line)?.[1];
+  if (!nano || nano.length < 10) return undefined;
+  return `${nano.slice(0, -9)}.${nano.slice(-9)}`;
 }
 
 /** Bytes → whole lines (without their newline); a last line without one is flushed at the end. */

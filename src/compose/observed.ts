@@ -39,14 +39,14 @@ function servicesOf(containers: ContainerSummary[]): Record<string, ServiceConfi
 const CONDITIONS = new Set(['service_started', 'service_healthy', 'service_completed_successfully']);
 
 /**
- * `db:service_healthy:false,cache:service_started:true` → depends_on. Older labels carry only names;
- * as in Compose, a dependency read back from a label is never required (it may be gone already).
+ * `db:service_healthy:false,cache:service_started:true` → depends_on. Older labels carry only names
+ * (then, as in Compose, the dependency is restarted with the service).
  */
 export function dependsOn(label: string): Record<string, ServiceDependency> {
   const deps: Record<string, ServiceDependency> = {};
   for (const item of label.split(',').filter(Boolean)) {
     const [name = '', condition = '', restart = 'true'] = item.split(':');
-    deps[name] = { condition: CONDITIONS.has(condition) ? (condition as DependencyCondition) : 'service_started', required: false, restart: restart === 'true' };
+    deps[name] = { condition: CONDITIONS.has(condition) ? (condition as DependencyCondition) : 'service_started', required: true, restart: restart === 'true' };
   }
   return deps;
 }

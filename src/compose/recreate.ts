@@ -43,9 +43,16 @@ export interface RecreateInput {
   actualImage?: ImageRuntimeConfig | null;
 }
 
-/** Human-readable reasons, in a stable order; empty when the container is what the service asks for. */
+/**
+ * Human-readable reasons, in a stable order; empty when the container is what the service asks for.
+ * A differing config hash that no compared key explains (secrets copied in, a key the request does not
+ * show, a hash written by another compose) is said as it is: `configuration changed (config hash)`.
+ */
 export function recreateReasons(input: RecreateInput): string[] {
-  return [...imageReasons(input), ...configReasons(input), ...hostReasons(input), ...networkReasons(input)];
+  const reasons = [...imageReasons(input), ...configReasons(input), ...hostReasons(input), ...networkReasons(input)];
+  const want = input.desired.Labels?.[L.CONFIG_HASH];
+  if (!reasons.length && want && want !== input.actual.Config.Labels?.[L.CONFIG_HASH]) reasons.push('configuration changed (config hash)');
+  return reasons;
 }
 
 // ---- helpers ----
@@ -235,7 +242,7 @@ const HOST_FIELDS: [string, keyof NonNullable<ContainerCreateRequest['HostConfig
 /** Lists whose order means nothing to the engine. */
 const SETS = new Set(['CapAdd', 'CapDrop', 'ExtraHosts', 'GroupAdd', 'Links', 'Binds']);
 
-function hostReasons({ desired, actual }: RecreateInput): string[] {
+function hostReasons({ desired, actual, actualImage }: RecreateInput): string[] {
   const d = desired.HostConfig ?? {};
   const a = actual.HostConfig ?? {};
   const out: string[] = [];
@@ -251,7 +258,7 @@ function hostReasons({ desired, actual }: RecreateInput): string[] {
   const restart = (r: typeof d.RestartPolicy) => `${r?.Name || 'no'}${r?.MaximumRetryCount ? `:${r.MaximumRetryCount}` : ''}`;
   if (restart(d.RestartPolicy) !== restart(a.RestartPolicy)) out.push(`restart changed (${restart(a.RestartPolicy)} → ${restart(d.RestartPolicy)})`);
   if (!sortedSame(portList(d.PortBindings), portList(a.PortBindings))) out.push('ports changed');
-  out.push(...mountReasons(d.Mounts, a.Mounts));
+  out.push(...mountReasons(d.Mounts, a.Mounts, actualImage));
   return out;
 }
 
@@ -259,17 +266,29 @@ function portList(pb: Record<string, { HostIp?: string; HostPort?: string }[] | 
   return Object.entries(pb ?? {}).flatMap(([port, bs]) => (bs ?? []).map((b) => `${b.HostIp || ''}:${b.HostPort || ''}->${port}`));
 }
 
-function mountReasons(want: Mount[] | null | undefined, have: Mount[] | null | undefined): string[] {
+/** An anonymous volume's engine name: 64 hex digits. */
+const ANONYMOUS = /^[0-9a-f]{64}$/;
+
+/**
+ * Mounts by target. A recreated container inherits its predecessor's anonymous volumes (Compose's
+ * behaviour, `up` without -V): the request then names them, where the service's anonymous volume has
+ * no source, and adds those of the image's VOLUMEs — neither is a change.
+ */
+function mountReasons(want: Mount[] | null | undefined, have: Mount[] | null | undefined, image: ImageRuntimeConfig | null | undefined): string[] {
   const key = (m: Mount) => m.Target ?? '';
   const had = new Map((have ?? []).map((m) => [key(m), m]));
   const out: string[] = [];
   for (const m of want ?? []) {
     const h = had.get(key(m));
     had.delete(key(m));
+    const inherited = m.Type === 'volume' && !m.Source && h?.Type === 'volume' && ANONYMOUS.test(h.Source ?? '');
     if (!h) out.push(`volume ${key(m)} added`);
-    else if (!same(m, h)) out.push(`volume ${key(m)} changed`);
+    else if (!same(m, inherited ? { ...h, Source: undefined } : h)) out.push(`volume ${key(m)} changed`);
   }
-  for (const target of had.keys()) out.push(`volume ${target} removed`);
+  for (const [target, h] of had) {
+    const imageVolume = h.Type === 'volume' && ANONYMOUS.test(h.Source ?? '') && (!image || target in (image.Volumes ?? {}));
+    if (!imageVolume) out.push(`volume ${target} removed`);
+  }
   return out;
 }
 

@@ -191,45 +191,6 @@ export async function rollingUpdate(
   await run.finish(done);
 }
 
-/**
- * The reconciler's entry (create.ts): the service's containers to recreate, replaced by a rolling
- * update. `create` makes (not starts) the replacement of `old` under `name`. Returns the new
- * containers, running, under their standard names. On failure the names `create` added to `created`
- * (the reconciler's list of what this run left behind) are taken out again: a rollback removed them.
- */
-export async function rollingRecreate(
-  backend: RollingBackend,
-  project: Project,
-  serviceName: string,
-  recreations: { container: ContainerSummary; reasons: string[] }[],
-  create: (number: number, name: string, old: ContainerSummary) => Promise<ContainerSummary>,
-  progress: Progress,
-  opts: RollingOptions & { created?: string[] } = {},
-): Promise<ContainerSummary[]> {
-  const olds = recreations.map((r) => r.container);
-  for (const r of recreations) progress.event({ id: `Container ${containerName(r.container)}`, status: 'Recreate', state: 'working', text: r.reasons.join(', ') });
-  const fresh = new Map<number, ContainerSummary>();
-  const made: string[] = [];
-  const make: CreateReplica = async (number, name) => {
-    const c = await create(number, name, olds.find((o) => containerNumber(o) === number)!);
-    fresh.set(number, c);
-    made.push(name);
-    return c.Id;
-  };
-  try {
-    await rollingUpdate(backend, project, serviceName, olds, make, progress, opts);
-  } catch (err) {
-    const created = opts.created;
-    if (created) created.splice(0, created.length, ...created.filter((n) => !made.includes(n)));
-    throw err;
-  }
-  return olds.map((o) => {
-    const name = containerName(o);
-    progress.event({ id: `Container ${name}`, status: 'Recreated', state: 'done', text: recreations.find((r) => r.container === o)?.reasons.join(', ') });
-    return { ...fresh.get(containerNumber(o))!, Names: [`/${name}`], State: 'running', Status: 'Up' };
-  });
-}
-
 /** start-first runs two containers of one replica side by side: a fixed host port cannot be published twice. */
 function refuseFixedHostPorts(project: Project, serviceName: string): void {
   const fixed = (project.services[serviceName]?.ports ?? []).find((p) => p.published && p.published !== '0');

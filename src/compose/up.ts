@@ -9,6 +9,7 @@ import { ProjectEvents, waitContainer, waitDependencies, type WaitCondition } fr
 import { dependencies, inDependencyOrder } from './graph.js';
 import { ensureImages, type ImageOptions } from './images.js';
 import { SERVICE } from './labels.js';
+import { injectSecrets } from './secrets.js';
 import { progressId } from './plan.js';
 import type { Progress } from './progress.js';
 import { ComposeError, type Project } from './types.js';
@@ -92,6 +93,8 @@ export async function startServices(
         progress.event({ id, status: 'Starting', state: 'working' });
         if (!opts.dryRun) {
           try {
+            // Secrets and configs that are copied (not bind-mounted) go in before every start, as Compose does.
+            await injectSecrets(backend, c.Id, project, name);
             await backend.startContainer(c.Id);
           } catch (err) {
             progress.event({ id, status: 'Error', state: 'error', text: (err as Error).message });

@@ -216,6 +216,27 @@ function scenario(engineName: string, start: () => Promise<Engine>, opts: { star
       assert.equal(mustRecreate(actual.Config.Labels, { configHash: serviceConfigHash(changed), imageId: engine.imageId }), true);
       assert.deepEqual(recreateReasons({ desired: request(changed), connects, actual, actualImage: image?.Config }), ['environment.LOG_LEVEL changed', 'mem_limit changed (64MiB → 128MiB)']);
     });
+
+    it('finds no reason either for a replacement that inherited the anonymous volume (as up makes it)', async () => {
+      const svc = project.services.web!;
+      const old = await backend.inspectContainer(id);
+      const anon = old.Mounts.find((m) => m.Destination === '/anon')?.Name ?? '';
+      assert.match(anon, /^[0-9a-f]{64}$/);
+      const req = containerCreateRequest(project, 'web', svc, { ...options(), number: 2, configHash: serviceConfigHash(svc) });
+      req.HostConfig!.Mounts = req.HostConfig!.Mounts!.map((m) => (m.Target === '/anon' ? { ...m, Source: anon } : m));
+      const replacement = await backend.createContainer('cv-web-2', req);
+      try {
+        for (const c of networkConnects(project, 'web', svc, { ...options(), number: 2 })) await backend.connectNetwork(c.network, replacement, c.endpoint);
+        const actual = await backend.inspectContainer(replacement);
+        assert.equal(actual.Mounts.find((m) => m.Destination === '/anon')?.Name, anon);
+        const image = await backend.inspectImage(actual.Image);
+        const desired = containerCreateRequest(project, 'web', svc, { ...options(), number: 2, configHash: serviceConfigHash(svc) });
+        const connects = networkConnects(project, 'web', svc, { ...options(), number: 2 });
+        assert.deepEqual(recreateReasons({ desired, connects, actual, actualImage: image?.Config }), []);
+      } finally {
+        await backend.removeContainer(replacement, { force: true });
+      }
+    });
   });
 }
 

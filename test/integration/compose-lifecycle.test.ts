@@ -7,32 +7,6 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import { TestDaemon, context, type RunResult } from './harness.js';
-import { EngineClient } from '../../src/client/engine.js';
-import { resolveHost } from '../../src/client/host.js';
-import { ComposeBackend } from '../../src/compose/backend.js';
-import { containerCreateRequest, containerName, networkCreateRequest, volumeCreateRequest } from '../../src/compose/convert.js';
-import { inDependencyOrder } from '../../src/compose/graph.js';
-import { DEPENDS_ON } from '../../src/compose/labels.js';
-import { loadProject } from '../../src/compose/loader/index.js';
-
-// TEMPORARY until `compose up` lands on main: the project made through the backend and converter.
-async function tempUp(d: TestDaemon, dir: string): Promise<void> {
-  const client = new EngineClient(resolveHost(d.host));
-  const b = new ComposeBackend(client);
-  const project = await loadProject({ files: [], projectName: P, envFiles: [], profiles: [], env: {}, cwd: dir });
-  project.volumes = { data: { name: `${P}_data` } };
-  for (const key of Object.keys(project.networks)) if (!(await b.inspectNetwork(project.networks[key]!.name))) await b.createNetwork(networkCreateRequest(project, key));
-  for (const key of Object.keys(project.volumes)) await b.createVolume(volumeCreateRequest(project, key));
-  await inDependencyOrder(project, 'up', async (name, svc) => {
-    const cname = containerName(project, name, svc, 1);
-    const existing = (await b.containers(P, { all: true, services: [name], oneoff: false }))[0];
-    if (existing) return existing.State === 'running' ? undefined : b.startContainer(existing.Id);
-    const req = containerCreateRequest(project, name, svc, { number: 1, configHash: 'x' });
-    req.Labels![DEPENDS_ON] = Object.keys(svc.depends_on ?? {}).map((dep) => `${dep}:service_started:false`).join(',');
-    await b.startContainer(await b.createContainer(cname, req));
-  });
-  client.close();
-}
 
 const P = 'lc';
 const FILE = `
@@ -42,9 +16,14 @@ services:
     image: busybox
     command: ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 1; done"]
     volumes: ["data:/data", "/scratch"]
+    healthcheck:
+      test: ["CMD", "true"]
+      interval: 1s
   web:
     image: busybox
-    depends_on: [db]
+    depends_on:
+      db:
+        condition: service_healthy
     command: ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 1; done"]
 volumes:
   data: {}
@@ -71,11 +50,7 @@ describe('compose lifecycle: down, stop, start, restart, kill, rm, pause, unpaus
     return r.stdout;
   };
   const compose = (args: string[], input?: string) => d.compose(dir, args, { input });
-  const up = async () => {
-    const r = await d.compose(dir, ['up', '-d']);
-    if (r.stderr.includes('not supported yet')) return tempUp(d, dir);
-    ok(r);
-  };
+  const up = async () => ok(await d.compose(dir, ['up', '-d']));
   /** name → state of the project's containers, from the engine (by label). */
   const states = async (): Promise<Record<string, string>> => {
     const out = ok(await d.docker(['ps', '-a', '--filter', `label=com.docker.compose.project=${P}`, '--format', '{{.Names}} {{.State}}']));
@@ -109,6 +84,7 @@ describe('compose lifecycle: down, stop, start, restart, kill, rm, pause, unpaus
     const start = await compose(['start']);
     ok(start);
     assert.match(start.stderr, /Container lc-db-1 +Started/);
+    assert.match(start.stderr, /Container lc-db-1 +Healthy/, 'web waited for db to be healthy');
     assert.deepEqual(await states(), { 'lc-db-1': 'running', 'lc-web-1': 'running' });
     assert.deepEqual(await eventOrder(t1, 'start'), ['lc-db-1', 'lc-web-1']);
   });
@@ -237,18 +213,18 @@ describe('compose lifecycle: down, stop, start, restart, kill, rm, pause, unpaus
 
   it('down --rmi local removes the images compose built, not the ones services name', async () => {
     const built = await context({
-      'compose.yaml': 'services:\n  app:\n    build: .\n    command: ["sleep", "60"]\n  side:\n    image: busybox\n    command: ["sleep", "60"]\n',
+      'compose.yaml': 'name: rmi\nservices:\n  app:\n    build: .\n    command: ["sleep", "60"]\n  side:\n    image: busybox\n    command: ["sleep", "60"]\n',
       Dockerfile: 'FROM busybox\nRUN echo built > /built\n',
     });
     try {
-      ok(await d.compose(built, ['-p', 'rmi', 'up', '-d']));
+      ok(await d.compose(built, ['up', '-d']));
       assert.ok(ok(await d.docker(['image', 'ls', '-q', 'rmi-app'])).trim(), 'the built image exists');
-      const r = await d.compose(built, ['-p', 'rmi', 'down', '--rmi', 'local', '-t', '0']);
+      const r = await d.compose(built, ['down', '--rmi', 'local', '-t', '0']);
       ok(r);
       assert.match(r.stderr, /Image rmi-app(:latest)? +Removed/);
       assert.equal(ok(await d.docker(['image', 'ls', '-q', 'rmi-app'])).trim(), '');
       assert.ok(ok(await d.docker(['image', 'ls', '-q', 'busybox'])).trim(), 'busybox stays');
-      const bad = await d.compose(built, ['-p', 'rmi', 'down', '--rmi', 'some']);
+      const bad = await d.compose(built, ['down', '--rmi', 'some']);
       assert.equal(bad.code, 1);
       assert.match(bad.stderr, /invalid value for --rmi: "some"/);
     } finally {

@@ -63,12 +63,13 @@ describe('compose ps, logs, exec, run, cp, port, top, ls, images, events, wait',
     });
 
   /** A service's container n, made and started as Compose would (web gets a quick health check). */
-  async function createAndStart(service: string, n = 1, start = true): Promise<string> {
+  async function createAndStart(service: string, n = 1, cmd?: string[]): Promise<string> {
     const svc = project.services[service]!;
     const body = containerCreateRequest(project, service, svc, { number: n, configHash: serviceConfigHash(svc) });
+    if (cmd) body.Cmd = cmd;
     if (service === 'web') body.Healthcheck = { Test: ['CMD-SHELL', 'true'], Interval: 500_000_000, Retries: 3 };
     const id = await backend.createContainer(containerName(project, service, svc, n), body);
-    if (start) await backend.startContainer(id);
+    await backend.startContainer(id);
     return id;
   }
 
@@ -103,7 +104,7 @@ describe('compose ps, logs, exec, run, cp, port, top, ls, images, events, wait',
     const lines = ok(await compose(['ps'])).trimEnd().split('\n');
     assert.match(lines[0]!, /^NAME\s+IMAGE\s+COMMAND\s+SERVICE\s+CREATED\s+STATUS\s+PORTS$/);
     assert.equal(lines.length, 3, lines.join('\n'));
-    assert.match(lines[1]!, /^rd-db-1\s+busybox:latest\s+"sleep 1000"\s+db\s+\d+ seconds? ago\s+Up \d+ seconds?\s*$/);
+    assert.match(lines[1]!, /^rd-db-1\s+busybox:latest\s+"sleep 1000"\s+db\s+.+ ago\s+Up [^(]+$/);
     assert.match(lines[2]!, /^rd-web-1\s+busybox:latest\s+"sh -c 'echo web sta…"\s+web\s+.* ago\s+Up .* \(healthy\)\s+127\.0\.0\.1:\d+->80\/tcp$/);
   });
 
@@ -169,6 +170,41 @@ describe('compose ps, logs, exec, run, cp, port, top, ls, images, events, wait',
     } finally {
       await stop(child);
       await backend.removeContainer('rd-web-2', { force: true });
+    }
+  });
+
+  it('logs -f ends when the followed containers have exited, saying how', async () => {
+    await createAndStart('job', 2, ['sh', '-c', 'sleep 2; echo bye; exit 5']);
+    try {
+      const r = await compose(['logs', '-f', '--tail', '0', 'job']);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, 'job-2  | bye\njob-2 exited with code 5\n');
+    } finally {
+      await backend.removeContainer('rd-job-2', { force: true });
+    }
+  });
+
+  it('exec and run pass standard input through (-T: no terminal)', async () => {
+    assert.equal(ok(await d.compose(dir, ['exec', '-T', 'web', 'cat'], { input: 'piped in\n', env: env() })), 'piped in\n');
+    assert.equal(ok(await d.compose(dir, ['run', '--rm', 'db', 'cat'], { input: 'into a one-off\n', env: env() })), 'into a one-off\n');
+  });
+
+  it('bad input is refused by name, with a non-zero exit', async () => {
+    const cases: [string[], RegExp][] = [
+      [['logs', '--index', '1'], /--index requires one service to be selected/],
+      [['logs', '--tail', 'many'], /invalid value for --tail/],
+      [['port', 'web', 'http'], /invalid port "http"/],
+      [['cp', 'web:/a', 'db:/b'], /copying between services is not supported/],
+      [['ls', '--filter', 'status=running'], /invalid filter 'status'/],
+      [['ls', '--format', 'yaml'], /format value "yaml" could not be parsed/],
+      [['version', '--format', 'xml'], /unsupported --format "xml"/],
+      [['ps', '--filter', 'name=web'], /unknown filter name/],
+      [['run', '--build', 'web'], /--build is not supported by berth compose run yet/],
+    ];
+    for (const [args, message] of cases) {
+      const r = await compose(args);
+      assert.notEqual(r.code, 0, args.join(' '));
+      assert.match(r.stderr, message, args.join(' '));
     }
   });
 

@@ -13,9 +13,10 @@ import { spawn } from 'node:child_process';
 import { REPO, TestDaemon, context, type RunResult } from './harness.js';
 import { httpGetReady } from '../support/api.js';
 
-// An image whose health check passes once /tmp/ready exists (the db "starts" in about a second).
-const DB_DOCKERFILE = 'FROM busybox\nHEALTHCHECK --interval=1s --timeout=2s --retries=30 CMD test -f /tmp/ready\nCMD ["sh", "-c", "sleep 1; echo db-says-hi > /tmp/index.html; touch /tmp/ready; trap \\"exit 0\\" TERM; httpd -f -p 5432 -h /tmp & wait"]\n';
-const BAD_DOCKERFILE = 'FROM busybox\nHEALTHCHECK --interval=1s --timeout=2s --retries=2 CMD false\nCMD ["sleep", "300"]\n';
+// A db that is ready (its compose health check passes) about a second after it starts.
+const DB_DOCKERFILE = 'FROM busybox\nCMD ["sh", "-c", "sleep 1; echo db-says-hi > /tmp/index.html; touch /tmp/ready; trap \\"exit 0\\" TERM; httpd -f -p 5432 -h /tmp & wait"]\n';
+const BAD_DOCKERFILE = 'FROM busybox\nCMD ["sh", "-c", "trap \\"exit 0\\" TERM; sleep 300 & wait"]\n';
+const FAILING_CHECK = '    healthcheck:\n      test: ["CMD", "false"]\n      interval: 1s\n      retries: 2\n';
 
 function compose(web: { env?: string; ports?: string } = {}, extra = ''): string {
   return `
@@ -23,6 +24,12 @@ services:
   db:
     build: ./db
     image: uptest-db
+    healthcheck:
+      test: ["CMD", "test", "-f", "/tmp/ready"]
+      interval: 30s
+      start_period: 30s
+      start_interval: 500ms
+      retries: 3
   web:
     image: busybox
     command: ["sh", "-c", "echo web-page > /tmp/index.html; trap 'exit 0' TERM; httpd -f -p 80 -h /tmp & wait"]
@@ -48,7 +55,7 @@ describe('berth compose up', () => {
     dir = await context({ 'compose.yaml': compose(), 'db/Dockerfile': DB_DOCKERFILE, 'bad/Dockerfile': BAD_DOCKERFILE });
   });
   after(async () => {
-    await d.compose(dir, ['down', '-v', '--remove-orphans']).catch(() => undefined);
+    ok(await d.compose(dir, ['-p', 'uptest', 'down', '-v', '--remove-orphans']));
     await fs.rm(dir, { recursive: true, force: true });
     await d.cleanup();
   });
@@ -99,7 +106,7 @@ describe('berth compose up', () => {
     const before = await ids();
     await fs.writeFile(path.join(dir, 'compose.yaml'), compose({ env: 'debug' }));
     const out = ok(await up(['up', '-d']));
-    assert.match(out, /Container uptest-web-1 Recreated? .*(environment|configuration)/);
+    assert.match(out, /Container uptest-web-1 Recreated environment\.LOG_LEVEL changed\n/);
     const now = await ids();
     assert.notEqual(now.get('uptest-web-1'), before.get('uptest-web-1'));
     assert.equal(now.get('uptest-db-1'), before.get('uptest-db-1'));
@@ -164,7 +171,7 @@ describe('berth compose up', () => {
 
   it('up --wait exits non-zero when a health check fails', async () => {
     const p = await context({
-      'compose.yaml': 'services:\n  sick:\n    build: ./bad\n    image: uptest-bad\n',
+      'compose.yaml': 'services:\n  sick:\n    build: ./bad\n    image: uptest-bad\n' + FAILING_CHECK,
       'bad/Dockerfile': BAD_DOCKERFILE,
     });
     try {
@@ -173,15 +180,14 @@ describe('berth compose up', () => {
       assert.match(r.stderr, /container waittest-sick-1 is unhealthy/);
       assert.match(r.stderr, /Container waittest-sick-1 Error/);
     } finally {
-      await d.berth(['rm', '-f', 'waittest-sick-1']);
-      await d.berth(['network', 'rm', 'waittest_default']);
+      ok(await d.compose(p, ['-p', 'waittest', 'down']));
       await fs.rm(p, { recursive: true, force: true });
     }
   });
 
   it('a dependency that turns unhealthy stops up: dependency failed to start', async () => {
     const p = await context({
-      'compose.yaml': 'services:\n  db:\n    build: ./bad\n    image: uptest-bad\n  app:\n    image: busybox\n    command: ["true"]\n    depends_on:\n      db:\n        condition: service_healthy\n',
+      'compose.yaml': 'services:\n  db:\n    build: ./bad\n    image: uptest-bad\n' + FAILING_CHECK + '  app:\n    image: busybox\n    command: ["true"]\n    depends_on:\n      db:\n        condition: service_healthy\n',
       'bad/Dockerfile': BAD_DOCKERFILE,
     });
     try {
@@ -191,8 +197,7 @@ describe('berth compose up', () => {
       // app was created but never started
       assert.equal(ok(await d.berth(['inspect', '-f', '{{.State.Status}}', 'deptest-app-1'])).trim(), 'created');
     } finally {
-      await d.berth(['rm', '-f', 'deptest-db-1', 'deptest-app-1']);
-      await d.berth(['network', 'rm', 'deptest_default']);
+      ok(await d.compose(p, ['-p', 'deptest', 'down']));
       await fs.rm(p, { recursive: true, force: true });
     }
   });
@@ -211,8 +216,7 @@ describe('berth compose up', () => {
       assert.match(r.stderr, /service "migrate" didn't complete successfully: exit 3/);
       out = r.stderr;
     } finally {
-      await d.berth(['rm', '-f', 'migtest-migrate-1', 'migtest-app-1']);
-      await d.berth(['network', 'rm', 'migtest_default']);
+      ok(await d.compose(p, ['-p', 'migtest', 'down']));
       await fs.rm(p, { recursive: true, force: true });
     }
   });
@@ -274,8 +278,7 @@ describe('berth compose up', () => {
       assert.equal(ok(await d.berth(['inspect', '-f', '{{.State.Status}}', 'fgtest-talker-1'])).trim(), 'exited');
     } finally {
       child.kill('SIGKILL');
-      await d.berth(['rm', '-f', 'fgtest-talker-1']);
-      await d.berth(['network', 'rm', 'fgtest_default']);
+      ok(await d.compose(p, ['-p', 'fgtest', 'down']));
       await fs.rm(p, { recursive: true, force: true });
     }
   });

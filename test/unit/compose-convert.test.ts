@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { containerCreateRequest, containerName, containerPlatform, networkConnects, networkCreateRequest, networksByPriority, serviceImage, volumeCreateRequest } from '../../src/compose/convert.js';
+import { checkConvertible, containerCreateRequest, containerName, containerPlatform, networkConnects, networkCreateRequest, networksByPriority, serviceImage, volumeCreateRequest } from '../../src/compose/convert.js';
 import type { ContainerOptions } from '../../src/compose/convert.js';
 import { ComposeError, type Project, type ServiceConfig } from '../../src/compose/types.js';
 
@@ -249,9 +249,9 @@ describe('compose convert: networks', () => {
     assert.equal(host({ networks: undefined }, { networks: {} }).NetworkMode, 'none');
   });
   it('links and external_links as Compose makes them', () => {
-    const p = project({ db: { image: 'busybox' }, web: { image: 'busybox', networks: { default: null }, links: ['db:database'], external_links: ['legacy:old'] } });
+    const p = project({ db: { image: 'busybox' }, web: { image: 'busybox', networks: { default: null }, links: ['db:database', 'db'], external_links: ['legacy:old'] } });
     const r = containerCreateRequest(p, 'web', p.services.web!, OPTS);
-    const links = ['app-db-1:database', 'app-db-1:db-1', 'app-db-1:app-db-1', 'legacy:old'];
+    const links = ['app-db-1:database', 'app-db-1:db-1', 'app-db-1:app-db-1', 'app-db-1:db', 'legacy:old'];
     assert.deepEqual(r.HostConfig!.Links, links);
     assert.deepEqual(r.NetworkingConfig!.EndpointsConfig!.app_default!.Links, links);
   });
@@ -348,7 +348,7 @@ describe('compose convert: the host config', () => {
       [{ annotations: { a: 'b' } }, 'annotations'],
       [{ cgroup_parent: 'x' }, 'cgroup_parent'],
       [{ cgroup: 'host' }, 'cgroup'],
-      [{ userns_mode: 'host' }, 'userns_mode'],
+      [{ userns_mode: 'keep-id' }, 'userns_mode'],
       [{ device_cgroup_rules: ['c 1:3 mr'] }, 'device_cgroup_rules'],
       [{ oom_score_adj: 500 }, 'oom_score_adj'],
       [{ mem_swappiness: 10 }, 'mem_swappiness'],
@@ -365,7 +365,7 @@ describe('compose convert: the host config', () => {
       refuses(() => req(svc), new RegExp(`^service "web": ${key.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} is not supported by berth compose`));
     }
     // Their zero values are no request at all.
-    assert.doesNotThrow(() => req({ annotations: {}, device_cgroup_rules: [], oom_score_adj: 0, isolation: 'default' }));
+    assert.doesNotThrow(() => req({ annotations: {}, device_cgroup_rules: [], oom_score_adj: 0, isolation: 'default', userns_mode: 'host', runtime: 'runc' }));
   });
 });
 
@@ -400,6 +400,15 @@ describe('compose convert: secrets and configs', () => {
     refuses(() => host({ secrets: [{ source: 'pass', uid: 'www-data' }] }, files), /secrets\.pass\.uid: "www-data" must be a numeric ID/);
     refuses(() => host({ read_only: true, secrets: [{ source: 'token' }] }, files), /secret "token" with read_only is not supported by berth compose/);
     assert.doesNotThrow(() => host({ read_only: true, secrets: [{ source: 'pass' }] }, files), 'a bind-mounted file needs no writable root');
+  });
+});
+
+describe('compose convert: checkConvertible', () => {
+  it('throws the first refusal of any service before anything is created; passes a convertible project', () => {
+    const p = project({ a: { image: 'busybox' }, b: { image: 'busybox', cgroup_parent: 'x' } });
+    refuses(() => checkConvertible(p), /^service "b": cgroup_parent is not supported by berth compose/);
+    assert.doesNotThrow(() => checkConvertible(p, ['a']));
+    refuses(() => checkConvertible(project({ a: { image: 'busybox', healthcheck: { start_interval: '1s' } } }), undefined, '1.41'), /start_interval/);
   });
 });
 

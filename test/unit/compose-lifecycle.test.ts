@@ -51,11 +51,11 @@ describe('compose lifecycle planning', () => {
 
   it('the depends_on label as Compose v2 writes it, and the older names-only form', () => {
     assert.deepEqual(dependsOn('db:service_healthy:false,cache:service_started:true'), {
-      db: { condition: 'service_healthy', required: false, restart: false },
-      cache: { condition: 'service_started', required: false, restart: true },
+      db: { condition: 'service_healthy', required: true, restart: false },
+      cache: { condition: 'service_started', required: true, restart: true },
     });
-    assert.deepEqual(dependsOn('db'), { db: { condition: 'service_started', required: false, restart: true } });
-    assert.deepEqual(dependsOn('x:running_or_healthy:false'), { x: { condition: 'service_started', required: false, restart: false } });
+    assert.deepEqual(dependsOn('db'), { db: { condition: 'service_started', required: true, restart: true } });
+    assert.deepEqual(dependsOn('x:running_or_healthy:false'), { x: { condition: 'service_started', required: true, restart: false } });
     assert.deepEqual(dependsOn(''), {});
   });
 });

@@ -99,6 +99,20 @@ describe('compose recreate reasons', () => {
     assert.deepEqual(reasons({ ...BASE, hostname: 'web' }), ['hostname changed']);
     assert.deepEqual(reasons({ ...BASE, stop_grace_period: '30s' }), ['stop_grace_period changed']);
   });
+  it('anonymous volumes inherited from the replaced container (the service\'s and the image\'s VOLUMEs) are no change', () => {
+    const anon = 'f'.repeat(64);
+    const was = desired(BASE);
+    const mounts = was.HostConfig!.Mounts!.map((m) => (m.Target === '/anon' ? { ...m, Source: anon } : m));
+    was.HostConfig!.Mounts = [...mounts, { Type: 'volume', Source: 'e'.repeat(64), Target: '/var/lib/image-vol' }];
+    const image = { ...IMAGE, Volumes: { '/var/lib/image-vol': {} } };
+    assert.deepEqual(recreateReasons({ desired: desired(BASE), actual: inspectOf(was, image), actualImage: image }), []);
+    assert.deepEqual(recreateReasons({ desired: desired(BASE), actual: inspectOf(was, image), actualImage: IMAGE }), ['volume /var/lib/image-vol removed'], 'not the image\'s: it was the service\'s');
+  });
+  it('a differing hash nothing else explains is said as it is', () => {
+    const svc: ServiceConfig = { ...BASE, secrets: [{ source: 'token', mode: 0o400 }] };
+    const want = containerCreateRequest({ ...project(BASE), secrets: { token: { name: 'app_token', content: 't' } } }, 'web', svc, { number: 1, configHash: 'h2', imageId: ID1 });
+    assert.deepEqual(recreateReasons({ desired: want, actual: inspectOf(desired(BASE)), actualImage: IMAGE }), ['configuration changed (config hash)']);
+  });
   it('ports, volumes, resources with their values, restart, networks', () => {
     assert.deepEqual(reasons({ ...BASE, ports: [{ target: 80, published: '8081', protocol: 'tcp' }] }), ['ports changed']);
     assert.deepEqual(reasons({ ...BASE, volumes: [{ type: 'volume', source: 'data', target: '/data', read_only: true }] }), ['volume /data changed', 'volume /anon removed']);

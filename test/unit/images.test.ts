@@ -48,6 +48,8 @@ describe('references', () => {
     assert.ok(matchesReferencePattern(r, 'busybox:*'));
     assert.ok(!matchesReferencePattern(r, 'alpine*'));
     assert.ok(!matchesReferencePattern(parseImageReference('a/b:1'), 'a*'), '* does not cross a slash');
+    assert.ok(matchesReferencePattern(parseImageReference('my-app:latest'), 'my-app'), 'a "-" in the pattern is literal');
+    assert.ok(matchesReferencePattern(parseImageReference('my-app:latest'), 'my-[a-b]pp'));
   });
 });
 

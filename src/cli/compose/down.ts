@@ -1,28 +1,24 @@
 // `berth compose down [OPTIONS] [SERVICES]`: Docker Compose v2's flags and output over src/compose/down.ts.
 import type { ParsedFlags } from '../flags.js';
-import { down } from '../../compose/down.js';
+import { down, type DownOptions } from '../../compose/down.js';
 import { ComposeError } from '../../compose/types.js';
 import type { ComposeCommand, ComposeContext } from './context.js';
-import { composeTarget, limitOf, plainProgress, removeOrphans, timeoutFlag } from './lifecycle.js';
+import { composeTarget, limitOf, removeOrphans, timeoutFlag, withProgress } from './lifecycle.js';
 
 async function run(ctx: ComposeContext, flags: ParsedFlags): Promise<number> {
   const rmi = flags.str('rmi');
   if (rmi && rmi !== 'local' && rmi !== 'all') throw new ComposeError(`invalid value for --rmi: "${rmi}"`);
   const target = await composeTarget(ctx);
-  const result = await down(
-    ctx.backend(),
-    target,
-    {
-      services: flags.args,
-      removeOrphans: removeOrphans(ctx, flags),
-      timeout: timeoutFlag(flags),
-      volumes: flags.bool('volumes') || flags.bool('volume'),
-      images: rmi === 'local' || rmi === 'all' ? rmi : undefined,
-      dryRun: ctx.options.dryRun,
-      limit: limitOf(ctx),
-    },
-    plainProgress(ctx),
-  );
+  const opts: DownOptions = {
+    services: flags.args,
+    removeOrphans: removeOrphans(ctx, flags),
+    timeout: timeoutFlag(flags),
+    volumes: flags.bool('volumes') || flags.bool('volume'),
+    images: rmi === 'local' || rmi === 'all' ? rmi : undefined,
+    dryRun: ctx.options.dryRun,
+    limit: limitOf(ctx),
+  };
+  const result = await withProgress(ctx, 'Running', (p) => down(ctx.backend(), target, opts, p));
   if (flags.bool('volume')) ctx.stderr.write('WARN[0000] --volume is deprecated, please use --volumes\n');
   if (!result.found) ctx.stderr.write(`WARN[0000] Warning: No resource found to remove for project "${target.name}".\n`);
   return 0;

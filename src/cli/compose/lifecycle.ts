@@ -6,10 +6,11 @@ import type { FlagSpec, ParsedFlags } from '../flags.js';
 import { readLine } from '../prompt.js';
 import { parallelLimit } from '../../compose/graph.js';
 import * as L from '../../compose/lifecycle.js';
-import type { Progress } from '../../compose/progress.js';
 import { ComposeError } from '../../compose/types.js';
 import { containerName } from '../../compose/backend.js';
 import type { ComposeCommand, ComposeContext } from './context.js';
+import type { ProgressWriter } from './progress.js';
+import { progressFor, warner } from './up.js';
 
 const PROJECT_NAME = /^[a-z0-9][a-z0-9_-]*$/;
 
@@ -27,15 +28,17 @@ export async function composeTarget(ctx: ComposeContext): Promise<L.Target> {
     } catch (err) {
       const fromEnv = ctx.env.COMPOSE_PROJECT_NAME;
       if (!fromEnv) throw err;
-      return { name: checkedName(fromEnv.toLowerCase()) };
+      return { name: checkedName(fromEnv) };
     }
   }
-  return { name: checkedName(projectName.toLowerCase()) };
+  return { name: checkedName(projectName) };
 }
 
-function checkedName(name: string): string {
+/** As Compose's down: the name lower-cased ("MyApp" is "myapp"); one that is still not a project name is refused. */
+function checkedName(given: string): string {
+  const name = given.toLowerCase();
   if (!PROJECT_NAME.test(name)) {
-    throw new ComposeError(`invalid project name "${name}": must consist only of lowercase alphanumeric characters, hyphens, and underscores as well as start with a letter or number`);
+    throw new ComposeError(`invalid project name "${given}": must consist only of lowercase alphanumeric characters, hyphens, and underscores as well as start with a letter or number`);
   }
   return name;
 }
@@ -49,18 +52,14 @@ export function limitOf(ctx: ComposeContext): number {
   return parallelLimit(ctx.options.parallel, ctx.env);
 }
 
-// TEMPORARY plain renderer until src/cli/compose/progress.ts lands on main (then replaced by it).
-export function plainProgress(ctx: ComposeContext): Progress {
-  const prefix = ctx.options.dryRun ? 'DRY-RUN MODE - ' : '';
-  const quiet = ctx.options.progress === 'quiet';
-  return {
-    event: (e) => {
-      if (!quiet) ctx.stderr.write(`${prefix} ${e.id}  ${e.status}${e.text ? ` ${e.text}` : ''}\n`);
-    },
-    info: (line) => {
-      if (!quiet) ctx.stderr.write(`${line}\n`);
-    },
-  };
+/** Runs `fn` with Compose's progress display on stderr, closed however `fn` ends. */
+export async function withProgress<T>(ctx: ComposeContext, title: string, fn: (p: ProgressWriter) => Promise<T>): Promise<T> {
+  const progress = progressFor(ctx, title);
+  try {
+    return await fn(progress);
+  } finally {
+    progress.done();
+  }
 }
 
 const TIMEOUT: FlagSpec = { name: 'timeout', short: 't', type: 'int', default: 0, description: 'Specify a shutdown timeout in seconds' };
@@ -73,7 +72,8 @@ export const commands: Record<string, ComposeCommand> = {
     description: 'Start services',
     flags: [],
     run: async (ctx, flags) => {
-      await L.start(ctx.backend(), await composeTarget(ctx), common(ctx, flags), plainProgress(ctx));
+      const target = await composeTarget(ctx);
+      await withProgress(ctx, 'Running', (p) => L.start(ctx.backend(), target, { ...common(ctx, flags), warn: warner(ctx, p) }, p));
       return 0;
     },
   },
@@ -82,7 +82,8 @@ export const commands: Record<string, ComposeCommand> = {
     description: 'Stop services',
     flags: [TIMEOUT],
     run: async (ctx, flags) => {
-      await L.stop(ctx.backend(), await composeTarget(ctx), { ...common(ctx, flags), timeout: timeoutFlag(flags) }, plainProgress(ctx));
+      const target = await composeTarget(ctx);
+      await withProgress(ctx, 'Stopping', (p) => L.stop(ctx.backend(), target, { ...common(ctx, flags), timeout: timeoutFlag(flags) }, p));
       return 0;
     },
   },
@@ -92,7 +93,8 @@ export const commands: Record<string, ComposeCommand> = {
     flags: [TIMEOUT, { name: 'no-deps', type: 'bool', description: "Don't restart dependent services" }],
     run: async (ctx, flags) => {
       const opts = { ...common(ctx, flags), timeout: timeoutFlag(flags), noDeps: flags.bool('no-deps') };
-      await L.restart(ctx.backend(), await composeTarget(ctx), opts, plainProgress(ctx));
+      const target = await composeTarget(ctx);
+      await withProgress(ctx, 'Restarting', (p) => L.restart(ctx.backend(), target, opts, p));
       return 0;
     },
   },
@@ -105,7 +107,8 @@ export const commands: Record<string, ComposeCommand> = {
     ],
     run: async (ctx, flags) => {
       const opts = { ...common(ctx, flags), signal: flags.str('signal') || 'SIGKILL', removeOrphans: removeOrphans(ctx, flags) };
-      if (!(await L.kill(ctx.backend(), await composeTarget(ctx), opts, plainProgress(ctx)))) ctx.stderr.write('no container to kill\n');
+      const target = await composeTarget(ctx);
+      if (!(await withProgress(ctx, 'Killing', (p) => L.kill(ctx.backend(), target, opts, p)))) ctx.stderr.write('no container to kill\n');
       return 0;
     },
   },
@@ -125,7 +128,8 @@ export const commands: Record<string, ComposeCommand> = {
     description: 'Pause services',
     flags: [],
     run: async (ctx, flags) => {
-      await L.pause(ctx.backend(), await composeTarget(ctx), { ...common(ctx, flags), unpause: false }, plainProgress(ctx));
+      const target = await composeTarget(ctx);
+      await withProgress(ctx, 'Pausing', (p) => L.pause(ctx.backend(), target, { ...common(ctx, flags), unpause: false }, p));
       return 0;
     },
   },
@@ -134,7 +138,8 @@ export const commands: Record<string, ComposeCommand> = {
     description: 'Unpause services',
     flags: [],
     run: async (ctx, flags) => {
-      await L.pause(ctx.backend(), await composeTarget(ctx), { ...common(ctx, flags), unpause: true }, plainProgress(ctx));
+      const target = await composeTarget(ctx);
+      await withProgress(ctx, 'Running', (p) => L.pause(ctx.backend(), target, { ...common(ctx, flags), unpause: true }, p));
       return 0;
     },
   },
@@ -149,9 +154,8 @@ export function removeOrphans(ctx: ComposeContext, flags: ParsedFlags): boolean 
 async function rm(ctx: ComposeContext, flags: ParsedFlags): Promise<number> {
   const backend = ctx.backend();
   const target = await composeTarget(ctx);
-  const progress = plainProgress(ctx);
   const stopFirst = flags.bool('stop');
-  if (stopFirst) await L.stop(backend, target, { ...common(ctx, flags), timeout: undefined }, progress);
+  if (stopFirst) await withProgress(ctx, 'Stopping', (p) => L.stop(backend, target, { ...common(ctx, flags), timeout: undefined }, p));
   const containers = await L.stoppedContainers(backend, target, { ...common(ctx, flags), stopFirst });
   if (!containers.length) {
     ctx.stderr.write('No stopped containers\n');
@@ -165,6 +169,7 @@ async function rm(ctx: ComposeContext, flags: ParsedFlags): Promise<number> {
     if (!ctx.stdin.isTTY) await writeOut(ctx.stdout, '\n');
     if (!/^y(es)?$/i.test(answer)) return 0;
   }
-  await L.removeContainers(backend, containers, { volumes: flags.bool('volumes'), force: flags.bool('force'), dryRun: ctx.options.dryRun }, progress);
+  const opts = { volumes: flags.bool('volumes'), force: flags.bool('force'), dryRun: ctx.options.dryRun };
+  await withProgress(ctx, 'Removing', (p) => L.removeContainers(backend, containers, opts, p));
   return 0;
 }

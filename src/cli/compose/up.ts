@@ -16,6 +16,7 @@ import { renderBuildProgress } from '../build-progress.js';
 import type { FlagSpec, ParsedFlags } from '../flags.js';
 import type { ComposeCommand, ComposeContext } from './context.js';
 import { makeProgress, progressMode, type ProgressWriter } from './progress.js';
+import { logPrinter } from '../../compose/logs.js';
 import { attachContainers, logName } from './up-attach.js';
 import { checkWatch, startWatch } from './watch.js';
 
@@ -217,9 +218,9 @@ async function foreground(ctx: ComposeContext, f: ParsedFlags, backend: ComposeB
           const targets = containers.filter((c) => attachTo.has(c.Labels[SERVICE] ?? ''));
           progress.done();
           ctx.stdout.write(`Attaching to ${targets.map(logName).join(', ')}\n`);
-          attached = await attachContainers(backend, targets, ctx.stdout, { color: !f.bool('no-color') && ctx.options.ansi !== 'never' && !ctx.env.NO_COLOR, prefix: !f.bool('no-log-prefix'), timestamps: f.bool('timestamps') });
+          const printer = logPrinter({ stdout: ctx.stdout, stderr: ctx.stderr, color: !f.bool('no-color') && ctx.options.ansi !== 'never' && !ctx.env.NO_COLOR, prefix: !f.bool('no-log-prefix'), timestamps: f.bool('timestamps') });
+          attached = await attachContainers(backend, targets, printer);
           attached.onExit((c, code) => {
-            ctx.stdout.write(`${logName(c)} exited with code ${code}\n`);
             if (fg.exitCodeFrom && c.Labels[SERVICE] === fg.exitCodeFrom) exitCode = code;
             if (!stopping && (fg.cascadeStop || (fg.cascadeFail && code !== 0))) {
               if (!fg.exitCodeFrom) exitCode = code;

@@ -94,5 +94,6 @@ export function serviceLinks(ref: ServiceRef, opts: ContainerOptions): string[] 
     const [container = '', alias = container] = link.split(':');
     out.push(`${container}:${alias}`);
   }
-  return out.length ? out : undefined;
+  // `links: [db, db:database]` names db's containers twice under `db-1`: once is enough.
+  return out.length ? [...new Set(out)] : undefined;
 }

@@ -5,17 +5,16 @@
 // environment, then checked (validate/project). Nothing heavy happens at import time.
 import os from 'node:os';
 import path from 'node:path';
-import { checkProject } from '../validate/project.js';
 import { ComposeError, type Project } from '../types.js';
 import { setCanonicalWarn } from './canonical.js';
 import { absoluteFiles, filesFromEnv, findDefaultFiles, workingDirFor } from './discover.js';
 import { defaultEnvFiles, envLookup, fromProcessEnv, mergeMissing, readEnvFiles, readServiceEnvFile, type Environment } from './environment.js';
-import { loadModel, readFile, type LoadContext } from './model.js';
+import type { LoadContext } from './model.js';
 import { projectName } from './name.js';
 import { normalize } from './normalize.js';
 import { activeProfiles, withProfiles, withServicesEnabled } from './profiles.js';
 import { toProject } from './project.js';
-import { parseYaml, type YamlDocument } from './yaml.js';
+import type { YamlDocument } from './yaml.js';
 
 export { withServicesEnabled, withProfiles } from './profiles.js';
 export { explicitProjectName, normalizeProjectName } from './name.js';
@@ -77,6 +76,9 @@ export async function loadProject(opts: LoadOptions): Promise<Project> {
   const warn = opts.warn ?? (() => {});
   const interpolateOn = opts.interpolate !== false;
   const { files, workingDir, env } = await resolveSources(opts);
+  // The YAML parser and the validators are imported on first use: commands that only need a project
+  // name (-p) do not pay for them.
+  const [{ loadModel, readFile }, { parseYaml }, { checkProject }] = await Promise.all([import('./model.js'), import('./yaml.js'), import('../validate/project.js')]);
 
   const parsed = new Map<string, YamlDocument[]>();
   let stdin: string | undefined;

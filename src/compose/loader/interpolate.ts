@@ -5,13 +5,18 @@ import { ComposeError } from '../types.js';
 import { InvalidTemplateError, substitute, type Lookup, type SubstituteOptions } from './template.js';
 import { isDict, LIST, lookup as findRule, pattern, pathString, type Dict, type Path, type Pattern } from './tree.js';
 
-type Cast = (value: string) => unknown;
+type Cast = (value: string, warn?: (message: string) => void) => unknown;
 
-export function interpolate(doc: Dict, lookup: Lookup, opts: SubstituteOptions = {}): Dict {
+export interface InterpolateOptions extends SubstituteOptions {
+  /** Where a YAML 1.1 boolean ("yes", "off") is reported (accepted, as Compose does). */
+  warn?: (message: string) => void;
+}
+
+export function interpolate(doc: Dict, lookup: Lookup, opts: InterpolateOptions = {}): Dict {
   return walk(doc, [], lookup, opts) as Dict;
 }
 
-function walk(value: unknown, path: string[], lookup: Lookup, opts: SubstituteOptions): unknown {
+function walk(value: unknown, path: string[], lookup: Lookup, opts: InterpolateOptions): unknown {
   if (typeof value === 'string') {
     let out: string;
     try {
@@ -22,7 +27,7 @@ function walk(value: unknown, path: string[], lookup: Lookup, opts: SubstituteOp
     const cast = findRule(CASTS, path);
     if (!cast) return out;
     try {
-      return cast(out);
+      return cast(out, opts.warn);
     } catch (err) {
       throw new ComposeError(`error while interpolating ${pathString(path)}: failed to cast to expected type: ${(err as Error).message}`);
     }
@@ -58,17 +63,21 @@ const toFloat: Cast = (v) => {
 };
 
 /** YAML 1.1 spellings are accepted with a warning in Compose; only true/false are YAML 1.2. */
-export function toBoolean(v: string): boolean {
+export function toBoolean(v: string, warn?: (message: string) => void): boolean {
   switch (v.toLowerCase()) {
     case 'true':
+      return true;
+    case 'false':
+      return false;
     case 'y':
     case 'yes':
     case 'on':
+      warn?.(`${JSON.stringify(v)} for boolean is not supported by YAML 1.2, please use \`true\``);
       return true;
-    case 'false':
     case 'n':
     case 'no':
     case 'off':
+      warn?.(`${JSON.stringify(v)} for boolean is not supported by YAML 1.2, please use \`false\``);
       return false;
     default:
       throw new Error(`invalid boolean: ${v}`);

@@ -66,7 +66,7 @@ export async function loadFile(
   for (const doc of docs) {
     resets = doc.resets;
     if (!isDict(doc.value)) throw new ComposeError('top-level object must be a mapping');
-    let cfg = ctx.interpolate ? interpolate(doc.value, envLookup(ctx.env), { onUnset: (name) => warnUnset(ctx, name) }) : structuredClone(doc.value);
+    let cfg = ctx.interpolate ? interpolate(doc.value, envLookup(ctx.env), { onUnset: (name) => warnUnset(ctx, name), warn: ctx.warn }) : structuredClone(doc.value);
     if (!opts.skipInclude) await applyInclude(ctx, cfg, [...included, file], resets);
     applyResets(dict, resets);
     if (!opts.skipExtends) await applyExtends(ctx, cfg, file, tracker, resets);

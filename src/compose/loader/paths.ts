@@ -14,7 +14,13 @@ export function resolveRelativePaths(doc: Dict, base: string, home: string = os.
 }
 
 export function expandUser(p: string, home: string): string {
-  return p.startsWith('~') ? path.join(home, p.slice(1)) : p;
+  return p.startsWith('~') ? join(home, p.slice(1)) : p;
+}
+
+/** Go's filepath.Join: joined and cleaned (no trailing separator). */
+function join(base: string, p: string): string {
+  const out = path.join(base, p);
+  return out.length > 1 && out.endsWith('/') ? out.slice(0, -1) : out;
 }
 
 const REMOTE_CONTEXT = ['https://', 'http://', 'git://', 'ssh://', 'github.com/', 'git@'];
@@ -60,14 +66,14 @@ class PathResolver {
     if (typeof v !== 'string') return v;
     const p = expandUser(v, this.home);
     if (path.isAbsolute(p) || p === '') return p;
-    return path.join(this.base, p);
+    return join(this.base, p);
   }
 
   maybeUnix(v: unknown): unknown {
     if (typeof v !== 'string') return v;
     const p = expandUser(v, this.home);
     if (path.posix.isAbsolute(p) || /^[a-zA-Z]:[\\/]/.test(p) || p.startsWith('\\\\')) return p;
-    return path.join(this.base, p);
+    return join(this.base, p);
   }
 
   symlink(v: unknown): unknown {

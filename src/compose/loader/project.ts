@@ -180,7 +180,7 @@ const volume: Conv = (v, at) => {
       consistency: str,
       bind: sub({ propagation: str, create_host_path: bool, selinux: str }),
       volume: sub({ nocopy: bool, subpath: str, labels: mapping }),
-      tmpfs: sub({ size: bytes, mode: fileMode }),
+      tmpfs: sub({ size: bytes, mode: num }),
       image: sub({ subpath: str }),
     },
     v,

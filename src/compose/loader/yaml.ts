@@ -65,7 +65,7 @@ class Converter {
     if (isSeq(node)) {
       const out: unknown[] = [];
       node.items.forEach((item, i) => {
-        const v = this.convert(item as Node | null, [...path, String(i)]);
+        const v = this.convert(item as Node | null, [...path, `[${i}]`]);
         if (v !== DROP) out.push(v);
       });
       return out;
@@ -97,7 +97,7 @@ class Converter {
         continue;
       }
       if (typeof key !== 'string') {
-        const where = path.length ? `in ${path.join('.')}` : 'at top level';
+        const where = path.length ? `in ${path.join('.').replace(/\.\[/g, '[')}` : 'at top level';
         throw new ComposeError(`non-string key ${where}: ${JSON.stringify(key ?? null)}`);
       }
       // A "__proto__" key would reach the objects' prototype when merged: no compose key is spelled so.

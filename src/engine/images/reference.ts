@@ -197,7 +197,7 @@ function globToRegExp(pattern: string): RegExp | undefined {
       if (!cls) return undefined;
       src += cls.src;
       i = cls.end;
-    } else src += escapeRe(c);
+    } else src += c === '-' ? c : escapeRe(c); // outside a class "-" is literal, and "\-" is invalid with the u flag
   }
   return new RegExp(`^${src}$`, 'u');
 }

@@ -1,0 +1,57 @@
+#!/bin/sh
+# Make the images examples/compose-app needs, offline from Docker Hub: a Debian bookworm base from
+# debootstrap (Debian's mirror), then compose-app/postgres:15, compose-app/redis:7 and
+# compose-app/python:3.11 built FROM it with the Dockerfiles in examples/compose-app/images/ (their RUN
+# steps install Debian's packages: `build --network host`, as no container network reaches out).
+# Both are cached under /var/tmp/berth-demo, keyed by the Debian package versions and the Dockerfiles,
+# so a second run only loads a tar (a few seconds).
+# usage: compose-app-images.sh        the engine is the CLI in $ENGINE_CLI (default bin/berth, which
+#                                     honours BERTH_HOST; `docker` works too, with DOCKER_HOST)
+set -eu
+cd "$(dirname "$0")/.."
+CLI=${ENGINE_CLI:-./bin/berth}
+CACHE=${BERTH_DEMO_CACHE:-/var/tmp/berth-demo}
+IMAGES="compose-app/postgres:15 compose-app/redis:7 compose-app/python:3.11"
+PKGS="libc6 postgresql-15 redis-server python3 python3-redis python3-psycopg2"
+
+present=yes
+for i in $IMAGES; do $CLI image inspect "$i" >/dev/null 2>&1 || present=no; done
+[ $present = yes ] && exit 0
+
+# shellcheck disable=SC2086
+key=$({ apt-cache policy $PKGS | grep -E '^[a-z]|Candidate'; cat examples/compose-app/images/*/*; } | sha256sum | cut -c1-16)
+tar=$CACHE/compose-app-images-$key.tar
+mkdir -p "$CACHE"
+if [ -s "$tar" ]; then
+  echo "images: loading $IMAGES from $tar"
+  $CLI load -q -i "$tar" >/dev/null
+  exit 0
+fi
+
+libc=$(apt-cache policy libc6 | sed -n 's/ *Candidate: //p')
+base=$CACHE/debian-bookworm-minbase-$libc.tar
+if [ ! -s "$base" ]; then
+  echo "images: debootstrap --variant=minbase bookworm (once, about 30 s)"
+  command -v debootstrap >/dev/null || { apt-get update -q >/dev/null; apt-get install -y -q debootstrap >/dev/null; }
+  root=$(mktemp -d "$CACHE/rootfs.XXXXXX")
+  trap 'rm -rf "$root"' EXIT
+  debootstrap --variant=minbase bookworm "$root" http://deb.debian.org/debian >/dev/null
+  # As Docker's debian images: services are never started by package scripts, no recommends, no caches.
+  printf '#!/bin/sh\nexit 101\n' >"$root/usr/sbin/policy-rc.d" && chmod 755 "$root/usr/sbin/policy-rc.d"
+  printf 'APT::Install-Recommends "false";\nAPT::Install-Suggests "false";\n' >"$root/etc/apt/apt.conf.d/docker-no-recommends"
+  printf 'DPkg::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb || true"; };\n' >"$root/etc/apt/apt.conf.d/docker-clean"
+  rm -rf "$root/var/cache/apt/archives/"*.deb "$root/var/lib/apt/lists/"*
+  tar -C "$root" -cf "$base.tmp" . && mv "$base.tmp" "$base"
+  rm -rf "$root"
+  trap - EXIT
+fi
+echo "images: debian:bookworm from $base"
+$CLI import -c 'CMD ["bash"]' "$base" debian:bookworm >/dev/null
+for d in postgres:15 redis:7 python:3.11; do
+  echo "images: build compose-app/$d (Debian packages)"
+  $CLI build -q --network host -t "compose-app/$d" "examples/compose-app/images/${d%%:*}" >/dev/null
+done
+# shellcheck disable=SC2086
+$CLI save -o "$tar.tmp" $IMAGES && mv "$tar.tmp" "$tar"
+find "$CACHE" -maxdepth 1 -name 'compose-app-images-*.tar' ! -name "${tar##*/}" -delete
+echo "images: saved to $tar"
