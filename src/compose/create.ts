@@ -103,7 +103,7 @@ async function applyActions(ctx: ApplyContext, actions: ContainerAction[]): Prom
     if (a.kind === 'remove') await stopAndRemove(backend, a.container, progress, opts);
   }
   // A service with deploy.update_config has its diverged replicas replaced as a rolling update (rolling.ts).
-  const rolling = !opts.dryRun && hasRollingUpdate(ctx.project, ctx.name) ? actions.flatMap((a) => (a.kind === 'recreate' ? [a.container] : [])) : [];
+  const rolling = !opts.dryRun && hasRollingUpdate(ctx.project, ctx.name) ? actions.filter((a): a is Extract<ContainerAction, { kind: 'recreate' }> => a.kind === 'recreate') : [];
   if (rolling.length) out.push(...(await rollingRecreate(ctx, rolling)));
   await Promise.all(
     actions.map(async (a) => {
@@ -137,7 +137,9 @@ async function applyActions(ctx: ApplyContext, actions: ContainerAction[]): Prom
 }
 
 /** The rolling update of a service's diverged replicas: new containers created here, started and swapped by rolling.ts. */
-async function rollingRecreate(ctx: ApplyContext, olds: ContainerSummary[]): Promise<ContainerSummary[]> {
+async function rollingRecreate(ctx: ApplyContext, recreations: { container: ContainerSummary; reasons: string[] }[]): Promise<ContainerSummary[]> {
+  const olds = recreations.map((r) => r.container);
+  for (const r of recreations) ctx.progress.event({ id: progressId(r.container), status: 'Recreate', state: 'working', text: (await explain(ctx, r.container, r.reasons)).join(', ') });
   const made = new Map<string, ContainerSummary>();
   await rollingUpdate(
     ctx.backend,

@@ -114,6 +114,9 @@ describe('compose rolling update', () => {
       result = await up('v2');
     });
     assert.equal(result!.code, 0, result!.stderr);
+    const said = result!.stdout + result!.stderr;
+    assert.match(said, /Container rolltest-web-1 +Recreate +environment\.VERSION changed/, 'up says why it recreates');
+    assert.match(said, /web: rolling update of 2 container\(s\), start-first, 1 at a time/);
     assert.match(stats, /failed=0 /, stats);
     assert.match(stats, /v1=[1-9]/, 'the stream began on the old version');
     assert.match(stats, /v2=[1-9]/, 'and ended on the new one');
@@ -137,6 +140,7 @@ describe('compose rolling update', () => {
       result = await up('broken');
     });
     assert.notEqual(result!.code, 0);
+    assert.doesNotMatch(result!.stdout + result!.stderr, /left as they are/, 'nothing of the failed update is left behind');
     assert.match(result!.stderr, /service "web" update failed \(rolltest-web-1: container is unhealthy.*\); rolled back to the previous containers/);
     assert.match(stats, /failed=0 /, stats);
     assert.match(stats, /v2=[1-9]/);
