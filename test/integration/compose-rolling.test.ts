@@ -107,6 +107,19 @@ describe('compose rolling update', () => {
     if (dir) await fs.rm(dir, { recursive: true, force: true });
   });
 
+  it('the embedded DNS stops naming a container as soon as its stop begins, while it drains', async () => {
+    // What a rolling update relies on: the replica being retired gets no new clients during its grace period.
+    const r = await d.berth(['run', '-d', '--name', 'draining', '--network', `${PROJECT}_default`, '--network-alias', 'drainer', 'busybox:latest', 'sh', '-c', "trap 'sleep 3; exit 0' TERM; while :; do sleep 0.1; done"]);
+    assert.equal(r.code, 0, r.stderr);
+    const lookup = (): Promise<boolean> => d.berth(['exec', `${PROJECT}-web-1`, 'nslookup', 'drainer']).then((x) => x.code === 0);
+    await waitFor(lookup, 'the alias to resolve');
+    const stopping = d.berth(['stop', 'draining']);
+    await waitFor(async () => !(await lookup()), 'the alias to stop resolving');
+    assert.equal((await d.berth(['inspect', '-f', '{{.State.Running}}', 'draining'])).stdout.trim(), 'true', 'the container still runs (draining)');
+    await stopping;
+    await d.berth(['rm', '-f', 'draining']);
+  });
+
   it('start-first: a stream of requests by service name sees no failure while both replicas are replaced', async () => {
     const before = await replicas();
     let result: RunResult | undefined;
