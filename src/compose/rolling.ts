@@ -131,6 +131,7 @@ interface Slot {
 }
 
 const retiredName = (s: Slot): string => `${s.name}-rollback-${s.oldId.slice(0, 12)}`;
+const isRetired = (c: ContainerSummary): boolean => /-rollback-[0-9a-f]{12}$/.test(containerName(c)) && c.State !== 'running';
 const interimName = (s: Slot): string => `${s.oldId.slice(0, 12)}_${s.name}`;
 
 /**
@@ -153,7 +154,10 @@ export async function rollingUpdate(
   const rollback = updatePolicy(service.deploy?.rollback_config, 'rollback', serviceName);
   if (update.order === 'start-first' || rollback.order === 'start-first') refuseFixedHostPorts(project, serviceName);
   const run = new RollingRun(backend, create, progress, { pollMs: opts.pollMs ?? 100, sleep: opts.sleep ?? defaultSleep, stopTimeout: opts.stopTimeout });
-  const slots: Slot[] = [...oldContainers]
+  // An update interrupted earlier (up killed) left its retired containers: they are not replicas.
+  for (const c of oldContainers.filter(isRetired)) await backend.removeContainer(c.Id, { force: true }).catch(ignoreNotFound);
+  const slots: Slot[] = oldContainers
+    .filter((c) => !isRetired(c))
     .sort((a, b) => containerNumber(a) - containerNumber(b))
     .map((c) => ({ number: containerNumber(c), name: containerName(c), oldId: c.Id, oldRunning: c.State === 'running', retired: false }));
   progress.info(`${serviceName}: rolling update of ${slots.length} container(s), ${update.order}, ${update.parallelism || 'all'} at a time`);

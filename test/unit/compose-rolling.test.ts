@@ -280,6 +280,13 @@ describe('rolling update', () => {
     assert.deepEqual([...b.engine.containers.keys()].sort(), b.old.map((c) => c.Id).sort());
   });
 
+  it('removes the retired containers an interrupted update left, and does not count them as replicas', async () => {
+    const { engine, old, create } = setUp(1, []);
+    const left = engine.add(1, `app-web-1-rollback-${'b'.repeat(12)}`, 'healthy', false);
+    await rollingUpdate(engine, project({ order: 'start-first' }), 'web', [...old, engine.summary(left)], create, silentProgress, fast);
+    assert.deepEqual(engine.names(), ['app-web-1:healthy']);
+  });
+
   it('refuses start-first for a service publishing a fixed host port', async () => {
     const { engine, old, create } = setUp(1, []);
     await assert.rejects(

@@ -8,7 +8,8 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { extract } from 'tar-stream';
 import type { Project } from '../../src/compose/types.js';
-import { Debouncer, isEphemeral, matchRule, planBatch, tarOf, watchRules } from '../../src/compose/watch.js';
+import type { ComposeBackend } from '../../src/compose/backend.js';
+import { Debouncer, initialFiles, isEphemeral, matchRule, planBatch, tarOf, Watch, watchRules } from '../../src/compose/watch.js';
 
 function project(dir: string, services: Project['services']): Project {
   return { name: 'app', workingDir: dir, composeFiles: [], environment: {}, profiles: [], services, disabledServices: {}, networks: {}, volumes: {}, secrets: {}, configs: {} };
@@ -135,6 +136,90 @@ describe('watch helpers', () => {
         ]),
       );
       assert.deepEqual(names, ['directory:app/d', 'file:app/d/f.txt', 'file:app/g.txt']);
+    } finally {
+      await fs.rm(tmp, { recursive: true, force: true });
+    }
+  });
+});
+
+/** A container as the fake engine sees it, and what was done to it. */
+interface FakeState {
+  running: boolean;
+  restarting: boolean;
+  archives: number;
+  execs: string[][];
+}
+
+function fakeBackend(st: FakeState): ComposeBackend {
+  return {
+    containers: () => Promise.resolve([{ Id: 'c1', Names: ['/app-web-1'], Labels: {} }]),
+    inspectContainer: () => Promise.resolve({ State: { Running: st.running, Restarting: st.restarting, Status: st.running ? 'running' : 'exited', Dead: false } }),
+    putArchive: () => {
+      if (st.restarting) return Promise.reject(new Error('container is restarting'));
+      st.archives++;
+      return Promise.resolve();
+    },
+    execWait: (_id: string, cmd: string[]) => {
+      st.execs.push(cmd);
+      return Promise.resolve(0);
+    },
+  } as unknown as ComposeBackend;
+}
+
+async function until(cond: () => boolean): Promise<void> {
+  for (let i = 0; i < 500 && !cond(); i++) await new Promise((r) => setTimeout(r, 5));
+  assert.ok(cond(), 'condition not reached');
+}
+
+describe('sync owed to a container', () => {
+  it('copies into a stopped container at once; its deletions wait until it runs again', async () => {
+    const tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'watch-owe-'));
+    const st: FakeState = { running: false, restarting: false, archives: 0, execs: [] };
+    const w = new Watch({ backend: fakeBackend(st), project: project(tmp, {}), rules: [], log: () => undefined, retryMs: 5 });
+    try {
+      await fs.writeFile(path.join(tmp, 'kept'), 'x');
+      await w.sync('web', [
+        { hostPath: path.join(tmp, 'kept'), containerPath: '/app/kept' },
+        { hostPath: path.join(tmp, 'gone'), containerPath: '/app/gone' },
+      ]);
+      assert.equal(st.archives, 1);
+      assert.deepEqual(st.execs, []);
+      st.running = true;
+      await until(() => st.execs.length === 1);
+      assert.deepEqual(st.execs[0], ['rm', '-rf', '/app/gone']);
+    } finally {
+      w.stop();
+      await fs.rm(tmp, { recursive: true, force: true });
+    }
+  });
+
+  it('keeps what a restarting container is owed and delivers it once it runs', async () => {
+    const tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'watch-owe-'));
+    const st: FakeState = { running: false, restarting: true, archives: 0, execs: [] };
+    const w = new Watch({ backend: fakeBackend(st), project: project(tmp, {}), rules: [], log: () => undefined, retryMs: 5 });
+    try {
+      await fs.writeFile(path.join(tmp, 'f'), 'x');
+      await w.sync('web', [{ hostPath: path.join(tmp, 'f'), containerPath: '/app/f' }]);
+      assert.equal(st.archives, 0);
+      st.restarting = false;
+      st.running = true;
+      await until(() => st.archives === 1);
+    } finally {
+      w.stop();
+      await fs.rm(tmp, { recursive: true, force: true });
+    }
+  });
+
+  it('initial_sync lists the files a rule covers', async () => {
+    const tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'watch-init-'));
+    try {
+      await fs.mkdir(path.join(tmp, 'src/sub'), { recursive: true });
+      await fs.writeFile(path.join(tmp, 'src/a.js'), '');
+      await fs.writeFile(path.join(tmp, 'src/sub/b.js'), '');
+      await fs.writeFile(path.join(tmp, 'src/c.tmp'), '');
+      const svc = { image: 'busybox', develop: { watch: [{ action: 'sync' as const, path: './src', target: '/app', ignore: ['*.tmp'], initial_sync: true }] } };
+      const [rule] = await watchRules(project(tmp, { web: svc }), [], () => undefined);
+      assert.deepEqual((await initialFiles(rule!)).map((m) => m.containerPath), ['/app/a.js', '/app/sub/b.js']);
     } finally {
       await fs.rm(tmp, { recursive: true, force: true });
     }
