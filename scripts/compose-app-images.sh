@@ -47,10 +47,18 @@ if [ ! -s "$base" ]; then
 fi
 echo "images: debian:bookworm from $base"
 $CLI import -c 'CMD ["bash"]' "$base" debian:bookworm >/dev/null
+# The three builds download and unpack in parallel; a failed one shows its output.
+logs=$(mktemp -d)
+pids=""
 for d in postgres:15 redis:7 python:3.11; do
   echo "images: build compose-app/$d (Debian packages)"
-  $CLI build -q --network host -t "compose-app/$d" "examples/compose-app/images/${d%%:*}" >/dev/null
+  $CLI build --network host -t "compose-app/$d" "examples/compose-app/images/${d%%:*}" >"$logs/${d%%:*}" 2>&1 &
+  pids="$pids $!:${d%%:*}"
 done
+failed=""
+for p in $pids; do wait "${p%%:*}" || { failed="$failed ${p#*:}"; tail -20 "$logs/${p#*:}" >&2; }; done
+rm -rf "$logs"
+[ -z "$failed" ] || { echo "images: the build of$failed failed" >&2; exit 1; }
 # shellcheck disable=SC2086
 $CLI save -o "$tar.tmp" $IMAGES && mv "$tar.tmp" "$tar"
 find "$CACHE" -maxdepth 1 -name 'compose-app-images-*.tar' ! -name "${tar##*/}" -delete

@@ -5,7 +5,6 @@ import type { IncomingMessage } from 'node:http';
 import type { EngineClient } from '../client/engine.js';
 import type { Readable } from 'node:stream';
 import { ApiError } from '../client/errors.js';
-import { parseJSONMessages } from '../client/jsonmessage.js';
 import type {
   ContainerCreateRequest,
   ContainerInspect,
@@ -192,15 +191,6 @@ export class ComposeBackend {
     return this.events({ type: ['container'], label: [`${PROJECT}=${project}`] });
   }
 
-
-  /** Pull an image (a reference without tag or digest pulls `:latest`); throws the registry's error. */
-  async pull(ref: string): Promise<void> {
-    const tagged = /@|:[^/]*$/.test(ref) ? ref : `${ref}:latest`;
-    const res = await this.client.request({ method: 'POST', path: '/images/create', query: { fromImage: tagged } });
-    for await (const m of parseJSONMessages(res)) {
-      if (m.error || m.errorDetail) throw new Error(m.errorDetail?.message ?? m.error);
-    }
-  }
 
   /** Blocks until the container reaches the condition; its exit code. */
   async waitContainer(id: string, condition?: 'not-running' | 'next-exit' | 'removed'): Promise<number> {

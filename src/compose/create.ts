@@ -113,6 +113,14 @@ async function applyActions(ctx: ApplyContext, actions: ContainerAction[]): Prom
           progress.event({ id: progressId(a.container), status: 'Running', state: 'done' });
           out.push(a.container);
           return;
+        case 'restart': {
+          const id = progressId(a.container);
+          progress.event({ id, status: 'Stopping', state: 'working', text: `dependency ${a.dependency} recreated` });
+          if (!opts.dryRun) await ignoreMissing(backend.stopContainer(a.container.Id, opts.timeout));
+          progress.event({ id, status: 'Stopped', state: 'done', text: `dependency ${a.dependency} recreated` });
+          out.push({ ...a.container, State: 'exited' });
+          return;
+        }
         case 'start':
           // Compose shows an up-to-date stopped container as "Created"; `up` starts it next.
           progress.event({ id: progressId(a.container), status: 'Created', state: 'done' });

@@ -5,14 +5,12 @@
 // pull_policy build (never with --no-build). Builds go to the engine's POST /build with the build
 // context code the CLI's `build` uses; pulls to POST /images/create. Every image is resolved to its ID
 // (what the planner compares with the containers' images).
-import { Readable, type Writable } from 'node:stream';
+// What only a build or a pull needs is imported when one happens: an unchanged `up` loads none of it.
+import type { Readable, Writable } from 'node:stream';
 import path from 'node:path';
 import { promises as fs } from 'node:fs';
 import { BUILD_PROGRESS_HEADER } from '../api/build-progress.js';
-import { cloneGitContext, directoryContext, isGitURL, isURL, packDirectory } from '../client/build-context.js';
-import { encodeRegistryAuth, getCredentials } from '../client/credentials.js';
 import { parseJSONMessages } from '../client/jsonmessage.js';
-import { familiarString, parseNormalizedNamed } from '../engine/images/reference.js';
 import type { ComposeBackend } from './backend.js';
 import { serviceImage } from './convert.js';
 import type { Progress } from './progress.js';
@@ -113,6 +111,8 @@ function missingMessage(name: string, ref: string, svc: ServiceConfig, opts: Ima
 /** Pull one image, its layers as sub-lines of "Image <ref>"; errors carry the engine's message. */
 export async function pull(backend: ComposeBackend, ref: string, platform: string | undefined, opts: Pick<ImageOptions, 'env' | 'quietPull' | 'dryRun'>, progress: Progress): Promise<void> {
   const id = `Image ${ref}`;
+  const { familiarString, parseNormalizedNamed } = await import('../engine/images/reference.js');
+  const { encodeRegistryAuth, getCredentials } = await import('../client/credentials.js');
   let named;
   try {
     named = parseNormalizedNamed(ref);
@@ -210,6 +210,7 @@ type Send = (body: Readable, headers: Record<string, string>, dockerfile: string
 /** The build context as the CLI's `build` sends it: a directory (synced with berthd), a git repository, an inline Dockerfile. */
 async function withContext(backend: ComposeBackend, name: string, b: BuildConfig, send: Send): Promise<string | undefined> {
   checkSupported(name, b);
+  const { cloneGitContext, directoryContext, isGitURL, isURL, packDirectory } = await import('../client/build-context.js');
   let dir = b.context;
   let cleanup = async (): Promise<void> => undefined;
   if (isGitURL(dir)) ({ dir, cleanup } = await cloneGitContext(dir));
@@ -250,6 +251,8 @@ async function drain(res: Readable): Promise<string | undefined> {
 export async function pushService(backend: ComposeBackend, project: Project, name: string, opts: Pick<ImageOptions, 'env' | 'dryRun'>, progress: Progress, out?: Writable): Promise<void> {
   const svc = project.services[name]!;
   const refs = [serviceImage(project, name, svc), ...(svc.build?.tags ?? [])];
+  const { familiarString, parseNormalizedNamed } = await import('../engine/images/reference.js');
+  const { encodeRegistryAuth, getCredentials } = await import('../client/credentials.js');
   for (const ref of refs) {
     const id = `Image ${ref}`;
     const named = parseNormalizedNamed(ref);

@@ -27,6 +27,8 @@ export type ContainerAction =
   | { kind: 'start'; container: ContainerSummary }
   /** Up to date and running: nothing to do. */
   | { kind: 'keep'; container: ContainerSummary }
+  /** Up to date, but a dependency it declares `restart: true` on is recreated: stopped, then started again. */
+  | { kind: 'restart'; container: ContainerSummary; dependency: string }
   /** Scale down: stop and remove. */
   | { kind: 'remove'; container: ContainerSummary };
 
@@ -83,6 +85,9 @@ export function planConvergence(input: PlanInput): Plan {
     const targeted = !input.targeted?.length || input.targeted.includes(name);
     const policy = targeted ? input.recreate : input.recreateDependencies;
     const plan = planService(input, name, service, byService.get(name) ?? [], policy, recreated);
+    // depends_on.restart: a running dependent is restarted when its dependency is recreated, as Compose does.
+    const restartOn = Object.entries(service.depends_on ?? {}).find(([dep, d]) => d.restart && recreated.has(dep))?.[0];
+    if (restartOn) plan.actions = plan.actions.map((a) => (a.kind === 'keep' ? { kind: 'restart', container: a.container, dependency: restartOn } : a));
     if (plan.actions.some((a) => a.kind === 'recreate')) recreated.add(name);
     plans.set(name, plan);
   }

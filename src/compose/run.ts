@@ -1,18 +1,19 @@
 // `compose run`'s one-off container: the service's config with the command line's overrides, named
 // `<project>-<service>-run-<12 hex>` and labelled oneoff=True (so `up`, `ps` and `down` tell it apart);
-// before it, the service's dependencies are created and started and their depends_on conditions met.
-// FIRST CUT of the dependency start: until the reconciler (create.ts/up.ts) lands, a dependency with
-// no container gets one (number 1) and a stopped one is started; nothing is recreated.
+// before it, the service's dependencies are brought up by the reconciler (up.ts) and their depends_on
+// conditions met (dependencies.ts).
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import type { ContainerCreateRequest } from '../api/types.js';
+import type { ContainerCreateRequest, EndpointSettings } from '../api/types.js';
 import type { ComposeBackend } from './backend.js';
-import { containerCreateRequest, containerName, networkCreateRequest, serviceImage, volumeCreateRequest } from './convert.js';
-import { dependencies, inDependencyOrder } from './graph.js';
+import { containerCreateRequest, networkCreateRequest, volumeCreateRequest } from './convert.js';
+import { ProjectEvents, waitDependencies } from './dependencies.js';
+import { dependencies } from './graph.js';
 import { serviceConfigHash } from './hash.js';
 import { SLUG } from './labels.js';
 import type { Progress } from './progress.js';
-import { ComposeError, type DependencyCondition, type Project, type ServiceConfig, type ServiceVolume } from './types.js';
+import { ComposeError, type Project, type ServiceConfig, type ServiceVolume } from './types.js';
+import { up, type UpOptions } from './up.js';
 
 export interface OneOffOptions {
   /** Replaces the service's command (empty: keep it). */
@@ -60,9 +61,9 @@ export function parseVolume(spec: string, workingDir: string): ServiceVolume {
 }
 
 /** The service as the one-off runs it (Compose's applyRunOptions). */
-export function oneOffService(project: Project, service: ServiceConfig, opts: OneOffOptions): ServiceConfig {
-  const s: ServiceConfig = { ...service, tty: opts.tty, stdin_open: opts.interactive };
-  delete s.container_name;
+export function oneOffService(project: Project, service: ServiceConfig, opts: OneOffOptions, name: string): ServiceConfig {
+  // The container name is also its only network alias (Compose's getAliases), unless --use-aliases.
+  const s: ServiceConfig = { ...service, tty: opts.tty, stdin_open: opts.interactive, container_name: name };
   delete s.restart;
   if (s.deploy) s.deploy = { ...s.deploy, restart_policy: undefined };
   if (opts.command.length) s.command = opts.command;
@@ -89,66 +90,46 @@ export function oneOffService(project: Project, service: ServiceConfig, opts: On
     s.cap_drop = [...(s.cap_drop ?? []), ...opts.capDrop];
     s.cap_add = s.cap_add?.filter((c) => !opts.capDrop.includes(c));
   }
-  if (Object.keys(opts.labels).length) s.labels = { ...s.labels, ...opts.labels };
   if (!opts.servicePorts) s.ports = [];
   if (opts.volumes.length) s.volumes = [...(s.volumes ?? []), ...opts.volumes.map((v) => parseVolume(v, project.workingDir))];
   return s;
 }
 
-/** The one-off container's name and create request. */
+/** The one-off container's name, its create request, and the networks to connect it to after the create. */
 export function oneOffCreateRequest(
   project: Project,
   serviceName: string,
   service: ServiceConfig,
   opts: OneOffOptions,
   slug: string,
-): { name: string; body: ContainerCreateRequest } {
-  const s = oneOffService(project, service, opts);
+): { name: string; body: ContainerCreateRequest; connects: [string, EndpointSettings][] } {
   const name = opts.name || `${project.name}-${serviceName}-run-${slug.slice(0, 12)}`;
-  const body = containerCreateRequest(project, serviceName, s, { number: 1, configHash: serviceConfigHash(s), oneoff: true });
-  body.Labels = { ...body.Labels, [SLUG]: slug };
-  // What the first-cut converter may not map yet, set from the model so the one-off gets it either way.
+  const s = oneOffService(project, service, opts, name);
+  const body = containerCreateRequest(project, serviceName, s, {
+    number: 1,
+    configHash: serviceConfigHash(s),
+    oneoff: true,
+    useNetworkAliases: opts.useAliases,
+    labels: { ...opts.labels, [SLUG]: slug },
+  });
   body.Tty = opts.tty;
   body.OpenStdin = opts.interactive;
   body.AttachStdin = opts.interactive;
   body.AttachStdout = true;
   body.AttachStderr = true;
   body.StdinOnce = opts.interactive;
-  if (s.user) body.User = s.user;
-  if (s.working_dir) body.WorkingDir = s.working_dir;
-  if (opts.entrypoint) body.Cmd = opts.command.length ? opts.command : [];
   const host = (body.HostConfig ??= {});
   host.AutoRemove = opts.autoRemove;
   host.RestartPolicy = { Name: 'no' };
-  if (s.cap_add?.length) host.CapAdd = s.cap_add;
-  if (s.cap_drop?.length) host.CapDrop = s.cap_drop;
   if (opts.publish) {
     body.ExposedPorts = { ...body.ExposedPorts, ...opts.publish.exposed };
     host.PortBindings = { ...host.PortBindings, ...opts.publish.bindings };
   }
-  // A one-off answers to its own name only, unless --use-aliases (Compose's getAliases).
-  for (const [netName, endpoint] of Object.entries(body.NetworkingConfig?.EndpointsConfig ?? {})) {
-    const key = Object.keys(project.networks).find((k) => project.networks[k]?.name === netName) ?? netName;
-    const aliases = [name];
-    if (opts.useAliases) aliases.push(serviceName, ...(s.networks?.[key]?.aliases ?? []));
-    (endpoint as { Aliases?: string[] }).Aliases = aliases;
-  }
-  return { name, body };
-}
-
-/** The services `service` depends on, directly or not. */
-export function transitiveDependencies(project: Project, service: string): string[] {
-  const seen = new Set<string>();
-  const visit = (name: string): void => {
-    const svc = project.services[name];
-    for (const dep of svc ? dependencies(svc) : []) {
-      if (seen.has(dep) || !project.services[dep]) continue;
-      seen.add(dep);
-      visit(dep);
-    }
-  };
-  visit(service);
-  return [...seen];
+  // The first network goes with the create, the others are connected after it (engines before API 1.44).
+  const endpoints = Object.entries(body.NetworkingConfig?.EndpointsConfig ?? {});
+  const primary = endpoints.find(([n]) => n === host.NetworkMode) ?? endpoints[0];
+  if (body.NetworkingConfig && primary) body.NetworkingConfig.EndpointsConfig = { [primary[0]]: primary[1] };
+  return { name, body, connects: endpoints.filter(([n]) => n !== primary?.[0]) };
 }
 
 /** The project's networks and volumes that `services` use, created when missing (external ones must exist). */
@@ -180,129 +161,37 @@ export async function ensureResources(backend: ComposeBackend, project: Project,
   }
 }
 
-/** The service's image present: pulled when missing (policy "missing"), or always, or never. */
-export async function ensureImage(
+/**
+ * The dependencies of `service` up (created, recreated when their config changed, started) by the
+ * reconciler, as Compose's run does with the service itself set aside; then its depends_on conditions
+ * awaited (healthy, completed successfully) before the one-off is created.
+ */
+export async function startDependencies(
   backend: ComposeBackend,
   project: Project,
-  serviceName: string,
-  policy: 'always' | 'missing' | 'never',
+  service: string,
+  opts: DependencyOptions,
   progress: Progress,
+  warn: (m: string) => void,
 ): Promise<void> {
-  const service = project.services[serviceName]!;
-  const image = serviceImage(project, serviceName, service);
-  if (policy !== 'always' && (await backend.inspectImage(image))) return;
-  if (!service.image) throw new ComposeError(`image ${image} for service ${serviceName} is not built: build it first with "berth compose build ${serviceName}"`);
-  if (policy === 'never') throw new ComposeError(`image ${image} for service ${serviceName} is not present and --pull never was given`);
-  progress.event({ id: `Image ${image}`, status: 'Pulling', state: 'working' });
-  try {
-    await backend.pull(image);
-  } catch (err) {
-    progress.event({ id: `Image ${image}`, status: 'Error', state: 'error', text: (err as Error).message });
-    throw new ComposeError(`Error response from daemon: ${(err as Error).message}`);
-  }
-  progress.event({ id: `Image ${image}`, status: 'Pulled', state: 'done' });
-}
-
-/** Each dependency of `service` has a running container (created and started in dependency order). */
-export async function startDependencies(backend: ComposeBackend, project: Project, service: string, progress: Progress): Promise<void> {
-  const deps = transitiveDependencies(project, service);
+  const target = project.services[service]!;
+  const deps = dependencies(target).filter((d) => project.services[d]);
   if (!deps.length) return;
-  await ensureResources(backend, project, deps, progress);
-  await inDependencyOrder(
-    project,
-    'up',
-    async (name, svc) => {
-      await waitDependencies(backend, project, svc, progress);
-      await ensureImage(backend, project, name, 'missing', progress);
-      await ensureRunning(backend, project, name, svc, progress);
-    },
-    { names: deps },
-  );
-}
-
-async function ensureRunning(backend: ComposeBackend, project: Project, name: string, svc: ServiceConfig, progress: Progress): Promise<void> {
-  const existing = await backend.containers(project.name, { all: true, services: [name], oneoff: false });
-  if (!existing.length) {
-    const cname = containerName(project, name, svc, 1);
-    progress.event({ id: `Container ${cname}`, status: 'Creating', state: 'working' });
-    const id = await backend.createContainer(cname, containerCreateRequest(project, name, svc, { number: 1, configHash: serviceConfigHash(svc) }));
-    progress.event({ id: `Container ${cname}`, status: 'Created', state: 'done' });
-    progress.event({ id: `Container ${cname}`, status: 'Starting', state: 'working' });
-    await backend.startContainer(id);
-    progress.event({ id: `Container ${cname}`, status: 'Started', state: 'done' });
-    return;
-  }
-  for (const c of existing) {
-    const cname = (c.Names[0] ?? '').replace(/^\//, '');
-    if (c.State === 'running') {
-      progress.event({ id: `Container ${cname}`, status: 'Running', state: 'done' });
-      continue;
-    }
-    progress.event({ id: `Container ${cname}`, status: 'Starting', state: 'working' });
-    await backend.startContainer(c.Id);
-    progress.event({ id: `Container ${cname}`, status: 'Started', state: 'done' });
+  const { [service]: _self, ...others } = project.services;
+  const rest: Project = { ...project, services: others, disabledServices: { ...project.disabledServices, [service]: target } };
+  const events = await ProjectEvents.open(backend, project.name);
+  try {
+    const { containers } = await up(
+      backend,
+      rest,
+      { ...opts, services: deps, recreate: 'diverged', recreateDependencies: 'diverged' },
+      progress,
+      warn,
+    );
+    await waitDependencies(backend, events, project, service, containers, progress, warn);
+  } finally {
+    events.close();
   }
 }
 
-/** Wait until each depends_on condition of `svc` holds (healthy, completed successfully, or started). */
-export async function waitDependencies(backend: ComposeBackend, project: Project, svc: ServiceConfig, progress: Progress): Promise<void> {
-  await Promise.all(
-    Object.entries(svc.depends_on ?? {}).map(async ([dep, d]) => {
-      if (!project.services[dep]) return;
-      const containers = await backend.containers(project.name, { all: true, services: [dep], oneoff: false });
-      for (const c of containers) await waitCondition(backend, c.Id, dep, d.condition, d.required, progress);
-    }),
-  );
-}
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-async function waitCondition(
-  backend: ComposeBackend,
-  id: string,
-  service: string,
-  condition: DependencyCondition,
-  required: boolean,
-  progress: Progress,
-): Promise<void> {
-  if (condition === 'service_started') return;
-  const fullName = (await backend.inspectContainer(id)).Name.replace(/^\//, '');
-  progress.event({ id: `Container ${fullName}`, status: 'Waiting', state: 'working' });
-  for (;;) {
-    const c = await backend.inspectContainer(id);
-    const failure = conditionFailure(condition, c.State, service, fullName);
-    if (failure === undefined) {
-      progress.event({ id: `Container ${fullName}`, status: condition === 'service_healthy' ? 'Healthy' : 'Exited', state: 'done' });
-      return;
-    }
-    if (failure) {
-      if (!required) {
-        progress.info(`WARN[0000] optional dependency ${service} failed: ${failure}`);
-        return;
-      }
-      progress.event({ id: `Container ${fullName}`, status: 'Error', state: 'error' });
-      throw new ComposeError(failure);
-    }
-    await sleep(200);
-  }
-}
-
-/** undefined: the condition holds; '': not yet; otherwise the failure, worded as Compose words it. */
-export function conditionFailure(
-  condition: DependencyCondition,
-  state: { Status: string; ExitCode: number; Health?: { Status: string } | null },
-  service: string,
-  container: string,
-): string | undefined {
-  if (condition === 'service_healthy') {
-    if (!state.Health) return `dependency failed to start: container ${container} has no healthcheck configured`;
-    if (state.Health.Status === 'healthy') return undefined;
-    if (state.Health.Status === 'unhealthy') return `dependency failed to start: container ${container} is unhealthy`;
-    if (state.Status === 'exited' || state.Status === 'dead') return `dependency failed to start: container ${container} exited (${state.ExitCode})`;
-    return '';
-  }
-  if (state.Status === 'exited' || state.Status === 'dead') {
-    return state.ExitCode === 0 ? undefined : `service "${service}" didn't complete successfully: exit ${state.ExitCode}`;
-  }
-  return '';
-}
+export type DependencyOptions = Pick<UpOptions, 'pull' | 'build' | 'quietPull' | 'env' | 'renderBuild' | 'removeOrphans' | 'ignoreOrphans' | 'parallel'>;

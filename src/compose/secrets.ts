@@ -12,7 +12,7 @@
 //   owner and mode and changing them would change the user's file.
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
-import { pack } from 'tar-stream';
+// tar-stream is imported where a tar is made: loading it costs every compose command start-up time.
 import type { Mount } from '../api/types.js';
 import type { ComposeBackend } from './backend.js';
 import { invalid, unsupported } from './convert/common.js';
@@ -97,7 +97,7 @@ async function content(project: Project, f: FileRef): Promise<Buffer> {
 
 /** One tar of every copied file, each entry with its owner and mode. */
 async function secretsTar(project: Project, refs: FileRef[]): Promise<Buffer> {
-  const tar = pack();
+  const tar = (await import('tar-stream')).pack();
   const chunks: Buffer[] = [];
   tar.on('data', (c: unknown) => chunks.push(c as Buffer));
   const ended = new Promise<void>((resolve, reject) => {

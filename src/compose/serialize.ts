@@ -15,7 +15,7 @@
 // Every `$` of the output is doubled when the project was interpolated, so the output loads back to
 // the same project.
 import { stringify } from 'yaml';
-import { parseDurationNanos } from '../lib/units.js';
+import { normaliseDuration } from './loader/units.js';
 import type { Project } from './types.js';
 
 type Format = 'yaml' | 'json';
@@ -148,6 +148,10 @@ export function projectModel(project: Project, format: Format): Dict {
   for (const [key, section, type] of sections) {
     if (Object.keys(section).length) out[key] = sortedMap(section, (v) => (v === null ? null : struct(type, secretContent(type, v), format) ?? {}));
   }
+  // Compose's JSON marshaller has no models section; its YAML one does.
+  if (format === 'yaml' && project.models && Object.keys(project.models).length) {
+    out.models = sortedMap(project.models, (v) => struct('model', v, format) ?? {});
+  }
   for (const [k, v] of Object.entries(project.extensions ?? {}).sort(byKey)) out[k] = v;
   if (format === 'json') return Object.fromEntries(Object.entries(out).sort(byKey));
   return out;
@@ -274,33 +278,9 @@ function isDict(v: unknown): v is Dict {
 
 /** A duration in Go's time.Duration.String() form ("1m30s", "1h0m0s", "500ms"); a value that is not one is kept. */
 export function goDuration(v: unknown): string {
-  let ns: bigint;
   try {
-    ns = typeof v === 'number' ? BigInt(Math.round(v * 1e9)) : parseDurationNanos(String(v));
+    return normaliseDuration(v);
   } catch {
     return String(v);
   }
-  if (ns === 0n) return '0s';
-  const sign = ns < 0n ? '-' : '';
-  let u = ns < 0n ? -ns : ns;
-  if (u < 1000n) return `${sign}${u}ns`;
-  if (u < 1_000_000n) return `${sign}${decimal(u, 1000n)}µs`;
-  if (u < 1_000_000_000n) return `${sign}${decimal(u, 1_000_000n)}ms`;
-  const h = u / 3_600_000_000_000n;
-  u %= 3_600_000_000_000n;
-  const m = u / 60_000_000_000n;
-  u %= 60_000_000_000n;
-  const s = `${decimal(u, 1_000_000_000n)}s`;
-  if (h > 0n) return `${sign}${h}h${m}m${s}`;
-  if (m > 0n) return `${sign}${m}m${s}`;
-  return `${sign}${s}`;
-}
-
-/** v / unit with the fraction's trailing zeros dropped ("1.5", "90"). */
-function decimal(v: bigint, unit: bigint): string {
-  const whole = v / unit;
-  const frac = v % unit;
-  if (frac === 0n) return String(whole);
-  const digits = String(unit).length - 1;
-  return `${whole}.${String(frac).padStart(digits, '0').replace(/0+$/, '')}`;
 }

@@ -25,6 +25,8 @@ export interface Project {
   volumes: Record<string, VolumeConfig>;
   secrets: Record<string, FileObjectConfig>;
   configs: Record<string, FileObjectConfig>;
+  /** AI models (`models:`), when the files declare any. */
+  models?: Record<string, ModelConfig>;
   /** `x-*` keys at the top level. */
   extensions?: Record<string, unknown>;
 }
@@ -259,6 +261,8 @@ export interface ServiceConfig {
   credential_spec?: Record<string, unknown>;
   gpus?: unknown[] | 'all';
   develop?: { watch?: DevelopWatch[] };
+  /** The models the service uses (keys of Project.models), with the variables that pass them in. */
+  models?: Record<string, { endpoint_var?: string; model_var?: string } | null>;
   /** `x-*` keys of the service. */
   extensions?: Record<string, unknown>;
 }
@@ -290,6 +294,14 @@ export interface VolumeConfig {
   driver_opts?: Record<string, string>;
   external?: boolean;
   labels?: Record<string, string>;
+}
+
+/** A top-level model: what a service's `models:` names. */
+export interface ModelConfig {
+  name?: string;
+  model: string;
+  context_size?: number;
+  runtime_flags?: string[];
 }
 
 /** A top-level secret or config: exactly one of file, environment, content, external. */

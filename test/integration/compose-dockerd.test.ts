@@ -133,7 +133,18 @@ describe('docker-compose 1.29 and berth compose see each other\'s projects', () 
     await d.cleanup();
   });
 
-  const v1 = (args: string[]) => runCmd(['/usr/bin/docker-compose', '-p', 'old', ...args], { cwd: dir, env: { DOCKER_HOST: d.host, DOCKER_CONFIG: path.join(d.dir, 'docker-config') } });
+  const v1 = (args: string[], project = 'old') =>
+    runCmd(['/usr/bin/docker-compose', '-p', project, ...args], { cwd: dir, env: { DOCKER_HOST: d.host, DOCKER_CONFIG: path.join(d.dir, 'docker-config') } });
+
+  it('a project started by berth compose is listed by 1.29 and taken down by it', async () => {
+    ok(await d.compose(dir, ['-p', 'new', 'up', '-d']));
+    const ps = ok(await v1(['ps'], 'new'));
+    assert.match(ps, /^new-db-1 .* Up/m);
+    assert.match(ps, /^new-web-1 .* Up/m);
+    ok(await v1(['down', '-v'], 'new'));
+    const left = ok(await d.docker(['ps', '-aq', '--filter', 'label=com.docker.compose.project=new'])).trim();
+    assert.equal(left, '');
+  });
 
   it('a project started by 1.29 is listed by berth compose ps and ls, and removed by berth compose down -p', async () => {
     ok(await v1(['up', '-d']));

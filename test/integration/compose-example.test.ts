@@ -117,6 +117,15 @@ describe('examples/compose-app', () => {
     assert.deepEqual([...volumes].sort(), ['cache-data', 'db-data']);
   });
 
+  it('without its .env the file is refused, naming the missing variable and the hint it carries', async () => {
+    const empty = await context({ 'empty.env': '' });
+    dirs.push(empty);
+    const r = await d.compose(EXAMPLE, ['--env-file', path.join(empty, 'empty.env'), 'config', '-q'], { env: { POSTGRES_PASSWORD: '' } });
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /POSTGRES_PASSWORD/);
+    assert.match(r.stderr, /set POSTGRES_PASSWORD in \.env/);
+  });
+
   it('up -d --wait starts db and cache, then web once they are healthy', async () => {
     ok(await compose(['up', '-d', '--wait']));
     const ps = ok(await compose(['ps']));

@@ -182,7 +182,8 @@ describe('compose lifecycle: down, stop, start, restart, kill, rm, pause, unpaus
     assert.deepEqual(await states(), {});
     assert.deepEqual(await networks(), []);
     assert.equal((await volumes()).length, 1);
-    const nothing = await d.compose(empty, ['-p', P, 'down']);
+    // COMPOSE_PROJECT_NAME names the project when there is no file, as -p does
+    const nothing = await d.compose(empty, ['down'], { env: { COMPOSE_PROJECT_NAME: P } });
     ok(nothing);
     assert.match(nothing.stderr, /No resource found to remove for project "lc"/);
   });
@@ -196,6 +197,18 @@ describe('compose lifecycle: down, stop, start, restart, kill, rm, pause, unpaus
     assert.deepEqual(await volumes(), []);
     assert.deepEqual(await states(), {});
     assert.ok(!ok(await d.docker(['volume', 'ls', '-q'])).split('\n').includes(anon), 'the anonymous volume went too');
+  });
+
+  it('down SERVICE takes down the service and its dependents only; the network still in use stays', async () => {
+    await up();
+    const r = await compose(['down', 'web']);
+    ok(r);
+    assert.match(r.stderr, /Network lc_default +Resource is still in use/);
+    assert.deepEqual(await states(), { 'lc-db-1': 'running' });
+    await up();
+    ok(await compose(['down', 'db']));
+    assert.deepEqual(await states(), {}, 'web depends on db: it goes too');
+    assert.deepEqual(await networks(), []);
   });
 
   it('down leaves a one-off run container; --remove-orphans removes it', async () => {

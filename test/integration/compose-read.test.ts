@@ -76,7 +76,7 @@ describe('compose ps, logs, exec, run, cp, port, top, ls, images, events, wait',
   before(async () => {
     d = await TestDaemon.start();
     await d.importBusybox();
-    dir = await context({ 'compose.yaml': COMPOSE });
+    dir = await context({ 'compose.yaml': COMPOSE, '.env': 'FROM_DOTENV=dotenv-value\n' });
     client = new EngineClient(parseHost(d.host), {});
     backend = new ComposeBackend(client);
     project = await loadProject({ files: [], envFiles: [], profiles: [], env: {}, cwd: dir });
@@ -199,7 +199,7 @@ describe('compose ps, logs, exec, run, cp, port, top, ls, images, events, wait',
       [['ls', '--format', 'yaml'], /format value "yaml" could not be parsed/],
       [['version', '--format', 'xml'], /unsupported --format "xml"/],
       [['ps', '--filter', 'name=web'], /unknown filter name/],
-      [['run', '--build', 'web'], /--build is not supported by berth compose run yet/],
+      [['run', '--pull', 'sometimes', 'web'], /invalid --pull value "sometimes"/],
     ];
     for (const [args, message] of cases) {
       const r = await compose(args);
@@ -212,6 +212,8 @@ describe('compose ps, logs, exec, run, cp, port, top, ls, images, events, wait',
     assert.equal(ok(await compose(['exec', '-T', 'web', 'echo', 'hi'])), 'hi\n');
     const vars = ok(await compose(['exec', '-T', '-e', 'FOO=bar', '-w', '/tmp', '-u', 'nobody', 'web', 'sh', '-c', 'echo $FOO $(pwd) $(id -u)']));
     assert.equal(vars, 'bar /tmp 65534\n');
+    // -e KEY: the value from the project's environment (.env here).
+    assert.equal(ok(await compose(['exec', '-T', '-e', 'FROM_DOTENV', 'web', 'sh', '-c', 'echo $FROM_DOTENV'])), 'dotenv-value\n');
     const failed = await compose(['exec', '-T', 'web', 'sh', '-c', 'exit 7']);
     assert.equal(failed.code, 7);
     const stopped = await compose(['exec', '-T', 'job', 'true']);
@@ -227,6 +229,11 @@ describe('compose ps, logs, exec, run, cp, port, top, ls, images, events, wait',
     assert.match(r.stdout, /^one-off \w+\n$/);
     const left = ok(await d.berth(['ps', '-a', '--format', '{{.Names}}']));
     assert.doesNotMatch(left, /run/);
+    // A command that cannot start: the engine's error, and still nothing left.
+    const bad = await compose(['run', '--rm', '-T', 'db', 'no-such-command']);
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.stderr, /no-such-command/);
+    assert.doesNotMatch(ok(await d.berth(['ps', '-a', '--format', '{{.Names}}'])), /run/);
   });
 
   it('run: named <project>-<service>-run-<12 hex>, labelled oneoff, with -e, --entrypoint, -l', async () => {
@@ -247,7 +254,7 @@ describe('compose ps, logs, exec, run, cp, port, top, ls, images, events, wait',
     assert.equal((await backend.containers('rd', { all: true, services: ['dep'] })).length, 0);
     const r = await compose(['run', '--rm', '-T', 'needs']);
     assert.equal(r.stdout, 'needs ran\n', r.stderr);
-    assert.match(r.stderr, /Container rd-dep-1 {2}Started/);
+    assert.match(r.stderr, /Container rd-dep-1\s+Started/);
     const dep = await backend.containers('rd', { services: ['dep'] });
     assert.equal(dep.length, 1);
     assert.equal(dep[0]!.State, 'running');
@@ -264,7 +271,9 @@ describe('compose ps, logs, exec, run, cp, port, top, ls, images, events, wait',
 
   it('cp: into the service container and back out', async () => {
     await fs.writeFile(path.join(dir, 'note.txt'), 'from the host\n');
-    ok(await compose(['cp', 'note.txt', 'web:/tmp/note.txt']));
+    const to = await compose(['cp', 'note.txt', 'web:/tmp/note.txt']);
+    assert.equal(to.code, 0, to.stderr);
+    assert.match(to.stderr, /rd-web-1 copy note\.txt to rd-web-1:\/tmp\/note\.txt Copied/);
     assert.equal(ok(await compose(['exec', '-T', 'web', 'cat', '/tmp/note.txt'])), 'from the host\n');
     ok(await compose(['exec', '-T', 'web', 'sh', '-c', 'echo from the container > /tmp/back.txt']));
     ok(await compose(['cp', 'web:/tmp/back.txt', 'back.txt']));
@@ -333,6 +342,19 @@ describe('compose ps, logs, exec, run, cp, port, top, ls, images, events, wait',
     assert.equal(w.code, 137, w.stderr);
     assert.match(w.stdout, /exited with status code 137/);
     ok(await d.berth(['start', 'rd-db-1']));
+  });
+
+  it('wait --down-project: the exit code, then the project taken down', async () => {
+    const other: Project = { ...project, name: 'rdw' };
+    const svc = other.services.job!;
+    const body = containerCreateRequest(other, 'job', svc, { number: 1, configHash: serviceConfigHash(svc) });
+    body.Cmd = ['sh', '-c', 'sleep 1; exit 2'];
+    await backend.startContainer(await backend.createContainer('rdw-job-1', body));
+    const r = await compose(['-p', 'rdw', 'wait', '--down-project', 'job']);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stdout, /exited with status code 2/);
+    assert.match(r.stderr, /Container rdw-job-1\s+Removed/);
+    assert.equal((await backend.containers('rdw', { all: true })).length, 0);
   });
 
   it('version: Compose v2 version, marked as berth', async () => {

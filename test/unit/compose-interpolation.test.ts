@@ -60,6 +60,26 @@ describe('compose interpolation', () => {
     assert.equal(sub('http://${HOST:-localhost}:${PORT:-80}/'), 'http://localhost:8080/');
   });
 
+  it('the reference\'s own template cases give the same results', () => {
+    const m: Record<string, string> = { FOO: 'first', BAR: '', JSON: '{"json":2}' };
+    const l = (k: string): string | undefined => (Object.hasOwn(m, k) ? m[k] : undefined);
+    const cases: [string, string][] = [
+      ['-ok ${BAR:-defaultValue}', '-ok defaultValue'],
+      ['+ok ${UNSET:-${BAR-defaultValue}}', '+ok '],
+      [':-ok ${BAR-defaultValue}', ':-ok '],
+      ['ok ${UNSET_VAR-${FOO} ${FOO}}', 'ok first first'],
+      ['ok ${BAR+$FOO ${FOO:+second}}', 'ok first second'],
+      ['${UNSET_VAR-myerror?msg}', 'myerror?msg'],
+      ['${FOO?bar-baz}', 'first'],
+      ['ok ${missing:-{"json":1}}', 'ok {"json":1}'],
+      ['ok ${JSON-{"json":1}}', 'ok {"json":2}'],
+      ['$FOO-bar', 'first-bar'],
+      ['${A:+${A},}B', 'B'],
+    ];
+    for (const [template, want] of cases) assert.equal(substitute(template, l), want, template);
+    for (const bad of ['${', '${}', '${ }', '${ foo}', '${foo }', '${foo!}']) assert.throws(() => substitute(bad, l), /Invalid template/, bad);
+  });
+
   it('an invalid template is an error naming the path', () => {
     assert.throws(() => interpolate({ services: { web: { image: 'a${' } } }, lookup), {
       message: 'invalid interpolation format for services.web.image.\nYou may need to escape any $ with another $.\na${',

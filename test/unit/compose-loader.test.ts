@@ -201,6 +201,15 @@ services:
       assert.deepEqual(other.environment, { V: '1' });
     });
 
+    it('!override in the extending service replaces the base\'s value (TestLoadExtendsDependsOn)', async () => {
+      const dir = project({
+        'compose.yaml': 'services:\n  a: {image: a, depends_on: [c]}\n  b:\n    extends: a\n    depends_on: !override\n      - a\n  c: {image: c}\n',
+      });
+      const p = await load(dir);
+      assert.deepEqual(p.services.b!.depends_on, { a: { condition: 'service_started', required: true } });
+      assert.deepEqual(p.services.a!.depends_on, { c: { condition: 'service_started', required: true } });
+    });
+
     it('a cycle is refused with its chain; a missing base is named', async () => {
       const dir = project({ 'compose.yaml': 'services: {a: {extends: b}, b: {extends: a}}' });
       await assert.rejects(load(dir).catch((e: Error) => Promise.reject(new Error(e.message))), /^Error: Circular reference:\n {2}\w in .*compose\.yaml\n {2}extends \w in .*\n {2}extends \w in /);
@@ -389,6 +398,12 @@ secrets: {s: {file: ./s.txt}}
         default: { name: `${p.name}_default` },
       });
       assert.deepEqual(p.secrets, { s: { name: `${p.name}_s`, file: path.join(dir, 's.txt') } });
+    });
+
+    it('a plain 0440 is octal, as go-yaml reads it (secret modes)', async () => {
+      const dir = project({ 'compose.yaml': 'services:\n  web:\n    image: a\n    secrets: [{source: s, mode: 0440}, {source: t, mode: "0400"}]\nsecrets: {s: {file: ./s}, t: {file: ./t}}\n' });
+      const p = await load(dir);
+      assert.deepEqual(p.services.web!.secrets!.map((x) => x.mode), [0o440, 0o400]);
     });
 
     it('YAML anchors, aliases and merge keys', async () => {

@@ -140,6 +140,17 @@ describe('compose convergence planner', () => {
     assert.equal(plan.services.find((s) => s.service === 'app')!.actions[0]!.kind, 'recreate');
   });
 
+  it('depends_on restart: true restarts a running dependent when its dependency is recreated', () => {
+    const p = project({
+      db: web,
+      api: { ...web, depends_on: { db: { condition: 'service_started', required: true, restart: true } } },
+      web: { ...web, depends_on: { db: { condition: 'service_started', required: true } } },
+    });
+    const plan = planConvergence(input(p, [ctr('db', 1, { hash: 'old' }), ctr('api', 1), ctr('web', 1)]));
+    assert.deepEqual(kinds(plan, 'api'), ['restart:app-api-1']);
+    assert.deepEqual(kinds(plan, 'web'), ['keep:app-web-1']);
+  });
+
   it('scales up with the next numbers and down removing obsolete, then highest numbers first', () => {
     const p = project({ web });
     let plan = planConvergence(input(p, [ctr('web', 1)], { scale: { web: 3 } }));

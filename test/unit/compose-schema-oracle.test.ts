@@ -30,7 +30,7 @@ type Verdict = { ok: true } | { ok: false; message: string };
 const LATER_CHECKS = [
   /is not valid duration/,
   /invalid size|invalid suffix/,
-  /invalid (containerPort|hostPort|proto|ip address)|invalid ranges? specified|no port specified/,
+  /invalid (containerPort|hostPort|proto|ip address)|invalid ranges? specified|no port specified/i,
   /attributes are mutually exclusive|must be set$|conflicting parameters|attributes are exclusive|value can't be blank/,
 ];
 

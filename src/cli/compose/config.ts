@@ -9,10 +9,14 @@ import { serviceImage } from '../../compose/convert.js';
 import { dependencies } from '../../compose/graph.js';
 import { serviceConfigHash } from '../../compose/hash.js';
 import { serializeProject } from '../../compose/serialize.js';
+import { extractVariables } from '../../compose/variables.js';
+import { stringify } from 'yaml';
+import { tabwrite } from '../format/table.js';
 import { ComposeError, type Project, type ServiceConfig } from '../../compose/types.js';
 import { normalizedString, parseImageReference, parseNormalizedNamed } from '../../engine/images/reference.js';
 import { writeOut } from '../command.js';
 import type { FlagSpec, ParsedFlags } from '../flags.js';
+import type { LoadOptions } from '../../compose/loader/index.js';
 import type { ComposeCommand, ComposeContext } from './context.js';
 
 const FLAGS: FlagSpec[] = [
@@ -37,8 +41,8 @@ const FLAGS: FlagSpec[] = [
   { name: 'output', short: 'o', type: 'string', description: 'Save to file (default to stdout)' },
 ];
 
-/** Loader switches berth's loader does not offer yet: refused by name rather than ignored. */
-const UNSUPPORTED = ['no-normalize', 'no-path-resolution', 'no-consistency', 'no-env-resolution', 'variables'];
+/** Switches berth does not offer: refused by name rather than ignored. */
+const UNSUPPORTED = ['no-normalize'];
 
 async function run(ctx: ComposeContext, flags: ParsedFlags): Promise<number> {
   for (const name of UNSUPPORTED) {
@@ -50,18 +54,26 @@ async function run(ctx: ComposeContext, flags: ParsedFlags): Promise<number> {
   const out = (text: string): Promise<void> => (quiet ? Promise.resolve() : writeOut(ctx.stdout, text));
   const lines = (list: string[]): Promise<void> => out(list.map((l) => `${l}\n`).join(''));
   const interpolate = !flags.bool('no-interpolate');
-  const load = (): Promise<Project> => (interpolate ? ctx.project() : ctx.project({ interpolate: false }));
+  const resolveEnvironment = !flags.bool('no-env-resolution');
+  const overrides: Partial<LoadOptions> = {
+    ...(interpolate ? {} : { interpolate: false }),
+    ...(flags.bool('no-path-resolution') ? { resolvePaths: false } : {}),
+    ...(flags.bool('no-consistency') ? { consistency: false } : {}),
+    ...(resolveEnvironment ? {} : { resolveEnvironment: false }),
+  };
+  const load = (): Promise<Project> => (Object.keys(overrides).length ? ctx.project(overrides) : ctx.project());
 
   if (flags.bool('services')) return done(lines(inDependencyOrder(await load())));
   if (flags.bool('volumes')) return done(lines(Object.keys((await load()).volumes).sort()));
   if (flags.bool('networks')) return done(lines(Object.keys((await load()).networks).sort()));
-  if (flags.bool('models')) return done(lines([]));
+  if (flags.bool('models')) return done(lines(Object.values((await load()).models ?? {}).map((m) => m.model).filter(Boolean)));
   if (flags.has('hash')) return done(lines(hashes(await load(), flags.str('hash'))));
   if (flags.bool('profiles')) return done(lines(profiles(await load())));
   if (flags.bool('images')) {
     const p = selectServices(await load(), flags.args);
     return done(lines(Object.keys(p.services).sort().flatMap((name) => images(p, name, p.services[name]!))));
   }
+  if (flags.bool('variables')) return done(out(variablesListing(await ctx.project({ ...overrides, interpolate: false, consistency: false }), flags.str('format'))));
   if (flags.bool('environment')) {
     const env = (await load()).environment;
     return done(lines(Object.keys(env).sort().map((k) => `${k}=${env[k]}`)));
@@ -69,6 +81,8 @@ async function run(ctx: ComposeContext, flags: ParsedFlags): Promise<number> {
 
   if (format !== 'yaml' && format !== 'json') throw new ComposeError(`unsupported format ${JSON.stringify(format)}`);
   let project = selectServices(await load(), flags.args);
+  // Once read into the environment, env_file entries are left out (Compose's WithDiscardEnvFile).
+  if (resolveEnvironment) project = discardEnvFiles(project);
   if (flags.bool('resolve-image-digests') || flags.bool('lock-image-digests')) project = await resolveImageDigests(ctx, project);
   let content = serializeProject(project, { format, interpolated: interpolate });
   if (flags.bool('lock-image-digests')) content = serializeLock(project, format);
@@ -103,6 +117,32 @@ export function selectServices(project: Project, names: string[]): Project {
   };
   names.forEach(visit);
   return { ...project, services: Object.fromEntries(Object.entries(project.services).filter(([n]) => keep.has(n))) };
+}
+
+/** --variables: NAME REQUIRED DEFAULT VALUE ALTERNATE VALUE (a table unless --format json|yaml), by name. */
+function variablesListing(project: Project, format: string): string {
+  const model = { services: project.services, networks: project.networks, volumes: project.volumes, secrets: project.secrets, configs: project.configs };
+  const vars = [...extractVariables(model).values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  switch (format.toLowerCase()) {
+    case '':
+    case 'table':
+    case 'pretty': {
+      const rows = vars.map((v) => `${v.name}\t${v.required}\t${v.defaultValue}\t${v.presenceValue}`);
+      return tabwrite(['NAME\tREQUIRED\tDEFAULT VALUE\tALTERNATE VALUE', ...rows].join('\n') + '\n', 20, 3);
+    }
+    case 'json':
+      // Go's encoding of compose-go's Variable struct: its field names as they are.
+      return `${JSON.stringify(Object.fromEntries(vars.map((v) => [v.name, { Name: v.name, DefaultValue: v.defaultValue, PresenceValue: v.presenceValue, Required: v.required }])))}\n`;
+    case 'yaml':
+      return stringify(Object.fromEntries(vars.map((v) => [v.name, { name: v.name, defaultvalue: v.defaultValue, presencevalue: v.presenceValue, required: v.required }])), { version: '1.1', indent: 4 });
+    default:
+      throw new ComposeError(`format value ${JSON.stringify(format)} could not be parsed: parsing failed`);
+  }
+}
+
+function discardEnvFiles(project: Project): Project {
+  const services = Object.fromEntries(Object.entries(project.services).map(([name, { env_file: _files, ...svc }]) => [name, svc]));
+  return { ...project, services };
 }
 
 /** Service names, each after the services it depends on (Compose's ForEachService), ties by name. */

@@ -2,12 +2,13 @@
 // docker CLI's copy (src/cli/commands/files.ts) with a service's container: from the first one (or
 // --index), into every one of the service's containers.
 import type { ContainerSummary } from '../../api/types.js';
-import { serviceContainer } from '../../compose/ps.js';
+import { canonicalName, serviceContainer } from '../../compose/ps.js';
 import { ComposeError } from '../../compose/types.js';
 import type { ParsedFlags } from '../flags.js';
 import { copyFromContainer, copyToContainer, splitCpArg } from '../commands/files.js';
 import type { ComposeCommand, ComposeContext } from './context.js';
 import { toProjectName } from './target.js';
+import { progressFor } from './up.js';
 
 async function targets(ctx: ComposeContext, service: string, f: ParsedFlags, fromService: boolean): Promise<ContainerSummary[]> {
   const backend = ctx.backend();
@@ -27,11 +28,20 @@ async function cp(ctx: ComposeContext, f: ParsedFlags): Promise<number> {
   if (src.container && dst.container) throw new ComposeError('copying between services is not supported');
   if (!src.container && !dst.container) throw new ComposeError('unknown copy direction');
   const base = { followLink: f.bool('follow-link'), copyUIDGID: f.bool('archive'), quiet: true, sourcePath: src.path, destPath: dst.path };
-  if (src.container) {
-    const [c] = await targets(ctx, src.container, f, true);
-    await copyFromContainer(ctx, { ...base, container: c!.Id });
-  } else {
-    for (const c of await targets(ctx, dst.container, f, false)) await copyToContainer(ctx, { ...base, container: c.Id });
+  const list = await targets(ctx, src.container || dst.container, f, !!src.container);
+  const progress = progressFor(ctx, 'Copying');
+  try {
+    for (const c of list) {
+      const name = canonicalName(c);
+      // Compose's events: the container, what is copied, Copying → Copied.
+      const what = src.container ? `copy ${name}:${src.path} to ${dst.path}` : `copy ${src.path} to ${name}:${dst.path}`;
+      progress.event({ id: name, status: what, text: 'Copying', state: 'working' });
+      if (src.container) await copyFromContainer(ctx, { ...base, container: c.Id });
+      else await copyToContainer(ctx, { ...base, container: c.Id });
+      progress.event({ id: name, status: what, text: 'Copied', state: 'done' });
+    }
+  } finally {
+    progress.done();
   }
   return 0;
 }

@@ -18,6 +18,13 @@ export function resolveEnv(entries: string[], env: NodeJS.ProcessEnv): string[] 
   return out;
 }
 
+/** Where `-e KEY` finds KEY: the project's environment (the shell's, then .env) when there is a file. */
+async function lookupEnv(ctx: ComposeContext, entries: string[]): Promise<NodeJS.ProcessEnv> {
+  if (entries.every((e) => e.includes('='))) return ctx.env;
+  const project = await ctx.project().catch(() => undefined);
+  return project ? { ...ctx.env, ...project.environment } : ctx.env;
+}
+
 async function exec(ctx: ComposeContext, f: ParsedFlags): Promise<number> {
   const [service = '', ...command] = f.args;
   const name = await toProjectName(ctx);
@@ -26,7 +33,7 @@ async function exec(ctx: ComposeContext, f: ParsedFlags): Promise<number> {
   // -T given, or (Compose's default) no terminal on our output.
   const tty = f.has('no-tty') ? !f.bool('no-tty') : !!ctx.stdout.isTTY;
   const interactive = f.bool('interactive');
-  const env = resolveEnv(f.list('env'), ctx.env);
+  const env = resolveEnv(f.list('env'), await lookupEnv(ctx, f.list('env')));
   const cfg: ExecConfig = {
     User: f.str('user') || undefined,
     Privileged: f.bool('privileged'),

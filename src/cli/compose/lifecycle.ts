@@ -165,9 +165,10 @@ async function rm(ctx: ComposeContext, flags: ParsedFlags): Promise<number> {
   if (flags.bool('force')) {
     await writeOut(ctx.stdout, `${message}\n`);
   } else {
-    const answer = await readLine(ctx, `? ${message} (y/N) `);
+    // Compose asks "? msg (y/N)" on a terminal, prints the bare message to a pipe; y or a Go true is yes.
+    const answer = await readLine(ctx, ctx.stdin.isTTY ? `? ${message} (y/N) ` : message);
     if (!ctx.stdin.isTTY) await writeOut(ctx.stdout, '\n');
-    if (!/^y(es)?$/i.test(answer)) return 0;
+    if (!/^(y|1|t|true)$/i.test(answer)) return 0;
   }
   const opts = { volumes: flags.bool('volumes'), force: flags.bool('force'), dryRun: ctx.options.dryRun };
   await withProgress(ctx, 'Removing', (p) => L.removeContainers(backend, containers, opts, p));

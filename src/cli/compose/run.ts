@@ -3,12 +3,14 @@
 // no output is lost, and its exit code is ours. A TTY and stdin by default, as Compose does, unless our
 // input is not a terminal (a script) or -T says otherwise.
 import { readFileSync } from 'node:fs';
-import type { ContainerCreateRequest } from '../../api/types.js';
+import type { ContainerCreateRequest, EndpointSettings } from '../../api/types.js';
 import { ApiError } from '../../client/errors.js';
 import type { EngineClient } from '../../client/engine.js';
 import type { ComposeBackend } from '../../compose/backend.js';
 import type { Progress } from '../../compose/progress.js';
-import { ensureImage, ensureResources, newSlug, oneOffCreateRequest, startDependencies, type OneOffOptions } from '../../compose/run.js';
+import { dependencies } from '../../compose/graph.js';
+import { ensureImages, type PullFlag } from '../../compose/images.js';
+import { ensureResources, newSlug, oneOffCreateRequest, startDependencies, type OneOffOptions } from '../../compose/run.js';
 import { ComposeError, type Project } from '../../compose/types.js';
 import { SERVICE } from '../../compose/labels.js';
 import { StatusError, writeOut } from '../command.js';
@@ -17,6 +19,7 @@ import { monitorTtySize, streamHijacked } from '../attach-io.js';
 import { detached } from '../commands/exec.js';
 import { OptionError, parsePublish } from '../run-options.js';
 import type { ComposeCommand, ComposeContext } from './context.js';
+import { buildRenderer, progressFor, warner } from './up.js';
 
 /** shellwords.Parse for --entrypoint: words split on blanks, single and double quotes, backslashes. */
 export function shellWords(s: string): string[] {
@@ -48,19 +51,6 @@ export function shellWords(s: string): string[] {
   if (quote) throw new ComposeError(`invalid command line string: unterminated quote in --entrypoint "${s}"`);
   if (inWord) words.push(cur);
   return words;
-}
-
-/** Plain progress lines on stderr (" Container app-db-1  Started"), as Compose prints them off a terminal. */
-function plainProgress(ctx: ComposeContext): Progress {
-  const quiet = ctx.options.progress === 'quiet';
-  return {
-    event: (e) => {
-      if (!quiet) ctx.stderr.write(` ${e.id}  ${e.status}${e.text ? ` ${e.text}` : ''}\n`);
-    },
-    info: (line) => {
-      if (!quiet) ctx.stderr.write(`${line}\n`);
-    },
-  };
 }
 
 /** -e entries, then --env-from-file lines for keys not already given. */
@@ -135,14 +125,15 @@ function runOptions(ctx: ComposeContext, f: ParsedFlags, command: string[]): One
   };
 }
 
-function pullPolicy(f: ParsedFlags): 'always' | 'missing' | 'never' {
+/** --pull: always, missing, never; "policy" (the default) leaves it to the service's pull_policy. */
+function pullPolicy(f: ParsedFlags): PullFlag {
   const p = f.str('pull') || 'policy';
-  if (p === 'always' || p === 'never' || p === 'missing') return p;
-  if (p === 'policy') return 'missing';
-  throw new ComposeError(`invalid --pull value "${p}": use always, missing or never`);
+  if (p === 'always' || p === 'never' || p === 'missing' || p === 'build') return p;
+  if (p === 'policy') return undefined;
+  throw new ComposeError(`invalid --pull value "${p}": use always, missing, never or policy`);
 }
 
-/** --remove-orphans: containers of services the file no longer declares (one-offs aside). */
+/** --remove-orphans when no dependency brings `up` in: containers of services the file no longer declares. */
 async function removeOrphans(backend: ComposeBackend, project: Project, progress: Progress): Promise<void> {
   const known = new Set([...Object.keys(project.services), ...Object.keys(project.disabledServices)]);
   for (const c of await backend.containers(project.name, { all: true, oneoff: false })) {
@@ -156,24 +147,40 @@ async function removeOrphans(backend: ComposeBackend, project: Project, progress
 
 async function run(ctx: ComposeContext, f: ParsedFlags): Promise<number> {
   const [serviceName = '', ...command] = f.args;
-  if (f.bool('build')) throw new ComposeError('--build is not supported by berth compose run yet: build the image first with "berth compose build"');
   const opts = runOptions(ctx, f, command);
-  const policy = pullPolicy(f);
+  const pull = pullPolicy(f);
   const project = await ctx.project();
   const service = project.services[serviceName];
-  if (!service) throw new ComposeError(`no such service: ${serviceName}`);
+  if (!service) {
+    if (project.disabledServices[serviceName]) throw new ComposeError(`service "${serviceName}" is not enabled by the active profiles`);
+    throw new ComposeError(`no such service: ${serviceName}`);
+  }
   if (opts.interactive && opts.tty && !ctx.stdin.isTTY) throw new StatusError('the input device is not a TTY', 1);
   const backend = ctx.backend();
-  const progress = plainProgress(ctx);
-  if (f.bool('remove-orphans')) await removeOrphans(backend, project, progress);
-  if (!f.bool('no-deps')) await startDependencies(backend, project, serviceName, progress);
-  await ensureResources(backend, project, [serviceName], progress);
-  await ensureImage(backend, project, serviceName, policy, progress);
-  const { name, body } = oneOffCreateRequest(project, serviceName, service, opts, newSlug());
-  if (f.bool('detach')) body.AttachStdin = body.AttachStdout = body.AttachStderr = body.StdinOnce = false;
-  const { rows, columns } = ctx.stdout;
-  if (body.Tty && rows && columns && body.HostConfig) (body.HostConfig as { ConsoleSize?: [number, number] }).ConsoleSize = [rows, columns];
-  const id = await createOneOff(backend, name, body);
+  const progress = progressFor(ctx);
+  const warn = warner(ctx, progress);
+  const images = { pull, build: f.bool('build'), quietPull: f.bool('quiet-pull'), env: ctx.env, renderBuild: buildRenderer(ctx, f.bool('quiet-pull')) };
+  const deps = f.bool('no-deps') ? [] : dependencies(service).filter((d) => project.services[d]);
+  let id: string;
+  let body: ContainerCreateRequest;
+  try {
+    if (deps.length) {
+      const dependencyOptions = { ...images, removeOrphans: f.bool('remove-orphans'), ignoreOrphans: isTrue(ctx.env.COMPOSE_IGNORE_ORPHANS), parallel: ctx.options.parallel };
+      await startDependencies(backend, project, serviceName, dependencyOptions, progress, warn);
+    } else if (f.bool('remove-orphans')) {
+      await removeOrphans(backend, project, progress);
+    }
+    await ensureResources(backend, project, [serviceName], progress);
+    await ensureImages(backend, project, [serviceName], images, progress);
+    const req = oneOffCreateRequest(project, serviceName, service, opts, newSlug());
+    body = req.body;
+    if (f.bool('detach')) body.AttachStdin = body.AttachStdout = body.AttachStderr = body.StdinOnce = false;
+    const { rows, columns } = ctx.stdout;
+    if (body.Tty && rows && columns && body.HostConfig) (body.HostConfig as { ConsoleSize?: [number, number] }).ConsoleSize = [rows, columns];
+    id = await createOneOff(backend, req.name, body, req.connects);
+  } finally {
+    progress.done();
+  }
   const client = ctx.client();
   if (f.bool('detach')) {
     await startOrFail(client, id);
@@ -183,10 +190,17 @@ async function run(ctx: ComposeContext, f: ParsedFlags): Promise<number> {
   return attachAndStart(ctx, client, id, body);
 }
 
-async function createOneOff(backend: ComposeBackend, name: string, body: ContainerCreateRequest): Promise<string> {
+const isTrue = (v: string | undefined): boolean => ['1', 'true', 'TRUE', 'True', 't', 'T'].includes(v ?? '');
+
+async function createOneOff(backend: ComposeBackend, name: string, body: ContainerCreateRequest, connects: [string, EndpointSettings][]): Promise<string> {
+  let id: string | undefined;
   try {
-    return await backend.createContainer(name, body);
+    id = await backend.createContainer(name, body);
+    for (const [net, endpoint] of connects) await backend.connectNetwork(net, id, endpoint);
+    return id;
   } catch (err) {
+    // Nothing half-made is left behind.
+    if (id) await backend.removeContainer(id, { force: true }).catch(() => undefined);
     if (err instanceof ApiError) throw new ComposeError(`Error response from daemon: ${err.message}`);
     throw err;
   }

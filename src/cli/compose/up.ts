@@ -12,13 +12,10 @@ import { progressId } from '../../compose/plan.js';
 import { selectServices, up, type UpOptions } from '../../compose/up.js';
 import type { Watch } from '../../compose/watch.js';
 import { ComposeError, type Project } from '../../compose/types.js';
-import { renderBuildProgress } from '../build-progress.js';
 import type { FlagSpec, ParsedFlags } from '../flags.js';
 import type { ComposeCommand, ComposeContext } from './context.js';
 import { makeProgress, progressMode, type ProgressWriter } from './progress.js';
-import { logPrinter } from '../../compose/logs.js';
-import { attachContainers, logName } from './up-attach.js';
-import { checkWatch, startWatch } from './watch.js';
+import type { Attached } from './up-attach.js';
 
 /** Flags `up` and `create` share (Compose's createOptions). */
 export const CREATE_FLAGS: FlagSpec[] = [
@@ -104,6 +101,7 @@ export function buildRenderer(ctx: ComposeContext, quiet: boolean): (res: Readab
   const err = ctx.stderr as typeof ctx.stderr & { isTTY?: boolean; columns?: number; rows?: number };
   const mode = progressMode(ctx.options, !!err.isTTY);
   return async (res) => {
+    const { renderBuildProgress } = await import('../build-progress.js'); // only when something is built
     let id: string | undefined;
     const onAux = (aux: Record<string, unknown>): void => void (typeof aux.ID === 'string' && (id = aux.ID));
     if (quiet || mode === 'quiet' || mode === 'json') {
@@ -176,7 +174,9 @@ interface ForegroundOptions {
 async function foreground(ctx: ComposeContext, f: ParsedFlags, backend: ComposeBackend, project: Project, opts: UpOptions, progress: ProgressWriter, fg: ForegroundOptions): Promise<number> {
   const attachTo = new Set(f.list('attach').length ? f.list('attach') : opts.services.length && !f.bool('attach-dependencies') ? opts.services : fg.run);
   for (const n of f.list('no-attach')) attachTo.delete(n);
-  let attached: Awaited<ReturnType<typeof attachContainers>> | undefined;
+  const { attachContainers, logName } = await import('./up-attach.js');
+  const { logPrinter } = await import('../../compose/logs.js');
+  let attached: Attached | undefined;
   let all: ContainerSummary[] = [];
   let stopping: Promise<void> | undefined;
   let exitCode = 0;
@@ -203,7 +203,8 @@ async function foreground(ctx: ComposeContext, f: ParsedFlags, backend: ComposeB
     }
   };
   // --watch: the rules are checked before anything is created; the watch starts once the containers run.
-  const rules = f.bool('watch') ? await checkWatch(ctx, project, opts.services) : undefined;
+  const watching = f.bool('watch') ? await import('./watch.js') : undefined;
+  const rules = watching ? await watching.checkWatch(ctx, project, opts.services) : undefined;
   let watch: Watch | undefined;
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
@@ -233,7 +234,7 @@ async function foreground(ctx: ComposeContext, f: ParsedFlags, backend: ComposeB
       progress,
       warner(ctx),
     );
-    if (rules) watch = await startWatch(ctx, project, rules, f);
+    if (watching && rules) watch = await watching.startWatch(ctx, project, rules, f);
     if (attached) await attached.ended;
     if (stopping) await stopping;
   } finally {

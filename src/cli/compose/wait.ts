@@ -1,16 +1,17 @@
 // `berth compose wait SERVICE [SERVICE...] [OPTIONS]`: block until the services' running containers
 // stop; print each exit and exit with the last one's status. --down-project then takes the project
-// down (containers and networks, as `down --remove-orphans`).
-import { canonicalName } from '../../compose/ps.js';
-import type { ComposeBackend } from '../../compose/backend.js';
+// down (src/compose/down.ts, as `down --remove-orphans`).
+import { down } from '../../compose/down.js';
 import { ComposeError } from '../../compose/types.js';
 import { writeOut } from '../command.js';
 import type { ParsedFlags } from '../flags.js';
 import type { ComposeCommand, ComposeContext } from './context.js';
+import { limitOf, withProgress } from './lifecycle.js';
 import { projectOrName } from './target.js';
 
 async function wait(ctx: ComposeContext, f: ParsedFlags): Promise<number> {
-  const { name } = await projectOrName(ctx);
+  const target = await projectOrName(ctx);
+  const name = target.name;
   const backend = ctx.backend();
   const containers = await backend.containers(name, { services: f.args });
   if (!containers.length) throw new ComposeError(`no containers for project "${name}"`);
@@ -22,20 +23,12 @@ async function wait(ctx: ComposeContext, f: ParsedFlags): Promise<number> {
       status = code;
     }),
   );
-  if (f.bool('down-project')) await takeDown(ctx, backend, name);
+  // Compose takes the project down as `down --remove-orphans` does.
+  if (f.bool('down-project')) {
+    const opts = { services: [], removeOrphans: true, volumes: false, dryRun: ctx.options.dryRun, limit: limitOf(ctx) };
+    await withProgress(ctx, 'Running', (p) => down(backend, target, opts, p));
+  }
   return status;
-}
-
-/** The project's containers (one-offs too) and networks removed, each reported as `down` does. */
-async function takeDown(ctx: ComposeContext, backend: ComposeBackend, project: string): Promise<void> {
-  for (const c of await backend.containers(project, { all: true })) {
-    await backend.removeContainer(c.Id, { force: true });
-    ctx.stderr.write(` Container ${canonicalName(c)}  Removed\n`);
-  }
-  for (const n of await backend.networks(project)) {
-    await backend.removeNetwork(n.Id);
-    ctx.stderr.write(` Network ${n.Name}  Removed\n`);
-  }
 }
 
 export const commands: Record<string, ComposeCommand> = {

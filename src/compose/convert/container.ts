@@ -53,13 +53,14 @@ function hostPort(ref: ServiceRef, published: string | undefined, key: string): 
   return String(published);
 }
 
-export function portBindings(ref: ServiceRef): Record<string, PortBinding[]> | undefined {
+/** Always a map, empty without ports, as Compose sends it (a one-off's `run` adds its -p ones to it). */
+export function portBindings(ref: ServiceRef): Record<string, PortBinding[]> {
   const out: Record<string, PortBinding[]> = {};
   (ref.service.ports ?? []).forEach((p, i) => {
     const key = `ports[${i}]`;
     (out[portKey(ref, p.target, p.protocol, key)] ??= []).push({ HostIp: p.host_ip ?? '', HostPort: hostPort(ref, p.published, key) });
   });
-  return Object.keys(out).length ? out : undefined;
+  return out;
 }
 
 /** Published ports' targets and `expose` (ranges expanded), as the image's EXPOSE would be. */

@@ -35,6 +35,12 @@ export interface LoadOptions {
   cwd: string;
   /** false: --no-interpolate */
   interpolate?: boolean;
+  /** false: relative paths kept as written (`config --no-path-resolution`). */
+  resolvePaths?: boolean;
+  /** false: the project is not checked for consistency (`config --no-consistency`). */
+  consistency?: boolean;
+  /** false: env_file entries are not read into the services' environment (`config --no-env-resolution`). */
+  resolveEnvironment?: boolean;
   /** Reads standard input for "-f -". */
   readStdin?: () => Promise<string>;
   /** Deprecation notes and other warnings ("the attribute `version` is obsolete"). */
@@ -114,7 +120,7 @@ export async function loadProject(opts: LoadOptions): Promise<Project> {
     parsed,
     versionWarned: new Set(),
   };
-  const dict = await loadModel(ctx, files, { resolvePaths: true }, []);
+  const dict = await loadModel(ctx, files, { resolvePaths: opts.resolvePaths !== false }, []);
   if (Object.keys(dict).length === 0) throw new ComposeError('empty compose file');
   dict.name = name;
   normalize(dict, env);
@@ -122,8 +128,8 @@ export async function loadProject(opts: LoadOptions): Promise<Project> {
   let project = toProject(dict, { name, workingDir, composeFiles: files, environment: env });
   project = withProfiles(project, activeProfiles(opts.profiles, env));
   if (opts.services?.length) project = withServicesEnabled(project, opts.services);
-  checkProject(project);
-  await resolveServicesEnvironment(project);
+  if (opts.consistency !== false) checkProject(project);
+  if (opts.resolveEnvironment !== false) await resolveServicesEnvironment(project);
   return project;
 }
 

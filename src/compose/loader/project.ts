@@ -7,6 +7,7 @@ import type {
   DeployConfig,
   FileObjectConfig,
   HealthCheckConfig,
+  ModelConfig,
   NetworkConfig,
   Project,
   Resources,
@@ -404,6 +405,7 @@ const NETWORK: Record<string, Conv> = {
 };
 const VOLUME: Record<string, Conv> = { name: str, driver: str, driver_opts: mapping, external: bool, labels: mapping };
 const FILE_OBJECT: Record<string, Conv> = { name: str, file: str, environment: str, content: str, external: bool, labels: mapping };
+const MODEL: Record<string, Conv> = { name: str, model: str, context_size: num, runtime_flags: strList };
 
 export interface ProjectParts {
   name: string;
@@ -430,6 +432,7 @@ export function toProject(dict: Dict, parts: ProjectParts): Project {
     secrets: top<FileObjectConfig>('secrets', FILE_OBJECT),
     configs: top<FileObjectConfig>('configs', FILE_OBJECT),
   };
+  if (isDict(dict.models) && Object.keys(dict.models).length) project.models = top<ModelConfig>('models', MODEL);
   const extensions: Dict = {};
   for (const [k, v] of Object.entries(dict)) if (k.startsWith('x-')) extensions[k] = v;
   if (Object.keys(extensions).length) project.extensions = extensions;

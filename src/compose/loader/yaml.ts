@@ -29,7 +29,7 @@ export function parseYaml(text: string, file: string): YamlDocument[] {
       throw new ComposeError(`failed to parse ${file}: yaml: line ${line}: ${firstLine(err.message)}`);
     }
     if (doc.contents === null) continue;
-    const conv = new Converter(doc, lineCounter, file);
+    const conv = new Converter(doc, lineCounter, file, text);
     const value = conv.convert(doc.contents as Node, []);
     out.push({ value: value === DROP ? null : value, resets: conv.resets });
   }
@@ -50,6 +50,7 @@ class Converter {
     private readonly doc: Document.Parsed,
     private readonly lines: LineCounter,
     private readonly file: string,
+    private readonly text: string,
   ) {}
 
   convert(node: Node | null, path: Path): unknown {
@@ -70,8 +71,23 @@ class Converter {
       });
       return out;
     }
-    if (isScalar(node)) return node.value;
+    if (isScalar(node)) return this.scalar(node);
     return null;
+  }
+
+  /**
+   * A plain "0755" is octal for Compose (go-yaml reads integers with Go's base prefixes: `mode: 0440`
+   * means r--r-----), where YAML 1.2 reads 755; likewise "0b101".
+   */
+  private scalar(node: Extract<Node, { value: unknown }>): unknown {
+    const v = node.value;
+    if ((typeof v !== 'number' && typeof v !== 'string') || node.type !== 'PLAIN' || !node.range) return v;
+    const text = this.text.slice(node.range[0], node.range[1]).trim();
+    const m = /^([-+]?)0([0-7]+|b[01]+)$/.exec(text);
+    if (!m) return v;
+    const digits = m[2]!;
+    const n = digits.startsWith('b') ? parseInt(digits.slice(1), 2) : parseInt(digits, 8);
+    return m[1] === '-' ? -n : n;
   }
 
   private alias(target: Node | undefined, name: string, path: Path): unknown {

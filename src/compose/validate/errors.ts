@@ -3,7 +3,7 @@
 // value at the same place, the first one found on a tie (so a value matching no branch of a `oneOf`
 // is reported against the first branch: `environment: "A=1"` → "must be a mapping"). ajv (allErrors)
 // lists its errors in the order it checked them, which is the order of the schema's branches.
-import { parseDurationNanos } from '../../lib/units.js';
+import { parseDurationNs } from '../loader/units.js';
 
 /** The parts of ajv's ErrorObject used here. */
 export interface SchemaError {
@@ -104,7 +104,7 @@ function humanType(type: unknown): string {
 function formatError(format: string, value: unknown): string {
   if (format === 'duration') {
     try {
-      parseDurationNanos(String(value));
+      parseDurationNs(String(value));
     } catch (err) {
       return (err as Error).message;
     }

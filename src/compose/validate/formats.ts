@@ -1,10 +1,10 @@
-// The formats the compose schema names: `duration` is Go's time.ParseDuration syntax ("1m30s", "10s",
-// "500ms"), as Compose parses healthcheck intervals, stop_grace_period and update delays.
-import { parseDurationNanos } from '../../lib/units.js';
+// The formats the compose schema names: `duration` is a duration as Compose reads healthcheck
+// intervals, stop_grace_period and update delays: Go's units ("1m30s", "500ms") plus "d" and "w".
+import { parseDurationNs } from '../loader/units.js';
 
 function duration(value: string): boolean {
   try {
-    parseDurationNanos(value);
+    parseDurationNs(value);
     return true;
   } catch {
     return false;

@@ -16,6 +16,8 @@ export function newAjv(forStandalone: boolean): Ajv {
     allErrors: true,
     strict: false,
     inlineRefs: false,
+    // berth words the errors itself (errors.ts): ajv's messages would only make the code larger
+    messages: false,
     ...(forStandalone ? { code: { source: true, esm: true, formats: _`composeFormats` } } : {}),
   });
   for (const [name, format] of Object.entries(formats)) ajv.addFormat(name, format);

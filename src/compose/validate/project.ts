@@ -22,15 +22,6 @@ export function checkProject(project: Project): void {
   checkCycles(project.services);
 }
 
-/** Compose's rule for `-p`, COMPOSE_PROJECT_NAME and `name:` (after normalisation where Compose normalises). */
-export function checkProjectName(name: string): void {
-  if (!/^[a-z0-9][a-z0-9_-]*$/.test(name)) {
-    throw new ComposeError(
-      `invalid project name ${JSON.stringify(name)}: must consist only of lowercase alphanumeric characters, hyphens, and underscores as well as start with a letter or number`,
-    );
-  }
-}
-
 function checkService(project: Project, name: string, s: ServiceConfig): void {
   checkImageOrBuild(project, name, s);
   checkNetworks(project, name, s);
@@ -108,6 +99,9 @@ function checkReferences(project: Project, name: string, s: ServiceConfig): void
   }
   for (const secret of s.secrets ?? []) {
     if (!project.secrets[secret.source]) throw invalid(`service ${q(name)} refers to undefined secret ${secret.source}`);
+  }
+  for (const model of Object.keys(s.models ?? {})) {
+    if (!project.models?.[model]) throw invalid(`service ${q(name)} refers to undefined model ${model}`);
   }
 }
 

@@ -4,7 +4,8 @@
 // count and device_ids). The messages start with the key path, as compose-go's validation package
 // words them (`volumes.data: conflicting parameters "external" and "driver" specified`).
 import net from 'node:net';
-import { ramInBytes } from '../../lib/units.js';
+import { parsePort } from '../loader/ports.js';
+import { toBytes } from '../loader/units.js';
 
 type Dict = Record<string, unknown>;
 
@@ -38,18 +39,18 @@ const SERVICE_SIZES = ['shm_size', 'mem_limit', 'memswap_limit', 'mem_reservatio
 const uninterpolated = (v: unknown): boolean => typeof v === 'string' && v.includes('$');
 
 function checkService(path: string, svc: Dict): void {
-  for (const key of SERVICE_SIZES) checkSize(`${path}.${key}`, svc[key], key === 'memswap_limit');
-  if (isDict(svc.build)) checkSize(`${path}.build.shm_size`, svc.build.shm_size, false);
+  for (const key of SERVICE_SIZES) checkSize(`${path}.${key}`, svc[key]);
+  if (isDict(svc.build)) checkSize(`${path}.build.shm_size`, svc.build.shm_size);
   const resources = isDict(svc.deploy) ? svc.deploy.resources : undefined;
   for (const [kind, res] of entries(resources)) {
     if (!isDict(res)) continue;
-    checkSize(`${path}.deploy.resources.${kind}.memory`, res.memory, false);
+    checkSize(`${path}.deploy.resources.${kind}.memory`, res.memory);
     items(res.devices).forEach((d, i) => checkDeviceRequest(`${path}.deploy.resources.${kind}.devices[${i}]`, d));
   }
   items(svc.gpus).forEach((d, i) => checkDeviceRequest(`${path}.gpus[${i}]`, d));
   items(svc.ports).forEach((p, i) => checkPort(`${path}.ports[${i}]`, p));
   items(svc.volumes).forEach((v, i) => {
-    if (isDict(v) && isDict(v.tmpfs)) checkSize(`${path}.volumes[${i}].tmpfs.size`, v.tmpfs.size, false);
+    if (isDict(v) && isDict(v.tmpfs)) checkSize(`${path}.volumes[${i}].tmpfs.size`, v.tmpfs.size);
   });
   const watch = isDict(svc.develop) ? items(svc.develop.watch) : [];
   watch.forEach((w, i) => {
@@ -57,15 +58,11 @@ function checkService(path: string, svc: Dict): void {
   });
 }
 
-/** A byte size: a number, or a string such as "512m", "1.5g", "1024" (-1 allowed where "unlimited" means something). */
-function checkSize(path: string, value: unknown, unlimited: boolean): void {
+/** A byte size: a number, or a string such as "512m", "1.5g", "1024". */
+function checkSize(path: string, value: unknown): void {
   if (typeof value !== 'string' || uninterpolated(value)) return;
-  if (/^-?\d+$/.test(value.trim())) {
-    if (Number(value) < 0 && !(unlimited && Number(value) === -1)) fail(path, `invalid size: '${value}'`);
-    return;
-  }
   try {
-    ramInBytes(value);
+    toBytes(value);
   } catch (err) {
     fail(path, (err as Error).message);
   }
@@ -77,57 +74,22 @@ function checkPort(path: string, port: unknown): void {
   if (isDict(port)) {
     if (Object.values(port).some(uninterpolated)) return;
     if (typeof port.host_ip === 'string' && !net.isIP(port.host_ip)) fail(path, `invalid ip address: ${port.host_ip}`);
-    if (typeof port.published === 'string' && port.published !== '') portRange(path, port.published, 'hostPort');
-    if (typeof port.target === 'string') portRange(path, port.target, 'containerPort');
+    // published ("8080" or a range) and target as the short syntax would write them
+    const published = port.published === undefined || port.published === '' ? '' : `${String(port.published)}:`;
+    if (published && !/^\d+(-\d+)?:$/.test(published)) fail(path, `invalid hostPort: ${String(port.published)}`);
+    if (port.target !== undefined) checkPortSpec(path, `${published}${String(port.target)}`);
     return;
   }
-  if (typeof port === 'number') {
-    if (!Number.isInteger(port) || port < 0 || port > 65535) fail(path, `invalid containerPort: ${port}`);
-    return;
-  }
-  if (typeof port === 'string') checkPortSpec(path, port);
+  if (typeof port === 'number' || typeof port === 'string') checkPortSpec(path, String(port));
 }
 
+/** The short syntax, read by the loader's parser (Docker's nat.ParsePortSpecs); its message gets the key path. */
 function checkPortSpec(path: string, spec: string): void {
-  let rest = spec;
-  const slash = rest.lastIndexOf('/');
-  if (slash >= 0 && slash > rest.lastIndexOf(':') && slash > rest.lastIndexOf(']')) {
-    const proto = rest.slice(slash + 1).toLowerCase();
-    if (proto && !['tcp', 'udp', 'sctp'].includes(proto)) fail(path, `invalid proto: ${proto}`);
-    rest = rest.slice(0, slash);
+  try {
+    parsePort(spec);
+  } catch (err) {
+    fail(path, (err as Error).message);
   }
-  let ip = '';
-  const v6 = /^\[([^\]]*)\]:(.*)$/.exec(rest);
-  const parts = v6 ? [v6[1]!, ...v6[2]!.split(':')] : rest.split(':');
-  if (v6 && parts.length === 2) parts.splice(1, 0, '');
-  if (parts.length > 3) {
-    // An IPv6 address without brackets: everything before the last two parts is the address.
-    const tail = parts.splice(-2);
-    parts.splice(0, parts.length, parts.join(':'), ...tail);
-  }
-  let host = '';
-  let container = parts[parts.length - 1]!;
-  if (parts.length === 2) host = parts[0]!;
-  if (parts.length === 3) [ip = '', host = '', container = ''] = parts;
-  if (ip && !net.isIP(ip)) fail(path, `invalid ip address: ${ip}`);
-  if (container === '') fail(path, `no port specified: ${spec}<empty>`);
-  const [cStart, cEnd] = portRange(path, container, 'containerPort');
-  if (host === '') return;
-  const [hStart, hEnd] = portRange(path, host, 'hostPort');
-  if (cEnd - cStart !== hEnd - hStart && cEnd !== cStart) {
-    fail(path, `invalid ranges specified for container and host Ports: ${container} and ${host}`);
-  }
-}
-
-/** "8080" or "8080-8090": numbers from 0 to 65535, the start not after the end. */
-function portRange(path: string, s: string, what: 'containerPort' | 'hostPort'): [number, number] {
-  const m = /^(\d+)(?:-(\d+))?$/.exec(s);
-  if (!m) fail(path, `invalid ${what}: ${s}`);
-  const start = Number(m[1]);
-  const end = m[2] === undefined ? start : Number(m[2]);
-  if (start > 65535 || end > 65535) fail(path, `invalid ${what}: ${s}`);
-  if (end < start) fail(path, `invalid range specified for ${what}: ${s}`);
-  return [start, end];
 }
 
 function checkDeviceRequest(path: string, req: unknown): void {
