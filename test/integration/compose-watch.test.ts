@@ -116,6 +116,31 @@ describe('compose watch', () => {
     await waitFor(() => isRunning(`${PROJECT}-api-1`), 'api running again');
   });
 
+  it('up --watch follows the rules while it shows the logs, and stops on Ctrl-C', async () => {
+    const upDir = await context({
+      'compose.yaml': `services:\n  web:\n    image: busybox:latest\n    command: ["sh", "-c", "echo serving; trap 'exit 0' TERM; while :; do sleep 0.2; done"]\n    develop:\n      watch:\n        - action: sync\n          path: ./src\n          target: /src\n`,
+      'src/a.txt': '1\n',
+    });
+    let out = '';
+    const p = spawn(process.execPath, [CLI, '-H', d.host, 'compose', '-p', 'watchup', 'up', '--watch'], { cwd: upDir, stdio: ['ignore', 'pipe', 'pipe'] });
+    p.stdout!.on('data', (b: Buffer) => (out += b.toString()));
+    p.stderr!.on('data', (b: Buffer) => (out += b.toString()));
+    const exited = new Promise<number | null>((r) => p.once('exit', (code) => r(code)));
+    try {
+      await waitFor(() => out.includes('Watch enabled') && out.includes('serving'), '"Watch enabled" and the log line', { timeoutMs: 60_000 });
+      await fs.writeFile(path.join(upDir, 'src/a.txt'), '2\n');
+      await waitFor(async () => (await execCat('watchup-web-1', '/src/a.txt')) === '2\n', 'a.txt synced');
+      assert.match(out.replaceAll('\x1b[36m', '').replaceAll('\x1b[0m', ''), /web-1 +\| serving/);
+      process.kill(p.pid!, 'SIGINT');
+      await exited;
+      assert.match(out, /Watch disabled/);
+    } finally {
+      if (p.exitCode === null) p.kill('SIGKILL');
+      await d.compose(upDir, ['-p', 'watchup', 'down']);
+      await fs.rm(upDir, { recursive: true, force: true });
+    }
+  });
+
   it('rebuild builds the image again and recreates the container', async () => {
     await fs.writeFile(path.join(dir, 'app/version'), '2\n');
     await waitFor(() => output.includes('Rebuilding service(s) ["app"] after changes were detected...'), 'the rebuild line');
