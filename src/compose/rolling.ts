@@ -195,9 +195,17 @@ export async function rollingUpdate(
   await run.finish(done);
 }
 
-/** start-first runs two containers of one replica side by side: a fixed host port cannot be published twice. */
+/** start-first runs two containers of one replica side by side: a fixed host port or address cannot be taken twice. */
 function refuseFixedHostPorts(project: Project, serviceName: string): void {
-  const fixed = (project.services[serviceName]?.ports ?? []).find((p) => p.published && p.published !== '0');
+  const service = project.services[serviceName];
+  const address = Object.entries(service?.networks ?? {}).find(([, n]) => n?.ipv4_address || n?.ipv6_address);
+  if (address) {
+    throw new ComposeError(
+      `service "${serviceName}" has a fixed address on network ${address[0]}: order: start-first runs the old and new containers side by side, ` +
+        'and an address can be given to one container only; use order: stop-first',
+    );
+  }
+  const fixed = (service?.ports ?? []).find((p) => p.published && p.published !== '0');
   if (fixed) {
     throw new ComposeError(
       `service "${serviceName}" publishes host port ${fixed.published}: order: start-first runs the old and new containers side by side, ` +
@@ -267,7 +275,7 @@ class RollingRun {
     const held: HeldEndpoint[] = [];
     for (const [network, ep] of Object.entries(c.NetworkSettings?.Networks ?? {})) {
       if (!ep.Aliases?.length) continue;
-      const config: EndpointSettings = { IPAMConfig: ep.IPAMConfig, Links: ep.Links, Aliases: ep.Aliases, DriverOpts: ep.DriverOpts };
+      const config: EndpointSettings = { IPAMConfig: ep.IPAMConfig, Links: ep.Links, Aliases: ep.Aliases, DriverOpts: ep.DriverOpts, ...(ep.MacAddress ? { MacAddress: ep.MacAddress } : {}) };
       await this.backend.disconnectNetwork(network, id, true);
       await this.backend.connectNetwork(network, id, { ...config, Aliases: [] });
       held.push({ network, config });

@@ -294,5 +294,8 @@ describe('rolling update', () => {
       /publishes host port 8080: order: start-first runs the old and new containers side by side/,
     );
     assert.deepEqual(engine.log, []);
+    const p = project({ order: 'start-first' });
+    p.services.web!.networks = { default: { ipv4_address: '10.9.0.5' } };
+    await assert.rejects(rollingUpdate(engine, p, 'web', old, create, silentProgress, fast), /has a fixed address on network default: order: start-first/);
   });
 });
