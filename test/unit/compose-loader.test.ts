@@ -57,6 +57,15 @@ describe('compose loader', () => {
       assert.equal(p.composeFiles.length, 2);
     });
 
+    it('relative paths of every -f file are relative to the project directory (the first file\'s)', async () => {
+      const dir = project({ 'compose.yaml': 'services: {web: {image: a}}', 'sub/override.yaml': 'services: {web: {volumes: ["./data:/data"], build: ./ctx}}' });
+      const p = await load(dir, { files: ['compose.yaml', 'sub/override.yaml'] });
+      assert.equal(p.services.web!.volumes![0]!.source, path.join(dir, 'data'));
+      assert.equal(p.services.web!.build!.context, path.join(dir, 'ctx'));
+      const other = await load(dir, { files: ['compose.yaml', 'sub/override.yaml'], projectDirectory: 'sub' });
+      assert.equal(other.services.web!.build!.context, path.join(dir, 'sub/ctx'));
+    });
+
     it('reads "-f -" from standard input, relative paths against the working directory', async () => {
       const dir = project({ '.keep': '' });
       const p = await load(dir, { files: ['-'], readStdin: async () => 'services: {web: {image: a, build: ./ctx}}' });
