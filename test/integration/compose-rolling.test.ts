@@ -6,12 +6,13 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { TestDaemon, context, type RunResult } from './harness.js';
+import { PrivateDockerd, REPO, TestDaemon, busyboxTar, context, runCmd, type RunResult } from './harness.js';
 import { waitFor } from './waits.js';
 
 const PROJECT = 'rolltest';
 
-const compose = (version: string): string => `
+// (dockerd 20.10 has no start_interval: API 1.44.)
+const compose = (version: string, startInterval = true): string => `
 name: ${PROJECT}
 services:
   web:
@@ -26,8 +27,7 @@ services:
       interval: 1s
       retries: 2
       start_period: 2s
-      start_interval: 200ms
-    deploy:
+${startInterval ? '      start_interval: 200ms\n' : ''}    deploy:
       replicas: 2
       update_config:
         order: start-first
@@ -164,5 +164,52 @@ describe('compose rolling update', () => {
       'the very same containers run under their names; the new ones are gone',
     );
     assert.ok(now.every((c) => c.status.startsWith('Up')));
+  });
+});
+
+// The same client against dockerd 20.10: the rolling update and the rollback go through the Engine API
+// only. (No request stream here: dockerd's DNS keeps naming a container until it has exited.)
+describe('compose rolling update against a private dockerd', () => {
+  let dd: PrivateDockerd;
+  let dir: string;
+  const CLI = path.join(REPO, 'dist/src/cli/main.js');
+
+  const up = async (version: string): Promise<RunResult> => {
+    await fs.writeFile(path.join(dir, 'compose.yaml'), compose(version, false));
+    return runCmd([process.execPath, CLI, '-H', `unix://${dd.socket}`, 'compose', 'up', '-d', '--wait'], { cwd: dir, timeoutMs: 90_000 });
+  };
+  const ids = async (): Promise<string[]> => {
+    const r = await dd.docker(['ps', '-a', '--filter', `label=com.docker.compose.project=${PROJECT}`, '--format', '{{.ID}} {{.Names}} {{.State}}']);
+    return r.stdout.split('\n').filter(Boolean).sort();
+  };
+
+  before(async () => {
+    dd = await PrivateDockerd.start();
+    const r = await dd.docker(['import', '-c', 'CMD ["sh"]', await busyboxTar(), 'busybox:latest']);
+    assert.equal(r.code, 0, r.stderr);
+    dir = await context({ 'serve.sh': SERVE });
+  });
+
+  after(async () => {
+    if (dir) {
+      await runCmd([process.execPath, CLI, '-H', `unix://${dd.socket}`, 'compose', 'down', '-t', '1'], { cwd: dir }).catch(() => undefined);
+      await fs.rm(dir, { recursive: true, force: true });
+    }
+    await dd?.stop();
+  });
+
+  it('replaces both replicas, then rolls a failing update back', async () => {
+    const first = await up('v1');
+    assert.equal(first.code, 0, first.stderr);
+    const v1 = await ids();
+    const second = await up('v2');
+    assert.equal(second.code, 0, second.stderr);
+    const v2 = await ids();
+    assert.deepEqual(v2.map((l) => l.split(' ').slice(1).join(' ')).sort(), [`${PROJECT}-web-1 running`, `${PROJECT}-web-2 running`]);
+    assert.ok(v2.every((l) => !v1.includes(l)), 'both replicas were replaced');
+    const third = await up('broken');
+    assert.notEqual(third.code, 0);
+    assert.match(third.stderr, /rolled back to the previous containers/);
+    assert.deepEqual(await ids(), v2, 'the same containers run under their names');
   });
 });
