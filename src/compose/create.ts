@@ -71,7 +71,7 @@ export async function converge(backend: ComposeBackend, project: Project, opts: 
     project,
     'up',
     async (name, service) => {
-      const ctx: ApplyContext = { backend, project, name, service, opts, progress, current, created, apiVersion };
+      const ctx: ApplyContext = { backend, project, name, service, opts, progress, current, created, apiVersion, observed };
       current.set(name, await applyActions(ctx, byService.get(name) ?? []));
     },
     { names: opts.services, limit: opts.parallel },
@@ -89,6 +89,8 @@ interface ApplyContext {
   service: ServiceConfig;
   opts: ConvergeOptions;
   apiVersion: string;
+  /** The project's containers as listed before converging (services outside this run, --no-deps). */
+  observed: ContainerSummary[];
   progress: Progress;
   /** Containers of the services converged so far (service:x references resolve to them). */
   current: Map<string, ContainerSummary[]>;
@@ -195,7 +197,7 @@ async function recreate(ctx: ApplyContext, old: ContainerSummary, planned: strin
 /** The first container of each service converged so far: what `service:x` references name. */
 function lookup(ctx: ApplyContext): (service: string) => string {
   return (svc) => {
-    const c = ctx.current.get(svc)?.[0];
+    const c = ctx.current.get(svc)?.[0] ?? ctx.observed.find((o) => o.Labels[SERVICE] === svc && o.Labels[ONEOFF] !== 'True');
     if (!c) throw new ComposeError(`service "${ctx.name}" refers to service ${svc}, which has no container`);
     return c.Id;
   };
@@ -315,7 +317,7 @@ function usedKeys(project: Project, services: string[], pick: (s: ServiceConfig)
   return [...new Set(services.flatMap((s) => pick(project.services[s]!)))].sort();
 }
 
-async function ensureNetworks(backend: ComposeBackend, project: Project, services: string[], progress: Progress, warn: (m: string) => void, dryRun?: boolean): Promise<void> {
+export async function ensureNetworks(backend: ComposeBackend, project: Project, services: string[], progress: Progress, warn: (m: string) => void, dryRun?: boolean): Promise<void> {
   const keys = usedKeys(project, services, (s) => (s.network_mode ? [] : Object.keys(s.networks ?? {})));
   if (!keys.length) return;
   const ours = new Map((await backend.networks(project.name)).map((n) => [n.Name, n]));
@@ -359,7 +361,7 @@ async function ensureNetworks(backend: ComposeBackend, project: Project, service
   );
 }
 
-async function ensureVolumes(backend: ComposeBackend, project: Project, services: string[], progress: Progress, warn: (m: string) => void, dryRun?: boolean): Promise<void> {
+export async function ensureVolumes(backend: ComposeBackend, project: Project, services: string[], progress: Progress, warn: (m: string) => void, dryRun?: boolean): Promise<void> {
   const keys = usedKeys(project, services, (s) => (s.volumes ?? []).filter((v) => v.type === 'volume' && v.source && project.volumes[v.source]).map((v) => v.source!));
   if (!keys.length) return;
   const ours = new Map((await backend.volumes(project.name)).map((v) => [v.Name, v]));

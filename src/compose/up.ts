@@ -54,14 +54,14 @@ export function selectServices(project: Project, names: string[], noDeps = false
 
 export async function up(backend: ComposeBackend, project: Project, opts: UpOptions, progress: Progress, warn: (m: string) => void): Promise<UpResult> {
   const services = selectServices(project, opts.services, opts.noDeps);
-  // With --no-deps the dependencies are not part of this run: not waited for either.
+  // With --no-deps the dependencies are not part of this run: not waited for either (but still not orphans).
   const runProject: Project = opts.noDeps ? { ...project, services: Object.fromEntries(services.map((s) => [s, project.services[s]!])) } : project;
-  const imageIds = await ensureImages(backend, runProject, services, { ...opts, dryRun: opts.dryRun }, progress);
+  const imageIds = await ensureImages(backend, project, services, { ...opts, dryRun: opts.dryRun }, progress);
   // The events stream is needed only to wait (a depends_on condition, or --wait): one request less otherwise.
   const waits = opts.wait || services.some((s) => Object.values(runProject.services[s]!.depends_on ?? {}).some((d) => d.condition !== 'service_started'));
   const events = opts.noStart || opts.dryRun || !waits ? undefined : await ProjectEvents.open(backend, project.name);
   try {
-    const { containers } = await converge(backend, runProject, { ...opts, services, targeted: opts.services, imageIds }, progress, warn);
+    const { containers } = await converge(backend, project, { ...opts, services, targeted: opts.services, imageIds }, progress, warn);
     if (opts.noStart) return { containers };
     await opts.beforeStart?.(containers);
     await startServices(backend, runProject, services, containers, events, progress, warn, opts);

@@ -12,6 +12,7 @@ import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { REPO, TestDaemon, context, type RunResult } from './harness.js';
 import { httpGetReady } from '../support/api.js';
+import { startDistribution } from '../support/distribution.js';
 
 // A db that is ready (its compose health check passes) about a second after it starts.
 const DB_DOCKERFILE = 'FROM busybox\nCMD ["sh", "-c", "sleep 1; echo db-says-hi > /tmp/index.html; touch /tmp/ready; trap \\"exit 0\\" TERM; httpd -f -p 5432 -h /tmp & wait"]\n';
@@ -169,6 +170,14 @@ describe('berth compose up', () => {
     ok(await up(['up', '-d']));
   });
 
+  it('--no-deps works on the named service alone: its dependency is neither touched, waited for nor an orphan', async () => {
+    const before = await ids();
+    const out = ok(await up(['up', '-d', '--no-deps', '--force-recreate', 'web']));
+    assert.match(out, /Container uptest-web-1 Recreated/);
+    assert.doesNotMatch(out, /uptest-db-1|orphan/);
+    assert.equal((await ids()).get('uptest-db-1'), before.get('uptest-db-1'));
+  });
+
   it('up --wait exits non-zero when a health check fails', async () => {
     const p = await context({
       'compose.yaml': 'services:\n  sick:\n    build: ./bad\n    image: uptest-bad\n' + FAILING_CHECK,
@@ -290,7 +299,7 @@ describe('berth compose up', () => {
     try {
       const r = await d.compose(p, ['-p', 'exittest', 'up', '--exit-code-from', 'job']);
       assert.equal(r.code, 3, r.stdout + r.stderr);
-      assert.match(r.stdout, /job-1 {2}\| job-done/);
+      assert.match(r.stdout, /job-1 +\| job-done/);
       assert.match(r.stdout, /job-1 exited with code 3/);
       assert.match(r.stderr, /Aborting on container exit\.\.\./);
       assert.equal(ok(await d.berth(['inspect', '-f', '{{.State.Status}}', 'exittest-side-1'])).trim(), 'exited');
@@ -299,6 +308,63 @@ describe('berth compose up', () => {
       assert.match(bad.stderr, /no such service: nope/);
     } finally {
       ok(await d.compose(p, ['-p', 'exittest', 'down']));
+      await fs.rm(p, { recursive: true, force: true });
+    }
+  });
+
+  it('build, push and pull: a build: service tagged image:, pushed to a registry on 127.0.0.1 and pulled back', async () => {
+    const reg = await startDistribution({});
+    const image = `127.0.0.1:${reg.port}/uptest/app:v1`;
+    const p = await context({
+      'compose.yaml': `services:\n  app:\n    build: .\n    image: ${image}\n    command: ["cat", "/built"]\n`,
+      Dockerfile: 'FROM busybox\nRUN echo built-by-compose > /built\n',
+    });
+    try {
+      const built = ok(await d.compose(p, ['-p', 'pushtest', 'build']));
+      assert.match(built, new RegExp(`Image ${image.replace(/[.]/g, '\\.')} Built`));
+      ok(await d.compose(p, ['-p', 'pushtest', 'push']));
+      ok(await d.berth(['rmi', image]));
+      const pulled = ok(await d.compose(p, ['-p', 'pushtest', 'pull']));
+      assert.match(pulled, /Pulled/);
+      assert.match(ok(await d.berth(['run', '--rm', image, 'cat', '/built'])), /built-by-compose/);
+    } finally {
+      await d.berth(['rmi', '-f', image]);
+      await reg.stop();
+      await fs.rm(p, { recursive: true, force: true });
+    }
+  });
+
+  it('a recreated container keeps its anonymous volume; -V gives it a new one', async () => {
+    const file = (v: string) => `services:\n  keeper:\n    image: busybox\n    command: ["sh", "-c", "trap 'exit 0' TERM; sleep 300 & wait"]\n    environment:\n      V: "${v}"\n    volumes:\n      - /data\n`;
+    const p = await context({ 'compose.yaml': file('1') });
+    try {
+      ok(await d.compose(p, ['-p', 'anontest', 'up', '-d']));
+      ok(await d.berth(['exec', 'anontest-keeper-1', 'sh', '-c', 'echo kept > /data/file']));
+      await fs.writeFile(path.join(p, 'compose.yaml'), file('2'));
+      ok(await d.compose(p, ['-p', 'anontest', 'up', '-d']));
+      assert.match(ok(await d.berth(['exec', 'anontest-keeper-1', 'cat', '/data/file'])), /kept/);
+      await fs.writeFile(path.join(p, 'compose.yaml'), file('3'));
+      ok(await d.compose(p, ['-p', 'anontest', 'up', '-d', '-V']));
+      const r = await d.berth(['exec', 'anontest-keeper-1', 'cat', '/data/file']);
+      assert.notEqual(r.code, 0);
+    } finally {
+      ok(await d.compose(p, ['-p', 'anontest', 'down', '-v']));
+      await d.berth(['volume', 'prune', '-f']);
+      await fs.rm(p, { recursive: true, force: true });
+    }
+  });
+
+  it('create makes the containers without starting them; up then starts the same ones', async () => {
+    const p = await context({ 'compose.yaml': 'services:\n  one:\n    image: busybox\n    command: ["sh", "-c", "trap \'exit 0\' TERM; sleep 300 & wait"]\n' });
+    try {
+      const out = ok(await d.compose(p, ['-p', 'createtest', 'create']));
+      assert.match(out, /Container createtest-one-1 Created/);
+      const id = ok(await d.berth(['inspect', '-f', '{{.Id}} {{.State.Status}}', 'createtest-one-1'])).trim();
+      assert.match(id, / created$/);
+      ok(await d.compose(p, ['-p', 'createtest', 'up', '-d']));
+      assert.equal(ok(await d.berth(['inspect', '-f', '{{.Id}} {{.State.Status}}', 'createtest-one-1'])).trim(), id.replace(/created$/, 'running'));
+    } finally {
+      ok(await d.compose(p, ['-p', 'createtest', 'down']));
       await fs.rm(p, { recursive: true, force: true });
     }
   });

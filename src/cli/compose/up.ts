@@ -176,6 +176,7 @@ async function foreground(ctx: ComposeContext, f: ParsedFlags, backend: ComposeB
   for (const n of f.list('no-attach')) attachTo.delete(n);
   const { attachContainers, logName } = await import('./up-attach.js');
   const { logPrinter } = await import('../../compose/logs.js');
+  const { useColor } = await import('./logs.js');
   let attached: Attached | undefined;
   let all: ContainerSummary[] = [];
   let stopping: Promise<void> | undefined;
@@ -219,7 +220,7 @@ async function foreground(ctx: ComposeContext, f: ParsedFlags, backend: ComposeB
           const targets = containers.filter((c) => attachTo.has(c.Labels[SERVICE] ?? ''));
           progress.done();
           ctx.stdout.write(`Attaching to ${targets.map(logName).join(', ')}\n`);
-          const printer = logPrinter({ stdout: ctx.stdout, stderr: ctx.stderr, color: !f.bool('no-color') && ctx.options.ansi !== 'never' && !ctx.env.NO_COLOR, prefix: !f.bool('no-log-prefix'), timestamps: f.bool('timestamps') });
+          const printer = logPrinter({ stdout: ctx.stdout, stderr: ctx.stderr, color: !f.bool('no-color') && !ctx.env.NO_COLOR && useColor(ctx.options, ctx.stdout), prefix: !f.bool('no-log-prefix'), timestamps: f.bool('timestamps') });
           attached = await attachContainers(backend, targets, printer);
           attached.onExit((c, code) => {
             if (fg.exitCodeFrom && c.Labels[SERVICE] === fg.exitCodeFrom) exitCode = code;
