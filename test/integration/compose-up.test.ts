@@ -255,6 +255,8 @@ describe('berth compose up', () => {
     try {
       const out = ok(await d.compose(p, ['-p', 'drytest', '--dry-run', 'up', '-d']));
       assert.match(out, /DRY-RUN MODE - {2}Container drytest-one-1 Created/);
+      // after the subcommand too, as Compose's persistent flag
+      assert.match(ok(await d.compose(p, ['-p', 'drytest', 'up', '-d', '--dry-run'])), /DRY-RUN MODE - {2}Container drytest-one-1 Started/);
       assert.equal(ok(await d.berth(['ps', '-aq', '--filter', 'label=com.docker.compose.project=drytest'])).trim(), '');
       assert.doesNotMatch(ok(await d.berth(['network', 'ls', '--format', '{{.Name}}'])), /drytest/);
     } finally {
