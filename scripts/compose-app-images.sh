@@ -8,6 +8,7 @@
 # usage: compose-app-images.sh        the engine is the CLI in $ENGINE_CLI (default bin/berth, which
 #                                     honours BERTH_HOST; `docker` works too, with DOCKER_HOST)
 set -eu
+self=$(cd "$(dirname "$0")" && pwd)/$(basename "$0")
 cd "$(dirname "$0")/.."
 CLI=${ENGINE_CLI:-./bin/berth}
 CACHE=${BERTH_DEMO_CACHE:-/var/tmp/berth-demo}
@@ -19,7 +20,7 @@ for i in $IMAGES; do $CLI image inspect "$i" >/dev/null 2>&1 || present=no; done
 [ $present = yes ] && exit 0
 
 # shellcheck disable=SC2086
-key=$({ apt-cache policy $PKGS | grep -E '^[a-z]|Candidate'; cat examples/compose-app/images/*/*; } | sha256sum | cut -c1-16)
+key=$({ apt-cache policy $PKGS | grep -E '^[a-z]|Candidate'; cat "$self" examples/compose-app/images/*/*; } | sha256sum | cut -c1-16)
 tar=$CACHE/compose-app-images-$key.tar
 mkdir -p "$CACHE"
 if [ -s "$tar" ]; then
@@ -29,19 +30,22 @@ if [ -s "$tar" ]; then
 fi
 
 libc=$(apt-cache policy libc6 | sed -n 's/ *Candidate: //p')
-base=$CACHE/debian-bookworm-minbase-$libc.tar
+base=$CACHE/debian-bookworm-minbase-2-$libc.tar
 if [ ! -s "$base" ]; then
   echo "images: debootstrap --variant=minbase bookworm (once, about 30 s)"
   command -v debootstrap >/dev/null || { apt-get update -q >/dev/null; apt-get install -y -q debootstrap >/dev/null; }
   root=$(mktemp -d "$CACHE/rootfs.XXXXXX")
   trap 'rm -rf "$root"' EXIT
   debootstrap --variant=minbase bookworm "$root" http://deb.debian.org/debian >/dev/null
-  # As Docker's debian images: services are never started by package scripts, no recommends, no caches.
+  # As Docker's debian images: services are never started by package scripts, no recommends, no caches,
+  # and dpkg without an fsync per file (a layer is written once; it halves the time of an install).
   printf '#!/bin/sh\nexit 101\n' >"$root/usr/sbin/policy-rc.d" && chmod 755 "$root/usr/sbin/policy-rc.d"
+  echo force-unsafe-io >"$root/etc/dpkg/dpkg.cfg.d/docker-apt-speedup"
   printf 'APT::Install-Recommends "false";\nAPT::Install-Suggests "false";\n' >"$root/etc/apt/apt.conf.d/docker-no-recommends"
   printf 'DPkg::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb || true"; };\n' >"$root/etc/apt/apt.conf.d/docker-clean"
   rm -rf "$root/var/cache/apt/archives/"*.deb "$root/var/lib/apt/lists/"*
   tar -C "$root" -cf "$base.tmp" . && mv "$base.tmp" "$base"
+  find "$CACHE" -maxdepth 1 -name 'debian-bookworm-minbase-*.tar' ! -name "${base##*/}" -delete
   rm -rf "$root"
   trap - EXIT
 fi

@@ -7,9 +7,9 @@
 #    waits until both are healthy): `berth compose up -d --wait`, `ps`, requests through web (which counts
 #    visits in Redis and stores them in PostgreSQL, by service name), `logs web`, `up -d` again (nothing
 #    recreated), `down -v`. Its images come from Debian packages (scripts/compose-app-images.sh, cached
-#    under /var/tmp/berth-demo: about 75 s the first time, a few seconds after).
+#    under /var/tmp/berth-demo: one to two minutes the first time, seconds after).
 # It runs its own berthd (private root, exec root, socket and bridge) and leaves the host as it found it:
-# the daemon stopped by PID, its mounts, bridges and nftables table removed.
+# the daemon stopped by PID, its mounts, bridges, nftables table and cgroup parents removed.
 set -eu
 cd "$(dirname "$0")/.."
 REPO=$PWD
@@ -18,6 +18,7 @@ PORT=${DEMO_PORT:-18080}
 WEB_PORT=${DEMO_WEB_PORT:-18088}
 BRIDGE=bdemo$$
 work=$(mktemp -d)
+CGROUPS_BEFORE=$(ls -d /sys/fs/cgroup/berth /sys/fs/cgroup/*/berth 2>/dev/null || true)
 export BERTH_HOST="unix://$work/berth.sock"
 node dist/src/daemon/main.js --root "$work/root" --exec-root "$work/run" -H "$BERTH_HOST" --bridge "$BRIDGE" --ip-forward=false >"$work/berthd.log" 2>&1 &
 BERTHD=$!
@@ -28,8 +29,10 @@ cleanup() {
   kill "$BERTHD" 2>/dev/null && wait "$BERTHD" 2>/dev/null || true
   grep -o " $work/[^ ]*" /proc/self/mounts | sort -r | xargs -r -n1 umount -l
   node --input-type=module -e 'const { tearDownNetworking } = await import(process.argv[1]); await tearDownNetworking(process.argv[2], process.argv[3]);' \
-    "$PWD/dist/src/engine/networks/teardown.js" "$work/root" "$BRIDGE"
+    "$REPO/dist/src/engine/networks/teardown.js" "$work/root" "$BRIDGE"
   rm -rf "$work"
+  # The berth/ cgroup parents runc made for the containers, if there were none before (rmdir leaves one in use).
+  [ -n "$CGROUPS_BEFORE" ] || ls -d /sys/fs/cgroup/berth /sys/fs/cgroup/*/berth 2>/dev/null | xargs -r rmdir 2>/dev/null || true
 }
 trap cleanup EXIT
 for i in $(seq 1 100); do

@@ -137,6 +137,8 @@ export function containerCreateRequest(
 export function checkConvertible(project: Project, services: string[] = Object.keys(project.services), apiVersion?: string): void {
   for (const name of services) {
     const service = project.services[name];
+    // `models:` asks the engine for an AI model runner (Docker Model Runner), which berth does not have.
+    if (service && Object.keys(service.models ?? {}).length) throw unsupported(name, 'models', 'berth has no model runner');
     if (service) containerCreateRequest(project, name, service, { number: 1, configHash: '', apiVersion });
   }
 }

@@ -65,8 +65,8 @@ export async function converge(backend: ComposeBackend, project: Project, opts: 
   const plan = planConvergence({ project, services: opts.services, targeted: opts.targeted, observed, hashes, imageIds: opts.imageIds, networks, recreate: opts.recreate, recreateDependencies: opts.recreateDependencies, scale: opts.scale });
   await handleOrphans(backend, plan, opts, progress, warn);
   await Promise.all([
-    ensureNetworks(backend, project, opts.services, listed.networks, progress, warn, opts.dryRun),
-    ensureVolumes(backend, project, opts.services, listed.volumes, progress, warn, opts.dryRun),
+    ensureNetworks(backend, project, opts.services, progress, warn, opts.dryRun, listed.networks),
+    ensureVolumes(backend, project, opts.services, progress, warn, opts.dryRun, listed.volumes),
   ]);
 
   const current = new Map<string, ContainerSummary[]>();
@@ -314,10 +314,10 @@ function usedKeys(project: Project, services: string[], pick: (s: ServiceConfig)
   return [...new Set(services.flatMap((s) => pick(project.services[s]!)))].sort();
 }
 
-async function ensureNetworks(backend: ComposeBackend, project: Project, services: string[], listed: Promise<NetworkInspect[]>, progress: Progress, warn: (m: string) => void, dryRun?: boolean): Promise<void> {
+export async function ensureNetworks(backend: ComposeBackend, project: Project, services: string[], progress: Progress, warn: (m: string) => void, dryRun?: boolean, listed?: Promise<NetworkInspect[]>): Promise<void> {
   const keys = usedKeys(project, services, (s) => (s.network_mode ? [] : Object.keys(s.networks ?? {})));
   if (!keys.length) return;
-  const ours = new Map((await listed).map((n) => [n.Name, n]));
+  const ours = new Map((await (listed ?? backend.networks(project.name))).map((n) => [n.Name, n]));
   await Promise.all(
     keys.map(async (key) => {
       const net = project.networks[key];
@@ -358,10 +358,10 @@ async function ensureNetworks(backend: ComposeBackend, project: Project, service
   );
 }
 
-async function ensureVolumes(backend: ComposeBackend, project: Project, services: string[], listed: Promise<Volume[]>, progress: Progress, warn: (m: string) => void, dryRun?: boolean): Promise<void> {
+export async function ensureVolumes(backend: ComposeBackend, project: Project, services: string[], progress: Progress, warn: (m: string) => void, dryRun?: boolean, listed?: Promise<Volume[]>): Promise<void> {
   const keys = usedKeys(project, services, (s) => (s.volumes ?? []).filter((v) => v.type === 'volume' && v.source && project.volumes[v.source]).map((v) => v.source!));
   if (!keys.length) return;
-  const ours = new Map((await listed).map((v) => [v.Name, v]));
+  const ours = new Map((await (listed ?? backend.volumes(project.name))).map((v) => [v.Name, v]));
   await Promise.all(
     keys.map(async (key) => {
       const vol = project.volumes[key]!;

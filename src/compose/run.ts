@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import type { ContainerCreateRequest, EndpointSettings } from '../api/types.js';
 import type { ComposeBackend } from './backend.js';
-import { containerCreateRequest, networkCreateRequest, volumeCreateRequest } from './convert.js';
+import { containerCreateRequest } from './convert.js';
 import { ProjectEvents, waitDependencies } from './dependencies.js';
 import { dependencies } from './graph.js';
 import { serviceConfigHash } from './hash.js';
@@ -132,35 +132,6 @@ export function oneOffCreateRequest(
   return { name, body, connects: endpoints.filter(([n]) => n !== primary?.[0]) };
 }
 
-/** The project's networks and volumes that `services` use, created when missing (external ones must exist). */
-export async function ensureResources(backend: ComposeBackend, project: Project, services: string[], progress: Progress): Promise<void> {
-  const networks = new Set<string>();
-  const volumes = new Set<string>();
-  for (const name of services) {
-    const svc = project.services[name];
-    if (!svc) continue;
-    if (!svc.network_mode) for (const key of Object.keys(svc.networks ?? {})) networks.add(key);
-    for (const v of svc.volumes ?? []) if (v.type === 'volume' && v.source && project.volumes[v.source]) volumes.add(v.source);
-  }
-  for (const key of networks) {
-    const net = project.networks[key];
-    if (!net) continue;
-    if (await backend.inspectNetwork(net.name)) continue;
-    if (net.external) throw new ComposeError(`network ${net.name} declared as external, but could not be found`);
-    progress.event({ id: `Network ${net.name}`, status: 'Creating', state: 'working' });
-    await backend.createNetwork(networkCreateRequest(project, key));
-    progress.event({ id: `Network ${net.name}`, status: 'Created', state: 'done' });
-  }
-  for (const key of volumes) {
-    const vol = project.volumes[key]!;
-    if (await backend.inspectVolume(vol.name)) continue;
-    if (vol.external) throw new ComposeError(`external volume "${vol.name}" not found`);
-    progress.event({ id: `Volume "${vol.name}"`, status: 'Creating', state: 'working' });
-    await backend.createVolume(volumeCreateRequest(project, key));
-    progress.event({ id: `Volume "${vol.name}"`, status: 'Created', state: 'done' });
-  }
-}
-
 /**
  * The dependencies of `service` up (created, recreated when their config changed, started) by the
  * reconciler, as Compose's run does with the service itself set aside; then its depends_on conditions
@@ -179,19 +150,16 @@ export async function startDependencies(
   if (!deps.length) return;
   const { [service]: _self, ...others } = project.services;
   const rest: Project = { ...project, services: others, disabledServices: { ...project.disabledServices, [service]: target } };
+  const upOptions = { ...opts, services: deps, recreate: 'diverged' as const, recreateDependencies: 'diverged' as const };
+  // --dry-run: what up would do, said; nothing to wait for.
+  if (opts.dryRun) return void (await up(backend, rest, upOptions, progress, warn));
   const events = await ProjectEvents.open(backend, project.name);
   try {
-    const { containers } = await up(
-      backend,
-      rest,
-      { ...opts, services: deps, recreate: 'diverged', recreateDependencies: 'diverged' },
-      progress,
-      warn,
-    );
+    const { containers } = await up(backend, rest, upOptions, progress, warn);
     await waitDependencies(backend, events, project, service, containers, progress, warn);
   } finally {
     events.close();
   }
 }
 
-export type DependencyOptions = Pick<UpOptions, 'pull' | 'build' | 'quietPull' | 'env' | 'renderBuild' | 'removeOrphans' | 'ignoreOrphans' | 'parallel'>;
+export type DependencyOptions = Pick<UpOptions, 'pull' | 'build' | 'quietPull' | 'env' | 'renderBuild' | 'removeOrphans' | 'ignoreOrphans' | 'parallel' | 'dryRun'>;

@@ -31,7 +31,7 @@ type Dict = Record<string, unknown>;
  * - bytes: a byte count printed as a string; mode: a file mode printed in octal;
  * - hosts: extra_hosts as sorted "host=ip" lines; ulimits: a number or {soft, hard};
  * - map: a mapping with sorted keys whose values are printed as they are (null included);
- * - command: a command line (in JSON always present at the service level, null when unset);
+ * - command: a command line (in JSON always present, null when unset: Go's json tag has no omitempty);
  * - cpus: a number of CPUs (a string in the model) printed as a number.
  */
 type How = 'plain' | 'ptr' | 'always' | 'optout' | 'duration' | 'durationPtr' | 'bytes' | 'mode' | 'hosts' | 'ulimits' | 'map' | 'command' | 'cpus';
@@ -138,7 +138,7 @@ export function serializeProject(project: Project, opts: SerializeOptions): stri
 /** The project as the ordered plain object Compose marshals (useful to tests and to `--hash`). */
 export function projectModel(project: Project, format: Format): Dict {
   const out: Dict = project.name ? { name: project.name } : {};
-  out.services = sortedMap(project.services, (s) => struct('service', s, format, true) ?? {});
+  out.services = sortedMap(project.services, (s) => struct('service', s, format) ?? {});
   const sections: [string, Record<string, unknown>, string][] = [
     ['networks', project.networks, 'network'],
     ['volumes', project.volumes, 'topvolume'],
@@ -167,11 +167,11 @@ function secretContent(type: string, v: unknown): unknown {
   return v;
 }
 
-function struct(type: string, value: unknown, format: Format, serviceLevel = false): Dict | undefined {
+function struct(type: string, value: unknown, format: Format): Dict | undefined {
   if (!isDict(value)) return undefined;
   const out: Dict = {};
   for (const field of FIELDS[type]!) {
-    const printed = fieldValue(field, value[field.key], format, serviceLevel);
+    const printed = fieldValue(field, value[field.key], format);
     if (printed !== OMIT) out[field.key] = printed;
   }
   // x-* extensions: inline after the fields in YAML; JSON leaves them out (Go's json:"-").
@@ -184,7 +184,7 @@ function struct(type: string, value: unknown, format: Format, serviceLevel = fal
 
 const OMIT = Symbol('omit');
 
-function fieldValue(field: Field, v: unknown, format: Format, serviceLevel: boolean): unknown {
+function fieldValue(field: Field, v: unknown, format: Format): unknown {
   if (field.kind) return nested(field, v, format);
   switch (field.how) {
     case 'always':
@@ -216,7 +216,7 @@ function fieldValue(field: Field, v: unknown, format: Format, serviceLevel: bool
     case 'map':
       return isDict(v) && Object.keys(v).length ? sortedMap(v, (x) => x) : OMIT;
     case 'command':
-      if (v === undefined || v === null) return format === 'json' && serviceLevel ? null : OMIT;
+      if (v === undefined || v === null) return format === 'json' ? null : OMIT;
       return v;
     default:
       return emptyToOmit(v);

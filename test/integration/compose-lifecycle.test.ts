@@ -18,7 +18,7 @@ services:
     volumes: ["data:/data", "/scratch"]
     healthcheck:
       test: ["CMD", "true"]
-      interval: 1s
+      interval: 300ms
   web:
     image: busybox
     depends_on:
@@ -224,7 +224,7 @@ describe('compose lifecycle: down, stop, start, restart, kill, rm, pause, unpaus
     assert.deepEqual(await networks(), []);
   });
 
-  it('down --rmi local removes the images compose built, not the ones services name', async () => {
+  it('down --rmi local removes the images compose built, not the ones services name; --rmi all those too', async () => {
     const built = await context({
       'compose.yaml': 'name: rmi\nservices:\n  app:\n    build: .\n    command: ["sleep", "60"]\n  side:\n    image: busybox\n    command: ["sleep", "60"]\n',
       Dockerfile: 'FROM busybox\nRUN echo built > /built\n',
@@ -236,6 +236,15 @@ describe('compose lifecycle: down, stop, start, restart, kill, rm, pause, unpaus
       ok(r);
       assert.match(r.stderr, /Image rmi-app(:latest)? +Removed/);
       assert.equal(ok(await d.docker(['image', 'ls', '-q', 'rmi-app'])).trim(), '');
+      assert.ok(ok(await d.docker(['image', 'ls', '-q', 'busybox'])).trim(), 'busybox stays');
+      // --rmi all: the images services name go too (here a second tag of busybox, so busybox itself stays)
+      ok(await d.docker(['tag', 'busybox', 'side-img:1']));
+      await fs.writeFile(`${built}/compose.yaml`, 'name: rmi\nservices:\n  side:\n    image: side-img:1\n    command: ["sleep", "60"]\n');
+      ok(await d.compose(built, ['up', '-d']));
+      const all = await d.compose(built, ['down', '--rmi', 'all', '-t', '0']);
+      ok(all);
+      assert.match(all.stderr, /Image side-img:1 +Removed/);
+      assert.equal(ok(await d.docker(['image', 'ls', '-q', 'side-img'])).trim(), '');
       assert.ok(ok(await d.docker(['image', 'ls', '-q', 'busybox'])).trim(), 'busybox stays');
       const bad = await d.compose(built, ['down', '--rmi', 'some']);
       assert.equal(bad.code, 1);

@@ -153,6 +153,8 @@ describe('compose ps, logs, exec, run, cp, port, top, ls, images, events, wait',
     const colored = ok(await compose(['--ansi', 'always', 'logs', 'job']));
     assert.equal(colored, `${ESC}[36mjob-1  | ${ESC}[0mjob done\n`);
     assert.equal(ok(await compose(['--ansi', 'always', 'logs', '--no-color', 'job'])), 'job-1  | job done\n');
+    assert.equal(ok(await compose(['logs', '--since', '1h', 'job'])), 'job-1  | job done\n');
+    assert.equal(ok(await compose(['logs', '--until', '2000-01-01T00:00:00Z', 'job'])), '');
     const t = ok(await compose(['logs', '-t', 'job']));
     assert.match(t, /^job-1 {2}\| \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z job done$/m);
   });
@@ -174,11 +176,17 @@ describe('compose ps, logs, exec, run, cp, port, top, ls, images, events, wait',
   });
 
   it('logs -f ends when the followed containers have exited, saying how', async () => {
-    await createAndStart('job', 2, ['sh', '-c', 'sleep 2; echo bye; exit 5']);
+    const id = await createAndStart('job', 2, ['sh', '-c', 'while [ ! -f /tmp/go ]; do sleep 0.1; done; echo bye; exit 5']);
     try {
-      const r = await compose(['logs', '-f', '--tail', '0', 'job']);
-      assert.equal(r.code, 0, r.stderr);
-      assert.equal(r.stdout, 'job-2  | bye\njob-2 exited with code 5\n');
+      const child = composeProcess(['logs', '-f', '--tail', '0', 'job']);
+      let out = '';
+      child.stdout!.on('data', (c: Buffer) => (out += String(c)));
+      const exited = new Promise<number | null>((r) => child.once('exit', r));
+      // The container is told to finish once its logs are being followed.
+      await waitFor(() => d.log.includes(`/containers/${id}/logs?`), 'the follow request');
+      ok(await d.berth(['exec', id, 'touch', '/tmp/go']));
+      assert.equal(await exited, 0);
+      assert.equal(out, 'job-2  | bye\njob-2 exited with code 5\n');
     } finally {
       await backend.removeContainer('rd-job-2', { force: true });
     }
@@ -252,6 +260,12 @@ describe('compose ps, logs, exec, run, cp, port, top, ls, images, events, wait',
     const noDeps = await compose(['run', '--rm', '-T', '--no-deps', 'needs']);
     assert.equal(noDeps.stdout, 'needs ran\n', noDeps.stderr);
     assert.equal((await backend.containers('rd', { all: true, services: ['dep'] })).length, 0);
+    // --dry-run says what it would do and does nothing.
+    const dry = await compose(['--dry-run', 'run', '--rm', '-T', 'needs']);
+    assert.equal(dry.code, 0, dry.stderr);
+    assert.match(dry.stderr, /DRY-RUN MODE -.*Container rd-needs-run-[0-9a-f]{12}\s+Created/);
+    assert.equal(dry.stdout, '');
+    assert.equal((await backend.containers('rd', { all: true, services: ['dep', 'needs'] })).length, 0);
     const r = await compose(['run', '--rm', '-T', 'needs']);
     assert.equal(r.stdout, 'needs ran\n', r.stderr);
     assert.match(r.stderr, /Container rd-dep-1\s+Started/);
@@ -322,7 +336,9 @@ describe('compose ps, logs, exec, run, cp, port, top, ls, images, events, wait',
     let out = '';
     child.stdout!.on('data', (c: Buffer) => (out += String(c)));
     try {
-      await new Promise((r) => setTimeout(r, 300)); // the stream is open before the start
+      // The stream is open before the start (berthd logs each request at debug level; only `compose
+      // events` asks for the project's events by label alone).
+      await waitFor(() => d.log.includes('/events?filters=%7B%22label%22'), 'the events request');
       ok(await d.berth(['start', 'rd-job-1']));
       const w = await compose(['wait', 'job']);
       // Already exited by now, or waited for: either way the status is the job's.
@@ -335,8 +351,10 @@ describe('compose ps, logs, exec, run, cp, port, top, ls, images, events, wait',
       await stop(child);
     }
     // wait on a running service: stop it from the side, the exit code comes back.
+    const dbId = (await backend.inspectContainer('rd-db-1')).Id;
     const waiting = compose(['wait', 'db']);
-    await new Promise((r) => setTimeout(r, 300));
+    // Killed only once the wait is in the daemon's hands (berthd logs each request at debug level).
+    await waitFor(() => d.log.includes(`/containers/${dbId}/wait`), 'the wait request');
     ok(await d.berth(['kill', 'rd-db-1']));
     const w = await waiting;
     assert.equal(w.code, 137, w.stderr);

@@ -364,10 +364,17 @@ volumes:
     assert.deepEqual([env.code, env.stderr], [1, message('_app')]);
   });
 
-  it('refuses the loader switches berth does not offer by name, and an unknown format', async () => {
+  it('leaves out what normalisation adds with --no-normalize (default network, dockerfile, resource names)', async () => {
     const r = await compose(inDir(['config', '--no-normalize']));
-    assert.equal(r.code, 1);
-    assert.equal(r.stderr, '--no-normalize is not supported by berth compose config\n');
+    assert.equal(r.code, 0, r.stderr);
+    const model = parse(r.stdout) as { services: Record<string, Record<string, unknown>>; networks?: unknown; volumes: unknown };
+    assert.equal(model.networks, undefined);
+    assert.equal(model.services.web!.networks, undefined);
+    assert.deepEqual(model.services.web!.build, { context: path.join(dir, 'web') });
+    assert.deepEqual(model.volumes, { dbdata: {} });
+  });
+
+  it('refuses an unknown format', async () => {
     const f = await compose(inDir(['config', '--format', 'toml']));
     assert.equal(f.code, 1);
     assert.equal(f.stderr, 'unsupported format "toml"\n');

@@ -242,6 +242,14 @@ describe('compose config: JSON', () => {
     assert.deepEqual(deployed.services.web.deploy, { replicas: 2, resources: {}, placement: {} });
   });
 
+  it("prints a watch rule's exec (a value struct) and its command always in JSON, neither in YAML when unset", () => {
+    const p = project({ web: { image: 'x', develop: { watch: [{ path: '/src', action: 'rebuild' }] } } });
+    const json = JSON.parse(serializeProject(p, { format: 'json' })) as { services: { web: { develop: unknown } } };
+    assert.deepEqual(json.services.web.develop, { watch: [{ path: '/src', action: 'rebuild', exec: { command: null } }] });
+    const yaml = parse(serializeProject(p, { format: 'yaml' })) as { services: { web: { develop: unknown } } };
+    assert.deepEqual(yaml.services.web.develop, { watch: [{ path: '/src', action: 'rebuild' }] });
+  });
+
   it('prints create_host_path and env_file required when true (Go JSON leaves out false), no x- keys in services', () => {
     const p = project({
       web: {

@@ -107,7 +107,7 @@ describe('compose file validation (values the schema cannot check)', () => {
     ['a backwards range', svc('ports: ["9001-9000:80"]'), 'services.web.ports[0]: invalid hostPort: 9001-9000'],
     ['ranges of different lengths', svc('ports: ["8000-8002:80-81"]'), 'services.web.ports[0]: invalid ranges specified for container and host Ports: 80-81 and 8000-8002'],
     ['an unknown protocol', svc('ports: ["80/icmp"]'), 'services.web.ports[0]: invalid proto: icmp'],
-    ['a host_ip that is no address', svc('ports:\n  - target: 80\n    host_ip: localhost'), 'services.web.ports[0]: invalid ip address: localhost'],
+    ['a host_ip that is no address', svc('ports:\n  - target: 80\n    host_ip: localhost'), 'services.web.ports[0].host_ip: invalid ip address: localhost'],
     ['an external volume with a driver', 'services:\n  web:\n    image: x\nvolumes:\n  data:\n    external: true\n    driver: local\n', 'volumes.data: conflicting parameters "external" and "driver" specified'],
     ['a config with two sources', 'services:\n  web:\n    image: x\nconfigs:\n  c:\n    file: ./c\n    content: x\n', 'configs.c: file|environment|content attributes are mutually exclusive'],
     ['a secret with no source', 'services:\n  web:\n    image: x\nsecrets:\n  s:\n    labels: {a: b}\n', 'secrets.s: one of file|environment must be set'],

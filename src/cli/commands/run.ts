@@ -110,7 +110,7 @@ function prepareRun(ctx: Context, f: ParsedFlags, body: ContainerCreateRequest):
 }
 
 /** Forward SIGINT/SIGTERM to the container (non-TTY runs with --sig-proxy). */
-function proxySignals(client: EngineClient, id: string): () => void {
+export function proxySignals(client: EngineClient, id: string): () => void {
   const handlers = (['SIGINT', 'SIGTERM'] as const).map((sig) => {
     const h = (): void => {
       client.call({ method: 'POST', path: `/containers/${id}/kill`, query: { signal: sig } }).catch(() => undefined);

@@ -41,13 +41,7 @@ const FLAGS: FlagSpec[] = [
   { name: 'output', short: 'o', type: 'string', description: 'Save to file (default to stdout)' },
 ];
 
-/** Switches berth does not offer: refused by name rather than ignored. */
-const UNSUPPORTED = ['no-normalize'];
-
 async function run(ctx: ComposeContext, flags: ParsedFlags): Promise<number> {
-  for (const name of UNSUPPORTED) {
-    if (flags.bool(name)) throw new ComposeError(`--${name} is not supported by berth compose config`);
-  }
   const format = flags.str('format') || 'yaml';
   const quiet = flags.bool('quiet');
   // -q validates only: every output goes nowhere (Compose points stdout at /dev/null).
@@ -58,6 +52,7 @@ async function run(ctx: ComposeContext, flags: ParsedFlags): Promise<number> {
   const overrides: Partial<LoadOptions> = {
     ...(interpolate ? {} : { interpolate: false }),
     ...(flags.bool('no-path-resolution') ? { resolvePaths: false } : {}),
+    ...(flags.bool('no-normalize') ? { normalize: false } : {}),
     ...(flags.bool('no-consistency') ? { consistency: false } : {}),
     ...(resolveEnvironment ? {} : { resolveEnvironment: false }),
   };
@@ -67,7 +62,7 @@ async function run(ctx: ComposeContext, flags: ParsedFlags): Promise<number> {
   if (flags.bool('volumes')) return done(lines(Object.keys((await load()).volumes).sort()));
   if (flags.bool('networks')) return done(lines(Object.keys((await load()).networks).sort()));
   if (flags.bool('models')) return done(lines(Object.values((await load()).models ?? {}).map((m) => m.model).filter(Boolean)));
-  if (flags.has('hash')) return done(lines(hashes(await load(), flags.str('hash'))));
+  if (flags.str('hash')) return done(lines(hashes(await load(), flags.str('hash'))));
   if (flags.bool('profiles')) return done(lines(profiles(await load())));
   if (flags.bool('images')) {
     const p = selectServices(await load(), flags.args);

@@ -36,8 +36,11 @@ async function cp(ctx: ComposeContext, f: ParsedFlags): Promise<number> {
       // Compose's events: the container, what is copied, Copying → Copied.
       const what = src.container ? `copy ${name}:${src.path} to ${dst.path}` : `copy ${src.path} to ${name}:${dst.path}`;
       progress.event({ id: name, status: what, text: 'Copying', state: 'working' });
-      if (src.container) await copyFromContainer(ctx, { ...base, container: c.Id });
-      else await copyToContainer(ctx, { ...base, container: c.Id });
+      // --dry-run: said, not done.
+      if (!ctx.options.dryRun) {
+        if (src.container) await copyFromContainer(ctx, { ...base, container: c.Id });
+        else await copyToContainer(ctx, { ...base, container: c.Id });
+      }
       progress.event({ id: name, status: what, text: 'Copied', state: 'done' });
     }
   } finally {

@@ -6,13 +6,11 @@ import type { FlagSpec, ParsedFlags } from '../flags.js';
 import { readLine } from '../prompt.js';
 import { parallelLimit } from '../../compose/graph.js';
 import * as L from '../../compose/lifecycle.js';
-import { ComposeError } from '../../compose/types.js';
+import { invalidProjectName, normalizeProjectName } from '../../compose/loader/name.js';
 import { containerName } from '../../compose/backend.js';
 import type { ComposeCommand, ComposeContext } from './context.js';
 import type { ProgressWriter } from './progress.js';
 import { progressFor, warner } from './up.js';
-
-const PROJECT_NAME = /^[a-z0-9][a-z0-9_-]*$/;
 
 /**
  * What the command works on, as Compose's projectOrName: with -f, or without -p, the project from the
@@ -37,9 +35,7 @@ export async function composeTarget(ctx: ComposeContext): Promise<L.Target> {
 /** As Compose's down: the name lower-cased ("MyApp" is "myapp"); one that is still not a project name is refused. */
 function checkedName(given: string): string {
   const name = given.toLowerCase();
-  if (!PROJECT_NAME.test(name)) {
-    throw new ComposeError(`invalid project name "${given}": must consist only of lowercase alphanumeric characters, hyphens, and underscores as well as start with a letter or number`);
-  }
+  if (!name || normalizeProjectName(name) !== name) throw invalidProjectName(given);
   return name;
 }
 

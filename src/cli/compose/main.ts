@@ -70,9 +70,24 @@ async function compose(ctx: Context, global: ParsedFlags): Promise<number> {
     return 1;
   }
   const path = `berth compose ${name}`;
+  // The global flags are persistent as in Compose's cobra tree: `compose up --dry-run` = `compose --dry-run up`.
+  // A command's own flag wins where a name or shorthand is shared (`run -p` publishes, `logs -f` follows).
+  const own = new Set(spec.flags.flatMap((f) => [f.name, ...(f.short ? [`-${f.short}`] : [])]));
+  const persistent = GLOBAL_COMPOSE_FLAGS.filter((g) => !own.has(g.name)).map((g) => ({
+    ...g,
+    short: g.short && !own.has(`-${g.short}`) ? g.short : undefined,
+    hidden: true,
+  }));
   let flags: ParsedFlags;
   try {
-    flags = parseFlags(spec.flags, argv, { stopAtFirstArg: spec.stopAtFirstArg });
+    flags = parseFlags([...spec.flags, ...persistent], argv, { stopAtFirstArg: spec.stopAtFirstArg });
+    for (const g of persistent) {
+      if (!flags.has(g.name)) continue;
+      const value = flags.values.get(g.name)!;
+      const before = global.has(g.name) ? global.values.get(g.name) : undefined;
+      global.values.set(g.name, Array.isArray(value) && Array.isArray(before) ? [...before, ...value] : value);
+      global.changed.add(g.name);
+    }
   } catch (err) {
     if (err instanceof FlagError) {
       ctx.stderr.write(`${err.message}\nSee '${path} --help'.\n`);

@@ -52,7 +52,7 @@ export const commands: Record<string, ComposeCommand> = {
     flags: [
       { name: 'all', short: 'a', type: 'bool', description: 'Show all stopped containers (including those created by the run command)' },
       { name: 'filter', type: 'string', description: 'Filter services by a property (supported filters: status)' },
-      { name: 'format', type: 'string', default: 'table', description: 'Format output using a custom template:\n\'table\':            Print output in table format with column headers (default)\n\'table TEMPLATE\':   Print output in table format using the given Go template\n\'json\':             Print in JSON format\n\'TEMPLATE\':         Print output using the given Go template' },
+      { name: 'format', type: 'string', default: 'table', description: "Format output: 'table' (default), 'table TEMPLATE', 'json' or a Go TEMPLATE" },
       { name: 'no-trunc', type: 'bool', description: "Don't truncate output" },
       { name: 'orphans', type: 'bool', default: true, description: 'Include orphaned services (not declared by project)' },
       { name: 'quiet', short: 'q', type: 'bool', description: 'Only display IDs' },

@@ -10,13 +10,15 @@ import type { ComposeBackend } from '../../compose/backend.js';
 import type { Progress } from '../../compose/progress.js';
 import { dependencies } from '../../compose/graph.js';
 import { ensureImages, type PullFlag } from '../../compose/images.js';
-import { ensureResources, newSlug, oneOffCreateRequest, startDependencies, type OneOffOptions } from '../../compose/run.js';
+import { ensureNetworks, ensureVolumes } from '../../compose/create.js';
+import { newSlug, oneOffCreateRequest, startDependencies, type OneOffOptions } from '../../compose/run.js';
 import { ComposeError, type Project } from '../../compose/types.js';
 import { SERVICE } from '../../compose/labels.js';
 import { StatusError, writeOut } from '../command.js';
 import type { ParsedFlags } from '../flags.js';
 import { monitorTtySize, streamHijacked } from '../attach-io.js';
 import { detached } from '../commands/exec.js';
+import { proxySignals } from '../commands/run.js';
 import { OptionError, parsePublish } from '../run-options.js';
 import type { ComposeCommand, ComposeContext } from './context.js';
 import { buildRenderer, progressFor, warner } from './up.js';
@@ -159,24 +161,35 @@ async function run(ctx: ComposeContext, f: ParsedFlags): Promise<number> {
   const backend = ctx.backend();
   const progress = progressFor(ctx);
   const warn = warner(ctx, progress);
-  const images = { pull, build: f.bool('build'), quietPull: f.bool('quiet-pull'), env: ctx.env, renderBuild: buildRenderer(ctx, f.bool('quiet-pull')) };
+  const dryRun = ctx.options.dryRun;
+  const images = { pull, build: f.bool('build'), quietPull: f.bool('quiet-pull'), env: ctx.env, renderBuild: buildRenderer(ctx, f.bool('quiet-pull')), dryRun };
   const deps = f.bool('no-deps') ? [] : dependencies(service).filter((d) => project.services[d]);
   let id: string;
   let body: ContainerCreateRequest;
   try {
     if (deps.length) {
       const dependencyOptions = { ...images, removeOrphans: f.bool('remove-orphans'), ignoreOrphans: isTrue(ctx.env.COMPOSE_IGNORE_ORPHANS), parallel: ctx.options.parallel };
+      if (dryRun) dependencyOptions.removeOrphans = false;
       await startDependencies(backend, project, serviceName, dependencyOptions, progress, warn);
-    } else if (f.bool('remove-orphans')) {
+    } else if (f.bool('remove-orphans') && !dryRun) {
       await removeOrphans(backend, project, progress);
     }
-    await ensureResources(backend, project, [serviceName], progress);
+    // The networks and volumes of the service itself (its dependencies' came with them).
+    await ensureNetworks(backend, project, [serviceName], progress, warn, dryRun);
+    await ensureVolumes(backend, project, [serviceName], progress, warn, dryRun);
     await ensureImages(backend, project, [serviceName], images, progress);
     const req = oneOffCreateRequest(project, serviceName, service, opts, newSlug());
     body = req.body;
     if (f.bool('detach')) body.AttachStdin = body.AttachStdout = body.AttachStderr = body.StdinOnce = false;
     const { rows, columns } = ctx.stdout;
     if (body.Tty && rows && columns && body.HostConfig) (body.HostConfig as { ConsoleSize?: [number, number] }).ConsoleSize = [rows, columns];
+    if (dryRun) {
+      // What would be created and started, and nothing more.
+      for (const status of ['Creating', 'Created', 'Starting', 'Started']) {
+        progress.event({ id: `Container ${req.name}`, status, state: status.endsWith('ed') ? 'done' : 'working' });
+      }
+      return 0;
+    }
     id = await createOneOff(backend, req.name, body, req.connects);
   } finally {
     progress.done();
@@ -238,6 +251,7 @@ async function attachAndStart(ctx: ComposeContext, client: EngineClient, id: str
     throw err;
   }
   const stopResize = tty ? monitorTtySize(ctx, (h, w) => client.call({ method: 'POST', path: `/containers/${id}/resize`, query: { h, w } }).then(() => undefined)) : undefined;
+  // SIGINT/SIGTERM go to the container (Compose forwards signals to a one-off).
   const stopProxy = tty ? undefined : proxySignals(client, id);
   try {
     await streaming;
@@ -249,18 +263,6 @@ async function attachAndStart(ctx: ComposeContext, client: EngineClient, id: str
     stopResize?.();
     stopProxy?.();
   }
-}
-
-/** SIGINT/SIGTERM go to the container (Compose forwards signals to a one-off). */
-function proxySignals(client: EngineClient, id: string): () => void {
-  const handlers = (['SIGINT', 'SIGTERM'] as const).map((sig) => {
-    const h = (): void => {
-      client.call({ method: 'POST', path: `/containers/${id}/kill`, query: { signal: sig } }).catch(() => undefined);
-    };
-    process.on(sig, h);
-    return [sig, h] as const;
-  });
-  return () => handlers.forEach(([sig, h]) => process.off(sig, h));
 }
 
 export const commands: Record<string, ComposeCommand> = {

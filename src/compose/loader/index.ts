@@ -37,6 +37,8 @@ export interface LoadOptions {
   interpolate?: boolean;
   /** false: relative paths kept as written (`config --no-path-resolution`). */
   resolvePaths?: boolean;
+  /** false: the implicit default network, build defaults and resource names are not added (`config --no-normalize`). */
+  normalize?: boolean;
   /** false: the project is not checked for consistency (`config --no-consistency`). */
   consistency?: boolean;
   /** false: env_file entries are not read into the services' environment (`config --no-env-resolution`). */
@@ -123,7 +125,7 @@ export async function loadProject(opts: LoadOptions): Promise<Project> {
   const dict = await loadModel(ctx, files, { resolvePaths: opts.resolvePaths !== false }, []);
   if (Object.keys(dict).length === 0) throw new ComposeError('empty compose file');
   dict.name = name;
-  normalize(dict, env);
+  if (opts.normalize !== false) normalize(dict, env);
 
   let project = toProject(dict, { name, workingDir, composeFiles: files, environment: env });
   project = withProfiles(project, activeProfiles(opts.profiles, env));

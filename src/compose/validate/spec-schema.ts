@@ -98,8 +98,11 @@ const definitions: Record<string, Schema> = {
     { command: ref('command'), user: str, privileged: bool, working_dir: str, environment: ref('list_or_dict') },
     { required: ['command'] },
   ),
+  // A pre_start hook may run in a container of its own image, once per replica or once in all.
   pre_start_hook: mapping({
     command: ref('command'),
+    image: str,
+    per_replica: bool,
     user: str,
     privileged: bool,
     working_dir: str,

@@ -73,11 +73,12 @@ function checkPort(path: string, port: unknown): void {
   if (uninterpolated(port)) return;
   if (isDict(port)) {
     if (Object.values(port).some(uninterpolated)) return;
-    if (typeof port.host_ip === 'string' && !net.isIP(port.host_ip)) fail(path, `invalid ip address: ${port.host_ip}`);
-    // published ("8080" or a range) and target as the short syntax would write them
-    const published = port.published === undefined || port.published === '' ? '' : `${String(port.published)}:`;
-    if (published && !/^\d+(-\d+)?:$/.test(published)) fail(path, `invalid hostPort: ${String(port.published)}`);
-    if (port.target !== undefined) checkPortSpec(path, `${published}${String(port.target)}`);
+    if (typeof port.host_ip === 'string' && !net.isIP(port.host_ip)) fail(`${path}.host_ip`, `invalid ip address: ${port.host_ip}`);
+    // target, published ("8080" or a range), then both as the short syntax would write them
+    const published = port.published === undefined || port.published === '' ? undefined : String(port.published);
+    if (port.target !== undefined) checkPortSpec(`${path}.target`, String(port.target));
+    if (published !== undefined) checkPortSpec(`${path}.published`, `${published}:0`);
+    if (published !== undefined && port.target !== undefined) checkPortSpec(path, `${published}:${String(port.target)}`);
     return;
   }
   if (typeof port === 'number' || typeof port === 'string') checkPortSpec(path, String(port));
