@@ -50,7 +50,8 @@ export class ComposeBackend {
     const wanted = q.services?.length ? new Set(q.services) : undefined;
     return list
       .filter((c) => !wanted || wanted.has(c.Labels[SERVICE] ?? ''))
-      .sort((a, b) => (a.Labels[SERVICE] ?? '').localeCompare(b.Labels[SERVICE] ?? '') || containerNumber(a) - containerNumber(b));
+      // A plain comparison, not localeCompare: its first call loads ICU's collator (~30 ms of every command).
+      .sort((a, b) => byString(a.Labels[SERVICE] ?? '', b.Labels[SERVICE] ?? '') || containerNumber(a) - containerNumber(b));
   }
 
   inspectContainer(id: string): Promise<ContainerInspect> {
@@ -269,6 +270,10 @@ export class ComposeBackend {
     });
     return res.Descriptor.digest;
   }
+}
+
+function byString(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 export function containerNumber(c: { Labels: Record<string, string> | null }): number {

@@ -8,7 +8,7 @@
 //     (new container under a temporary name, old one stopped and removed, new one renamed — its
 //     anonymous volumes carried over unless -V), create, or keep.
 // Nothing is inspected for an up-to-date container: an unchanged `up` costs one list.
-import type { ContainerCreateRequest, ContainerSummary, EndpointSettings, Mount } from '../api/types.js';
+import type { ContainerCreateRequest, ContainerSummary, EndpointSettings, Mount, NetworkInspect, Volume } from '../api/types.js';
 import { ApiError } from '../client/errors.js';
 import type { ComposeBackend } from './backend.js';
 import { containerName as summaryName } from './backend.js';
@@ -53,6 +53,10 @@ export interface ConvergeResult {
 }
 
 export async function converge(backend: ComposeBackend, project: Project, opts: ConvergeOptions, progress: Progress, warn: (m: string) => void): Promise<ConvergeResult> {
+  // The three lists go out at once: an unchanged `up` is these round trips and nothing more.
+  const listed = { networks: backend.networks(project.name), volumes: backend.volumes(project.name) };
+  listed.networks.catch(() => undefined);
+  listed.volumes.catch(() => undefined);
   const observed = await backend.containers(project.name, { all: true, oneoff: false });
   // As Compose: the expected hash has service:x references resolved to the containers observed now.
   const observedFirst = firstContainers(observed);
@@ -60,8 +64,10 @@ export async function converge(backend: ComposeBackend, project: Project, opts: 
   const networks = Object.fromEntries(opts.services.map((s) => [s, serviceNetworks(project, project.services[s]!)]));
   const plan = planConvergence({ project, services: opts.services, targeted: opts.targeted, observed, hashes, imageIds: opts.imageIds, networks, recreate: opts.recreate, recreateDependencies: opts.recreateDependencies, scale: opts.scale });
   await handleOrphans(backend, plan, opts, progress, warn);
-  await ensureNetworks(backend, project, opts.services, progress, warn, opts.dryRun);
-  await ensureVolumes(backend, project, opts.services, progress, warn, opts.dryRun);
+  await Promise.all([
+    ensureNetworks(backend, project, opts.services, progress, warn, opts.dryRun, listed.networks),
+    ensureVolumes(backend, project, opts.services, progress, warn, opts.dryRun, listed.volumes),
+  ]);
 
   const current = new Map<string, ContainerSummary[]>();
   const created: string[] = [];
@@ -317,10 +323,10 @@ function usedKeys(project: Project, services: string[], pick: (s: ServiceConfig)
   return [...new Set(services.flatMap((s) => pick(project.services[s]!)))].sort();
 }
 
-export async function ensureNetworks(backend: ComposeBackend, project: Project, services: string[], progress: Progress, warn: (m: string) => void, dryRun?: boolean): Promise<void> {
+export async function ensureNetworks(backend: ComposeBackend, project: Project, services: string[], progress: Progress, warn: (m: string) => void, dryRun?: boolean, listed?: Promise<NetworkInspect[]>): Promise<void> {
   const keys = usedKeys(project, services, (s) => (s.network_mode ? [] : Object.keys(s.networks ?? {})));
   if (!keys.length) return;
-  const ours = new Map((await backend.networks(project.name)).map((n) => [n.Name, n]));
+  const ours = new Map((await (listed ?? backend.networks(project.name))).map((n) => [n.Name, n]));
   await Promise.all(
     keys.map(async (key) => {
       const net = project.networks[key];
@@ -361,10 +367,10 @@ export async function ensureNetworks(backend: ComposeBackend, project: Project, 
   );
 }
 
-export async function ensureVolumes(backend: ComposeBackend, project: Project, services: string[], progress: Progress, warn: (m: string) => void, dryRun?: boolean): Promise<void> {
+export async function ensureVolumes(backend: ComposeBackend, project: Project, services: string[], progress: Progress, warn: (m: string) => void, dryRun?: boolean, listed?: Promise<Volume[]>): Promise<void> {
   const keys = usedKeys(project, services, (s) => (s.volumes ?? []).filter((v) => v.type === 'volume' && v.source && project.volumes[v.source]).map((v) => v.source!));
   if (!keys.length) return;
-  const ours = new Map((await backend.volumes(project.name)).map((v) => [v.Name, v]));
+  const ours = new Map((await (listed ?? backend.volumes(project.name))).map((v) => [v.Name, v]));
   await Promise.all(
     keys.map(async (key) => {
       const vol = project.volumes[key]!;

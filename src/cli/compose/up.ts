@@ -17,6 +17,19 @@ import type { ComposeCommand, ComposeContext } from './context.js';
 import { makeProgress, progressMode, type ProgressWriter } from './progress.js';
 import type { Attached } from './up-attach.js';
 
+/**
+ * `--dry-run` after the subcommand (`berth compose up --dry-run`): Compose's global flags are persistent,
+ * accepted on either side of the subcommand; the dispatcher reads them before it, these commands after it too.
+ */
+export const DRY_RUN_FLAG: FlagSpec = { name: 'dry-run', type: 'bool', hidden: true, description: 'Execute command in dry run mode' };
+
+export function withDryRun(run: (ctx: ComposeContext, f: ParsedFlags) => Promise<number>): (ctx: ComposeContext, f: ParsedFlags) => Promise<number> {
+  return (ctx, f) => {
+    if (f.bool('dry-run')) ctx.options.dryRun = true;
+    return run(ctx, f);
+  };
+}
+
 /** Flags `up` and `create` share (Compose's createOptions). */
 export const CREATE_FLAGS: FlagSpec[] = [
   { name: 'build', type: 'bool', description: 'Build images before starting containers' },
@@ -28,6 +41,7 @@ export const CREATE_FLAGS: FlagSpec[] = [
   { name: 'scale', type: 'stringArray', valueName: 'stringArray', description: 'Scale SERVICE to NUM instances. Overrides the `scale` setting in the Compose file if present.' },
   { name: 'quiet-pull', type: 'bool', description: 'Pull without printing progress information' },
   { name: 'yes', short: 'y', type: 'bool', description: 'Assume "yes" as answer to all prompts and run non-interactively' },
+  DRY_RUN_FLAG,
 ];
 
 const UP_FLAGS: FlagSpec[] = [
@@ -253,6 +267,6 @@ export const commands: Record<string, ComposeCommand> = {
     usage: '[OPTIONS] [SERVICE...]',
     description: 'Create and start containers',
     flags: UP_FLAGS,
-    run: runUp,
+    run: withDryRun(runUp),
   },
 };
