@@ -50,7 +50,8 @@ export class ComposeBackend {
     const wanted = q.services?.length ? new Set(q.services) : undefined;
     return list
       .filter((c) => !wanted || wanted.has(c.Labels[SERVICE] ?? ''))
-      .sort((a, b) => (a.Labels[SERVICE] ?? '').localeCompare(b.Labels[SERVICE] ?? '') || containerNumber(a) - containerNumber(b));
+      // A plain comparison, not localeCompare: its first call loads ICU's collator (~30 ms of every command).
+      .sort((a, b) => byString(a.Labels[SERVICE] ?? '', b.Labels[SERVICE] ?? '') || containerNumber(a) - containerNumber(b));
   }
 
   inspectContainer(id: string): Promise<ContainerInspect> {
@@ -236,6 +237,15 @@ export class ComposeBackend {
     });
   }
 
+  /** After a watch rebuild: the project's images left dangling by it go (Compose's watch --prune); errors ignored. */
+  async removeDanglingProjectImages(project: string): Promise<void> {
+    const images = await this.client.json<ImageSummary[]>({
+      path: '/images/json',
+      query: { filters: JSON.stringify({ label: { [`${PROJECT}=${project}`]: true }, dangling: { true: true } }) },
+    });
+    for (const img of images) await this.removeImage(img.Id).catch(() => undefined);
+  }
+
   /** Run a command in a running container, detached, and wait for its exit code (a short command: rm). */
   async execWait(id: string, cmd: string[], opts: ExecWaitOptions = {}): Promise<number> {
     const env = Object.entries(opts.env ?? {}).map(([k, v]) => `${k}=${v}`);
@@ -260,6 +270,10 @@ export class ComposeBackend {
     });
     return res.Descriptor.digest;
   }
+}
+
+function byString(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 export function containerNumber(c: { Labels: Record<string, string> | null }): number {

@@ -8,7 +8,7 @@
 //     (new container under a temporary name, old one stopped and removed, new one renamed — its
 //     anonymous volumes carried over unless -V), create, or keep.
 // Nothing is inspected for an up-to-date container: an unchanged `up` costs one list.
-import type { ContainerCreateRequest, ContainerSummary, EndpointSettings, Mount } from '../api/types.js';
+import type { ContainerCreateRequest, ContainerSummary, EndpointSettings, Mount, NetworkInspect, Volume } from '../api/types.js';
 import { ApiError } from '../client/errors.js';
 import type { ComposeBackend } from './backend.js';
 import { containerName as summaryName } from './backend.js';
@@ -53,6 +53,10 @@ export interface ConvergeResult {
 }
 
 export async function converge(backend: ComposeBackend, project: Project, opts: ConvergeOptions, progress: Progress, warn: (m: string) => void): Promise<ConvergeResult> {
+  // The three lists go out at once: an unchanged `up` is these round trips and nothing more.
+  const listed = { networks: backend.networks(project.name), volumes: backend.volumes(project.name) };
+  listed.networks.catch(() => undefined);
+  listed.volumes.catch(() => undefined);
   const observed = await backend.containers(project.name, { all: true, oneoff: false });
   // As Compose: the expected hash has service:x references resolved to the containers observed now.
   const observedFirst = firstContainers(observed);
@@ -60,8 +64,10 @@ export async function converge(backend: ComposeBackend, project: Project, opts: 
   const networks = Object.fromEntries(opts.services.map((s) => [s, serviceNetworks(project, project.services[s]!)]));
   const plan = planConvergence({ project, services: opts.services, targeted: opts.targeted, observed, hashes, imageIds: opts.imageIds, networks, recreate: opts.recreate, recreateDependencies: opts.recreateDependencies, scale: opts.scale });
   await handleOrphans(backend, plan, opts, progress, warn);
-  await ensureNetworks(backend, project, opts.services, progress, warn, opts.dryRun);
-  await ensureVolumes(backend, project, opts.services, progress, warn, opts.dryRun);
+  await Promise.all([
+    ensureNetworks(backend, project, opts.services, progress, warn, opts.dryRun, listed.networks),
+    ensureVolumes(backend, project, opts.services, progress, warn, opts.dryRun, listed.volumes),
+  ]);
 
   const current = new Map<string, ContainerSummary[]>();
   const created: string[] = [];
@@ -105,7 +111,7 @@ async function applyActions(ctx: ApplyContext, actions: ContainerAction[]): Prom
     if (a.kind === 'remove') await stopAndRemove(backend, a.container, progress, opts);
   }
   // A service with deploy.update_config has its diverged replicas replaced as a rolling update (rolling.ts).
-  const rolling = !opts.dryRun && hasRollingUpdate(ctx.project, ctx.name) ? actions.flatMap((a) => (a.kind === 'recreate' ? [a.container] : [])) : [];
+  const rolling = !opts.dryRun && hasRollingUpdate(ctx.project, ctx.name) ? actions.filter((a): a is Extract<ContainerAction, { kind: 'recreate' }> => a.kind === 'recreate') : [];
   if (rolling.length) out.push(...(await rollingRecreate(ctx, rolling)));
   await Promise.all(
     actions.map(async (a) => {
@@ -147,7 +153,9 @@ async function applyActions(ctx: ApplyContext, actions: ContainerAction[]): Prom
 }
 
 /** The rolling update of a service's diverged replicas: new containers created here, started and swapped by rolling.ts. */
-async function rollingRecreate(ctx: ApplyContext, olds: ContainerSummary[]): Promise<ContainerSummary[]> {
+async function rollingRecreate(ctx: ApplyContext, recreations: { container: ContainerSummary; reasons: string[] }[]): Promise<ContainerSummary[]> {
+  const olds = recreations.map((r) => r.container);
+  for (const r of recreations) ctx.progress.event({ id: progressId(r.container), status: 'Recreate', state: 'working', text: (await explain(ctx, r.container, r.reasons)).join(', ') });
   const made = new Map<string, ContainerSummary>();
   await rollingUpdate(
     ctx.backend,
@@ -161,7 +169,14 @@ async function rollingRecreate(ctx: ApplyContext, olds: ContainerSummary[]): Pro
       return c.Id;
     },
     ctx.progress,
-  );
+    { stopTimeout: ctx.opts.timeout },
+  ).catch((err: unknown) => {
+    // A failed update removed its new containers itself (rollback) or renamed those it kept (pause):
+    // none of their interim names is left behind to report.
+    const interim = new Set([...made.values()].map((c) => summaryName(c)));
+    ctx.created.splice(0, ctx.created.length, ...ctx.created.filter((n) => !interim.has(n)));
+    throw err;
+  });
   // What the update kept: the new containers, running, under their standard names.
   const current = await ctx.backend.containers(ctx.project.name, { all: true, oneoff: false, services: [ctx.name] });
   return current.filter((c) => made.has(c.Id)).map((c) => ({ ...c, Names: [`/${containerName(ctx.project, ctx.name, ctx.service, Number(c.Labels['com.docker.compose.container-number']) || 1)}`] }));
@@ -310,10 +325,10 @@ function usedKeys(project: Project, services: string[], pick: (s: ServiceConfig)
   return [...new Set(services.flatMap((s) => pick(project.services[s]!)))].sort();
 }
 
-export async function ensureNetworks(backend: ComposeBackend, project: Project, services: string[], progress: Progress, warn: (m: string) => void, dryRun?: boolean): Promise<void> {
+export async function ensureNetworks(backend: ComposeBackend, project: Project, services: string[], progress: Progress, warn: (m: string) => void, dryRun?: boolean, listed?: Promise<NetworkInspect[]>): Promise<void> {
   const keys = usedKeys(project, services, (s) => (s.network_mode ? [] : Object.keys(s.networks ?? {})));
   if (!keys.length) return;
-  const ours = new Map((await backend.networks(project.name)).map((n) => [n.Name, n]));
+  const ours = new Map((await (listed ?? backend.networks(project.name))).map((n) => [n.Name, n]));
   // One at a time, as Compose does: the engine picks each new network's subnet from those in use, so
   // networks created at once could be given the same one (and containers on both would clash).
   const ensure = async (key: string): Promise<void> => {
@@ -355,10 +370,10 @@ export async function ensureNetworks(backend: ComposeBackend, project: Project, 
   for (const key of keys) await ensure(key);
 }
 
-export async function ensureVolumes(backend: ComposeBackend, project: Project, services: string[], progress: Progress, warn: (m: string) => void, dryRun?: boolean): Promise<void> {
+export async function ensureVolumes(backend: ComposeBackend, project: Project, services: string[], progress: Progress, warn: (m: string) => void, dryRun?: boolean, listed?: Promise<Volume[]>): Promise<void> {
   const keys = usedKeys(project, services, (s) => (s.volumes ?? []).filter((v) => v.type === 'volume' && v.source && project.volumes[v.source]).map((v) => v.source!));
   if (!keys.length) return;
-  const ours = new Map((await backend.volumes(project.name)).map((v) => [v.Name, v]));
+  const ours = new Map((await (listed ?? backend.volumes(project.name))).map((v) => [v.Name, v]));
   await Promise.all(
     keys.map(async (key) => {
       const vol = project.volumes[key]!;

@@ -42,6 +42,8 @@ export type RollingBackend = Pick<
 >;
 
 export interface RollingOptions {
+  /** Seconds given to an old container to stop (`-t`); its own stop_grace_period when absent. */
+  stopTimeout?: number;
   /** How often a new container's state is looked at while it is being monitored. */
   pollMs?: number;
   /** Waits (delay, polling); replaced in unit tests. */
@@ -129,6 +131,7 @@ interface Slot {
 }
 
 const retiredName = (s: Slot): string => `${s.name}-rollback-${s.oldId.slice(0, 12)}`;
+const isRetired = (c: ContainerSummary): boolean => /-rollback-[0-9a-f]{12}$/.test(containerName(c)) && c.State !== 'running';
 const interimName = (s: Slot): string => `${s.oldId.slice(0, 12)}_${s.name}`;
 
 /**
@@ -150,8 +153,11 @@ export async function rollingUpdate(
   const update = updatePolicy(service.deploy?.update_config, 'update', serviceName);
   const rollback = updatePolicy(service.deploy?.rollback_config, 'rollback', serviceName);
   if (update.order === 'start-first' || rollback.order === 'start-first') refuseFixedHostPorts(project, serviceName);
-  const run = new RollingRun(backend, create, progress, { pollMs: opts.pollMs ?? 100, sleep: opts.sleep ?? defaultSleep });
-  const slots: Slot[] = [...oldContainers]
+  const run = new RollingRun(backend, create, progress, { pollMs: opts.pollMs ?? 100, sleep: opts.sleep ?? defaultSleep, stopTimeout: opts.stopTimeout });
+  // An update interrupted earlier (up killed) left its retired containers: they are not replicas.
+  for (const c of oldContainers.filter(isRetired)) await backend.removeContainer(c.Id, { force: true }).catch(ignoreNotFound);
+  const slots: Slot[] = oldContainers
+    .filter((c) => !isRetired(c))
     .sort((a, b) => containerNumber(a) - containerNumber(b))
     .map((c) => ({ number: containerNumber(c), name: containerName(c), oldId: c.Id, oldRunning: c.State === 'running', retired: false }));
   progress.info(`${serviceName}: rolling update of ${slots.length} container(s), ${update.order}, ${update.parallelism || 'all'} at a time`);
@@ -189,9 +195,17 @@ export async function rollingUpdate(
   await run.finish(done);
 }
 
-/** start-first runs two containers of one replica side by side: a fixed host port cannot be published twice. */
+/** start-first runs two containers of one replica side by side: a fixed host port or address cannot be taken twice. */
 function refuseFixedHostPorts(project: Project, serviceName: string): void {
-  const fixed = (project.services[serviceName]?.ports ?? []).find((p) => p.published && p.published !== '0');
+  const service = project.services[serviceName];
+  const address = Object.entries(service?.networks ?? {}).find(([, n]) => n?.ipv4_address || n?.ipv6_address);
+  if (address) {
+    throw new ComposeError(
+      `service "${serviceName}" has a fixed address on network ${address[0]}: order: start-first runs the old and new containers side by side, ` +
+        'and an address can be given to one container only; use order: stop-first',
+    );
+  }
+  const fixed = (service?.ports ?? []).find((p) => p.published && p.published !== '0');
   if (fixed) {
     throw new ComposeError(
       `service "${serviceName}" publishes host port ${fixed.published}: order: start-first runs the old and new containers side by side, ` +
@@ -207,7 +221,7 @@ class RollingRun {
     private readonly backend: RollingBackend,
     private readonly create: CreateReplica,
     private readonly progress: Progress,
-    private readonly timing: { pollMs: number; sleep: (ms: number) => Promise<void> },
+    private readonly timing: { pollMs: number; sleep: (ms: number) => Promise<void>; stopTimeout?: number },
   ) {}
 
   sleep(ms: number): Promise<void> {
@@ -261,7 +275,7 @@ class RollingRun {
     const held: HeldEndpoint[] = [];
     for (const [network, ep] of Object.entries(c.NetworkSettings?.Networks ?? {})) {
       if (!ep.Aliases?.length) continue;
-      const config: EndpointSettings = { IPAMConfig: ep.IPAMConfig, Links: ep.Links, Aliases: ep.Aliases, DriverOpts: ep.DriverOpts };
+      const config: EndpointSettings = { IPAMConfig: ep.IPAMConfig, Links: ep.Links, Aliases: ep.Aliases, DriverOpts: ep.DriverOpts, ...(ep.MacAddress ? { MacAddress: ep.MacAddress } : {}) };
       await this.backend.disconnectNetwork(network, id, true);
       await this.backend.connectNetwork(network, id, { ...config, Aliases: [] });
       held.push({ network, config });
@@ -291,7 +305,7 @@ class RollingRun {
   private async retire(s: Slot): Promise<void> {
     if (s.oldRunning) {
       this.event(s, 'Stopping');
-      await this.backend.stopContainer(s.oldId).catch(ignoreNotModified);
+      await this.backend.stopContainer(s.oldId, this.timing.stopTimeout).catch(ignoreNotModified);
     }
     await this.backend.renameContainer(s.oldId, retiredName(s));
     s.retired = true;
@@ -303,10 +317,14 @@ class RollingRun {
    */
   async waitReady(id: string, monitorMs: number): Promise<string | undefined> {
     const since = Date.now();
+    let restarts: number | undefined;
     for (;;) {
       const c = await this.backend.inspectContainer(id);
       const failure = containerFailure(c);
       if (failure) return failure;
+      // A restart policy can bring a crashing container back between two looks: count its restarts.
+      restarts ??= c.RestartCount ?? 0;
+      if ((c.RestartCount ?? 0) > restarts) return `container restarted (exited with code ${c.State.ExitCode})`;
       const ready = c.State.Running && (!c.State.Health || c.State.Health.Status === 'healthy');
       if (ready && Date.now() - since >= monitorMs) return undefined;
       await this.timing.sleep(this.timing.pollMs);

@@ -60,10 +60,19 @@ export async function up(backend: ComposeBackend, project: Project, opts: UpOpti
   // Every service converted once before any engine call: a key berth refuses in the last service must
   // not leave the first ones' images built and containers created.
   checkConvertible(project, services, await backend.client.apiVersion());
-  const imageIds = await ensureImages(backend, project, services, { ...opts, dryRun: opts.dryRun }, progress);
   // The events stream is needed only to wait (a depends_on condition, or --wait): one request less otherwise.
+  // It is opened while the images are looked at, and before anything starts.
   const waits = opts.wait || services.some((s) => Object.values(runProject.services[s]!.depends_on ?? {}).some((d) => d.condition !== 'service_started'));
-  const events = opts.noStart || opts.dryRun || !waits ? undefined : await ProjectEvents.open(backend, project.name);
+  const opening = opts.noStart || opts.dryRun || !waits ? undefined : ProjectEvents.open(backend, project.name);
+  opening?.catch(() => undefined);
+  let imageIds: Record<string, string | undefined>;
+  try {
+    imageIds = await ensureImages(backend, project, services, { ...opts, dryRun: opts.dryRun }, progress);
+  } catch (err) {
+    void opening?.then((e) => e.close(), () => undefined);
+    throw err;
+  }
+  const events = await opening;
   try {
     const { containers } = await converge(backend, project, { ...opts, services, targeted: opts.services, imageIds }, progress, warn);
     if (opts.noStart) return { containers };

@@ -257,6 +257,7 @@ export class Watch {
   }
 
   stop(): void {
+    if (this.stopped) return;
     this.stopped = true;
     this.debouncer.stop();
     for (const w of this.watchers) w.close();
@@ -265,23 +266,19 @@ export class Watch {
     this.settleDone();
   }
 
-  /** Settled once every queued batch has been handled (for tests and a clean stop). */
-  idle(): Promise<void> {
-    return this.running;
-  }
-
   private enqueue(paths: Set<string>): void {
     for (const p of paths) this.queued.add(p);
     if (this.busy) return; // the loop below picks them up when the current batch is done
     this.busy = true;
-    this.running = (async () => {
+    // After whatever runs now (a batch, a retry): one thing at a time touches the containers.
+    this.running = this.running.then(async () => {
       while (this.queued.size && !this.stopped) {
         const batch = this.queued;
         this.queued = new Set();
         await this.handle(batch).catch((err: unknown) => this.o.log(`Error handling changed files: ${messageOf(err)}`));
       }
       this.busy = false;
-    })();
+    });
   }
 
   private async handle(batch: Set<string>): Promise<void> {
@@ -343,7 +340,7 @@ export class Watch {
     this.retryTimer = setTimeout(() => {
       this.retryTimer = undefined;
       // Through the same one-at-a-time loop as batches, so a retry never races a restart.
-      this.running = this.running.then(() => this.pay([...this.owed.keys()]));
+      this.running = this.running.then(() => this.pay([...this.owed.keys()])).catch(() => undefined);
     }, this.o.retryMs ?? 1000);
   }
 

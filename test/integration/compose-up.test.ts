@@ -12,12 +12,15 @@ import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { REPO, TestDaemon, context, type RunResult } from './harness.js';
 import { httpGetReady } from '../support/api.js';
-import { startDistribution } from '../support/distribution.js';
+import { freePort, startDistribution } from '../support/distribution.js';
 
 // A db that is ready (its compose health check passes) about a second after it starts.
 const DB_DOCKERFILE = 'FROM busybox\nCMD ["sh", "-c", "sleep 1; echo db-says-hi > /tmp/index.html; touch /tmp/ready; trap \\"exit 0\\" TERM; httpd -f -p 5432 -h /tmp & wait"]\n';
 const BAD_DOCKERFILE = 'FROM busybox\nCMD ["sh", "-c", "trap \\"exit 0\\" TERM; sleep 300 & wait"]\n';
 const FAILING_CHECK = '    healthcheck:\n      test: ["CMD", "false"]\n      interval: 1s\n      retries: 2\n';
+
+// Ports chosen free at the start (fixed numbers would collide with other tests running on the machine).
+let webPort = 0;
 
 function compose(web: { env?: string; ports?: string } = {}, extra = ''): string {
   return `
@@ -37,7 +40,7 @@ services:
     environment:
       LOG_LEVEL: ${web.env ?? 'info'}
     ports:
-      - "${web.ports ?? '127.0.0.1:18081:80'}"
+      - "${web.ports ?? `127.0.0.1:${webPort}:80`}"
     depends_on:
       db:
         condition: service_healthy
@@ -51,6 +54,7 @@ describe('berth compose up', () => {
   let d: TestDaemon;
   let dir: string;
   before(async () => {
+    webPort = await freePort();
     d = await TestDaemon.start();
     await d.importBusybox();
     dir = await context({ 'compose.yaml': compose(), 'db/Dockerfile': DB_DOCKERFILE, 'bad/Dockerfile': BAD_DOCKERFILE });
@@ -91,7 +95,7 @@ describe('berth compose up', () => {
     // Service names resolve between containers; the published port answers on 127.0.0.1.
     assert.match(ok(await d.berth(['exec', 'uptest-web-1', 'wget', '-qO-', 'http://db:5432/index.html'])), /db-says-hi/);
     assert.match(ok(await d.berth(['exec', 'uptest-worker-1', 'wget', '-qO-', 'http://web/index.html'])), /web-page/);
-    assert.match(await httpGetReady(18081), /web-page/);
+    assert.match(await httpGetReady(webPort), /web-page/);
   });
 
   it('an unchanged up recreates nothing and says Running', async () => {
@@ -156,12 +160,13 @@ describe('berth compose up', () => {
 
   it('a port already taken: Compose\'s error and a non-zero exit', async () => {
     const server = net.createServer();
-    await new Promise<void>((r) => server.listen(18082, '127.0.0.1', r));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const taken = (server.address() as net.AddressInfo).port;
     try {
-      await fs.writeFile(path.join(dir, 'compose.yaml'), compose({ env: 'debug', ports: '127.0.0.1:18082:80' }));
+      await fs.writeFile(path.join(dir, 'compose.yaml'), compose({ env: 'debug', ports: `127.0.0.1:${taken}:80` }));
       const r = await up(['up', '-d']);
       assert.notEqual(r.code, 0);
-      assert.match(r.stderr, /18082/);
+      assert.match(r.stderr, new RegExp(String(taken)));
       assert.match(r.stderr, /(already allocated|in use)/);
     } finally {
       server.close();
@@ -250,6 +255,8 @@ describe('berth compose up', () => {
     try {
       const out = ok(await d.compose(p, ['-p', 'drytest', '--dry-run', 'up', '-d']));
       assert.match(out, /DRY-RUN MODE - {2}Container drytest-one-1 Created/);
+      // after the subcommand too, as Compose's persistent flag
+      assert.match(ok(await d.compose(p, ['-p', 'drytest', 'up', '-d', '--dry-run'])), /DRY-RUN MODE - {2}Container drytest-one-1 Started/);
       assert.equal(ok(await d.berth(['ps', '-aq', '--filter', 'label=com.docker.compose.project=drytest'])).trim(), '');
       assert.doesNotMatch(ok(await d.berth(['network', 'ls', '--format', '{{.Name}}'])), /drytest/);
     } finally {

@@ -12,10 +12,12 @@ import { waitFor } from './waits.js';
 const CLI = path.join(REPO, 'dist/src/cli/main.js');
 const PROJECT = 'watchtest';
 
+// A process that stops promptly on SIGTERM, but not instantly (so a restart takes a moment).
 const COMPOSE = `
 services:
   web:
     image: busybox:latest
+    command: ["sh", "-c", "trap 'sleep 1; exit 0' TERM; while :; do sleep 0.2; done"]
     develop:
       watch:
         - action: sync
@@ -25,15 +27,24 @@ services:
             - "*.tmp"
   api:
     image: busybox:latest
+    command: ["sh", "-c", "trap 'sleep 1; exit 0' TERM; while :; do sleep 0.2; done"]
     develop:
       watch:
         - action: sync+restart
           path: ./conf
           target: /conf
+  app:
+    build: ./app
+    develop:
+      watch:
+        - action: rebuild
+          path: ./app
 `;
 
-// A process that stops promptly on SIGTERM, but not instantly (so a restart takes a moment).
-const SERVE = ['sh', '-c', 'trap "sleep 1; exit 0" TERM; while :; do sleep 0.2; done'];
+const DOCKERFILE = `FROM busybox:latest
+COPY version /version
+CMD ["sh", "-c", "trap 'exit 0' TERM; while :; do sleep 0.2; done"]
+`;
 
 describe('compose watch', () => {
   let d: TestDaemon;
@@ -51,17 +62,13 @@ describe('compose watch', () => {
   before(async () => {
     d = await TestDaemon.start();
     await d.importBusybox();
-    dir = await context({ 'compose.yaml': COMPOSE, 'src/index.html': 'v1\n', 'conf/app.conf': 'a=1\n' });
-    // The services' containers, labelled as compose labels them (the watch finds them by label).
-    for (const service of ['web', 'api']) {
-      const labels = [`com.docker.compose.project=${PROJECT}`, `com.docker.compose.service=${service}`, 'com.docker.compose.container-number=1', 'com.docker.compose.oneoff=False'];
-      const r = await d.berth(['run', '-d', '--name', `${PROJECT}-${service}-1`, ...labels.flatMap((l) => ['--label', l]), 'busybox:latest', ...SERVE]);
-      assert.equal(r.code, 0, r.stderr);
-    }
-    watcher = spawn(process.execPath, [CLI, '-H', d.host, 'compose', '-p', PROJECT, 'watch', '--no-up'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    dir = await context({ 'compose.yaml': COMPOSE, 'src/index.html': 'v1\n', 'conf/app.conf': 'a=1\n', 'app/Dockerfile': DOCKERFILE, 'app/version': '1\n' });
+    // `compose watch` brings the services up (building app), then watches.
+    watcher = spawn(process.execPath, [CLI, '-H', d.host, 'compose', '-p', PROJECT, 'watch'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
     watcher.stdout!.on('data', (b: Buffer) => (output += b.toString()));
     watcher.stderr!.on('data', (b: Buffer) => (output += b.toString()));
-    await waitFor(() => output.includes('Watch enabled'), `"Watch enabled" (output: ${output})`);
+    await waitFor(() => output.includes('Watch enabled'), '"Watch enabled"', { timeoutMs: 90_000 });
+    assert.equal(await execCat(`${PROJECT}-app-1`, '/version'), '1\n');
   });
 
   after(async () => {
@@ -107,5 +114,37 @@ describe('compose watch', () => {
     // extra.conf matches the sync+restart rule too: the container restarts once more, and runs.
     await waitFor(() => output.split('service(s) ["api"] restarted').length > 2, 'the second restart');
     await waitFor(() => isRunning(`${PROJECT}-api-1`), 'api running again');
+  });
+
+  it('up --watch follows the rules while it shows the logs, and stops on Ctrl-C', async () => {
+    const upDir = await context({
+      'compose.yaml': `services:\n  web:\n    image: busybox:latest\n    command: ["sh", "-c", "echo serving; trap 'exit 0' TERM; while :; do sleep 0.2; done"]\n    develop:\n      watch:\n        - action: sync\n          path: ./src\n          target: /src\n`,
+      'src/a.txt': '1\n',
+    });
+    let out = '';
+    const p = spawn(process.execPath, [CLI, '-H', d.host, 'compose', '-p', 'watchup', 'up', '--watch'], { cwd: upDir, stdio: ['ignore', 'pipe', 'pipe'] });
+    p.stdout!.on('data', (b: Buffer) => (out += b.toString()));
+    p.stderr!.on('data', (b: Buffer) => (out += b.toString()));
+    const exited = new Promise<number | null>((r) => p.once('exit', (code) => r(code)));
+    try {
+      await waitFor(() => out.includes('Watch enabled') && out.includes('serving'), '"Watch enabled" and the log line', { timeoutMs: 60_000 });
+      await fs.writeFile(path.join(upDir, 'src/a.txt'), '2\n');
+      await waitFor(async () => (await execCat('watchup-web-1', '/src/a.txt')) === '2\n', 'a.txt synced');
+      assert.match(out.replaceAll('\x1b[36m', '').replaceAll('\x1b[0m', ''), /web-1 +\| serving/);
+      process.kill(p.pid!, 'SIGINT');
+      await exited;
+      assert.match(out, /Watch disabled/);
+    } finally {
+      if (p.exitCode === null) p.kill('SIGKILL');
+      await d.compose(upDir, ['-p', 'watchup', 'down']);
+      await fs.rm(upDir, { recursive: true, force: true });
+    }
+  });
+
+  it('rebuild builds the image again and recreates the container', async () => {
+    await fs.writeFile(path.join(dir, 'app/version'), '2\n');
+    await waitFor(() => output.includes('Rebuilding service(s) ["app"] after changes were detected...'), 'the rebuild line');
+    await waitFor(async () => (await execCat(`${PROJECT}-app-1`, '/version')) === '2\n', 'the rebuilt image in a new container', { timeoutMs: 90_000 });
+    assert.match(output, /service\(s\) \["app"\] successfully built/);
   });
 });

@@ -280,6 +280,13 @@ describe('rolling update', () => {
     assert.deepEqual([...b.engine.containers.keys()].sort(), b.old.map((c) => c.Id).sort());
   });
 
+  it('removes the retired containers an interrupted update left, and does not count them as replicas', async () => {
+    const { engine, old, create } = setUp(1, []);
+    const left = engine.add(1, `app-web-1-rollback-${'b'.repeat(12)}`, 'healthy', false);
+    await rollingUpdate(engine, project({ order: 'start-first' }), 'web', [...old, engine.summary(left)], create, silentProgress, fast);
+    assert.deepEqual(engine.names(), ['app-web-1:healthy']);
+  });
+
   it('refuses start-first for a service publishing a fixed host port', async () => {
     const { engine, old, create } = setUp(1, []);
     await assert.rejects(
@@ -287,5 +294,8 @@ describe('rolling update', () => {
       /publishes host port 8080: order: start-first runs the old and new containers side by side/,
     );
     assert.deepEqual(engine.log, []);
+    const p = project({ order: 'start-first' });
+    p.services.web!.networks = { default: { ipv4_address: '10.9.0.5' } };
+    await assert.rejects(rollingUpdate(engine, p, 'web', old, create, silentProgress, fast), /has a fixed address on network default: order: start-first/);
   });
 });

@@ -5,7 +5,7 @@ import { ComposeError } from '../../compose/types.js';
 import { selectServices } from '../../compose/up.js';
 import type { FlagSpec, ParsedFlags } from '../flags.js';
 import type { ComposeCommand, ComposeContext } from './context.js';
-import { buildRenderer, progressFor } from './up.js';
+import { buildRenderer, DRY_RUN_FLAG, progressFor, withDryRun } from './up.js';
 import { pullServices } from './pull.js';
 
 const FLAGS: FlagSpec[] = [
@@ -15,6 +15,7 @@ const FLAGS: FlagSpec[] = [
   { name: 'quiet', short: 'q', type: 'bool', description: "Don't print anything to STDOUT" },
   { name: 'with-dependencies', type: 'bool', description: 'Also build dependencies (transitively)' },
   { name: 'push', type: 'bool', description: 'Push service images' },
+  DRY_RUN_FLAG,
 ];
 
 async function build(ctx: ComposeContext, f: ParsedFlags): Promise<number> {
@@ -43,10 +44,10 @@ export const commands: Record<string, ComposeCommand> = {
     usage: '[OPTIONS] [SERVICE...]',
     description: 'Build or rebuild services',
     flags: FLAGS,
-    run: (ctx, f) => {
+    run: withDryRun((ctx, f) => {
       if (f.bool('quiet') && ctx.options.progress === 'auto') ctx.options.progress = 'quiet';
       if (f.args.some((a) => a === '')) throw new ComposeError('empty service name');
       return build(ctx, f);
-    },
+    }),
   },
 };

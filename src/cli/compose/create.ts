@@ -3,7 +3,7 @@ import { up } from '../../compose/up.js';
 import { ComposeError } from '../../compose/types.js';
 import type { ParsedFlags } from '../flags.js';
 import type { ComposeCommand, ComposeContext } from './context.js';
-import { CREATE_FLAGS, createOptions, progressFor, warner } from './up.js';
+import { CREATE_FLAGS, createOptions, progressFor, warner, withDryRun } from './up.js';
 
 async function create(ctx: ComposeContext, f: ParsedFlags): Promise<number> {
   const project = await ctx.project();
@@ -21,9 +21,9 @@ export const commands: Record<string, ComposeCommand> = {
     usage: '[OPTIONS] [SERVICE...]',
     description: 'Creates containers for a service',
     flags: CREATE_FLAGS,
-    run: (ctx, f) => {
+    run: withDryRun((ctx, f) => {
       if (f.bool('build') && f.bool('no-build')) throw new ComposeError('--build and --no-build are incompatible');
       return create(ctx, f);
-    },
+    }),
   },
 };

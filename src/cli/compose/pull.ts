@@ -7,7 +7,7 @@ import { ComposeError, type Project } from '../../compose/types.js';
 import { selectServices } from '../../compose/up.js';
 import type { FlagSpec, ParsedFlags } from '../flags.js';
 import type { ComposeCommand, ComposeContext } from './context.js';
-import { progressFor, warner } from './up.js';
+import { DRY_RUN_FLAG, progressFor, warner, withDryRun } from './up.js';
 
 const FLAGS: FlagSpec[] = [
   { name: 'ignore-buildable', type: 'bool', description: 'Ignore images that can be built' },
@@ -15,6 +15,7 @@ const FLAGS: FlagSpec[] = [
   { name: 'include-deps', type: 'bool', description: 'Also pull services declared as dependencies' },
   { name: 'policy', type: 'string', description: 'Apply pull policy ("missing"|"always")' },
   { name: 'quiet', short: 'q', type: 'bool', description: 'Pull without printing progress information' },
+  DRY_RUN_FLAG,
 ];
 
 export async function pullServices(ctx: ComposeContext, project: Project, names: string[], verb: 'pull' | 'push', f?: ParsedFlags): Promise<void> {
@@ -73,5 +74,5 @@ async function run(ctx: ComposeContext, f: ParsedFlags): Promise<number> {
 }
 
 export const commands: Record<string, ComposeCommand> = {
-  pull: { usage: '[OPTIONS] [SERVICE...]', description: 'Pull service images', flags: FLAGS, run },
+  pull: { usage: '[OPTIONS] [SERVICE...]', description: 'Pull service images', flags: FLAGS, run: withDryRun(run) },
 };

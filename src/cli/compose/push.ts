@@ -3,11 +3,13 @@ import { selectServices } from '../../compose/up.js';
 import type { FlagSpec, ParsedFlags } from '../flags.js';
 import type { ComposeCommand, ComposeContext } from './context.js';
 import { pullServices } from './pull.js';
+import { DRY_RUN_FLAG, withDryRun } from './up.js';
 
 const FLAGS: FlagSpec[] = [
   { name: 'ignore-push-failures', type: 'bool', description: 'Push what it can and ignores images with push failures' },
   { name: 'include-deps', type: 'bool', description: 'Also push images of services declared as dependencies' },
   { name: 'quiet', short: 'q', type: 'bool', description: 'Push without printing progress information' },
+  DRY_RUN_FLAG,
 ];
 
 async function run(ctx: ComposeContext, f: ParsedFlags): Promise<number> {
@@ -20,5 +22,5 @@ async function run(ctx: ComposeContext, f: ParsedFlags): Promise<number> {
 }
 
 export const commands: Record<string, ComposeCommand> = {
-  push: { usage: '[OPTIONS] [SERVICE...]', description: 'Push service images', flags: FLAGS, run },
+  push: { usage: '[OPTIONS] [SERVICE...]', description: 'Push service images', flags: FLAGS, run: withDryRun(run) },
 };

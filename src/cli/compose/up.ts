@@ -10,11 +10,25 @@ import { SERVICE } from '../../compose/labels.js';
 import type { RecreatePolicy } from '../../compose/plan.js';
 import { progressId } from '../../compose/plan.js';
 import { selectServices, up, type UpOptions } from '../../compose/up.js';
+import type { Watch } from '../../compose/watch.js';
 import { ComposeError, type Project } from '../../compose/types.js';
 import type { FlagSpec, ParsedFlags } from '../flags.js';
 import type { ComposeCommand, ComposeContext } from './context.js';
 import { makeProgress, progressMode, type ProgressWriter } from './progress.js';
 import type { Attached } from './up-attach.js';
+
+/**
+ * `--dry-run` after the subcommand (`berth compose up --dry-run`): Compose's global flags are persistent,
+ * accepted on either side of the subcommand; the dispatcher reads them before it, these commands after it too.
+ */
+export const DRY_RUN_FLAG: FlagSpec = { name: 'dry-run', type: 'bool', hidden: true, description: 'Execute command in dry run mode' };
+
+export function withDryRun(run: (ctx: ComposeContext, f: ParsedFlags) => Promise<number>): (ctx: ComposeContext, f: ParsedFlags) => Promise<number> {
+  return (ctx, f) => {
+    if (f.bool('dry-run')) ctx.options.dryRun = true;
+    return run(ctx, f);
+  };
+}
 
 /** Flags `up` and `create` share (Compose's createOptions). */
 export const CREATE_FLAGS: FlagSpec[] = [
@@ -27,6 +41,7 @@ export const CREATE_FLAGS: FlagSpec[] = [
   { name: 'scale', type: 'stringArray', valueName: 'stringArray', description: 'Scale SERVICE to NUM instances. Overrides the `scale` setting in the Compose file if present.' },
   { name: 'quiet-pull', type: 'bool', description: 'Pull without printing progress information' },
   { name: 'yes', short: 'y', type: 'bool', description: 'Assume "yes" as answer to all prompts and run non-interactively' },
+  DRY_RUN_FLAG,
 ];
 
 const UP_FLAGS: FlagSpec[] = [
@@ -49,6 +64,7 @@ const UP_FLAGS: FlagSpec[] = [
   { name: 'attach-dependencies', type: 'bool', description: 'Automatically attach to log output of dependent services' },
   { name: 'wait', type: 'bool', description: 'Wait for services to be running|healthy. Implies detached mode.' },
   { name: 'wait-timeout', type: 'int', description: 'Maximum duration in seconds to wait for the project to be running|healthy' },
+  { name: 'watch', short: 'w', type: 'bool', description: 'Watch source code and rebuild/refresh containers when files are updated.' },
 ];
 
 /** What every command that converges reads from the flags (Compose's createOptions). */
@@ -137,7 +153,7 @@ async function runUp(ctx: ComposeContext, f: ParsedFlags): Promise<number> {
   if (f.bool('wait') && (f.bool('attach-dependencies') || cascadeStop || f.list('attach').length)) {
     throw new ComposeError('--wait cannot be combined with --abort-on-container-exit, --attach or --attach-dependencies');
   }
-  if (f.bool('detach') && (f.bool('attach-dependencies') || cascadeStop || cascadeFail || f.list('attach').length)) {
+  if (f.bool('detach') && (f.bool('attach-dependencies') || cascadeStop || cascadeFail || f.list('attach').length || f.bool('watch'))) {
     throw new ComposeError('--detach cannot be combined with --abort-on-container-exit, --abort-on-container-failure, --attach, --attach-dependencies or --watch');
   }
   const project = await ctx.project();
@@ -201,6 +217,10 @@ async function foreground(ctx: ComposeContext, f: ParsedFlags, backend: ComposeB
       void stopAll(true);
     }
   };
+  // --watch: the rules are checked before anything is created; the watch starts once the containers run.
+  const watching = f.bool('watch') ? await import('./watch.js') : undefined;
+  const rules = watching ? await watching.checkWatch(ctx, project, opts.services) : undefined;
+  let watch: Watch | undefined;
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
@@ -229,9 +249,11 @@ async function foreground(ctx: ComposeContext, f: ParsedFlags, backend: ComposeB
       progress,
       warner(ctx),
     );
+    if (watching && rules) watch = await watching.startWatch(ctx, project, rules, f);
     if (attached) await attached.ended;
     if (stopping) await stopping;
   } finally {
+    watch?.stop();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     attached?.close();
@@ -245,6 +267,6 @@ export const commands: Record<string, ComposeCommand> = {
     usage: '[OPTIONS] [SERVICE...]',
     description: 'Create and start containers',
     flags: UP_FLAGS,
-    run: runUp,
+    run: withDryRun(runUp),
   },
 };

@@ -3,9 +3,11 @@
 // consumer prints its watch logger's: " ⦿ Watch enabled", " ⦿ Syncing service "web" after 1 changes
 // were detected".
 import type { FlagSpec, ParsedFlags } from '../flags.js';
-import { Watch, watchRules } from '../../compose/watch.js';
-import { ComposeError, type Project } from '../../compose/types.js';
+import { up } from '../../compose/up.js';
+import { Watch, watchRules, type WatchRule } from '../../compose/watch.js';
+import type { Project } from '../../compose/types.js';
 import type { ComposeCommand, ComposeContext } from './context.js';
+import { buildRenderer, createOptions, progressFor, warner } from './up.js';
 
 const FLAGS: FlagSpec[] = [
   { name: 'no-up', type: 'bool', description: 'Do not build & start services before watching' },
@@ -19,46 +21,62 @@ export function watchLogger(ctx: ComposeContext): (line: string) => void {
   return (line) => ctx.stdout.write(color ? `\x1b[92m ⦿ \x1b[0m${line}\n` : ` ⦿ ${line}\n`);
 }
 
+/** The watch rules of the services, checked before anything is created (Compose refuses first). */
+export function checkWatch(ctx: ComposeContext, project: Project, services: string[]): Promise<WatchRule[]> {
+  return watchRules(project, services, (m) => ctx.stderr.write(`WARN[0000] ${m}\n`));
+}
+
 /**
- * Watch the project's services until SIGINT/SIGTERM; `up --watch` calls this too once its containers
- * run. Resolves when the watch has stopped.
+ * Follow the rules until stop() (or SIGINT/SIGTERM when `handleSignals`); `up --watch` starts it once
+ * its containers run. `rebuild` builds the services' images and recreates their containers through
+ * `up`, as Compose's watch does.
  */
-export async function runWatch(ctx: ComposeContext, project: Project, services: string[]): Promise<void> {
-  const log = watchLogger(ctx);
-  const rules = await watchRules(project, services, (m) => ctx.stderr.write(`WARN[0000] ${m}\n`));
-  const watch = new Watch({ backend: ctx.backend(), project, rules, log });
-  const stop = (): void => watch.stop();
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
-  try {
-    await watch.start();
-    await watch.done;
-  } finally {
-    process.off('SIGINT', stop);
-    process.off('SIGTERM', stop);
-    watch.stop();
+export async function startWatch(ctx: ComposeContext, project: Project, rules: WatchRule[], f: ParsedFlags, handleSignals = false): Promise<Watch> {
+  const rebuild = async (services: string[]): Promise<void> => {
+    const progress = progressFor(ctx);
+    try {
+      const opts = { ...createOptions(ctx, f, project), renderBuild: buildRenderer(ctx, f.bool('quiet')) };
+      await up(ctx.backend(), project, { ...opts, services, build: true, noDeps: true, recreate: 'force', recreateDependencies: 'never' }, progress, warner(ctx, progress));
+      if (f.bool('prune')) await ctx.backend().removeDanglingProjectImages(project.name);
+    } finally {
+      progress.done();
+    }
+  };
+  const watch = new Watch({ backend: ctx.backend(), project, rules, log: watchLogger(ctx), rebuild });
+  if (handleSignals) {
+    const stop = (): void => watch.stop();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+    void watch.done.finally(() => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+    }).catch(() => undefined);
   }
+  await watch.start();
+  return watch;
 }
 
 async function watch(ctx: ComposeContext, flags: ParsedFlags): Promise<number> {
   const project = await ctx.project();
   const services = flags.args;
-  if (!flags.bool('no-up')) await ensureRunning(ctx, project, services);
-  await runWatch(ctx, project, services);
-  return 0;
-}
-
-/**
- * Without --no-up, Compose brings the services up first. Until `up` can be called from here, the
- * watched services must already run: say so rather than watching nothing.
- */
-async function ensureRunning(ctx: ComposeContext, project: Project, services: string[]): Promise<void> {
-  const names = services.length ? services : Object.keys(project.services).filter((s) => project.services[s]?.develop?.watch?.length);
-  const running = await ctx.backend().containers(project.name, { services: names, oneoff: false });
-  const missing = names.filter((s) => !running.some((c) => c.Labels['com.docker.compose.service'] === s));
-  if (missing.length) {
-    throw new ComposeError(`service(s) ${missing.join(', ')} have no running container: run \`berth compose up -d\` first, or watch with --no-up`);
+  const rules = await checkWatch(ctx, project, services);
+  if (!flags.bool('no-up')) {
+    // As Compose: the services are brought up first (built when their images are missing), not attached.
+    const progress = progressFor(ctx);
+    try {
+      const opts = { ...createOptions(ctx, flags, project), renderBuild: buildRenderer(ctx, flags.bool('quiet')) };
+      await up(ctx.backend(), project, { ...opts, services, recreateDependencies: 'never' }, progress, warner(ctx, progress));
+    } finally {
+      progress.done();
+    }
   }
+  const w = await startWatch(ctx, project, rules, flags, true);
+  try {
+    await w.done;
+  } finally {
+    w.stop();
+  }
+  return 0;
 }
 
 export const commands: Record<string, ComposeCommand> = {
