@@ -74,6 +74,9 @@ export async function ensureImages(backend: ComposeBackend, project: Project, se
   const toBuild: string[] = [];
   const failures: string[] = [];
   const pulled = new Map<string, Promise<void>>(); // one pull per reference, shared by services
+  // Images a `build:` service of this run makes: another service naming one (`image: app` beside
+  // `build: . / image: app`) gets the built image, and a failed pull of it is no failure (as Compose).
+  const built = new Set(services.filter((n) => project.services[n]!.build && !opts.noBuild).map((n) => serviceImage(project, n, project.services[n]!)));
   await Promise.all(
     services.map(async (name) => {
       const svc = project.services[name]!;
@@ -92,6 +95,7 @@ export async function ensureImages(backend: ComposeBackend, project: Project, se
         await pulled.get(ref);
       } catch (err) {
         if (decision === 'pull-or-build') return void toBuild.push(name);
+        if (built.has(ref)) return;
         failures.push(`service "${name}": failed to pull image ${ref}: ${(err as Error).message}`);
         return;
       }
@@ -99,7 +103,15 @@ export async function ensureImages(backend: ComposeBackend, project: Project, se
     }),
   );
   if (failures.length) throw new ComposeError(failures.sort().join('\n'));
-  for (const name of toBuild.sort()) ids[name] = await buildService(backend, project, name, opts, progress);
+  const builtIds = new Map<string, string | undefined>();
+  for (const name of toBuild.sort()) {
+    ids[name] = await buildService(backend, project, name, opts, progress);
+    builtIds.set(serviceImage(project, name, project.services[name]!), ids[name]);
+  }
+  for (const name of services) {
+    const ref = serviceImage(project, name, project.services[name]!);
+    if (builtIds.has(ref)) ids[name] = builtIds.get(ref);
+  }
   return ids;
 }
 

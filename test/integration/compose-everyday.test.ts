@@ -12,6 +12,7 @@ import { promises as fs } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { TestDaemon, context, type RunResult } from './harness.js';
+import { waitFor } from './waits.js';
 
 const SERVE = (port: number, dir = '/www') => `["sh", "-c", "trap 'exit 0' TERM; httpd -f -p ${port} -h ${dir} & wait"]`;
 
@@ -296,6 +297,34 @@ services:
     const r = await d.compose(dir, ['exec', '-T', 'web', 'sh', '-c', 'for h in database db; do wget -qO /dev/null http://$h:5432/hostname && echo $h-ok; done']);
     assert.equal(r.stdout, 'database-ok\ndb-ok\n', r.stderr);
     ok(await d.compose(dir, ['down']), 'down');
+  });
+
+  it('a worker on the image web builds (image: shared by build: and a plain service), a sidecar in web\'s network namespace', async () => {
+    const dir = await context({
+      Dockerfile: 'FROM busybox\nRUN echo built > /built\n',
+      'compose.yaml': `services:
+  web:
+    build: .
+    image: everyday-app:dev
+    command: ${SERVE(80, '/etc')}
+  worker:
+    image: everyday-app:dev
+    command: ["sh", "-c", "cat /built; trap 'exit 0' TERM; sleep 1000 & wait"]
+  sidecar:
+    image: busybox
+    network_mode: service:web
+    depends_on: [web]
+    command: ["sh", "-c", "until wget -qO- http://127.0.0.1/hostname; do sleep 0.2; done; trap 'exit 0' TERM; sleep 1000 & wait"]
+`,
+    });
+    dirs.push(dir);
+    current = { dir, files: [] };
+    ok(await d.compose(dir, ['up', '-d']), 'up -d');
+    const logs = async (svc: string) => ok(await d.compose(dir, ['logs', '--no-log-prefix', svc]), `logs ${svc}`).stdout;
+    assert.equal(await waitFor(() => logs('worker'), 'the worker\'s output'), 'built\n');
+    const web = ok(await d.compose(dir, ['ps', '-q', 'web']), 'ps -q').stdout.trim();
+    assert.equal(await waitFor(() => logs('sidecar'), 'the sidecar\'s output'), `${web.slice(0, 12)}\n`);
+    ok(await d.compose(dir, ['down', '--rmi', 'all']), 'down --rmi all');
   });
 
   it('a key berth refuses in the last service: up stops before creating anything', async () => {
