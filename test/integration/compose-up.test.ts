@@ -375,4 +375,20 @@ describe('berth compose up', () => {
       await fs.rm(p, { recursive: true, force: true });
     }
   });
+
+  it('profiles: a service of an inactive profile is left out, and started when named on the command line', async () => {
+    const p = await context({
+      'compose.yaml': 'services:\n  app:\n    image: busybox\n    command: ["sh", "-c", "trap \'exit 0\' TERM; sleep 300 & wait"]\n  tool:\n    image: busybox\n    profiles: [debug]\n    command: ["sh", "-c", "trap \'exit 0\' TERM; sleep 300 & wait"]\n',
+    });
+    try {
+      let out = ok(await d.compose(p, ['-p', 'proftest', 'up', '-d']));
+      assert.doesNotMatch(out, /proftest-tool-1/);
+      out = ok(await d.compose(p, ['-p', 'proftest', 'up', '-d', 'tool']));
+      assert.match(out, /Container proftest-tool-1 Started/);
+      assert.doesNotMatch(out, /orphan/);
+    } finally {
+      ok(await d.compose(p, ['-p', 'proftest', '--profile', 'debug', 'down']));
+      await fs.rm(p, { recursive: true, force: true });
+    }
+  });
 });
