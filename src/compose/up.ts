@@ -6,7 +6,7 @@ import type { ContainerSummary } from '../api/types.js';
 import type { ComposeBackend } from './backend.js';
 import { converge, type ConvergeOptions } from './create.js';
 import { ProjectEvents, waitContainer, waitDependencies, type WaitCondition } from './dependencies.js';
-import { dependencies, inDependencyOrder, withDependencies } from './graph.js';
+import { inDependencyOrder, withDependencies } from './graph.js';
 import { ensureImages, type ImageOptions } from './images.js';
 import { SERVICE } from './labels.js';
 import { injectSecrets } from './secrets.js';
