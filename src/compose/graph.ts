@@ -16,6 +16,18 @@ export function dependencies(service: ServiceConfig): string[] {
   return [...deps];
 }
 
+/** `names` and everything they depend on, transitively (what `up web` or `start web` works on). */
+export function withDependencies(project: Project, names: string[]): string[] {
+  const out = new Set<string>();
+  const visit = (n: string): void => {
+    if (out.has(n) || !project.services[n]) return;
+    out.add(n);
+    for (const d of dependencies(project.services[n]!)) visit(d);
+  };
+  names.forEach(visit);
+  return [...out];
+}
+
 /** Throws `dependency cycle detected: a -> b -> a` as Compose does. */
 export function checkCycles(services: Record<string, ServiceConfig>): void {
   const state = new Map<string, 'visiting' | 'done'>();

@@ -6,7 +6,7 @@
 import type { ContainerSummary } from '../api/types.js';
 import { ApiError } from '../client/errors.js';
 import { containerName, type ComposeBackend } from './backend.js';
-import { dependencies, inDependencyOrder } from './graph.js';
+import { dependencies, inDependencyOrder, withDependencies } from './graph.js';
 import { ONEOFF, SERVICE } from './labels.js';
 import { ProjectEvents, waitDependencies } from './dependencies.js';
 import { observedProject } from './observed.js';
@@ -61,18 +61,6 @@ export function dependentsOf(project: Project, names: string[], only?: (dependen
       }
     }
   }
-  return [...out];
-}
-
-/** `names` and everything they depend on (what `start web` starts). */
-export function dependenciesOf(project: Project, names: string[]): string[] {
-  const out = new Set<string>();
-  const visit = (n: string): void => {
-    if (out.has(n) || !project.services[n]) return;
-    out.add(n);
-    for (const d of dependencies(project.services[n]!)) visit(d);
-  };
-  names.forEach(visit);
   return [...out];
 }
 
@@ -162,7 +150,7 @@ export async function start(backend: ComposeBackend, target: Target, opts: Commo
   const project = await resolveProject(backend, target, containers);
   if (target.project) selectServices(project, opts.services, true);
   else for (const s of opts.services) if (!project.services[s]) throw new ComposeError(`no such service: "${s}": not found`);
-  const names = opts.services.length ? dependenciesOf(project, opts.services) : [];
+  const names = opts.services.length ? withDependencies(project, opts.services) : [];
   const waits = Object.values(project.services).some((s) => Object.values(s.depends_on ?? {}).some((d) => d.condition !== 'service_started'));
   const events = waits && !opts.dryRun ? await ProjectEvents.open(backend, target.name) : undefined;
   try {

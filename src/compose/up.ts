@@ -7,7 +7,7 @@ import type { ComposeBackend } from './backend.js';
 import { checkConvertible } from './convert.js';
 import { converge, type ConvergeOptions } from './create.js';
 import { ProjectEvents, waitContainer, waitDependencies, type WaitCondition } from './dependencies.js';
-import { dependencies, inDependencyOrder } from './graph.js';
+import { inDependencyOrder, withDependencies } from './graph.js';
 import { ensureImages, type ImageOptions } from './images.js';
 import { SERVICE } from './labels.js';
 import { injectSecrets } from './secrets.js';
@@ -43,14 +43,7 @@ export function selectServices(project: Project, names: string[], noDeps = false
   }
   if (!names.length) return Object.keys(project.services).sort();
   if (noDeps) return [...names];
-  const out = new Set<string>();
-  const visit = (n: string): void => {
-    if (out.has(n) || !project.services[n]) return;
-    out.add(n);
-    for (const d of dependencies(project.services[n]!)) visit(d);
-  };
-  names.forEach(visit);
-  return [...out].sort();
+  return withDependencies(project, names).sort();
 }
 
 export async function up(backend: ComposeBackend, project: Project, opts: UpOptions, progress: Progress, warn: (m: string) => void): Promise<UpResult> {

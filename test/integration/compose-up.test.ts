@@ -194,8 +194,9 @@ describe('berth compose up', () => {
       assert.match(r.stderr, /container waittest-sick-1 is unhealthy/);
       assert.match(r.stderr, /Container waittest-sick-1 Error/);
     } finally {
-      ok(await d.compose(p, ['-p', 'waittest', 'down']));
+      const down = await d.compose(p, ['-p', 'waittest', 'down']);
       await fs.rm(p, { recursive: true, force: true });
+      ok(down);
     }
   });
 
@@ -211,8 +212,9 @@ describe('berth compose up', () => {
       // app was created but never started
       assert.equal(ok(await d.berth(['inspect', '-f', '{{.State.Status}}', 'deptest-app-1'])).trim(), 'created');
     } finally {
-      ok(await d.compose(p, ['-p', 'deptest', 'down']));
+      const down = await d.compose(p, ['-p', 'deptest', 'down']);
       await fs.rm(p, { recursive: true, force: true });
+      ok(down);
     }
   });
 
@@ -230,8 +232,9 @@ describe('berth compose up', () => {
       assert.match(r.stderr, /service "migrate" didn't complete successfully: exit 3/);
       out = r.stderr;
     } finally {
-      ok(await d.compose(p, ['-p', 'migtest', 'down']));
+      const down = await d.compose(p, ['-p', 'migtest', 'down']);
       await fs.rm(p, { recursive: true, force: true });
+      ok(down);
     }
   });
 
@@ -294,8 +297,9 @@ describe('berth compose up', () => {
       assert.equal(ok(await d.berth(['inspect', '-f', '{{.State.Status}}', 'fgtest-talker-1'])).trim(), 'exited');
     } finally {
       child.kill('SIGKILL');
-      ok(await d.compose(p, ['-p', 'fgtest', 'down']));
+      const down = await d.compose(p, ['-p', 'fgtest', 'down']);
       await fs.rm(p, { recursive: true, force: true });
+      ok(down);
     }
   });
 
@@ -314,8 +318,9 @@ describe('berth compose up', () => {
       assert.equal(bad.code, 1);
       assert.match(bad.stderr, /no such service: nope/);
     } finally {
-      ok(await d.compose(p, ['-p', 'exittest', 'down']));
+      const down = await d.compose(p, ['-p', 'exittest', 'down']);
       await fs.rm(p, { recursive: true, force: true });
+      ok(down);
     }
   });
 
@@ -355,9 +360,10 @@ describe('berth compose up', () => {
       const r = await d.berth(['exec', 'anontest-keeper-1', 'cat', '/data/file']);
       assert.notEqual(r.code, 0);
     } finally {
-      ok(await d.compose(p, ['-p', 'anontest', 'down', '-v']));
+      const down = await d.compose(p, ['-p', 'anontest', 'down', '-v']);
       await d.berth(['volume', 'prune', '-f']);
       await fs.rm(p, { recursive: true, force: true });
+      ok(down);
     }
   });
 
@@ -371,8 +377,26 @@ describe('berth compose up', () => {
       ok(await d.compose(p, ['-p', 'createtest', 'up', '-d']));
       assert.equal(ok(await d.berth(['inspect', '-f', '{{.Id}} {{.State.Status}}', 'createtest-one-1'])).trim(), id.replace(/created$/, 'running'));
     } finally {
-      ok(await d.compose(p, ['-p', 'createtest', 'down']));
+      const down = await d.compose(p, ['-p', 'createtest', 'down']);
       await fs.rm(p, { recursive: true, force: true });
+      ok(down);
+    }
+  });
+
+  it('profiles: a service of an inactive profile is left out, and started when named on the command line', async () => {
+    const p = await context({
+      'compose.yaml': 'services:\n  app:\n    image: busybox\n    command: ["sh", "-c", "trap \'exit 0\' TERM; sleep 300 & wait"]\n  tool:\n    image: busybox\n    profiles: [debug]\n    command: ["sh", "-c", "trap \'exit 0\' TERM; sleep 300 & wait"]\n',
+    });
+    try {
+      let out = ok(await d.compose(p, ['-p', 'proftest', 'up', '-d']));
+      assert.doesNotMatch(out, /proftest-tool-1/);
+      out = ok(await d.compose(p, ['-p', 'proftest', 'up', '-d', 'tool']));
+      assert.match(out, /Container proftest-tool-1 Started/);
+      assert.doesNotMatch(out, /orphan/);
+    } finally {
+      const down = await d.compose(p, ['-p', 'proftest', '--profile', 'debug', 'down']);
+      await fs.rm(p, { recursive: true, force: true });
+      ok(down);
     }
   });
 });

@@ -19,7 +19,8 @@ const FLAGS: FlagSpec[] = [
 ];
 
 async function build(ctx: ComposeContext, f: ParsedFlags): Promise<number> {
-  const project = await ctx.project();
+  // A service named on the command line is enabled even when its profiles are not active, as Compose does.
+  const project = await ctx.project(f.args.length ? { services: f.args } : undefined);
   const names = selectServices(project, f.args, !f.bool('with-dependencies')).filter((s) => project.services[s]!.build);
   const args: Record<string, string> = {};
   for (const a of f.list('build-arg')) {

@@ -6,7 +6,8 @@ import type { ComposeCommand, ComposeContext } from './context.js';
 import { CREATE_FLAGS, createOptions, progressFor, warner, withDryRun } from './up.js';
 
 async function create(ctx: ComposeContext, f: ParsedFlags): Promise<number> {
-  const project = await ctx.project();
+  // A service named on the command line is enabled even when its profiles are not active, as Compose does.
+  const project = await ctx.project(f.args.length ? { services: f.args } : undefined);
   const progress = progressFor(ctx);
   try {
     await up(ctx.backend(), project, { ...createOptions(ctx, f, project), services: f.args, noStart: true }, progress, warner(ctx, progress));

@@ -67,7 +67,8 @@ export async function pullServices(ctx: ComposeContext, project: Project, names:
 
 async function run(ctx: ComposeContext, f: ParsedFlags): Promise<number> {
   if (f.bool('quiet') && ctx.options.progress === 'auto') ctx.options.progress = 'quiet';
-  const project = await ctx.project();
+  // A service named on the command line is enabled even when its profiles are not active, as Compose does.
+  const project = await ctx.project(f.args.length ? { services: f.args } : undefined);
   const names = selectServices(project, f.args, !f.bool('include-deps'));
   await pullServices(ctx, project, names, 'pull', f);
   return 0;

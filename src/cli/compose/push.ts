@@ -14,7 +14,8 @@ const FLAGS: FlagSpec[] = [
 
 async function run(ctx: ComposeContext, f: ParsedFlags): Promise<number> {
   if (f.bool('quiet') && ctx.options.progress === 'auto') ctx.options.progress = 'quiet';
-  const project = await ctx.project();
+  // A service named on the command line is enabled even when its profiles are not active, as Compose does.
+  const project = await ctx.project(f.args.length ? { services: f.args } : undefined);
   // Only services with an image name of their own (or a build) can be pushed.
   const names = selectServices(project, f.args, !f.bool('include-deps')).filter((s) => project.services[s]!.image);
   await pullServices(ctx, project, names, 'push', f);

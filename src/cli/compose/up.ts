@@ -156,7 +156,8 @@ async function runUp(ctx: ComposeContext, f: ParsedFlags): Promise<number> {
   if (f.bool('detach') && (f.bool('attach-dependencies') || cascadeStop || cascadeFail || f.list('attach').length || f.bool('watch'))) {
     throw new ComposeError('--detach cannot be combined with --abort-on-container-exit, --abort-on-container-failure, --attach, --attach-dependencies or --watch');
   }
-  const project = await ctx.project();
+  // A service named on the command line is enabled even when its profiles are not active, as Compose does.
+  const project = await ctx.project(f.args.length ? { services: f.args } : undefined);
   if (exitCodeFrom && !project.services[exitCodeFrom]) throw new ComposeError(`no such service: ${exitCodeFrom}`);
   const services = f.args;
   const run = selectServices(project, services, f.bool('no-deps'));

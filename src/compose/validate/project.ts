@@ -24,9 +24,11 @@ export function checkProject(project: Project): void {
 
 function checkService(project: Project, name: string, s: ServiceConfig): void {
   checkImageOrBuild(project, name, s);
+  // depends_on before network_mode: the loader adds `service:x` to depends_on, so compose-go names the
+  // dependency first (`service "bar" depends on undefined service "zot"`).
+  checkDependsOn(project, name, s);
   checkNetworks(project, name, s);
   checkHealthcheck(s);
-  checkDependsOn(project, name, s);
   checkReferences(project, name, s);
   checkScale(name, s);
   checkResources(name, s);
