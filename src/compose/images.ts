@@ -12,6 +12,7 @@ import { promises as fs } from 'node:fs';
 import { BUILD_PROGRESS_HEADER } from '../api/build-progress.js';
 import { parseJSONMessages } from '../client/jsonmessage.js';
 import type { ComposeBackend } from './backend.js';
+import * as L from './labels.js';
 import { serviceImage } from './convert.js';
 import type { Progress } from './progress.js';
 import { ComposeError, type BuildConfig, type Project, type ServiceConfig } from './types.js';
@@ -166,7 +167,7 @@ export async function buildService(backend: ComposeBackend, project: Project, na
   let imageId: string | undefined;
   try {
     imageId = await withContext(backend, name, build, async (body, headers, dockerfile) => {
-      const res = await backend.build(buildQuery(project, build, ref, dockerfile, extra), body, { ...headers, [BUILD_PROGRESS_HEADER]: 'vertex' });
+      const res = await backend.build(buildQuery(project, name, build, ref, dockerfile, extra), body, { ...headers, [BUILD_PROGRESS_HEADER]: 'vertex' });
       return (opts.renderBuild ?? drain)(res as unknown as Readable);
     });
   } catch (err) {
@@ -177,7 +178,7 @@ export async function buildService(backend: ComposeBackend, project: Project, na
   return imageId ?? (await backend.inspectImage(ref))?.Id;
 }
 
-function buildQuery(project: Project, b: BuildConfig, ref: string, dockerfile: string, extra: { noCache?: boolean; pull?: boolean; args?: Record<string, string> }): Record<string, string | string[] | boolean | number | undefined> {
+function buildQuery(project: Project, service: string, b: BuildConfig, ref: string, dockerfile: string, extra: { noCache?: boolean; pull?: boolean; args?: Record<string, string> }): Record<string, string | string[] | boolean | number | undefined> {
   // An argument without a value takes the project environment's, and is left out when that has none.
   const args: Record<string, string> = {};
   for (const [k, v] of Object.entries(b.args ?? {})) {
@@ -190,7 +191,8 @@ function buildQuery(project: Project, b: BuildConfig, ref: string, dockerfile: s
     t: [ref, ...(b.tags ?? [])],
     dockerfile,
     buildargs: JSON.stringify(args),
-    labels: JSON.stringify(b.labels ?? {}),
+    // Compose v2 labels what it builds, so `down --rmi local -p NAME` finds the project's images without the file.
+    labels: JSON.stringify({ ...b.labels, [L.PROJECT]: project.name, [L.SERVICE]: service, [L.VERSION]: L.COMPOSE_VERSION }),
     target: b.target || undefined,
     nocache: extra.noCache || b.no_cache || undefined,
     pull: extra.pull || b.pull || undefined,
