@@ -96,7 +96,7 @@ export async function ensureImages(backend: ComposeBackend, project: Project, se
         await pulled.get(ref);
       } catch (err) {
         if (decision === 'pull-or-build') return void toBuild.push(name);
-        if (built.has(ref)) return;
+        if (built.has(ref)) return void (ids[name] = info?.Id);
         failures.push(`service "${name}": failed to pull image ${ref}: ${(err as Error).message}`);
         return;
       }
