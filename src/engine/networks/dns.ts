@@ -106,8 +106,11 @@ export class DnsServer {
       if (!host) return undefined;
       answers = [{ type: 'PTR', name: q.name, ttl: TTL, class: 'IN', data: host }];
     } else {
-      const ips = this.resolver.lookup(client, name);
-      if (!ips) return undefined;
+      const found = this.resolver.lookup(client, name);
+      if (!found) return undefined;
+      // Shuffled as Docker's resolver does (it shuffles a service's records), so clients that take the first
+      // address spread over the replicas of a scaled service instead of always reaching one.
+      const ips = shuffle(found);
       // A for IPv4 addresses, AAAA for IPv6 ones (networks with EnableIPv6); other types for a container's
       // name: the name exists, with no such records (NOERROR).
       const any = (q.type as string) === 'ANY';
@@ -161,3 +164,14 @@ function ptrToIp(name: string): string | undefined {
   const m = /^(\d+)\.(\d+)\.(\d+)\.(\d+)\.in-addr\.arpa$/i.exec(name);
   return m ? [m[4], m[3], m[2], m[1]].join('.') : undefined;
 }
+
+/** A copy in random order (Fisher-Yates). */
+function shuffle<T>(items: readonly T[]): T[] {
+  const out = [...items];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
+}
+

@@ -202,7 +202,19 @@ export class NetworksService {
 
   // ---- networks: create, inspect, list, remove, prune ----
 
-  async create(req: NetworkCreateRequest): Promise<{ Id: string; Warning: string }> {
+  /**
+   * Creates run one at a time: each picks its subnet from the ones in use and checks its name against the
+   * store, so two at once would take the same subnet (compose creates a project's networks together).
+   */
+  create(req: NetworkCreateRequest): Promise<{ Id: string; Warning: string }> {
+    const run = this.creating.then(() => this.createOne(req));
+    this.creating = run.catch(() => undefined);
+    return run;
+  }
+
+  private creating: Promise<unknown> = Promise.resolve();
+
+  private async createOne(req: NetworkCreateRequest): Promise<{ Id: string; Warning: string }> {
     const name = req.Name;
     if (!name) throw new InvalidParameter('network name cannot be empty');
     // dockerd takes any name ("test 01" too); one with a slash could not be addressed in a URL, nor a control character in a shell.
