@@ -36,11 +36,11 @@ async function outcomes(dir: string): Promise<Map<string, string>> {
   return out;
 }
 
-async function runSuite(host: string, out: string): Promise<Map<string, string>> {
+async function runSuite(host: string, out: string, wrap: (argv: string[]) => string[] = (a) => a): Promise<Map<string, string>> {
   // The suite's own temporary files (docker-py's build tests make some) go under the run's folder, removed with it.
   const tmp = path.join(out, 'tmp');
   await fs.mkdir(tmp, { recursive: true });
-  const r = await runCmd([RUN_SH, host, out], { timeoutMs: RUN_TIMEOUT_MS, env: { TMPDIR: tmp } });
+  const r = await runCmd(wrap([RUN_SH, host, out]), { timeoutMs: RUN_TIMEOUT_MS, env: { TMPDIR: tmp } });
   // pytest exits 1 when some tests fail; anything else (2 usage, 3 internal, 4 args, 5 none collected, a kill) is the runner failing.
   assert.ok(r.code === 0 || r.code === 1, `run.sh ${host} exited ${r.code}:\n${r.stdout}\n${r.stderr}`);
   return outcomes(out);
@@ -78,29 +78,40 @@ describe('docker-py conformance', () => {
   it('passes on berthd every docker-py test that passes on dockerd', { timeout: 2 * RUN_TIMEOUT_MS + 120_000 }, async () => {
     keep = true;
     assert.ok(existsSync(RUN_SH), `docker-py's suite is missing: ${RUN_SH} (the shared folder next to the repository holds it; set BERTH_CONFORMANCE_DIR to its conformance/docker-py)`);
+    // Both engines at once, to keep the suite's time: dockerd (and the suite run against it) in a network
+    // namespace of its own, so the suite's fixed subnets and host ports (4567…) never meet berthd's.
     const t0 = Date.now();
-    const dockerd = await PrivateDockerd.start();
-    let reference: Map<string, string>;
-    try {
-      reference = await runSuite(`unix://${dockerd.socket}`, path.join(out, 'dockerd'));
-    } finally {
-      await emptyDockerd(dockerd.socket).catch(() => undefined);
-      await dockerd.stop();
-    }
-    const t1 = Date.now();
-    const d = await TestDaemon.start();
-    let ours: Map<string, string>;
-    try {
-      ours = await runSuite(d.host, path.join(out, 'berthd'));
-    } finally {
-      await d.cleanup();
-    }
-    const t2 = Date.now();
+    let t1 = t0;
+    let t2 = t0;
+    // allSettled: a failing run must not end the test while the other is still writing into `out`.
+    const runs = await Promise.allSettled([
+      (async () => {
+        const dockerd = await PrivateDockerd.start([], { netns: true });
+        try {
+          return await runSuite(`unix://${dockerd.socket}`, path.join(out, 'dockerd'), (argv) => dockerd.inNetns(argv));
+        } finally {
+          await emptyDockerd(dockerd.socket).catch(() => undefined);
+          await dockerd.stop();
+          t1 = Date.now();
+        }
+      })(),
+      (async () => {
+        const d = await TestDaemon.start();
+        try {
+          return await runSuite(d.host, path.join(out, 'berthd'));
+        } finally {
+          await d.cleanup();
+          t2 = Date.now();
+        }
+      })(),
+    ]);
+    for (const r of runs) if (r.status === 'rejected') throw r.reason;
+    const [reference, ours] = runs.map((r) => (r as PromiseFulfilledResult<Map<string, string>>).value) as [Map<string, string>, Map<string, string>];
     const passedOn = (m: Map<string, string>) => [...m].filter(([, o]) => o === 'passed').map(([id]) => id);
     const missing = passedOn(reference).filter((id) => ours.get(id) !== 'passed' && !ALLOWED[id]);
     process.stdout.write(
-      `docker-py suite: dockerd ${passedOn(reference).length} passed (${Math.round((t1 - t0) / 1000)} s), ` +
-        `berthd ${passedOn(ours).length} passed (${Math.round((t2 - t1) / 1000)} s)\n`,
+      `docker-py suite, both engines at once: dockerd ${passedOn(reference).length} passed (${Math.round((t1 - t0) / 1000)} s), ` +
+        `berthd ${passedOn(ours).length} passed (${Math.round((t2 - t0) / 1000)} s)\n`,
     );
     // A reference that passes little would make the comparison empty: dockerd 20.10 passes ~240 of them.
     assert.ok(passedOn(reference).length >= 200, `dockerd passed only ${passedOn(reference).length} docker-py tests: the reference run is broken (see ${out}/dockerd/pytest.log)`);

@@ -265,7 +265,14 @@ export class PrivateDockerd {
     private readonly dir: string,
     /** The docker/ cgroup parents there before it started: the ones it makes are removed at stop. */
     private readonly parentsBefore: Set<string>,
+    /** Its network namespace, when it runs in one of its own (see start's `netns`). */
+    readonly netns?: string,
   ) {}
+
+  /** argv run in dockerd's network namespace when it has one (a client reaching its published ports). */
+  inNetns(argv: string[]): string[] {
+    return this.netns ? ['nsenter', `--net=/run/netns/${this.netns}`, ...argv] : argv;
+  }
 
   get socket(): string {
     return path.join(this.dir, 'docker.sock');
@@ -276,17 +283,28 @@ export class PrivateDockerd {
     return bridgeOf(this.dir);
   }
 
-  static async start(extraArgs: string[] = []): Promise<PrivateDockerd> {
+  /**
+   * `netns`: run dockerd in a network namespace of its own, so its bridges, routes and published ports
+   * never meet a berthd working at the same time (docker-py's suite runs on both engines at once).
+   */
+  static async start(extraArgs: string[] = [], opts: { netns?: boolean } = {}): Promise<PrivateDockerd> {
     const dir = await fs.mkdtemp('/tmp/bd-');
     const BRIDGE = bridgeOf(dir);
     const parentsBefore = new Set(cgroupParents('docker'));
-    await runCmd(['ip', 'link', 'add', BRIDGE, 'type', 'bridge']);
+    const netns = opts.netns ? BRIDGE : undefined;
+    if (netns) {
+      await runCmd(['ip', 'netns', 'add', netns]);
+      await runCmd(['ip', '-n', netns, 'link', 'set', 'lo', 'up']);
+    }
+    await runCmd(['ip', ...(netns ? ['-n', netns] : []), 'link', 'add', BRIDGE, 'type', 'bridge']);
     const child = spawn(
-      '/usr/sbin/dockerd',
-      ['--host', `unix://${dir}/docker.sock`, '--data-root', `${dir}/data`, '--exec-root', `${dir}/exec`, '--pidfile', `${dir}/docker.pid`, '--bridge', BRIDGE, '--iptables=false', '--ip-masq=false', '--ip-forward=false', '--containerd-namespace', `bd${path.basename(dir)}`, ...extraArgs],
+      netns ? 'nsenter' : '/usr/sbin/dockerd',
+      [
+        ...(netns ? [`--net=/run/netns/${netns}`, '/usr/sbin/dockerd'] : []),
+        '--host', `unix://${dir}/docker.sock`, '--data-root', `${dir}/data`, '--exec-root', `${dir}/exec`, '--pidfile', `${dir}/docker.pid`, '--bridge', BRIDGE, '--iptables=false', '--ip-masq=false', '--ip-forward=false', '--containerd-namespace', `bd${path.basename(dir)}`, ...extraArgs],
       { stdio: 'ignore' },
     );
-    const ref = new PrivateDockerd(child, dir, parentsBefore);
+    const ref = new PrivateDockerd(child, dir, parentsBefore, netns);
     for (let i = 0; i < 300 && !(await ping(ref.socket)); i++) await new Promise((r) => setTimeout(r, 100));
     return ref;
   }
@@ -302,7 +320,8 @@ export class PrivateDockerd {
     if (this.child.exitCode === null) this.child.kill('SIGKILL');
     await runCmd(['sh', '-c', `grep -o ' ${this.dir}[^ ]*' /proc/self/mounts | sort -r | xargs -r -n1 umount -l`]);
     await fs.rm(this.dir, { recursive: true, force: true });
-    await runCmd(['ip', 'link', 'del', this.bridge]);
+    // The namespace takes its bridge and containers' veths with it.
+    await runCmd(this.netns ? ['ip', 'netns', 'del', this.netns] : ['ip', 'link', 'del', this.bridge]);
     await removeNewCgroupParents('docker', this.parentsBefore);
   }
 }
