@@ -7,7 +7,7 @@ import type { Duplex } from 'node:stream';
 import type { ExecConfig } from '../../api/types.js';
 import { Conflict, InvalidParameter, NotFound } from '../../lib/errors.js';
 import { writeFileAtomic } from '../../lib/fsutil.js';
-import { fromFrames, toFrames } from '../../lib/stdcopy.js';
+import { frame, fromFrames, toFrames } from '../../lib/stdcopy.js';
 import type { EventsService } from '../events.js';
 import { connectShim, resizeShim, spawnShim, waitShim } from '../runtime/shim.js';
 import { buildExecProcess } from '../runtime/spec.js';
@@ -132,6 +132,12 @@ export class ExecService {
       e.pid = await shim.pid;
     } catch (err) {
       markRecorded();
+      // The stream is already hijacked, so the error goes down it as dockerd writes it (on stdout, framed
+      // unless the client reads raw): `docker exec c nosuch` prints why, then exits 126.
+      if (client && !client.destroyed) {
+        const text = `${err instanceof Error ? err.message : String(err)}\r\n`;
+        client.write(rawClient ? text : frame(1, text));
+      }
       client?.end();
       e.exitCode = 126;
       await fs.rm(stateDir, { recursive: true, force: true });
