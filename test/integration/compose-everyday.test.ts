@@ -349,4 +349,32 @@ services:
     assert.equal((await d.berth(['ps', '-aq'])).stdout, '');
     assert.doesNotMatch((await d.berth(['network', 'ls'])).stdout, /_default/);
   });
+  it('scale SERVICE=N adds and removes replicas of one service, leaving the others; a bad spec is refused', async () => {
+    const dir = await context({
+      'compose.yaml': `services:
+  web:
+    image: busybox
+    command: ["sh", "-c", "trap 'exit 0' TERM; sleep 1000 & wait"]
+  db:
+    image: busybox
+    command: ["sh", "-c", "trap 'exit 0' TERM; sleep 1000 & wait"]
+`,
+    });
+    dirs.push(dir);
+    current = { dir, files: [] };
+    ok(await d.compose(dir, ['up', '-d']), 'up');
+    const names = async () => (await d.compose(dir, ['ps', '--format', '{{.Name}}'])).stdout.split('\n').filter(Boolean).sort();
+    const db = (await d.compose(dir, ['ps', '-q', 'db'])).stdout.trim();
+    ok(await d.compose(dir, ['scale', 'web=3']), 'scale web=3');
+    assert.deepEqual(await names(), [`${path.basename(dir)}-db-1`, ...[1, 2, 3].map((n) => `${path.basename(dir)}-web-${n}`)].map((n) => n.toLowerCase()));
+    ok(await d.compose(dir, ['scale', 'web=1']), 'scale web=1');
+    assert.equal((await names()).length, 2);
+    assert.equal((await d.compose(dir, ['ps', '-q', 'db'])).stdout.trim(), db, 'db was not touched');
+    const bad = await d.compose(dir, ['scale', 'web=x']);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /invalid --scale option "web=x": use SERVICE=NUM/);
+    const unknown = await d.compose(dir, ['scale', 'nosuch=2']);
+    assert.equal(unknown.code, 1);
+    assert.match(unknown.stderr, /no such service: nosuch/);
+  });
 });

@@ -29,6 +29,7 @@ const COMMANDS: Record<string, [Loader, string]> = {
   restart: [() => import('./lifecycle.js').then((m) => m.commands), 'Restart service containers'],
   rm: [() => import('./lifecycle.js').then((m) => m.commands), 'Removes stopped service containers'],
   run: [() => import('./run.js').then((m) => m.commands), 'Run a one-off command on a service'],
+  scale: [() => import('./scale.js').then((m) => m.commands), 'Scale services '],
   start: [() => import('./lifecycle.js').then((m) => m.commands), 'Start services'],
   stop: [() => import('./lifecycle.js').then((m) => m.commands), 'Stop services'],
   top: [() => import('./top.js').then((m) => m.commands), 'Display the running processes'],

@@ -97,7 +97,7 @@ export function createOptions(ctx: ComposeContext, f: ParsedFlags, project: Proj
   };
 }
 
-function scaleFlags(list: string[], project: Project): Record<string, number> {
+export function scaleFlags(list: string[], project: Project): Record<string, number> {
   const out: Record<string, number> = {};
   for (const s of list) {
     const eq = s.indexOf('=');
