@@ -350,6 +350,7 @@ services:
     assert.doesNotMatch((await d.berth(['network', 'ls'])).stdout, /_default/);
   });
   it('scale SERVICE=N adds and removes replicas of one service, leaving the others; a bad spec is refused', async () => {
+    await d.importBusybox('busybox:latest'); // an earlier test's `down --rmi all` removed it
     const dir = await context({
       'compose.yaml': `services:
   web:
