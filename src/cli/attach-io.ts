@@ -2,7 +2,7 @@
 // `echo hi | berth run -i busybox cat` ends), output demultiplexed unless the container has a TTY,
 // terminal size sent at start and on SIGWINCH, and the terminal restored however we leave.
 import type { HijackedStream } from '../client/hijack.js';
-import { copyStream, demuxStream } from '../client/stdcopy.js';
+import { copyStream, demuxStream } from '../lib/stdcopy.js';
 import type { Context } from './command.js';
 
 export interface StreamOptions {

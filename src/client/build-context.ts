@@ -1,7 +1,7 @@
 // What `build` sends as its context: a directory minus what its .dockerignore excludes (never the
 // Dockerfile or the .dockerignore itself), as a tar. Against berthd the directory is synced instead:
 // the file list (type, mode, size, mtime) goes first and only the entries berthd lacks follow
-// (engine/build/contexts.ts); a daemon without that endpoint (dockerd) gets the whole tar.
+// (engine/builder/contexts.ts); a daemon without that endpoint (dockerd) gets the whole tar.
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream, promises as fs } from 'node:fs';
@@ -11,7 +11,7 @@ import { PassThrough, Readable } from 'node:stream';
 import type * as tarStream from 'tar-stream';
 import { dockerignore } from '../lib/dockerignore.js';
 import { run } from '../lib/exec.js';
-import type { ContextEntry } from '../engine/build/contexts.js';
+import type { ContextEntry } from '../api/build-context.js';
 import type { EngineClient } from './engine.js';
 import { ApiError } from './errors.js';
 

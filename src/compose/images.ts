@@ -124,7 +124,7 @@ function missingMessage(name: string, ref: string, svc: ServiceConfig, opts: Ima
 /** Pull one image, its layers as sub-lines of "Image <ref>"; errors carry the engine's message. */
 export async function pull(backend: ComposeBackend, ref: string, platform: string | undefined, opts: Pick<ImageOptions, 'env' | 'quietPull' | 'dryRun'>, progress: Progress): Promise<void> {
   const id = `Image ${ref}`;
-  const { familiarString, parseNormalizedNamed } = await import('../engine/images/reference.js');
+  const { familiarString, parseNormalizedNamed } = await import('../image-spec/reference.js');
   const { encodeRegistryAuth, getCredentials } = await import('../client/credentials.js');
   let named;
   try {
@@ -265,7 +265,7 @@ async function drain(res: Readable): Promise<string | undefined> {
 export async function pushService(backend: ComposeBackend, project: Project, name: string, opts: Pick<ImageOptions, 'env' | 'dryRun'>, progress: Progress, out?: Writable): Promise<void> {
   const svc = project.services[name]!;
   const refs = [serviceImage(project, name, svc), ...(svc.build?.tags ?? [])];
-  const { familiarString, parseNormalizedNamed } = await import('../engine/images/reference.js');
+  const { familiarString, parseNormalizedNamed } = await import('../image-spec/reference.js');
   const { encodeRegistryAuth, getCredentials } = await import('../client/credentials.js');
   for (const ref of refs) {
     const id = `Image ${ref}`;

@@ -7,7 +7,7 @@ import type { IncomingMessage } from 'node:http';
 import readline from 'node:readline';
 import type { Writable } from 'node:stream';
 import type { ContainerSummary } from '../api/types.js';
-import { Demuxer } from '../client/stdcopy.js';
+import { Demuxer } from '../lib/stdcopy.js';
 import type { ComposeBackend } from './backend.js';
 import { ONEOFF, PROJECT, SERVICE } from './labels.js';
 import { nameWithoutProject, serviceContainer } from './ps.js';

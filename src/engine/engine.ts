@@ -11,7 +11,7 @@ import { NetworksService } from './networks/service.js';
 import { DistributionService } from './distribution/service.js';
 import { ContainerFilesService } from './containers/archive.js';
 import { HousekeepingService, type BuildHousekeeping } from './housekeeping.js';
-import { BuildService } from './build/service.js';
+import { BuildService } from './builder/service.js';
 import { VolumesService } from './volumes/service.js';
 import { recoverLeftovers, type EngineLog } from './recovery.js';
 

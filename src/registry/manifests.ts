@@ -1,12 +1,13 @@
 // Manifests as the registry sees them: which media types it stores, what a manifest refers to (blobs,
 // child manifests, a subject), and which stored manifest answers a GET's Accept header.
+import { MEDIA } from '../image-spec/media-types.js';
 import { regError } from './errors.js';
 
 export const MT = {
-  ociManifest: 'application/vnd.oci.image.manifest.v1+json',
-  ociIndex: 'application/vnd.oci.image.index.v1+json',
-  dockerManifest: 'application/vnd.docker.distribution.manifest.v2+json',
-  dockerList: 'application/vnd.docker.distribution.manifest.list.v2+json',
+  ociManifest: MEDIA.ociManifest,
+  ociIndex: MEDIA.ociIndex,
+  dockerManifest: MEDIA.dockerManifest,
+  dockerList: MEDIA.dockerList,
 } as const;
 
 export const MANIFEST_TYPES: readonly string[] = Object.values(MT);

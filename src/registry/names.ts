@@ -1,6 +1,6 @@
 // What the registry accepts as repository names, tags and digests: distribution/reference's grammar
 // (the same rules berth's image references use, src/engine/images/reference.ts), checked per request.
-import { parseReference } from '../engine/images/reference.js';
+import { parseReference } from '../image-spec/reference.js';
 import { regError } from './errors.js';
 
 const NAME_CHARS = /^[a-z0-9._/-]+$/;

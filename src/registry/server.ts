@@ -7,7 +7,7 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { sha256 } from '../engine/content/store.js';
+import { sha256 } from '../image-spec/digest.js';
 import { writeFileAtomic } from '../lib/fsutil.js';
 import { BasicAuth, basicCredentials, Htpasswd, loadKeys, noAuth, parseAcl, TokenAuth, TokenIssuer, type Access, type Authenticator, type Principal } from './auth.js';
 import { regError, RegistryError } from './errors.js';

@@ -13,7 +13,8 @@
 // with every write, so reads need no file-system calls besides opening the blob.
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { ContentStore, sha256 } from '../engine/content/store.js';
+import { ContentStore } from '../content/store.js';
+import { sha256 } from '../image-spec/digest.js';
 import { fsyncDir, writeFileAtomic } from '../lib/fsutil.js';
 import { regError } from './errors.js';
 import type { Descriptor, ParsedManifest } from './manifests.js';

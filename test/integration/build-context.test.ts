@@ -1,4 +1,4 @@
-// The kept build context (engine/build/contexts.ts, client/build-context.ts): berth's CLI sends only what
+// The kept build context (engine/builder/contexts.ts, client/build-context.ts): berth's CLI sends only what
 // changed, and every build still sees exactly the directory as it is now — edits, deletions, mode changes,
 // a file turned into a directory, a changed .dockerignore. Images built earlier keep their files when the
 // context changes (COPY hard-links from the kept copy), RUN's rw bind mounts never write into the kept copy,

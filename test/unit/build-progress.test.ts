@@ -7,8 +7,8 @@ import { PassThrough, Readable } from 'node:stream';
 import { BuildProgressView, progressDisplay, renderBuildProgress } from '../../src/cli/build-progress.js';
 import { StreamError } from '../../src/client/errors.js';
 import type { JSONMessage } from '../../src/api/types.js';
-import { BuildVertices } from '../../src/engine/build/progress.js';
-import { parseDockerfile, type Instruction } from '../../src/engine/build/dockerfile.js';
+import { BuildVertices } from '../../src/engine/builder/progress.js';
+import { parseDockerfile, type Instruction } from '../../src/engine/builder/dockerfile.js';
 
 const T0 = Date.parse('2024-05-01T10:00:00.000Z');
 const at = (ms: number) => new Date(T0 + ms).toISOString();
@@ -224,7 +224,7 @@ test('--progress: auto is tty on a terminal, plain elsewhere; others are refused
   assert.throws(() => progressDisplay('fancy', true), /invalid progress mode "fancy"/);
 });
 
-// ---- berthd's side: what the builder sends (engine/build/progress.ts) ----
+// ---- berthd's side: what the builder sends (engine/builder/progress.ts) ----
 
 function stagesOf(text: string): { index: number; name?: string; from: Instruction; instructions: Instruction[] }[] {
   const stages: { index: number; name?: string; from: Instruction; instructions: Instruction[] }[] = [];

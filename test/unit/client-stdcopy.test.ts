@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PassThrough, Readable } from 'node:stream';
-import { Demuxer, demuxStream, encodeFrame, STDERR, STDOUT, SYSERR } from '../../src/client/stdcopy.js';
+import { Demuxer, demuxStream, frame, STDERR, STDOUT, SYSERR } from '../../src/lib/stdcopy.js';
 
 async function collect(s: PassThrough): Promise<string> {
   s.end();
@@ -11,7 +11,7 @@ async function collect(s: PassThrough): Promise<string> {
 }
 
 test('frames are split into stdout and stderr', async () => {
-  const src = Readable.from([Buffer.concat([encodeFrame(STDOUT, 'out1\n'), encodeFrame(STDERR, 'err\n'), encodeFrame(STDOUT, 'out2\n')])]);
+  const src = Readable.from([Buffer.concat([frame(STDOUT, 'out1\n'), frame(STDERR, 'err\n'), frame(STDOUT, 'out2\n')])]);
   const out = new PassThrough();
   const err = new PassThrough();
   await demuxStream(src, out, err);
@@ -20,7 +20,7 @@ test('frames are split into stdout and stderr', async () => {
 });
 
 test('headers and payloads split across chunks are reassembled', () => {
-  const data = Buffer.concat([encodeFrame(STDOUT, 'hello'), encodeFrame(STDERR, 'world!')]);
+  const data = Buffer.concat([frame(STDOUT, 'hello'), frame(STDERR, 'world!')]);
   const frames: string[] = [];
   const d = new Demuxer((stream, payload) => frames.push(`${stream}:${payload.toString()}`));
   for (let i = 0; i < data.length; i += 3) d.push(data.subarray(i, i + 3));
@@ -30,11 +30,11 @@ test('headers and payloads split across chunks are reassembled', () => {
 
 test('an empty frame is allowed', () => {
   const frames: number[] = [];
-  new Demuxer((_s, p) => frames.push(p.length)).push(encodeFrame(STDOUT, ''));
+  new Demuxer((_s, p) => frames.push(p.length)).push(frame(STDOUT, ''));
   assert.deepEqual(frames, [0]);
 });
 
 test('a system-error frame rejects', async () => {
-  const src = Readable.from([encodeFrame(SYSERR, 'boom')]);
+  const src = Readable.from([frame(SYSERR, 'boom')]);
   await assert.rejects(demuxStream(src, new PassThrough(), new PassThrough()), /boom/);
 });

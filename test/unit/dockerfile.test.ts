@@ -1,7 +1,7 @@
 // The Dockerfile frontend: directives, continuations, comments, heredocs, forms, flags, expansion.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { expandString, expandWords, parseDockerfile, parseKeyValues } from '../../src/engine/build/dockerfile.js';
+import { expandString, expandWords, parseDockerfile, parseKeyValues } from '../../src/engine/builder/dockerfile.js';
 
 describe('dockerfile parser', () => {
   it('joins continuations, drops comments inside them, keeps line numbers', () => {

@@ -1,10 +1,10 @@
 // Pure parts of the image side: references, chain IDs, whiteouts, import changes, sizes/durations.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { familiarName, familiarString, matchesReferencePattern, normalizedString, parseImageReference, parseNormalizedNamed } from '../../src/engine/images/reference.js';
+import { familiarName, familiarString, matchesReferencePattern, normalizedString, parseImageReference, parseNormalizedNamed } from '../../src/image-spec/reference.js';
 import { chainId, chainIds, whiteoutOf } from '../../src/engine/snapshots/layers.js';
 import { applyChanges } from '../../src/engine/images/changes.js';
-import { sha256 } from '../../src/engine/content/store.js';
+import { sha256 } from '../../src/image-spec/digest.js';
 import { bytesSize, fromHumanSize, humanDuration, humanSize, parseDuration, ramInBytes } from '../../src/lib/units.js';
 
 describe('references', () => {

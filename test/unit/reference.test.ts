@@ -14,7 +14,7 @@ import {
   tagNameOnly,
   withDigest,
   withTag,
-} from '../../src/engine/images/reference.js';
+} from '../../src/image-spec/reference.js';
 import { InvalidParameter } from '../../src/lib/errors.js';
 
 const HEX = 'a'.repeat(64);

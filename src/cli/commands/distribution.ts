@@ -5,8 +5,8 @@ import { renderJSONMessages } from '../../client/jsonmessage.js';
 import { encodeRegistryAuth, eraseCredentials, getCredentials, serverKey, storeCredentials, DOCKER_HUB_SERVER, type AuthConfig } from '../../client/credentials.js';
 import { ApiError } from '../../client/errors.js';
 // Reference parsing is image-format code shared by the CLI, berthd and the registry server.
-import { familiarString, normalizedString, parseNormalizedNamed, tagNameOnly } from '../../engine/images/reference.js';
-import { RegistryClient } from '../../engine/distribution/registry.js';
+import { familiarString, normalizedString, parseNormalizedNamed, tagNameOnly } from '../../image-spec/reference.js';
+import { RegistryClient } from '../../distribution/registry.js';
 import { StatusError, writeOut, type CommandSpec, type Context } from '../command.js';
 import type { ParsedFlags } from '../flags.js';
 import { readLine } from '../prompt.js';

@@ -7,8 +7,8 @@ import path from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import * as tarStream from 'tar-stream';
-import { copyStream } from '../../client/stdcopy.js';
-import { familiarName, parseNormalizedNamed, tagNameOnly } from '../../engine/images/reference.js';
+import { copyStream } from '../../lib/stdcopy.js';
+import { familiarName, parseNormalizedNamed, tagNameOnly } from '../../image-spec/reference.js';
 import {
   GoMode,
   assertsDirectory,

@@ -6,7 +6,7 @@ import type { Readable } from 'node:stream';
 import type { HistoryItem, ImageSummary } from '../../api/types.js';
 import { ApiError } from '../../client/errors.js';
 import { renderJSONMessages } from '../../client/jsonmessage.js';
-import { copyStream } from '../../client/stdcopy.js';
+import { copyStream } from '../../lib/stdcopy.js';
 import { StatusError, writeOut, type CommandSpec, type Context } from '../command.js';
 import type { ParsedFlags } from '../flags.js';
 import { filtersJSON } from '../filters.js';

@@ -1,6 +1,6 @@
 // `logs`: GET /containers/{id}/logs, demultiplexed unless the container has a TTY.
 import type { ContainerInspect } from '../../api/types.js';
-import { copyStream, demuxStream } from '../../client/stdcopy.js';
+import { copyStream, demuxStream } from '../../lib/stdcopy.js';
 import { StatusError, type CommandSpec, type Context } from '../command.js';
 import type { ParsedFlags } from '../flags.js';
 import { parseDuration } from '../../lib/units.js';

@@ -13,7 +13,7 @@ import { extractVariables } from '../../compose/variables.js';
 import { stringify } from 'yaml';
 import { tabwrite } from '../format/table.js';
 import { ComposeError, type Project, type ServiceConfig } from '../../compose/types.js';
-import { normalizedString, parseImageReference, parseNormalizedNamed } from '../../engine/images/reference.js';
+import { normalizedString, parseImageReference, parseNormalizedNamed } from '../../image-spec/reference.js';
 import { writeOut } from '../command.js';
 import type { FlagSpec, ParsedFlags } from '../flags.js';
 import type { LoadOptions } from '../../compose/loader/index.js';

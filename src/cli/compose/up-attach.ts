@@ -2,7 +2,7 @@
 // "web-1  | " prefixes, one colour per container, "web-1 exited with code 0"), attached before the
 // start as Compose does, so no first line is lost and a kept container shows only new output.
 import type { ContainerSummary } from '../../api/types.js';
-import { Demuxer, STDERR } from '../../client/stdcopy.js';
+import { Demuxer, STDERR } from '../../lib/stdcopy.js';
 import type { ComposeBackend } from '../../compose/backend.js';
 import { LineSplitter, type LogConsumer } from '../../compose/logs.js';
 import { nameWithoutProject } from '../../compose/ps.js';

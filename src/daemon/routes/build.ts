@@ -1,14 +1,14 @@
 // POST /build (the classic builder's API, which `DOCKER_BUILDKIT=0 docker build` uses) and
 // POST /build/prune, and berth's POST /build/context: thin translators to the build service, progress as JSON messages.
 import type { JSONMessage } from '../../api/types.js';
-import type { BuildService } from '../../engine/build/service.js';
-import { RunFailed } from '../../engine/build/builder.js';
+import type { BuildService } from '../../engine/builder/service.js';
+import { RunFailed } from '../../engine/builder/builder.js';
 import { InvalidParameter, statusOf } from '../../lib/errors.js';
 import { buildArgsParam, buildLabelsParam } from '../../api/schemas.js';
 import { decodeJson, GoJsonError, slice, str, type GoType } from '../../api/go-json.js';
 import { validateBuildTags } from '../validate/params.js';
 import { qBool, qFilters, qInt, readJsonBody, sendJson, startStream, type Ctx, type Router } from '../http.js';
-import type { ContextEntry } from '../../engine/build/contexts.js';
+import type { ContextEntry } from '../../api/build-context.js';
 
 function jsonParam<T>(ctx: Ctx, key: string, schema: GoType, fallback: T): T {
   const v = ctx.query.get(key);
@@ -56,7 +56,7 @@ export function buildRoutes(r: Router, build: BuildService): void {
       platform: ctx.query.get('platform') || undefined,
       networkMode: ctx.query.get('networkmode') || undefined,
       extraHosts: ctx.query.getAll('extrahosts').flatMap((h) => h.split(',')).filter(Boolean),
-      // berth's CLI asks for one vertex per step (engine/build/progress.ts); the docker CLI gets the classic lines.
+      // berth's CLI asks for one vertex per step (engine/builder/progress.ts); the docker CLI gets the classic lines.
       progressMode: ctx.req.headers['x-berth-build-progress'] === 'vertex' ? ('vertex' as const) : ('classic' as const),
     };
     // As dockerd: the stream starts with the first message, so an error before any output (no Dockerfile
@@ -73,7 +73,7 @@ export function buildRoutes(r: Router, build: BuildService): void {
     }
     res!.end();
   });
-  // berth's context sync (see engine/build/contexts.ts): the entries berthd needs sent for this build.
+  // berth's context sync (see engine/builder/contexts.ts): the entries berthd needs sent for this build.
   r.on('POST', '/build/context', async (ctx) => {
     const body = await readJsonBody<{ Key?: string; Entries?: ContextEntry[]; Dockerfile?: string }>(ctx);
     if (!body.Key || !Array.isArray(body.Entries)) throw new InvalidParameter('build context sync needs Key (64 hex digits) and Entries');

@@ -1,6 +1,6 @@
 // /auth and /distribution/*: registry logins and lookups, thin translators to the distribution service.
 import type { DistributionService } from '../../engine/distribution/service.js';
-import { decodeRegistryAuth, type AuthConfig } from '../../engine/distribution/auth.js';
+import { decodeRegistryAuth, type AuthConfig } from '../../distribution/auth.js';
 import { authConfig } from '../../api/schemas.js';
 import { readBody, sendJson, type Router } from '../http.js';
 

@@ -3,7 +3,7 @@ import type { JSONMessage } from '../../api/types.js';
 import { InvalidParameter, messageOf } from '../../lib/errors.js';
 import type { ImagesService } from '../../engine/images/service.js';
 import type { DistributionService } from '../../engine/distribution/service.js';
-import { decodeRegistryAuth } from '../../engine/distribution/auth.js';
+import { decodeRegistryAuth } from '../../distribution/auth.js';
 import { qBool, qFilters, sendJson, startStream, type Ctx, type Router } from '../http.js';
 
 export function imageRoutes(r: Router, images: ImagesService, distribution: DistributionService): void {

@@ -5,7 +5,7 @@
 import type { ContainerCreateRequest, HealthConfig, HostConfig } from '../../api/types.js';
 import { InvalidParameter } from '../../lib/errors.js';
 import { parseSignal } from '../../lib/signals.js';
-import { isImageIdLike, parseNormalizedNamed } from '../../engine/images/reference.js';
+import { isImageIdLike, parseNormalizedNamed } from '../../image-spec/reference.js';
 
 /** nat.ParsePortRangeToInt: "", "80" or "8000-8010", each 0-65535. */
 function validPortRange(s: string): boolean {

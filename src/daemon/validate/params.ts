@@ -1,6 +1,6 @@
 // Query parameters dockerd parses as Go values, refused with its words before anything happens.
 import { InvalidParameter } from '../../lib/errors.js';
-import { parseImageReference } from '../../engine/images/reference.js';
+import { parseImageReference } from '../../image-spec/reference.js';
 
 /** POST /build's `t`: every tag must be a valid name (with an optional tag), checked before the context is read. */
 export function validateBuildTags(tags: readonly string[]): void {

@@ -10,7 +10,7 @@ import { Conflict, InvalidParameter } from '../../lib/errors.js';
 import { tee } from '../../lib/streams.js';
 import type { EventsService } from '../events.js';
 import { applyChanges } from '../images/changes.js';
-import { familiarString, parseImageReference, type Reference } from '../images/reference.js';
+import { familiarString, parseImageReference, type Reference } from '../../image-spec/reference.js';
 import { LAYER_TAR, type ImagesService, type OciImageConfig } from '../images/service.js';
 import type { LayerRef } from '../images/store.js';
 import { chainIds } from '../snapshots/layers.js';

@@ -5,14 +5,15 @@
 import type { ImagesService, OciImageConfig } from '../images/service.js';
 import { parseImageIndex, parseImageManifest, readImageConfig } from '../images/config.js';
 import { parsePlatform } from '../images/service.js';
-import { familiarString, normalizedName, normalizedString, parseNormalizedNamed, tagNameOnly, type Reference } from '../images/reference.js';
+import { familiarString, normalizedName, normalizedString, parseNormalizedNamed, tagNameOnly, type Reference } from '../../image-spec/reference.js';
 import { chainIds } from '../snapshots/layers.js';
 import { InvalidParameter, NotFound } from '../../lib/errors.js';
 import { tee } from '../../lib/streams.js';
 import { inParallel } from '../../lib/concurrency.js';
 import type { LayerRef } from '../images/store.js';
-import type { AuthConfig } from './auth.js';
-import { MEDIA, RegistryClient, RegistryError, type FetchedManifest } from './registry.js';
+import type { AuthConfig } from '../../distribution/auth.js';
+import { RegistryClient, RegistryError, type FetchedManifest } from '../../distribution/registry.js';
+import { MEDIA } from '../../image-spec/media-types.js';
 import { LayerProgress, shortId, type Progress } from './progress.js';
 
 export interface Descriptor {

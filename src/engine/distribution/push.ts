@@ -8,13 +8,14 @@ import type { Readable } from 'node:stream';
 import { createHash } from 'node:crypto';
 import { Transform } from 'node:stream';
 import type { ImagesService } from '../images/service.js';
-import { familiarName, normalizedName, normalizedString, parseNormalizedNamed, withTag, type Reference } from '../images/reference.js';
+import { familiarName, normalizedName, normalizedString, parseNormalizedNamed, withTag, type Reference } from '../../image-spec/reference.js';
 import { InvalidParameter, NotFound } from '../../lib/errors.js';
 import { tee } from '../../lib/streams.js';
 import { inParallel } from '../../lib/concurrency.js';
 import type { LayerRef, StoredImage } from '../images/store.js';
-import type { AuthConfig } from './auth.js';
-import { MEDIA, RegistryClient } from './registry.js';
+import type { AuthConfig } from '../../distribution/auth.js';
+import { RegistryClient } from '../../distribution/registry.js';
+import { MEDIA } from '../../image-spec/media-types.js';
 import { LayerProgress, shortId, type Progress } from './progress.js';
 import { parseImageManifest } from '../images/config.js';
 

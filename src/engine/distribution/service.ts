@@ -1,9 +1,9 @@
 // The distribution service: pull, push, login (credential check) and registry lookups for the API.
 import type { ImagesService } from '../images/service.js';
 import type { EventsService } from '../events.js';
-import { familiarString, parseImageReference, parseNormalizedNamed } from '../images/reference.js';
-import { RegistryClient, RegistryError } from './registry.js';
-import { basicHeader, type AuthConfig } from './auth.js';
+import { familiarString, parseImageReference, parseNormalizedNamed } from '../../image-spec/reference.js';
+import { RegistryClient, RegistryError } from '../../distribution/registry.js';
+import { basicHeader, type AuthConfig } from '../../distribution/auth.js';
 import { pullImage, resolveManifest, isIndex } from './pull.js';
 import { parseImageIndex } from '../images/config.js';
 import { pushImage } from './push.js';

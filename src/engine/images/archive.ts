@@ -8,16 +8,17 @@ import { PassThrough, Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import * as tarStream from 'tar-stream';
 import { InvalidParameter, messageOf } from '../../lib/errors.js';
-import type { BlobInfo } from '../content/store.js';
-import { familiarName, familiarString, normalizedString, parseImageReference, type Reference } from './reference.js';
+import type { BlobInfo } from '../../content/store.js';
+import { familiarName, familiarString, normalizedString, parseImageReference, type Reference } from '../../image-spec/reference.js';
 import { digestOf, type ImagesService } from './service.js';
 import { parseImageIndex, parseImageManifest, parseSaveManifest, readImageConfig } from './config.js';
 import type { LayerRef, StoredImage } from './store.js';
+import { MEDIA } from '../../image-spec/media-types.js';
 
 const SMALL_FILES = new Set(['manifest.json', 'index.json', 'repositories', 'oci-layout']);
-const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
-const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
-const OCI_CONFIG = 'application/vnd.oci.image.config.v1+json';
+const OCI_MANIFEST = MEDIA.ociManifest;
+const OCI_INDEX = MEDIA.ociIndex;
+const OCI_CONFIG = MEDIA.ociConfig;
 
 interface Descriptor {
   mediaType: string;
@@ -163,7 +164,7 @@ async function collectOci(svc: ImagesService, d: Descriptor, out: ArchiveImage[]
   // ref.name is often just a tag ("latest"); only a full reference ("busybox:1", "a/b") names an image.
   const refName = ann['org.opencontainers.image.ref.name'];
   const names = refs ?? refFrom(ann['io.containerd.image.name'] ?? (refName && /[:/]/.test(refName) ? refName : undefined));
-  if (d.mediaType === OCI_INDEX || d.mediaType === 'application/vnd.docker.distribution.manifest.list.v2+json') {
+  if (d.mediaType === OCI_INDEX || d.mediaType === MEDIA.dockerList) {
     const idx = parseImageIndex(await svc.content.readText(d.digest), `index ${d.digest}`);
     const arch = process.arch === 'x64' ? 'amd64' : process.arch;
     const pick = idx.manifests.find((m) => m.platform?.os === 'linux' && m.platform.architecture === arch) ?? idx.manifests[0];
@@ -217,9 +218,9 @@ export async function loadArchive(svc: ImagesService, src: Readable, progress?: 
 async function mediaTypeOf(svc: ImagesService, digest: string): Promise<string> {
   for await (const chunk of svc.content.reader(digest)) {
     const b = chunk as Buffer;
-    return b[0] === 0x1f && b[1] === 0x8b ? 'application/vnd.oci.image.layer.v1.tar+gzip' : 'application/vnd.oci.image.layer.v1.tar';
+    return b[0] === 0x1f && b[1] === 0x8b ? MEDIA.ociLayerGzip : MEDIA.ociLayer;
   }
-  return 'application/vnd.oci.image.layer.v1.tar';
+  return MEDIA.ociLayer;
 }
 
 function addEntry(pack: tarStream.Pack, name: string, data: Buffer | string): Promise<void> {

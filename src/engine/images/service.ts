@@ -9,13 +9,13 @@ import type { HistoryItem, ImageInspect, ImageRuntimeConfig, ImageSummary } from
 import { matchLabel } from '../../lib/filters.js';
 import { Conflict, InvalidParameter, NotFound } from '../../lib/errors.js';
 import { tee } from '../../lib/streams.js';
-import { ContentStore } from '../content/store.js';
+import { ContentStore } from '../../content/store.js';
 import { chainIds, decompressed, type LayerStore } from '../snapshots/layers.js';
 import { layerTar } from '../snapshots/diff.js';
 import type { Snapshotter } from '../snapshots/snapshotter.js';
 import { loadArchive, saveArchive } from './archive.js';
 import { applyChanges } from './changes.js';
-import { familiarString, matchesReferencePattern, normalizedName, normalizedString, parseImageReference, parseNormalizedNamed, type Reference } from './reference.js';
+import { familiarString, matchesReferencePattern, normalizedName, normalizedString, parseImageReference, parseNormalizedNamed, type Reference } from '../../image-spec/reference.js';
 import { readImageConfig } from './config.js';
 import { ImageStore, type ImageRecord, type LayerRef, type StoredImage } from './store.js';
 

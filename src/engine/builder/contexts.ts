@@ -14,9 +14,8 @@ import { InvalidParameter } from '../../lib/errors.js';
 import { dirSize, readJsonIfExists, writeJsonAtomic } from '../../lib/fsutil.js';
 import type { BuildCacheUsage } from '../housekeeping.js';
 import { DigestCache, type CachedDigest } from './copy.js';
+import type { ContextEntry } from '../../api/build-context.js';
 
-/** One context entry as the client sees it: [path, type, mode, size, mtime in ns]. */
-export type ContextEntry = [string, 'f' | 'd' | 'l', number, number, string];
 
 /** A sync in progress: the entries to apply and the lock on the context it holds. */
 interface Session {

@@ -1,7 +1,7 @@
 // Image references, parsed and normalised exactly as Docker's distribution/reference does
 // (ParseNormalizedNamed, TagNameOnly, FamiliarString, FamiliarName, FamiliarMatch).
 
-import { InvalidParameter } from '../../lib/errors.js';
+import { InvalidParameter } from '../lib/errors.js';
 
 export interface Reference {
   /** Registry host, e.g. "docker.io", "localhost:5000". */

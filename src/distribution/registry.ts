@@ -8,22 +8,9 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { rootCertificates } from 'node:tls';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import { InvalidParameter, NotFound, SystemError } from '../../lib/errors.js';
+import { InvalidParameter, NotFound, SystemError } from '../lib/errors.js';
+import { MANIFEST_ACCEPT } from '../image-spec/media-types.js';
 import { basicHeader, parseChallenge, type AuthConfig } from './auth.js';
-
-export const MEDIA = {
-  dockerManifest: 'application/vnd.docker.distribution.manifest.v2+json',
-  dockerList: 'application/vnd.docker.distribution.manifest.list.v2+json',
-  ociManifest: 'application/vnd.oci.image.manifest.v1+json',
-  ociIndex: 'application/vnd.oci.image.index.v1+json',
-  dockerConfig: 'application/vnd.docker.container.image.v1+json',
-  ociConfig: 'application/vnd.oci.image.config.v1+json',
-  dockerLayer: 'application/vnd.docker.image.rootfs.diff.tar.gzip',
-  ociLayerGzip: 'application/vnd.oci.image.layer.v1.tar+gzip',
-  ociLayer: 'application/vnd.oci.image.layer.v1.tar',
-} as const;
-
-export const MANIFEST_ACCEPT = [MEDIA.ociIndex, MEDIA.dockerList, MEDIA.ociManifest, MEDIA.dockerManifest].join(', ');
 
 /** A registry answered with an error: its status and the spec's error code and message. */
 export class RegistryError extends SystemError {

@@ -9,8 +9,8 @@ import { createReadStream, existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { PassThrough, Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { InvalidParameter, NotFound } from '../../lib/errors.js';
-import { readJsonIfExists, writeJsonAtomic } from '../../lib/fsutil.js';
+import { InvalidParameter, NotFound } from '../lib/errors.js';
+import { readJsonIfExists, writeJsonAtomic } from '../lib/fsutil.js';
 
 export interface BlobInfo {
   digest: string;
@@ -206,8 +206,4 @@ async function syncFile(file: string): Promise<void> {
   } finally {
     await fh.close();
   }
-}
-
-export function sha256(data: Buffer | string): string {
-  return 'sha256:' + createHash('sha256').update(data).digest('hex');
 }

@@ -7,7 +7,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { writeJsonAtomic } from '../../lib/fsutil.js';
-import type { ContentStore } from '../content/store.js';
+import type { ContentStore } from '../../content/store.js';
 import { LAYER_TAR } from '../images/service.js';
 import type { LayerRef } from '../images/store.js';
 import { chainId as chainIdOf, type LayerInfo, type LayerStore } from '../snapshots/layers.js';

@@ -1,7 +1,7 @@
 // Registry authentication as the distribution spec and Docker Hub do it: a 401 carries a challenge
 // (`WWW-Authenticate: Basic realm=…` or `Bearer realm=…,service=…,scope=…`); for Bearer the client asks the
 // realm for a token with the scope it needs (with basic credentials when it has some), then retries.
-import { InvalidParameter } from '../../lib/errors.js';
+import { InvalidParameter } from '../lib/errors.js';
 
 /** Docker's AuthConfig, as the CLI sends it base64-encoded in X-Registry-Auth. */
 export interface AuthConfig {

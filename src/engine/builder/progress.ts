@@ -6,7 +6,7 @@
 import type { JSONMessage } from '../../api/types.js';
 import { LOG_MESSAGE, STATUS_MESSAGE, VERTEX_MESSAGE, type StatusAux, type VertexAux } from '../../api/build-progress.js';
 import type { Instruction } from './dockerfile.js';
-import { normalizedString, parseImageReference } from '../images/reference.js';
+import { normalizedString, parseImageReference } from '../../image-spec/reference.js';
 
 export type ProgressMode = 'classic' | 'vertex';
 

@@ -12,7 +12,7 @@ import type { HostConfig, JSONMessage } from '../../api/types.js';
 import { InvalidParameter, NotFound } from '../../lib/errors.js';
 import { readJsonIfExists, writeJsonAtomic } from '../../lib/fsutil.js';
 import { applyChanges } from '../images/changes.js';
-import { familiarString, normalizedString, parseImageReference } from '../images/reference.js';
+import { familiarString, normalizedString, parseImageReference } from '../../image-spec/reference.js';
 import { hostArch, type ImagesService, type OciImageConfig } from '../images/service.js';
 import type { LayerRef } from '../images/store.js';
 import type { NetworksService } from '../networks/service.js';
