@@ -4,7 +4,7 @@
 // after one source file changed.
 import { spawnSync } from 'node:child_process';
 import { existsSync, promises as fs, appendFileSync } from 'node:fs';
-import { debianTar, median, sh, startBerth, startDocker, type Engine } from './lib.js';
+import { debianTar, median, record, sh, startEngines, verdict, type Engine } from './lib.js';
 
 const REF = '/work/shared/bench/ref-build';
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -29,8 +29,7 @@ async function main(): Promise<void> {
   if (!DOCKER_20_CLI) throw new Error('bench: Debian docker.io (with /usr/bin/docker 20.10) is needed for the BuildKit reference');
   const tar = debianTar();
   const ctxRoot = await fs.mkdtemp('/tmp/bench-ctx-');
-  const berth = await startBerth();
-  const docker = await startDocker();
+  const [berth, docker] = await startEngines();
   const times: Record<string, { cold: number[]; warm: number[]; change: number[] }> = { berth: { cold: [], warm: [], change: [] }, docker: { cold: [], warm: [], change: [] } };
   try {
     for (const e of [berth, docker]) cli(e, ['import', tar, 'debian:bookworm']);
@@ -50,8 +49,9 @@ async function main(): Promise<void> {
     for (const [what, target] of [['cold', 0.8], ['warm', 0.5], ['change', 0.5]] as const) {
       const b = median(times.berth![what]);
       const d = median(times.docker![what]);
-      const ratio = b / d;
-      console.log(`  ${what.padEnd(7)} berth ${(b / 1000).toFixed(2).padStart(6)} s   docker ${(d / 1000).toFixed(2).padStart(6)} s   ratio ${ratio.toFixed(2)}×  (target ≤ ${target}×: ${ratio <= target ? 'met' : 'NOT met'})`);
+      const row = { work: `build, ${what === 'change' ? 'one file changed' : what}`, berth: b, docker: d, unit: 'ms', target };
+      record(row);
+      console.log(`  ${what.padEnd(7)} berth ${(b / 1000).toFixed(2).padStart(6)} s   docker ${(d / 1000).toFixed(2).padStart(6)} s   ratio ${(b / d).toFixed(2)}×${verdict(row)}`);
     }
   } finally {
     await berth.stop();

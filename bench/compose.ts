@@ -19,7 +19,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, write
 import os from 'node:os';
 import path from 'node:path';
 import { parse, stringify } from 'yaml';
-import { busyboxTar, importImage, median, REPO, startBerth, startDocker, type Engine } from './lib.js';
+import { busyboxTar, importImage, median, record, REPO, startBerth, startDocker, type Engine } from './lib.js';
 
 const N = Number(process.env.BENCH_RUNS ?? 5);
 const COMPOSE_1_29 = '/usr/bin/docker-compose';
@@ -169,6 +169,7 @@ function table(b: Times, d: Times): void {
     const bm = median(bs);
     const dm = median(ds);
     const ratio = bm / dm;
+    record({ work: `compose ${work}`, berth: bm, docker: dm, unit: 'ms', target });
     console.log(`${work.padEnd(30)} ${(bm.toFixed(0) + ' ms').padStart(10)} ${(dm.toFixed(0) + ' ms').padStart(15)} ${(ratio.toFixed(2) + '×').padStart(7)} ${('≤' + target + '×').padStart(7)}  ${ratio <= target ? 'yes' : 'NO'}`);
   }
   const gate = (xs: number[]) => `median ${median(xs).toFixed(0).padStart(4)} ms, max ${Math.max(...xs).toFixed(0).padStart(4)} ms`;

@@ -5,7 +5,7 @@
 // into an engine that no longer has the image or its layer.
 import { spawnSync } from 'node:child_process';
 import { existsSync, promises as fs } from 'node:fs';
-import { debianTar, median, sh, startBerth, startDocker, timeRun, type Engine } from './lib.js';
+import { debianTar, median, record, sh, startEngines, timeRun, verdict, type Engine } from './lib.js';
 import { startDistribution } from '../test/support/distribution.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -29,8 +29,7 @@ async function main(): Promise<void> {
   ensureRegistry();
   const tar = debianTar();
   const size = (await fs.stat(tar)).size;
-  const berth = await startBerth();
-  const docker = await startDocker();
+  const [berth, docker] = await startEngines();
   const times: Record<string, { push: number[]; pull: number[] }> = { berth: { push: [], pull: [] }, docker: { push: [], pull: [] } };
   try {
     for (let round = 0; round < ROUNDS; round++) {
@@ -52,8 +51,9 @@ async function main(): Promise<void> {
     for (const [what, target] of [['push', 0.4], ['pull', 0.5]] as const) {
       const b = median(times.berth![what]);
       const d = median(times.docker![what]);
-      const ratio = b / d;
-      console.log(`  ${what.padEnd(5)}  berth ${(b / 1000).toFixed(2).padStart(6)} s   docker ${(d / 1000).toFixed(2).padStart(6)} s   ratio ${ratio.toFixed(2)}×  (target ≤ ${target}×: ${ratio <= target ? 'met' : 'NOT met'})`);
+      const row = { work: `${what} Debian base, local registry`, berth: b, docker: d, unit: 'ms', target };
+      record(row);
+      console.log(`  ${what.padEnd(5)}  berth ${(b / 1000).toFixed(2).padStart(6)} s   docker ${(d / 1000).toFixed(2).padStart(6)} s   ratio ${(b / d).toFixed(2)}×${verdict(row)}`);
     }
   } finally {
     await berth.stop();

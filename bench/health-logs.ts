@@ -11,7 +11,7 @@
 // Everything is removed afterwards: containers, engines, bridges, mounts.
 import { spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
-import { busyboxTar, importImage, median, rssKiB, sh, startBerth, startDocker, type Engine } from './lib.js';
+import { busyboxTar, importImage, median, record, rssKiB, sh, startBerth, startDocker, verdict, type Engine } from './lib.js';
 
 const N = Number(process.env.BENCH_CONTAINERS ?? 50);
 const WARMUP_S = Number(process.env.BENCH_WARMUP ?? 10);
@@ -176,9 +176,9 @@ async function main(): Promise<void> {
   const b = await run(startBerth, tar);
   const d = await run(() => startDocker(), tar);
   const row = (title: string, bv: number, dv: number, unit: string, target?: number) => {
-    const ratio = bv / dv;
-    const verdict = target === undefined ? '' : ratio <= target ? `  (target ≤ ${target}×: met)` : `  (target ≤ ${target}×: NOT met)`;
-    console.log(`  ${title.padEnd(40)} berth ${bv.toFixed(1).padStart(7)} ${unit.padEnd(4)} docker ${dv.toFixed(1).padStart(7)} ${unit.padEnd(4)} ratio ${ratio.toFixed(2)}×${verdict}`);
+    const r = { work: `50 health-checked containers: ${title.trim()}`, berth: bv, docker: dv, unit, target };
+    if (target !== undefined) record(r);
+    console.log(`  ${title.padEnd(40)} berth ${bv.toFixed(1).padStart(7)} ${unit.padEnd(4)} docker ${dv.toFixed(1).padStart(7)} ${unit.padEnd(4)} ratio ${(bv / dv).toFixed(2)}×${verdict(r)}`);
   };
   console.log(`${N} containers × (1 s health check + 100 log lines/s, sleeping with ${SLEEP}), ${WINDOW_S} s after a ${WARMUP_S} s warm-up; ${spawnSync('nproc', { encoding: 'utf8' }).stdout.trim()} cores`);
   row('engine CPU, incl. probes it reaped', b.withChildrenPct, d.withChildrenPct, '%', 0.5);

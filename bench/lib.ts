@@ -3,7 +3,7 @@
 // socket) and is stopped by PID afterwards. dockerd gets a bridge of its own (bdbench0, on a private
 // /24 of 198.18.0.0/15, the benchmarking range), so it never touches docker0; it is deleted afterwards.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, promises as fs, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, promises as fs, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -147,6 +147,17 @@ export async function startDocker(opts: { iptables?: boolean } = {}): Promise<En
   };
 }
 
+/** Both engines; if dockerd cannot start, the berthd already started is stopped before the error goes on. */
+export async function startEngines(dockerOpts: { iptables?: boolean } = {}): Promise<[Engine, Engine]> {
+  const berth = await startBerth();
+  try {
+    return [berth, await startDocker(dockerOpts)];
+  } catch (e) {
+    await berth.stop();
+    throw e;
+  }
+}
+
 /** All descendants of a pid (containerd, shims). */
 export function childPids(pid: number): number[] {
   const out = spawnSync('ps', ['-e', '-o', 'pid=,ppid='], { encoding: 'utf8' }).stdout;
@@ -205,12 +216,38 @@ export function importImage(e: Engine, tar: string, ref: string): void {
   if (r.status !== 0) throw new Error(`${e.name} import: ${r.stderr}`);
 }
 
+/** One row of a benchmark's result: what bench/all gathers into its table (BENCH_JSON names the file
+ *  each benchmark appends its rows to, one JSON object a line). */
+export interface BenchRow {
+  work: string;
+  berth: number;
+  docker: number;
+  unit: string;
+  /** The issue's target for berth/Docker; with `higherIsBetter` a floor, otherwise a ceiling. */
+  target?: number;
+  higherIsBetter?: boolean;
+}
+
+export function targetMet(row: BenchRow): boolean | undefined {
+  if (row.target === undefined) return undefined;
+  const ratio = row.berth / row.docker;
+  return row.higherIsBetter ? ratio >= row.target : ratio <= row.target;
+}
+
+export function verdict(row: BenchRow): string {
+  const met = targetMet(row);
+  return met === undefined ? '' : `  (target ${row.higherIsBetter ? '≥' : '≤'} ${row.target}×: ${met ? 'met' : 'NOT met'})`;
+}
+
+export function record(row: BenchRow): void {
+  const file = process.env.BENCH_JSON;
+  if (file) appendFileSync(file, JSON.stringify({ bench: path.basename(process.argv[1] ?? '', '.js'), ...row }) + '\n');
+}
+
 export function report(title: string, berthMs: number[], dockerMs: number[], target?: number): void {
-  const b = median(berthMs);
-  const d = median(dockerMs);
-  const ratio = b / d;
-  const verdict = target === undefined ? '' : ratio <= target ? `  (target ≤ ${target}×: met)` : `  (target ≤ ${target}×: NOT met)`;
-  console.log(`${title.padEnd(34)} berth ${b.toFixed(1).padStart(8)} ms   docker ${d.toFixed(1).padStart(8)} ms   ratio ${ratio.toFixed(2)}×${verdict}`);
+  const row = { work: title, berth: median(berthMs), docker: median(dockerMs), unit: 'ms', target };
+  record(row);
+  console.log(`${title.padEnd(34)} berth ${row.berth.toFixed(1).padStart(8)} ms   docker ${row.docker.toFixed(1).padStart(8)} ms   ratio ${(row.berth / row.docker).toFixed(2)}×${verdict(row)}`);
 }
 
 const FIXTURE_DIR = '/var/tmp/berth-bench';

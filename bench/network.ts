@@ -6,7 +6,7 @@
 import { spawnSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { REPO, busyboxTar, median, report, sh, startBerth, startDocker, timeRun, type Engine } from './lib.js';
+import { REPO, busyboxTar, median, record, report, sh, startEngines, timeRun, type Engine } from './lib.js';
 
 const DURATION_S = Number(process.env.BENCH_SECONDS ?? 8);
 const CONNECTIONS = 32;
@@ -59,8 +59,7 @@ async function waitHttp(port: number): Promise<void> {
 async function main(): Promise<void> {
   ensureWrk();
   const tar = await serverImageTar();
-  const berth = await startBerth();
-  const docker = await startDocker({ iptables: true });
+  const [berth, docker] = await startEngines({ iptables: true });
   const engines = [berth, docker];
   const ports: Record<string, number> = { berth: 18901, docker: 18902 };
   try {
@@ -74,6 +73,8 @@ async function main(): Promise<void> {
     const rps = (n: string) => median(loads[n]!.map((l) => l.rps));
     const p99 = (n: string) => median(loads[n]!.map((l) => l.p99ms));
     console.log(`published port, ${CONNECTIONS} connections × ${DURATION_S} s × ${ROUNDS} rounds (median)`);
+    record({ work: 'published port requests/s', berth: rps('berth'), docker: rps('docker'), unit: 'req/s', target: 1, higherIsBetter: true });
+    record({ work: 'published port p99 latency', berth: p99('berth'), docker: p99('docker'), unit: 'ms', target: 1 });
     console.log(`  requests/s       berth ${rps('berth').toFixed(0).padStart(8)}   docker ${rps('docker').toFixed(0).padStart(8)}   ratio ${(rps('berth') / rps('docker')).toFixed(2)}×  (target ≥ 1×: ${rps('berth') >= rps('docker') ? 'met' : 'NOT met'})`);
     console.log(`  p99 latency      berth ${p99('berth').toFixed(2).padStart(8)} ms docker ${p99('docker').toFixed(2).padStart(8)} ms ratio ${(p99('berth') / p99('docker')).toFixed(2)}×  (target ≤ 1×: ${p99('berth') <= p99('docker') ? 'met' : 'NOT met'})`);
     for (const e of engines) cli(e, ['rm', '-f', 'srv']);

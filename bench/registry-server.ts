@@ -7,7 +7,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
-import { median, REPO, sh } from './lib.js';
+import { median, record, REPO, sh } from './lib.js';
 import { startDistribution, stopChild, waitUp } from '../test/support/distribution.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -140,6 +140,7 @@ async function main(): Promise<void> {
       const br = median(b.map((r) => r.rps));
       const dr = median(d.map((r) => r.rps));
       const ratio = br / dr;
+      record({ work: `registry server ${label}`, berth: br, docker: dr, unit: 'req/s', target: TARGET, higherIsBetter: true });
       const mb = (rs: WrkResult[]): string => (what === 'blob' ? `  ${(median(rs.map((r) => r.bytesPerSec)) / 1024 ** 2).toFixed(0).padStart(5)} MiB/s` : '');
       console.log(
         `  ${label.padEnd(24)} berth ${br.toFixed(0).padStart(7)} req/s${mb(b)}   distribution ${dr.toFixed(0).padStart(7)} req/s${mb(d)}   ratio ${ratio.toFixed(2)}×  (target ≥ ${TARGET}×: ${ratio >= TARGET ? 'met' : 'NOT met'})`,

@@ -1,13 +1,12 @@
 // Scenario 1 (foundation): `run --rm busybox true` end to end through each engine's own CLI,
 // alternating engines; plus berthd's idle memory and what each running container adds.
-import { busyboxTar, importImage, median, pidsByCmd, report, rssKiB, startBerth, startDocker, timeRun, type Engine } from './lib.js';
+import { busyboxTar, importImage, median, pidsByCmd, record, report, rssKiB, startEngines, timeRun, type Engine } from './lib.js';
 
 const N = Number(process.env.BENCH_RUNS ?? 15);
 
 async function main(): Promise<void> {
   const tar = busyboxTar();
-  const berth = await startBerth();
-  const docker = await startDocker();
+  const [berth, docker] = await startEngines();
   try {
     for (const e of [berth, docker]) importImage(e, tar, 'busybox:latest');
     for (const e of [berth, docker]) timeRun(e, ['run', '--rm', 'busybox', 'true']); // warm-up
@@ -30,6 +29,8 @@ function memory(berth: Engine, docker: Engine): void {
   for (const e of [berth, docker]) for (let i = 0; i < K; i++) timeRun(e, ['run', '-d', 'busybox', 'sleep', '600']);
   const shim = median(pidsByCmd(/berth-shim/).map(rssKiB));
   const dshim = median(pidsByCmd(/containerd-shim/).map(rssKiB));
+  record({ work: 'idle daemon memory', berth: idle(berth) / 1024, docker: idle(docker) / 1024, unit: 'MiB' });
+  record({ work: 'monitor per running container', berth: shim / 1024, docker: dshim / 1024, unit: 'MiB' });
   console.log(`monitor per running container      berth ${mib(shim).padStart(10)}   docker ${mib(dshim).padStart(10)} (median RSS of berth-shim vs containerd-shim-runc-v2; target ≤ 3 MiB)`);
 }
 
