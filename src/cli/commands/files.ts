@@ -1,7 +1,6 @@
 // Files in and out of containers: cp, export, diff, commit — the docker CLI's behaviour, messages and
 // copy rules (docker/cli cp.go with moby/go-archive's CopyTo/PrepareArchiveCopy on this side; the
 // daemon's archive API on the other).
-import { spawn } from 'node:child_process';
 import { createWriteStream, promises as fs, type Stats } from 'node:fs';
 import path from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
@@ -21,6 +20,7 @@ import {
   preserveTrailingDotOrSeparator,
   splitPathDirEntry,
 } from '../../lib/copypath.js';
+import { startProcess } from '../../lib/exec.js';
 import { humanSize } from '../../lib/units.js';
 import { StatusError, writeOut, type CommandSpec, type Context } from '../command.js';
 import type { ParsedFlags } from '../flags.js';
@@ -201,7 +201,7 @@ async function untarLocal(content: Readable, dstDir: string, keepOwners: boolean
     return { ...h, name, uname: '', gname: '', pax: undefined };
   });
   const argv = ['tar', '-x', '-f', '-', '-C', dstDir, '-p', keepOwners ? '--same-owner' : '--no-same-owner', '--numeric-owner'];
-  const child = spawn(argv[0]!, argv.slice(1), { stdio: ['pipe', 'ignore', 'pipe'] });
+  const child = startProcess(argv[0]!, argv.slice(1), { stdio: ['pipe', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (d) => (stderr += String(d)));
   child.stdin.on('error', () => undefined);
@@ -289,7 +289,7 @@ async function copyInfoSourcePath(p: string, followLink: boolean): Promise<CopyI
 function tarResource(info: CopyInfo): Readable {
   const { dir, base } = splitPathDirEntry(info.path);
   const argv = ['tar', '-c', '-f', '-', '-C', dir, '--numeric-owner', '--', base];
-  const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = startProcess(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (d) => (stderr += String(d)));
   const out = new PassThrough();

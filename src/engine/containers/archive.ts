@@ -13,14 +13,13 @@
 //
 // A stopped container's rootfs is not mounted: its snapshot is borrowed (mounted for the operation);
 // a start meanwhile runs on the same mount, a removal waits for the operation to end.
-import { spawn } from 'node:child_process';
 import { promises as fs, type BigIntStats } from 'node:fs';
 import path from 'node:path';
 import { PassThrough, Readable, type Writable } from 'node:stream';
 import * as tarStream from 'tar-stream';
 import { GoMode, goBase, goFileMode, goModeHas, preserveTrailingDotOrSeparator } from '../../lib/copypath.js';
 import { InvalidParameter, NotFound, SystemError } from '../../lib/errors.js';
-import { CommandError } from '../../lib/exec.js';
+import { CommandError, startProcess } from '../../lib/exec.js';
 import type { EventsService } from '../events.js';
 import { decompressed } from '../snapshots/layers.js';
 import type { Snapshotter } from '../snapshots/snapshotter.js';
@@ -186,7 +185,7 @@ interface HelperBind {
  * Run busybox `args` chrooted into `rootfs` in a private mount namespace, with `binds` bound in first.
  * stdin/stdout are pipes; failure rejects `exited` with the helper's stderr.
  */
-function spawnHelper(rootfs: string, binds: HelperBind[], args: string[]): { child: ReturnType<typeof spawn>; exited: Promise<void> } {
+function spawnHelper(rootfs: string, binds: HelperBind[], args: string[]): { child: ReturnType<typeof startProcess>; exited: Promise<void> } {
   const script = [
     'set -e',
     'r=$1; shift',
@@ -204,7 +203,7 @@ function spawnHelper(rootfs: string, binds: HelperBind[], args: string[]): { chi
   ].join('\n');
   const bindArgs = binds.flatMap((b) => [b.source, b.destination, b.readOnly ? 'ro' : 'rw']);
   const argv = ['unshare', '--mount', '--propagation', 'private', '--', 'sh', '-c', script, 'berth-archive', rootfs, ...bindArgs, '--', ...args];
-  const child = spawn(argv[0]!, argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = startProcess(argv[0]!, argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (d) => (stderr += String(d)));
   child.stdin!.on('error', () => undefined);
@@ -553,7 +552,7 @@ export interface Archive {
   abort: () => void;
 }
 
-function abortHelper(child: ReturnType<typeof spawn>, out: PassThrough): void {
+function abortHelper(child: ReturnType<typeof startProcess>, out: PassThrough): void {
   child.kill('SIGKILL');
   out.destroy();
 }
