@@ -1,9 +1,9 @@
 // Starting the embedded daemon when the default socket has nobody listening: berthd runs detached in
 // the background, its output appended to /run/berth/berthd.log, and the client polls /_ping until it
 // answers.
-import { spawn } from 'node:child_process';
 import { mkdirSync, openSync, closeSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { startProcess } from '../lib/exec.js';
 import { ConnectionError } from './errors.js';
 
 export const DAEMON_LOG = '/run/berth/berthd.log';
@@ -21,7 +21,7 @@ export function spawnDaemon(): { exited: boolean } {
   const state = { exited: false };
   const log = openSync(DAEMON_LOG, 'a');
   try {
-    const child = spawn(process.execPath, [daemonEntry()], {
+    const child = startProcess(process.execPath, [daemonEntry()], {
       detached: true,
       stdio: ['ignore', log, log],
     });

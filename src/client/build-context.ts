@@ -2,7 +2,6 @@
 // Dockerfile or the .dockerignore itself), as a tar. Against berthd the directory is synced instead:
 // the file list (type, mode, size, mtime) goes first and only the entries berthd lacks follow
 // (engine/builder/contexts.ts); a daemon without that endpoint (dockerd) gets the whole tar.
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream, promises as fs } from 'node:fs';
 import os from 'node:os';
@@ -10,7 +9,7 @@ import path from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import type * as tarStream from 'tar-stream';
 import { dockerignore } from '../lib/dockerignore.js';
-import { run } from '../lib/exec.js';
+import { run, startProcess } from '../lib/exec.js';
 import type { ContextEntry } from '../api/build-context.js';
 import type { EngineClient } from './engine.js';
 import { ApiError } from './errors.js';
@@ -39,7 +38,7 @@ export async function contextEntries(dir: string, keep: Set<string>): Promise<Co
 
 /** GNU tar packs the listed paths (fast for thousands of small files); its output is the request body. */
 export function tarPaths(dir: string, paths: string[]): Readable {
-  const child = spawn('tar', ['-C', dir, '-c', '--no-recursion', '--null', '-T', '-', '-f', '-'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = startProcess('tar', ['-C', dir, '-c', '--no-recursion', '--null', '-T', '-', '-f', '-'], { stdio: ['pipe', 'pipe', 'inherit'] });
   child.stdin.end(paths.map((p) => p + '\0').join(''));
   // Taken at once: a child's stdout nobody reads yet loses its data when the child exits first.
   const out = new PassThrough({ highWaterMark: 1 << 20 });

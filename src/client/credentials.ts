@@ -1,10 +1,10 @@
 // Registry credentials shared with the docker CLI: ~/.docker/config.json (or $DOCKER_CONFIG), its `auths`
 // (base64 "user:password"), and `credsStore` / `credHelpers` through docker-credential-<name> helpers
 // (the docker-credential-helpers protocol: get/store/erase on stdin and stdout).
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { runProcessSync } from '../lib/exec.js';
 
 export const DOCKER_HUB_SERVER = 'https://index.docker.io/v1/';
 
@@ -59,7 +59,7 @@ function helperFor(cfg: ConfigFile, key: string): string | undefined {
 }
 
 function callHelper(helper: string, action: 'get' | 'store' | 'erase', input: string): string {
-  const r = spawnSync(`docker-credential-${helper}`, [action], { input, encoding: 'utf8' });
+  const r = runProcessSync(`docker-credential-${helper}`, [action], { input, encoding: 'utf8' });
   if (r.error) throw new Error(`docker-credential-${helper}: ${r.error.message} (is the credential helper installed?)`);
   if (r.status !== 0) {
     const msg = (r.stdout || r.stderr).trim();

@@ -1,6 +1,6 @@
 // The one wrapper through which every external program (runc, mount, tar, ip, ...) is run:
 // it records argv and stderr and turns failure into a typed error naming the command.
-import { spawn, type SpawnOptions } from 'node:child_process';
+import { spawn, spawnSync, type SpawnOptions } from 'node:child_process';
 import { SystemError } from './errors.js';
 
 export class CommandError extends SystemError {
@@ -53,3 +53,18 @@ export function run(argv: string[], opts: RunOptions = {}): Promise<RunResult> {
     else child.stdin!.end();
   });
 }
+
+/**
+ * Start a program whose stdio the caller streams or hands over (tar pipes, a detached monitor, the
+ * daemon the CLI auto-starts): node's `spawn`, same arguments and overloads, so the child's stream
+ * types follow the stdio given. Here rather than at each call site so that every external program
+ * still starts in this one module (DESIGN.md), where argv can be recorded or sandboxed later.
+ */
+export const startProcess: typeof spawn = ((command: string, args: readonly string[], options: SpawnOptions) =>
+  spawn(command, args, options)) as typeof spawn;
+
+/**
+ * Run a program to completion synchronously (a credential helper, a `command -v` probe): node's
+ * `spawnSync`, same arguments and overloads. Only for short programs where blocking is the point.
+ */
+export const runProcessSync: typeof spawnSync = ((...args: Parameters<typeof spawnSync>) => spawnSync(...args)) as typeof spawnSync;

@@ -1,17 +1,17 @@
 // gzip (and zstd) for layers. pigz (Debian's `pigz`) compresses on every core and decompresses ~1.4× faster than zlib
 // on this kind of machine, so it is used when installed; Node's zlib otherwise. Either way the result is
 // a plain gzip stream, and a failure (a corrupt archive) ends the output stream with an error.
-import { spawn, spawnSync } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { PassThrough, Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip, createGzip, constants } from 'node:zlib';
+import { runProcessSync, startProcess } from './exec.js';
 
 let pigzPath: string | null | undefined;
 
 function pigz(): string | null {
   if (pigzPath === undefined) {
-    const r = spawnSync('sh', ['-c', 'command -v pigz'], { encoding: 'utf8' });
+    const r = runProcessSync('sh', ['-c', 'command -v pigz'], { encoding: 'utf8' });
     pigzPath = r.status === 0 ? r.stdout.trim() : null;
   }
   return pigzPath;
@@ -33,7 +33,7 @@ export function bunzip2Stream(src: Readable): Readable {
 }
 
 function decompressWith(program: string, what: string, src: Readable, aptPackage = program): Readable {
-  const r = spawnSync('sh', ['-c', `command -v ${program}`], { encoding: 'utf8' });
+  const r = runProcessSync('sh', ['-c', `command -v ${program}`], { encoding: 'utf8' });
   if (r.status !== 0) {
     const out = new PassThrough();
     out.destroy(new Error(`${what} and the ${program} program is not installed (apt-get install ${aptPackage})`));
@@ -44,7 +44,7 @@ function decompressWith(program: string, what: string, src: Readable, aptPackage
 
 /** Run pigz as a filter: src → pigz argv → the returned stream (errors, incl. a non-zero exit, end it). */
 function throughPigz(bin: string, args: string[], src: Readable): Readable {
-  const child = spawn(bin, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = startProcess(bin, args, { stdio: ['pipe', 'pipe', 'pipe'] });
   const out = new PassThrough({ highWaterMark: 1 << 20 });
   let stderr = '';
   child.stderr.on('data', (d) => (stderr += String(d)));

@@ -1,12 +1,10 @@
 // Files in and out of containers: cp, export, diff, commit — the docker CLI's behaviour, messages and
 // copy rules (docker/cli cp.go with moby/go-archive's CopyTo/PrepareArchiveCopy on this side; the
 // daemon's archive API on the other).
-import { spawn } from 'node:child_process';
 import { createWriteStream, promises as fs, type Stats } from 'node:fs';
 import path from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import * as tarStream from 'tar-stream';
 import { copyStream } from '../../lib/stdcopy.js';
 import { familiarName, parseNormalizedNamed, tagNameOnly } from '../../image-spec/reference.js';
 import {
@@ -17,10 +15,11 @@ import {
   goClean,
   goModeHas,
   hasTrailingSeparator,
-  nameRebaser,
   preserveTrailingDotOrSeparator,
   splitPathDirEntry,
 } from '../../lib/copypath.js';
+import { startProcess } from '../../lib/exec.js';
+import { escapesDestination, extractLinkName, extractName, rebaseArchive, rewriteTar } from '../../lib/tar-rewrite.js';
 import { humanSize } from '../../lib/units.js';
 import { StatusError, writeOut, type CommandSpec, type Context } from '../command.js';
 import type { ParsedFlags } from '../flags.js';
@@ -115,43 +114,6 @@ async function validateOutputPath(p: string): Promise<void> {
   if (st && !st.isDirectory() && !st.isFile()) throw new StatusError(`invalid output path: ${JSON.stringify(p)} must be a directory or a regular file`, 1);
 }
 
-/** A tar stream rewritten entry by entry (null drops an entry); `check` may refuse one. */
-function rewriteTar(src: Readable, map: (h: tarStream.Header) => Promise<Parameters<tarStream.Pack['entry']>[0] | null>): Readable {
-  const extract = tarStream.extract();
-  const pack = tarStream.pack();
-  const out = new PassThrough();
-  const fail = (e: Error) => out.destroy(e);
-  extract.on('entry', (h, body, next) => {
-    map(h).then(
-      (header) => {
-        if (!header) {
-          body.on('end', () => next());
-          body.resume();
-          return;
-        }
-        body.pipe(pack.entry(header, (err) => next(err ?? undefined)));
-      },
-      (e: Error) => {
-        body.resume();
-        extract.destroy(e);
-      },
-    );
-  });
-  extract.on('finish', () => pack.finalize());
-  extract.on('error', fail);
-  src.on('error', fail);
-  pack.on('error', fail);
-  src.pipe(extract);
-  pack.pipe(out);
-  return out;
-}
-
-/** archive.RebaseArchiveEntries. */
-function rebaseArchive(src: Readable, oldBase: string, newBase: string): Readable {
-  const rebase = nameRebaser(oldBase, newBase);
-  return rewriteTar(src, async (h) => ({ ...h, name: rebase(h.name), linkname: h.type === 'link' && h.linkname ? rebase(h.linkname) : h.linkname }));
-}
-
 /** archive.PrepareArchiveCopy: where to extract, and the archive renamed for the destination. */
 function prepareArchiveCopy(src: Readable, srcInfo: CopyInfo, dstInfo: CopyInfo): { dstDir: string; content: Readable } {
   const { dir: dstDir, base: dstBase } = splitPathDirEntry(dstInfo.path);
@@ -186,14 +148,14 @@ async function copyInfoDestinationPath(p: string): Promise<CopyInfo> {
 /** Extract a tar from a container into a local directory, with docker's checks (nothing outside the
  *  directory, no directory replaced by a file or the reverse); owners kept only with -a. */
 async function untarLocal(content: Readable, dstDir: string, keepOwners: boolean): Promise<void> {
-  const checked = rewriteTar(content, async (h) => {
-    const name = path.posix.normalize(h.name).replace(/^\/+/, '').replace(/\/$/, '');
+  const { out: checked } = rewriteTar(content, async (h) => {
+    const name = extractName(h.name);
     if (name === '.' || name === '') return null;
-    if (name === '..' || name.startsWith('../')) throw new StatusError(`${JSON.stringify(h.name)} is outside of ${JSON.stringify(dstDir)}`, 1);
+    if (escapesDestination(name)) throw new StatusError(`${JSON.stringify(h.name)} is outside of ${JSON.stringify(dstDir)}`, 1);
     const target = path.join(dstDir, name);
     if (h.type === 'link') {
-      const link = path.posix.normalize(h.linkname ?? '').replace(/^\/+/, '');
-      if (link === '..' || link.startsWith('../')) throw new StatusError(`invalid hardlink ${JSON.stringify(path.join(dstDir, link))} -> ${JSON.stringify(h.name)}`, 1);
+      const link = extractLinkName(h.linkname);
+      if (escapesDestination(link)) throw new StatusError(`invalid hardlink ${JSON.stringify(path.join(dstDir, link))} -> ${JSON.stringify(h.name)}`, 1);
     }
     const existing = await fs.lstat(target).catch(() => undefined);
     if (existing?.isDirectory() && h.type !== 'directory') throw new StatusError(`cannot overwrite directory ${JSON.stringify(target)} with non-directory ${JSON.stringify(dstDir)}`, 1);
@@ -201,7 +163,7 @@ async function untarLocal(content: Readable, dstDir: string, keepOwners: boolean
     return { ...h, name, uname: '', gname: '', pax: undefined };
   });
   const argv = ['tar', '-x', '-f', '-', '-C', dstDir, '-p', keepOwners ? '--same-owner' : '--no-same-owner', '--numeric-owner'];
-  const child = spawn(argv[0]!, argv.slice(1), { stdio: ['pipe', 'ignore', 'pipe'] });
+  const child = startProcess(argv[0]!, argv.slice(1), { stdio: ['pipe', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (d) => (stderr += String(d)));
   child.stdin.on('error', () => undefined);
@@ -289,7 +251,7 @@ async function copyInfoSourcePath(p: string, followLink: boolean): Promise<CopyI
 function tarResource(info: CopyInfo): Readable {
   const { dir, base } = splitPathDirEntry(info.path);
   const argv = ['tar', '-c', '-f', '-', '-C', dir, '--numeric-owner', '--', base];
-  const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = startProcess(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (d) => (stderr += String(d)));
   const out = new PassThrough();

@@ -13,14 +13,13 @@
 //
 // A stopped container's rootfs is not mounted: its snapshot is borrowed (mounted for the operation);
 // a start meanwhile runs on the same mount, a removal waits for the operation to end.
-import { spawn } from 'node:child_process';
 import { promises as fs, type BigIntStats } from 'node:fs';
 import path from 'node:path';
 import { PassThrough, Readable, type Writable } from 'node:stream';
-import * as tarStream from 'tar-stream';
 import { GoMode, goBase, goFileMode, goModeHas, preserveTrailingDotOrSeparator } from '../../lib/copypath.js';
 import { InvalidParameter, NotFound, SystemError } from '../../lib/errors.js';
-import { CommandError } from '../../lib/exec.js';
+import { CommandError, startProcess } from '../../lib/exec.js';
+import { cleanHeader, escapesDestination, extractLinkName, extractName, rebaseEntryName, rewriteTar, stripDotSlash } from '../../lib/tar-rewrite.js';
 import type { EventsService } from '../events.js';
 import { decompressed } from '../snapshots/layers.js';
 import type { Snapshotter } from '../snapshots/snapshotter.js';
@@ -31,6 +30,9 @@ import { changes, type Change } from '../snapshots/diff.js';
 import { commitContainer, type CommitOptions } from './commit.js';
 import type { ContainerRecord } from './record.js';
 import type { ContainersService } from './service.js';
+
+/** The rewritten archives' buffer: 1 MiB between the helper's tar and the HTTP response. */
+const ARCHIVE_BUFFER = { highWaterMark: 1 << 20 };
 
 /** Something mounted into the container at `destination` from the host path `source`. */
 export interface ContainerMount {
@@ -186,7 +188,7 @@ interface HelperBind {
  * Run busybox `args` chrooted into `rootfs` in a private mount namespace, with `binds` bound in first.
  * stdin/stdout are pipes; failure rejects `exited` with the helper's stderr.
  */
-function spawnHelper(rootfs: string, binds: HelperBind[], args: string[]): { child: ReturnType<typeof spawn>; exited: Promise<void> } {
+function spawnHelper(rootfs: string, binds: HelperBind[], args: string[]): { child: ReturnType<typeof startProcess>; exited: Promise<void> } {
   const script = [
     'set -e',
     'r=$1; shift',
@@ -204,7 +206,7 @@ function spawnHelper(rootfs: string, binds: HelperBind[], args: string[]): { chi
   ].join('\n');
   const bindArgs = binds.flatMap((b) => [b.source, b.destination, b.readOnly ? 'ro' : 'rw']);
   const argv = ['unshare', '--mount', '--propagation', 'private', '--', 'sh', '-c', script, 'berth-archive', rootfs, ...bindArgs, '--', ...args];
-  const child = spawn(argv[0]!, argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = startProcess(argv[0]!, argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (d) => (stderr += String(d)));
   child.stdin!.on('error', () => undefined);
@@ -219,66 +221,6 @@ function spawnHelper(rootfs: string, binds: HelperBind[], args: string[]): { chi
   exited.catch(() => undefined);
   return { child, exited };
 }
-
-type TarHeader = Parameters<tarStream.Pack['entry']>[0];
-
-/** A tar stream rewritten entry by entry: `map` returns the new header (or null to drop the entry). */
-function rewriteTar(src: Readable, map: (h: tarStream.Header) => TarHeader | null | Promise<TarHeader | null>): { out: PassThrough; done: Promise<void> } {
-  const extract = tarStream.extract();
-  const pack = tarStream.pack();
-  const out = new PassThrough({ highWaterMark: 1 << 20 });
-  const done = new Promise<void>((resolve, reject) => {
-    const fail = (e: Error) => {
-      out.destroy(e);
-      reject(e);
-    };
-    extract.on('entry', (h, body, next) => {
-      Promise.resolve(map(h)).then(
-        (header) => {
-          if (!header) {
-            body.on('end', () => next());
-            body.resume();
-            return;
-          }
-          const entry = pack.entry(header, (err) => next(err ?? undefined));
-          body.pipe(entry);
-        },
-        (e: Error) => {
-          body.resume();
-          extract.destroy(e);
-        },
-      );
-    });
-    extract.on('finish', () => pack.finalize());
-    extract.on('error', fail);
-    src.on('error', fail);
-    pack.on('error', fail);
-    pack.on('end', resolve);
-  });
-  done.catch(() => undefined);
-  src.pipe(extract);
-  pack.pipe(out);
-  return { out, done };
-}
-
-/** A header with owners numeric only and the fields tar-stream re-derives left out. */
-function cleanHeader(h: tarStream.Header, name: string, linkname?: string): TarHeader {
-  return {
-    // Directories end in "/", as Go's archive/tar (and so dockerd) names them.
-    name: h.type === 'directory' && !name.endsWith('/') ? name + '/' : name,
-    mode: h.mode,
-    uid: h.uid,
-    gid: h.gid,
-    size: h.type === 'file' || h.type === 'contiguous-file' ? h.size : 0,
-    mtime: h.mtime,
-    type: h.type === 'contiguous-file' ? 'file' : h.type,
-    linkname: linkname ?? h.linkname,
-    devmajor: h.devmajor,
-    devminor: h.devminor,
-  };
-}
-
-const stripDotSlash = (n: string) => n.replace(/^\.\/?/, '').replace(/\/$/, '');
 
 export class ContainerFilesService {
   /**
@@ -421,17 +363,13 @@ export class ContainerFilesService {
       const binds = await this.helperBinds(view, await this.mountsOf(rec));
       const { child, exited } = spawnHelper(view.rootfs, binds, ['tar', '-c', '-f', '-', '-C', sourceDir, sourceBase]);
       child.stdin!.end();
-      const rebase = (name: string): string => {
-        const rel = name === sourceBase ? '' : name.slice(sourceBase.length + 1);
-        if (rebaseName === '/') return '/' + rel;
-        return rel ? `${rebaseName}/${rel}` : rebaseName;
-      };
+      const rebase = rebaseEntryName(sourceBase, rebaseName);
       const { out, done: rewritten } = rewriteTar(child.stdout!, (h) => {
         const name = sourceBase === '.' ? '.' + (stripDotSlash(h.name) ? '/' + stripDotSlash(h.name) : '') : stripDotSlash(h.name);
         if (isHelperPath(path.posix.join(sourceDir, name))) return null;
         const link = h.type === 'link' && h.linkname ? rebase(sourceBase === '.' ? './' + stripDotSlash(h.linkname) : stripDotSlash(h.linkname)) : undefined;
         return cleanHeader(h, rebase(name), link);
-      });
+      }, ARCHIVE_BUFFER);
       const done = Promise.all([exited, rewritten]).then(() => undefined);
       done.catch((e: Error) => out.destroy(e)).finally(() => void release());
       this.emit(rec, 'archive-path');
@@ -484,13 +422,13 @@ export class ContainerFilesService {
     const madeLinks = new Map<string, string>();
     const place = async (p: string) => path.posix.join(await view.resolve(path.posix.dirname(p), true, madeLinks), path.posix.basename(p));
     const { out, done: rewritten } = rewriteTar(src, async (h) => {
-      const name = path.posix.normalize(h.name).replace(/^\/+/, '').replace(/\/$/, '');
+      const name = extractName(h.name);
       if (name === '.' || name === '') return null; // the destination itself is left as it is
-      if (name === '..' || name.startsWith('../')) throw (failure = new InvalidParameter(`${JSON.stringify(h.name)} is outside of ${JSON.stringify(dest)}`));
+      if (escapesDestination(name)) throw (failure = new InvalidParameter(`${JSON.stringify(h.name)} is outside of ${JSON.stringify(dest)}`));
       let linkname: string | undefined;
       if (h.type === 'link') {
-        const link = path.posix.normalize(h.linkname ?? '').replace(/^\/+/, '');
-        if (link === '..' || link.startsWith('../')) throw (failure = new InvalidParameter(`invalid hardlink ${JSON.stringify(path.posix.join(dest, link))} -> ${JSON.stringify(h.name)}`));
+        const link = extractLinkName(h.linkname);
+        if (escapesDestination(link)) throw (failure = new InvalidParameter(`invalid hardlink ${JSON.stringify(path.posix.join(dest, link))} -> ${JSON.stringify(h.name)}`));
         linkname = (await place(path.posix.join(dest, link))).slice(1);
       }
       const target = await place(path.posix.join(dest, name));
@@ -506,7 +444,7 @@ export class ContainerFilesService {
       const header = cleanHeader(h, target.slice(1), linkname);
       if (o.owner) Object.assign(header, o.owner);
       return header;
-    });
+    }, ARCHIVE_BUFFER);
     const { child, exited } = spawnHelper(view.rootfs, binds, ['tar', '-x', '--numeric-owner', '-f', '-', '-C', '/']);
     out.pipe(child.stdin!);
     // A refused entry or a broken upload stops the helper where it is (what it wrote before stays, as with dockerd).
@@ -530,7 +468,7 @@ export class ContainerFilesService {
         const name = stripDotSlash(h.name);
         if (!name || isHelperPath('/' + name)) return null;
         return cleanHeader(h, name, h.type === 'link' ? stripDotSlash(h.linkname ?? '') : undefined);
-      });
+      }, ARCHIVE_BUFFER);
       const done = Promise.all([exited, rewritten]).then(() => undefined);
       done.catch((e: Error) => out.destroy(e)).finally(() => void release());
       this.emit(rec, 'export');
@@ -553,7 +491,7 @@ export interface Archive {
   abort: () => void;
 }
 
-function abortHelper(child: ReturnType<typeof spawn>, out: PassThrough): void {
+function abortHelper(child: ReturnType<typeof startProcess>, out: PassThrough): void {
   child.kill('SIGKILL');
   out.destroy();
 }

@@ -1,6 +1,6 @@
 // The container record: what berthd keeps on disk for each container, one JSON file written atomically.
 import type { ContainerConfig, EndpointSettings, HostConfig } from '../../api/types.js';
-import type { PortMapping } from '../networks/firewall.js';
+import type { SandboxRecord } from '../networks/container.js';
 import type { HealthState } from './health.js';
 import type { MountPointRecord } from '../volumes/mounts.js';
 
@@ -44,15 +44,8 @@ export interface ContainerRecord {
   mounts?: MountPointRecord[];
 }
 
-export interface SandboxRecord {
-  /** The network namespace's path ('' for --network host). */
-  key: string;
-  /** Joined another container's sandbox (--network container:…): not ours to remove. */
-  shared?: boolean;
-  /** Per network name: the interface inside and the host end of its veth pair. */
-  interfaces: Record<string, { name: string; hostName: string; requestedMac?: string }>;
-  ports: PortMapping[];
-}
+/** Kept by the networks service, which declares it (networks/container.ts). */
+export type { SandboxRecord };
 
 export const ZERO_TIME = '0001-01-01T00:00:00Z';
 

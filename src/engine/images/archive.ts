@@ -8,12 +8,22 @@ import { PassThrough, Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import * as tarStream from 'tar-stream';
 import { InvalidParameter, messageOf } from '../../lib/errors.js';
-import type { BlobInfo } from '../../content/store.js';
+import type { BlobInfo, ContentStore } from '../../content/store.js';
 import { familiarName, familiarString, normalizedString, parseImageReference, type Reference } from '../../image-spec/reference.js';
-import { digestOf, type ImagesService } from './service.js';
+import { sha256 } from '../../image-spec/digest.js';
+import type { LayerStore } from '../snapshots/layers.js';
 import { parseImageIndex, parseImageManifest, parseSaveManifest, readImageConfig } from './config.js';
-import type { LayerRef, StoredImage } from './store.js';
+import type { ImageStore, LayerRef, StoredImage } from './store.js';
 import { MEDIA } from '../../image-spec/media-types.js';
+
+/** What loading and saving archives needs of the images service: its stores and the one way an image
+ *  is recorded. Narrow, so that this module does not import the service that calls it. */
+export interface ImageArchiveBackend {
+  readonly content: ContentStore;
+  readonly store: ImageStore;
+  readonly layers: LayerStore;
+  recordImage(img: Omit<StoredImage, 'lastTagTime'>, refs: Reference[]): Promise<void>;
+}
 
 const SMALL_FILES = new Set(['manifest.json', 'index.json', 'repositories', 'oci-layout']);
 const OCI_MANIFEST = MEDIA.ociManifest;
@@ -49,7 +59,7 @@ interface ArchiveContents {
 
 const clean = (p: string) => path.posix.normalize(p.replace(/^\.?\/+/, ''));
 
-async function readArchive(svc: ImagesService, src: Readable): Promise<ArchiveContents> {
+async function readArchive(svc: ImageArchiveBackend, src: Readable): Promise<ArchiveContents> {
   const c: ArchiveContents = { small: new Map(), blobs: new Map(), links: new Map(), added: new Set() };
   const extract = tarStream.extract();
   let currentPut: Promise<unknown> = Promise.resolve();
@@ -98,7 +108,7 @@ function nodeStreamOf(entry: Readable): Readable {
 }
 
 /** Keep an archive entry: small index files in memory, blobs in the content store. */
-async function storeEntry(svc: ImagesService, c: ArchiveContents, entry: Readable & { header: tarStream.Header }): Promise<void> {
+async function storeEntry(svc: ImageArchiveBackend, c: ArchiveContents, entry: Readable & { header: tarStream.Header }): Promise<void> {
   const name = clean(entry.header.name);
   const type = entry.header.type;
   if (type === 'symlink' || type === 'link') {
@@ -140,7 +150,7 @@ function refFrom(s: string | undefined): Reference[] {
   }
 }
 
-async function imagesFromArchive(svc: ImagesService, c: ArchiveContents): Promise<ArchiveImage[]> {
+async function imagesFromArchive(svc: ImageArchiveBackend, c: ArchiveContents): Promise<ArchiveImage[]> {
   const manifestJson = c.small.get('manifest.json');
   const manifest = manifestJson && parseSaveManifest(manifestJson.toString());
   if (manifest) {
@@ -159,7 +169,7 @@ async function imagesFromArchive(svc: ImagesService, c: ArchiveContents): Promis
   return out;
 }
 
-async function collectOci(svc: ImagesService, d: Descriptor, out: ArchiveImage[], refs?: Reference[]): Promise<void> {
+async function collectOci(svc: ImageArchiveBackend, d: Descriptor, out: ArchiveImage[], refs?: Reference[]): Promise<void> {
   const ann = d.annotations ?? {};
   // ref.name is often just a tag ("latest"); only a full reference ("busybox:1", "a/b") names an image.
   const refName = ann['org.opencontainers.image.ref.name'];
@@ -178,7 +188,7 @@ async function collectOci(svc: ImagesService, d: Descriptor, out: ArchiveImage[]
 }
 
 /** Extract each image's layers (verifying diff IDs), then record it and move its tags. */
-export async function loadArchive(svc: ImagesService, src: Readable, progress?: (line: string) => void): Promise<{ lines: string[]; ids: string[] }> {
+export async function loadArchive(svc: ImageArchiveBackend, src: Readable, progress?: (line: string) => void): Promise<{ lines: string[]; ids: string[] }> {
   const c = await readArchive(svc, src);
   const lines: string[] = [];
   const ids: string[] = [];
@@ -215,7 +225,7 @@ export async function loadArchive(svc: ImagesService, src: Readable, progress?: 
   return { lines, ids };
 }
 
-async function mediaTypeOf(svc: ImagesService, digest: string): Promise<string> {
+async function mediaTypeOf(svc: ImageArchiveBackend, digest: string): Promise<string> {
   for await (const chunk of svc.content.reader(digest)) {
     const b = chunk as Buffer;
     return b[0] === 0x1f && b[1] === 0x8b ? MEDIA.ociLayerGzip : MEDIA.ociLayer;
@@ -227,13 +237,13 @@ function addEntry(pack: tarStream.Pack, name: string, data: Buffer | string): Pr
   return new Promise((resolve, reject) => pack.entry({ name, mtime: new Date(0) }, data, (err) => (err ? reject(err) : resolve())));
 }
 
-async function addBlob(svc: ImagesService, pack: tarStream.Pack, digest: string): Promise<void> {
+async function addBlob(svc: ImageArchiveBackend, pack: tarStream.Pack, digest: string): Promise<void> {
   const size = await svc.content.size(digest);
   const entry = pack.entry({ name: `blobs/sha256/${digest.slice(7)}`, size, mtime: new Date(0) });
   await pipeline(svc.content.reader(digest), entry);
 }
 
-export async function saveArchive(svc: ImagesService, images: { rec: StoredImage; refs: Reference[] }[], out: Writable): Promise<void> {
+export async function saveArchive(svc: ImageArchiveBackend, images: { rec: StoredImage; refs: Reference[] }[], out: Writable): Promise<void> {
   const pack = tarStream.pack();
   const piped = pipeline(pack, out);
   piped.catch(() => undefined);
@@ -253,7 +263,7 @@ export async function saveArchive(svc: ImagesService, images: { rec: StoredImage
       config: { mediaType: OCI_CONFIG, digest: rec.id, size: await svc.content.size(rec.id) },
       layers: rec.layers.map((l) => ({ mediaType: l.mediaType, digest: l.digest, size: l.size })),
     });
-    const mdigest = digestOf(manifest);
+    const mdigest = sha256(manifest);
     const msize = Buffer.byteLength(manifest);
     if (!written.has(mdigest)) await addEntry(pack, `blobs/sha256/${mdigest.slice(7)}`, manifest);
     written.add(mdigest);

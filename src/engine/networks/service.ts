@@ -6,7 +6,7 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Conflict, InvalidParameter, NotFound } from '../../lib/errors.js';
 import type { EndpointSettings, HostConfig, NetworkCreateRequest, NetworkInspect, PortBinding } from '../../api/types.js';
-import type { ContainerRecord, SandboxRecord } from '../containers/record.js';
+import type { NetworkedContainer, SandboxRecord } from './container.js';
 import type { EventsService } from '../events.js';
 import { Allocator, Allocator6, contains, contains6, formatCidr, formatCidr6, formatIPv4, formatIPv6, isIPv4, isIPv6, overlaps, overlaps6, parseCidr, parseCidr6, parseIPv4, parseIPv6, pickSubnet, type Cidr, type Cidr6, type UsedSpace } from './ipam.js';
 import { deleteBridge, enableIpForward, ensureBridge, existingAddress, hostAddressSpace, keepForwarding, ownerTag, taggedBridges } from './bridge.js';
@@ -20,9 +20,9 @@ import { labelsMatch, matchesPattern, untilCutoff } from '../../lib/filters.js';
 
 /** What the networks service needs to know of containers (the containers service provides it). */
 export interface ContainerAccess {
-  all(): ContainerRecord[];
-  get(ref: string): ContainerRecord;
-  save(rec: ContainerRecord): Promise<void>;
+  all(): NetworkedContainer[];
+  get(ref: string): NetworkedContainer;
+  save(rec: NetworkedContainer): Promise<void>;
 }
 
 export interface NetworksOptions {
@@ -49,7 +49,7 @@ export class NetworksService {
   private readonly allocators6 = new Map<string, Allocator6>();
   private readonly reservations = new Map<string, Reservation[]>();
   /** Sandboxes of what is not a container (a build's RUN step), by ID: the embedded DNS answers them too. */
-  private readonly transient = new Map<string, ContainerRecord>();
+  private readonly transient = new Map<string, NetworkedContainer>();
   readonly firewall: Firewall;
   private readonly dns: DnsServer;
   private hostResolvers: string[] = [];
@@ -100,7 +100,7 @@ export class NetworksService {
    * their addresses leave the bridge even while a process still holds the namespace, then the namespace's
    * bind mount. Then any veth on one of our bridges, or tagged with our root, that no running container owns.
    */
-  private async removeLeftoverSandboxes(live: ContainerRecord[]): Promise<void> {
+  private async removeLeftoverSandboxes(live: NetworkedContainer[]): Promise<void> {
     const keys = new Set(live.map((rec) => rec.sandbox!.key));
     const dir = path.join(this.o.execRoot, 'netns');
     for (const f of await fs.readdir(dir).catch(() => [] as string[])) {
@@ -164,7 +164,7 @@ export class NetworksService {
   }
 
   /** After a daemon restart: a running container keeps its addresses, ports and names. */
-  private async adopt(rec: ContainerRecord): Promise<void> {
+  private async adopt(rec: NetworkedContainer): Promise<void> {
     for (const [name, ep] of Object.entries(rec.networks ?? {})) {
       const alloc = ep.NetworkID ? this.allocators.get(ep.NetworkID) : undefined;
       if (alloc && ep.IPAddress) {
@@ -335,8 +335,8 @@ export class NetworksService {
   }
 
   /** Running containers with an endpoint on `n`. */
-  private endpointsOn(n: NetworkRecord): { rec: ContainerRecord; ep: EndpointSettings }[] {
-    const out: { rec: ContainerRecord; ep: EndpointSettings }[] = [];
+  private endpointsOn(n: NetworkRecord): { rec: NetworkedContainer; ep: EndpointSettings }[] {
+    const out: { rec: NetworkedContainer; ep: EndpointSettings }[] = [];
     for (const rec of this.o.containers().all()) {
       if (!rec.sandbox) continue;
       if (n.driver === 'host' && rec.hostConfig.NetworkMode === 'host') out.push({ rec, ep: {} });
@@ -445,7 +445,7 @@ export class NetworksService {
    * a default route, published ports and DNS names. Returns the netns path for the OCI spec (undefined
    * for --network host). On failure everything done so far is undone.
    */
-  async attach(rec: ContainerRecord): Promise<string | undefined> {
+  async attach(rec: NetworkedContainer): Promise<string | undefined> {
     const mode = networkMode(rec.hostConfig);
     if (mode === 'host') {
       rec.sandbox = { key: '', interfaces: {}, ports: [] };
@@ -480,7 +480,7 @@ export class NetworksService {
   }
 
   /** Add one network's endpoint to a container's live sandbox. */
-  private async connectEndpoint(rec: ContainerRecord, netName: string): Promise<void> {
+  private async connectEndpoint(rec: NetworkedContainer, netName: string): Promise<void> {
     const ep = rec.networks![netName]!;
     const n = this.store.get(ep.NetworkID || netName);
     const alloc = this.allocators.get(n.id);
@@ -544,7 +544,7 @@ export class NetworksService {
   }
 
   /** Remove one network's endpoint from a live sandbox and give its address back. */
-  private async disconnectEndpoint(rec: ContainerRecord, netName: string, deleteInterface = true): Promise<void> {
+  private async disconnectEndpoint(rec: NetworkedContainer, netName: string, deleteInterface = true): Promise<void> {
     const ep = rec.networks?.[netName];
     const itf = rec.sandbox?.interfaces[netName];
     if (itf && deleteInterface) await removeInterface(itf);
@@ -559,7 +559,7 @@ export class NetworksService {
   }
 
   /** Reserve host ports and add the DNAT mappings to the container's first network address. */
-  private async publish(rec: ContainerRecord): Promise<void> {
+  private async publish(rec: NetworkedContainer): Promise<void> {
     const first = Object.values(rec.networks ?? {}).find((ep) => ep.IPAddress);
     const wanted = portRequests(rec);
     if (!first || !wanted.length) return;
@@ -571,7 +571,7 @@ export class NetworksService {
   }
 
   /** Undo attach: ports, endpoints, sandbox. Safe to call twice and after a partial attach. */
-  async detach(rec: ContainerRecord): Promise<void> {
+  async detach(rec: NetworkedContainer): Promise<void> {
     const held = this.reservations.get(rec.id) ?? [];
     this.reservations.delete(rec.id);
     await Promise.all(held.map((r) => r.close()));
@@ -624,7 +624,7 @@ export class NetworksService {
   // ---- what the container's files need ----
 
   /** The embedded DNS address for a container on a user-defined network, else undefined (host's resolv.conf). */
-  embeddedDns(rec: ContainerRecord): string | undefined {
+  embeddedDns(rec: NetworkedContainer): string | undefined {
     for (const ep of Object.values(rec.networks ?? {})) {
       const n = ep.NetworkID ? this.store.tryGet(ep.NetworkID) : undefined;
       if (n && !isDefaultBridge(n) && n.ipam) return n.ipam.gateway;
@@ -639,7 +639,7 @@ export class NetworksService {
 
   // ---- the embedded DNS's view ----
 
-  private containerAt(ip: string): ContainerRecord | undefined {
+  private containerAt(ip: string): NetworkedContainer | undefined {
     return [...this.o.containers().all(), ...this.transient.values()].find((c) => c.sandbox && Object.values(c.networks ?? {}).some((ep) => ep.IPAddress === ip));
   }
 
@@ -743,7 +743,7 @@ function clearLive(ep: EndpointSettings, requestedMac = ''): void {
 }
 
 /** The names a container answers to on a user-defined network: its name, aliases and short ID. */
-function dnsNames(rec: ContainerRecord, ep: EndpointSettings): string[] {
+function dnsNames(rec: NetworkedContainer, ep: EndpointSettings): string[] {
   return [...new Set([rec.name.slice(1), ...(ep.Aliases ?? []), rec.id.slice(0, 12)])];
 }
 
@@ -782,7 +782,7 @@ interface PortRequest {
 }
 
 /** PortBindings plus, with -P, every exposed port not bound explicitly (onto an ephemeral port). */
-function portRequests(rec: ContainerRecord): PortRequest[] {
+function portRequests(rec: NetworkedContainer): PortRequest[] {
   const out: PortRequest[] = [];
   const bindings: Record<string, PortBinding[] | null> = { ...(rec.hostConfig.PortBindings ?? {}) };
   if (rec.hostConfig.PublishAllPorts) {

@@ -1,9 +1,9 @@
 // Network records shown in Docker's JSON shape (GET /networks/{id}, and each row of GET /networks).
 import type { EndpointSettings, NetworkInspect } from '../../api/types.js';
-import type { ContainerRecord } from '../containers/record.js';
+import type { NetworkedContainer } from './container.js';
 import type { NetworkRecord } from './store.js';
 
-export function networkView(n: NetworkRecord, endpoints: { rec: ContainerRecord; ep: EndpointSettings }[]): NetworkInspect {
+export function networkView(n: NetworkRecord, endpoints: { rec: NetworkedContainer; ep: EndpointSettings }[]): NetworkInspect {
   const containers: NetworkInspect['Containers'] = {};
   for (const { rec, ep } of endpoints) {
     containers[rec.id] = {

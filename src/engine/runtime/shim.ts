@@ -3,12 +3,12 @@
 // its json-file log and its exit code, so containers live on while berthd is down.
 // Protocol: fd 3 carries {"ready":true}, then {"pid":N} or {"error":"..."}; STATE/attach.sock takes
 // a header line: "attach [stdin] [stdout] [stderr]", "resize ROWS COLS", "wait" or "probe".
-import { spawn } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Readable } from 'node:stream';
 import { promises as fs } from 'node:fs';
+import { startProcess } from '../../lib/exec.js';
 import { SystemError } from '../../lib/errors.js';
 import { readJsonIfExists } from '../../lib/fsutil.js';
 
@@ -71,7 +71,7 @@ function shimArgs(o: ShimOptions): string[] {
 /** Spawn a shim; resolves when its attach socket listens (so attaches can be connected before start). */
 export async function spawnShim(o: ShimOptions): Promise<StartedShim> {
   await fs.mkdir(o.stateDir, { recursive: true });
-  const child = spawn(SHIM_BINARY, shimArgs(o), { detached: true, stdio: ['ignore', 'ignore', 'ignore', 'pipe'] });
+  const child = startProcess(SHIM_BINARY, shimArgs(o), { detached: true, stdio: ['ignore', 'ignore', 'ignore', 'pipe'] });
   const sync = child.stdio[3] as Readable;
   const messages = readSyncMessages(sync);
   child.on('error', () => undefined);

@@ -7,12 +7,11 @@
 //   - `layerTar()`: the upper dir as an image layer, whiteouts converted back to the image format
 //     (`.wh.NAME` for a deleted entry, `.wh..wh..opq` in an opaque directory), for `commit` and the builder.
 // Both read the upper dir directly: no mount is needed, so they work on running and stopped containers.
-import { spawn } from 'node:child_process';
 import { promises as fs, type BigIntStats } from 'node:fs';
 import path from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
 import * as tarStream from 'tar-stream';
-import { CommandError, run } from '../../lib/exec.js';
+import { CommandError, run, startProcess } from '../../lib/exec.js';
 
 export const OPAQUE_XATTR = 'trusted.overlay.opaque';
 export const WHITEOUT_PREFIX = '.wh.';
@@ -307,7 +306,7 @@ export async function layerTar(upper: string): Promise<LayerTar> {
     'tar', '-c', '-f', '-', '-C', upper, '--no-recursion', '--null', '-T', '-', '--numeric-owner', '--format=posix',
     '--pax-option=delete=atime,delete=ctime', '--xattrs', '--xattrs-include=security.capability',
   ];
-  const child = spawn(argv[0]!, argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = startProcess(argv[0]!, argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (d) => (stderr += String(d)));
   child.stdin.on('error', () => undefined);

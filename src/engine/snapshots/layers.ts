@@ -3,7 +3,6 @@
 // itself); the same pass hashes the uncompressed stream for the diff ID and spots whiteouts, which
 // are then converted to overlayfs form in one batch: `.wh.NAME` → a 0:0 char device NAME,
 // `.wh..wh..opq` → xattr trusted.overlay.opaque=y on its directory.
-import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
@@ -11,7 +10,7 @@ import { Readable, type Writable } from 'node:stream';
 import { bunzip2Stream, gunzipStream, unxzStream, unzstdStream } from '../../lib/gzip.js';
 import * as tarStream from 'tar-stream';
 import { InvalidParameter } from '../../lib/errors.js';
-import { CommandError, run } from '../../lib/exec.js';
+import { CommandError, run, startProcess } from '../../lib/exec.js';
 import { readJsonIfExists, writeJsonAtomic } from '../../lib/fsutil.js';
 
 export interface LayerInfo {
@@ -261,7 +260,7 @@ interface Untarred {
  *  tar-stream (whiteouts, sizes, unsafe paths) and feed GNU tar, which writes the files. */
 async function untar(src: Readable, dest: string): Promise<Untarred> {
   const argv = ['tar', '-x', '--numeric-owner', '-p', '--xattrs', '--xattrs-include=*', '-C', dest];
-  const tar = spawn(argv[0]!, argv.slice(1), { stdio: ['pipe', 'ignore', 'pipe'] });
+  const tar = startProcess(argv[0]!, argv.slice(1), { stdio: ['pipe', 'ignore', 'pipe'] });
   let stderr = '';
   tar.stderr.on('data', (d) => (stderr += String(d)));
   tar.stdin.on('error', () => undefined); // an early exit is reported through its exit code

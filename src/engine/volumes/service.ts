@@ -10,12 +10,11 @@
 // written.
 import { promises as fs, readFileSync, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
-import type { Volume, VolumeCreateRequest, VolumeListResponse, VolumePruneReport } from '../../api/types.js';
+import type { HostConfig, Volume, VolumeCreateRequest, VolumeListResponse, VolumePruneReport } from '../../api/types.js';
 import { Conflict, InvalidParameter, NotFound, SystemError, messageOf } from '../../lib/errors.js';
 import { CommandError, run } from '../../lib/exec.js';
 import { labelsMatch, matchLabel } from '../../lib/filters.js';
 import type { EventsService } from '../events.js';
-import type { ContainerRecord } from '../containers/record.js';
 import { dirSize } from '../../lib/fsutil.js';
 import { secureJoin } from '../../lib/securejoin.js';
 import {
@@ -36,11 +35,21 @@ import {
 } from './mounts.js';
 import { isMountPoint, VolumeStore, type VolumeRecord } from './store.js';
 
+/** What the volumes service knows of a container: its mount points, the host config they came from
+ *  and whether it runs. The containers service's record has these; declaring them here keeps volumes
+ *  from importing the service that uses it. */
+export interface MountedContainer {
+  id: string;
+  hostConfig: HostConfig;
+  state: { status: string };
+  mounts?: MountPointRecord[];
+}
+
 export interface VolumesOptions {
   root: string;
   events: EventsService;
   /** Every container record (a volume they name is in use). */
-  containers: () => readonly ContainerRecord[];
+  containers: () => readonly MountedContainer[];
 }
 
 /** A mount as the files service (cp, export) needs it: host path, container path. */
@@ -359,7 +368,7 @@ export class VolumesService {
 
   /** dockerd checks the host config again at start (verifyContainerSettings): a `--mount` bind source
    *  removed since create is refused with create's 400, before anything is mounted. */
-  verifyStart(rec: ContainerRecord): void {
+  verifyStart(rec: MountedContainer): void {
     for (const m of rec.hostConfig.Mounts ?? []) validateMountConfig(m, pathExists);
   }
 
@@ -367,7 +376,7 @@ export class VolumesService {
    * At start: the host side of each mount made ready (missing -v sources created, driver mounts made,
    * propagation checked), mount events, and the OCI mounts. Released by release().
    */
-  async setup(rec: ContainerRecord, rootfs: string): Promise<{ mounts: OciMountLike[]; rootfsPropagation?: string }> {
+  async setup(rec: MountedContainer, rootfs: string): Promise<{ mounts: OciMountLike[]; rootfsPropagation?: string }> {
     const mounts = rec.mounts ?? [];
     const held: string[] = [];
     this.held.set(rec.id, held);
@@ -399,7 +408,7 @@ export class VolumesService {
   }
 
   /** At stop: the container lets go of its volumes (the last user of a driver-mounted one unmounts it). */
-  async release(rec: ContainerRecord, events = true): Promise<void> {
+  async release(rec: MountedContainer, events = true): Promise<void> {
     const names = this.held.get(rec.id);
     if (!names) return;
     this.held.delete(rec.id);
@@ -451,7 +460,7 @@ export class VolumesService {
   // ---------------------------------------------------------------- containers: remove
 
   /** `rm -v` (and --rm): the container's anonymous volumes go, unless another container uses them. */
-  async removeAnonymous(rec: ContainerRecord): Promise<void> {
+  async removeAnonymous(rec: MountedContainer): Promise<void> {
     for (const m of rec.mounts ?? []) {
       if (m.Type !== 'volume' || !m.anonymous || !m.Name) continue;
       await this.remove(m.Name).catch((e: unknown) => {
@@ -462,7 +471,7 @@ export class VolumesService {
 
   /** A container's volumes (and the binds it inherited through --volumes-from) as host paths, for cp
    *  and export; its own -v/--mount binds the files service reads from the host config. */
-  hostMounts(rec: ContainerRecord): HostMount[] {
+  hostMounts(rec: MountedContainer): HostMount[] {
     const own = new Set<string>();
     for (const b of rec.hostConfig.Binds ?? []) {
       try {
@@ -487,7 +496,7 @@ function needsMount(v: VolumeRecord): boolean {
   return !!(v.options && (v.options.type || v.options.device));
 }
 
-function volumeNames(rec: ContainerRecord): string[] {
+function volumeNames(rec: MountedContainer): string[] {
   return (rec.mounts ?? []).filter((m) => m.Type === 'volume' && m.Name).map((m) => m.Name!);
 }
 
