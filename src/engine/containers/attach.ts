@@ -3,6 +3,7 @@
 import type { Duplex, Transform } from 'node:stream';
 import type net from 'node:net';
 import { InvalidParameter } from '../../lib/errors.js';
+import { encodeLogEntry, replayLogs, type LogSource } from './log-stream.js';
 
 export interface AttachStreams {
   stdin: boolean;
@@ -94,4 +95,43 @@ export function joinStreams(
     // The request parser may have paused the socket; data queued meanwhile is kept.
     client.resume();
   });
+}
+
+/** POST /containers/{id}/attach's query, on the service side. */
+export interface AttachOptions extends AttachStreams {
+  /** Replay the log first (logs=1). */
+  logs: boolean;
+  /** Then stay attached (stream=1). */
+  stream: boolean;
+  detachKeys?: string;
+}
+
+export interface AttachSession {
+  /** A TTY container's stream goes out raw, any other's multiplexed. */
+  tty: boolean;
+  /** Serve the hijacked client: the log's replay, then the live streams until detach or exit. */
+  run(client: Duplex): Promise<void>;
+}
+
+/** What an attach session needs from the containers service. */
+export interface AttachHost extends LogSource {
+  attach(ref: string, client: Duplex, streams: AttachStreams, detachKeysSpec?: string): Promise<'detached' | 'ended'>;
+}
+
+/** An attach to the container `ref`; an unknown container fails now, before the connection is taken. */
+export function openAttach(host: AttachHost, ref: string, opts: AttachOptions): AttachSession {
+  const rec = host.store.get(ref);
+  const tty = rec.config.Tty ?? false;
+  const streams = { stdin: opts.stdin, stdout: opts.stdout, stderr: opts.stderr };
+  return {
+    tty,
+    run: async (client) => {
+      if (opts.logs) for await (const e of replayLogs(host, rec.id, streams)) client.write(encodeLogEntry(e, tty, false));
+      if (!opts.stream) {
+        client.end();
+        return;
+      }
+      await host.attach(rec.id, client, streams, opts.detachKeys);
+    },
+  };
 }

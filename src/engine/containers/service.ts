@@ -21,7 +21,7 @@ import { connectShim, liveShimPid, readExitFile, resizeShim, spawnShim, waitShim
 import { buildResources, buildSpec, loadSeccompProfile } from '../runtime/spec.js';
 import { adaptHostConfig, validateHostConfig } from '../runtime/validate.js';
 import { resolveUser } from '../runtime/user.js';
-import { attachHeader, joinStreams, parseDetachKeys, type AttachStreams } from './attach.js';
+import { attachHeader, joinStreams, openAttach, parseDetachKeys, type AttachOptions, type AttachSession, type AttachStreams } from './attach.js';
 import { commandLine, mergeConfig } from './config.js';
 import { linkEnv, linkHost, linkedChild, parseLink, parseLinks } from './links.js';
 import { containerFiles, writeContainerFiles } from './files.js';
@@ -30,7 +30,8 @@ import { generateName, normalizeName } from './names.js';
 import { newState, ZERO_TIME, type ContainerRecord } from './record.js';
 import { ContainerStore } from './store.js';
 import { inspectView, summaryView } from './view.js';
-import { sampleStats, type StatsJSON } from './stats.js';
+import { statsStream, type StatsJSON } from './stats.js';
+import { openContainerLogs, type ContainerLogStream } from './log-stream.js';
 import type { MountPlan, MountPointRecord, OciMountLike } from '../volumes/mounts.js';
 import { HealthMonitor, PROBE_SPEC, probeCommand, probeSpecFile, type HealthState } from './health.js';
 import { logDriver, logFile, normalizeLogConfig, resolveLogOptions } from './log-config.js';
@@ -90,6 +91,10 @@ interface PendingAttach {
 }
 
 export type WaitCondition = 'not-running' | 'next-exit' | 'removed';
+export interface WaitResult {
+  StatusCode: number;
+  Error: { Message: string } | null;
+}
 
 const DEFAULT_STOP_TIMEOUT = 10;
 
@@ -654,6 +659,12 @@ export class ContainersService {
     return new Promise((resolve) => this.bus.once(`exit:${id}`, resolve));
   }
 
+  /** moby's ContainerWait: an unknown container fails now (before any reply); `result` is the wait. */
+  waitFor(ref: string, condition: WaitCondition): { result: Promise<WaitResult> } {
+    const rec = this.store.get(ref);
+    return { result: this.wait(rec.id, condition) };
+  }
+
   async wait(ref: string, condition: WaitCondition = 'not-running'): Promise<{ StatusCode: number; Error: { Message: string } | null }> {
     const rec = this.store.get(ref);
     const running = ['running', 'paused', 'restarting'].includes(rec.state.status);
@@ -809,11 +820,19 @@ export class ContainersService {
     return { Warnings: limits.warnings };
   }
 
-  /** One resource-usage sample in the Engine API's stats shape (zeros once the container stopped). */
-  async stats(ref: string, prev?: StatsJSON): Promise<StatsJSON> {
-    const rec = this.store.get(ref);
-    const pid = rec.state.status === 'running' || rec.state.status === 'paused' ? rec.state.pid : 0;
-    return sampleStats(rec.id, rec.name, pid, prev);
+  /** GET /containers/{id}/stats's samples (stats.ts); an unknown container fails now. */
+  statsStream(ref: string, opts: { stream: boolean; oneShot: boolean }, signal: AbortSignal): AsyncGenerator<StatsJSON> {
+    return statsStream(this, ref, opts, signal);
+  }
+
+  /** GET /containers/{id}/logs (log-stream.ts); an unknown container or unreadable driver fails now. */
+  logs(ref: string): ContainerLogStream {
+    return openContainerLogs(this, ref);
+  }
+
+  /** POST /containers/{id}/attach (attach.ts); an unknown container fails now. */
+  attachSession(ref: string, opts: AttachOptions): AttachSession {
+    return openAttach(this, ref, opts);
   }
 
   async top(ref: string, psArgs = '-ef'): Promise<{ Titles: string[]; Processes: string[][] }> {
