@@ -6,9 +6,7 @@ import { ContainerPart } from './context.js';
 import type { ContainerRecord } from './record.js';
 
 const RESTART_BASE_MS = 100;
-
 const RESTART_MAX_MS = 60_000;
-
 const RESTART_RESET_MS = 10_000;
 
 /** Docker's restart rules: never after a manual stop; on-failure only for non-zero exits, up to its count. */
