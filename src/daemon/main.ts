@@ -133,6 +133,7 @@ async function main(): Promise<void> {
   await claimSocket(flags.socket);
   const engine = await startEngine({ root: flags.root, execRoot: flags.execRoot, runtime: flags.runtime, logOpts: flags.logOpts, initBinary: '/usr/bin/tini-static', bridgeName: flags.bridge, ipForward: flags.ipForward, insecureRegistries: flags.insecureRegistries, log });
   const router = new Router();
+  // Each router declares the small backend it needs (routes/*.ts); the engine's services satisfy them.
   systemRoutes(router, engine.system, engine.events);
   housekeepingRoutes(router, engine.housekeeping);
   fileRoutes(router, engine.files);

@@ -1,7 +1,9 @@
 // POST /build (the classic builder's API, which `DOCKER_BUILDKIT=0 docker build` uses) and
 // POST /build/prune, and berth's POST /build/context: thin translators to the build service, progress as JSON messages.
 import type { JSONMessage } from '../../api/types.js';
-import type { BuildService } from '../../engine/builder/service.js';
+import type { Readable } from 'node:stream';
+import type { BuildRequest } from '../../engine/builder/service.js';
+import type { BuildPruneOptions, BuildPruneReport } from '../../engine/builder/cache.js';
 import { RunFailed } from '../../engine/builder/builder.js';
 import { InvalidParameter, statusOf } from '../../lib/errors.js';
 import { buildArgsParam, buildLabelsParam } from '../../api/schemas.js';
@@ -32,7 +34,16 @@ function decodeSecrets(header: string | undefined): Record<string, Buffer> {
   }
 }
 
-export function buildRoutes(r: Router, build: BuildService): void {
+/** What /build and /build/* need from the build service (moby's build Backend). */
+export interface BuildBackend {
+  /** Returns the built image's ID. */
+  build(context: Readable, req: BuildRequest, progress: (m: JSONMessage) => void): Promise<string>;
+  prune(opts: BuildPruneOptions): Promise<BuildPruneReport>;
+  /** berth's context sync: which entries a build still needs sent. */
+  contexts: { diff(key: string, entries: ContextEntry[], dockerfile?: string): Promise<{ session: string; need: string[] }> };
+}
+
+export function buildRoutes(r: Router, build: BuildBackend): void {
   r.on('POST', '/build', async (ctx) => {
     // A BuildKit client (version=2) also sends remote=client-session: the hint it needs is the BuildKit one.
     if (ctx.query.get('version') === '2') throw new InvalidParameter('BuildKit sessions (version=2) are not supported: use DOCKER_BUILDKIT=0 with the docker CLI, or berth build');

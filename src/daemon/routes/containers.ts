@@ -1,18 +1,56 @@
 // /containers/* and /exec/*: thin translators between the wire and the containers and exec services.
-import type { ContainerCreateRequest, ExecConfig, HostConfig } from '../../api/types.js';
+// Each takes the query and body apart, calls its backend, and frames what comes back (JSON, a log or
+// attach stream); reading logs, waiting and attaching happen on the service side.
+import type { Duplex } from 'node:stream';
+import type { ContainerCreateRequest, ContainerInspect, ContainerSummary, ExecConfig, HostConfig } from '../../api/types.js';
 import { containerCreateBody, containerUpdateBody, execCreateBody, execStartBody } from '../../api/schemas.js';
 import { validateContainerCreate } from '../validate/container.js';
 import { InvalidParameter, NotFound } from '../../lib/errors.js';
-import type { ContainersService, WaitCondition } from '../../engine/containers/service.js';
-import type { ExecService } from '../../engine/containers/exec.js';
-import { apiTimeNs, followLogs, readLogs, type LogEntry, type LogQuery } from '../../engine/containers/logs.js';
+import type { WaitCondition, WaitResult } from '../../engine/containers/service.js';
+import type { AttachOptions, AttachSession } from '../../engine/containers/attach.js';
+import { encodeLogEntry, type ContainerLogStream } from '../../engine/containers/log-stream.js';
+import { apiTimeNs, type LogQuery } from '../../engine/containers/logs.js';
 import type { StatsJSON } from '../../engine/containers/stats.js';
+import type { ExecInspect } from '../../engine/containers/exec.js';
 import { hijack, qBool, qFilters, qInt, readBody, sendJson, sendStatus, startStream, type Ctx, type Router } from '../http.js';
 import { frame, MULTIPLEXED_STREAM, RAW_STREAM } from '../streams.js';
 
+/** What the /containers routes need from the containers service (moby's containerBackend). */
+export interface ContainersBackend {
+  create(req: ContainerCreateRequest, name?: string, opts?: { platform?: string }): Promise<{ Id: string; Warnings: string[] }>;
+  list(opts: { all?: boolean; limit?: number; size?: boolean; filters?: Record<string, string[]> }): Promise<ContainerSummary[]>;
+  inspect(ref: string, size?: boolean): Promise<ContainerInspect>;
+  start(ref: string): Promise<void>;
+  stop(ref: string, opts?: { timeout?: number; signal?: string }): Promise<void>;
+  restart(ref: string, opts?: { timeout?: number; signal?: string }): Promise<void>;
+  kill(ref: string, signal?: string): Promise<void>;
+  pause(ref: string): Promise<void>;
+  unpause(ref: string): Promise<void>;
+  rename(ref: string, newName: string): Promise<void>;
+  resize(ref: string, rows: number, cols: number): Promise<void>;
+  removeLink(parentRef: string, alias: string): Promise<void>;
+  remove(ref: string, opts?: { force?: boolean; volumes?: boolean }): Promise<void>;
+  waitFor(ref: string, condition: WaitCondition): { result: Promise<WaitResult> };
+  attachSession(ref: string, opts: AttachOptions): AttachSession;
+  logs(ref: string): ContainerLogStream;
+  statsStream(ref: string, opts: { stream: boolean; oneShot: boolean }, signal: AbortSignal): AsyncIterable<StatsJSON>;
+  update(ref: string, changes: HostConfig): Promise<{ Warnings: string[] }>;
+  top(ref: string, psArgs?: string): Promise<{ Titles: string[]; Processes: string[][] }>;
+}
+
+/** What the /exec routes need from the exec service. */
+export interface ExecBackend {
+  create(containerRef: string, config: ExecConfig): { Id: string };
+  /** Throws NotFound for an unknown exec. */
+  get(id: string): unknown;
+  inspect(id: string): ExecInspect;
+  resize(id: string, rows: number, cols: number): Promise<void>;
+  start(id: string, opts: { detach: boolean; tty?: boolean }, client?: Duplex): Promise<void>;
+}
+
 export interface ContainerBackends {
-  containers: ContainersService;
-  exec: ExecService;
+  containers: ContainersBackend;
+  exec: ExecBackend;
 }
 
 export function containerRoutes(r: Router, b: ContainerBackends): void {
@@ -104,62 +142,41 @@ export function containerRoutes(r: Router, b: ContainerBackends): void {
   });
 }
 
-function waitHandler(containers: ContainersService) {
+function waitHandler(containers: ContainersBackend) {
   return async (ctx: Ctx) => {
     const condition = (ctx.query.get('condition') || 'not-running') as WaitCondition;
     if (!['not-running', 'next-exit', 'removed'].includes(condition)) throw new InvalidParameter(`invalid condition: "${condition}"`);
-    containers.store.get(ctx.params[0]!); // 404 before the headers go out
+    const wait = containers.waitFor(ctx.params[0]!, condition); // 404 before the headers go out
     const res = startStream(ctx, 'application/json');
-    const result = await containers.wait(ctx.params[0]!, condition);
-    res.end(JSON.stringify(result) + '\n');
+    res.end(JSON.stringify(await wait.result) + '\n');
   };
 }
 
-function attachHandler(containers: ContainersService) {
+function attachHandler(containers: ContainersBackend) {
   return async (ctx: Ctx) => {
-    const rec = containers.store.get(ctx.params[0]!);
-    const tty = rec.config.Tty ?? false;
     const q = ctx.query;
-    const streams = { stdin: qBool(q, 'stdin'), stdout: qBool(q, 'stdout'), stderr: qBool(q, 'stderr') };
-    const client = hijack(ctx, tty ? RAW_STREAM : MULTIPLEXED_STREAM);
-    if (qBool(q, 'logs')) {
-      for await (const e of readLogs(containers.logPath(rec.id), { stdout: streams.stdout, stderr: streams.stderr, since: 0, until: 0, tail: -1, follow: false })) {
-        client.write(encodeEntry(e, tty, false));
-      }
-    }
-    if (!qBool(q, 'stream')) {
-      client.end();
-      return;
-    }
-    await containers.attach(rec.id, client, streams, q.get('detachKeys') ?? undefined);
+    const session = containers.attachSession(ctx.params[0]!, {
+      stdin: qBool(q, 'stdin'),
+      stdout: qBool(q, 'stdout'),
+      stderr: qBool(q, 'stderr'),
+      logs: qBool(q, 'logs'),
+      stream: qBool(q, 'stream'),
+      detachKeys: q.get('detachKeys') ?? undefined,
+    });
+    await session.run(hijack(ctx, session.tty ? RAW_STREAM : MULTIPLEXED_STREAM));
   };
 }
 
-/** GET /containers/{id}/stats: one sample (stream=false; precpu from a sample just before) or one a second. */
-function statsHandler(containers: ContainersService) {
+/** GET /containers/{id}/stats: one sample (stream=false) or one a second, as JSON lines. */
+function statsHandler(containers: ContainersBackend) {
   return async (ctx: Ctx) => {
-    const rec = containers.store.get(ctx.params[0]!);
-    const stream = qBool(ctx.query, 'stream', true);
-    const oneShot = qBool(ctx.query, 'one-shot');
-    const sample = (prev?: StatsJSON) => containers.stats(rec.id, prev);
+    const abort = new AbortController();
+    const samples = containers.statsStream(ctx.params[0]!, { stream: qBool(ctx.query, 'stream', true), oneShot: qBool(ctx.query, 'one-shot') }, abort.signal);
     const res = startStream(ctx, 'application/json');
-    let prev = stream || oneShot ? undefined : await sample();
-    if (prev) await new Promise((r) => setTimeout(r, 500));
-    let open = true;
-    res.once('close', () => (open = false));
-    do {
-      prev = await sample(prev);
-      res.write(JSON.stringify(prev) + '\n');
-      if (!stream) break;
-      await new Promise((r) => setTimeout(r, 1000));
-    } while (open && containers.store.tryGet(rec.id));
+    res.once('close', () => abort.abort());
+    for await (const s of samples) res.write(JSON.stringify(s) + '\n');
     res.end();
   };
-}
-
-function encodeEntry(e: LogEntry, tty: boolean, timestamps: boolean): Buffer {
-  const text = timestamps ? `${e.time} ${e.log}` : e.log;
-  return tty ? Buffer.from(text) : frame(e.stream === 'stderr' ? 2 : 1, text);
 }
 
 function parseTime(v: string | null): number {
@@ -169,12 +186,10 @@ function parseTime(v: string | null): number {
   return n;
 }
 
-function logsHandler(containers: ContainersService) {
+function logsHandler(containers: ContainersBackend) {
   return async (ctx: Ctx) => {
-    const rec = containers.store.get(ctx.params[0]!);
+    const log = containers.logs(ctx.params[0]!);
     const q = ctx.query;
-    const type = rec.hostConfig.LogConfig?.Type || 'json-file';
-    if (type === 'none') throw new InvalidParameter(`configured logging driver does not support reading`);
     const query: LogQuery = {
       stdout: qBool(q, 'stdout'),
       stderr: qBool(q, 'stderr'),
@@ -185,23 +200,12 @@ function logsHandler(containers: ContainersService) {
       tail: q.get('tail') && q.get('tail') !== 'all' ? Number(q.get('tail')) : -1,
       follow: qBool(q, 'follow'),
     };
-    if (!query.stdout && !query.stderr) throw new InvalidParameter('Bad parameters: you must choose at least one stream');
-    const tty = rec.config.Tty ?? false;
+    const abort = new AbortController();
+    const entries = log.read(query, abort.signal);
     const timestamps = qBool(q, 'timestamps');
-    const res = startStream(ctx, tty ? RAW_STREAM : MULTIPLEXED_STREAM);
-    const file = containers.logPath(rec.id);
-    for await (const e of readLogs(file, query)) if (!res.write(encodeEntry(e, tty, timestamps))) await drain(res);
-    if (query.follow) {
-      const abort = new AbortController();
-      res.once('close', () => abort.abort());
-      const running = () => {
-        const r = containers.store.tryGet(rec.id);
-        return !!r && ['running', 'paused', 'restarting'].includes(r.state.status);
-      };
-      if (running()) {
-        for await (const e of followLogs(file, query, () => !running(), abort.signal)) if (!res.write(encodeEntry(e, tty, timestamps))) await drain(res);
-      }
-    }
+    const res = startStream(ctx, log.tty ? RAW_STREAM : MULTIPLEXED_STREAM);
+    res.once('close', () => abort.abort());
+    for await (const e of entries) if (!res.write(encodeLogEntry(e, log.tty, timestamps))) await drain(res);
     res.end();
   };
 }

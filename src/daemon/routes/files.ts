@@ -2,7 +2,10 @@
 // changes (diff) and commit — thin translators to the container files service.
 import type { ContainerConfig } from '../../api/types.js';
 import { containerConfig } from '../../api/schemas.js';
-import { encodePathStat, sendArchive, type ContainerFilesService } from '../../engine/containers/archive.js';
+import type { Readable } from 'node:stream';
+import { encodePathStat, sendArchive, type Archive, type PathStat } from '../../engine/containers/archive.js';
+import type { CommitOptions } from '../../engine/containers/commit.js';
+import type { Change } from '../../engine/snapshots/diff.js';
 import { InvalidParameter } from '../../lib/errors.js';
 import { commonHeaders, qBool, readBody, sendJson, startStream, type Ctx, type Router } from '../http.js';
 
@@ -14,7 +17,17 @@ function pathParam(ctx: Ctx): string {
   return p;
 }
 
-export function fileRoutes(r: Router, files: ContainerFilesService): void {
+/** What the archive, export, changes and commit routes need from the container files service. */
+export interface FilesBackend {
+  statPath(ref: string, p: string): Promise<PathStat>;
+  archivePath(ref: string, p: string): Promise<{ stat: PathStat } & Archive>;
+  extractToDir(ref: string, p: string, body: Readable, opts: { noOverwriteDirNonDir?: boolean; copyUIDGID?: boolean }): Promise<void>;
+  export(ref: string): Promise<Archive>;
+  changes(ref: string): Promise<Change[]>;
+  commit(ref: string, opts: CommitOptions): Promise<string>;
+}
+
+export function fileRoutes(r: Router, files: FilesBackend): void {
   // HEAD first: the router would otherwise answer a HEAD with the GET route.
   r.on('HEAD', '/containers/{id}/archive', async (ctx) => {
     const stat = await files.statPath(ctx.params[0]!, pathParam(ctx));

@@ -1,12 +1,34 @@
 // /images/*: thin translators to the images service. Image names may contain slashes, hence {name:.*}.
-import type { JSONMessage } from '../../api/types.js';
+import type { Readable, Writable } from 'node:stream';
+import type { HistoryItem, ImageInspect, ImageSummary, JSONMessage } from '../../api/types.js';
 import { InvalidParameter, messageOf } from '../../lib/errors.js';
-import type { ImagesService } from '../../engine/images/service.js';
-import type { DistributionService } from '../../engine/distribution/service.js';
+import type { DeleteItem, ImportOptions } from '../../engine/images/service.js';
+import type { AuthConfig } from '../../distribution/auth.js';
 import { decodeRegistryAuth } from '../../distribution/auth.js';
 import { qBool, qFilters, sendJson, startStream, type Ctx, type Router } from '../http.js';
 
-export function imageRoutes(r: Router, images: ImagesService, distribution: DistributionService): void {
+/** What the /images routes need from the images service (moby's imageBackend). */
+export interface ImagesBackend {
+  list(opts: { all?: boolean; filters?: Record<string, string[]>; digests?: boolean }): Promise<ImageSummary[]>;
+  /** Resolves, or throws NotFound for, a name or ID. */
+  resolve(nameOrId: string): Promise<unknown>;
+  inspect(nameOrId: string): Promise<ImageInspect>;
+  history(nameOrId: string): Promise<HistoryItem[]>;
+  tag(source: string, target: string): Promise<void>;
+  remove(nameOrId: string, opts: { force?: boolean; noPrune?: boolean }): Promise<DeleteItem[]>;
+  load(src: Readable, progress?: (line: string) => void): Promise<string[]>;
+  save(names: string[], out: Writable): Promise<void>;
+  importTarball(src: Readable, opts: ImportOptions): Promise<string>;
+  importUrl(url: string, opts: ImportOptions): Promise<string>;
+}
+
+/** What pull and push (under /images) need from the distribution service. */
+export interface ImageTransferBackend {
+  pull(ref: string, opts: { auth: AuthConfig; platform?: string; allTags?: boolean; progress: (m: JSONMessage) => void }): Promise<unknown>;
+  push(name: string, tag: string | undefined, opts: { auth: AuthConfig; allTags?: boolean; progress: (m: JSONMessage) => void }): Promise<void>;
+}
+
+export function imageRoutes(r: Router, images: ImagesBackend, distribution: ImageTransferBackend): void {
   r.on('GET', '/images/json', async (ctx) =>
     sendJson(ctx, 200, await images.list({ all: qBool(ctx.query, 'all'), filters: qFilters(ctx.query), digests: qBool(ctx.query, 'digests') })),
   );
@@ -45,7 +67,7 @@ export function imageRoutes(r: Router, images: ImagesService, distribution: Dist
 }
 
 /** POST /images/create: `fromImage` pulls (every tag when no tag is given), `fromSrc` imports a tarball. */
-async function createImage(ctx: Ctx, images: ImagesService, distribution: DistributionService): Promise<void> {
+async function createImage(ctx: Ctx, images: ImagesBackend, distribution: ImageTransferBackend): Promise<void> {
   const q = ctx.query;
   const fromImage = q.get('fromImage');
   if (fromImage) {
@@ -93,7 +115,7 @@ async function progressStream(ctx: Ctx, work: (send: (m: JSONMessage) => void) =
   (res ?? startStream(ctx, 'application/json')).end();
 }
 
-async function saveImages(ctx: Ctx, images: ImagesService, names: string[]): Promise<void> {
+async function saveImages(ctx: Ctx, images: ImagesBackend, names: string[]): Promise<void> {
   if (!names.length) throw new InvalidParameter('no images named to save');
   for (const n of names) await images.resolve(n); // 404 before any bytes go out
   const res = startStream(ctx, 'application/x-tar');

@@ -1,10 +1,21 @@
 // /networks/*: thin translators to the networks service.
-import type { EndpointSettings, NetworkCreateRequest } from '../../api/types.js';
-import type { NetworksService } from '../../engine/networks/service.js';
+import type { EndpointSettings, NetworkCreateRequest, NetworkInspect } from '../../api/types.js';
+import type { PruneReport } from '../../engine/networks/service.js';
 import { networkConnectBody, networkCreateBody, networkDisconnectBody } from '../../api/schemas.js';
 import { qFilters, readBody, sendJson, sendStatus, type Router } from '../http.js';
 
-export function networkRoutes(r: Router, networks: NetworksService): void {
+/** What the /networks routes need from the networks service (moby's network Backend). */
+export interface NetworksBackend {
+  list(filters: Record<string, string[]>): NetworkInspect[];
+  create(req: NetworkCreateRequest): Promise<{ Id: string; Warning: string }>;
+  prune(filters: Record<string, string[]>): Promise<PruneReport>;
+  inspect(ref: string): NetworkInspect;
+  remove(ref: string): Promise<void>;
+  connect(netRef: string, containerRef: string, settings: EndpointSettings): Promise<void>;
+  disconnect(netRef: string, containerRef: string, force: boolean): Promise<void>;
+}
+
+export function networkRoutes(r: Router, networks: NetworksBackend): void {
   r.on('GET', '/networks', async (ctx) => sendJson(ctx, 200, networks.list(qFilters(ctx.query))));
   r.on('POST', '/networks/create', async (ctx) => sendJson(ctx, 201, await networks.create(await readBody<NetworkCreateRequest>(ctx, networkCreateBody))));
   r.on('POST', '/networks/prune', async (ctx) => sendJson(ctx, 200, await networks.prune(qFilters(ctx.query))));

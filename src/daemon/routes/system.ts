@@ -1,11 +1,22 @@
 // /_ping, /version, /info, /events.
-import type { EventsService } from '../../engine/events.js';
-import { matchesEventFilters } from '../../engine/events.js';
-import type { SystemService } from '../../engine/system.js';
+import { matchesEventFilters, type EngineEvent } from '../../engine/events.js';
 import { InvalidParameter } from '../../lib/errors.js';
 import { commonHeaders, qFilters, sendJson, startStream, type Ctx, type Router } from '../http.js';
 
-export function systemRoutes(r: Router, system: SystemService, events: EventsService): void {
+/** What /version and /info need from the system service (moby's system Backend). */
+export interface SystemBackend {
+  version(): Promise<Record<string, unknown>>;
+  info(): Promise<Record<string, unknown>>;
+}
+
+/** What /events needs: the recent past and a subscription (the events service). */
+export interface EventsBackend {
+  history(sinceNs: number, untilNs: number): EngineEvent[];
+  /** Returns the unsubscribe. */
+  subscribe(fn: (e: EngineEvent) => void): () => void;
+}
+
+export function systemRoutes(r: Router, system: SystemBackend, events: EventsBackend): void {
   const ping = (ctx: Ctx) => {
     ctx.res!.writeHead(200, {
       ...commonHeaders(ctx.version),
@@ -32,7 +43,7 @@ function toNs(v: string | null, dflt: number): number {
   return Math.round(n * 1e9);
 }
 
-async function streamEvents(ctx: Ctx, events: EventsService): Promise<void> {
+async function streamEvents(ctx: Ctx, events: EventsBackend): Promise<void> {
   const filters = qFilters(ctx.query);
   const nowNs = Date.now() * 1e6;
   const since = toNs(ctx.query.get('since'), nowNs);

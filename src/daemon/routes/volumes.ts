@@ -1,11 +1,19 @@
 // /volumes/*: thin translators to the volumes service.
-import type { VolumeCreateRequest } from '../../api/types.js';
+import type { Volume, VolumeCreateRequest, VolumeListResponse, VolumePruneReport } from '../../api/types.js';
 import { compareVersions } from '../../api/version.js';
-import type { VolumesService } from '../../engine/volumes/service.js';
 import { volumeCreateBody } from '../../api/schemas.js';
 import { qBool, qFilters, readBody, sendJson, sendStatus, type Router } from '../http.js';
 
-export function volumeRoutes(r: Router, volumes: VolumesService): void {
+/** What the /volumes routes need from the volumes service (moby's volume Backend). */
+export interface VolumesBackend {
+  list(filters: Record<string, string[]>): VolumeListResponse;
+  create(req: VolumeCreateRequest): Promise<Volume>;
+  prune(filters: Record<string, string[]>): Promise<VolumePruneReport>;
+  inspect(name: string): Volume;
+  remove(name: string, opts: { force?: boolean }): Promise<void>;
+}
+
+export function volumeRoutes(r: Router, volumes: VolumesBackend): void {
   r.on('GET', '/volumes', async (ctx) => sendJson(ctx, 200, volumes.list(qFilters(ctx.query))));
   r.on('POST', '/volumes/create', async (ctx) => sendJson(ctx, 201, await volumes.create(await readBody<VolumeCreateRequest>(ctx, volumeCreateBody))));
   r.on('POST', '/volumes/prune', async (ctx) => {

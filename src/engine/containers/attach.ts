@@ -3,6 +3,10 @@
 import type { Duplex, Transform } from 'node:stream';
 import type net from 'node:net';
 import { InvalidParameter } from '../../lib/errors.js';
+import { connectShim } from '../runtime/shim.js';
+import { ContainerPart } from './context.js';
+import type { ContainerRecord } from './record.js';
+import { encodeLogEntry, replayLogs, type LogSource } from './log-stream.js';
 
 export interface AttachStreams {
   stdin: boolean;
@@ -94,4 +98,93 @@ export function joinStreams(
     // The request parser may have paused the socket; data queued meanwhile is kept.
     client.resume();
   });
+}
+
+/** POST /containers/{id}/attach's query, on the service side. */
+export interface AttachOptions extends AttachStreams {
+  /** Replay the log first (logs=1). */
+  logs: boolean;
+  /** Then stay attached (stream=1). */
+  stream: boolean;
+  detachKeys?: string;
+}
+
+export interface AttachSession {
+  /** A TTY container's stream goes out raw, any other's multiplexed. */
+  tty: boolean;
+  /** Serve the hijacked client: the log's replay, then the live streams until detach or exit. */
+  run(client: Duplex): Promise<void>;
+}
+
+/** What an attach session needs from the containers service. */
+export interface AttachHost extends LogSource {
+  attach(ref: string, client: Duplex, streams: AttachStreams, detachKeysSpec?: string): Promise<'detached' | 'ended'>;
+}
+
+/** An attach to the container `ref`; an unknown container fails now, before the connection is taken. */
+export function openAttach(host: AttachHost, ref: string, opts: AttachOptions): AttachSession {
+  const rec = host.store.get(ref);
+  const tty = rec.config.Tty ?? false;
+  const streams = { stdin: opts.stdin, stdout: opts.stdout, stderr: opts.stderr };
+  return {
+    tty,
+    run: async (client) => {
+      if (opts.logs) for await (const e of replayLogs(host, rec.id, streams)) client.write(encodeLogEntry(e, tty, false));
+      if (!opts.stream) {
+        client.end();
+        return;
+      }
+      await host.attach(rec.id, client, streams, opts.detachKeys);
+    },
+  };
+}
+
+interface PendingAttach {
+  client: Duplex;
+  streams: AttachStreams;
+  detachKeys: Buffer;
+  done: (r: 'detached' | 'ended') => void;
+}
+
+/** Attaching to a container's stdio at its shim: at once when it runs, else when it next starts. */
+export class AttachPlumbing extends ContainerPart {
+  readonly pendingAttach = new Map<string, PendingAttach[]>();
+
+  /** Attach a client stream; before start it waits and is connected as the container starts. */
+  attach(ref: string, client: Duplex, streams: AttachStreams, detachKeysSpec?: string): Promise<'detached' | 'ended'> {
+    const rec = this.store.get(ref);
+    const detachKeys = parseDetachKeys(detachKeysSpec);
+    const stdin = streams.stdin && (rec.config.OpenStdin ?? false);
+    const wanted = { ...streams, stdin };
+    if (rec.state.status === 'running' || rec.state.status === 'paused') {
+      return connectShim(this.stateDir(rec.id), attachHeader(wanted)).then(
+        (shim) => joinStreams(client, shim, { stdin, detachKeys, tty: rec.config.Tty ?? false }),
+        () => {
+          client.end();
+          return 'ended' as const;
+        },
+      );
+    }
+    return new Promise((done) => {
+      const list = this.pendingAttach.get(rec.id) ?? [];
+      list.push({ client, streams: wanted, detachKeys, done });
+      this.pendingAttach.set(rec.id, list);
+      client.once('close', () => {
+        const l = this.pendingAttach.get(rec.id);
+        if (l) this.pendingAttach.set(rec.id, l.filter((p) => p.client !== client));
+      });
+    });
+  }
+
+  async connectPendingAttaches(rec: ContainerRecord): Promise<void> {
+    const pending = this.pendingAttach.get(rec.id) ?? [];
+    this.pendingAttach.delete(rec.id);
+    await Promise.all(
+      pending.map(async (p) => {
+        const shim = await connectShim(this.stateDir(rec.id), attachHeader(p.streams));
+        void joinStreams(p.client, shim, { stdin: p.streams.stdin, detachKeys: p.detachKeys, tty: rec.config.Tty ?? false }).then(p.done);
+      }),
+    );
+    if (pending.length) this.emit(rec, 'attach');
+  }
 }

@@ -4,6 +4,7 @@
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import { cgroupLayout } from '../cgroups.js';
+import type { ContainerStore } from './store.js';
 
 export interface CpuStats {
   cpu_usage: { total_usage: number; percpu_usage?: number[]; usage_in_kernelmode: number; usage_in_usermode: number };
@@ -156,4 +157,35 @@ export async function sampleStats(id: string, name: string, pid: number, prev?: 
     memory_stats: running ? await memory(id, v2) : {},
     ...(running ? { networks: await networks(pid) } : {}),
   };
+}
+
+/** What stats needs from the containers service: its records. */
+export interface StatsSource {
+  readonly store: ContainerStore;
+}
+
+/** One resource-usage sample in the Engine API's stats shape (zeros once the container stopped). */
+export async function containerStats(src: StatsSource, ref: string, prev?: StatsJSON): Promise<StatsJSON> {
+  const rec = src.store.get(ref);
+  const pid = rec.state.status === 'running' || rec.state.status === 'paused' ? rec.state.pid : 0;
+  return sampleStats(rec.id, rec.name, pid, prev);
+}
+
+/**
+ * GET /containers/{id}/stats: one sample (stream=false; its precpu from a sample just before, unless
+ * one-shot) or one a second while the container exists and the client listens. An unknown container
+ * fails now, before any reply.
+ */
+export function statsStream(src: StatsSource, ref: string, opts: { stream: boolean; oneShot: boolean }, signal: AbortSignal): AsyncGenerator<StatsJSON> {
+  const id = src.store.get(ref).id;
+  return (async function* () {
+    let prev = opts.stream || opts.oneShot ? undefined : await containerStats(src, id);
+    if (prev) await new Promise((r) => setTimeout(r, 500));
+    do {
+      prev = await containerStats(src, id, prev);
+      yield prev;
+      if (!opts.stream) break;
+      await new Promise((r) => setTimeout(r, 1000));
+    } while (!signal.aborted && src.store.tryGet(id));
+  })();
 }
