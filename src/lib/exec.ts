@@ -1,6 +1,6 @@
 // The one wrapper through which every external program (runc, mount, tar, ip, ...) is run:
 // it records argv and stderr and turns failure into a typed error naming the command.
-import { spawn, type SpawnOptions } from 'node:child_process';
+import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { SystemError } from './errors.js';
 
 export class CommandError extends SystemError {
@@ -52,4 +52,17 @@ export function run(argv: string[], opts: RunOptions = {}): Promise<RunResult> {
     if (opts.input !== undefined) child.stdin!.end(opts.input);
     else child.stdin!.end();
   });
+}
+
+export interface StreamOptions {
+  /** stdin, stdout, stderr (and more): 'pipe' unless told. */
+  stdio?: SpawnOptions['stdio'];
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+}
+
+/** Start a program whose input and output the caller streams (a tar pipe, a container run in the
+ *  foreground) and hand back the child: unlike `run`, nothing is collected and no exit code is judged. */
+export function spawnStreaming(argv: string[], opts: StreamOptions = {}): ChildProcess {
+  return spawn(argv[0]!, argv.slice(1), { stdio: opts.stdio ?? ['pipe', 'pipe', 'pipe'], env: opts.env ?? process.env, cwd: opts.cwd });
 }

@@ -17,7 +17,7 @@ import type { BuildCacheUsage } from '../housekeeping.js';
 import type { ImagesService, OciImageConfig } from '../images/service.js';
 import type { LayerRef } from '../images/store.js';
 import { chainIds } from '../snapshots/layers.js';
-import { cacheMountsInUse, type CacheMountMeta } from './run-mounts.js';
+import { cacheMountsInUse, type CacheMountMeta } from './executors/run-mounts.js';
 
 /** What a step leaves: the next step's starting state. */
 export interface CachedState {
