@@ -37,12 +37,7 @@ export class Builder {
   }
 
   async build(o: BuildOptions): Promise<string> {
-    const plan = planBuild(o);
-    // Like dockerd's classic builder, RUN may join a user-defined network (it must exist: a 404 before any step).
-    if (o.networkMode && !NETWORK_MODES.includes(o.networkMode)) {
-      if (o.networkMode.includes(':')) throw new InvalidParameter(`network mode "${o.networkMode}" is not supported for builds: use default, bridge, none or host, or a user-defined network's name`);
-      this.d.networks.get(o.networkMode);
-    }
+    const plan = planBuild({ ...o, check: () => this.checkNetwork(o.networkMode) });
     const vertices = new BuildVertices(o.progressMode ?? 'classic', o.progress, plan.total, plan.stages);
     vertices.runs(plan.needed.map((s) => s.index));
     const sources = o.cacheFrom?.length ? await cacheSources(this.worker, o.cacheFrom) : undefined;
@@ -50,5 +45,12 @@ export class Builder {
     const unused = Object.keys(o.buildArgs).filter((k) => !consumedArgs.has(k) && !PREDEFINED_ARGS.includes(k));
     if (unused.length) o.progress({ stream: `[Warning] One or more build-args [${unused.join(' ')}] were not consumed\n` });
     return exportImage(this.worker, state, o, vertices);
+  }
+
+  /** Like dockerd's classic builder, RUN may join a user-defined network (it must exist: a 404 before any step). */
+  private checkNetwork(mode: string | undefined): void {
+    if (!mode || NETWORK_MODES.includes(mode)) return;
+    if (mode.includes(':')) throw new InvalidParameter(`network mode "${mode}" is not supported for builds: use default, bridge, none or host, or a user-defined network's name`);
+    this.d.networks.get(mode);
   }
 }

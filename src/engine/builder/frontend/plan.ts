@@ -29,6 +29,8 @@ export interface PlanRequest {
   target?: string;
   platform?: string;
   buildArgs: Record<string, string | null>;
+  /** The build's own checks that come after --platform's and before the stages are planned (--network). */
+  check?: () => void;
 }
 
 export function planBuild(o: PlanRequest): BuildPlan {
@@ -37,6 +39,7 @@ export function planBuild(o: PlanRequest): BuildPlan {
   const target = o.target ? stages.find((s) => s.name === o.target?.toLowerCase()) : stages[stages.length - 1];
   if (!target) throw new InvalidParameter(`failed to reach build target ${o.target} in Dockerfile`);
   for (const p of (o.platform ?? '').split(',').filter(Boolean)) checkPlatform(p);
+  o.check?.();
   const argEnv: Env = new Map();
   for (const inst of globalArgs) for (const [k, v] of parseKeyValues(inst.args, argEnv, df.escape, 'ARG', false)) argEnv.set(k, o.buildArgs[k] ?? (inst.args.includes('=') ? v : ''));
   const needed = neededStages(stages, target, argEnv, df.escape);
