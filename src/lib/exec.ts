@@ -3,6 +3,8 @@
 import { spawn, spawnSync, type SpawnOptions } from 'node:child_process';
 import { SystemError } from './errors.js';
 
+export type { ChildProcess } from 'node:child_process';
+
 export class CommandError extends SystemError {
   constructor(
     readonly argv: string[],

@@ -8,7 +8,7 @@ import { BuildProgressView, progressDisplay, renderBuildProgress } from '../../s
 import { StreamError } from '../../src/client/errors.js';
 import type { JSONMessage } from '../../src/api/types.js';
 import { BuildVertices } from '../../src/engine/builder/progress.js';
-import { parseDockerfile, type Instruction } from '../../src/engine/builder/dockerfile.js';
+import { parseDockerfile, type Instruction } from '../../src/engine/builder/frontend/dockerfile.js';
 
 const T0 = Date.parse('2024-05-01T10:00:00.000Z');
 const at = (ms: number) => new Date(T0 + ms).toISOString();

@@ -1,7 +1,8 @@
 // The Dockerfile frontend: directives, continuations, comments, heredocs, forms, flags, expansion.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { expandString, expandWords, parseDockerfile, parseKeyValues } from '../../src/engine/builder/dockerfile.js';
+import { parseDockerfile } from '../../src/engine/builder/frontend/dockerfile.js';
+import { expandString, expandWords, parseKeyValues } from '../../src/lib/shell-words.js';
 
 describe('dockerfile parser', () => {
   it('joins continuations, drops comments inside them, keeps line numbers', () => {

@@ -13,7 +13,7 @@ import type { Readable } from 'node:stream';
 import { InvalidParameter } from '../../lib/errors.js';
 import { dirSize, readJsonIfExists, writeJsonAtomic } from '../../lib/fsutil.js';
 import type { BuildCacheUsage } from '../housekeeping.js';
-import { DigestCache, type CachedDigest } from './copy.js';
+import { DigestCache, type CachedDigest } from './executors/digests.js';
 import type { ContextEntry } from '../../api/build-context.js';
 
 

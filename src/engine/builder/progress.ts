@@ -5,7 +5,7 @@
 //   api/build-progress.ts, as BuildKit reports its vertices; berth's CLI draws them (cli/build-progress.ts).
 import type { JSONMessage } from '../../api/types.js';
 import { LOG_MESSAGE, STATUS_MESSAGE, VERTEX_MESSAGE, type StatusAux, type VertexAux } from '../../api/build-progress.js';
-import type { Instruction } from './dockerfile.js';
+import type { Instruction } from './frontend/dockerfile.js';
 import { normalizedString, parseImageReference } from '../../image-spec/reference.js';
 
 export type ProgressMode = 'classic' | 'vertex';

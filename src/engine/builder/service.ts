@@ -1,6 +1,5 @@
 // The build service: receive a context (a tar, plain or compressed, as `docker build` sends it), apply its
 // .dockerignore, find the Dockerfile, run the builder, and clean up the context whatever happens.
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
@@ -8,12 +7,13 @@ import { Readable } from 'node:stream';
 import type { JSONMessage } from '../../api/types.js';
 import { InvalidParameter } from '../../lib/errors.js';
 import { dockerignore } from '../../lib/dockerignore.js';
+import { startProcess } from '../../lib/exec.js';
 import { decompressed } from '../snapshots/layers.js';
 import { Builder, type BuilderDeps, type BuildSettings } from './builder.js';
 import type { BuildPruneOptions, BuildPruneReport } from './cache.js';
 import type { BuildCacheUsage } from '../housekeeping.js';
 import { ContextStore } from './contexts.js';
-import type { DigestCache } from './copy.js';
+import type { DigestCache } from './executors/digests.js';
 
 export interface BuildRequest extends BuildSettings {
   /** The Dockerfile's name in the context. */
@@ -89,17 +89,17 @@ async function readDockerfile(dir: string, req: BuildRequest): Promise<string> {
 
 async function extractContext(src: Readable, dir: string): Promise<void> {
   const argv = ['tar', '-x', '--no-same-owner', '-C', dir];
-  const tar = spawn(argv[0]!, argv.slice(1), { stdio: ['pipe', 'ignore', 'pipe'] });
+  const tar = startProcess(argv[0]!, argv.slice(1), { stdio: ['pipe', 'ignore', 'pipe'] });
   let stderr = '';
-  tar.stderr.on('data', (d) => (stderr += String(d)));
+  tar.stderr!.on('data', (d) => (stderr += String(d)));
   const exited = new Promise<number>((r) => tar.on('close', (c) => r(c ?? 1)));
-  tar.stdin.on('error', () => undefined);
+  tar.stdin!.on('error', () => undefined);
   try {
     for await (const chunk of decompressed(src)) {
-      if (!tar.stdin.write(chunk)) await new Promise((r) => tar.stdin.once('drain', r));
+      if (!tar.stdin!.write(chunk)) await new Promise((r) => tar.stdin!.once('drain', r));
     }
   } finally {
-    tar.stdin.end();
+    tar.stdin!.end();
   }
   const code = await exited;
   // An empty body is an empty context (docker build - < Dockerfile sends the Dockerfile alone: handled by the CLI).

@@ -6,7 +6,7 @@ import path from 'node:path';
 import type { HealthConfig, ImageRuntimeConfig } from '../../api/types.js';
 import { InvalidParameter } from '../../lib/errors.js';
 import { parseDurationNanos } from '../../lib/units.js';
-import { expandString, expandWords, parseKeyValues } from '../builder/dockerfile.js';
+import { expandString, expandWords, parseKeyValues } from '../../lib/shell-words.js';
 
 /** What dockerd accepts (validCommitCommands), plus STOPSIGNAL, which Docker 23+ accepts. */
 export const CHANGE_INSTRUCTIONS = ['CMD', 'ENTRYPOINT', 'ENV', 'EXPOSE', 'HEALTHCHECK', 'LABEL', 'ONBUILD', 'STOPSIGNAL', 'USER', 'VOLUME', 'WORKDIR'] as const;

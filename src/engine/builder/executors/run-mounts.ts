@@ -5,11 +5,11 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { InvalidParameter } from '../../lib/errors.js';
-import { run } from '../../lib/exec.js';
-import { readJsonIfExists, writeJsonAtomic } from '../../lib/fsutil.js';
-import type { OciMount } from '../runtime/spec.js';
-import { secureJoin } from '../../lib/securejoin.js';
+import { InvalidParameter } from '../../../lib/errors.js';
+import { run } from '../../../lib/exec.js';
+import { readJsonIfExists, writeJsonAtomic } from '../../../lib/fsutil.js';
+import type { OciMount } from '../../runtime/spec.js';
+import { secureJoin } from '../../../lib/securejoin.js';
 
 export interface RunMount {
   type: 'cache' | 'secret' | 'bind' | 'tmpfs';

@@ -2,15 +2,12 @@
 // copied rather than the directory, a destination that is a directory when it ends in "/" or there are
 // several sources, owner 0:0 unless --chown, modes and modification times kept unless --chmod, symlinks
 // copied as symlinks, and every path resolved inside its root (a symlink in the image cannot lead a copy
-// out of it). The content hash of the sources (names, modes, link targets, bytes — not times) keys the cache.
-import { spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
+// out of it). The content hash of the sources that keys the cache is digests.ts's.
 import { promises as fs, type Stats } from 'node:fs';
 import path from 'node:path';
-import { InvalidParameter } from '../../lib/errors.js';
-import { inParallel } from '../../lib/concurrency.js';
-import { run } from '../../lib/exec.js';
-import { secureJoin } from '../../lib/securejoin.js';
+import { InvalidParameter } from '../../../lib/errors.js';
+import { run, startProcess, type ChildProcess } from '../../../lib/exec.js';
+import { secureJoin } from '../../../lib/securejoin.js';
 
 export interface CopyOwner {
   uid: number;
@@ -60,119 +57,6 @@ export async function expandSource(root: string, pattern: string): Promise<strin
   const out: string[] = [];
   for (const m of matches) if (await fs.lstat(path.join(root, m)).catch(() => undefined)) out.push(m);
   return out;
-}
-
-/** A digest cached for one version of an entry (its `version` names that version: type, mode, size, mtime). */
-export interface CachedDigest {
-  version: string;
-  digest: string;
-}
-
-/** An entry to hash: its path, full mode (type bits too) and what names its version. */
-interface HashEntry {
-  rel: string;
-  mode: number;
-  kind: 'f' | 'd' | 'l';
-  version: string;
-}
-
-const TYPE_BITS = { f: 0o100000, d: 0o040000, l: 0o120000 } as const;
-
-/** The entry digests of a kept build context, and its file list (the client's manifest): the tree is
- *  walked from the list, not the disk, and a file whose type, mode, size and mtime are unchanged keeps its
- *  digest without being read again. The kept copy changes only through the sync, which replaces a changed
- *  file by a new one (contexts.ts), so the list and the files agree. */
-export class DigestCache {
-  changed = false;
-  private readonly index = new Map<string, { kind: 'f' | 'd' | 'l'; mode: number; version: string }>();
-  private readonly children = new Map<string, string[]>();
-
-  constructor(
-    private readonly entries: Map<string, CachedDigest>,
-    list: [string, 'f' | 'd' | 'l', number, number, string][],
-  ) {
-    for (const [rel, kind, perm, size, mtime] of list) {
-      this.index.set(rel, { kind, mode: TYPE_BITS[kind] | perm, version: `${kind}:${perm}:${size}:${mtime}` });
-      const parent = path.posix.dirname(rel);
-      const names = this.children.get(parent) ?? [];
-      names.push(path.posix.basename(rel));
-      this.children.set(parent, names);
-    }
-    for (const names of this.children.values()) names.sort();
-  }
-
-  static from(saved: Record<string, CachedDigest> | undefined, list: [string, 'f' | 'd' | 'l', number, number, string][]): DigestCache {
-    return new DigestCache(new Map(Object.entries(saved ?? {})), list);
-  }
-
-  /** The entries of `rel`'s tree from the list, in hashing order; undefined when the list lacks it. */
-  tree(rel: string, rootMode: number): HashEntry[] | undefined {
-    const clean = rel.replace(/\/+$/, '') || '.'; // "src/" names "src"
-    const e = clean === '.' ? { kind: 'd' as const, mode: rootMode, version: '' } : this.index.get(clean);
-    if (!e) return undefined;
-    const out: HashEntry[] = [{ rel, ...e }];
-    if (e.kind === 'd') for (const n of this.children.get(clean) ?? []) out.push(...this.tree(clean === '.' ? n : `${clean}/${n}`, rootMode)!);
-    return out;
-  }
-
-  get(rel: string, version: string): string | undefined {
-    const c = this.entries.get(rel);
-    return c && c.version === version ? c.digest : undefined;
-  }
-
-  set(rel: string, version: string, digest: string): void {
-    this.entries.set(rel, { version, digest });
-    this.changed = true;
-  }
-
-  /** The digests of the entries still in the context, for saving. */
-  toJSON(): Record<string, CachedDigest> {
-    return Object.fromEntries([...this.entries].filter(([k]) => this.index.has(k)));
-  }
-}
-
-/** An entry's tree from the disk: every stat, siblings and subtrees in parallel, in name order. */
-async function statTree(root: string, rel: string): Promise<HashEntry[]> {
-  const st = await fs.lstat(path.join(root, rel), { bigint: true });
-  const kind = st.isDirectory() ? 'd' : st.isSymbolicLink() ? 'l' : 'f';
-  const here: HashEntry = { rel, mode: Number(st.mode), kind, version: `${st.ino}:${st.mtimeNs}:${st.size}:${st.mode}` };
-  if (kind !== 'd') return [here];
-  const names = (await fs.readdir(path.join(root, rel))).sort();
-  const children = await Promise.all(names.map((n) => statTree(root, path.posix.join(rel, n))));
-  return [here, ...children.flat()];
-}
-
-/** Content hash of the sources for the cache key: paths, types, modes, link targets and bytes. */
-export async function hashSources(root: string, sources: string[], cache?: DigestCache): Promise<string> {
-  const rootMode = cache ? (await fs.lstat(root)).mode : 0;
-  const found: HashEntry[] = [];
-  for (const s of sources) found.push(...(cache?.tree(s, rootMode) ?? (await statTree(root, s))));
-  const digests: string[] = new Array(found.length);
-  await inParallel(
-    found.map(({ rel, mode, kind, version }, i) => async () => {
-      const known = kind === 'f' ? cache?.get(rel, version) : undefined;
-      if (known) {
-        digests[i] = known;
-        return;
-      }
-      const full = path.join(root, rel);
-      const h = createHash('sha256').update(`${rel}\0${mode}\0`);
-      if (kind === 'l') h.update(await fs.readlink(full));
-      else if (kind === 'f') {
-        const fh = await fs.open(full, 'r');
-        try {
-          if ((await fh.stat()).size < 1 << 20) h.update(await fh.readFile());
-          else for await (const c of fh.createReadStream({ autoClose: false })) h.update(c as Buffer);
-        } finally {
-          await fh.close();
-        }
-      }
-      digests[i] = h.digest('hex');
-      if (kind === 'f') cache?.set(rel, version, digests[i]!);
-    }),
-    32,
-  );
-  return createHash('sha256').update(digests.join('\n')).digest('hex');
 }
 
 export interface CopyRequest {
@@ -281,12 +165,12 @@ async function copyTreeWithTar(from: string, to: string, owner?: CopyOwner): Pro
   const names = await fs.readdir(from);
   if (!names.length) return;
   const ids = [`--owner=${owner?.uid ?? 0}`, `--group=${owner?.gid ?? 0}`, '--numeric-owner'];
-  const pack = spawn('tar', ['-c', '-f', '-', '-C', from, ...ids, '--null', '--verbatim-files-from', '-T', '-'], { stdio: ['pipe', 'pipe', 'pipe'] });
-  const unpack = spawn('tar', ['-x', '-f', '-', '-C', to, '--same-owner', '--same-permissions', '--numeric-owner'], { stdio: ['pipe', 'ignore', 'pipe'] });
-  pack.stdin.end(names.map((n) => n + '\0').join(''));
-  pack.stdout.pipe(unpack.stdin);
-  unpack.stdin.on('error', () => undefined);
-  const exited = (c: ReturnType<typeof spawn>, what: string) =>
+  const pack = startProcess('tar', ['-c', '-f', '-', '-C', from, ...ids, '--null', '--verbatim-files-from', '-T', '-']);
+  const unpack = startProcess('tar', ['-x', '-f', '-', '-C', to, '--same-owner', '--same-permissions', '--numeric-owner'], { stdio: ['pipe', 'ignore', 'pipe'] });
+  pack.stdin!.end(names.map((n) => n + '\0').join(''));
+  pack.stdout!.pipe(unpack.stdin!);
+  unpack.stdin!.on('error', () => undefined);
+  const exited = (c: ChildProcess, what: string) =>
     new Promise<void>((resolve, reject) => {
       let err = '';
       c.stderr!.on('data', (d) => (err += String(d)));

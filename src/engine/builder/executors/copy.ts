@@ -1,0 +1,116 @@
+// The COPY/ADD executor: the sources (copy-sources.ts) copied into the step's snapshot — or, with --link,
+// into a layer of their own — owned by --chown's user, moded by --chmod; ADD also extracts archives and
+// downloads URLs (add.ts). From a kept context, files are hard-linked rather than copied.
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { InvalidParameter } from '../../../lib/errors.js';
+import { expandString, type Env } from '../../../lib/shell-words.js';
+import { resolveUser } from '../../runtime/user.js';
+import type { Instruction } from '../frontend/dockerfile.js';
+import { sha } from '../frontend/ops.js';
+import type { State } from '../types.js';
+import { addArchive, addUrl, isUrl } from './add.js';
+import type { Worker } from './context.js';
+import type { CopySources } from './copy-sources.js';
+import type { DigestCache } from './digests.js';
+import { copyFiles, type CopyOwner, type HardLinks } from './files.js';
+import { withHistory } from './metadata.js';
+import { linkedLayer, mountState, withSnapshot } from './snapshot.js';
+
+type Sources = Pick<CopySources, 'root' | 'sources' | 'dest' | 'destIsDir'>;
+
+export interface CopyOptions {
+  escape: string;
+  contextDir: string;
+  contextDigests?: DigestCache;
+}
+
+export async function copyStep(w: Worker, state: State, inst: Instruction, env: Env, src: CopySources, o: CopyOptions): Promise<State> {
+  const cfg = state.config.config ?? {};
+  const dest = path.posix.isAbsolute(src.dest) ? src.dest : path.posix.join(cfg.WorkingDir || '/', src.dest);
+  const chown = inst.flags.chown?.[0] ? expandString(inst.flags.chown[0], env, o.escape) : undefined;
+  const chmod = inst.flags.chmod?.[0];
+  if (chmod && !/^[0-7]{3,4}$/.test(chmod)) throw new InvalidParameter(`invalid chmod parameter: ${chmod} (use octal, e.g. 755)`);
+  const link = inst.flags.link?.[0];
+  if (link !== undefined && link !== 'false') return copyLinked(w, state, inst, { ...src, dest }, chown, o);
+  // From a kept context, files are hard-linked into the step's upper dir after the unmount (files.ts).
+  let links: HardLinks | undefined;
+  return await withSnapshot(
+    w.d,
+    state,
+    async (rootfs, _id, _tmp, upperDir) => {
+      if (linkable(src.root, o)) links = { upperOf: (p) => path.join(upperDir, path.relative(rootfs, p)), pending: [] };
+      await copyInto(rootfs, inst, { ...src, dest }, chown ? await resolveOwner(rootfs, chown) : undefined, links);
+      return withHistory(state, `${inst.name} ${inst.original.slice(inst.name.length + 1)} # buildkit`, false);
+    },
+    async () => {
+      for (const l of links?.pending ?? []) await l();
+    },
+  );
+}
+
+/** Files of a kept context never change in place: they can be hard-linked rather than copied. */
+function linkable(root: string, o: CopyOptions): boolean {
+  return root === o.contextDir && !!o.contextDigests;
+}
+
+/** The copy itself, into `rootfs` at the (absolute) destination. */
+async function copyInto(rootfs: string, inst: Instruction, src: Sources, owner: CopyOwner | undefined, links?: HardLinks): Promise<void> {
+  const { dest } = src;
+  const chmod = inst.flags.chmod?.[0];
+  const local = src.sources.filter((s) => !isUrl(s));
+  const isDir = src.destIsDir || dest.endsWith('/');
+  if (inst.name === 'ADD') {
+    for (const s of local) {
+      if (await addArchive(src.root, s, rootfs, dest)) continue;
+      await copyFiles({ srcRoot: src.root, sources: [s], destRoot: rootfs, dest, destIsDir: isDir || local.length > 1, owner, mode: chmod ? parseInt(chmod, 8) : undefined, links });
+    }
+    for (const url of src.sources.filter(isUrl)) await addUrl(url, rootfs, dest, isDir, owner);
+  } else {
+    await copyFiles({ srcRoot: src.root, sources: local, destRoot: rootfs, dest, destIsDir: isDir, owner, mode: chmod ? parseInt(chmod, 8) : undefined, links });
+  }
+}
+
+/**
+ * COPY --link / ADD --link: the files become a layer of their own, copied into an empty directory (over
+ * nothing), so its key is the sources, flags and destination only: a changed parent reuses it (the
+ * layer is then extracted over the new parent). Missing destination directories are created 0755 (owned
+ * by --chown's user, else root), as BuildKit does; --chown names resolve in the parent's /etc/passwd.
+ */
+async function copyLinked(w: Worker, state: State, inst: Instruction, src: Sources & { hash: string }, chown: string | undefined, o: CopyOptions): Promise<State> {
+  let owner: CopyOwner | undefined;
+  if (chown && /^\d+(:\d+)?$/.test(chown)) {
+    const [u, g] = chown.split(':');
+    owner = { uid: Number(u), gid: Number(g ?? u) };
+  } else if (chown) {
+    const parent = await mountState(w.d, state);
+    try {
+      owner = await resolveOwner(parent.rootfs, chown);
+    } finally {
+      await parent.release();
+    }
+  }
+  // Heredocs may expand variables: their content, not their text, keys the layer.
+  const heredocs = await Promise.all(inst.heredocs.map((h) => fs.readFile(path.join(src.root, h.name), 'utf8').then(sha)));
+  const linkKey = sha(JSON.stringify(['link', inst.name, { ...inst.flags, chown: owner ? [`${owner.uid}:${owner.gid}`] : [] }, src.hash, src.sources, src.dest, src.destIsDir, heredocs]));
+  const ref = await linkedLayer(
+    w.d,
+    state.layers,
+    () => w.cache.readLink(linkKey),
+    async (upper) => {
+      // A plain directory, no overlay: links can be made at once.
+      const links: HardLinks | undefined = linkable(src.root, o) ? { upperOf: (p) => p, pending: [] } : undefined;
+      await copyInto(upper, inst, src, owner, links);
+      for (const l of links?.pending ?? []) await l();
+    },
+    (made) => w.cache.putLink(linkKey, made),
+  );
+  const next = withHistory(state, `${inst.name} ${inst.original.slice(inst.name.length + 1)} # buildkit`, false);
+  return { ...next, layers: [...state.layers, ref] };
+}
+
+/** --chown's user (and group) resolved in a root filesystem: "name", "name:group", "uid:gid". */
+async function resolveOwner(rootfs: string, chown: string): Promise<CopyOwner> {
+  const u = await resolveUser(rootfs, chown.includes(':') ? chown : `${chown}:${chown}`).catch(() => resolveUser(rootfs, chown));
+  return { uid: u.uid, gid: u.gid };
+}

@@ -1,0 +1,65 @@
+// The metadata executor: ENV, LABEL, CMD, ENTRYPOINT, USER, EXPOSE, VOLUME, SHELL, MAINTAINER… change only
+// the image config (and add an empty history entry); WORKDIR also makes its directory (a layer only when
+// something was made).
+import { InvalidParameter } from '../../../lib/errors.js';
+import { expandString, type Env } from '../../../lib/shell-words.js';
+import { applyChanges } from '../../images/changes.js';
+import type { OciImageConfig } from '../../images/service.js';
+import { resolveUser } from '../../runtime/user.js';
+import type { Instruction } from '../frontend/dockerfile.js';
+import type { BuilderDeps, State } from '../types.js';
+import { stepName } from './context.js';
+import { ensureDir } from './files.js';
+import { withSnapshot } from './snapshot.js';
+
+/** A step that changes only the config (ENV, LABEL, CMD, SHELL, MAINTAINER, …): no work to do. */
+export function configStep(state: State, inst: Instruction, env: Env, o: { args: Env; shell: string[]; escape: string }): State {
+  if (inst.name === 'MAINTAINER') return withHistory({ ...state, config: { ...state.config, author: expandString(inst.args, env, o.escape) } }, inst.original, true);
+  if (inst.name === 'SHELL') return withHistory({ ...state, config: { ...state.config, config: { ...state.config.config, Shell: inst.json } } }, inst.original, true);
+  return withHistory({ ...state, config: { ...state.config, config: applyChanges(state.config.config ?? {}, [inst.original], { args: o.args, shell: o.shell, escape: o.escape }) } }, inst.original, true);
+}
+
+/** The config WORKDIR leaves (its path expanded and joined to the one before). */
+export function workdirConfig(state: State, inst: Instruction, o: { args: Env; shell: string[]; escape: string }): ReturnType<typeof applyChanges> {
+  return applyChanges(state.config.config ?? {}, [inst.original], { args: o.args, shell: o.shell, escape: o.escape });
+}
+
+/**
+ * WORKDIR sets the working directory and makes it (with its parents) as BuildKit does: owned by USER
+ * when one is set, an existing directory (or a symlink to one) left as it is. A layer only when
+ * something was made; a path that is a file is refused with the step named.
+ */
+export async function workdir(d: BuilderDeps, state: State, inst: Instruction, o: { args: Env; shell: string[]; escape: string; dockerfileName: string }): Promise<State> {
+  const config = workdirConfig(state, inst, o);
+  const wd = config.WorkingDir || '/';
+  const after = (empty: boolean) => withHistory({ ...state, config: { ...state.config, config } }, `WORKDIR ${wd}`, empty);
+  if (wd === '/') return after(true);
+  return withSnapshot(
+    d,
+    state,
+    async (rootfs) => {
+      const owner = config.User ? await resolveUser(rootfs, config.User) : undefined;
+      await ensureDir(rootfs, wd, owner, 'create the working directory').catch((e: Error) => {
+        throw new InvalidParameter(`${stepName(o, inst)}: ${e.message}`);
+      });
+      return after(false);
+    },
+    undefined,
+    { ifEmpty: after(true), init: false },
+  );
+}
+
+export function withHistory(state: State, createdBy: string, empty: boolean): State {
+  const entry = { created: new Date().toISOString(), created_by: createdBy, comment: 'buildkit.dockerfile.v0', ...(empty ? { empty_layer: true } : {}) };
+  return { ...state, config: { ...state.config, history: [...(state.config.history ?? []), entry] } };
+}
+
+/** The environment a state's config sets. */
+export function envOf(cfg: OciImageConfig): Env {
+  const env: Env = new Map();
+  for (const e of cfg.config?.Env ?? []) {
+    const i = e.indexOf('=');
+    if (i > 0) env.set(e.slice(0, i), e.slice(i + 1));
+  }
+  return env;
+}

@@ -1,0 +1,100 @@
+// The executors' seam to the snapshotter and the content store: a state's filesystem mounted for a step
+// (its changes committed as the next layer), a state mounted read-only-in-spirit to read from, and the
+// layer checks and extractions the cache needs. Every snapshotter call of the builder is here.
+import { randomBytes } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import type { LayerRef } from '../../images/store.js';
+import { chainId, chainIds } from '../../snapshots/layers.js';
+import type { BuilderDeps, State } from '../types.js';
+import { commitUpper } from './layerdiff.js';
+
+/** Run `work` with the state's filesystem mounted (a fresh snapshot); its changes become the next layer. */
+export async function withSnapshot(
+  d: BuilderDeps,
+  state: State,
+  work: (rootfs: string, id: string, tmp: string, upperDir: string) => Promise<State>,
+  afterUnmount?: (upperDir: string) => Promise<void>,
+  /** ifEmpty: the state to answer when the work changed nothing (no layer then, as BuildKit drops empty
+   *  ones); init: false when no container runs (the init layer holds only runc's mount points). */
+  opts: { ifEmpty?: State; init?: boolean } = {},
+): Promise<State> {
+  const id = randomBytes(32).toString('hex');
+  const key = `build-${id.slice(0, 16)}`;
+  const tmp = path.join(d.root, 'build', 'tmp', id.slice(0, 16));
+  const rootfs = path.join(tmp, 'rootfs');
+  const chains = chainIds(state.layers.map((l) => l.diffId));
+  await fs.mkdir(rootfs, { recursive: true });
+  // The init layer (runc's mount points, /etc/mtab) keeps those out of the step's layer, as in Docker.
+  await d.snapshotter.prepare(key, chains[chains.length - 1], { init: opts.init ?? true });
+  try {
+    await d.snapshotter.mount(key, rootfs);
+    let next: State;
+    try {
+      next = await work(rootfs, id, tmp, d.snapshotter.upperDir(key));
+    } finally {
+      await d.snapshotter.unmount(rootfs);
+    }
+    await afterUnmount?.(d.snapshotter.upperDir(key));
+    if (opts.ifEmpty && !(await fs.readdir(d.snapshotter.upperDir(key))).length) return opts.ifEmpty;
+    const { ref } = await d.images.unrecorded(() => commitUpper(d.images.content, d.snapshotter.layers, d.snapshotter.upperDir(key), chains[chains.length - 1]));
+    return { ...next, layers: [...state.layers, ref] };
+  } finally {
+    await d.snapshotter.remove(key);
+    await fs.rm(tmp, { recursive: true, force: true });
+  }
+}
+
+/** A state's filesystem mounted to read from (COPY --from, RUN --mount from=, --chown's passwd). */
+export async function mountState(d: BuilderDeps, state: State): Promise<{ rootfs: string; release: () => Promise<void> }> {
+  const key = `build-src-${randomBytes(8).toString('hex')}`;
+  const rootfs = path.join(d.root, 'build', 'tmp', key);
+  const chains = chainIds(state.layers.map((l) => l.diffId));
+  await d.snapshotter.prepare(key, chains[chains.length - 1]);
+  await d.snapshotter.mount(key, rootfs);
+  return {
+    rootfs,
+    release: async () => {
+      await d.snapshotter.unmount(rootfs);
+      await d.snapshotter.remove(key);
+      await fs.rm(rootfs, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Whether every layer a cached state names is still there (its blob and its unpacked snapshot). */
+export async function layersPresent(d: BuilderDeps, layers: LayerRef[]): Promise<boolean> {
+  const chains = chainIds(layers.map((l) => l.diffId));
+  for (let i = 0; i < layers.length; i++) {
+    if (!(await d.images.content.has(layers[i]!.digest)) || !(await d.snapshotter.layers.info(chains[i]!))) return false;
+  }
+  return true;
+}
+
+/**
+ * A layer of its own (COPY --link): `fill` writes its files into an empty directory, committed over the
+ * parent chain; a layer made before (`known`) is extracted over this parent instead when missing there.
+ */
+export async function linkedLayer(d: BuilderDeps, parentLayers: LayerRef[], known: () => Promise<LayerRef | undefined>, fill: (dir: string) => Promise<void>, made: (ref: LayerRef) => Promise<void>): Promise<LayerRef> {
+  const chains = chainIds(parentLayers.map((l) => l.diffId));
+  const parentChain = chains[chains.length - 1];
+  const layers = d.snapshotter.layers;
+  return d.images.unrecorded(async () => {
+    const before = await known();
+    if (before) {
+      if (!(await layers.info(chainId(parentChain, before.diffId)))) await layers.extract(d.images.content.reader(before.digest), parentChain, before.diffId);
+      return before;
+    }
+    const dir = path.join(d.root, 'build', 'tmp', `link-${randomBytes(8).toString('hex')}`);
+    const upper = path.join(dir, 'upper');
+    await fs.mkdir(upper, { recursive: true, mode: 0o755 });
+    try {
+      await fill(upper);
+      const ref = (await commitUpper(d.images.content, layers, upper, parentChain)).ref;
+      await made(ref);
+      return ref;
+    } finally {
+      await fs.rm(dir, { recursive: true, force: true });
+    }
+  });
+}

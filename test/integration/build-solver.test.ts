@@ -1,0 +1,48 @@
+// The builder's solver (engine/builder/solver/): a vertex two stages share — the same digest, the same
+// parent and definition — runs once in a build, as BuildKit merges identical vertices, even with
+// --no-cache; different work in those stages still runs for each.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { promises as fs } from 'node:fs';
+import { context, TestDaemon } from './harness.js';
+
+const DOCKERFILE = `FROM busybox AS a
+RUN head -c 16 /dev/urandom | od -An -tx1 > /r
+RUN echo a > /who
+
+FROM busybox AS b
+RUN head -c 16 /dev/urandom | od -An -tx1 > /r
+RUN echo b > /who
+
+FROM busybox
+COPY --from=a /r /ra
+COPY --from=b /r /rb
+COPY --from=a /who /wa
+COPY --from=b /who /wb
+CMD ["sh", "-c", "cat /ra /rb /wa /wb"]
+`;
+
+describe('build solver', () => {
+  let d: TestDaemon;
+  let ctx: string;
+  before(async () => {
+    d = await TestDaemon.start();
+    await d.importBusybox();
+    ctx = await context({ Dockerfile: DOCKERFILE });
+  });
+  after(async () => {
+    await fs.rm(ctx, { recursive: true, force: true });
+    await d.cleanup();
+  });
+
+  it('runs a step two stages share once, and the steps they differ in for each', async () => {
+    const r = await d.berth(['build', '--no-cache', '-t', 'shared:1', ctx]);
+    assert.equal(r.code, 0, r.stderr + r.stdout);
+    const run = await d.berth(['run', '--rm', 'shared:1']);
+    assert.equal(run.code, 0, run.stderr);
+    const [ra, rb, wa, wb] = run.stdout.trim().split('\n').map((l) => l.trim());
+    assert.match(ra!, /^([0-9a-f]{2} ){15}[0-9a-f]{2}$/);
+    assert.equal(rb, ra);
+    assert.deepEqual([wa, wb], ['a', 'b']);
+  });
+});
