@@ -23,7 +23,8 @@ export interface Expected {
 
 /** Random access to one blob (containerd's content.ReaderAt): the registry server serves ranges with it. */
 export interface ReaderAt {
-  readonly size: number;
+  /** The blob's size (asked for only when needed: the registry server knows it already). */
+  size(): Promise<number>;
   /** Read up to `length` bytes at `position` into `buf` at `offset`; 0 at the end of the blob. */
   read(buf: Buffer, offset: number, length: number, position: number): Promise<number>;
   close(): Promise<void>;

@@ -93,12 +93,8 @@ export class FileContentStore implements ContentStoreInterface {
 
   async readerAt(digest: string): Promise<ReaderAt> {
     const fh = await this.open(digest);
-    const { size } = await fh.stat().catch(async (e: unknown) => {
-      await fh.close();
-      throw e;
-    });
     return {
-      size,
+      size: async () => (await fh.stat()).size,
       read: async (buf, offset, length, position) => (await fh.read(buf, offset, length, position)).bytesRead,
       close: () => fh.close(),
     };

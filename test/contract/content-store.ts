@@ -39,7 +39,7 @@ async function write(store: ContentStore, chunks: Buffer[], expected?: { digest?
 async function readerAtBytes(store: ContentStore, digest: string, position = 0): Promise<Buffer> {
   const r = await store.readerAt(digest);
   try {
-    const buf = Buffer.alloc(r.size - position);
+    const buf = Buffer.alloc((await r.size()) - position);
     let got = 0;
     while (got < buf.length) {
       const n = await r.read(buf, got, buf.length - got, position + got);
