@@ -9,6 +9,7 @@ import path from 'node:path';
 import { humanSize } from '../lib/units.js';
 import { manifestRefs } from './manifests.js';
 import { RegistryStorage } from './storage.js';
+import { readBytes } from '../content/content-store.js';
 
 export interface GcOptions {
   root: string;
@@ -51,7 +52,7 @@ export async function collectGarbage(opts: GcOptions): Promise<GcResult> {
     throw new Error(`a registry server (pid ${pid}) is serving ${opts.root} with writes allowed: stop it or restart it with --read-only before collecting garbage`);
   }
   const storage = new RegistryStorage(opts.root);
-  if (!(await fs.stat(storage.content.blobsDir).then((s) => s.isDirectory(), () => false))) throw new Error(`${opts.root} holds no registry content`);
+  if (!(await storage.content.hasLayout())) throw new Error(`${opts.root} holds no registry content`);
   // No init(): it would clear the content store's ingest folder under a running server's feet.
   const marked = new Set<string>();
   const manifestsDeleted: string[] = [];
@@ -60,7 +61,7 @@ export async function collectGarbage(opts: GcOptions): Promise<GcResult> {
     const { revisions, tags } = await storage.contents(name);
     const bodies = new Map<string, Buffer | undefined>();
     const body = async (d: string): Promise<Buffer | undefined> => {
-      if (!bodies.has(d)) bodies.set(d, await fs.readFile(storage.blobPath(d)).catch(() => undefined));
+      if (!bodies.has(d)) bodies.set(d, await readBytes(storage.content, d).catch(() => undefined));
       return bodies.get(d);
     };
     // Which manifests stay: all of them, or (with --delete-untagged) those reachable from a tag.

@@ -7,6 +7,7 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
+import type { ReaderAt } from '../content/content-store.js';
 import { sha256 } from '../image-spec/digest.js';
 import { writeFileAtomic } from '../lib/fsutil.js';
 import { BasicAuth, basicCredentials, Htpasswd, loadKeys, noAuth, parseAcl, TokenAuth, TokenIssuer, type Access, type Authenticator, type Principal } from './auth.js';
@@ -141,11 +142,11 @@ const CHUNK = 256 * 1024;
 const bufferPool: Buffer[] = [];
 
 /**
- * Send [start, stop) of an open blob: read a chunk, hand it to the socket, read the next once the kernel
+ * Send [start, stop) of a blob (a content-store ReaderAt): read a chunk, hand it to the socket, read the next once the kernel
  * has it (one buffer per response, taken from a pool). For a 4 MiB blob under 32 connections on 127.0.0.1
  * this served 1.1–2× the requests/s of fs.createReadStream (1 MiB chunks) piped into the response.
  */
-async function sendFileRange(fh: fs.FileHandle, res: ServerResponse, start: number, stop: number): Promise<void> {
+async function sendFileRange(fh: ReaderAt, res: ServerResponse, start: number, stop: number): Promise<void> {
   const buf = bufferPool.pop() ?? Buffer.allocUnsafe(CHUNK);
   let reusable = true;
   let closed = false;
@@ -156,7 +157,7 @@ async function sendFileRange(fh: fs.FileHandle, res: ServerResponse, start: numb
   try {
     let pos = start;
     while (pos < stop && !closed) {
-      const { bytesRead } = await fh.read(buf, 0, Math.min(CHUNK, stop - pos), pos);
+      const bytesRead = await fh.read(buf, 0, Math.min(CHUNK, stop - pos), pos);
       if (bytesRead === 0) throw new Error('blob is shorter than its recorded size');
       pos += bytesRead;
       // The client went away while the chunk was read: nothing will take it.
@@ -493,12 +494,11 @@ export class RegistryServer {
     const digest = checkDigest(m[2]!);
     const size = await this.storage.linkedBlob(name, digest);
     if (size === undefined) throw regError('BLOB_UNKNOWN', undefined, { digest });
-    const file = this.storage.blobPath(digest);
     const head = req.method === 'HEAD';
-    let fh: fs.FileHandle | undefined;
+    let fh: ReaderAt | undefined;
     try {
-      if (head) await fs.access(file);
-      else fh = await fs.open(file, 'r');
+      if (head) await this.storage.content.info(digest);
+      else fh = await this.storage.content.readerAt(digest);
     } catch {
       await this.storage.forgetBlob(name, digest);
       throw regError('BLOB_UNKNOWN', undefined, { digest });

@@ -13,7 +13,8 @@
 // with every write, so reads need no file-system calls besides opening the blob.
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { ContentStore } from '../content/store.js';
+import { readBytes } from '../content/content-store.js';
+import { FileContentStore } from '../content/store.js';
 import { sha256 } from '../image-spec/digest.js';
 import { fsyncDir, writeFileAtomic } from '../lib/fsutil.js';
 import { regError } from './errors.js';
@@ -99,7 +100,7 @@ export interface StorageOptions {
 }
 
 export class RegistryStorage {
-  readonly content: ContentStore;
+  readonly content: FileContentStore;
   readonly reposDir: string;
   private readonly repos = new Map<string, Promise<RepoState>>();
   private readonly locks = new Locks();
@@ -110,7 +111,7 @@ export class RegistryStorage {
     readonly root: string,
     private readonly opts: StorageOptions = {},
   ) {
-    this.content = new ContentStore(root);
+    this.content = new FileContentStore(root);
     this.reposDir = path.join(root, 'repositories');
   }
 
@@ -118,7 +119,7 @@ export class RegistryStorage {
    *  one changes nothing (another server may be writing to the same root). */
   async init(readOnly = false): Promise<void> {
     if (readOnly) {
-      if (!(await fs.stat(this.content.blobsDir).then((s) => s.isDirectory(), () => false))) throw new Error(`${this.root} holds no registry content`);
+      if (!(await this.content.hasLayout())) throw new Error(`${this.root} holds no registry content`);
       return;
     }
     await this.content.init();
@@ -150,7 +151,7 @@ export class RegistryStorage {
       layers
         .filter((h) => /^[a-f0-9]{64}$/.test(h))
         .map(async (hex) => {
-          const size = await fs.stat(path.join(this.content.blobsDir, hex)).then((s) => s.size, () => -1);
+          const size = await this.content.info('sha256:' + hex).then((i) => i.size, () => -1);
           if (size < 0) return; // a link whose blob GC removed
           st.layers.set(hex, size);
           st.usage += size;
@@ -218,10 +219,6 @@ export class RegistryStorage {
     this.manifests.delete(digest);
   }
 
-  blobPath(digest: string): string {
-    return this.content.path(digest);
-  }
-
   async usage(name: string): Promise<number> {
     return (await this.state(name)).usage;
   }
@@ -256,13 +253,7 @@ export class RegistryStorage {
   /** Move a verified upload's data into the store under its digest and link it. */
   async commitBlob(name: string, dataFile: string, digest: string, size: number): Promise<void> {
     await this.checkQuota(name, digest, size);
-    const target = this.content.path(digest);
-    const have = await fs.stat(target).then((s) => s.size === size, () => false);
-    if (have) await fs.rm(dataFile, { force: true });
-    else {
-      await fs.rename(dataFile, target);
-      await fsyncDir(this.content.blobsDir);
-    }
+    await this.content.adoptVerifiedFile(dataFile, { digest, size });
     await this.linkBlob(name, digest, size);
   }
 
@@ -270,7 +261,7 @@ export class RegistryStorage {
   async mount(name: string, from: string, digest: string): Promise<boolean> {
     const size = await this.linkedBlob(from, digest);
     if (size === undefined) return false;
-    if (!(await fs.stat(this.content.path(digest)).then(() => true, () => false))) return false;
+    if (!(await this.content.has(digest))) return false;
     await this.linkBlob(name, digest, size);
     return true;
   }
@@ -304,7 +295,7 @@ export class RegistryStorage {
     let body = this.manifests.get(digest);
     if (!body) {
       try {
-        body = await fs.readFile(this.content.path(digest));
+        body = await readBytes(this.content, digest);
       } catch {
         return undefined;
       }

@@ -8,7 +8,7 @@ import { decodeJson, GoJsonError } from '../../api/go-json.js';
 import { imageConfig, imageIndex, imageManifest, saveManifest } from '../../api/schemas.js';
 import type { GoType } from '../../api/go-json.js';
 import { InvalidParameter } from '../../lib/errors.js';
-import type { ContentStore } from '../../content/store.js';
+import type { FileContentStore } from '../../content/store.js';
 import type { OciImageConfig } from './service.js';
 
 /** An image config's JSON text → OciImageConfig; InvalidParameter naming the blob when it is malformed. */
@@ -28,7 +28,7 @@ export function parseImageConfig(text: string, digest: string): OciImageConfig {
   };
 }
 
-export async function readImageConfig(content: ContentStore, digest: string): Promise<OciImageConfig> {
+export async function readImageConfig(content: FileContentStore, digest: string): Promise<OciImageConfig> {
   return parseImageConfig(await content.readText(digest), digest);
 }
 

@@ -9,7 +9,7 @@ import type { HistoryItem, ImageInspect, ImageRuntimeConfig, ImageSummary } from
 import { matchLabel } from '../../lib/filters.js';
 import { Conflict, InvalidParameter, NotFound } from '../../lib/errors.js';
 import { tee } from '../../lib/streams.js';
-import { ContentStore } from '../../content/store.js';
+import { FileContentStore } from '../../content/store.js';
 import { chainIds, decompressed, type LayerStore } from '../snapshots/layers.js';
 import { layerTar } from '../snapshots/diff.js';
 import type { Snapshotter } from '../snapshots/snapshotter.js';
@@ -71,13 +71,13 @@ function isImageIdPrefix(id: string, s: string): boolean {
 }
 
 export class ImagesService {
-  readonly content: ContentStore;
+  readonly content: FileContentStore;
   readonly store: ImageStore;
   /** Start times of imports/loads in flight: what they wrote is not garbage yet. */
   private readonly inFlight = new Set<number>();
 
   constructor(private readonly o: ImagesOptions) {
-    this.content = new ContentStore(o.root);
+    this.content = new FileContentStore(o.root);
     this.store = new ImageStore(o.root);
     // A build's layers are kept as their directories; their tars are made again when read (content/store.ts).
     this.content.lazySource = {
