@@ -222,12 +222,6 @@ export class FileContentStore implements ContentStoreInterface {
 }
 
 /**
- * @deprecated transitional (builder split): src/engine/builder imports the class by this name; it
- * becomes FileContentStore (or the ContentStore interface of content-store.ts) when the builder moves.
- */
-export type ContentStore = FileContentStore;
-
-/**
  * A blob's bytes from `start`. A read of the whole blob is hashed on the way and fails at the end when
  * the bytes do not match the digest (a blob damaged on disk is never served silently as complete).
  */

@@ -8,7 +8,7 @@ import { PassThrough, Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import * as tarStream from 'tar-stream';
 import { InvalidParameter, messageOf } from '../../lib/errors.js';
-import type { BlobInfo, ContentStore } from '../../content/store.js';
+import type { BlobInfo, FileContentStore } from '../../content/store.js';
 import { familiarName, familiarString, normalizedString, parseImageReference, type Reference } from '../../image-spec/reference.js';
 import { sha256 } from '../../image-spec/digest.js';
 import type { LayerStore } from '../snapshots/layers.js';
@@ -19,7 +19,7 @@ import { MEDIA } from '../../image-spec/media-types.js';
 /** What loading and saving archives needs of the images service: its stores and the one way an image
  *  is recorded. Narrow, so that this module does not import the service that calls it. */
 export interface ImageArchiveBackend {
-  readonly content: ContentStore;
+  readonly content: FileContentStore;
   readonly store: ImageStore;
   readonly layers: LayerStore;
   recordImage(img: Omit<StoredImage, 'lastTagTime'>, refs: Reference[]): Promise<void>;

@@ -7,14 +7,14 @@ import { createHash, randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { writeJsonAtomic } from '../../../lib/fsutil.js';
-import type { ContentStore } from '../../../content/store.js';
+import type { FileContentStore } from '../../../content/store.js';
 import { LAYER_TAR } from '../../images/service.js';
 import type { LayerRef } from '../../images/store.js';
 import { chainId as chainIdOf, type LayerInfo, type LayerStore } from '../../snapshots/layers.js';
 import { layerTar } from '../../snapshots/diff.js';
 
 /** Store the upper dir as a layer over `parent`: directory in the layer store, lazy blob in the content store. */
-export async function commitUpper(content: ContentStore, layers: LayerStore, upperDir: string, parent: string | undefined): Promise<{ ref: LayerRef; info: LayerInfo }> {
+export async function commitUpper(content: FileContentStore, layers: LayerStore, upperDir: string, parent: string | undefined): Promise<{ ref: LayerRef; info: LayerInfo }> {
   const { stream, done } = await layerTar(upperDir);
   // The blob is the uncompressed layer tar: its digest is the diff ID too.
   const hash = createHash('sha256');
