@@ -1,18 +1,9 @@
-// Joining a client's stream (a hijacked HTTP connection) to a container's stdio at its shim,
+// Joining a client's stream (a hijacked HTTP connection) to a container's stdio (Runtime.attach),
 // with Docker's detach keys (default ctrl-p,ctrl-q) watched on the way in.
 import type { Duplex, Transform } from 'node:stream';
-import type net from 'node:net';
 import { InvalidParameter } from '../../lib/errors.js';
 
-export interface AttachStreams {
-  stdin: boolean;
-  stdout: boolean;
-  stderr: boolean;
-}
-
-export function attachHeader(s: AttachStreams): string {
-  return ['attach', s.stdin && 'stdin', s.stdout && 'stdout', s.stderr && 'stderr'].filter(Boolean).join(' ');
-}
+export type { AttachStreams } from '../runtime/runtime.js';
 
 /** Parse Docker's --detach-keys ("ctrl-p,ctrl-q", "a,ctrl-@") into bytes. */
 export function parseDetachKeys(spec: string | undefined): Buffer {
@@ -51,10 +42,10 @@ export class DetachWatcher {
   }
 }
 
-/** Pipe client ↔ shim until either side ends. Resolves when the attachment is over. */
+/** Pipe client ↔ the runtime's stream (`shim`) until either side ends. Resolves when the attachment is over. */
 export function joinStreams(
   client: Duplex,
-  shim: net.Socket,
+  shim: Duplex,
   opts: { stdin: boolean; detachKeys: Buffer; tty: boolean; beforeEnd?: () => Promise<unknown>; reframe?: Transform },
 ): Promise<'detached' | 'ended'> {
   return new Promise((resolve) => {

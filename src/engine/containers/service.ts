@@ -15,13 +15,14 @@ import { secureJoin } from '../../lib/securejoin.js';
 import type { EventsService } from '../events.js';
 import type { ImagesService } from '../images/service.js';
 import type { Snapshotter } from '../snapshots/snapshotter.js';
-import { Runc } from '../runtime/runc.js';
+import type { Runc } from '../runtime/runc.js';
+import type { ExitStatus, LogSettings, Runtime } from '../runtime/runtime.js';
+import { ShimRuntime } from '../runtime/shim-runtime.js';
 import { cgroupControllers, cgroupLayout, discardUnsupportedLimits } from '../cgroups.js';
-import { connectShim, liveShimPid, readExitFile, resizeShim, spawnShim, waitShim, type ExitStatus, type LogSettings } from '../runtime/shim.js';
 import { buildResources, buildSpec, loadSeccompProfile } from '../runtime/spec.js';
 import { adaptHostConfig, validateHostConfig } from '../runtime/validate.js';
 import { resolveUser } from '../runtime/user.js';
-import { attachHeader, joinStreams, parseDetachKeys, type AttachStreams } from './attach.js';
+import { joinStreams, parseDetachKeys, type AttachStreams } from './attach.js';
 import { commandLine, mergeConfig } from './config.js';
 import { linkEnv, linkHost, linkedChild, parseLink, parseLinks } from './links.js';
 import { containerFiles, writeContainerFiles } from './files.js';
@@ -32,7 +33,7 @@ import { ContainerStore } from './store.js';
 import { inspectView, summaryView } from './view.js';
 import { sampleStats, type StatsJSON } from './stats.js';
 import type { MountPlan, MountPointRecord, OciMountLike } from '../volumes/mounts.js';
-import { HealthMonitor, PROBE_SPEC, probeCommand, probeSpecFile, type HealthState } from './health.js';
+import { HealthMonitor, probeCommand, type HealthState } from './health.js';
 import { logDriver, logFile, normalizeLogConfig, resolveLogOptions } from './log-config.js';
 
 export interface ContainersOptions {
@@ -95,6 +96,9 @@ const DEFAULT_STOP_TIMEOUT = 10;
 
 export class ContainersService {
   readonly store: ContainerStore;
+  /** Creates and monitors the containers' processes (berth-shim + runc). */
+  readonly runtime: Runtime;
+  /** runc itself, for start-up recovery (it also clears build steps' containers). */
   readonly runc: Runc;
   private readonly bus = new EventEmitter();
   private readonly pendingAttach = new Map<string, PendingAttach[]>();
@@ -106,13 +110,15 @@ export class ContainersService {
 
   constructor(private readonly o: ContainersOptions) {
     this.store = new ContainerStore(path.join(o.root, 'containers'));
-    this.runc = new Runc(o.runtime, path.join(o.execRoot, 'runc'));
+    // Its state dirs are this service's stateDir()s: each container's bundle is its shim's state dir.
+    const runtime = new ShimRuntime({ binary: o.runtime, root: path.join(o.execRoot, 'runc'), stateRoot: o.execRoot });
+    this.runtime = runtime;
+    this.runc = runtime.runc;
     this.bus.setMaxListeners(0);
     this.health = new HealthMonitor({
-      runc: this.runc,
+      runtime: this.runtime,
       isRunning: (id) => this.store.tryGet(id)?.state.status === 'running',
       update: (id, h, changed) => this.recordHealth(id, h, changed),
-      stateDir: (id) => this.stateDir(id),
     });
   }
 
@@ -180,17 +186,17 @@ export class ContainersService {
   private async reconcile(rec: ContainerRecord): Promise<void> {
     const st = rec.state.status;
     if (st === 'removing') return this.finishRemove(rec);
-    const shim = await liveShimPid(this.stateDir(rec.id));
+    const shim = await this.runtime.monitored(rec.id);
     if (st === 'running' || st === 'paused') {
       if (shim) {
         this.health.start(rec.id, rec.config.Healthcheck, Date.parse(rec.state.startedAt), rec.state.health);
         return void this.monitor(rec.id);
       }
-      const exit = await readExitFile(this.stateDir(rec.id));
+      const exit = await this.runtime.wait(rec.id);
       return this.onExit(rec.id, exit ?? { exitCode: 255, signal: null, finishedAt: new Date().toISOString() }, !exit);
     }
     // created/exited: a start interrupted by a crash may have left a created runc container behind.
-    if (shim) await this.runc.delete(rec.id);
+    if (shim) await this.runtime.delete(rec.id, { force: true }).catch(() => undefined);
     await this.o.snapshotter.unmount(this.rootfs(rec.id)).catch(() => undefined);
   }
 
@@ -390,41 +396,21 @@ export class ContainersService {
     // Resolved in the root (SetupWorkingDirectory): an image's symlink must not lead the mkdir onto the host.
     if (rec.config.WorkingDir) await fs.mkdir(await secureJoin(rootfs, rec.config.WorkingDir), { recursive: true }).catch(() => undefined);
     await writeFileAtomic(path.join(stateDir, 'config.json'), JSON.stringify(spec));
-    const probeSpec = probeSpecFile(spec, probeCommand(rec.config.Healthcheck), user.home);
-    if (probeSpec) await writeFileAtomic(path.join(stateDir, PROBE_SPEC), probeSpec);
-    const shim = await spawnShim({
-      id: rec.id,
-      stateDir,
+    const probe = probeCommand(rec.config.Healthcheck);
+    const pid = await this.runtime.create(rec.id, {
       bundle: stateDir,
-      runtime: this.o.runtime,
-      runtimeRoot: this.runc.root,
+      spec,
       tty: rec.config.Tty ?? false,
       stdin: rec.config.OpenStdin ?? false,
       stdinOnce: rec.config.StdinOnce ?? false,
       log: await this.logSettings(rec),
-      probeSpec: probeSpec ? path.join(stateDir, PROBE_SPEC) : undefined,
-      oomFile: (await cgroupLayout()) === 'v2' ? `/sys/fs/cgroup/berth/${rec.id}/memory.events` : `/sys/fs/cgroup/memory/berth/${rec.id}/memory.oom_control`,
+      probe: probe && { args: probe, home: user.home },
     });
-    const pid = await shim.pid;
     await this.connectPendingAttaches(rec);
     const size = hc.ConsoleSize;
-    if (rec.config.Tty && size && size[0] > 0 && size[1] > 0) await resizeShim(stateDir, size[0], size[1]).catch(() => undefined);
-    await this.runc.start(rec.id).catch(async (e: unknown) => {
-      if (!(await this.exitedDuringStart(rec.id, e))) throw e;
-    });
+    if (rec.config.Tty && size && size[0] > 0 && size[1] > 0) await this.runtime.resize(rec.id, size[0], size[1]).catch(() => undefined);
+    await this.runtime.start(rec.id);
     return pid;
-  }
-
-  /**
-   * `runc start` opens the exec fifo (the init execs the command), then removes the fifo. A command that
-   * exits at once can beat that removal: its shim records the exit and deletes the runc container, state
-   * dir and fifo included, and runc start fails with "remove …/exec.fifo: no such file or directory"
-   * although the command ran. The shim writes exit.json before it deletes, so that record tells the two
-   * apart; the container did start (its monitor then sees the exit).
-   */
-  private async exitedDuringStart(id: string, err: unknown): Promise<boolean> {
-    if (!/exec\.fifo: no such file or directory/.test(messageOf(err))) return false;
-    return (await readExitFile(this.stateDir(id))) !== undefined;
   }
 
   private async logSettings(rec: ContainerRecord): Promise<LogSettings | undefined> {
@@ -439,7 +425,7 @@ export class ContainersService {
   }
 
   private async cleanupFailedStart(rec: ContainerRecord, err: unknown): Promise<void> {
-    await this.runc.delete(rec.id);
+    await this.runtime.delete(rec.id, { force: true }).catch(() => undefined);
     await this.o.networks().detach(rec).catch(() => undefined);
     await this.o.volumes?.().release(rec).catch(() => undefined);
     await this.o.snapshotter.unmount(this.rootfs(rec.id)).catch(() => undefined);
@@ -457,7 +443,7 @@ export class ContainersService {
 
   /** Learn of the container's exit from its shim (or from exit.json if the shim is already gone). */
   private monitor(id: string): void {
-    void waitShim(this.stateDir(id)).then((status) =>
+    void this.runtime.wait(id).then((status) =>
       this.onExit(id, status ?? { exitCode: 255, signal: null, finishedAt: new Date().toISOString() }, !status),
     );
   }
@@ -468,7 +454,7 @@ export class ContainersService {
     if (!rec) return;
     const oomKilled = status.oomKilled ?? false;
     // A live shim deletes the runc container itself; only a lost one leaves that to us.
-    if (lost) await this.runc.delete(id);
+    if (lost) await this.runtime.delete(id, { force: true }).catch(() => undefined);
     await this.o.networks().detach(rec).catch(() => undefined);
     await this.o.snapshotter.unmount(this.rootfs(id)).catch(() => undefined);
     await this.o.volumes?.().release(rec).catch(() => undefined);
@@ -535,7 +521,7 @@ export class ContainersService {
     const stdin = streams.stdin && (rec.config.OpenStdin ?? false);
     const wanted = { ...streams, stdin };
     if (rec.state.status === 'running' || rec.state.status === 'paused') {
-      return connectShim(this.stateDir(rec.id), attachHeader(wanted)).then(
+      return this.runtime.attach(rec.id, wanted).then(
         (shim) => joinStreams(client, shim, { stdin, detachKeys, tty: rec.config.Tty ?? false }),
         () => {
           client.end();
@@ -559,7 +545,7 @@ export class ContainersService {
     this.pendingAttach.delete(rec.id);
     await Promise.all(
       pending.map(async (p) => {
-        const shim = await connectShim(this.stateDir(rec.id), attachHeader(p.streams));
+        const shim = await this.runtime.attach(rec.id, p.streams);
         void joinStreams(p.client, shim, { stdin: p.streams.stdin, detachKeys: p.detachKeys, tty: rec.config.Tty ?? false }).then(p.done);
       }),
     );
@@ -569,7 +555,7 @@ export class ContainersService {
   async resize(ref: string, rows: number, cols: number): Promise<void> {
     const rec = this.store.get(ref);
     if (rec.state.status !== 'running') throw new Conflict(`Container ${rec.id} is not running`);
-    await resizeShim(this.stateDir(rec.id), rows, cols).catch(() => undefined);
+    await this.runtime.resize(rec.id, rows, cols).catch(() => undefined);
   }
 
   // ---- stop / kill / restart / pause ----
@@ -589,12 +575,12 @@ export class ContainersService {
     const exited = this.nextExit(rec.id);
     const timeout = opts.timeout ?? rec.config.StopTimeout ?? DEFAULT_STOP_TIMEOUT;
     const signal = opts.signal || rec.config.StopSignal || 'SIGTERM';
-    if (rec.state.status === 'paused') await this.runc.resume(rec.id).catch(() => undefined);
-    await this.runc.kill(rec.id, normalizeSignal(signal)).catch(() => undefined);
+    if (rec.state.status === 'paused') await this.runtime.resume(rec.id).catch(() => undefined);
+    await this.runtime.kill(rec.id, normalizeSignal(signal)).catch(() => undefined);
     if (timeout < 0) return void (await exited);
     const inTime = await Promise.race([exited.then(() => true), sleep(timeout * 1000).then(() => false)]);
     if (!inTime) {
-      await this.runc.kill(rec.id, 'KILL', true).catch(() => undefined);
+      await this.runtime.kill(rec.id, 'KILL', true).catch(() => undefined);
       await exited;
     }
     this.emit(rec, 'stop');
@@ -613,9 +599,9 @@ export class ContainersService {
     // rm sees it exited; other signals return at once (the process may ignore them).
     const exited = sig === 'KILL' ? this.nextExit(rec.id).then(() => true) : undefined;
     const paused = rec.state.status === 'paused';
-    await this.runc.kill(rec.id, sig);
+    await this.runtime.kill(rec.id, sig);
     // A frozen process takes its SIGKILL only once thawed (dockerd resumes it too).
-    if (sig === 'KILL' && paused) await this.runc.resume(rec.id).catch(() => undefined);
+    if (sig === 'KILL' && paused) await this.runtime.resume(rec.id).catch(() => undefined);
     this.emit(rec, 'kill', { signal: sig });
     if (exited && !(await Promise.race([exited, sleep(KILL_EXIT_WAIT_MS).then(() => false)]))) {
       throw new Error('tried to kill container, but did not receive an exit event');
@@ -633,7 +619,7 @@ export class ContainersService {
     const rec = this.store.get(ref);
     if (rec.state.status === 'paused') throw new Conflict(`Container ${rec.id} is already paused`);
     if (rec.state.status !== 'running') throw new Conflict(`Container ${rec.id} is not running`);
-    await this.runc.pause(rec.id);
+    await this.runtime.pause(rec.id);
     rec.state.status = 'paused';
     await this.store.save(rec);
     this.emit(rec, 'pause');
@@ -642,7 +628,7 @@ export class ContainersService {
   async unpause(ref: string): Promise<void> {
     const rec = this.store.get(ref);
     if (rec.state.status !== 'paused') throw new Conflict(`Container ${rec.id} is not paused`);
-    await this.runc.resume(rec.id);
+    await this.runtime.resume(rec.id);
     rec.state.status = 'running';
     await this.store.save(rec);
     this.emit(rec, 'unpause');
@@ -686,8 +672,8 @@ export class ContainersService {
     if (running) {
       const exited = this.nextExit(rec.id);
       rec.state.manuallyStopped = true;
-      if (rec.state.status === 'paused') await this.runc.resume(rec.id).catch(() => undefined);
-      await this.runc.kill(rec.id, 'KILL', true).catch(() => undefined);
+      if (rec.state.status === 'paused') await this.runtime.resume(rec.id).catch(() => undefined);
+      await this.runtime.kill(rec.id, 'KILL', true).catch(() => undefined);
       await Promise.race([exited, sleep(10_000)]);
     }
     rec.state.status = 'removing';
@@ -696,7 +682,7 @@ export class ContainersService {
   }
 
   private async finishRemove(rec: ContainerRecord, removeVolumes = false): Promise<void> {
-    if (await liveShimPid(this.stateDir(rec.id))) await this.runc.delete(rec.id);
+    if (await this.runtime.monitored(rec.id)) await this.runtime.delete(rec.id, { force: true }).catch(() => undefined);
     await this.o.snapshotter.unmount(this.rootfs(rec.id)).catch(() => undefined);
     await this.o.snapshotter.remove(rec.id);
     await fs.rm(this.stateDir(rec.id), { recursive: true, force: true });
@@ -802,7 +788,7 @@ export class ContainersService {
     validateHostConfig(next);
     const limits = discardUnsupportedLimits(next, await cgroupControllers());
     if (limits.error) throw new InvalidParameter(limits.error);
-    if (rec.state.status === 'running' || rec.state.status === 'paused') await this.runc.update(rec.id, JSON.stringify(buildResources(next)));
+    if (rec.state.status === 'running' || rec.state.status === 'paused') await this.runtime.update(rec.id, buildResources(next));
     rec.hostConfig = next;
     await this.store.save(rec);
     this.emit(rec, 'update');
@@ -819,7 +805,7 @@ export class ContainersService {
   async top(ref: string, psArgs = '-ef'): Promise<{ Titles: string[]; Processes: string[][] }> {
     const rec = this.store.get(ref);
     if (rec.state.status !== 'running' && rec.state.status !== 'paused') throw new Conflict(`Container ${rec.id} is not running`);
-    const pids = new Set(await this.runc.pids(rec.id));
+    const pids = new Set(await this.runtime.pids(rec.id));
     const out = (await run(['ps', ...psArgs.split(/\s+/).filter(Boolean)])).stdout.trimEnd().split('\n');
     const titles = out[0]!.trim().split(/\s+/);
     const pidCol = titles.indexOf('PID');
