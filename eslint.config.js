@@ -30,7 +30,6 @@ const ENGINE_TOP_MECHANISMS = ['src/engine/cgroups.ts', 'src/engine/events.ts'];
  *  moves the builder's RUN/COPY onto exec.ts and the runtime interface, the runtime helper replaces
  *  health.ts's runc exec; drop each entry when its file stops importing node:child_process. */
 const SPAWN_TRANSITIONAL = [
-  'src/engine/containers/health.ts',
 ];
 
 const CHILD_PROCESS_MESSAGE = 'Start external programs through src/lib/exec.ts (run, startProcess, runProcessSync): one wrapper records argv and turns failure into a typed error.';

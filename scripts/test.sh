@@ -7,5 +7,5 @@ cd "$(dirname "$0")/.."
 echo "== typecheck"; npm run -s typecheck
 echo "== lint"; npm run -s lint
 echo "== unit tests"; node --test --test-reporter=spec dist/test/unit/
-echo "== contract tests"; node --test --test-reporter=spec dist/test/contract/
+echo "== contract tests"; node --test --test-concurrency=1 --test-reporter=spec dist/test/contract/
 echo "== integration tests"; node --test --test-concurrency=1 --test-reporter=spec dist/test/integration/

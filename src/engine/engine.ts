@@ -76,7 +76,7 @@ export async function startEngine(o: EngineOptions): Promise<Engine> {
   });
   users.containers = containers;
   const networks = new NetworksService({ root: o.root, execRoot: o.execRoot, bridgeName: o.bridgeName ?? 'berth0', ipForward: o.ipForward, events, containers: () => containers.store });
-  const exec = new ExecService(containers, events, o.execRoot, o.runtime);
+  const exec = new ExecService(containers, events);
   await snapshotter.init();
   await images.init();
   await containers.load();

@@ -70,3 +70,47 @@ export const startProcess: typeof spawn = ((command: string, args: readonly stri
  * `spawnSync`, same arguments and overloads. Only for short programs where blocking is the point.
  */
 export const runProcessSync: typeof spawnSync = ((...args: Parameters<typeof spawnSync>) => spawnSync(...args)) as typeof spawnSync;
+
+export interface BoundedOptions {
+  /** Past this many milliseconds the program gets SIGTERM, then SIGKILL after killGraceMs. */
+  timeoutMs: number;
+  killGraceMs: number;
+  /** Output beyond this many characters (stdout and stderr together, as they come) is dropped. */
+  maxOutput: number;
+}
+
+export interface BoundedResult {
+  /** The exit code; -1 when the program could not be started or was killed by a signal. */
+  exitCode: number;
+  output: string;
+  timedOut: boolean;
+}
+
+/** Run a short program whose failure is an answer, not an error (a health probe): its stdout and stderr
+ *  merged and capped, killed past its timeout. Never rejects. */
+export function runBounded(argv: string[], o: BoundedOptions): Promise<BoundedResult> {
+  return new Promise((resolve) => {
+    const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    const collect = (d: Buffer) => {
+      if (out.length < o.maxOutput) out += String(d);
+    };
+    child.stdout!.on('data', collect);
+    child.stderr!.on('data', collect);
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGTERM');
+      setTimeout(() => child.kill('SIGKILL'), o.killGraceMs).unref();
+    }, o.timeoutMs);
+    let settled = false;
+    const done = (code: number) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      resolve({ exitCode: timedOut ? -1 : code, output: out.slice(0, o.maxOutput), timedOut });
+    };
+    child.on('error', () => done(-1));
+    child.on('close', (code) => done(code ?? -1));
+  });
+}

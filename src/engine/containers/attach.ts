@@ -1,22 +1,13 @@
-// Joining a client's stream (a hijacked HTTP connection) to a container's stdio at its shim,
+// Joining a client's stream (a hijacked HTTP connection) to a container's stdio (Runtime.attach),
 // with Docker's detach keys (default ctrl-p,ctrl-q) watched on the way in.
 import type { Duplex, Transform } from 'node:stream';
-import type net from 'node:net';
 import { InvalidParameter } from '../../lib/errors.js';
-import { connectShim } from '../runtime/shim.js';
+import type { AttachStreams } from '../runtime/runtime.js';
 import { ContainerPart } from './context.js';
 import type { ContainerRecord } from './record.js';
 import { encodeLogEntry, replayLogs, type LogSource } from './log-stream.js';
 
-export interface AttachStreams {
-  stdin: boolean;
-  stdout: boolean;
-  stderr: boolean;
-}
-
-export function attachHeader(s: AttachStreams): string {
-  return ['attach', s.stdin && 'stdin', s.stdout && 'stdout', s.stderr && 'stderr'].filter(Boolean).join(' ');
-}
+export type { AttachStreams } from '../runtime/runtime.js';
 
 /** Parse Docker's --detach-keys ("ctrl-p,ctrl-q", "a,ctrl-@") into bytes. */
 export function parseDetachKeys(spec: string | undefined): Buffer {
@@ -55,10 +46,10 @@ export class DetachWatcher {
   }
 }
 
-/** Pipe client ↔ shim until either side ends. Resolves when the attachment is over. */
+/** Pipe client ↔ the runtime's stream (`shim`) until either side ends. Resolves when the attachment is over. */
 export function joinStreams(
   client: Duplex,
-  shim: net.Socket,
+  shim: Duplex,
   opts: { stdin: boolean; detachKeys: Buffer; tty: boolean; beforeEnd?: () => Promise<unknown>; reframe?: Transform },
 ): Promise<'detached' | 'ended'> {
   return new Promise((resolve) => {
@@ -157,7 +148,7 @@ export class AttachPlumbing extends ContainerPart {
     const stdin = streams.stdin && (rec.config.OpenStdin ?? false);
     const wanted = { ...streams, stdin };
     if (rec.state.status === 'running' || rec.state.status === 'paused') {
-      return connectShim(this.stateDir(rec.id), attachHeader(wanted)).then(
+      return this.runtime.attach(rec.id, wanted).then(
         (shim) => joinStreams(client, shim, { stdin, detachKeys, tty: rec.config.Tty ?? false }),
         () => {
           client.end();
@@ -181,7 +172,7 @@ export class AttachPlumbing extends ContainerPart {
     this.pendingAttach.delete(rec.id);
     await Promise.all(
       pending.map(async (p) => {
-        const shim = await connectShim(this.stateDir(rec.id), attachHeader(p.streams));
+        const shim = await this.runtime.attach(rec.id, p.streams);
         void joinStreams(p.client, shim, { stdin: p.streams.stdin, detachKeys: p.detachKeys, tty: rec.config.Tty ?? false }).then(p.done);
       }),
     );

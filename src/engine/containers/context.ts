@@ -1,13 +1,13 @@
 // What the containers service's parts share: the service's options and the other services it uses,
 // the records, the runtime, the exit bus and the lifecycle's entry points. Each part (restart.ts,
 // launch.ts, create.ts, attach.ts, list.ts, update.ts, top.ts) extends ContainerPart, which gives
-// its methods the same names the service uses (this.store, this.runc, this.emit …).
+// its methods the same names the service uses (this.store, this.runtime, this.emit …).
 import type { EventEmitter } from 'node:events';
 import type { EndpointSettings, HostConfig } from '../../api/types.js';
 import type { EventsService } from '../events.js';
 import type { ImagesService } from '../images/service.js';
 import type { Snapshotter } from '../snapshots/snapshotter.js';
-import type { Runc } from '../runtime/runc.js';
+import type { Runtime } from '../runtime/runtime.js';
 import type { MountPlan, MountPointRecord, OciMountLike } from '../volumes/mounts.js';
 import type { HealthMonitor } from './health.js';
 import type { ContainerRecord } from './record.js';
@@ -64,7 +64,7 @@ export interface ContainerNetworking {
 export interface ContainerContext {
   readonly o: ContainersOptions;
   readonly store: ContainerStore;
-  readonly runc: Runc;
+  readonly runtime: Runtime;
   /** `exit:<id>` (the exit code) and `removed:<id>`: what waits listen to. */
   readonly bus: EventEmitter;
   readonly health: HealthMonitor;
@@ -89,8 +89,8 @@ export abstract class ContainerPart {
   protected get store(): ContainerStore {
     return this.ctx.store;
   }
-  protected get runc(): Runc {
-    return this.ctx.runc;
+  protected get runtime(): Runtime {
+    return this.ctx.runtime;
   }
   protected get bus(): EventEmitter {
     return this.ctx.bus;

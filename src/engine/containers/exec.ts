@@ -1,18 +1,15 @@
 // The exec service: extra processes in a running container (`docker exec`), each under its own
 // berth-shim in exec mode so its stdio and exit code are handled like the container's.
 import { randomBytes } from 'node:crypto';
-import { promises as fs } from 'node:fs';
-import path from 'node:path';
 import type { Duplex } from 'node:stream';
 import type { ExecConfig } from '../../api/types.js';
 import { Conflict, InvalidParameter, NotFound } from '../../lib/errors.js';
-import { writeFileAtomic } from '../../lib/fsutil.js';
 import { frame, fromFrames, toFrames } from '../../lib/stdcopy.js';
 import type { EventsService } from '../events.js';
-import { connectShim, resizeShim, spawnShim, waitShim } from '../runtime/shim.js';
+import type { ExecProcess } from '../runtime/runtime.js';
 import { buildExecProcess } from '../runtime/spec.js';
 import { resolveUser } from '../runtime/user.js';
-import { attachHeader, joinStreams, parseDetachKeys } from './attach.js';
+import { joinStreams, parseDetachKeys } from './attach.js';
 import type { ContainersService } from './service.js';
 
 interface ExecRecord {
@@ -23,6 +20,7 @@ interface ExecRecord {
   exitCode: number | null;
   pid: number;
   started: boolean;
+  process?: ExecProcess;
 }
 
 export interface ExecInspect {
@@ -45,14 +43,8 @@ export class ExecService {
   constructor(
     private readonly containers: ContainersService,
     private readonly events: EventsService,
-    private readonly execRoot: string,
-    private readonly runtime: string,
   ) {
     containers.execIds = (cid) => [...this.execs.values()].filter((e) => e.containerId === cid && e.running).map((e) => e.id);
-  }
-
-  private stateDir(id: string): string {
-    return path.join(this.execRoot, 'x', id.slice(0, 16));
   }
 
   create(containerRef: string, config: ExecConfig): { Id: string } {
@@ -104,32 +96,25 @@ export class ExecService {
     // the client wants the stream (dockerd's rule: a TTY's output framed as stdout, or frames unwrapped).
     const tty = e.config.Tty ?? false;
     const rawClient = opts.tty ?? tty;
-    const stateDir = this.stateDir(id);
-    await fs.mkdir(stateDir, { recursive: true });
-    await writeFileAtomic(path.join(stateDir, 'process.json'), JSON.stringify(await this.processSpec(e, tty)));
     const attached = !opts.detach && client !== undefined;
     const stdin = attached && (e.config.AttachStdin ?? false);
-    const shim = await spawnShim({
-      id: c.id,
-      stateDir,
-      execProcess: path.join(stateDir, 'process.json'),
-      runtime: this.runtime,
-      runtimeRoot: this.containers.runc.root,
+    const proc = await this.containers.runtime.exec(c.id, {
+      execId: id,
+      process: await this.processSpec(e, tty),
       tty,
       stdin,
-      stdinOnce: true,
-      waitAttach: attached,
+      attach: attached ? { stdin, stdout: e.config.AttachStdout ?? true, stderr: e.config.AttachStderr ?? true } : undefined,
     });
+    e.process = proc;
     let joined: Promise<unknown> = Promise.resolve();
     let markRecorded: () => void = () => undefined;
     const exitRecorded = new Promise<void>((r) => (markRecorded = r));
-    if (attached) {
-      const sock = await connectShim(stateDir, attachHeader({ stdin, stdout: e.config.AttachStdout ?? true, stderr: e.config.AttachStderr ?? true }));
+    if (attached && proc.stream) {
       const reframe = tty === rawClient ? undefined : tty ? toFrames() : fromFrames();
-      joined = joinStreams(client, sock, { stdin, detachKeys: parseDetachKeys(e.config.DetachKeys), tty, beforeEnd: () => exitRecorded, reframe });
+      joined = joinStreams(client, proc.stream, { stdin, detachKeys: parseDetachKeys(e.config.DetachKeys), tty, beforeEnd: () => exitRecorded, reframe });
     }
     try {
-      e.pid = await shim.pid;
+      e.pid = await proc.pid;
     } catch (err) {
       markRecorded();
       // The stream is already hijacked, so the error goes down it as dockerd writes it (on stdout, framed
@@ -140,16 +125,14 @@ export class ExecService {
       }
       client?.end();
       e.exitCode = 126;
-      await fs.rm(stateDir, { recursive: true, force: true });
       throw err;
     }
     e.running = true;
     this.emit(c.id, 'exec_start: ' + e.config.Cmd.join(' '), id);
-    const exited = waitShim(stateDir).then(async (st) => {
+    const exited = proc.wait().then((st) => {
       e.running = false;
       e.exitCode = st?.exitCode ?? 126;
       this.emit(c.id, 'exec_die', id, { exitCode: String(e.exitCode) });
-      await fs.rm(stateDir, { recursive: true, force: true });
     });
     void exited.finally(markRecorded);
     if (attached) await Promise.all([joined, exited]);
@@ -175,7 +158,7 @@ export class ExecService {
   async resize(id: string, rows: number, cols: number): Promise<void> {
     const e = this.get(id);
     if (!e.running) return;
-    await resizeShim(this.stateDir(id), rows, cols).catch(() => undefined);
+    await e.process?.resize(rows, cols).catch(() => undefined);
   }
 
   private emit(containerId: string, action: string, execId: string, extra: Record<string, string> = {}): void {

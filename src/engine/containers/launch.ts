@@ -7,13 +7,13 @@ import { Conflict, SystemError, messageOf } from '../../lib/errors.js';
 import { writeFileAtomic } from '../../lib/fsutil.js';
 import { secureJoin } from '../../lib/securejoin.js';
 import { cgroupLayout } from '../cgroups.js';
-import { readExitFile, resizeShim, spawnShim, type LogSettings } from '../runtime/shim.js';
+import type { LogSettings } from '../runtime/runtime.js';
 import { buildSpec, loadSeccompProfile } from '../runtime/spec.js';
 import { resolveUser } from '../runtime/user.js';
 import type { AttachPlumbing } from './attach.js';
 import { ContainerPart, type ContainerContext } from './context.js';
 import { containerFiles, writeContainerFiles } from './files.js';
-import { PROBE_SPEC, probeCommand, probeSpecFile } from './health.js';
+import { probeCommand } from './health.js';
 import { linkEnv, linkHost, linkedChild, parseLinks } from './links.js';
 import { logDriver, logFile, resolveLogOptions } from './log-config.js';
 import { ZERO_TIME, type ContainerRecord } from './record.js';
@@ -99,41 +99,21 @@ export class Launcher extends ContainerPart {
     // Resolved in the root (SetupWorkingDirectory): an image's symlink must not lead the mkdir onto the host.
     if (rec.config.WorkingDir) await fs.mkdir(await secureJoin(rootfs, rec.config.WorkingDir), { recursive: true }).catch(() => undefined);
     await writeFileAtomic(path.join(stateDir, 'config.json'), JSON.stringify(spec));
-    const probeSpec = probeSpecFile(spec, probeCommand(rec.config.Healthcheck), user.home);
-    if (probeSpec) await writeFileAtomic(path.join(stateDir, PROBE_SPEC), probeSpec);
-    const shim = await spawnShim({
-      id: rec.id,
-      stateDir,
+    const probe = probeCommand(rec.config.Healthcheck);
+    const pid = await this.runtime.create(rec.id, {
       bundle: stateDir,
-      runtime: this.o.runtime,
-      runtimeRoot: this.runc.root,
+      spec,
       tty: rec.config.Tty ?? false,
       stdin: rec.config.OpenStdin ?? false,
       stdinOnce: rec.config.StdinOnce ?? false,
       log: await this.logSettings(rec),
-      probeSpec: probeSpec ? path.join(stateDir, PROBE_SPEC) : undefined,
-      oomFile: (await cgroupLayout()) === 'v2' ? `/sys/fs/cgroup/berth/${rec.id}/memory.events` : `/sys/fs/cgroup/memory/berth/${rec.id}/memory.oom_control`,
+      probe: probe && { args: probe, home: user.home },
     });
-    const pid = await shim.pid;
     await this.connectPendingAttaches(rec);
     const size = hc.ConsoleSize;
-    if (rec.config.Tty && size && size[0] > 0 && size[1] > 0) await resizeShim(stateDir, size[0], size[1]).catch(() => undefined);
-    await this.runc.start(rec.id).catch(async (e: unknown) => {
-      if (!(await this.exitedDuringStart(rec.id, e))) throw e;
-    });
+    if (rec.config.Tty && size && size[0] > 0 && size[1] > 0) await this.runtime.resize(rec.id, size[0], size[1]).catch(() => undefined);
+    await this.runtime.start(rec.id);
     return pid;
-  }
-
-  /**
-   * `runc start` opens the exec fifo (the init execs the command), then removes the fifo. A command that
-   * exits at once can beat that removal: its shim records the exit and deletes the runc container, state
-   * dir and fifo included, and runc start fails with "remove …/exec.fifo: no such file or directory"
-   * although the command ran. The shim writes exit.json before it deletes, so that record tells the two
-   * apart; the container did start (its monitor then sees the exit).
-   */
-  private async exitedDuringStart(id: string, err: unknown): Promise<boolean> {
-    if (!/exec\.fifo: no such file or directory/.test(messageOf(err))) return false;
-    return (await readExitFile(this.stateDir(id))) !== undefined;
   }
 
   private async logSettings(rec: ContainerRecord): Promise<LogSettings | undefined> {
@@ -148,7 +128,7 @@ export class Launcher extends ContainerPart {
   }
 
   async cleanupFailedStart(rec: ContainerRecord, err: unknown): Promise<void> {
-    await this.runc.delete(rec.id);
+    await this.runtime.delete(rec.id, { force: true }).catch(() => undefined);
     await this.o.networks().detach(rec).catch(() => undefined);
     await this.o.volumes?.().release(rec).catch(() => undefined);
     await this.o.snapshotter.unmount(this.rootfs(rec.id)).catch(() => undefined);

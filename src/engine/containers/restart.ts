@@ -1,7 +1,7 @@
 // Restart supervision: the monitor of each container's exit (from its shim, or exit.json when the
 // shim is gone), what an exit releases, and Docker's restart policies with their back-off — including
 // the policies' starts when berthd itself starts again.
-import { waitShim, type ExitStatus } from '../runtime/shim.js';
+import type { ExitStatus } from '../runtime/runtime.js';
 import { ContainerPart } from './context.js';
 import type { ContainerRecord } from './record.js';
 
@@ -39,7 +39,7 @@ export class RestartSupervisor extends ContainerPart {
 
   /** Learn of the container's exit from its shim (or from exit.json if the shim is already gone). */
   monitor(id: string): void {
-    void waitShim(this.stateDir(id)).then((status) =>
+    void this.runtime.wait(id).then((status) =>
       this.onExit(id, status ?? { exitCode: 255, signal: null, finishedAt: new Date().toISOString() }, !status),
     );
   }
@@ -50,7 +50,7 @@ export class RestartSupervisor extends ContainerPart {
     if (!rec) return;
     const oomKilled = status.oomKilled ?? false;
     // A live shim deletes the runc container itself; only a lost one leaves that to us.
-    if (lost) await this.runc.delete(id);
+    if (lost) await this.runtime.delete(id, { force: true }).catch(() => undefined);
     await this.o.networks().detach(rec).catch(() => undefined);
     await this.o.snapshotter.unmount(this.rootfs(id)).catch(() => undefined);
     await this.o.volumes?.().release(rec).catch(() => undefined);

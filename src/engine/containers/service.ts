@@ -10,8 +10,9 @@ import type { Duplex } from 'node:stream';
 import type { ContainerCreateRequest, ContainerInspect, ContainerSummary, HostConfig } from '../../api/types.js';
 import { Conflict, NotFound, NotModified } from '../../lib/errors.js';
 import { parseSignal } from '../../lib/signals.js';
-import { Runc } from '../runtime/runc.js';
-import { liveShimPid, readExitFile, resizeShim } from '../runtime/shim.js';
+import type { Runc } from '../runtime/runc.js';
+import type { Runtime } from '../runtime/runtime.js';
+import { ShimRuntime } from '../runtime/shim-runtime.js';
 import { AttachPlumbing, openAttach, type AttachOptions, type AttachSession, type AttachStreams } from './attach.js';
 import type { ContainerContext, ContainersOptions } from './context.js';
 import { ContainerCreator } from './create.js';
@@ -40,6 +41,9 @@ const DEFAULT_STOP_TIMEOUT = 10;
 
 export class ContainersService {
   readonly store: ContainerStore;
+  /** Creates and monitors the containers' processes (berth-shim + runc). */
+  readonly runtime: Runtime;
+  /** runc itself, for start-up recovery (it also clears build steps' containers). */
   readonly runc: Runc;
   private readonly bus = new EventEmitter();
   /** Containers with a start or stop in flight: one at a time per container. */
@@ -57,18 +61,20 @@ export class ContainersService {
 
   constructor(private readonly o: ContainersOptions) {
     this.store = new ContainerStore(path.join(o.root, 'containers'));
-    this.runc = new Runc(o.runtime, path.join(o.execRoot, 'runc'));
+    // Its state dirs are this service's stateDir()s: each container's bundle is its shim's state dir.
+    const runtime = new ShimRuntime({ binary: o.runtime, root: path.join(o.execRoot, 'runc'), stateRoot: o.execRoot });
+    this.runtime = runtime;
+    this.runc = runtime.runc;
     this.bus.setMaxListeners(0);
     this.health = new HealthMonitor({
-      runc: this.runc,
+      runtime: this.runtime,
       isRunning: (id) => this.store.tryGet(id)?.state.status === 'running',
       update: (id, h, changed) => this.recordHealth(id, h, changed),
-      stateDir: (id) => this.stateDir(id),
     });
     const ctx: ContainerContext = {
       o,
       store: this.store,
-      runc: this.runc,
+      runtime: this.runtime,
       bus: this.bus,
       health: this.health,
       stateDir: (id) => this.stateDir(id),
@@ -139,17 +145,17 @@ export class ContainersService {
   private async reconcile(rec: ContainerRecord): Promise<void> {
     const st = rec.state.status;
     if (st === 'removing') return this.finishRemove(rec);
-    const shim = await liveShimPid(this.stateDir(rec.id));
+    const shim = await this.runtime.monitored(rec.id);
     if (st === 'running' || st === 'paused') {
       if (shim) {
         this.health.start(rec.id, rec.config.Healthcheck, Date.parse(rec.state.startedAt), rec.state.health);
         return void this.restarts.monitor(rec.id);
       }
-      const exit = await readExitFile(this.stateDir(rec.id));
+      const exit = await this.runtime.wait(rec.id);
       return this.restarts.onExit(rec.id, exit ?? { exitCode: 255, signal: null, finishedAt: new Date().toISOString() }, !exit);
     }
     // created/exited: a start interrupted by a crash may have left a created runc container behind.
-    if (shim) await this.runc.delete(rec.id);
+    if (shim) await this.runtime.delete(rec.id, { force: true }).catch(() => undefined);
     await this.o.snapshotter.unmount(this.rootfs(rec.id)).catch(() => undefined);
   }
 
@@ -221,7 +227,7 @@ export class ContainersService {
   async resize(ref: string, rows: number, cols: number): Promise<void> {
     const rec = this.store.get(ref);
     if (rec.state.status !== 'running') throw new Conflict(`Container ${rec.id} is not running`);
-    await resizeShim(this.stateDir(rec.id), rows, cols).catch(() => undefined);
+    await this.runtime.resize(rec.id, rows, cols).catch(() => undefined);
   }
 
   // ---- stop / kill / restart / pause ----
@@ -241,12 +247,12 @@ export class ContainersService {
     const exited = this.nextExit(rec.id);
     const timeout = opts.timeout ?? rec.config.StopTimeout ?? DEFAULT_STOP_TIMEOUT;
     const signal = opts.signal || rec.config.StopSignal || 'SIGTERM';
-    if (rec.state.status === 'paused') await this.runc.resume(rec.id).catch(() => undefined);
-    await this.runc.kill(rec.id, normalizeSignal(signal)).catch(() => undefined);
+    if (rec.state.status === 'paused') await this.runtime.resume(rec.id).catch(() => undefined);
+    await this.runtime.kill(rec.id, normalizeSignal(signal)).catch(() => undefined);
     if (timeout < 0) return void (await exited);
     const inTime = await Promise.race([exited.then(() => true), sleep(timeout * 1000).then(() => false)]);
     if (!inTime) {
-      await this.runc.kill(rec.id, 'KILL', true).catch(() => undefined);
+      await this.runtime.kill(rec.id, 'KILL', true).catch(() => undefined);
       await exited;
     }
     this.emit(rec, 'stop');
@@ -265,9 +271,9 @@ export class ContainersService {
     // rm sees it exited; other signals return at once (the process may ignore them).
     const exited = sig === 'KILL' ? this.nextExit(rec.id).then(() => true) : undefined;
     const paused = rec.state.status === 'paused';
-    await this.runc.kill(rec.id, sig);
+    await this.runtime.kill(rec.id, sig);
     // A frozen process takes its SIGKILL only once thawed (dockerd resumes it too).
-    if (sig === 'KILL' && paused) await this.runc.resume(rec.id).catch(() => undefined);
+    if (sig === 'KILL' && paused) await this.runtime.resume(rec.id).catch(() => undefined);
     this.emit(rec, 'kill', { signal: sig });
     if (exited && !(await Promise.race([exited, sleep(KILL_EXIT_WAIT_MS).then(() => false)]))) {
       throw new Error('tried to kill container, but did not receive an exit event');
@@ -285,7 +291,7 @@ export class ContainersService {
     const rec = this.store.get(ref);
     if (rec.state.status === 'paused') throw new Conflict(`Container ${rec.id} is already paused`);
     if (rec.state.status !== 'running') throw new Conflict(`Container ${rec.id} is not running`);
-    await this.runc.pause(rec.id);
+    await this.runtime.pause(rec.id);
     rec.state.status = 'paused';
     await this.store.save(rec);
     this.emit(rec, 'pause');
@@ -294,7 +300,7 @@ export class ContainersService {
   async unpause(ref: string): Promise<void> {
     const rec = this.store.get(ref);
     if (rec.state.status !== 'paused') throw new Conflict(`Container ${rec.id} is not paused`);
-    await this.runc.resume(rec.id);
+    await this.runtime.resume(rec.id);
     rec.state.status = 'running';
     await this.store.save(rec);
     this.emit(rec, 'unpause');
@@ -327,8 +333,8 @@ export class ContainersService {
     if (running) {
       const exited = this.nextExit(rec.id);
       rec.state.manuallyStopped = true;
-      if (rec.state.status === 'paused') await this.runc.resume(rec.id).catch(() => undefined);
-      await this.runc.kill(rec.id, 'KILL', true).catch(() => undefined);
+      if (rec.state.status === 'paused') await this.runtime.resume(rec.id).catch(() => undefined);
+      await this.runtime.kill(rec.id, 'KILL', true).catch(() => undefined);
       await Promise.race([exited, sleep(10_000)]);
     }
     rec.state.status = 'removing';
@@ -337,7 +343,7 @@ export class ContainersService {
   }
 
   private async finishRemove(rec: ContainerRecord, removeVolumes = false): Promise<void> {
-    if (await liveShimPid(this.stateDir(rec.id))) await this.runc.delete(rec.id);
+    if (await this.runtime.monitored(rec.id)) await this.runtime.delete(rec.id, { force: true }).catch(() => undefined);
     await this.o.snapshotter.unmount(this.rootfs(rec.id)).catch(() => undefined);
     await this.o.snapshotter.remove(rec.id);
     await fs.rm(this.stateDir(rec.id), { recursive: true, force: true });

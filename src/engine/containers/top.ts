@@ -7,7 +7,7 @@ export class ContainerTop extends ContainerPart {
   async top(ref: string, psArgs = '-ef'): Promise<{ Titles: string[]; Processes: string[][] }> {
     const rec = this.store.get(ref);
     if (rec.state.status !== 'running' && rec.state.status !== 'paused') throw new Conflict(`Container ${rec.id} is not running`);
-    const pids = new Set(await this.runc.pids(rec.id));
+    const pids = new Set(await this.runtime.pids(rec.id));
     const out = (await run(['ps', ...psArgs.split(/\s+/).filter(Boolean)])).stdout.trimEnd().split('\n');
     const titles = out[0]!.trim().split(/\s+/);
     const pidCol = titles.indexOf('PID');

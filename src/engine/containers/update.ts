@@ -25,7 +25,7 @@ export class ContainerUpdater extends ContainerPart {
     validateHostConfig(next);
     const limits = discardUnsupportedLimits(next, await cgroupControllers());
     if (limits.error) throw new InvalidParameter(limits.error);
-    if (rec.state.status === 'running' || rec.state.status === 'paused') await this.runc.update(rec.id, JSON.stringify(buildResources(next)));
+    if (rec.state.status === 'running' || rec.state.status === 'paused') await this.runtime.update(rec.id, buildResources(next));
     rec.hostConfig = next;
     await this.store.save(rec);
     this.emit(rec, 'update');

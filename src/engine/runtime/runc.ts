@@ -1,5 +1,5 @@
 // runc, driven through the one exec wrapper. The runtime is pluggable: anything with runc's CLI works.
-import { run } from '../../lib/exec.js';
+import { run, runBounded, type BoundedOptions, type BoundedResult } from '../../lib/exec.js';
 
 export class Runc {
   constructor(
@@ -28,8 +28,19 @@ export class Runc {
     await run(this.argv('resume', id));
   }
 
+  /** Remove the container, killing it first; never fails (the builder's and recovery's clean-up). */
   async delete(id: string): Promise<void> {
     await run(this.argv('delete', '--force', id), { allowFailure: true });
+  }
+
+  /** Remove the container; a running one only with force. Throws what runc reports. */
+  async remove(id: string, force: boolean): Promise<void> {
+    await run(this.argv('delete', ...(force ? ['--force'] : []), id));
+  }
+
+  /** Run a short program in the container, merged output capped, killed past its timeout (runBounded). */
+  execBounded(id: string, args: string[], o: BoundedOptions): Promise<BoundedResult> {
+    return runBounded(this.argv('exec', id, ...args), o);
   }
 
   /** The container's status as runc sees it, or undefined when runc does not know it. */

@@ -11,15 +11,11 @@ import { promises as fs } from 'node:fs';
 import { startProcess } from '../../lib/exec.js';
 import { SystemError } from '../../lib/errors.js';
 import { readJsonIfExists } from '../../lib/fsutil.js';
+import type { AttachStreams, ExitStatus, LogSettings } from './runtime.js';
+
+export type { ExitStatus, LogSettings } from './runtime.js';
 
 export const SHIM_BINARY = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../../src/shim/berth-shim');
-
-export interface ExitStatus {
-  exitCode: number;
-  signal: string | null;
-  finishedAt: string;
-  oomKilled?: boolean;
-}
 
 export interface ShimOptions {
   id: string;
@@ -38,13 +34,6 @@ export interface ShimOptions {
   oomFile?: string;
   /** The health probe the shim may run itself ("probe" on attach.sock; health.ts, probeSpecFile). */
   probeSpec?: string;
-}
-
-export interface LogSettings {
-  path: string;
-  maxSize: number;
-  maxFile: number;
-  compress: boolean;
 }
 
 export interface StartedShim {
@@ -110,6 +99,11 @@ async function* readSyncMessages(stream: Readable): AsyncGenerator<Record<string
   }
 }
 
+/** The attach request's header line: "attach [stdin] [stdout] [stderr]". */
+export function attachHeader(s: AttachStreams): string {
+  return ['attach', s.stdin && 'stdin', s.stdout && 'stdout', s.stderr && 'stderr'].filter(Boolean).join(' ');
+}
+
 export function attachSocketPath(stateDir: string): string {
   return path.join(stateDir, 'attach.sock');
 }
@@ -166,4 +160,33 @@ export async function liveShimPid(stateDir: string): Promise<number | undefined>
   } catch {
     return undefined;
   }
+}
+
+/** The shim's answer to "probe": "exit N\n" then the output. Undefined when it cannot probe ("unsupported",
+ *  an older shim, no shim); timedOut when closing the connection had to kill the probe. */
+export async function probeShim(stateDir: string, timeoutMs: number, maxOutput: number): Promise<{ exitCode: number; output: string; timedOut: boolean } | undefined> {
+  let sock: net.Socket;
+  try {
+    sock = await connectShim(stateDir, 'probe');
+  } catch {
+    return undefined;
+  }
+  const chunks: Buffer[] = [];
+  let timedOut = false;
+  // closing the connection makes the shim kill the probe
+  const timer = setTimeout(() => {
+    timedOut = true;
+    sock.destroy();
+  }, timeoutMs);
+  await new Promise<void>((resolve) => {
+    sock.on('data', (d: Buffer) => chunks.push(d));
+    sock.once('close', () => resolve());
+  });
+  clearTimeout(timer);
+  if (timedOut) return { exitCode: -1, output: '', timedOut };
+  const reply = Buffer.concat(chunks);
+  const nl = reply.indexOf(0x0a);
+  const m = /^exit (-?\d+)$/.exec(reply.subarray(0, Math.max(nl, 0)).toString());
+  if (!m) return undefined;
+  return { exitCode: Number(m[1]), output: reply.subarray(nl + 1, nl + 1 + maxOutput).toString(), timedOut };
 }

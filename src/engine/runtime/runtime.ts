@@ -1,0 +1,117 @@
+// The container runtime interface: what the containers service, docker exec and the health checker
+// need from whatever creates and monitors containers — containerd's task API in miniature. berth's
+// implementation is ShimRuntime (shim-runtime.ts: one berth-shim monitor per container running runc);
+// test/contract/runtime.ts is the contract any implementation must pass.
+import type { Duplex } from 'node:stream';
+import type { OciProcess, OciResources, OciSpec } from './spec.js';
+
+/** How a container's or exec's process ended. */
+export interface ExitStatus {
+  exitCode: number;
+  signal: string | null;
+  finishedAt: string;
+  oomKilled?: boolean;
+}
+
+/** The json-file log: rotated at maxSize bytes (0 = never), maxFile files kept, rotated files gzipped. */
+export interface LogSettings {
+  path: string;
+  maxSize: number;
+  maxFile: number;
+  compress: boolean;
+}
+
+/** Which of a process's streams an attached client gets. */
+export interface AttachStreams {
+  stdin: boolean;
+  stdout: boolean;
+  stderr: boolean;
+}
+
+export interface CreateOptions {
+  /** The OCI bundle directory (its config.json is written by the caller). */
+  bundle: string;
+  /** That config.json: the runtime reads what it needs from it (the cgroup, the process for probes). */
+  spec: OciSpec;
+  tty: boolean;
+  /** Keep the container's stdin open for attaches; stdinOnce closes it after the first attach ends. */
+  stdin: boolean;
+  stdinOnce: boolean;
+  /** The container's output is written to this log (none: output only reaches attached clients). */
+  log?: LogSettings;
+  /** The health probe's command, so the runtime can prepare to run it cheaply (probe()). */
+  probe?: { args: string[]; home?: string };
+}
+
+export interface ExecOptions {
+  /** Names the exec (its state), unique per runtime. */
+  execId: string;
+  process: OciProcess;
+  tty: boolean;
+  stdin: boolean;
+  /** Streams to attach before the process starts (returned as ExecProcess.stream). */
+  attach?: AttachStreams;
+}
+
+/** A process started in a running container. */
+export interface ExecProcess {
+  /** Its pid; rejects with the runtime's error (an executable not found, ...). */
+  pid: Promise<number>;
+  /** The attached streams: stdcopy frames, or raw bytes with a TTY. */
+  stream?: Duplex;
+  /** Its exit status once it has exited (undefined when that was lost). */
+  wait(): Promise<ExitStatus | undefined>;
+  resize(rows: number, cols: number): Promise<void>;
+}
+
+export type ContainerStatus = 'created' | 'running' | 'paused' | 'stopped';
+
+export interface ContainerState {
+  id: string;
+  status: ContainerStatus;
+  /** The container's init process (host PID namespace); 0 once stopped. */
+  pid: number;
+}
+
+/** A health probe's result: the exit code (-1: it could not run, or outlived its timeout), its output. */
+export interface ProbeResult {
+  exitCode: number;
+  output: string;
+  timedOut: boolean;
+}
+
+/** Probe output beyond this many bytes is dropped (Docker's maxOutputLen). */
+export const PROBE_MAX_OUTPUT = 4096;
+
+export interface Runtime {
+  /** Create the container from its bundle, under a monitor that outlives the caller; resolves with the
+   *  init's pid. The process runs only after start(). */
+  create(id: string, o: CreateOptions): Promise<number>;
+  start(id: string): Promise<void>;
+  /** Run another process in the running container. */
+  exec(id: string, o: ExecOptions): Promise<ExecProcess>;
+  /** Signal the init ("TERM", "SIGKILL", "9"); all: every process of the container. */
+  kill(id: string, signal: string, all?: boolean): Promise<void>;
+  pause(id: string): Promise<void>;
+  resume(id: string): Promise<void>;
+  /** Change the container's cgroup limits while it runs. */
+  update(id: string, resources: OciResources): Promise<void>;
+  /** Throws NotFound when the runtime does not know the container (never created, deleted, reaped). */
+  state(id: string): Promise<ContainerState>;
+  /** PIDs of every process in the container (host PID namespace). */
+  pids(id: string): Promise<number[]>;
+  /** Remove the container; a running one only with force (it is killed). Force tolerates an unknown id. */
+  delete(id: string, o?: { force?: boolean }): Promise<void>;
+  /** The exit status once the container has exited — also for a container created by an earlier runtime
+   *  object (berthd restarted); undefined when its monitor died without recording it. */
+  wait(id: string): Promise<ExitStatus | undefined>;
+  /** Whether a monitor still owns the container (after a berthd restart: the container lived on). */
+  monitored(id: string): Promise<boolean>;
+  /** Connect to the container's streams (stdcopy frames, or raw bytes with a TTY); before start(), the
+   *  client sees the output from the first byte. */
+  attach(id: string, streams: AttachStreams): Promise<Duplex>;
+  resize(id: string, rows: number, cols: number): Promise<void>;
+  /** Run the health probe `args` in the container as its own process runs (user, env, capabilities);
+   *  killed past timeoutMs. Never rejects. */
+  probe(id: string, args: string[], timeoutMs: number): Promise<ProbeResult>;
+}
