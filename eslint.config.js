@@ -26,12 +26,6 @@ const ENGINE_SERVICE_FILES = ['engine', 'housekeeping', 'system', 'recovery'];
 const ENGINE_MECHANISMS = ['src/engine/snapshots/**/*.ts', 'src/engine/runtime/**/*.ts'];
 const ENGINE_TOP_MECHANISMS = ['src/engine/cgroups.ts', 'src/engine/events.ts'];
 
-/** Files that still spawn processes themselves. Transitional: issue 14 merge — the builder helper
- *  moves the builder's RUN/COPY onto exec.ts and the runtime interface, the runtime helper replaces
- *  health.ts's runc exec; drop each entry when its file stops importing node:child_process. */
-const SPAWN_TRANSITIONAL = [
-];
-
 const CHILD_PROCESS_MESSAGE = 'Start external programs through src/lib/exec.ts (run, startProcess, runProcessSync): one wrapper records argv and turns failure into a typed error.';
 const CHILD_PROCESS = ['node:child_process', 'child_process'];
 
@@ -81,7 +75,6 @@ function layerBlocks() {
     { files: ['src/cli/commands/registry.ts'], rules: restrict({ forbidden: upward('cli', ['registry']) }) },
     // The one wrapper itself.
     { files: ['src/lib/exec.ts'], rules: restrict({ forbidden: upward('lib'), childProcess: false }) },
-    ...SPAWN_TRANSITIONAL.map((file) => ({ files: [file], rules: restrict({ forbidden: upward('engine'), childProcess: false }) })),
   );
   return blocks;
 }
