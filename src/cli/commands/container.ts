@@ -5,29 +5,7 @@ import { StatusError, writeOut, type CommandSpec, type Context } from '../comman
 import type { FlagSpec, ParsedFlags } from '../flags.js';
 import { monitorTtySize, streamHijacked } from '../attach-io.js';
 import { tabwrite } from '../format/table.js';
-
-/**
- * Apply `fn` to each named container, printing the name on success; daemon errors are collected and
- * printed at the end, exit status 1 — docker's behaviour for the multi-container verbs.
- */
-export async function eachContainer(
-  ctx: Context,
-  names: string[],
-  fn: (name: string) => Promise<string | void>,
-): Promise<number> {
-  const errors: string[] = [];
-  for (const name of names) {
-    try {
-      const printed = await fn(name);
-      await writeOut(ctx.stdout, `${printed ?? name}\n`);
-    } catch (err) {
-      if (!(err instanceof ApiError)) throw err;
-      errors.push(`Error response from daemon: ${err.message}`);
-    }
-  }
-  if (errors.length) throw new StatusError(errors.join('\n'), 1);
-  return 0;
-}
+import { eachContainer } from '../each-container.js';
 
 const enc = encodeURIComponent;
 
