@@ -3,7 +3,7 @@ import type { ContainerInspect } from '../../api/types.js';
 import { ApiError } from '../../client/errors.js';
 import { StatusError, writeOut, type CommandSpec, type Context } from '../command.js';
 import type { FlagSpec, ParsedFlags } from '../flags.js';
-import { monitorTtySize, streamHijacked } from '../attach-io.js';
+import { openAttach } from '../attach.js';
 import { tabwrite } from '../format/table.js';
 import { eachContainer } from '../each-container.js';
 
@@ -12,24 +12,17 @@ const enc = encodeURIComponent;
 async function startAttached(ctx: Context, f: ParsedFlags, name: string): Promise<number> {
   const client = ctx.client();
   const c = await client.json<ContainerInspect>({ path: `/containers/${enc(name)}/json` });
-  const withStdin = f.bool('interactive') && !!c.Config.OpenStdin;
-  const conn = await client.hijack(
-    `/containers/${c.Id}/attach`,
-    { stream: true, stdin: withStdin, stdout: true, stderr: true, detachKeys: f.str('detach-keys') || undefined },
-    undefined,
-  );
-  const condition = c.HostConfig.AutoRemove ? 'removed' : 'next-exit';
-  const wait = await client.deferred<{ StatusCode: number }>({ method: 'POST', path: `/containers/${c.Id}/wait`, query: { condition } });
-  const streaming = streamHijacked(ctx, conn, { tty: !!c.Config.Tty, stdin: withStdin });
-  streaming.catch(() => undefined);
+  const session = await openAttach(ctx, client, c.Id, {
+    stdin: f.bool('interactive') && !!c.Config.OpenStdin,
+    stdout: true,
+    stderr: true,
+    tty: !!c.Config.Tty,
+    detachKeys: f.str('detach-keys') || undefined,
+    condition: c.HostConfig.AutoRemove ? 'removed' : 'next-exit',
+  });
   await client.call({ method: 'POST', path: `/containers/${c.Id}/start` });
-  const stop = c.Config.Tty ? monitorTtySize(ctx, (h, w) => client.call({ method: 'POST', path: `/containers/${c.Id}/resize`, query: { h, w } }).then(() => undefined)) : undefined;
-  try {
-    await streaming;
-    return (await wait.result).StatusCode;
-  } finally {
-    stop?.();
-  }
+  const status = await session.follow({ proxySignals: false, detachable: false });
+  return status!.StatusCode;
 }
 
 async function start(ctx: Context, f: ParsedFlags): Promise<number> {
