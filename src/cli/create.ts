@@ -3,6 +3,7 @@
 // and retry. Errors read as docker's reportError: "berth: <msg>." and the --help hint, exit 125.
 import { existsSync, writeFileSync } from 'node:fs';
 import type { Writable } from 'node:stream';
+import type { ContainerCreateRequest, HostConfig } from '../api/types.js';
 import { ApiError, StreamError } from '../client/errors.js';
 import { StatusError, type Context } from './command.js';
 import type { ParsedFlags } from './flags.js';
@@ -22,8 +23,15 @@ export function withDefaultTag(ref: string): string {
   return ref.slice(lastSlash + 1).includes(':') ? ref : `${ref}:latest`;
 }
 
+/** The create flow, once: flags → body (with run's attach settings for `run`) → the created container. */
+export async function createFromFlags(ctx: Context, f: ParsedFlags, o: { run: boolean }): Promise<{ id: string; body: ContainerCreateRequest }> {
+  const p = planCreate(ctx, f);
+  if (o.run) attachSettings(ctx, f, p.body);
+  return { id: await createContainer(ctx, p, f.str('cidfile')), body: p.body };
+}
+
 /** Flags → the create body; a bad option is a usage error (exit 125 with the --help hint). */
-export function planCreate(ctx: Context, f: ParsedFlags): CreatePlan {
+function planCreate(ctx: Context, f: ParsedFlags): CreatePlan {
   try {
     return buildCreateRequest(f, {
       readFile: readOptionFile,
@@ -36,7 +44,7 @@ export function planCreate(ctx: Context, f: ParsedFlags): CreatePlan {
 }
 
 /** POST /containers/create; a missing image is pulled (per --pull) and the create tried again. */
-export async function createContainer(ctx: Context, p: CreatePlan, cidfile: string): Promise<string> {
+async function createContainer(ctx: Context, p: CreatePlan, cidfile: string): Promise<string> {
   if (cidfile && existsSync(cidfile))
     throw runError(ctx, `Container ID file found, make sure the other container isn't running or delete ${cidfile}`, true, 125);
   const image = p.body.Image ?? '';
@@ -75,4 +83,20 @@ async function sendCreate(ctx: Context, p: CreatePlan, cidfile: string): Promise
   for (const w of res.Warnings ?? []) ctx.stderr.write(`WARNING: ${w}\n`);
   if (cidfile) writeFileSync(cidfile, res.Id);
   return res.Id;
+}
+
+/** run: which streams are attached (none with -d), stdin closed after the attach, the initial TTY size. */
+function attachSettings(ctx: Context, f: ParsedFlags, body: ContainerCreateRequest): void {
+  if (f.bool('detach')) {
+    if (f.list('attach').length) throw runError(ctx, 'Conflicting options: -a and -d', true, 125);
+    body.AttachStdin = body.AttachStdout = body.AttachStderr = false;
+    body.StdinOnce = false;
+    return;
+  }
+  if (body.AttachStdin && body.Tty && !ctx.stdin.isTTY) throw new StatusError('the input device is not a TTY', 1);
+  if (body.OpenStdin && body.AttachStdin) body.StdinOnce = true;
+  // API >= 1.42 takes the initial size at create, so the first command already sees it (docker 23+ does this).
+  const { rows, columns } = ctx.stdout;
+  if (body.Tty && body.HostConfig && rows && columns)
+    (body.HostConfig as HostConfig & { ConsoleSize?: [number, number] }).ConsoleSize = [rows, columns];
 }

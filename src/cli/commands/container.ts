@@ -3,7 +3,7 @@ import type { ContainerInspect } from '../../api/types.js';
 import { ApiError } from '../../client/errors.js';
 import { StatusError, writeOut, type CommandSpec, type Context } from '../command.js';
 import type { FlagSpec, ParsedFlags } from '../flags.js';
-import { openAttach } from '../attach.js';
+import { attachAndStart } from '../attach.js';
 import { tabwrite } from '../format/table.js';
 import { eachContainer } from '../each-container.js';
 
@@ -12,16 +12,17 @@ const enc = encodeURIComponent;
 async function startAttached(ctx: Context, f: ParsedFlags, name: string): Promise<number> {
   const client = ctx.client();
   const c = await client.json<ContainerInspect>({ path: `/containers/${enc(name)}/json` });
-  const session = await openAttach(ctx, client, c.Id, {
+  const status = await attachAndStart(ctx, client, c.Id, {
     stdin: f.bool('interactive') && !!c.Config.OpenStdin,
     stdout: true,
     stderr: true,
     tty: !!c.Config.Tty,
     detachKeys: f.str('detach-keys') || undefined,
     condition: c.HostConfig.AutoRemove ? 'removed' : 'next-exit',
+    start: () => client.call({ method: 'POST', path: `/containers/${c.Id}/start` }).then(() => undefined),
+    proxySignals: false,
+    detachable: false,
   });
-  await client.call({ method: 'POST', path: `/containers/${c.Id}/start` });
-  const status = await session.follow({ proxySignals: false, detachable: false });
   return status!.StatusCode;
 }
 

@@ -4,7 +4,7 @@ import type { ContainerInspect, ExecConfig } from '../../api/types.js';
 import { StatusError, type CommandSpec, type Context } from '../command.js';
 import type { ParsedFlags } from '../flags.js';
 import { expandEnv, readOptionFile } from '../run-options.js';
-import { openAttach } from '../attach.js';
+import { attachAndStart } from '../attach.js';
 import { runExecSession } from '../exec-session.js';
 
 function execEnv(ctx: Context, f: ParsedFlags): string[] | undefined {
@@ -57,14 +57,14 @@ async function attach(ctx: Context, f: ParsedFlags): Promise<number> {
   if (c.State.Paused) throw new StatusError('You cannot attach to a paused container, unpause it first', 1);
   const withStdin = !f.bool('no-stdin') && !!c.Config.OpenStdin;
   if (withStdin && c.Config.Tty && !ctx.stdin.isTTY) throw new StatusError('the input device is not a TTY', 1);
-  const session = await openAttach(ctx, client, c.Id, {
+  const status = await attachAndStart(ctx, client, c.Id, {
     stdin: withStdin,
     stdout: true,
     stderr: true,
     tty: !!c.Config.Tty,
     detachKeys: f.str('detach-keys') || undefined,
+    proxySignals: !c.Config.Tty && f.bool('sig-proxy'),
   });
-  const status = await session.follow({ proxySignals: !c.Config.Tty && f.bool('sig-proxy') });
   return status ? status.StatusCode : 0;
 }
 

@@ -17,7 +17,7 @@ import { ComposeError, type Project } from '../../compose/types.js';
 import { SERVICE } from '../../compose/labels.js';
 import { StatusError, writeOut } from '../command.js';
 import type { ParsedFlags } from '../flags.js';
-import { openAttach } from '../attach.js';
+import { attachAndStart } from '../attach.js';
 import { OptionError, parsePublish } from '../run-options.js';
 import type { ComposeCommand, ComposeContext } from './context.js';
 import { buildRenderer, progressFor, warner } from './up.js';
@@ -199,7 +199,7 @@ async function run(ctx: ComposeContext, f: ParsedFlags): Promise<number> {
     if (!f.bool('quiet')) await writeOut(ctx.stdout, `${id}\n`);
     return 0;
   }
-  return attachAndStart(ctx, client, id, body);
+  return attachAndStartOneOff(ctx, client, id, body);
 }
 
 const isTrue = (v: string | undefined): boolean => ['1', 'true', 'TRUE', 'True', 't', 'T'].includes(v ?? '');
@@ -230,27 +230,22 @@ async function startOrFail(client: EngineClient, id: string): Promise<void> {
 }
 
 /** Attach, register the wait, start, stream until the end; the container's exit code. */
-async function attachAndStart(ctx: ComposeContext, client: EngineClient, id: string, body: ContainerCreateRequest): Promise<number> {
+async function attachAndStartOneOff(ctx: ComposeContext, client: EngineClient, id: string, body: ContainerCreateRequest): Promise<number> {
   const tty = !!body.Tty;
-  const session = await openAttach(ctx, client, id, {
+  const status = await attachAndStart(ctx, client, id, {
     stdin: !!body.AttachStdin,
     stdout: true,
     stderr: true,
     tty,
     condition: body.HostConfig?.AutoRemove ? 'removed' : 'next-exit',
-  });
-  try {
-    await startOrFail(client, id);
-  } catch (err) {
-    session.close();
-    if (body.HostConfig?.AutoRemove) {
+    start: () => startOrFail(client, id),
+    afterFailedStart: async () => {
       // The daemon removes a container that failed to start only when asked: --rm leaves nothing.
-      await client.call({ method: 'DELETE', path: `/containers/${id}`, query: { force: true } }).catch(() => undefined);
-    }
-    throw err;
-  }
-  // SIGINT/SIGTERM go to the container (Compose forwards signals to a one-off).
-  const status = await session.follow({ proxySignals: !tty });
+      if (body.HostConfig?.AutoRemove) await client.call({ method: 'DELETE', path: `/containers/${id}`, query: { force: true } }).catch(() => undefined);
+    },
+    // SIGINT/SIGTERM go to the container (Compose forwards signals to a one-off).
+    proxySignals: !tty,
+  });
   if (!status) return 0;
   if (status.Error?.Message) ctx.stderr.write(`${status.Error.Message}\n`);
   return status.StatusCode;
