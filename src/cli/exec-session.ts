@@ -3,7 +3,7 @@
 // Shared by `berth exec` and `berth compose exec`.
 import type { ExecConfig } from '../api/types.js';
 import { StatusError, type Context } from './command.js';
-import { monitorTtySize, streamHijacked } from './attach-io.js';
+import { monitorTtySize, streamHijacked } from './attach.js';
 
 export async function runExecSession(ctx: Context, container: string, cfg: ExecConfig, detach: boolean): Promise<number> {
   if (cfg.AttachStdin && cfg.Tty && !ctx.stdin.isTTY) throw new StatusError('the input device is not a TTY', 1);

@@ -12,7 +12,8 @@ import {
   RUN_ONLY_FLAGS,
   type MappingEnv,
 } from '../../src/cli/run-options.js';
-import { startErrorStatus, withDefaultTag } from '../../src/cli/commands/run.js';
+import { startErrorStatus } from '../../src/cli/start.js';
+import { withDefaultTag } from '../../src/cli/create.js';
 
 const FILES: Record<string, string> = {
   envf: 'FOO=bar\n# comment\n\nBAZ\nHOME\n',

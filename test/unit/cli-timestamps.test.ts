@@ -1,7 +1,7 @@
 // --since/--until values as the docker CLI sends them to the API: "seconds.nanoseconds".
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { apiTimestamp } from '../../src/cli/commands/logs.js';
+import { apiTimestamp } from '../../src/cli/timestamps.js';
 
 test('a timestamp keeps its nanoseconds (logs -t output pasted into --until)', () => {
   assert.equal(apiTimestamp('2026-12-04T20:47:38.895235672Z'), '1796417258.895235672');

@@ -3,55 +3,27 @@ import type { ContainerInspect } from '../../api/types.js';
 import { ApiError } from '../../client/errors.js';
 import { StatusError, writeOut, type CommandSpec, type Context } from '../command.js';
 import type { FlagSpec, ParsedFlags } from '../flags.js';
-import { monitorTtySize, streamHijacked } from '../attach-io.js';
+import { attachAndStart } from '../attach.js';
 import { tabwrite } from '../format/table.js';
-
-/**
- * Apply `fn` to each named container, printing the name on success; daemon errors are collected and
- * printed at the end, exit status 1 — docker's behaviour for the multi-container verbs.
- */
-export async function eachContainer(
-  ctx: Context,
-  names: string[],
-  fn: (name: string) => Promise<string | void>,
-): Promise<number> {
-  const errors: string[] = [];
-  for (const name of names) {
-    try {
-      const printed = await fn(name);
-      await writeOut(ctx.stdout, `${printed ?? name}\n`);
-    } catch (err) {
-      if (!(err instanceof ApiError)) throw err;
-      errors.push(`Error response from daemon: ${err.message}`);
-    }
-  }
-  if (errors.length) throw new StatusError(errors.join('\n'), 1);
-  return 0;
-}
+import { eachContainer } from '../each-container.js';
 
 const enc = encodeURIComponent;
 
 async function startAttached(ctx: Context, f: ParsedFlags, name: string): Promise<number> {
   const client = ctx.client();
   const c = await client.json<ContainerInspect>({ path: `/containers/${enc(name)}/json` });
-  const withStdin = f.bool('interactive') && !!c.Config.OpenStdin;
-  const conn = await client.hijack(
-    `/containers/${c.Id}/attach`,
-    { stream: true, stdin: withStdin, stdout: true, stderr: true, detachKeys: f.str('detach-keys') || undefined },
-    undefined,
-  );
-  const condition = c.HostConfig.AutoRemove ? 'removed' : 'next-exit';
-  const wait = await client.deferred<{ StatusCode: number }>({ method: 'POST', path: `/containers/${c.Id}/wait`, query: { condition } });
-  const streaming = streamHijacked(ctx, conn, { tty: !!c.Config.Tty, stdin: withStdin });
-  streaming.catch(() => undefined);
-  await client.call({ method: 'POST', path: `/containers/${c.Id}/start` });
-  const stop = c.Config.Tty ? monitorTtySize(ctx, (h, w) => client.call({ method: 'POST', path: `/containers/${c.Id}/resize`, query: { h, w } }).then(() => undefined)) : undefined;
-  try {
-    await streaming;
-    return (await wait.result).StatusCode;
-  } finally {
-    stop?.();
-  }
+  const status = await attachAndStart(ctx, client, c.Id, {
+    stdin: f.bool('interactive') && !!c.Config.OpenStdin,
+    stdout: true,
+    stderr: true,
+    tty: !!c.Config.Tty,
+    detachKeys: f.str('detach-keys') || undefined,
+    condition: c.HostConfig.AutoRemove ? 'removed' : 'next-exit',
+    start: () => client.call({ method: 'POST', path: `/containers/${c.Id}/start` }).then(() => undefined),
+    proxySignals: false,
+    detachable: false,
+  });
+  return status!.StatusCode;
 }
 
 async function start(ctx: Context, f: ParsedFlags): Promise<number> {

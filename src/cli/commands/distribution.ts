@@ -1,52 +1,15 @@
 // Registry verbs: pull, push, login, logout, manifest inspect. Credentials come from the docker CLI's
 // config (src/client/credentials.ts) and travel to berthd in X-Registry-Auth, as with dockerd.
-import { Writable, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { renderJSONMessages } from '../../client/jsonmessage.js';
-import { encodeRegistryAuth, eraseCredentials, getCredentials, serverKey, storeCredentials, DOCKER_HUB_SERVER, type AuthConfig } from '../../client/credentials.js';
+import { eraseCredentials, getCredentials, serverKey, storeCredentials, DOCKER_HUB_SERVER, type AuthConfig } from '../../client/credentials.js';
 import { ApiError } from '../../client/errors.js';
-// Reference parsing is image-format code shared by the CLI, berthd and the registry server.
-import { familiarString, normalizedString, parseNormalizedNamed, tagNameOnly } from '../../image-spec/reference.js';
+import { familiarString, normalizedString, tagNameOnly } from '../../image-spec/reference.js';
 import { RegistryClient } from '../../distribution/registry.js';
 import { StatusError, writeOut, type CommandSpec, type Context } from '../command.js';
 import type { ParsedFlags } from '../flags.js';
 import { readLine } from '../prompt.js';
-
-function parseRef(text: string): ReturnType<typeof parseNormalizedNamed> {
-  try {
-    return parseNormalizedNamed(text);
-  } catch (e) {
-    throw new StatusError(`invalid reference format: ${(e as Error).message.replace(/^invalid reference format: /, '')}`, 1);
-  }
-}
-
-/** -q: the progress is read (errors still end the command) but not shown. */
-function nullSink(): Writable {
-  return new Writable({ write: (_c, _e, cb) => cb() });
-}
-
-function authHeader(ctx: Context, host: string): Record<string, string> {
-  return { 'X-Registry-Auth': encodeRegistryAuth(getCredentials(ctx.env, host)) };
-}
-
-/** Pull through berthd with docker's output; also used by run/create when the image is missing. */
-export async function pullImage(ctx: Context, ref: string, opts: { platform?: string; allTags?: boolean; quiet?: boolean; out?: Writable & { isTTY?: boolean } }): Promise<void> {
-  const named = parseRef(ref);
-  const out = opts.out ?? ctx.stdout;
-  let tag = named.tag;
-  if (!tag && !named.digest && !opts.allTags) {
-    tag = 'latest';
-    if (!opts.quiet) out.write('Using default tag: latest\n');
-  }
-  const fromImage = familiarString({ ...named, tag: undefined, digest: undefined });
-  const res = await ctx.client().request({
-    method: 'POST',
-    path: '/images/create',
-    query: { fromImage, tag: named.digest ?? tag, platform: opts.platform || undefined },
-    headers: authHeader(ctx, named.domain),
-  });
-  await renderJSONMessages(res as Readable, opts.quiet ? nullSink() : out, { tty: !opts.quiet && !!out.isTTY });
-  if (!opts.allTags) out.write(normalizedString(tagNameOnly({ ...named, tag: named.digest ? undefined : tag })) + '\n');
-}
+import { authHeader, nullSink, parseRef, pullImage } from '../pull.js';
 
 async function pull(ctx: Context, f: ParsedFlags): Promise<number> {
   await pullImage(ctx, f.args[0]!, { platform: f.str('platform'), allTags: f.bool('all-tags'), quiet: f.bool('quiet') });

@@ -4,7 +4,7 @@ import { writeOut, type CommandSpec, type Context } from '../command.js';
 import type { ParsedFlags } from '../flags.js';
 import { filtersJSON } from '../filters.js';
 import { parseTemplate } from '../format/template.js';
-import { apiTimestamp } from './logs.js';
+import { apiTimestamp } from '../timestamps.js';
 
 interface EventMessage {
   Type: string;

@@ -1,11 +1,10 @@
-// `exec` and `attach`: hijacked connections to a running container.
-import type { EngineClient } from '../../client/engine.js';
+// `exec` (exec-session.ts) and `attach` (attach.ts): hijacked connections to a running container.
 import { readFileSync } from 'node:fs';
 import type { ContainerInspect, ExecConfig } from '../../api/types.js';
 import { StatusError, type CommandSpec, type Context } from '../command.js';
 import type { ParsedFlags } from '../flags.js';
 import { expandEnv, readOptionFile } from '../run-options.js';
-import { monitorTtySize, streamHijacked } from '../attach-io.js';
+import { attachAndStart } from '../attach.js';
 import { runExecSession } from '../exec-session.js';
 
 function execEnv(ctx: Context, f: ParsedFlags): string[] | undefined {
@@ -58,47 +57,15 @@ async function attach(ctx: Context, f: ParsedFlags): Promise<number> {
   if (c.State.Paused) throw new StatusError('You cannot attach to a paused container, unpause it first', 1);
   const withStdin = !f.bool('no-stdin') && !!c.Config.OpenStdin;
   if (withStdin && c.Config.Tty && !ctx.stdin.isTTY) throw new StatusError('the input device is not a TTY', 1);
-  const conn = await client.hijack(
-    `/containers/${c.Id}/attach`,
-    { stream: true, stdin: withStdin, stdout: true, stderr: true, detachKeys: f.str('detach-keys') || undefined },
-    undefined,
-  );
-  const wait = await client.deferred<{ StatusCode: number }>({ method: 'POST', path: `/containers/${c.Id}/wait` });
-  const stop = c.Config.Tty
-    ? monitorTtySize(ctx, (h, w) => client.call({ method: 'POST', path: `/containers/${c.Id}/resize`, query: { h, w } }).then(() => undefined))
-    : undefined;
-  const sigs = !c.Config.Tty && f.bool('sig-proxy') ? proxy(ctx, c.Id) : undefined;
-  try {
-    await streamHijacked(ctx, conn, { tty: !!c.Config.Tty, stdin: withStdin });
-    if (withStdin && (await detached(client, c.Id, wait.result))) return 0;
-    return (await wait.result).StatusCode;
-  } finally {
-    stop?.();
-    sigs?.();
-  }
-}
-
-/** The stream ends at the container's exit or when the daemon saw the detach keys. An exit shows in
- *  the wait result within moments; a container still running after that was detached from. */
-export async function detached(client: EngineClient, id: string, exit: Promise<unknown>): Promise<boolean> {
-  const settled = await Promise.race([exit.then(() => true, () => true), new Promise<false>((r) => setTimeout(() => r(false), 300))]);
-  if (settled) return false;
-  const now = await client.json<ContainerInspect>({ path: `/containers/${id}/json` }).catch(() => undefined);
-  return !!now?.State.Running;
-}
-
-function proxy(ctx: Context, id: string): () => void {
-  const h = (sig: NodeJS.Signals) => (): void => {
-    ctx.client().call({ method: 'POST', path: `/containers/${id}/kill`, query: { signal: sig } }).catch(() => undefined);
-  };
-  const int = h('SIGINT');
-  const term = h('SIGTERM');
-  process.on('SIGINT', int);
-  process.on('SIGTERM', term);
-  return () => {
-    process.off('SIGINT', int);
-    process.off('SIGTERM', term);
-  };
+  const status = await attachAndStart(ctx, client, c.Id, {
+    stdin: withStdin,
+    stdout: true,
+    stderr: true,
+    tty: !!c.Config.Tty,
+    detachKeys: f.str('detach-keys') || undefined,
+    proxySignals: !c.Config.Tty && f.bool('sig-proxy'),
+  });
+  return status ? status.StatusCode : 0;
 }
 
 export const commands: Record<string, CommandSpec> = {

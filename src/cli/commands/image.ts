@@ -12,7 +12,7 @@ import type { ParsedFlags } from '../flags.js';
 import { filtersJSON } from '../filters.js';
 import { historyListing, imageListing } from '../format/images.js';
 import { renderListing, truncateID } from '../format/table.js';
-import { imagePath } from './inspect.js';
+import { imagePath } from '../api-paths.js';
 
 async function images(ctx: Context, f: ParsedFlags): Promise<number> {
   const filters = [...f.list('filter')];

@@ -4,14 +4,10 @@ import { ApiError } from '../../client/errors.js';
 import type { EngineClient } from '../../client/engine.js';
 import { StatusError, writeOut, type CommandSpec, type Context } from '../command.js';
 import type { FlagSpec, ParsedFlags } from '../flags.js';
-import { renderTemplate } from '../format/template.js';
+import { imagePath } from '../api-paths.js';
+import { renderInspect } from '../format/inspect.js';
 
 type Kind = 'container' | 'image' | 'network' | 'volume';
-
-/** Image names keep their slashes in the path (dockerd routes /images/{name:.*}/json). */
-export function imagePath(name: string): string {
-  return name.split('/').map(encodeURIComponent).join('/');
-}
 
 async function fetchObject(client: EngineClient, kind: Kind, name: string, size: boolean): Promise<unknown> {
   if (kind === 'container')
@@ -31,14 +27,6 @@ async function findObject(client: EngineClient, kinds: Kind[], name: string, siz
     }
   }
   throw new ApiError(404, `No such object: ${name}`);
-}
-
-/** inspect's output: indented JSON like docker's, or each object through the -f template. */
-export function renderInspect(objects: unknown[], format: string): string {
-  if (!format) return objects.length ? JSON.stringify(objects, null, 4) + '\n' : '[]\n';
-  if (format === 'json') return objects.map((o) => JSON.stringify(o) + '\n').join('');
-  const template = format.replace(/\\t/g, '\t').replace(/\\n/g, '\n');
-  return objects.map((o) => renderTemplate(template, o) + '\n').join('');
 }
 
 const inspectWith = (fixed?: Kind) => async (ctx: Context, f: ParsedFlags): Promise<number> => {

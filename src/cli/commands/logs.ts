@@ -1,30 +1,9 @@
 // `logs`: GET /containers/{id}/logs, demultiplexed unless the container has a TTY.
 import type { ContainerInspect } from '../../api/types.js';
 import { copyStream, demuxStream } from '../../lib/stdcopy.js';
-import { StatusError, type CommandSpec, type Context } from '../command.js';
+import type { CommandSpec, Context } from '../command.js';
 import type { ParsedFlags } from '../flags.js';
-import { parseDuration } from '../../lib/units.js';
-
-/** docker's timetypes.GetTimestamp: a duration ago, an RFC 3339 date or a unix timestamp → "sec.nanos". */
-export function apiTimestamp(value: string, now = Date.now(), what = 'since'): string {
-  if (/^\d+(\.\d+)?$/.test(value)) return value;
-  // A timestamp keeps its nanoseconds, as the docker CLI sends them: logs -t output pasted into
-  // --since/--until must select exactly the lines at and around it.
-  const frac = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.(\d{1,9})/.exec(value)?.[1];
-  if (frac !== undefined) {
-    const whole = Date.parse(value.replace(`.${frac}`, ''));
-    if (!Number.isNaN(whole)) return `${Math.floor(whole / 1000)}.${frac.padEnd(9, '0')}`;
-  }
-  let ms: number;
-  try {
-    ms = now - parseDuration(value);
-  } catch {
-    ms = Date.parse(value);
-    if (Number.isNaN(ms)) throw new StatusError(`invalid value for "${what}": failed to parse value as time or duration: "${value}"`, 1);
-  }
-  const seconds = Math.floor(ms / 1000);
-  return `${seconds}.${String((ms - seconds * 1000) * 1e6).padStart(9, '0')}`;
-}
+import { apiTimestamp } from '../timestamps.js';
 
 async function logs(ctx: Context, f: ParsedFlags): Promise<number> {
   const name = encodeURIComponent(f.args[0] ?? '');

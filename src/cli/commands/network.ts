@@ -8,7 +8,7 @@ import { filtersJSON, keyValues } from '../filters.js';
 import { renderListing, truncateID, type Listing } from '../format/table.js';
 import { goTimeString } from '../format/time.js';
 import { confirm } from '../prompt.js';
-import { renderInspect } from './inspect.js';
+import { renderInspect } from '../format/inspect.js';
 
 const enc = encodeURIComponent;
 

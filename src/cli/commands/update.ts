@@ -3,7 +3,7 @@ import type { HostConfig } from '../../api/types.js';
 import type { CommandSpec, Context } from '../command.js';
 import type { ParsedFlags } from '../flags.js';
 import { CONTAINER_FLAGS, restartPolicy } from '../run-options.js';
-import { eachContainer } from './container.js';
+import { eachContainer } from '../each-container.js';
 
 const NAMES = ['blkio-weight', 'cpu-period', 'cpu-quota', 'cpu-rt-period', 'cpu-rt-runtime', 'cpu-shares', 'cpus', 'cpuset-cpus', 'memory', 'memory-reservation', 'memory-swap', 'pids-limit', 'restart'];
 

@@ -7,7 +7,7 @@ import type { ParsedFlags } from '../flags.js';
 import { filtersJSON, keyValues } from '../filters.js';
 import { renderListing, type Listing } from '../format/table.js';
 import { confirm } from '../prompt.js';
-import { renderInspect } from './inspect.js';
+import { renderInspect } from '../format/inspect.js';
 
 const enc = encodeURIComponent;
 

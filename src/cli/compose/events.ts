@@ -4,7 +4,7 @@ import readline from 'node:readline';
 import { ONEOFF, PROJECT, SERVICE } from '../../compose/labels.js';
 import { writeOut } from '../command.js';
 import type { ParsedFlags } from '../flags.js';
-import { apiTimestamp } from '../commands/logs.js';
+import { apiTimestamp } from '../timestamps.js';
 import type { ComposeCommand, ComposeContext } from './context.js';
 import { checkServices, projectOrName } from './target.js';
 

@@ -3,7 +3,7 @@
 import { logPrinter, streamLogs } from '../../compose/logs.js';
 import { ComposeError } from '../../compose/types.js';
 import type { ParsedFlags } from '../flags.js';
-import { apiTimestamp } from '../commands/logs.js';
+import { apiTimestamp } from '../timestamps.js';
 import type { ComposeCommand, ComposeContext, ComposeOptions } from './context.js';
 import { checkServices, projectOrName } from './target.js';
 

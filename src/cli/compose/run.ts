@@ -17,9 +17,7 @@ import { ComposeError, type Project } from '../../compose/types.js';
 import { SERVICE } from '../../compose/labels.js';
 import { StatusError, writeOut } from '../command.js';
 import type { ParsedFlags } from '../flags.js';
-import { monitorTtySize, streamHijacked } from '../attach-io.js';
-import { detached } from '../commands/exec.js';
-import { proxySignals } from '../commands/run.js';
+import { attachAndStart } from '../attach.js';
 import { OptionError, parsePublish } from '../run-options.js';
 import type { ComposeCommand, ComposeContext } from './context.js';
 import { buildRenderer, progressFor, warner } from './up.js';
@@ -201,7 +199,7 @@ async function run(ctx: ComposeContext, f: ParsedFlags): Promise<number> {
     if (!f.bool('quiet')) await writeOut(ctx.stdout, `${id}\n`);
     return 0;
   }
-  return attachAndStart(ctx, client, id, body);
+  return attachAndStartOneOff(ctx, client, id, body);
 }
 
 const isTrue = (v: string | undefined): boolean => ['1', 'true', 'TRUE', 'True', 't', 'T'].includes(v ?? '');
@@ -232,40 +230,25 @@ async function startOrFail(client: EngineClient, id: string): Promise<void> {
 }
 
 /** Attach, register the wait, start, stream until the end; the container's exit code. */
-async function attachAndStart(ctx: ComposeContext, client: EngineClient, id: string, body: ContainerCreateRequest): Promise<number> {
-  const stdin = !!body.AttachStdin;
+async function attachAndStartOneOff(ctx: ComposeContext, client: EngineClient, id: string, body: ContainerCreateRequest): Promise<number> {
   const tty = !!body.Tty;
-  const conn = await client.hijack(`/containers/${id}/attach`, { stream: true, stdin, stdout: true, stderr: true }, undefined);
-  const wait = await client.deferred<{ StatusCode: number; Error?: { Message?: string } | null }>({
-    method: 'POST',
-    path: `/containers/${id}/wait`,
-    query: { condition: body.HostConfig?.AutoRemove ? 'removed' : 'next-exit' },
-  });
-  const streaming = streamHijacked(ctx, conn, { tty, stdin });
-  streaming.catch(() => undefined);
-  try {
-    await startOrFail(client, id);
-  } catch (err) {
-    conn.socket.destroy();
-    if (body.HostConfig?.AutoRemove) {
+  const status = await attachAndStart(ctx, client, id, {
+    stdin: !!body.AttachStdin,
+    stdout: true,
+    stderr: true,
+    tty,
+    condition: body.HostConfig?.AutoRemove ? 'removed' : 'next-exit',
+    start: () => startOrFail(client, id),
+    afterFailedStart: async () => {
       // The daemon removes a container that failed to start only when asked: --rm leaves nothing.
-      await client.call({ method: 'DELETE', path: `/containers/${id}`, query: { force: true } }).catch(() => undefined);
-    }
-    throw err;
-  }
-  const stopResize = tty ? monitorTtySize(ctx, (h, w) => client.call({ method: 'POST', path: `/containers/${id}/resize`, query: { h, w } }).then(() => undefined)) : undefined;
-  // SIGINT/SIGTERM go to the container (Compose forwards signals to a one-off).
-  const stopProxy = tty ? undefined : proxySignals(client, id);
-  try {
-    await streaming;
-    if (stdin && (await detached(client, id, wait.result))) return 0;
-    const status = await wait.result;
-    if (status.Error?.Message) ctx.stderr.write(`${status.Error.Message}\n`);
-    return status.StatusCode;
-  } finally {
-    stopResize?.();
-    stopProxy?.();
-  }
+      if (body.HostConfig?.AutoRemove) await client.call({ method: 'DELETE', path: `/containers/${id}`, query: { force: true } }).catch(() => undefined);
+    },
+    // SIGINT/SIGTERM go to the container (Compose forwards signals to a one-off).
+    proxySignals: !tty,
+  });
+  if (!status) return 0;
+  if (status.Error?.Message) ctx.stderr.write(`${status.Error.Message}\n`);
+  return status.StatusCode;
 }
 
 export const commands: Record<string, ComposeCommand> = {
