@@ -15,7 +15,7 @@ import type { ContainersService } from './containers/service.js';
 import type { EventsService } from './events.js';
 import type { DeleteItem, ImagesService } from './images/service.js';
 import { chainIds } from './snapshots/layers.js';
-import type { Snapshotter } from './snapshots/snapshotter.js';
+import type { Snapshotter } from './snapshots/types.js';
 
 export interface ContainerPruneReport {
   ContainersDeleted: string[] | null;

@@ -14,7 +14,9 @@ import { writeFileAtomic } from '../../lib/fsutil.js';
 import { secureJoin } from '../../lib/securejoin.js';
 import type { EventsService } from '../events.js';
 import type { ImagesService } from '../images/service.js';
-import type { Snapshotter } from '../snapshots/snapshotter.js';
+import { upperDirOf } from '../snapshots/mount.js';
+import type { RootfsMounts } from '../snapshots/rootfs.js';
+import type { Snapshotter } from '../snapshots/types.js';
 import { Runc } from '../runtime/runc.js';
 import { cgroupControllers, cgroupLayout, discardUnsupportedLimits } from '../cgroups.js';
 import { connectShim, liveShimPid, readExitFile, resizeShim, spawnShim, waitShim, type ExitStatus, type LogSettings } from '../runtime/shim.js';
@@ -41,6 +43,8 @@ export interface ContainersOptions {
   runtime: string;
   images: ImagesService;
   snapshotter: Snapshotter;
+  /** Mounts the snapshots' mounts as the containers' rootfs, shared with cp/export (snapshots/rootfs.ts). */
+  rootfs: RootfsMounts;
   events: EventsService;
   /** Daemon-wide log options (berthd --log-opt); berth rotates by default (DESIGN.md). */
   logOpts: Record<string, string>;
@@ -147,7 +151,7 @@ export class ContainersService {
     await fs.mkdir(path.join(this.o.execRoot, 'c'), { recursive: true });
     const { orphans } = await this.store.load();
     for (const dir of orphans) {
-      await this.o.snapshotter.unmount(path.join(dir, 'rootfs')).catch(() => undefined);
+      await this.o.rootfs.unmount(path.join(dir, 'rootfs')).catch(() => undefined);
       // A dir still busy is left to the next start rather than keeping berthd from starting.
       await fs.rm(dir, { recursive: true, force: true }).catch(() => undefined);
     }
@@ -191,7 +195,7 @@ export class ContainersService {
     }
     // created/exited: a start interrupted by a crash may have left a created runc container behind.
     if (shim) await this.runc.delete(rec.id);
-    await this.o.snapshotter.unmount(this.rootfs(rec.id)).catch(() => undefined);
+    await this.o.rootfs.unmount(this.rootfs(rec.id)).catch(() => undefined);
   }
 
   // ---- create ----
@@ -243,7 +247,7 @@ export class ContainersService {
         await this.store.save(rec);
       } catch (e) {
         volumes?.settle(id);
-        await this.o.snapshotter.remove(id).catch(() => undefined);
+        await this.o.rootfs.remove(id).catch(() => undefined);
         await volumes?.rollback(created);
         throw e;
       } finally {
@@ -260,11 +264,11 @@ export class ContainersService {
   private async copyImageContent(rec: ContainerRecord, volumes: ContainerVolumes): Promise<void> {
     const rootfs = this.rootfs(rec.id);
     await fs.mkdir(rootfs, { recursive: true });
-    await this.o.snapshotter.mount(rec.id, rootfs);
+    await this.o.rootfs.mount(rec.id, rootfs);
     try {
       await volumes.copyImageContent(rec.mounts ?? [], rootfs);
     } finally {
-      await this.o.snapshotter.unmount(rootfs);
+      await this.o.rootfs.unmount(rootfs);
     }
   }
 
@@ -344,7 +348,7 @@ export class ContainersService {
     const stateDir = this.stateDir(rec.id);
     await fs.rm(stateDir, { recursive: true, force: true });
     await fs.mkdir(rootfs, { recursive: true });
-    await this.o.snapshotter.mount(rec.id, rootfs);
+    await this.o.rootfs.mount(rec.id, rootfs);
     const links = this.resolveLinks(rec);
     const netnsPath = await this.o.networks().attach(rec);
     const volumeMounts = rec.mounts?.length ? await this.o.volumes?.().setup(rec, rootfs) : undefined;
@@ -442,7 +446,7 @@ export class ContainersService {
     await this.runc.delete(rec.id);
     await this.o.networks().detach(rec).catch(() => undefined);
     await this.o.volumes?.().release(rec).catch(() => undefined);
-    await this.o.snapshotter.unmount(this.rootfs(rec.id)).catch(() => undefined);
+    await this.o.rootfs.unmount(this.rootfs(rec.id)).catch(() => undefined);
     const msg = messageOf(err);
     rec.state = { ...rec.state, status: rec.state.startedAt === ZERO_TIME ? 'created' : 'exited', pid: 0, error: msg, exitCode: exitCodeForStartError(msg) };
     await this.store.save(rec);
@@ -470,7 +474,7 @@ export class ContainersService {
     // A live shim deletes the runc container itself; only a lost one leaves that to us.
     if (lost) await this.runc.delete(id);
     await this.o.networks().detach(rec).catch(() => undefined);
-    await this.o.snapshotter.unmount(this.rootfs(id)).catch(() => undefined);
+    await this.o.rootfs.unmount(this.rootfs(id)).catch(() => undefined);
     await this.o.volumes?.().release(rec).catch(() => undefined);
     rec.state = {
       ...rec.state,
@@ -697,8 +701,8 @@ export class ContainersService {
 
   private async finishRemove(rec: ContainerRecord, removeVolumes = false): Promise<void> {
     if (await liveShimPid(this.stateDir(rec.id))) await this.runc.delete(rec.id);
-    await this.o.snapshotter.unmount(this.rootfs(rec.id)).catch(() => undefined);
-    await this.o.snapshotter.remove(rec.id);
+    await this.o.rootfs.unmount(this.rootfs(rec.id)).catch(() => undefined);
+    await this.o.rootfs.remove(rec.id);
     await fs.rm(this.stateDir(rec.id), { recursive: true, force: true });
     await this.store.delete(rec.id);
     // rm -v: its anonymous volumes go (those another container uses stay, silently, as in dockerd).
@@ -726,7 +730,7 @@ export class ContainersService {
 
   async inspect(ref: string, size = false): Promise<ContainerInspect> {
     const rec = this.store.get(ref);
-    const upper = this.o.snapshotter.upperDir(rec.id);
+    const upper = upperDirOf(await this.o.snapshotter.mounts(rec.id).catch(() => [])) ?? '';
     const view = inspectView(rec, {
       files: containerFiles(this.store.dir(rec.id)),
       // dockerd shows only json-file's path: local's format and place are the engine's business.
