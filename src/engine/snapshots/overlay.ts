@@ -69,23 +69,24 @@ export class OverlaySnapshotter implements Snapshotter {
   }
 
   async prepare(key: string, parent: string | undefined, opts: PrepareOptions = {}): Promise<Mount[]> {
+    const image = await this.imageDirs(parent); // the parent must be committed
     await this.create(key, parent, async (d) => {
       await fs.mkdir(path.join(d, 'upper'));
       await fs.mkdir(path.join(d, 'work'));
-      if (opts.init) await this.createInit(path.join(d, 'init'), parent);
+      if (opts.init) await this.createInit(path.join(d, 'init'), image);
     });
-    return this.mounts(key);
+    return this.mountsOf(key, { readonly: false }, image);
   }
 
   async view(key: string, parent: string | undefined): Promise<Mount[]> {
+    const image = await this.imageDirs(parent);
     await this.create(key, parent, (d) => fs.writeFile(path.join(d, READONLY), ''));
-    return this.mounts(key);
+    return this.mountsOf(key, { readonly: true }, image);
   }
 
   /** Make a snapshot in a temporary directory, its record last, and rename it into place. */
   private async create(key: string, parent: string | undefined, fill: (dir: string) => Promise<void>): Promise<void> {
     if (key.includes(TMP) || key.includes('/') || key.startsWith('sha256:')) throw new Conflict(`invalid snapshot key ${key}`);
-    if (parent) await this.layers.ancestry(parent); // the parent must be committed
     const tmp = `${this.keyDir(key)}${TMP}${randomBytes(6).toString('hex')}`;
     await fs.mkdir(tmp, { recursive: true });
     try {
@@ -120,8 +121,13 @@ export class OverlaySnapshotter implements Snapshotter {
   async mounts(key: string): Promise<Mount[]> {
     const rec = await this.record(key);
     if (!rec) throw new NotFound(`no such snapshot: ${key}`);
+    return this.mountsOf(key, rec, await this.imageDirs(rec.parent));
+  }
+
+  /** The mounts of snapshot `key` over the image layer dirs `image` (top first). */
+  private async mountsOf(key: string, rec: { readonly: boolean }, image: string[]): Promise<Mount[]> {
     const d = this.keyDir(key);
-    const lower = await this.imageDirs(rec.parent);
+    const lower = [...image];
     if (rec.readonly) {
       // Overlay needs two lower dirs without an upper one: a single layer is bind-mounted (as containerd).
       if (lower.length > 1) return [{ type: 'overlay', source: 'overlay', options: ['ro', `lowerdir=${lower.join(':')}`] }];
@@ -244,9 +250,9 @@ export class OverlaySnapshotter implements Snapshotter {
 
   /** Docker's init layer: the entries the image lacks, their missing parents as root's 0755 directories,
    *  parents the image has copied with their mode, owner and times (so the merged directory looks the same). */
-  private async createInit(init: string, parent: string | undefined): Promise<void> {
+  private async createInit(init: string, imageDirs: string[]): Promise<void> {
     await fs.mkdir(init);
-    const image = new LayerView(await this.imageDirs(parent));
+    const image = new LayerView(imageDirs);
     const made = new Set<string>();
     const copied: { dir: string; atime: Date; mtime: Date }[] = [];
     for (const [p, type] of INIT_ENTRIES) {
