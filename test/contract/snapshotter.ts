@@ -12,6 +12,9 @@ import path from 'node:path';
 import { mountAll, unmount } from '../../src/engine/snapshots/mount.js';
 import type { Mount, Snapshotter } from '../../src/engine/snapshots/types.js';
 
+/** What prepare's `init` adds where the parent lacks it (runc's mount points, the last ones it makes). */
+const INIT_PATHS = ['proc', 'sys', 'dev/pts', 'dev/shm', 'dev/console', 'etc/hosts', 'etc/hostname', 'etc/resolv.conf', 'etc/mtab'];
+
 export interface SnapshotterImpl {
   /** A snapshotter over `root` (not yet initialised): called again with the same root for a restart. */
   make(root: string): Snapshotter | Promise<Snapshotter>;
@@ -125,7 +128,7 @@ export function snapshotterSuite(name: string, impl: SnapshotterImpl): void {
 
     it('prepare with init: the runtime\'s mount points are there, outside the snapshot\'s changes', async () => {
       const m = await mountAt(await snaps.prepare('with-init', top, { init: true }), 'with-init');
-      for (const p of ['proc', 'sys', 'dev/pts', 'etc/hosts', 'etc/resolv.conf']) await fs.lstat(path.join(m, p));
+      for (const p of INIT_PATHS) await fs.lstat(path.join(m, p));
       assert.equal(await snaps.usage('with-init'), 0);
     });
 
@@ -161,7 +164,8 @@ export function snapshotterSuite(name: string, impl: SnapshotterImpl): void {
 
     it('crash: a prepare cut short is cleaned or ignored at init, never returned as a snapshot', async () => {
       await impl.halfPrepare(root, 'half');
-      const killed = await killedMidPrepare(impl.makeModule, root, top);
+      const killed: string[] = [];
+      for (const [i, at] of [0.1, 0.3, 0.5, 0.7, 0.9].entries()) killed.push(...(await killedMidPrepare(impl.makeModule, root, top, `k${i}-`, at)));
       const again = await impl.make(root);
       await again.init();
       const walked = new Map((await again.walk()).map((i) => [i.key, i]));
@@ -178,11 +182,12 @@ export function snapshotterSuite(name: string, impl: SnapshotterImpl): void {
         assert.deepEqual(info, { key, parent: top, kind: 'active' });
         const m = await mountAt(await again.mounts(key), key);
         assert.equal(await read(m, 'etc/new'), 'new\n');
+        for (const p of INIT_PATHS) await fs.lstat(path.join(m, p)); // its init layer is whole
         await fs.writeFile(path.join(m, 'w'), 'w');
         await unmount(m);
         await again.remove(key);
       }
-      assert.ok(valid < killed.length, 'the child was killed before its last prepare');
+      assert.ok(valid < killed.length, 'a child was killed before its last prepare finished');
       // What the crash left does not stand in the way of a new snapshot under the same key.
       for (const key of ['half', ...killed]) {
         await again.prepare(key, top);
@@ -192,31 +197,35 @@ export function snapshotterSuite(name: string, impl: SnapshotterImpl): void {
   });
 }
 
-/** A child process prepares snapshots c0, c1, ... over `parent` until it is killed (SIGKILL) mid-way;
- *  returns the keys it may have started. */
-async function killedMidPrepare(makeModule: string, root: string, parent: string): Promise<string[]> {
+/**
+ * A child process prepares snapshots <prefix>0, <prefix>1, ... over `parent` until it is killed (SIGKILL)
+ * `at` (0..1) of the way through one, timed from the prepares before it; returns every key it started.
+ */
+async function killedMidPrepare(makeModule: string, root: string, parent: string, prefix: string, at: number): Promise<string[]> {
   const code = `
     const { make } = await import(process.argv[1]);
     const s = await make(process.argv[2]);
     for (let i = 0; ; i++) {
-      process.stdout.write('c' + i + '\\n');
-      await s.prepare('c' + i, process.argv[3], { init: true });
+      process.stdout.write(process.argv[4] + i + '\\n');
+      const t = performance.now();
+      await s.prepare(process.argv[4] + i, process.argv[3], { init: true });
+      process.stdout.write('took ' + (performance.now() - t) + '\\n');
     }`;
-  const child = spawn(process.execPath, ['--input-type=module', '-e', code, makeModule, root, parent], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const started: string[] = [];
+  const child = spawn(process.execPath, ['--input-type=module', '-e', code, makeModule, root, parent, prefix], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
+  let armed = false;
   await new Promise<void>((resolve, reject) => {
     child.on('error', reject);
     child.stdout.on('data', (d: Buffer) => {
       out += d.toString();
-      const keys = out.split('\n').filter(Boolean);
-      // Enough prepares done: kill it in the middle of a later one (its output comes first).
-      if (keys.length >= 20 && !child.killed) {
-        child.kill('SIGKILL');
-        started.push(...keys);
-      }
+      const took = out.split('\n').filter((l) => l.startsWith('took ')).map((l) => Number(l.slice(5)));
+      if (took.length < 10 || armed || !out.endsWith(`${prefix}${took.length}\n`)) return;
+      // The next prepare has just begun: kill it `at` of the way through (the median prepare's time).
+      armed = true;
+      const median = took.sort((x, y) => x - y)[took.length >> 1]!;
+      setTimeout(() => child.kill('SIGKILL'), median * at);
     });
-    child.on('exit', () => resolve());
+    child.on('close', () => resolve());
   });
-  return started;
+  return out.split('\n').filter((l) => l && !l.startsWith('took '));
 }
