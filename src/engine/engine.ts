@@ -5,7 +5,8 @@ import { ContainersService } from './containers/service.js';
 import { ExecService } from './containers/exec.js';
 import { EventsService } from './events.js';
 import { ImagesService } from './images/service.js';
-import { Snapshotter } from './snapshots/snapshotter.js';
+import { OverlaySnapshotter } from './snapshots/overlay.js';
+import { RootfsMounts } from './snapshots/rootfs.js';
 import { SystemService } from './system.js';
 import { NetworksService } from './networks/service.js';
 import { DistributionService } from './distribution/service.js';
@@ -51,7 +52,9 @@ export async function startEngine(o: EngineOptions): Promise<Engine> {
   await fs.mkdir(o.root, { recursive: true, mode: 0o710 });
   await fs.mkdir(o.execRoot, { recursive: true, mode: 0o700 });
   const events = new EventsService();
-  const snapshotter = new Snapshotter(o.root);
+  const snapshotter = new OverlaySnapshotter(o.root);
+  // Containers' mounted root filesystems, shared by their runs and cp/export/diff/commit.
+  const rootfs = new RootfsMounts(snapshotter);
   // The images service asks the containers service (made next) which containers use an image.
   const users: { containers?: ContainersService } = {};
   const images = new ImagesService({
@@ -68,6 +71,7 @@ export async function startEngine(o: EngineOptions): Promise<Engine> {
     runtime: o.runtime,
     images,
     snapshotter,
+    rootfs,
     events,
     logOpts: o.logOpts,
     initBinary: o.initBinary,
@@ -96,10 +100,10 @@ export async function startEngine(o: EngineOptions): Promise<Engine> {
   await fs.rm(path.join(o.execRoot, 'x'), { recursive: true, force: true });
   const system = new SystemService({ root: o.root, runtime: o.runtime, containers, images, startedAt: new Date(), insecureRegistries: o.insecureRegistries });
   const distribution = new DistributionService({ images, events, insecure: o.insecureRegistries ?? [] });
-  const build = new BuildService({ root: o.root, execRoot: o.execRoot, runtime: o.runtime, images, snapshotter, networks, distribution });
+  const build = new BuildService({ root: o.root, execRoot: o.execRoot, runtime: o.runtime, images, snapshotter, layers: snapshotter.layers, networks, distribution });
   images.gcRoots.push(() => build.builder.cacheRoots());
   await build.init();
-  const files = new ContainerFilesService({ containers, images, snapshotter, events });
+  const files = new ContainerFilesService({ containers, images, snapshotter, rootfs, events });
   const housekeeping = new HousekeepingService({
     containers,
     images,

@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { run } from '../../src/lib/exec.js';
 import { ImagesService } from '../../src/engine/images/service.js';
-import { Snapshotter } from '../../src/engine/snapshots/snapshotter.js';
+import { OverlaySnapshotter } from '../../src/engine/snapshots/overlay.js';
 import { busyboxTar, DOCKER_CLI, PrivateDockerd } from './harness.js';
 
 const SHARED = 'unix:///run/docker-ref.sock';
@@ -28,7 +28,7 @@ describe('archives shared with dockerd', () => {
   before(async () => {
     tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'berth-dockerd-'));
     const root = path.join(tmp, 'root');
-    const snapshotter = new Snapshotter(root);
+    const snapshotter = new OverlaySnapshotter(root);
     await snapshotter.init();
     images = new ImagesService({ root, snapshotter });
     await images.init();

@@ -10,7 +10,7 @@ import { Readable } from 'node:stream';
 import * as tarStream from 'tar-stream';
 import { run } from '../../src/lib/exec.js';
 import { ImagesService } from '../../src/engine/images/service.js';
-import { Snapshotter } from '../../src/engine/snapshots/snapshotter.js';
+import { OverlaySnapshotter } from '../../src/engine/snapshots/overlay.js';
 
 const sha = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
 
@@ -55,7 +55,7 @@ describe('images service', () => {
   const users: { running?: string; stopped?: string } = {};
 
   const open = async () => {
-    const snapshotter = new Snapshotter(root);
+    const snapshotter = new OverlaySnapshotter(root);
     await snapshotter.init();
     const svc = new ImagesService({ root, snapshotter, emit: (a, id) => events.push(`${a} ${id}`), usage: async () => ({ ...users }) });
     await svc.init();

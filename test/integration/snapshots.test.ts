@@ -6,18 +6,19 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import { Snapshotter, isMounted } from '../../src/engine/snapshots/snapshotter.js';
+import { OverlaySnapshotter } from '../../src/engine/snapshots/overlay.js';
+import { isMounted, mountAll, unmount, upperDirOf } from '../../src/engine/snapshots/mount.js';
 import { tarOf } from './harness.js';
 
 describe('overlay snapshotter', () => {
   let tmp: string;
-  let snaps: Snapshotter;
+  let snaps: OverlaySnapshotter;
   let top: string;
   const mounts: string[] = [];
 
   before(async () => {
     tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'berth-snap-'));
-    snaps = new Snapshotter(path.join(tmp, 'root'));
+    snaps = new OverlaySnapshotter(path.join(tmp, 'root'));
     await snaps.init();
     const base = await tarOf([['etc/', null], ['etc/keep', 'keep\n'], ['etc/gone', 'gone\n'], ['var/', null], ['var/cache/', null], ['var/cache/old1', '1'], ['var/cache/old2', '2']]);
     const upper = await tarOf([['etc/', null], ['etc/.wh.gone', ''], ['var/cache/', null], ['var/cache/.wh..wh..opq', ''], ['var/cache/new', 'new\n']]);
@@ -26,20 +27,19 @@ describe('overlay snapshotter', () => {
     top = l1.chainId;
   });
   after(async () => {
-    for (const m of mounts) await snaps.unmount(m).catch(() => undefined);
+    for (const m of mounts) await unmount(m).catch(() => undefined);
     await fs.rm(tmp, { recursive: true, force: true });
   });
 
   const mountAt = async (key: string, parent: string | undefined) => {
     const target = path.join(tmp, `mnt-${key}`);
     mounts.push(target);
-    await snaps.prepare(key, parent);
-    await snaps.mount(key, target);
+    await mountAll(await snaps.prepare(key, parent), target);
     return target;
   };
 
   it('stores whiteouts in overlay form and leaves no .wh. files', async () => {
-    const diff = path.join(snaps.layersRoot(), top.slice(7), 'diff');
+    const diff = path.join(snaps.layers.dir, top.slice(7), 'diff');
     const st = await fs.lstat(path.join(diff, 'etc/gone'));
     assert.ok(st.isCharacterDevice() && st.rdev === 0);
     assert.deepEqual((await fs.readdir(path.join(diff, 'var/cache'))).sort(), ['new']);
@@ -62,7 +62,7 @@ describe('overlay snapshotter', () => {
     assert.equal(await fs.readFile(path.join(b, 'etc/keep'), 'utf8'), 'keep\n');
     assert.deepEqual(await fs.readdir(path.join(a, 'var/cache')), ['new']);
     assert.ok((await snaps.usage('one')) > 0);
-    assert.equal(await fs.readFile(path.join(snaps.upperDir('one'), 'etc/keep'), 'utf8'), 'changed in one\n');
+    assert.equal(await fs.readFile(path.join(upperDirOf(await snaps.mounts('one'))!, 'etc/keep'), 'utf8'), 'changed in one\n');
     assert.equal(await snaps.inUse(top), true);
   });
 
@@ -74,8 +74,8 @@ describe('overlay snapshotter', () => {
   it('unmounts and removes idempotently, then no longer holds the layers', async () => {
     for (const key of ['one', 'two', 'scratch']) {
       const m = path.join(tmp, `mnt-${key}`);
-      await snaps.unmount(m);
-      await snaps.unmount(m);
+      await unmount(m);
+      await unmount(m);
       assert.ok(!isMounted(m));
       await snaps.remove(key);
       await snaps.remove(key);

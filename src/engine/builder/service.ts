@@ -38,7 +38,7 @@ export class BuildService {
     // the build goes on without this clean-up rather than keeping berthd from starting.
     await fs.rm(path.join(this.d.root, 'build', 'tmp'), { recursive: true, force: true }).catch(() => undefined);
     await this.contexts.init();
-    for (const key of await this.d.snapshotter.keys()) if (key.startsWith('build-')) await this.d.snapshotter.remove(key).catch(() => undefined);
+    for (const { key } of await this.d.snapshotter.walk()) if (key.startsWith('build-')) await this.d.snapshotter.remove(key).catch(() => undefined);
   }
 
   async build(context: Readable, req: BuildRequest, progress: (m: JSONMessage) => void): Promise<string> {

@@ -6,6 +6,7 @@ import type { OciImageConfig, ImagesService } from '../images/service.js';
 import type { LayerRef } from '../images/store.js';
 import type { NetworksService } from '../networks/service.js';
 import type { DistributionService } from '../distribution/service.js';
+import type { LayerStore } from '../snapshots/layers.js';
 import type { Snapshotter } from '../snapshots/snapshotter.js';
 import type { ProgressMode } from './progress.js';
 import type { DigestCache } from './executors/digests.js';
@@ -56,6 +57,8 @@ export interface BuilderDeps {
   runtime: string;
   images: ImagesService;
   snapshotter: Snapshotter;
+  /** The extracted layers by chain ID, which the cache checks and COPY --link extracts into. */
+  layers: LayerStore;
   networks: NetworksService;
   distribution: DistributionService;
 }

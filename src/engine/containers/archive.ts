@@ -22,7 +22,9 @@ import { CommandError, startProcess } from '../../lib/exec.js';
 import { cleanHeader, escapesDestination, extractLinkName, extractName, rebaseEntryName, rewriteTar, stripDotSlash } from '../../lib/tar-rewrite.js';
 import type { EventsService } from '../events.js';
 import { decompressed } from '../snapshots/layers.js';
-import type { Snapshotter } from '../snapshots/snapshotter.js';
+import type { OverlaySnapshotter } from '../snapshots/overlay.js';
+import { upperDirOf } from '../snapshots/mount.js';
+import type { RootfsMounts } from '../snapshots/rootfs.js';
 import { resolveUser } from '../runtime/user.js';
 import { containerFiles } from './files.js';
 import type { ImagesService } from '../images/service.js';
@@ -53,7 +55,9 @@ export interface PathStat {
 export interface FilesOptions {
   containers: ContainersService;
   images: ImagesService;
-  snapshotter: Snapshotter;
+  /** The overlay snapshotter: `docker diff` reads its layers (lowerView). */
+  snapshotter: OverlaySnapshotter;
+  rootfs: RootfsMounts;
   events: EventsService;
 }
 
@@ -264,7 +268,7 @@ export class ContainerFilesService {
   private async withView<T>(rec: ContainerRecord, fn: (view: RootView, release: () => Promise<void>) => Promise<T>): Promise<T> {
     if (rec.state.status === 'removing') throw new InvalidParameter(`container ${rec.id} is marked for removal`);
     const rootfs = this.o.containers.rootfs(rec.id);
-    const release = await this.o.snapshotter.borrow(rec.id, rootfs);
+    const release = await this.o.rootfs.borrow(rec.id, rootfs);
     try {
       return await fn(new RootView(rootfs, await this.mountsOf(rec)), release);
     } catch (e) {
@@ -312,9 +316,9 @@ export class ContainerFilesService {
   /** `docker diff`: what the container added (A), changed (C) and deleted (D), against its image. */
   async changes(ref: string): Promise<Change[]> {
     const rec = this.o.containers.store.get(ref);
-    const release = this.o.snapshotter.hold(rec.id);
+    const release = this.o.rootfs.hold(rec.id);
     try {
-      return await changes(this.o.snapshotter.upperDir(rec.id), await this.o.snapshotter.lowerView(rec.id));
+      return await changes(upperDirOf(await this.o.snapshotter.mounts(rec.id)) ?? '', await this.o.snapshotter.lowerView(rec.id));
     } finally {
       release();
     }
@@ -322,7 +326,7 @@ export class ContainerFilesService {
 
   /** `docker commit`: see commit.ts. */
   async commit(ref: string, opts: CommitOptions): Promise<string> {
-    return commitContainer({ containers: this.o.containers, images: this.o.images, snapshotter: this.o.snapshotter, events: this.o.events }, ref, opts);
+    return commitContainer({ containers: this.o.containers, images: this.o.images, snapshotter: this.o.snapshotter, rootfs: this.o.rootfs, events: this.o.events }, ref, opts);
   }
 
   /** HEAD /containers/{id}/archive. */

@@ -15,6 +15,8 @@ import { LAYER_TAR, type ImagesService, type OciImageConfig } from '../images/se
 import type { LayerRef } from '../images/store.js';
 import { chainIds } from '../snapshots/layers.js';
 import { layerTar } from '../snapshots/diff.js';
+import { upperDirOf } from '../snapshots/mount.js';
+import type { RootfsMounts } from '../snapshots/rootfs.js';
 import type { Snapshotter } from '../snapshots/snapshotter.js';
 import type { ContainersService } from './service.js';
 import { mergeHealthcheck } from './config.js';
@@ -37,6 +39,7 @@ export interface CommitDeps {
   containers: ContainersService;
   images: ImagesService;
   snapshotter: Snapshotter;
+  rootfs: RootfsMounts;
   events: EventsService;
 }
 
@@ -90,11 +93,11 @@ export async function commitContainer(d: CommitDeps, ref: string, o: CommitOptio
       () => false,
     );
   }
-  const release = d.snapshotter.hold(rec.id);
+  const release = d.rootfs.hold(rec.id);
   let id: string;
   try {
     id = await d.images.unrecorded(async () => {
-      const tar = await layerTar(d.snapshotter.upperDir(rec.id));
+      const tar = await layerTar(upperDirOf(await d.snapshotter.mounts(rec.id)) ?? '');
       const parentChains = chainIds(parentRec.layers.map((l) => l.diffId));
       let layer: LayerRef | undefined;
       if (tar.empty) tar.stream.resume();

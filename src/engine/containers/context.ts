@@ -6,6 +6,7 @@ import type { EventEmitter } from 'node:events';
 import type { EndpointSettings, HostConfig } from '../../api/types.js';
 import type { EventsService } from '../events.js';
 import type { ImagesService } from '../images/service.js';
+import type { RootfsMounts } from '../snapshots/rootfs.js';
 import type { Snapshotter } from '../snapshots/snapshotter.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { MountPlan, MountPointRecord, OciMountLike } from '../volumes/mounts.js';
@@ -19,6 +20,8 @@ export interface ContainersOptions {
   runtime: string;
   images: ImagesService;
   snapshotter: Snapshotter;
+  /** Mounts the snapshots' mounts as the containers' rootfs, shared with cp/export (snapshots/rootfs.ts). */
+  rootfs: RootfsMounts;
   events: EventsService;
   /** Daemon-wide log options (berthd --log-opt); berth rotates by default (DESIGN.md). */
   logOpts: Record<string, string>;

@@ -63,7 +63,7 @@ export class ContainerCreator extends ContainerPart {
         await this.store.save(rec);
       } catch (e) {
         volumes?.settle(id);
-        await this.o.snapshotter.remove(id).catch(() => undefined);
+        await this.o.rootfs.remove(id).catch(() => undefined);
         await volumes?.rollback(created);
         throw e;
       } finally {
@@ -80,11 +80,11 @@ export class ContainerCreator extends ContainerPart {
   private async copyImageContent(rec: ContainerRecord, volumes: ContainerVolumes): Promise<void> {
     const rootfs = this.rootfs(rec.id);
     await fs.mkdir(rootfs, { recursive: true });
-    await this.o.snapshotter.mount(rec.id, rootfs);
+    await this.o.rootfs.mount(rec.id, rootfs);
     try {
       await volumes.copyImageContent(rec.mounts ?? [], rootfs);
     } finally {
-      await this.o.snapshotter.unmount(rootfs);
+      await this.o.rootfs.unmount(rootfs);
     }
   }
 

@@ -53,7 +53,7 @@ export class Launcher extends ContainerPart {
     const stateDir = this.stateDir(rec.id);
     await fs.rm(stateDir, { recursive: true, force: true });
     await fs.mkdir(rootfs, { recursive: true });
-    await this.o.snapshotter.mount(rec.id, rootfs);
+    await this.o.rootfs.mount(rec.id, rootfs);
     const links = this.resolveLinks(rec);
     const netnsPath = await this.o.networks().attach(rec);
     const volumeMounts = rec.mounts?.length ? await this.o.volumes?.().setup(rec, rootfs) : undefined;
@@ -131,7 +131,7 @@ export class Launcher extends ContainerPart {
     await this.runtime.delete(rec.id, { force: true }).catch(() => undefined);
     await this.o.networks().detach(rec).catch(() => undefined);
     await this.o.volumes?.().release(rec).catch(() => undefined);
-    await this.o.snapshotter.unmount(this.rootfs(rec.id)).catch(() => undefined);
+    await this.o.rootfs.unmount(this.rootfs(rec.id)).catch(() => undefined);
     const msg = messageOf(err);
     rec.state = { ...rec.state, status: rec.state.startedAt === ZERO_TIME ? 'created' : 'exited', pid: 0, error: msg, exitCode: exitCodeForStartError(msg) };
     await this.store.save(rec);

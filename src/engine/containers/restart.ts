@@ -52,7 +52,7 @@ export class RestartSupervisor extends ContainerPart {
     // A live shim deletes the runc container itself; only a lost one leaves that to us.
     if (lost) await this.runtime.delete(id, { force: true }).catch(() => undefined);
     await this.o.networks().detach(rec).catch(() => undefined);
-    await this.o.snapshotter.unmount(this.rootfs(id)).catch(() => undefined);
+    await this.o.rootfs.unmount(this.rootfs(id)).catch(() => undefined);
     await this.o.volumes?.().release(rec).catch(() => undefined);
     rec.state = {
       ...rec.state,

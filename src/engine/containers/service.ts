@@ -13,6 +13,7 @@ import { parseSignal } from '../../lib/signals.js';
 import type { Runc } from '../runtime/runc.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { ShimRuntime } from '../runtime/shim-runtime.js';
+import { upperDirOf } from '../snapshots/mount.js';
 import { AttachPlumbing, openAttach, type AttachOptions, type AttachSession, type AttachStreams } from './attach.js';
 import type { ContainerContext, ContainersOptions } from './context.js';
 import { ContainerCreator } from './create.js';
@@ -126,7 +127,7 @@ export class ContainersService {
     await fs.mkdir(path.join(this.o.execRoot, 'c'), { recursive: true });
     const { orphans } = await this.store.load();
     for (const dir of orphans) {
-      await this.o.snapshotter.unmount(path.join(dir, 'rootfs')).catch(() => undefined);
+      await this.o.rootfs.unmount(path.join(dir, 'rootfs')).catch(() => undefined);
       // A dir still busy is left to the next start rather than keeping berthd from starting.
       await fs.rm(dir, { recursive: true, force: true }).catch(() => undefined);
     }
@@ -156,7 +157,7 @@ export class ContainersService {
     }
     // created/exited: a start interrupted by a crash may have left a created runc container behind.
     if (shim) await this.runtime.delete(rec.id, { force: true }).catch(() => undefined);
-    await this.o.snapshotter.unmount(this.rootfs(rec.id)).catch(() => undefined);
+    await this.o.rootfs.unmount(this.rootfs(rec.id)).catch(() => undefined);
   }
 
   // ---- create / rename (create.ts) ----
@@ -344,8 +345,8 @@ export class ContainersService {
 
   private async finishRemove(rec: ContainerRecord, removeVolumes = false): Promise<void> {
     if (await this.runtime.monitored(rec.id)) await this.runtime.delete(rec.id, { force: true }).catch(() => undefined);
-    await this.o.snapshotter.unmount(this.rootfs(rec.id)).catch(() => undefined);
-    await this.o.snapshotter.remove(rec.id);
+    await this.o.rootfs.unmount(this.rootfs(rec.id)).catch(() => undefined);
+    await this.o.rootfs.remove(rec.id);
     await fs.rm(this.stateDir(rec.id), { recursive: true, force: true });
     await this.store.delete(rec.id);
     // rm -v: its anonymous volumes go (those another container uses stay, silently, as in dockerd).
@@ -358,7 +359,7 @@ export class ContainersService {
 
   async inspect(ref: string, size = false): Promise<ContainerInspect> {
     const rec = this.store.get(ref);
-    const upper = this.o.snapshotter.upperDir(rec.id);
+    const upper = upperDirOf(await this.o.snapshotter.mounts(rec.id).catch(() => [])) ?? '';
     const view = inspectView(rec, {
       files: containerFiles(this.store.dir(rec.id)),
       // dockerd shows only json-file's path: local's format and place are the engine's business.

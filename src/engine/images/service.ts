@@ -12,7 +12,7 @@ import { tee } from '../../lib/streams.js';
 import { FileContentStore } from '../../content/store.js';
 import { chainIds, decompressed, type LayerStore } from '../snapshots/layers.js';
 import { layerTar } from '../snapshots/diff.js';
-import type { Snapshotter } from '../snapshots/snapshotter.js';
+import type { OverlaySnapshotter } from '../snapshots/overlay.js';
 import { loadArchive, saveArchive } from './archive.js';
 import { applyChanges } from './changes.js';
 import { familiarString, matchesReferencePattern, normalizedName, normalizedString, parseImageReference, parseNormalizedNamed, type Reference } from '../../image-spec/reference.js';
@@ -38,7 +38,8 @@ export interface OciImageConfig {
 
 export interface ImagesOptions {
   root: string;
-  snapshotter: Snapshotter;
+  /** The overlay snapshotter: its layer store holds the images' layers (committed snapshots). */
+  snapshotter: OverlaySnapshotter;
   emit?: (action: string, imageIdOrRef: string, attrs?: Record<string, string>) => void;
   /** IDs of a running / a stopped container using the image. */
   usage?: (imageId: string) => Promise<{ running?: string; stopped?: string }>;

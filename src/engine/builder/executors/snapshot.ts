@@ -6,6 +6,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { LayerRef } from '../../images/store.js';
 import { chainId, chainIds } from '../../snapshots/layers.js';
+import { mountAll, unmount, upperDirOf } from '../../snapshots/mount.js';
 import type { BuilderDeps, State } from '../types.js';
 import { commitUpper } from './layerdiff.js';
 
@@ -26,18 +27,20 @@ export async function withSnapshot(
   const chains = chainIds(state.layers.map((l) => l.diffId));
   await fs.mkdir(rootfs, { recursive: true });
   // The init layer (runc's mount points, /etc/mtab) keeps those out of the step's layer, as in Docker.
-  await d.snapshotter.prepare(key, chains[chains.length - 1], { init: opts.init ?? true });
+  const mounts = await d.snapshotter.prepare(key, chains[chains.length - 1], { init: opts.init ?? true });
   try {
-    await d.snapshotter.mount(key, rootfs);
+    const upperDir = upperDirOf(mounts);
+    if (!upperDir) throw new Error(`snapshot ${key} has no upper dir to commit`);
+    await mountAll(mounts, rootfs);
     let next: State;
     try {
-      next = await work(rootfs, id, tmp, d.snapshotter.upperDir(key));
+      next = await work(rootfs, id, tmp, upperDir);
     } finally {
-      await d.snapshotter.unmount(rootfs);
+      await unmount(rootfs);
     }
-    await afterUnmount?.(d.snapshotter.upperDir(key));
-    if (opts.ifEmpty && !(await fs.readdir(d.snapshotter.upperDir(key))).length) return opts.ifEmpty;
-    const { ref } = await d.images.unrecorded(() => commitUpper(d.images.content, d.snapshotter.layers, d.snapshotter.upperDir(key), chains[chains.length - 1]));
+    await afterUnmount?.(upperDir);
+    if (opts.ifEmpty && !(await fs.readdir(upperDir)).length) return opts.ifEmpty;
+    const { ref } = await d.images.unrecorded(() => commitUpper(d.images.content, d.layers, upperDir, chains[chains.length - 1]));
     return { ...next, layers: [...state.layers, ref] };
   } finally {
     await d.snapshotter.remove(key);
@@ -50,12 +53,11 @@ export async function mountState(d: BuilderDeps, state: State): Promise<{ rootfs
   const key = `build-src-${randomBytes(8).toString('hex')}`;
   const rootfs = path.join(d.root, 'build', 'tmp', key);
   const chains = chainIds(state.layers.map((l) => l.diffId));
-  await d.snapshotter.prepare(key, chains[chains.length - 1]);
-  await d.snapshotter.mount(key, rootfs);
+  await mountAll(await d.snapshotter.prepare(key, chains[chains.length - 1]), rootfs);
   return {
     rootfs,
     release: async () => {
-      await d.snapshotter.unmount(rootfs);
+      await unmount(rootfs);
       await d.snapshotter.remove(key);
       await fs.rm(rootfs, { recursive: true, force: true });
     },
@@ -66,7 +68,7 @@ export async function mountState(d: BuilderDeps, state: State): Promise<{ rootfs
 export async function layersPresent(d: BuilderDeps, layers: LayerRef[]): Promise<boolean> {
   const chains = chainIds(layers.map((l) => l.diffId));
   for (let i = 0; i < layers.length; i++) {
-    if (!(await d.images.content.has(layers[i]!.digest)) || !(await d.snapshotter.layers.info(chains[i]!))) return false;
+    if (!(await d.images.content.has(layers[i]!.digest)) || !(await d.layers.info(chains[i]!))) return false;
   }
   return true;
 }
@@ -78,7 +80,7 @@ export async function layersPresent(d: BuilderDeps, layers: LayerRef[]): Promise
 export async function linkedLayer(d: BuilderDeps, parentLayers: LayerRef[], known: () => Promise<LayerRef | undefined>, fill: (dir: string) => Promise<void>, made: (ref: LayerRef) => Promise<void>): Promise<LayerRef> {
   const chains = chainIds(parentLayers.map((l) => l.diffId));
   const parentChain = chains[chains.length - 1];
-  const layers = d.snapshotter.layers;
+  const layers = d.layers;
   return d.images.unrecorded(async () => {
     const before = await known();
     if (before) {

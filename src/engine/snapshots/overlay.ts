@@ -1,0 +1,294 @@
+// The overlayfs snapshotter: a container's root filesystem is an overlay of its image's layers
+// (lower dirs, read-only, shared), an init layer of its own, plus its own upper and work dirs.
+// It implements types.ts's Snapshotter: it returns the overlay mount of a snapshot, the caller mounts it
+// (mount.ts; rootfs.ts shares a container's mounted rootfs). Committed snapshots are the layer store's
+// layers (layers.ts), named by chain ID; an active snapshot is ROOT/snapshots/<key>: upper, work, init
+// and the `parent` record. A snapshot is made in a temporary directory renamed into place, so one a
+// crash cut short is never taken for a snapshot (init() removes it).
+//
+// A container's snapshot has an init layer (ROOT/snapshots/<key>/init), Docker's "-init" layer: the
+// mount points runc needs (/proc, /sys, /dev/pts, /dev/shm, /dev/console, /etc/hosts, /etc/hostname,
+// /etc/resolv.conf) and the /etc/mtab link, created only where the image lacks them. It sits between the
+// image and the upper dir, so runc never writes them into the upper dir: `diff` and `commit` see only
+// what the container did.
+import { createHash, randomBytes } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { Conflict, NotFound } from '../../lib/errors.js';
+import { writeJsonAtomic } from '../../lib/fsutil.js';
+import { chainId as chainIdOf, LayerStore, type LayerInfo } from './layers.js';
+import { LayerView, layerTar, opaqueDirs, upperSize } from './diff.js';
+import type { Committed, Info, Mount, PrepareOptions, Snapshotter } from './snapshotter.js';
+
+/** Docker's init layer (daemon/initlayer): path → "dir", "file" or a symlink target. */
+const INIT_ENTRIES: [string, string][] = [
+  ['/dev/pts', 'dir'],
+  ['/dev/shm', 'dir'],
+  ['/proc', 'dir'],
+  ['/sys', 'dir'],
+  ['/etc/resolv.conf', 'file'],
+  ['/etc/hosts', 'file'],
+  ['/etc/hostname', 'file'],
+  ['/dev/console', 'file'],
+  ['/etc/mtab', '/proc/mounts'],
+];
+
+
+/** The record that makes a directory under ROOT/snapshots a snapshot (its parent chain ID, or empty). */
+const RECORD = 'parent';
+/** Marks a view (read-only snapshot). */
+const READONLY = 'readonly';
+/** Directories being made or removed: never snapshots, removed by init(). */
+const TMP = '.tmp-';
+
+export class OverlaySnapshotter implements Snapshotter {
+  /** The committed snapshots: image layers by chain ID (pull, load and build extract into it). */
+  readonly layers: LayerStore;
+  private readonly dir: string;
+  /** Opaque directories of extracted layers (immutable, so computed once per layer). */
+  private readonly layerOpaque = new Map<string, Promise<Set<string>>>();
+
+  constructor(root: string) {
+    this.layers = new LayerStore(path.join(root, 'layers'));
+    this.dir = path.join(root, 'snapshots');
+  }
+
+  /** Half-made (or half-removed) snapshots a crash left go: a temporary directory, or one without its record. */
+  async init(): Promise<void> {
+    await this.layers.init();
+    await fs.mkdir(this.dir, { recursive: true });
+    for (const name of await fs.readdir(this.dir)) {
+      const d = path.join(this.dir, name);
+      if (name.includes(TMP) || !(await exists(path.join(d, RECORD)))) await fs.rm(d, { recursive: true, force: true });
+    }
+  }
+
+  private keyDir(key: string): string {
+    return path.join(this.dir, key);
+  }
+
+  async prepare(key: string, parent: string | undefined, opts: PrepareOptions = {}): Promise<Mount[]> {
+    const image = await this.imageDirs(parent); // the parent must be committed
+    await this.create(key, parent, async (d) => {
+      await fs.mkdir(path.join(d, 'upper'));
+      await fs.mkdir(path.join(d, 'work'));
+      if (opts.init) await this.createInit(path.join(d, 'init'), image);
+    });
+    return this.mountsOf(key, { readonly: false }, image);
+  }
+
+  async view(key: string, parent: string | undefined): Promise<Mount[]> {
+    const image = await this.imageDirs(parent);
+    await this.create(key, parent, (d) => fs.writeFile(path.join(d, READONLY), ''));
+    return this.mountsOf(key, { readonly: true }, image);
+  }
+
+  /** Make a snapshot in a temporary directory, its record last, and rename it into place. */
+  private async create(key: string, parent: string | undefined, fill: (dir: string) => Promise<void>): Promise<void> {
+    if (key.includes(TMP) || key.includes('/') || key.startsWith('sha256:')) throw new Conflict(`invalid snapshot key ${key}`);
+    const tmp = `${this.keyDir(key)}${TMP}${randomBytes(6).toString('hex')}`;
+    await fs.mkdir(tmp, { recursive: true });
+    try {
+      await fill(tmp);
+      await fs.writeFile(path.join(tmp, RECORD), parent ?? '');
+      await fs.rename(tmp, this.keyDir(key));
+    } catch (e) {
+      await fs.rm(tmp, { recursive: true, force: true });
+      if (['ENOTEMPTY', 'EEXIST'].includes((e as NodeJS.ErrnoException).code ?? '')) throw new Conflict(`snapshot ${key} already exists`);
+      throw e;
+    }
+  }
+
+  /** A snapshot's record: its parent and whether it is a view; undefined when there is no such snapshot. */
+  private async record(key: string): Promise<{ parent?: string; readonly: boolean } | undefined> {
+    const d = this.keyDir(key);
+    let p: string;
+    try {
+      p = (await fs.readFile(path.join(d, RECORD), 'utf8')).trim();
+    } catch {
+      return undefined;
+    }
+    return { ...(p ? { parent: p } : {}), readonly: await exists(path.join(d, READONLY)) };
+  }
+
+  /** The image's layer dirs under a snapshot, top first. */
+  private async imageDirs(parent: string | undefined): Promise<string[]> {
+    if (!parent) return [];
+    return (await this.layers.ancestry(parent)).map((c) => path.join(this.layers.layerDir(c), 'diff'));
+  }
+
+  async mounts(key: string): Promise<Mount[]> {
+    const rec = await this.record(key);
+    if (!rec) throw new NotFound(`no such snapshot: ${key}`);
+    return this.mountsOf(key, rec, await this.imageDirs(rec.parent));
+  }
+
+  /** The mounts of snapshot `key` over the image layer dirs `image` (top first). */
+  private async mountsOf(key: string, rec: { readonly: boolean }, image: string[]): Promise<Mount[]> {
+    const d = this.keyDir(key);
+    const lower = [...image];
+    if (rec.readonly) {
+      // Overlay needs two lower dirs without an upper one: a single layer is bind-mounted (as containerd).
+      if (lower.length > 1) return [{ type: 'overlay', source: 'overlay', options: ['ro', `lowerdir=${lower.join(':')}`] }];
+      if (!lower.length) await fs.mkdir(path.join(d, 'empty'), { recursive: true });
+      return [{ type: 'bind', source: lower[0] ?? path.join(d, 'empty'), options: ['bind', 'ro'] }];
+    }
+    const init = path.join(d, 'init');
+    if (await exists(init)) lower.unshift(init);
+    if (!lower.length) {
+      const empty = path.join(d, 'empty');
+      await fs.mkdir(empty, { recursive: true });
+      lower.push(empty);
+    }
+    return [{ type: 'overlay', source: 'overlay', options: [`lowerdir=${lower.join(':')}`, `upperdir=${path.join(d, 'upper')}`, `workdir=${path.join(d, 'work')}`] }];
+  }
+
+  /** The active snapshot's upper dir becomes a layer over its parent (moved, not copied: the layer store
+   *  keeps overlay whiteouts too); the diff ID is the digest of its layer tar. The caller unmounts first. */
+  async commit(key: string): Promise<Committed> {
+    const rec = await this.record(key);
+    if (!rec || rec.readonly) throw new NotFound(`no such active snapshot: ${key}`);
+    const upper = path.join(this.keyDir(key), 'upper');
+    const { stream, done } = await layerTar(upper);
+    const hash = createHash('sha256');
+    let tarSize = 0;
+    for await (const c of stream) {
+      hash.update(c as Buffer);
+      tarSize += (c as Buffer).length;
+    }
+    const { size } = await done;
+    const diffId = 'sha256:' + hash.digest('hex');
+    const info: LayerInfo = { chainId: chainIdOf(rec.parent, diffId), diffId, size, tarSize, ...(rec.parent ? { parent: rec.parent } : {}) };
+    const dest = this.layers.layerDir(info.chainId);
+    if (!(await this.layers.info(info.chainId))) {
+      // The same layer may be committed meanwhile: each moves its upper dir into its own temporary
+      // folder (the layer store's init removes those) and the first rename wins.
+      const tmp = `${dest}.${randomBytes(6).toString('hex')}.tmp-${process.pid}`;
+      await fs.mkdir(tmp, { recursive: true });
+      await fs.rename(upper, path.join(tmp, 'diff'));
+      await writeJsonAtomic(path.join(tmp, 'layer.json'), info);
+      try {
+        await fs.rename(tmp, dest);
+      } catch (e) {
+        if (!['ENOTEMPTY', 'EEXIST'].includes((e as NodeJS.ErrnoException).code ?? '')) throw e;
+        await fs.rm(tmp, { recursive: true, force: true });
+      }
+    }
+    await this.remove(key);
+    return { chainId: info.chainId, diffId, size, tarSize };
+  }
+
+  /** An active or view snapshot (none: nothing to do), or a committed one nothing lies over. */
+  async remove(key: string): Promise<void> {
+    if (key.startsWith('sha256:')) return this.removeCommitted(key);
+    // Renamed first, so a crash half-way through leaves a temporary directory, not half a snapshot.
+    const gone = `${this.keyDir(key)}${TMP}rm-${randomBytes(6).toString('hex')}`;
+    try {
+      await fs.rename(this.keyDir(key), gone);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw e;
+    }
+    await fs.rm(gone, { recursive: true, force: true });
+  }
+
+  private async removeCommitted(chain: string): Promise<void> {
+    const child = (await this.walk()).find((i) => i.parent === chain);
+    if (child) throw new Conflict(`snapshot ${chain} has a child (${child.key}): remove it first`);
+    await this.layers.remove(chain);
+  }
+
+  async usage(key: string): Promise<number> {
+    return upperSize(path.join(this.keyDir(key), 'upper'));
+  }
+
+  async walk(): Promise<Info[]> {
+    const out: Info[] = [];
+    for (const key of await this.activeKeys()) {
+      const rec = await this.record(key);
+      if (rec) out.push({ key, ...(rec.parent ? { parent: rec.parent } : {}), kind: rec.readonly ? 'view' : 'active' });
+    }
+    for (const chain of await this.layers.all()) {
+      const info = await this.layers.info(chain);
+      if (info) out.push({ key: chain, ...(info.parent ? { parent: info.parent } : {}), kind: 'committed' });
+    }
+    return out;
+  }
+
+  private async activeKeys(): Promise<string[]> {
+    return (await fs.readdir(this.dir)).filter((n) => !n.includes(TMP));
+  }
+
+  // ---- overlay-specific (not in the Snapshotter interface) ----
+
+  /** The layers under an active snapshot's upper dir (its init layer, then the image's), seen merged:
+   *  what `docker diff` compares the upper dir against. */
+  async lowerView(key: string): Promise<LayerView> {
+    const dirs = await this.imageDirs((await this.record(key))?.parent);
+    const init = path.join(this.keyDir(key), 'init');
+    if (await exists(init)) dirs.unshift(init);
+    return new LayerView(dirs, (d) => {
+      if (d === init) return Promise.resolve(new Set<string>());
+      let set = this.layerOpaque.get(d);
+      if (!set) {
+        set = opaqueDirs(d);
+        this.layerOpaque.set(d, set);
+      }
+      return set;
+    });
+  }
+
+  /** True while a snapshot's parent chain includes `chain` (its layers must not be deleted). */
+  async inUse(chain: string): Promise<boolean> {
+    for (const key of await this.activeKeys()) {
+      const parent = (await this.record(key))?.parent;
+      if (parent && (await this.layers.ancestry(parent).catch((): string[] => [])).includes(chain)) return true;
+    }
+    return false;
+  }
+
+  /** Docker's init layer: the entries the image lacks, their missing parents as root's 0755 directories,
+   *  parents the image has copied with their mode, owner and times (so the merged directory looks the same). */
+  private async createInit(init: string, imageDirs: string[]): Promise<void> {
+    await fs.mkdir(init);
+    const image = new LayerView(imageDirs);
+    const made = new Set<string>();
+    const copied: { dir: string; atime: Date; mtime: Date }[] = [];
+    for (const [p, type] of INIT_ENTRIES) {
+      if (await image.lstat(p)) continue;
+      const parents = path.posix.dirname(p).split('/').filter(Boolean).map((_, i, a) => '/' + a.slice(0, i + 1).join('/'));
+      let blocked = false;
+      for (const q of parents) {
+        if (made.has(q)) continue;
+        const st = await image.lstat(q);
+        if (st && !st.isDirectory()) {
+          blocked = true; // e.g. /etc is a symlink in the image: runc follows it, we leave it alone
+          break;
+        }
+        const dir = path.join(init, q);
+        await fs.mkdir(dir, { mode: 0o755 });
+        if (st) {
+          await fs.chmod(dir, Number(st.mode) & 0o7777);
+          await fs.lchown(dir, Number(st.uid), Number(st.gid));
+          copied.push({ dir, atime: new Date(Number(st.atimeMs)), mtime: new Date(Number(st.mtimeMs)) });
+        }
+        made.add(q);
+      }
+      if (blocked) continue;
+      const target = path.join(init, p);
+      if (type === 'dir') {
+        await fs.mkdir(target, { mode: 0o755 });
+        made.add(p);
+      } else if (type === 'file') await (await fs.open(target, 'wx', 0o755)).close();
+      else await fs.symlink(type, target);
+    }
+    for (const c of copied.reverse()) await fs.utimes(c.dir, c.atime, c.mtime);
+  }
+}
+
+async function exists(p: string): Promise<boolean> {
+  return fs.lstat(p).then(
+    () => true,
+    () => false,
+  );
+}
