@@ -49,13 +49,8 @@ test('no command file imports another command file', () => {
   assert.deepEqual(offenders, [], 'shared flows belong in src/cli/*.ts, not in a command file');
 });
 
-// compose cp shares docker cp's copy code, which still lives in commands/files.ts (its tar handling is
-// being reworked elsewhere; it moves to a module of its own after that).
-const PENDING = new Set(['cp.ts -> files.ts']);
-
 test('compose commands do not import docker command files', () => {
   const offenders = tsFiles(path.join(REPO, 'src/cli/compose'))
-    .flatMap((file) => commandImports(file).map((t) => `${path.basename(file)} -> ${t}`))
-    .filter((edge) => !PENDING.has(edge));
+    .flatMap((file) => commandImports(file).map((t) => `${path.basename(file)} -> ${t}`));
   assert.deepEqual(offenders, [], 'shared flows belong in src/cli/*.ts, not in a command file');
 });

@@ -5,7 +5,7 @@ import { ComposeError } from '../../compose/types.js';
 import { selectServices } from '../../compose/up.js';
 import type { FlagSpec, ParsedFlags } from '../flags.js';
 import type { ComposeCommand, ComposeContext } from './context.js';
-import { buildRenderer, DRY_RUN_FLAG, progressFor, withDryRun } from './up.js';
+import { buildRenderer, DRY_RUN_FLAG, progressFor, withDryRun } from './options.js';
 import { pullServices } from './pull.js';
 
 const FLAGS: FlagSpec[] = [

@@ -5,10 +5,10 @@ import type { ContainerSummary } from '../../api/types.js';
 import { canonicalName, serviceContainer } from '../../compose/ps.js';
 import { ComposeError } from '../../compose/types.js';
 import type { ParsedFlags } from '../flags.js';
-import { copyFromContainer, copyToContainer, splitCpArg } from '../commands/files.js';
+import { copyFromContainer, copyToContainer, splitCpArg } from '../copy.js';
 import type { ComposeCommand, ComposeContext } from './context.js';
 import { toProjectName } from './target.js';
-import { progressFor } from './up.js';
+import { progressFor } from './options.js';
 
 async function targets(ctx: ComposeContext, service: string, f: ParsedFlags, fromService: boolean): Promise<ContainerSummary[]> {
   const backend = ctx.backend();

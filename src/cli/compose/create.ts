@@ -3,7 +3,7 @@ import { up } from '../../compose/up.js';
 import { ComposeError } from '../../compose/types.js';
 import type { ParsedFlags } from '../flags.js';
 import type { ComposeCommand, ComposeContext } from './context.js';
-import { CREATE_FLAGS, createOptions, progressFor, warner, withDryRun } from './up.js';
+import { CREATE_FLAGS, createOptions, progressFor, warner, withDryRun } from './options.js';
 
 async function create(ctx: ComposeContext, f: ParsedFlags): Promise<number> {
   // A service named on the command line is enabled even when its profiles are not active, as Compose does.

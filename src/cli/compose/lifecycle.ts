@@ -10,7 +10,7 @@ import { invalidProjectName, normalizeProjectName } from '../../compose/loader/n
 import { containerName } from '../../compose/backend.js';
 import type { ComposeCommand, ComposeContext } from './context.js';
 import type { ProgressWriter } from './progress.js';
-import { progressFor, warner } from './up.js';
+import { progressFor, warner } from './options.js';
 
 /**
  * What the command works on, as Compose's projectOrName: with -f, or without -p, the project from the

@@ -7,7 +7,7 @@ import { ComposeError, type Project } from '../../compose/types.js';
 import { selectServices } from '../../compose/up.js';
 import type { FlagSpec, ParsedFlags } from '../flags.js';
 import type { ComposeCommand, ComposeContext } from './context.js';
-import { DRY_RUN_FLAG, progressFor, warner, withDryRun } from './up.js';
+import { DRY_RUN_FLAG, progressFor, warner, withDryRun } from './options.js';
 
 const FLAGS: FlagSpec[] = [
   { name: 'ignore-buildable', type: 'bool', description: 'Ignore images that can be built' },

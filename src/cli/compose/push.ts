@@ -3,7 +3,7 @@ import { selectServices } from '../../compose/up.js';
 import type { FlagSpec, ParsedFlags } from '../flags.js';
 import type { ComposeCommand, ComposeContext } from './context.js';
 import { pullServices } from './pull.js';
-import { DRY_RUN_FLAG, withDryRun } from './up.js';
+import { DRY_RUN_FLAG, withDryRun } from './options.js';
 
 const FLAGS: FlagSpec[] = [
   { name: 'ignore-push-failures', type: 'bool', description: 'Push what it can and ignores images with push failures' },

@@ -20,7 +20,7 @@ import type { ParsedFlags } from '../flags.js';
 import { attachAndStart } from '../attach.js';
 import { OptionError, parsePublish } from '../run-options.js';
 import type { ComposeCommand, ComposeContext } from './context.js';
-import { buildRenderer, progressFor, warner } from './up.js';
+import { buildRenderer, progressFor, warner } from './options.js';
 
 /** shellwords.Parse for --entrypoint: words split on blanks, single and double quotes, backslashes. */
 export function shellWords(s: string): string[] {

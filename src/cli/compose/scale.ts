@@ -3,7 +3,7 @@
 import { up } from '../../compose/up.js';
 import type { ParsedFlags } from '../flags.js';
 import type { ComposeCommand, ComposeContext } from './context.js';
-import { createOptions, progressFor, scaleFlags, warner, withDryRun } from './up.js';
+import { createOptions, progressFor, scaleFlags, warner, withDryRun } from './options.js';
 
 async function scale(ctx: ComposeContext, f: ParsedFlags): Promise<number> {
   const names = f.args.map((a) => a.slice(0, Math.max(0, a.indexOf('='))) || a);

@@ -7,7 +7,7 @@ import { up } from '../../compose/up.js';
 import { Watch, watchRules, type WatchRule } from '../../compose/watch.js';
 import type { Project } from '../../compose/types.js';
 import type { ComposeCommand, ComposeContext } from './context.js';
-import { buildRenderer, createOptions, progressFor, warner } from './up.js';
+import { buildRenderer, createOptions, progressFor, warner } from './options.js';
 
 const FLAGS: FlagSpec[] = [
   { name: 'no-up', type: 'bool', description: 'Do not build & start services before watching' },

@@ -1,7 +1,7 @@
 // The image exporter: the solved state written as an image (its config blob and record) and tagged; in
 // classic mode each step's state is also recorded as an untagged image (dockerd's intermediate images).
+import type { OciImageConfig } from '../../api/image-config.js';
 import { familiarString, normalizedString, parseImageReference } from '../../image-spec/reference.js';
-import type { OciImageConfig } from '../images/service.js';
 import type { Worker } from './executors/context.js';
 import type { BuildVertices } from './progress.js';
 import type { BuildOptions, State } from './types.js';

@@ -2,7 +2,8 @@
 // (BuilderDeps), and the state each operation hands the next (State).
 import type { JSONMessage } from '../../api/types.js';
 import { InvalidParameter } from '../../lib/errors.js';
-import type { OciImageConfig, ImagesService } from '../images/service.js';
+import type { OciImageConfig } from '../../api/image-config.js';
+import type { ImagesService } from '../images/service.js';
 import type { LayerRef } from '../images/store.js';
 import type { NetworksService } from '../networks/service.js';
 import type { DistributionService } from '../distribution/service.js';

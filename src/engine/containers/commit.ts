@@ -4,6 +4,7 @@
 // entry (author, comment, the container's command as created_by), the image as parent. A running
 // container is paused (freezer) while its files are read, unless told not to. Bad input is refused
 // before anything is paused or written.
+import type { OciImageConfig } from '../../api/image-config.js';
 import type { ContainerConfig, ImageRuntimeConfig } from '../../api/types.js';
 import { ENGINE_VERSION } from '../../api/version.js';
 import { Conflict, InvalidParameter } from '../../lib/errors.js';
@@ -11,7 +12,7 @@ import { tee } from '../../lib/streams.js';
 import type { EventsService } from '../events.js';
 import { applyChanges } from '../images/changes.js';
 import { familiarString, parseImageReference, type Reference } from '../../image-spec/reference.js';
-import { LAYER_TAR, type ImagesService, type OciImageConfig } from '../images/service.js';
+import { LAYER_TAR, type ImagesService } from '../images/service.js';
 import type { LayerRef } from '../images/store.js';
 import { chainIds } from '../snapshots/layers.js';
 import { layerTar } from '../snapshots/diff.js';

@@ -2,7 +2,8 @@
 // config and the layers — in parallel, each blob streamed at once into the content store (verified by
 // digest and size) and into extraction — then record the image with its tag and RepoDigest. Nothing is
 // recorded unless every blob verified; what a failed pull stored and no image uses is removed again.
-import type { ImagesService, OciImageConfig } from '../images/service.js';
+import type { OciImageConfig } from '../../api/image-config.js';
+import type { ImagesService } from '../images/service.js';
 import { parseImageIndex, parseImageManifest, readImageConfig } from '../images/config.js';
 import { parsePlatform } from '../images/service.js';
 import { familiarString, normalizedName, normalizedString, parseNormalizedNamed, tagNameOnly, type Reference } from '../../image-spec/reference.js';

@@ -9,7 +9,7 @@ import { imageConfig, imageIndex, imageManifest, saveManifest } from '../../api/
 import type { GoType } from '../../api/go-json.js';
 import { InvalidParameter } from '../../lib/errors.js';
 import type { FileContentStore } from '../../content/store.js';
-import type { OciImageConfig } from './service.js';
+import type { OciImageConfig } from '../../api/image-config.js';
 
 /** An image config's JSON text → OciImageConfig; InvalidParameter naming the blob when it is malformed. */
 export function parseImageConfig(text: string, digest: string): OciImageConfig {

@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { Readable, type Writable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import type { OciImageConfig } from '../../api/image-config.js';
 import type { HistoryItem, ImageInspect, ImageRuntimeConfig, ImageSummary } from '../../api/types.js';
 import { matchLabel } from '../../lib/filters.js';
 import { Conflict, InvalidParameter, NotFound } from '../../lib/errors.js';
@@ -20,21 +21,6 @@ import { readImageConfig } from './config.js';
 import { ImageStore, type ImageRecord, type LayerRef, type StoredImage } from './store.js';
 
 export type { ImageRecord, LayerRef, StoredImage } from './store.js';
-
-export interface OciImageConfig {
-  architecture: string;
-  os: string;
-  variant?: string;
-  created?: string;
-  author?: string;
-  config?: ImageRuntimeConfig;
-  container?: string;
-  container_config?: ImageRuntimeConfig;
-  docker_version?: string;
-  comment?: string;
-  rootfs: { type: 'layers'; diff_ids: string[] };
-  history?: { created?: string; created_by?: string; author?: string; comment?: string; empty_layer?: boolean }[];
-}
 
 export interface ImagesOptions {
   root: string;

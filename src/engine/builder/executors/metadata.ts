@@ -1,10 +1,10 @@
 // The metadata executor: ENV, LABEL, CMD, ENTRYPOINT, USER, EXPOSE, VOLUME, SHELL, MAINTAINER… change only
 // the image config (and add an empty history entry); WORKDIR also makes its directory (a layer only when
 // something was made).
+import type { OciImageConfig } from '../../../api/image-config.js';
 import { InvalidParameter } from '../../../lib/errors.js';
 import { expandString, type Env } from '../../../lib/shell-words.js';
 import { applyChanges } from '../../images/changes.js';
-import type { OciImageConfig } from '../../images/service.js';
 import { resolveUser } from '../../runtime/user.js';
 import type { Instruction } from '../frontend/dockerfile.js';
 import type { BuilderDeps, State } from '../types.js';

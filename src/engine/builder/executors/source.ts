@@ -1,8 +1,9 @@
 // The source executor (FROM): scratch, an earlier stage (the solver's), or an image — local, or pulled
 // when missing or with --pull. Its key is the source op's digest (ops.ts).
+import type { OciImageConfig } from '../../../api/image-config.js';
 import type { JSONMessage } from '../../../api/types.js';
 import { NotFound } from '../../../lib/errors.js';
-import { hostArch, type OciImageConfig } from '../../images/service.js';
+import { hostArch } from '../../images/service.js';
 import { imageDigest, scratchDigest } from '../frontend/ops.js';
 import type { State } from '../types.js';
 import type { Worker } from './context.js';

@@ -1,8 +1,8 @@
 // --cache-from as dockerd's classic builder has it: only cached steps in these images' history are hits,
 // and a step none of ours made may still be taken from one of them when its history entry says all the
 // step does ("borrowed").
+import type { OciImageConfig } from '../../../api/image-config.js';
 import type { Env } from '../../../lib/shell-words.js';
-import type { OciImageConfig } from '../../images/service.js';
 import type { LayerRef } from '../../images/store.js';
 import type { Worker } from '../executors/context.js';
 import { configStep, workdirConfig } from '../executors/metadata.js';
