@@ -100,7 +100,7 @@ export async function startEngine(o: EngineOptions): Promise<Engine> {
   await fs.rm(path.join(o.execRoot, 'x'), { recursive: true, force: true });
   const system = new SystemService({ root: o.root, runtime: o.runtime, containers, images, startedAt: new Date(), insecureRegistries: o.insecureRegistries });
   const distribution = new DistributionService({ images, events, insecure: o.insecureRegistries ?? [] });
-  const build = new BuildService({ root: o.root, execRoot: o.execRoot, runtime: o.runtime, images, snapshotter, layers: snapshotter.layers, networks, distribution });
+  const build = new BuildService({ root: o.root, execRoot: o.execRoot, runtime: containers.runtime, images, snapshotter, layers: snapshotter.layers, networks, distribution });
   images.gcRoots.push(() => build.builder.cacheRoots());
   await build.init();
   const files = new ContainerFilesService({ containers, images, snapshotter, rootfs, events });

@@ -8,6 +8,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Duplex } from 'node:stream';
 import { NotFound } from '../../src/lib/errors.js';
 import { run } from '../../src/lib/exec.js';
@@ -15,6 +16,7 @@ import type { Runtime } from '../../src/engine/runtime/runtime.js';
 import type { OciSpec } from '../../src/engine/runtime/spec.js';
 
 const RUNC = '/usr/sbin/runc';
+const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 
 export interface SuiteOptions {
   /** A module exporting `makeRuntime(stateDir)`: lets the suite create a container from a child process
@@ -36,7 +38,7 @@ export function runtimeSuite(name: string, make: (stateDir: string) => Runtime, 
       tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'berth-rtc-'));
       rootfs = path.join(tmp, 'rootfs');
       stateDir = path.join(tmp, 'state');
-      await run(['/work/shared/fixtures/mkrootfs-busybox.sh', rootfs]);
+      await run(['sh', path.join(REPO, 'scripts/mkrootfs-busybox.sh'), rootfs]);
       rt = make(stateDir);
     });
 
@@ -101,6 +103,28 @@ export function runtimeSuite(name: string, make: (stateDir: string) => Runtime, 
       const kill = await started(['sleep', '100']);
       await rt.kill(kill.id, 'SIGKILL', true);
       assert.equal((await rt.wait(kill.id))?.exitCode, 137);
+    });
+
+    it('run: a foreground container (a build step) streams its output, returns its exit code and is gone', async () => {
+      const b = await bundle(['sh', '-c', 'echo out; echo err >&2; exit 5']);
+      let out = '';
+      let err = '';
+      const code = await rt.run(b.id, { bundle: b.bundle, stdout: (c) => (out += c), stderr: (c) => (err += c) });
+      assert.equal(code, 5);
+      assert.equal(out, 'out\n');
+      assert.equal(err, 'err\n');
+      await assert.rejects(rt.state(b.id), NotFound);
+    });
+
+    it('run: an aborted signal stops the container', async () => {
+      const b = await bundle(['sleep', '100']);
+      const ac = new AbortController();
+      const t0 = Date.now();
+      setTimeout(() => ac.abort(), 300);
+      const code = await rt.run(b.id, { bundle: b.bundle, stdout: () => undefined, stderr: () => undefined, signal: ac.signal });
+      assert.notEqual(code, 0);
+      assert.ok(Date.now() - t0 < 10_000, 'stopped within the 2 s grace, not after sleep 100');
+      await assert.rejects(rt.state(b.id), NotFound);
     });
 
     it('exec runs in the container: its output and exit code', async () => {

@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream, promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { REPO } from './harness.js';
 import { Readable } from 'node:stream';
 import * as tarStream from 'tar-stream';
 import { run } from '../../src/lib/exec.js';
@@ -66,7 +67,7 @@ describe('images service', () => {
   before(async () => {
     tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'berth-images-'));
     root = path.join(tmp, 'root');
-    await run(['/work/shared/fixtures/mkrootfs-busybox.sh', path.join(tmp, 'rootfs')]);
+    await run(['sh', path.join(REPO, 'scripts/mkrootfs-busybox.sh'), path.join(tmp, 'rootfs')]);
     bbTar = path.join(tmp, 'busybox.tar');
     await run(['tar', '-C', path.join(tmp, 'rootfs'), '-cf', bbTar, '.']);
     images = await open();

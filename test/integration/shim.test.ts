@@ -27,7 +27,7 @@ before(async () => {
   tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'berth-shim-'));
   rootfs = path.join(tmp, 'rootfs');
   runcRoot = path.join(tmp, 'runc');
-  await run(['/work/shared/fixtures/mkrootfs-busybox.sh', rootfs]);
+  await run(['sh', path.join(REPO, 'scripts/mkrootfs-busybox.sh'), rootfs]);
 });
 
 after(async () => {

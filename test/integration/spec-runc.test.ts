@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { promises as fs, existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { REPO } from './harness.js';
 import type { HostConfig } from '../../src/api/types.js';
 import { run } from '../../src/lib/exec.js';
 import { buildSpec, type SpecInput } from '../../src/engine/runtime/spec.js';
@@ -28,7 +29,7 @@ before(async () => {
   tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'berth-spec-runc-'));
   rootfs = path.join(tmp, 'rootfs');
   runcRoot = path.join(tmp, 'runc');
-  await run(['/work/shared/fixtures/mkrootfs-busybox.sh', rootfs]);
+  await run(['sh', path.join(REPO, 'scripts/mkrootfs-busybox.sh'), rootfs]);
   files = { hostsPath: path.join(tmp, 'hosts'), resolvConfPath: path.join(tmp, 'resolv.conf'), hostnamePath: path.join(tmp, 'hostname') };
   await fs.writeFile(files.hostsPath, '127.0.0.1\tlocalhost\n');
   await fs.writeFile(files.resolvConfPath, 'nameserver 127.0.0.1\n');

@@ -7,7 +7,7 @@ import { InvalidParameter } from '../../lib/errors.js';
 import type { LayerRef } from '../images/store.js';
 import { BuildCache } from './cache.js';
 import type { Worker } from './executors/context.js';
-import { runcRunner } from './executors/runc.js';
+import { runWith } from './executors/run-container.js';
 import { exportImage } from './exporter.js';
 import { planBuild } from './frontend/plan.js';
 import { PREDEFINED_ARGS } from './frontend/platform.js';
@@ -28,7 +28,7 @@ export class Builder {
 
   constructor(private readonly d: BuilderDeps) {
     this.cache = new BuildCache(d);
-    this.worker = { d, cache: this.cache, imageOf: new WeakMap(), runContainer: runcRunner(d.runtime, d.execRoot) };
+    this.worker = { d, cache: this.cache, imageOf: new WeakMap(), runContainer: runWith(d.runtime) };
   }
 
   /** Cached steps name layers too: image garbage collection keeps them (until `builder prune`). */

@@ -7,6 +7,7 @@ import type { ImagesService } from '../images/service.js';
 import type { LayerRef } from '../images/store.js';
 import type { NetworksService } from '../networks/service.js';
 import type { DistributionService } from '../distribution/service.js';
+import type { Runtime } from '../runtime/runtime.js';
 import type { LayerStore } from '../snapshots/layers.js';
 import type { Snapshotter } from '../snapshots/snapshotter.js';
 import type { ProgressMode } from './progress.js';
@@ -55,7 +56,8 @@ export interface BuildOptions extends BuildSettings {
 export interface BuilderDeps {
   root: string;
   execRoot: string;
-  runtime: string;
+  /** Runs RUN's containers (Runtime.run). */
+  runtime: Runtime;
   images: ImagesService;
   snapshotter: Snapshotter;
   /** The extracted layers by chain ID, which the cache checks and COPY --link extracts into. */

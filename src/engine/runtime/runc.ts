@@ -1,5 +1,6 @@
 // runc, driven through the one exec wrapper. The runtime is pluggable: anything with runc's CLI works.
-import { run, runBounded, type BoundedOptions, type BoundedResult } from '../../lib/exec.js';
+import { run, runBounded, startProcess, type BoundedOptions, type BoundedResult } from '../../lib/exec.js';
+import type { RunOptions } from './runtime.js';
 
 export class Runc {
   constructor(
@@ -10,6 +11,30 @@ export class Runc {
 
   private argv(...args: string[]): string[] {
     return [this.binary, '--root', this.root, ...args];
+  }
+
+  /** `runc run` in the foreground: output streamed as it comes, the exit code returned. When `signal`
+   *  aborts, runc gets SIGTERM (it forwards it to the container), then the container SIGKILL after 2 s. */
+  run(id: string, { bundle, stdout, stderr, signal }: RunOptions): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const child = startProcess(this.binary, ['--root', this.root, 'run', '--bundle', bundle, id]);
+      child.stdout!.on('data', stdout);
+      child.stderr!.on('data', stderr);
+      child.stdin!.on('error', () => undefined);
+      child.stdin!.end(); // a build step reads no input (heredocs reach it through the shell)
+      let timer: NodeJS.Timeout | undefined;
+      const stop = () => {
+        child.kill('SIGTERM');
+        timer = setTimeout(() => void run(this.argv('kill', id, 'KILL'), { allowFailure: true }).catch(() => undefined), 2000);
+      };
+      signal?.addEventListener('abort', stop, { once: true });
+      child.on('error', reject);
+      child.on('close', (code) => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', stop);
+        resolve(code ?? 1);
+      });
+    });
   }
 
   async start(id: string): Promise<void> {

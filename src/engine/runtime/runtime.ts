@@ -64,6 +64,16 @@ export interface ExecProcess {
   resize(rows: number, cols: number): Promise<void>;
 }
 
+/** A short-lived container run in the foreground (a build step's RUN). */
+export interface RunOptions {
+  /** The OCI bundle (config.json, rootfs). */
+  bundle: string;
+  stdout: (chunk: Buffer) => void;
+  stderr: (chunk: Buffer) => void;
+  /** Aborted: the container is stopped (SIGTERM, then SIGKILL after 2 s). */
+  signal?: AbortSignal;
+}
+
 export type ContainerStatus = 'created' | 'running' | 'paused' | 'stopped';
 
 export interface ContainerState {
@@ -114,4 +124,7 @@ export interface Runtime {
   /** Run the health probe `args` in the container as its own process runs (user, env, capabilities);
    *  killed past timeoutMs. Never rejects. */
   probe(id: string, args: string[], timeoutMs: number): Promise<ProbeResult>;
+  /** Create, start, wait for and delete a container in one go, with no monitor (it lives only as long as
+   *  the caller waits: BuildKit's executor `Run`); its stdin is empty. Resolves with the exit code. */
+  run(id: string, o: RunOptions): Promise<number>;
 }

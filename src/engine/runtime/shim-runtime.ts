@@ -20,6 +20,7 @@ import {
   type ExecProcess,
   type ExitStatus,
   type ProbeResult,
+  type RunOptions,
   type Runtime,
 } from './runtime.js';
 import { attachHeader, connectShim, liveShimPid, probeShim, readExitFile, resizeShim, spawnShim, waitShim } from './shim.js';
@@ -181,6 +182,11 @@ export class ShimRuntime implements Runtime {
   }
 
   /** By the shim when it was prepared for this command at create (probe.spec), else `runc exec`. */
+  /** No monitor for a foreground run: runc itself waits, as BuildKit's runc executor does. */
+  run(id: string, o: RunOptions): Promise<number> {
+    return this.runc.run(id, o);
+  }
+
   async probe(id: string, args: string[], timeoutMs: number): Promise<ProbeResult> {
     const dir = this.stateDir(id);
     if (!this.probeByRunc.has(id)) {

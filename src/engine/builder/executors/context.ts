@@ -4,7 +4,7 @@ import type { Env } from '../../../lib/shell-words.js';
 import type { BuildCache } from '../cache.js';
 import type { StepVertex } from '../progress.js';
 import type { BuilderDeps, BuildOptions, State } from '../types.js';
-import type { RunContainer } from './runc.js';
+import type { RunContainer } from './run-container.js';
 
 export interface Worker {
   d: BuilderDeps;
