@@ -11,13 +11,13 @@
 // /etc/resolv.conf) and the /etc/mtab link, created only where the image lacks them. It sits between the
 // image and the upper dir, so runc never writes them into the upper dir: `diff` and `commit` see only
 // what the container did.
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { Conflict, NotFound } from '../../lib/errors.js';
-import { writeJsonAtomic } from '../../lib/fsutil.js';
-import { chainId as chainIdOf, LayerStore, type LayerInfo } from './layers.js';
-import { LayerView, layerTar, opaqueDirs, upperSize } from './diff.js';
+import { LayerStore } from './layers.js';
+import { commitDir } from './commit.js';
+import { LayerView, opaqueDirs, upperSize } from './diff.js';
 import type { Committed, Info, Mount, PrepareOptions, Snapshotter } from './snapshotter.js';
 
 /** Docker's init layer (daemon/initlayer): path → "dir", "file" or a symlink target. */
@@ -148,34 +148,9 @@ export class OverlaySnapshotter implements Snapshotter {
   async commit(key: string): Promise<Committed> {
     const rec = await this.record(key);
     if (!rec || rec.readonly) throw new NotFound(`no such active snapshot: ${key}`);
-    const upper = path.join(this.keyDir(key), 'upper');
-    const { stream, done } = await layerTar(upper);
-    const hash = createHash('sha256');
-    let tarSize = 0;
-    for await (const c of stream) {
-      hash.update(c as Buffer);
-      tarSize += (c as Buffer).length;
-    }
-    const { size } = await done;
-    const diffId = 'sha256:' + hash.digest('hex');
-    const info: LayerInfo = { chainId: chainIdOf(rec.parent, diffId), diffId, size, tarSize, ...(rec.parent ? { parent: rec.parent } : {}) };
-    const dest = this.layers.layerDir(info.chainId);
-    if (!(await this.layers.info(info.chainId))) {
-      // The same layer may be committed meanwhile: each moves its upper dir into its own temporary
-      // folder (the layer store's init removes those) and the first rename wins.
-      const tmp = `${dest}.${randomBytes(6).toString('hex')}.tmp-${process.pid}`;
-      await fs.mkdir(tmp, { recursive: true });
-      await fs.rename(upper, path.join(tmp, 'diff'));
-      await writeJsonAtomic(path.join(tmp, 'layer.json'), info);
-      try {
-        await fs.rename(tmp, dest);
-      } catch (e) {
-        if (!['ENOTEMPTY', 'EEXIST'].includes((e as NodeJS.ErrnoException).code ?? '')) throw e;
-        await fs.rm(tmp, { recursive: true, force: true });
-      }
-    }
+    const info = await commitDir(this.layers, path.join(this.keyDir(key), 'upper'), rec.parent);
     await this.remove(key);
-    return { chainId: info.chainId, diffId, size, tarSize };
+    return { chainId: info.chainId, diffId: info.diffId, size: info.size, tarSize: info.tarSize };
   }
 
   /** An active or view snapshot (none: nothing to do), or a committed one nothing lies over. */
