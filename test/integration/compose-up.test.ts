@@ -303,6 +303,34 @@ describe('berth compose up', () => {
     }
   });
 
+  it('foreground up: a Ctrl-C while the containers are being started still stops them all', async () => {
+    const services = [1, 2, 3].map((i) => `  s${i}:\n    image: busybox\n    command: ["sh", "-c", "trap 'exit 0' TERM; sleep 300 & wait"]\n`).join('');
+    const p = await context({ 'compose.yaml': `services:\n${services}` });
+    const child = spawn(process.execPath, [path.join(REPO, 'dist/src/cli/main.js'), '-H', d.host, 'compose', '-p', 'fgearly', 'up', '--no-color'], { cwd: p, stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (out += c.toString()));
+    try {
+      // As soon as the attach line shows, the starts are under way (or not yet begun).
+      await new Promise<void>((resolve, reject) => {
+        const t = setTimeout(() => reject(new Error(`no output: ${out}`)), 30_000);
+        child.stdout.on('data', () => out.includes('Attaching to') && (clearTimeout(t), resolve()));
+      });
+      child.kill('SIGINT');
+      const code = await new Promise<number | null>((resolve, reject) => {
+        const t = setTimeout(() => reject(new Error(`up did not end after Ctrl-C: ${out}`)), 60_000);
+        child.once('exit', (c) => (clearTimeout(t), resolve(c)));
+      });
+      assert.notEqual(code, null);
+      for (const i of [1, 2, 3]) assert.notEqual(ok(await d.berth(['inspect', '-f', '{{.State.Status}}', `fgearly-s${i}-1`])).trim(), 'running', out);
+    } finally {
+      child.kill('SIGKILL');
+      const down = await d.compose(p, ['-p', 'fgearly', 'down', '-t', '1']);
+      await fs.rm(p, { recursive: true, force: true });
+      ok(down);
+    }
+  });
+
   it('--exit-code-from: the exit code of that service, the others stopped; an unknown service is refused', async () => {
     const p = await context({
       'compose.yaml': `services:\n  job:\n    image: busybox\n    command: ["sh", "-c", "echo job-done; exit 3"]\n  side:\n    image: busybox\n    command: ["sh", "-c", "trap 'exit 0' TERM; sleep 300 & wait"]\n`,

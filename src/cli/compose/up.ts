@@ -101,13 +101,17 @@ async function foreground(ctx: ComposeContext, f: ParsedFlags, backend: ComposeB
       }),
     ).then(() => undefined);
   };
+  // A Ctrl-C while containers are still being started stops them once their starts are done: a stop
+  // that overtook a start would leave that container running and this command waiting for it.
+  let upDone!: () => void;
+  const upFinished = new Promise<void>((resolve) => (upDone = resolve));
   let interrupts = 0;
   const onSignal = (): void => {
     interrupts++;
     if (interrupts === 1) {
       progress.info('Gracefully stopping... (press Ctrl+C again to force)');
       exitCode = 130;
-      stopping = stopAll(false);
+      stopping = upFinished.then(() => stopAll(false));
     } else {
       void stopAll(true);
     }
@@ -136,14 +140,14 @@ async function foreground(ctx: ComposeContext, f: ParsedFlags, backend: ComposeB
             if (!stopping && (fg.cascadeStop || (fg.cascadeFail && code !== 0))) {
               if (!fg.exitCodeFrom) exitCode = code;
               progress.info('Aborting on container exit...');
-              stopping = stopAll(false);
+              stopping = upFinished.then(() => stopAll(false));
             }
           });
         },
       },
       progress,
       warner(ctx),
-    );
+    ).finally(upDone);
     if (watching && rules) watch = await watching.startWatch(ctx, project, rules, f);
     if (attached) await attached.ended;
     if (stopping) await stopping;
