@@ -3,7 +3,7 @@
 // socket) and is stopped by PID afterwards. dockerd gets a bridge of its own (bdbench0, on a private
 // /24 of 198.18.0.0/15, the benchmarking range), so it never touches docker0; it is deleted afterwards.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { appendFileSync, existsSync, promises as fs, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, promises as fs, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -119,6 +119,7 @@ export async function startDocker(opts: { iptables?: boolean } = {}): Promise<En
   const tablesBefore = new Set(nftTables());
   const sysctls = DOCKERD_SYSCTLS.filter((f) => existsSync(f)).map((f) => [f, readFileSync(f, 'utf8').trim()] as const);
   const parentsBefore = cgroupParents('docker');
+  const runDirsBefore = DOCKERD_RUN_DIRS.filter((d) => existsSync(d));
   sh(`ip link add ${BENCH_BRIDGE} type bridge && ip addr add 198.18.250.1/24 dev ${BENCH_BRIDGE} && ip link set ${BENCH_BRIDGE} up`);
   const dir = await fs.mkdtemp('/tmp/bd-bench-');
   const socket = `${dir}/docker.sock`;
@@ -143,9 +144,13 @@ export async function startDocker(opts: { iptables?: boolean } = {}): Promise<En
       for (const [f, v] of sysctls) writeFileSync(f, v);
       if (!sysctls.some(([f]) => f.includes('/bridge/')) && existsSync(DOCKERD_SYSCTLS[1]!)) spawnSync('modprobe', ['-r', 'br_netfilter']);
       removeNewCgroupParents('docker', parentsBefore);
+      // What dockerd and containerd make under /run whatever --exec-root says, if they made it and left it empty.
+      for (const d of DOCKERD_RUN_DIRS.filter((x) => !runDirsBefore.includes(x) && existsSync(x))) if (!sh(`find ${d} -not -type d`).trim()) rmSync(d, { recursive: true, force: true });
     },
   };
 }
+
+const DOCKERD_RUN_DIRS = ['/run/docker', '/run/containerd'];
 
 /** Both engines; if dockerd cannot start, the berthd already started is stopped before the error goes on. */
 export async function startEngines(dockerOpts: { iptables?: boolean } = {}): Promise<[Engine, Engine]> {

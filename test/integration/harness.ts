@@ -267,6 +267,10 @@ export class PrivateDockerd {
     private readonly parentsBefore: Set<string>,
     /** Its network namespace, when it runs in one of its own (see start's `netns`). */
     readonly netns?: string,
+    /** Whether /run/netns was there before: `ip netns add` makes it (a bind mount of itself) and never removes it. */
+    private readonly netnsDirBefore = true,
+    /** Of DOCKERD_RUN_DIRS, those there before it started. */
+    private readonly runDirsBefore: string[] = [...DOCKERD_RUN_DIRS],
   ) {}
 
   /** argv run in dockerd's network namespace when it has one (a client reaching its published ports). */
@@ -292,6 +296,8 @@ export class PrivateDockerd {
     const BRIDGE = bridgeOf(dir);
     const parentsBefore = new Set(cgroupParents('docker'));
     const netns = opts.netns ? BRIDGE : undefined;
+    const netnsDirBefore = existsSync('/run/netns');
+    const runDirsBefore = DOCKERD_RUN_DIRS.filter((d) => existsSync(d));
     if (netns) {
       await runCmd(['ip', 'netns', 'add', netns]);
       await runCmd(['ip', '-n', netns, 'link', 'set', 'lo', 'up']);
@@ -304,7 +310,7 @@ export class PrivateDockerd {
         '--host', `unix://${dir}/docker.sock`, '--data-root', `${dir}/data`, '--exec-root', `${dir}/exec`, '--pidfile', `${dir}/docker.pid`, '--bridge', BRIDGE, '--iptables=false', '--ip-masq=false', '--ip-forward=false', '--containerd-namespace', `bd${path.basename(dir)}`, ...extraArgs],
       { stdio: 'ignore' },
     );
-    const ref = new PrivateDockerd(child, dir, parentsBefore, netns);
+    const ref = new PrivateDockerd(child, dir, parentsBefore, netns, netnsDirBefore, runDirsBefore);
     for (let i = 0; i < 300 && !(await ping(ref.socket)); i++) await new Promise((r) => setTimeout(r, 100));
     return ref;
   }
@@ -322,9 +328,20 @@ export class PrivateDockerd {
     await fs.rm(this.dir, { recursive: true, force: true });
     // The namespace takes its bridge and containers' veths with it.
     await runCmd(this.netns ? ['ip', 'netns', 'del', this.netns] : ['ip', 'link', 'del', this.bridge]);
+    if (this.netns && !this.netnsDirBefore && (await fs.readdir('/run/netns').catch(() => ['?'])).length === 0) {
+      await runCmd(['umount', '/run/netns']);
+      await fs.rmdir('/run/netns').catch(() => undefined);
+    }
+    // Only folders it made and left empty (another dockerd running meanwhile would have put files there).
+    for (const d of DOCKERD_RUN_DIRS.filter((x) => !this.runDirsBefore.includes(x))) {
+      if (!(await runCmd(['find', d, '-not', '-type', 'd'])).stdout.trim()) await fs.rm(d, { recursive: true, force: true });
+    }
     await removeNewCgroupParents('docker', this.parentsBefore);
   }
 }
+
+/** What dockerd and its containerd make under /run whatever --exec-root says (plugins/, s/), left when they stop. */
+const DOCKERD_RUN_DIRS = ['/run/docker', '/run/containerd'];
 
 const bridgeOf = (dir: string) => 'bd' + path.basename(dir).replace(/[^a-zA-Z0-9]/g, '').slice(-8);
 export const DOCKER_CLI = '/usr/local/bin/docker';
