@@ -267,32 +267,39 @@ describe('berth compose up', () => {
     }
   });
 
+  /** `compose up` in the foreground in `dir`: its output so far, and a wait for a text to show on stdout. */
+  function foregroundUp(dir: string, project: string) {
+    const child = spawn(process.execPath, [path.join(REPO, 'dist/src/cli/main.js'), '-H', d.host, 'compose', '-p', project, 'up', '--no-color'], { cwd: dir, stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (out += c.toString()));
+    const shows = (text: string): Promise<void> =>
+      new Promise((resolve, reject) => {
+        const t = setTimeout(() => reject(new Error(`no ${text}: ${out}`)), 30_000);
+        const check = (): void => void (out.includes(text) && (clearTimeout(t), resolve()));
+        check();
+        child.stdout.on('data', check);
+      });
+    return { child, shows, output: () => out };
+  }
+
   it('foreground up prints prefixed output; Ctrl-C stops the containers gracefully', async () => {
     const p = await context({
       'compose.yaml': `services:\n  talker:\n    image: busybox\n    command: ["sh", "-c", "trap 'echo bye; exit 0' TERM; echo hello-from-talker; while true; do sleep 1; done & wait"]\n`,
     });
-    const child = spawn(process.execPath, [path.join(REPO, 'dist/src/cli/main.js'), '-H', d.host, 'compose', '-p', 'fgtest', 'up', '--no-color'], { cwd: p, stdio: ['pipe', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (out += c.toString()));
+    const up = foregroundUp(p, 'fgtest');
+    const { child } = up;
     try {
-      await new Promise<void>((resolve, reject) => {
-        const t = setTimeout(() => reject(new Error(`no output: ${out}`)), 30_000);
-        const check = (): void => {
-          if (out.includes('hello-from-talker')) {
-            clearTimeout(t);
-            resolve();
-          }
-        };
-        child.stdout.on('data', check);
-      });
+      await up.shows('hello-from-talker');
+      const out = up.output();
       assert.match(out, /Attaching to talker-1/);
       assert.match(out, /talker-1 {2}\| hello-from-talker/);
       child.kill('SIGINT');
       const code = await new Promise<number | null>((r) => child.once('exit', r));
-      assert.match(out, /Gracefully stopping\.\.\. \(press Ctrl\+C again to force\)/);
-      assert.match(out, /talker-1 {2}\| bye/);
-      assert.match(out, /talker-1 exited with code 0/);
+      const all = up.output();
+      assert.match(all, /Gracefully stopping\.\.\. \(press Ctrl\+C again to force\)/);
+      assert.match(all, /talker-1 {2}\| bye/);
+      assert.match(all, /talker-1 exited with code 0/);
       assert.notEqual(code, null);
       assert.equal(ok(await d.berth(['inspect', '-f', '{{.State.Status}}', 'fgtest-talker-1'])).trim(), 'exited');
     } finally {
@@ -306,23 +313,18 @@ describe('berth compose up', () => {
   it('foreground up: a Ctrl-C while the containers are being started still stops them all', async () => {
     const services = [1, 2, 3].map((i) => `  s${i}:\n    image: busybox\n    command: ["sh", "-c", "trap 'exit 0' TERM; sleep 300 & wait"]\n`).join('');
     const p = await context({ 'compose.yaml': `services:\n${services}` });
-    const child = spawn(process.execPath, [path.join(REPO, 'dist/src/cli/main.js'), '-H', d.host, 'compose', '-p', 'fgearly', 'up', '--no-color'], { cwd: p, stdio: ['pipe', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (out += c.toString()));
+    const up = foregroundUp(p, 'fgearly');
+    const { child } = up;
     try {
       // As soon as the attach line shows, the starts are under way (or not yet begun).
-      await new Promise<void>((resolve, reject) => {
-        const t = setTimeout(() => reject(new Error(`no output: ${out}`)), 30_000);
-        child.stdout.on('data', () => out.includes('Attaching to') && (clearTimeout(t), resolve()));
-      });
+      await up.shows('Attaching to');
       child.kill('SIGINT');
       const code = await new Promise<number | null>((resolve, reject) => {
-        const t = setTimeout(() => reject(new Error(`up did not end after Ctrl-C: ${out}`)), 60_000);
+        const t = setTimeout(() => reject(new Error(`up did not end after Ctrl-C: ${up.output()}`)), 60_000);
         child.once('exit', (c) => (clearTimeout(t), resolve(c)));
       });
       assert.notEqual(code, null);
-      for (const i of [1, 2, 3]) assert.notEqual(ok(await d.berth(['inspect', '-f', '{{.State.Status}}', `fgearly-s${i}-1`])).trim(), 'running', out);
+      for (const i of [1, 2, 3]) assert.notEqual(ok(await d.berth(['inspect', '-f', '{{.State.Status}}', `fgearly-s${i}-1`])).trim(), 'running', up.output());
     } finally {
       child.kill('SIGKILL');
       const down = await d.compose(p, ['-p', 'fgearly', 'down', '-t', '1']);

@@ -58,14 +58,15 @@ export class ContainersService {
   private readonly lister: ContainerLister;
   private readonly updater: ContainerUpdater;
   private readonly topper: ContainerTop;
+  /** The runtime as implemented, for where its state dirs are (the bundles live there). */
+  private readonly shims: ShimRuntime;
   private readonly waits: ContainerWaits;
 
   constructor(private readonly o: ContainersOptions) {
     this.store = new ContainerStore(path.join(o.root, 'containers'));
-    // Its state dirs are this service's stateDir()s: each container's bundle is its shim's state dir.
-    const runtime = new ShimRuntime({ binary: o.runtime, root: path.join(o.execRoot, 'runc'), stateRoot: o.execRoot });
-    this.runtime = runtime;
-    this.runc = runtime.runc;
+    this.shims = new ShimRuntime({ binary: o.runtime, root: path.join(o.execRoot, 'runc'), stateRoot: o.execRoot });
+    this.runtime = this.shims;
+    this.runc = this.shims.runc;
     this.bus.setMaxListeners(0);
     this.health = new HealthMonitor({
       runtime: this.runtime,
@@ -106,9 +107,9 @@ export class ContainersService {
 
   // ---- paths ----
 
-  /** The shim's state dir and OCI bundle; short so unix socket paths stay under 108 bytes. */
+  /** The container's OCI bundle: its shim's state dir (one directory holds both). */
   stateDir(id: string): string {
-    return path.join(this.o.execRoot, 'c', id.slice(0, 16));
+    return this.shims.stateDir(id);
   }
   rootfs(id: string): string {
     return path.join(this.store.dir(id), 'rootfs');
