@@ -7,6 +7,10 @@ import type { ContainerRecord } from './record.js';
 
 export class ContainerStore {
   private readonly byId = new Map<string, ContainerRecord>();
+  /** Removed IDs: a late save (an exit's bookkeeping racing `rm -f`) must not bring a record back. */
+  private readonly removed = new Set<string>();
+  /** Per-container chain of disk writes, so a save and a delete never interleave. */
+  private readonly writes = new Map<string, Promise<void>>();
 
   constructor(readonly root: string) {}
 
@@ -68,15 +72,32 @@ export class ContainerStore {
   }
 
   async save(rec: ContainerRecord): Promise<void> {
-    await fs.mkdir(this.dir(rec.id), { recursive: true });
-    await writeJsonAtomic(path.join(this.dir(rec.id), 'container.json'), rec);
-    this.byId.set(rec.id, rec);
+    await this.queue(rec.id, async () => {
+      if (this.removed.has(rec.id)) return;
+      await fs.mkdir(this.dir(rec.id), { recursive: true });
+      await writeJsonAtomic(path.join(this.dir(rec.id), 'container.json'), rec);
+      this.byId.set(rec.id, rec);
+    });
   }
 
   /** Forget a record and delete its directory (the record file first, so a crash never leaves a half one). */
   async delete(id: string): Promise<void> {
-    await fs.rm(path.join(this.dir(id), 'container.json'), { force: true });
+    this.removed.add(id);
     this.byId.delete(id);
-    await fs.rm(this.dir(id), { recursive: true, force: true });
+    await this.queue(id, async () => {
+      await fs.rm(path.join(this.dir(id), 'container.json'), { force: true });
+      await fs.rm(this.dir(id), { recursive: true, force: true });
+    });
+  }
+
+  private async queue(id: string, write: () => Promise<void>): Promise<void> {
+    const next = (this.writes.get(id) ?? Promise.resolve()).then(write);
+    const settled = next.catch(() => undefined);
+    this.writes.set(id, settled);
+    try {
+      await next;
+    } finally {
+      if (this.writes.get(id) === settled) this.writes.delete(id);
+    }
   }
 }
