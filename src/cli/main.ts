@@ -28,6 +28,7 @@ const load = {
   files: (): Promise<Group> => import('./commands/files.js').then((m) => m.commands),
   housekeeping: (): Promise<Group> => import('./commands/housekeeping.js').then((m) => m.commands),
   registry: (): Promise<Group> => import('./commands/registry.js').then((m) => m.commands),
+  scan: (): Promise<Group> => import('./commands/scan.js').then((m) => m.commands),
   compose: (): Promise<Group> => import('./compose/main.js').then((m) => m.commands),
 } satisfies Record<string, Loader>;
 
@@ -79,7 +80,12 @@ const TOP_LEVEL: Record<string, Route> = {
   login: [load.distribution, 'login'],
   logout: [load.distribution, 'logout'],
   compose: [load.compose, 'compose'],
+  scan: [load.scan, 'scan'],
 };
+
+/** `berth scan db VERB`: the vulnerability database's commands (import, status, push, pull), routed
+ *  before `berth scan IMAGE` so an image is never taken for `db`. Filled by the database's command file. */
+const SCAN_DB: Record<string, Route> = {};
 
 const MANAGEMENT: Record<string, Record<string, Route>> = {
   container: {
@@ -203,6 +209,7 @@ Commands:
   rmi         Remove one or more images
   run         Run a command in a new container
   save        Save one or more images to a tar archive (streamed to STDOUT by default)
+  scan        Scan an image for known vulnerabilities ('berth scan db' manages the database)
   start       Start one or more stopped containers
   stats       Display a live stream of container(s) resource usage statistics
   stop        Stop one or more running containers
@@ -236,23 +243,10 @@ function makeContext(cmdPath: string, hostFlag: string | undefined): Context {
 
 /** Locate the command: `run`, or a management form `container ls`. */
 async function findCommand(argv: string[]): Promise<{ path: string; spec: CommandSpec; rest: string[] } | number> {
+  if (argv[0] === 'scan' && argv[1] === 'db') return findInGroup('scan db', SCAN_DB, argv.slice(2));
   const [name = '', ...rest] = argv;
   const group = MANAGEMENT[name];
-  if (group) {
-    const [verb = '', ...verbArgs] = rest;
-    const route = group[verb];
-    if (!route) {
-      process.stderr.write(
-        verb && !verb.startsWith('-')
-          ? `berth: '${name} ${verb}' is not a berth command.\nSee 'berth ${name} --help'\n`
-          : `\nUsage:  berth ${name} COMMAND\n\nCommands:\n${Object.keys(group).map((v) => `  ${v}`).join('\n')}\n`,
-      );
-      return verb && !verb.startsWith('-') ? 1 : 0;
-    }
-    const spec = (await route[0]())[route[1]];
-    if (!spec) throw new Error(`internal: command ${route[1]} missing`);
-    return { path: `berth ${name} ${verb}`, spec, rest: verbArgs };
-  }
+  if (group) return findInGroup(name, group, rest);
   const route = TOP_LEVEL[name];
   if (!route) {
     process.stderr.write(`berth: '${name}' is not a berth command.\nSee 'berth --help'\n`);
@@ -261,6 +255,23 @@ async function findCommand(argv: string[]): Promise<{ path: string; spec: Comman
   const spec = (await route[0]())[route[1]];
   if (!spec) throw new Error(`internal: command ${route[1]} missing`);
   return { path: `berth ${name}`, spec, rest };
+}
+
+/** A management form: `container ls`, `scan db import`. */
+async function findInGroup(name: string, group: Record<string, Route>, rest: string[]): Promise<{ path: string; spec: CommandSpec; rest: string[] } | number> {
+  const [verb = '', ...verbArgs] = rest;
+  const route = group[verb];
+  if (!route) {
+    process.stderr.write(
+      verb && !verb.startsWith('-')
+        ? `berth: '${name} ${verb}' is not a berth command.\nSee 'berth ${name} --help'\n`
+        : `\nUsage:  berth ${name} COMMAND\n\nCommands:\n${Object.keys(group).map((v) => `  ${v}`).join('\n')}\n`,
+    );
+    return verb && !verb.startsWith('-') ? 1 : 0;
+  }
+  const spec = (await route[0]())[route[1]];
+  if (!spec) throw new Error(`internal: command ${route[1]} missing`);
+  return { path: `berth ${name} ${verb}`, spec, rest: verbArgs };
 }
 
 async function runCommand(path: string, spec: CommandSpec, argv: string[], hostFlag?: string): Promise<number> {

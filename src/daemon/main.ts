@@ -17,6 +17,7 @@ import { buildRoutes } from './routes/build.js';
 import { fileRoutes } from './routes/files.js';
 import { housekeepingRoutes } from './routes/housekeeping.js';
 import { swarmRoutes } from './routes/swarm.js';
+import { scanRoutes } from './routes/scan.js';
 
 const USAGE = `Usage:  berthd [OPTIONS]
 
@@ -143,6 +144,7 @@ async function main(): Promise<void> {
   buildRoutes(router, engine.build);
   networkRoutes(router, engine.networks);
   volumeRoutes(router, engine.volumes);
+  scanRoutes(router, engine.scan);
   swarmRoutes(router);
   const server = createServer(router, log);
   await new Promise<void>((resolve, reject) => {

@@ -15,6 +15,8 @@ import { HousekeepingService, type BuildHousekeeping } from './housekeeping.js';
 import { BuildService } from './builder/service.js';
 import { VolumesService } from './volumes/service.js';
 import { recoverLeftovers, type EngineLog } from './recovery.js';
+import { ScanService } from './scan/service.js';
+import { NotImplemented } from '../lib/errors.js';
 
 export interface EngineOptions {
   root: string;
@@ -46,6 +48,8 @@ export interface Engine {
   files: ContainerFilesService;
   /** system df, container prune, image prune (housekeeping.ts). */
   housekeeping: HousekeepingService;
+  /** Vulnerability scans of images, archives and remote references (scan/service.ts). */
+  scan: ScanService;
 }
 
 export async function startEngine(o: EngineOptions): Promise<Engine> {
@@ -113,6 +117,12 @@ export async function startEngine(o: EngineOptions): Promise<Engine> {
     build: (): BuildHousekeeping => build,
   });
   files.volumeMounts = (rec) => volumes.hostMounts(rec);
-  const engine: Engine = { events, images, containers, exec, system, networks, volumes, distribution, build, files, housekeeping };
+  const scan = new ScanService({
+    // TODO(merge): the package inventory (src/engine/sbom) and the vulnerability database (scan/db.ts).
+    inventory: { inventoryOf: () => Promise.reject(new NotImplemented('the package inventory is not part of this build')) },
+    database: () => Promise.resolve(undefined),
+    tmpDir: path.join(o.root, 'tmp'),
+  });
+  const engine: Engine = { events, images, containers, exec, system, networks, volumes, distribution, build, files, housekeeping, scan };
   return engine;
 }
