@@ -29,6 +29,7 @@ const load = {
   housekeeping: (): Promise<Group> => import('./commands/housekeeping.js').then((m) => m.commands),
   registry: (): Promise<Group> => import('./commands/registry.js').then((m) => m.commands),
   scan: (): Promise<Group> => import('./commands/scan.js').then((m) => m.commands),
+  sbom: (): Promise<Group> => import('./commands/sbom.js').then((m) => m.commands),
   compose: (): Promise<Group> => import('./compose/main.js').then((m) => m.commands),
 } satisfies Record<string, Loader>;
 
@@ -80,12 +81,10 @@ const TOP_LEVEL: Record<string, Route> = {
   login: [load.distribution, 'login'],
   logout: [load.distribution, 'logout'],
   compose: [load.compose, 'compose'],
+  sbom: [load.sbom, 'sbom'],
+  // `berth scan db VERB` (the database's commands) is routed before this, as a group under `scan`.
   scan: [load.scan, 'scan'],
 };
-
-/** `berth scan db VERB`: the vulnerability database's commands (import, status, push, pull), routed
- *  before `berth scan IMAGE` so an image is never taken for `db`. Filled by the database's command file. */
-const SCAN_DB: Record<string, Route> = {};
 
 const MANAGEMENT: Record<string, Record<string, Route>> = {
   container: {
@@ -243,10 +242,23 @@ function makeContext(cmdPath: string, hostFlag: string | undefined): Context {
 
 /** Locate the command: `run`, or a management form `container ls`. */
 async function findCommand(argv: string[]): Promise<{ path: string; spec: CommandSpec; rest: string[] } | number> {
-  if (argv[0] === 'scan' && argv[1] === 'db') return findInGroup('scan db', SCAN_DB, argv.slice(2));
   const [name = '', ...rest] = argv;
   const group = MANAGEMENT[name];
-  if (group) return findInGroup(name, group, rest);
+  if (group) {
+    const [verb = '', ...verbArgs] = rest;
+    const route = group[verb];
+    if (!route) {
+      process.stderr.write(
+        verb && !verb.startsWith('-')
+          ? `berth: '${name} ${verb}' is not a berth command.\nSee 'berth ${name} --help'\n`
+          : `\nUsage:  berth ${name} COMMAND\n\nCommands:\n${Object.keys(group).map((v) => `  ${v}`).join('\n')}\n`,
+      );
+      return verb && !verb.startsWith('-') ? 1 : 0;
+    }
+    const spec = (await route[0]())[route[1]];
+    if (!spec) throw new Error(`internal: command ${route[1]} missing`);
+    return { path: `berth ${name} ${verb}`, spec, rest: verbArgs };
+  }
   const route = TOP_LEVEL[name];
   if (!route) {
     process.stderr.write(`berth: '${name}' is not a berth command.\nSee 'berth --help'\n`);
@@ -255,23 +267,6 @@ async function findCommand(argv: string[]): Promise<{ path: string; spec: Comman
   const spec = (await route[0]())[route[1]];
   if (!spec) throw new Error(`internal: command ${route[1]} missing`);
   return { path: `berth ${name}`, spec, rest };
-}
-
-/** A management form: `container ls`, `scan db import`. */
-async function findInGroup(name: string, group: Record<string, Route>, rest: string[]): Promise<{ path: string; spec: CommandSpec; rest: string[] } | number> {
-  const [verb = '', ...verbArgs] = rest;
-  const route = group[verb];
-  if (!route) {
-    process.stderr.write(
-      verb && !verb.startsWith('-')
-        ? `berth: '${name} ${verb}' is not a berth command.\nSee 'berth ${name} --help'\n`
-        : `\nUsage:  berth ${name} COMMAND\n\nCommands:\n${Object.keys(group).map((v) => `  ${v}`).join('\n')}\n`,
-    );
-    return verb && !verb.startsWith('-') ? 1 : 0;
-  }
-  const spec = (await route[0]())[route[1]];
-  if (!spec) throw new Error(`internal: command ${route[1]} missing`);
-  return { path: `berth ${name} ${verb}`, spec, rest: verbArgs };
 }
 
 async function runCommand(path: string, spec: CommandSpec, argv: string[], hostFlag?: string): Promise<number> {

@@ -14,9 +14,10 @@ import { ContainerFilesService } from './containers/archive.js';
 import { HousekeepingService, type BuildHousekeeping } from './housekeeping.js';
 import { BuildService } from './builder/service.js';
 import { VolumesService } from './volumes/service.js';
+import { SbomService } from './sbom/service.js';
 import { recoverLeftovers, type EngineLog } from './recovery.js';
-import { ScanService } from './scan/service.js';
-import { NotImplemented } from '../lib/errors.js';
+import { ScanService } from './scan/scanner.js';
+import { openDatabase, sbomInventory } from './scan/database.js';
 
 export interface EngineOptions {
   root: string;
@@ -48,6 +49,8 @@ export interface Engine {
   files: ContainerFilesService;
   /** system df, container prune, image prune (housekeeping.ts). */
   housekeeping: HousekeepingService;
+  /** Package inventories (SBOMs) of images, archives and remote references (sbom/service.ts). */
+  sbom: SbomService;
   /** Vulnerability scans of images, archives and remote references (scan/service.ts). */
   scan: ScanService;
 }
@@ -117,12 +120,8 @@ export async function startEngine(o: EngineOptions): Promise<Engine> {
     build: (): BuildHousekeeping => build,
   });
   files.volumeMounts = (rec) => volumes.hostMounts(rec);
-  const scan = new ScanService({
-    // TODO(merge): the package inventory (src/engine/sbom) and the vulnerability database (scan/db.ts).
-    inventory: { inventoryOf: () => Promise.reject(new NotImplemented('the package inventory is not part of this build')) },
-    database: () => Promise.resolve(undefined),
-    tmpDir: path.join(o.root, 'tmp'),
-  });
-  const engine: Engine = { events, images, containers, exec, system, networks, volumes, distribution, build, files, housekeeping, scan };
+  const sbom = new SbomService({ root: o.root, images, insecure: o.insecureRegistries ?? [] });
+  const scan = new ScanService({ inventory: sbomInventory(sbom), database: openDatabase(path.join(o.root, 'vulndb')), tmpDir: path.join(o.root, 'tmp') });
+  const engine: Engine = { events, images, containers, exec, system, networks, volumes, distribution, build, files, housekeeping, sbom, scan };
   return engine;
 }

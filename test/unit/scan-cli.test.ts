@@ -46,10 +46,4 @@ describe('berth scan refuses bad input before contacting the daemon', () => {
     assert.equal(r.code, 1);
     assert.match(r.stderr, /^\.berthignore:2: invalid expiry "exp:tomorrow": write exp:YYYY-MM-DD$/m);
   });
-
-  it('scan db without a verb lists the database commands; an unknown verb is refused', () => {
-    const r = berth(['scan', 'db', 'frobnicate']);
-    assert.equal(r.code, 1);
-    assert.match(r.stderr, /'scan db frobnicate' is not a berth command/);
-  });
 });

@@ -8,7 +8,7 @@ import { allFindings, filterReport, parseSeverities, type ScanReport } from '../
 import { matchSbom } from '../../src/engine/scan/match.js';
 import { matchKey, normalizePyPI, osEcosystem } from '../../src/engine/scan/ecosystem.js';
 import { severityOf } from '../../src/engine/scan/severity.js';
-import { namesRegistry, NO_DATABASE, ScanService, type InventorySource } from '../../src/engine/scan/service.js';
+import { namesRegistry, NO_DATABASE, ScanService, type InventorySource } from '../../src/engine/scan/scanner.js';
 import type { Evaluation, OsvRecord, VulnSource } from '../../src/engine/scan/source.js';
 import { NotFound, Unavailable } from '../../src/lib/errors.js';
 

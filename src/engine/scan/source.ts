@@ -26,7 +26,7 @@ export interface OsvSeverity {
 export interface OsvAffected {
   package?: { ecosystem: string; name: string; purl?: string };
   severity?: OsvSeverity[];
-  ranges?: { type: string; events: Record<string, string>[] }[];
+  ranges?: { type: string; events: { introduced?: string; fixed?: string; last_affected?: string; limit?: string }[] }[];
   versions?: string[];
   ecosystem_specific?: Record<string, unknown>;
   database_specific?: Record<string, unknown>;
