@@ -37,29 +37,30 @@ export async function matchPackage(pkg: Package, key: MatchKey, source: VulnSour
 
 function finding(pkg: Package, record: OsvRecord, affected: OsvAffected[], status: DetectedVulnerability['Status'], fixed: string[], source: VulnSource): DetectedVulnerability {
   const sev = severityOf(record, affected[0], (v) => source.cvss3(v));
+  const title = record.summary?.trim() || firstSentence(record.details);
+  // Trivy's field order, absent fields left out.
   const v: DetectedVulnerability = {
     VulnerabilityID: record.id,
+    Aliases: record.aliases?.length ? [...record.aliases] : undefined,
     PkgName: pkg.name,
     PkgPath: pkg.type === 'deb' || pkg.type === 'apk' ? undefined : pkg.location.replace(/^\//, ''),
+    PkgSrcName: pkg.sourceName && pkg.sourceName !== pkg.name ? pkg.sourceName : undefined,
     PkgIdentifier: { PURL: pkg.purl },
     InstalledVersion: pkg.version,
+    FixedVersion: fixed.length ? [...new Set(fixed)].join(', ') : undefined,
     Status: status,
     Layer: { DiffID: pkg.layer.diffId, ...(pkg.layer.createdBy ? { CreatedBy: pkg.layer.createdBy } : {}) },
+    SeveritySource: sev.source,
     PrimaryURL: `https://osv.dev/vulnerability/${record.id}`,
+    Title: title,
+    Description: record.details || undefined,
     Severity: sev.severity,
+    CVSS: sev.vector ? { osv: { V3Vector: sev.vector, V3Score: sev.score } } : undefined,
+    References: record.references?.length ? record.references.map((r) => r.url) : undefined,
+    PublishedDate: record.published,
+    LastModifiedDate: record.modified,
   };
-  if (record.aliases?.length) v.Aliases = [...record.aliases];
-  if (pkg.sourceName && pkg.sourceName !== pkg.name) v.PkgSrcName = pkg.sourceName;
-  if (fixed.length) v.FixedVersion = [...new Set(fixed)].join(', ');
-  if (sev.source) v.SeveritySource = sev.source;
-  if (sev.vector) v.CVSS = { osv: { V3Vector: sev.vector, V3Score: sev.score } };
-  const title = record.summary?.trim() || firstSentence(record.details);
-  if (title) v.Title = title;
-  if (record.details) v.Description = record.details;
-  if (record.references?.length) v.References = record.references.map((r) => r.url);
-  if (record.published) v.PublishedDate = record.published;
-  if (record.modified) v.LastModifiedDate = record.modified;
-  if (!v.PkgPath) delete v.PkgPath;
+  for (const k of Object.keys(v) as (keyof DetectedVulnerability)[]) if (v[k] === undefined) delete v[k];
   return v;
 }
 

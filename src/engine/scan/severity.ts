@@ -1,5 +1,5 @@
-// A record's severity, as Trivy would show it: a CVSS v3 vector scored (the record's, else the
-// affected entry's), else a rating the database states (`database_specific.severity`: GitHub's
+// A record's severity, as Trivy would show it: its CVSS v3 vectors scored (the record's and the affected
+// entry's; the highest wins), else a rating the database states (`database_specific.severity`: GitHub's
 // CRITICAL/HIGH/MODERATE/LOW; Debian's urgency; `ecosystem_specific.severity`), else UNKNOWN.
 import type { Severity } from '../../api/scan.js';
 import type { OsvAffected, OsvRecord, VulnSource } from './source.js';
@@ -34,17 +34,18 @@ function fromCvssRating(r: string): Severity {
 }
 
 export function severityOf(record: OsvRecord, affected: OsvAffected | undefined, cvss3: VulnSource['cvss3']): SeverityInfo {
-  for (const list of [record.severity, affected?.severity]) {
-    for (const s of list ?? []) {
-      if (s.type !== 'CVSS_V3' || typeof s.score !== 'string') continue;
-      try {
-        const { score, severity } = cvss3(s.score);
-        return { severity: fromCvssRating(severity), source: 'cvss_v3', vector: s.score, score };
-      } catch {
-        // a malformed vector: try the next source
-      }
+  // The highest-scoring well-formed CVSS v3 vector, the record's or the affected entry's.
+  let best: SeverityInfo | undefined;
+  for (const s of [...(record.severity ?? []), ...(affected?.severity ?? [])]) {
+    if (s.type !== 'CVSS_V3' || typeof s.score !== 'string') continue;
+    try {
+      const { score, severity } = cvss3(s.score);
+      if (!best || score > best.score!) best = { severity: fromCvssRating(severity), source: 'cvss_v3', vector: s.score, score };
+    } catch {
+      // a malformed vector: try the next source
     }
   }
+  if (best) return best;
   const stated: [unknown, string][] = [
     [affected?.database_specific?.severity, 'database_specific'],
     [affected?.ecosystem_specific?.severity, 'ecosystem_specific'],
