@@ -11,6 +11,11 @@ import { severityOf } from '../../src/engine/scan/severity.js';
 import { namesRegistry, NO_DATABASE, ScanService, type InventorySource } from '../../src/engine/scan/scanner.js';
 import type { Evaluation, OsvRecord, VulnSource } from '../../src/engine/scan/source.js';
 import { NotFound, Unavailable } from '../../src/lib/errors.js';
+import { openDatabase } from '../../src/engine/scan/database.js';
+import { importPath } from '../../src/engine/scan/db.js';
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 
 const NUM = /^\d+(\.\d+)*$/;
 function cmp(a: string, b: string): number {
@@ -267,5 +272,54 @@ describe('scan service', () => {
     assert.deepEqual(asked, ['image:nope:1', 'image:127.0.0.1:5000/app:1', 'remote:127.0.0.1:5000/app:1', 'remote:busybox']);
     assert.equal(namesRegistry('localhost/app'), true);
     assert.equal(namesRegistry('user/app'), false);
+  });
+});
+
+describe('scan matching against the real database', () => {
+  it('imported records, real comparators: epochs and ~ in dpkg, an unparseable npm version reported unknown', async () => {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'scan-db-'));
+    try {
+      const rec = (id: string, ecosystem: string, name: string, events: Record<string, string>[], extra: object = {}) => ({
+        id,
+        modified: '2026-01-01T00:00:00Z',
+        aliases: [],
+        severity: [],
+        affected: [{ package: { ecosystem, name }, ranges: [{ type: 'ECOSYSTEM', events }], versions: [] }],
+        ...extra,
+      });
+      await fs.mkdir(path.join(dir, 'in'));
+      const records = [
+        rec('DSA-1', 'Debian:12', 'openssl', [{ introduced: '0' }, { fixed: '3.0.11-1~deb12u3' }], { severity: [{ type: 'CVSS_V3', score: 'CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H' }] }),
+        rec('DSA-2', 'Debian:12', 'openssl', [{ introduced: '0' }, { fixed: '3.0.11-1~deb12u1' }]),
+        rec('DSA-3', 'Debian:12', 'zlib', [{ introduced: '0' }, { fixed: '1:1.2.13.dfsg-2' }]),
+        rec('GHSA-1', 'npm', 'weird', [{ introduced: '0' }, { fixed: '2.0.0' }]),
+      ];
+      for (const r of records) await fs.writeFile(path.join(dir, 'in', `${r.id}.json`), JSON.stringify(r));
+      await importPath(path.join(dir, 'db'), path.join(dir, 'in'));
+      const db = await openDatabase(path.join(dir, 'db'))();
+      assert.ok(db);
+      const r = await matchSbom(
+        sbom([
+          pkg({ name: 'libssl3', version: '3.0.11-1~deb12u2', sourceName: 'openssl', type: 'deb' }),
+          // 1:1.2.13 (epoch 1) is newer than any 1.x without an epoch, older than 1:1.2.13.dfsg-2.
+          pkg({ name: 'zlib1g', version: '1:1.2.13.dfsg-1', sourceName: 'zlib', type: 'deb' }),
+          pkg({ name: 'weird', version: 'v1..2', type: 'npm' }),
+        ]),
+        db,
+        { artifactName: 'app:1' },
+      );
+      assert.deepEqual(
+        allFindings(r).map((v) => [v.PkgName, v.VulnerabilityID, v.Status, v.Severity, v.FixedVersion]),
+        [
+          ['libssl3', 'DSA-1', 'fixed', 'CRITICAL', '3.0.11-1~deb12u3'],
+          ['zlib1g', 'DSA-3', 'fixed', 'UNKNOWN', '1:1.2.13.dfsg-2'],
+          ['weird', 'GHSA-1', 'unknown', 'UNKNOWN', undefined],
+        ],
+      );
+      assert.match(r.Warnings!.join(), /weird v1\.\.2 \(npm\)/);
+      assert.deepEqual(r.Database?.Records, 4);
+    } finally {
+      await fs.rm(dir, { recursive: true, force: true });
+    }
   });
 });
