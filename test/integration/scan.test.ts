@@ -103,6 +103,14 @@ describe('berth scan', () => {
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(found(JSON.parse(r.stdout) as ScanReport), EXPECTED);
     assert.equal((await d.berth(['images', '-q'])).stdout, before);
+    // Not an image archive: named, nothing left behind.
+    const notTar = path.join(work, 'notes.txt');
+    await fs.writeFile(notTar, 'not an archive\n');
+    const bad = await d.berth(['scan', '--input', notTar]);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /notes\.txt: not a readable image archive/);
+    assert.doesNotMatch(bad.stderr, /TypeError|ENOENT/);
+    assert.deepEqual(await fs.readdir(path.join(d.root, 'tmp')), []);
   });
 
   it('scans a remote reference from berth registry serve, storing nothing', async () => {

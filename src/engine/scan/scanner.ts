@@ -95,7 +95,13 @@ export class ScanService {
     try {
       const file = path.join(dir, 'image.tar');
       await pipeline(archive, (await fs.open(file, 'w')).createWriteStream());
-      return await this.deps.inventory.inventoryOf({ kind: 'archive', path: file, name });
+      try {
+        return await this.deps.inventory.inventoryOf({ kind: 'archive', path: file, name });
+      } catch (e) {
+        // Name the user's archive, not the daemon's copy of it.
+        if (e instanceof Error && e.message.includes(file)) e.message = e.message.split(file).join(name);
+        throw e;
+      }
     } finally {
       await fs.rm(dir, { recursive: true, force: true });
     }
