@@ -87,12 +87,12 @@ export function dirView(diffDir: string): LayerView {
 
 /** A layer as a tar stream (compressed or not: detected by magic bytes). Consumes the stream. */
 /** `onData` sees the uncompressed bytes (to hash the diff ID on the way). */
-export function tarView(src: Readable | AsyncIterable<Buffer>, onData?: (c: Buffer) => void): LayerView {
+export function tarView(src: Readable | AsyncIterable<Buffer> | Buffer[], onData?: (c: Buffer) => void): LayerView {
   return {
     async visit(filter, v) {
       const extract = tarStream.extract();
       const plain = async function* () {
-        for await (const c of decompressed(src)) {
+        for await (const c of decompressed(Array.isArray(src) ? Readable.from(src) : src)) {
           onData?.(c);
           yield c;
         }
