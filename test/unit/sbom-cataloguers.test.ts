@@ -14,7 +14,7 @@ import { parseApkInstalled } from '../../src/engine/sbom/apk.js';
 import { parsePackageJson, parsePackageLock } from '../../src/engine/sbom/npm.js';
 import { parsePythonMetadata } from '../../src/engine/sbom/python.js';
 import { parseOsRelease } from '../../src/engine/sbom/osrelease.js';
-import { goPackages, parseBuildInfoAt, scanGoBinary } from '../../src/engine/sbom/gobinary.js';
+import { goPackages, hasGoSection, parseBuildInfoAt, scanGoBinary } from '../../src/engine/sbom/gobinary.js';
 import { catalogueLayer } from '../../src/engine/sbom/catalogue.js';
 import { assemble } from '../../src/engine/sbom/assemble.js';
 import { dirView, tarView } from '../../src/engine/sbom/view.js';
@@ -222,6 +222,19 @@ describe('go binaries', () => {
     assert.match(info!.goVersion, /^go1\.\d+/);
     assert.equal(await scanGoBinary(createReadStream('/bin/ls')), undefined);
     assert.equal(await scanGoBinary(createReadStream('/etc/os-release')), undefined);
+    // The section-header check that spares reading non-Go programs whole.
+    const readAt = (file: string) => async (offset: number, length: number) => {
+      const fh = await fs.open(file, 'r');
+      try {
+        const b = Buffer.alloc(length);
+        return b.subarray(0, (await fh.read(b, 0, length, offset)).bytesRead);
+      } finally {
+        await fh.close();
+      }
+    };
+    assert.equal(await hasGoSection(readAt('/usr/sbin/runc')), true);
+    assert.equal(await hasGoSection(readAt('/bin/ls')), false);
+    assert.equal(await hasGoSection(readAt('/etc/os-release')), false);
   });
 });
 

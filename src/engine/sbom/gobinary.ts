@@ -10,6 +10,7 @@ const MAGIC = Buffer.from('\xff Go buildinf:', 'latin1');
 const ELF = Buffer.from([0x7f, 0x45, 0x4c, 0x46]);
 /** The 16-byte sentinels around the module info (cmd/go/internal/modload's infoStart/infoEnd). Some
  *  distributed binaries (esbuild's npm packages) have the header above blanked but keep these. */
+const GO_SECTIONS = new Set(['.go.buildinfo', '.gopclntab', '.note.go.buildid', '.data.rel.ro.gopclntab']);
 const INFO_START = Buffer.from('3077af0c9274080241e1c107e6d618e6', 'hex');
 const INFO_END = Buffer.from('f932433186182072008242104116d8f2', 'hex');
 /** Bytes kept after a header so both strings can be read (module info of big programs is a few KiB). */
@@ -151,6 +152,38 @@ function stdlibVersion(goVersion: string): string {
   return 'v' + parts.join('.') + (m[2] ? '-' + m[2] : '');
 }
 
+/**
+ * Whether an ELF file has a section only Go's linker makes (.go.buildinfo, .gopclntab, .note.go.buildid),
+ * from its section headers (a few small reads):
+ * false spares reading a whole non-Go program; undefined when it cannot tell (no section headers).
+ */
+export async function hasGoSection(readAt: (offset: number, length: number) => Promise<Buffer>): Promise<boolean | undefined> {
+  const h = await readAt(0, 64);
+  if (h.length < 52 || !h.subarray(0, 4).equals(ELF)) return false;
+  const is64 = h[4] === 2;
+  const le = h[5] === 1;
+  const u16 = (b: Buffer, o: number) => (le ? b.readUInt16LE(o) : b.readUInt16BE(o));
+  const u32 = (b: Buffer, o: number) => (le ? b.readUInt32LE(o) : b.readUInt32BE(o));
+  const uN = (b: Buffer, o: number) => (is64 ? Number(le ? b.readBigUInt64LE(o) : b.readBigUInt64BE(o)) : u32(b, o));
+  const shoff = uN(h, is64 ? 0x28 : 0x20);
+  const shentsize = u16(h, is64 ? 0x3a : 0x2e);
+  const shnum = u16(h, is64 ? 0x3c : 0x30);
+  const shstrndx = u16(h, is64 ? 0x3e : 0x32);
+  if (!shoff || !shnum || shstrndx >= shnum || shentsize < (is64 ? 64 : 40) || shnum > 4096) return undefined;
+  const table = await readAt(shoff, shnum * shentsize);
+  if (table.length < shnum * shentsize) return undefined;
+  const section = (i: number) => ({ name: u32(table, i * shentsize), offset: uN(table, i * shentsize + (is64 ? 0x18 : 0x10)), size: uN(table, i * shentsize + (is64 ? 0x20 : 0x14)) });
+  const strtab = section(shstrndx);
+  if (strtab.size > 1 << 20) return undefined;
+  const names = await readAt(strtab.offset, strtab.size);
+  for (let i = 0; i < shnum; i++) {
+    const n = section(i).name;
+    const end = names.indexOf(0, n);
+    if (GO_SECTIONS.has(names.subarray(n, end < 0 ? undefined : end).toString('latin1'))) return true;
+  }
+  return false;
+}
+
 export function goPackages(info: GoBuildInfo): RawPackage[] {
   const out: RawPackage[] = [];
   // A GOPATH-mode build names only its package path: the main module is then "(devel)", as Go says.
@@ -167,6 +200,7 @@ export const goCataloguer: Cataloguer = {
   wantsMode: (p) => !NOT_PROGRAMS.test(p) && !NOT_PROGRAM_EXT.test(p),
   wantsFile: (_p, mode, size) => (mode & 0o111) !== 0 && size > 64 * 1024,
   async parse(f): Promise<Fragment | undefined> {
+    if (f.readAt && (await hasGoSection(f.readAt)) === false) return undefined;
     const info = await scanGoBinary(f.chunks());
     return info ? { kind: 'go', packages: goPackages(info) } : undefined;
   },
