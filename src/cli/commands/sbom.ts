@@ -54,12 +54,21 @@ export async function writeFileAtomic(file: string, text: string): Promise<void>
   }
 }
 
+/** `berth build --sbom`: the built image's SBOM as CycloneDX JSON in `file`, a line on stderr saying so. */
+export async function writeBuildSbom(ctx: Context, imageId: string, file: string): Promise<void> {
+  const s = await ctx.client().json<ImageSbom>({ path: `/images/${imagePath(imageId)}/sbom` });
+  await writeFileAtomic(file, await renderSbom(s, 'cyclonedx-json'));
+  for (const w of s.warnings) await writeOut(ctx.stderr, `WARNING: ${w}\n`);
+  await writeOut(ctx.stderr, `SBOM: ${s.packages.length} packages written to ${file}\n`);
+}
+
 async function sbom(ctx: Context, f: ParsedFlags): Promise<number> {
   const format = checkFormat(f.str('format') || 'table');
   const input = f.str('input');
-  const image = f.args[0];
-  if (!input === !image) throw new StatusError(`"${ctx.cmdPath}" requires exactly one of IMAGE or --input ARCHIVE.`, 1);
   const attach = f.str('attach');
+  // `--attach REF` alone: the stored image tagged REF (pushed there before).
+  const image = f.args[0] ?? (attach && !input ? attach : undefined);
+  if (!input === !image) throw new StatusError(`"${ctx.cmdPath}" requires exactly one of IMAGE or --input ARCHIVE.`, 1);
   if (attach && input) throw new StatusError('--attach works on a stored image, not on --input', 1);
   if (attach) {
     const named = parseRef(attach);
@@ -85,7 +94,7 @@ async function sbom(ctx: Context, f: ParsedFlags): Promise<number> {
 
 export const commands: Record<string, CommandSpec> = {
   sbom: {
-    usage: '[OPTIONS] IMAGE',
+    usage: '[OPTIONS] IMAGE | --input ARCHIVE | --attach REF [IMAGE]',
     description: 'List the packages in an image (a software bill of materials)',
     flags: [
       { name: 'format', type: 'string', default: 'table', description: 'Output format: table, json, cyclonedx-json (CycloneDX 1.5) or spdx-json (SPDX 2.3)' },

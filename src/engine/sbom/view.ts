@@ -19,6 +19,8 @@ export interface LayerFile {
   read(): Promise<Buffer>;
   /** The file in pieces (large files: binaries). */
   chunks(): AsyncIterable<Buffer>;
+  /** Random access, where the view has it (directories, not tar streams). */
+  readAt?(offset: number, length: number): Promise<Buffer>;
 }
 
 /** What a view asks before reading a file. `mode` is known only for entries whose name passed `wantsMode`. */
@@ -48,6 +50,9 @@ const MAX_SMALL = 64 * 1024 * 1024;
 export function dirView(diffDir: string): LayerView {
   return {
     async visit(filter, v) {
+      // getfattr runs while the tree is walked (its result is only needed at the end).
+      const opaque = opaqueDirs(diffDir);
+      opaque.catch(() => undefined);
       const entries = await fs.readdir(diffDir, { recursive: true, withFileTypes: true });
       const files: LayerFile[] = [];
       const statted: { rel: string; full: string }[] = [];
@@ -76,23 +81,34 @@ export function dirView(diffDir: string): LayerView {
             size: st.size,
             read: () => fs.readFile(b.full),
             chunks: () => createReadStream(b.full, { highWaterMark: 1024 * 1024 }),
+            readAt: async (offset, length) => {
+              const fh = await fs.open(b.full, 'r');
+              try {
+                const buf = Buffer.alloc(length);
+                const { bytesRead } = await fh.read(buf, 0, length, offset);
+                return buf.subarray(0, bytesRead);
+              } finally {
+                await fh.close();
+              }
+            },
           });
         });
       }
-      for (const f of files) await v.file(f);
-      if (entries.some((e) => e.isDirectory())) for (const d of await opaqueDirs(diffDir)) v.opaque(d);
+      // A few files at a time: reads overlap, the cataloguers' work stays ordered per file.
+      for (let i = 0; i < files.length; i += 8) await Promise.all(files.slice(i, i + 8).map((f) => v.file(f)));
+      for (const d of await opaque) v.opaque(d);
     },
   };
 }
 
 /** A layer as a tar stream (compressed or not: detected by magic bytes). Consumes the stream. */
 /** `onData` sees the uncompressed bytes (to hash the diff ID on the way). */
-export function tarView(src: Readable | AsyncIterable<Buffer>, onData?: (c: Buffer) => void): LayerView {
+export function tarView(src: Readable | AsyncIterable<Buffer> | Buffer[], onData?: (c: Buffer) => void): LayerView {
   return {
     async visit(filter, v) {
       const extract = tarStream.extract();
       const plain = async function* () {
-        for await (const c of decompressed(src)) {
+        for await (const c of decompressed(Array.isArray(src) ? Readable.from(src) : src)) {
           onData?.(c);
           yield c;
         }
