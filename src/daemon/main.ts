@@ -17,6 +17,7 @@ import { buildRoutes } from './routes/build.js';
 import { fileRoutes } from './routes/files.js';
 import { housekeepingRoutes } from './routes/housekeeping.js';
 import { swarmRoutes } from './routes/swarm.js';
+import { scanDbRoutes } from './routes/scan-db.js';
 
 const USAGE = `Usage:  berthd [OPTIONS]
 
@@ -144,6 +145,7 @@ async function main(): Promise<void> {
   networkRoutes(router, engine.networks);
   volumeRoutes(router, engine.volumes);
   swarmRoutes(router);
+  scanDbRoutes(router, engine.vulndb);
   const server = createServer(router, log);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

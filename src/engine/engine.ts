@@ -15,6 +15,7 @@ import { HousekeepingService, type BuildHousekeeping } from './housekeeping.js';
 import { BuildService } from './builder/service.js';
 import { VolumesService } from './volumes/service.js';
 import { recoverLeftovers, type EngineLog } from './recovery.js';
+import { VulnDbService } from './scan/service.js';
 
 export interface EngineOptions {
   root: string;
@@ -46,6 +47,8 @@ export interface Engine {
   files: ContainerFilesService;
   /** system df, container prune, image prune (housekeeping.ts). */
   housekeeping: HousekeepingService;
+  /** The vulnerability database (<root>/vulndb): import, status, push, pull; scan/service.ts. */
+  vulndb: VulnDbService;
 }
 
 export async function startEngine(o: EngineOptions): Promise<Engine> {
@@ -113,6 +116,7 @@ export async function startEngine(o: EngineOptions): Promise<Engine> {
     build: (): BuildHousekeeping => build,
   });
   files.volumeMounts = (rec) => volumes.hostMounts(rec);
-  const engine: Engine = { events, images, containers, exec, system, networks, volumes, distribution, build, files, housekeeping };
+  const vulndb = new VulnDbService({ root: o.root, insecure: o.insecureRegistries ?? [] });
+  const engine: Engine = { events, images, containers, exec, system, networks, volumes, distribution, build, files, housekeeping, vulndb };
   return engine;
 }

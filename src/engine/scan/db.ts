@@ -18,32 +18,14 @@ import type { Readable } from 'node:stream';
 import yauzl from 'yauzl';
 import tarStream from 'tar-stream';
 import { InvalidParameter, NotFound } from '../../lib/errors.js';
-import { baseEcosystem, normalizeName, validateRecord, type OsvRecord, type SkipReason } from './osv.js';
+import type { VulnDbMeta, VulnDbStatus } from '../../api/vulndb.js';
+import { baseEcosystem, normalizeName, validateRecord, type OsvRecord } from './osv.js';
 
 export const DB_FORMAT = 1;
 const INDEX_MAGIC = Buffer.from('BVIDX001');
 
-export interface DbMeta {
-  format: number;
-  /** What was imported (file name, directory, or the reference it was pulled from). */
-  source: string;
-  importedAt: string;
-  records: number;
-  /** Records per ecosystem (`Debian:12`, `npm`, …); a record naming two ecosystems counts in both. */
-  ecosystems: Record<string, number>;
-  /** Package keys in the index. */
-  packages: number;
-  skipped: Partial<Record<SkipReason | 'invalid-json' | 'duplicate', number>>;
-  /** A few of the skipped records with their reason, to tell a user what was wrong. */
-  skippedExamples: string[];
-  files: number;
-}
-
-export interface DbStatus extends DbMeta {
-  path: string;
-  ageSeconds: number;
-  sizeBytes: number;
-}
+export type DbMeta = VulnDbMeta;
+export type DbStatus = VulnDbStatus;
 
 /** One file of an import: its name and contents. */
 export interface SourceFile {
@@ -308,13 +290,33 @@ function writeFileSynced(file: string, data: Buffer): void {
   }
 }
 
+/** A fresh temporary generation directory under `dir` (invisible to readers until installed). */
+export async function tempGeneration(dir: string): Promise<string> {
+  await fsp.mkdir(dir, { recursive: true });
+  const tmp = path.join(dir, `.tmp-gen-${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`);
+  await fsp.mkdir(tmp);
+  return tmp;
+}
+
+/** Make a complete temporary generation the active database: rename it into place, switch `current`
+ * (an atomic rename), then remove the generations before it. */
+export async function installGeneration(dir: string, tmp: string): Promise<void> {
+  const gen = path.basename(tmp).replace(/^\.tmp-/, '');
+  await fsp.rename(tmp, path.join(dir, gen));
+  const cur = path.join(dir, `current.${gen}`);
+  writeFileSynced(cur, Buffer.from(gen + '\n'));
+  await fsp.rename(cur, path.join(dir, 'current'));
+  for (const e of await fsp.readdir(dir)) {
+    if (e === gen || e === 'current' || !(e.startsWith('gen-') || e.startsWith('current.'))) continue;
+    // A reader that still has the old generation open keeps its file descriptor.
+    await fsp.rm(path.join(dir, e), { recursive: true, force: true });
+  }
+}
+
 /** Build a new generation from `files` and make it the active database; the previous one is removed
  * only after the switch. Refused (nothing changed) when the input fails or holds no usable record. */
 export async function importRecords(dir: string, files: AsyncIterable<SourceFile>, source: string): Promise<DbMeta> {
-  await fsp.mkdir(dir, { recursive: true });
-  const gen = `gen-${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
-  const tmp = path.join(dir, `.tmp-${gen}`);
-  await fsp.mkdir(tmp);
+  const tmp = await tempGeneration(dir);
   const w = new GenerationWriter(tmp, source);
   try {
     for await (const f of files) w.add(f);
@@ -325,33 +327,12 @@ export async function importRecords(dir: string, files: AsyncIterable<SourceFile
       );
     }
     const meta = w.finish();
-    await fsp.rename(tmp, path.join(dir, gen));
-    const previous = readCurrent(dir);
-    const cur = path.join(dir, `current.${gen}`);
-    writeFileSynced(cur, Buffer.from(gen + '\n'));
-    await fsp.rename(cur, path.join(dir, 'current'));
-    await removeStale(dir, gen, previous);
+    await installGeneration(dir, tmp);
     return meta;
   } catch (e) {
     w.abort();
     await fsp.rm(tmp, { recursive: true, force: true });
     throw e;
-  }
-}
-
-function readCurrent(dir: string): string | undefined {
-  try {
-    return fs.readFileSync(path.join(dir, 'current'), 'utf8').trim();
-  } catch {
-    return undefined;
-  }
-}
-
-/** Remove generations other than the active one (a reader that still has the old one open keeps its fd). */
-async function removeStale(dir: string, keep: string, _previous: string | undefined): Promise<void> {
-  for (const e of await fsp.readdir(dir)) {
-    if (e === keep || e === 'current' || !(e.startsWith('gen-') || e.startsWith('current.'))) continue;
-    await fsp.rm(path.join(dir, e), { recursive: true, force: true });
   }
 }
 
