@@ -395,63 +395,56 @@ function corrupt(source: string, e: unknown): CorruptArchive {
   return new CorruptArchive(`the archive ${source} is corrupt or truncated (${(e as Error).message}): nothing imported, the current database is unchanged`);
 }
 
-/** The .json entries of a zip, each checked against its CRC-32 (yauzl checks sizes, not checksums). */
+/** The .json entries of a zip, each checked against its CRC-32 (yauzl checks sizes, not checksums).
+ * yauzl reads the central directory (ZIP64 included); the archive is held in memory and each entry is
+ * inflated synchronously from its slice, which is many times faster than a stream per entry. */
 async function* zipFiles(file: string, source: string): AsyncGenerator<SourceFile> {
+  const buf = await fsp.readFile(file);
   let zip: yauzl.ZipFile;
   try {
-    zip = await new Promise<yauzl.ZipFile>((resolve, reject) => yauzl.open(file, { lazyEntries: true, autoClose: false, strictFileNames: false }, (err, z) => (err ? reject(err) : resolve(z!))));
+    zip = await new Promise<yauzl.ZipFile>((resolve, reject) => yauzl.fromBuffer(buf, { lazyEntries: true, strictFileNames: false }, (err, z) => (err ? reject(err) : resolve(z!))));
   } catch (e) {
     throw corrupt(source, e);
   }
+  const entries: yauzl.Entry[] = [];
   try {
-    for (;;) {
-      const entry = await new Promise<yauzl.Entry | null>((resolve, reject) => {
-        const onEntry = (en: yauzl.Entry): void => {
-          cleanup();
-          resolve(en);
-        };
-        const onEnd = (): void => {
-          cleanup();
-          resolve(null);
-        };
-        const onError = (err: Error): void => {
-          cleanup();
-          reject(err);
-        };
-        const cleanup = (): void => {
-          zip.off('entry', onEntry);
-          zip.off('end', onEnd);
-          zip.off('error', onError);
-        };
-        zip.on('entry', onEntry);
-        zip.on('end', onEnd);
-        zip.on('error', onError);
+    await new Promise<void>((resolve, reject) => {
+      zip.on('entry', (en: yauzl.Entry) => {
+        entries.push(en);
         zip.readEntry();
-      }).catch((e) => {
-        throw corrupt(source, e);
       });
-      if (!entry) return;
-      if (entry.fileName.endsWith('/') || !entry.fileName.endsWith('.json')) continue;
-      let data: Buffer;
-      try {
-        data = await new Promise<Buffer>((resolve, reject) =>
-          zip.openReadStream(entry, (err, rs) => {
-            if (err) return reject(err);
-            const parts: Buffer[] = [];
-            rs!.on('data', (c: Buffer) => parts.push(c));
-            rs!.on('error', reject);
-            rs!.on('end', () => resolve(Buffer.concat(parts)));
-          }),
-        );
-      } catch (e) {
-        throw corrupt(source, new Error(`${entry.fileName}: ${(e as Error).message}`));
-      }
-      if (zlib.crc32(data) !== entry.crc32) throw corrupt(source, new Error(`${entry.fileName}: CRC-32 mismatch`));
-      yield { name: entry.fileName, data };
-    }
+      zip.on('end', () => resolve());
+      zip.on('error', reject);
+      zip.readEntry();
+    });
+  } catch (e) {
+    throw corrupt(source, e);
   } finally {
     zip.close();
   }
+  for (const entry of entries) {
+    if (entry.fileName.endsWith('/') || !entry.fileName.endsWith('.json')) continue;
+    yield { name: entry.fileName, data: entryData(buf, entry, source) };
+  }
+}
+
+function entryData(buf: Buffer, entry: yauzl.Entry, source: string): Buffer {
+  const at = entry.relativeOffsetOfLocalHeader;
+  if (at + 30 > buf.length || buf.readUInt32LE(at) !== 0x04034b50) throw corrupt(source, new Error(`${entry.fileName}: no local file header at offset ${at}`));
+  const start = at + 30 + buf.readUInt16LE(at + 26) + buf.readUInt16LE(at + 28);
+  const end = start + entry.compressedSize;
+  if (end > buf.length) throw corrupt(source, new Error(`${entry.fileName}: data runs past the end of the archive`));
+  let data: Buffer;
+  try {
+    if (entry.compressionMethod === 0) data = buf.subarray(start, end);
+    else if (entry.compressionMethod === 8) data = zlib.inflateRawSync(buf.subarray(start, end));
+    else throw new Error(`compression method ${entry.compressionMethod} is not supported (use deflate)`);
+  } catch (e) {
+    throw corrupt(source, new Error(`${entry.fileName}: ${(e as Error).message}`));
+  }
+  if (data.length !== entry.uncompressedSize) throw corrupt(source, new Error(`${entry.fileName}: ${data.length} bytes, the directory says ${entry.uncompressedSize}`));
+  if (zlib.crc32(data) !== entry.crc32) throw corrupt(source, new Error(`${entry.fileName}: CRC-32 mismatch`));
+  return data;
 }
 
 /** The .json entries of a tar stream (the CLI sends a directory as one). */
