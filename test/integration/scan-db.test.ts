@@ -9,6 +9,10 @@ import path from 'node:path';
 import { TestDaemon } from './harness.js';
 import { startRegistryServe, type RegistryServe } from '../support/registry-serve.js';
 import { makeZip } from '../support/zip.js';
+import { DISTRIBUTION, startDistribution } from '../support/distribution.js';
+import { existsSync } from 'node:fs';
+import { Readable } from 'node:stream';
+import { RegistryClient } from '../../src/distribution/registry.js';
 import { pullDb } from '../../src/engine/scan/artifact.js';
 import { VulnDb } from '../../src/engine/scan/db.js';
 import { evaluate } from '../../src/engine/scan/osv.js';
@@ -120,6 +124,33 @@ describe('berth scan db', { timeout: 120_000 }, () => {
     const wrong = await d.berth(['scan', 'db', 'pull', `${reg.host}/security/vulndb:missing`]);
     assert.equal(wrong.code, 1);
     assert.match(wrong.stderr + wrong.stdout, /missing|not found|unknown/i);
+    // An image is not a database: refused by its artifact type, nothing installed.
+    const client = new RegistryClient({ host: reg.host, auth: {} });
+    const cfg = Buffer.from('{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}');
+    const cfgDigest = `sha256:${(await import('node:crypto')).createHash('sha256').update(cfg).digest('hex')}`;
+    await client.upload('library/app', () => Readable.from([cfg]), () => cfgDigest);
+    const image = { schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: cfgDigest, size: cfg.length }, layers: [] };
+    await client.putManifest('library/app', '1', Buffer.from(JSON.stringify(image)), image.mediaType);
+    const notDb = await d.berth(['scan', 'db', 'pull', `${reg.host}/library/app:1`]);
+    assert.equal(notDb.code, 1);
+    assert.match(notDb.stderr, /library\/app:1 is not a berth vulnerability database \(artifact type application\/vnd\.oci\.image\.config\.v1\+json, expected application\/vnd\.berth\.vulndb\.v1\)/);
     assert.equal(JSON.parse((await d.berth(['scan', 'db', 'status', '--format', 'json'])).stdout).records, 4, 'a failed pull keeps the database');
+  });
+
+  it('round-trips through distribution 2.8 (Debian docker-registry) too', { skip: !existsSync(DISTRIBUTION) && 'docker-registry not installed' }, async () => {
+    const dist = await startDistribution();
+    try {
+      const ref = `127.0.0.1:${dist.port}/vulndb:v1`;
+      const push = await d.berth(['scan', 'db', 'push', ref]);
+      assert.equal(push.code, 0, push.stderr);
+      const third = path.join(tmp, 'third', 'vulndb');
+      const meta = await pullDb(third, ref, { auth: {}, progress: () => undefined });
+      assert.equal(meta.records, 4);
+      const db = VulnDb.open(third);
+      assert.deepEqual(db.lookup('Alpine:v3.19', 'busybox').map((r) => r.id), ['ALPINE-9003']);
+      db.close();
+    } finally {
+      await dist.stop();
+    }
   });
 });
