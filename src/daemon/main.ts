@@ -17,6 +17,7 @@ import { buildRoutes } from './routes/build.js';
 import { fileRoutes } from './routes/files.js';
 import { housekeepingRoutes } from './routes/housekeeping.js';
 import { swarmRoutes } from './routes/swarm.js';
+import { scanRoutes } from './routes/scan.js';
 import { sbomRoutes } from './routes/sbom.js';
 import { scanDbRoutes } from './routes/scan-db.js';
 
@@ -147,6 +148,7 @@ async function main(): Promise<void> {
   buildRoutes(router, engine.build);
   networkRoutes(router, engine.networks);
   volumeRoutes(router, engine.volumes);
+  scanRoutes(router, engine.scan);
   swarmRoutes(router);
   scanDbRoutes(router, engine.vulndb);
   const server = createServer(router, log);
