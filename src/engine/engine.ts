@@ -10,6 +10,8 @@ import { RootfsMounts } from './snapshots/rootfs.js';
 import { SystemService } from './system.js';
 import { NetworksService } from './networks/service.js';
 import { DistributionService } from './distribution/service.js';
+import { TrustService } from './trust/service.js';
+import type { TrustPolicy } from './trust/policy.js';
 import { ContainerFilesService } from './containers/archive.js';
 import { HousekeepingService, type BuildHousekeeping } from './housekeeping.js';
 import { BuildService } from './builder/service.js';
@@ -28,6 +30,8 @@ export interface EngineOptions {
   ipForward?: boolean;
   /** Registries where plain HTTP is allowed besides loopback (dockerd's --insecure-registry). */
   insecureRegistries?: string[];
+  /** berthd --trust-policy, already parsed (a bad file stops berthd before the engine starts). */
+  trustPolicy?: TrustPolicy;
   /** Where start-up recovery reports what it cleaned (berthd's log). */
   log?: EngineLog;
 }
@@ -41,6 +45,7 @@ export interface Engine {
   networks: NetworksService;
   volumes: VolumesService;
   distribution: DistributionService;
+  trust: TrustService;
   build: BuildService;
   /** cp, export, diff, commit (containers/archive.ts). */
   files: ContainerFilesService;
@@ -99,7 +104,8 @@ export async function startEngine(o: EngineOptions): Promise<Engine> {
   containers.resumeRestarts();
   await fs.rm(path.join(o.execRoot, 'x'), { recursive: true, force: true });
   const system = new SystemService({ root: o.root, runtime: o.runtime, containers, images, startedAt: new Date(), insecureRegistries: o.insecureRegistries });
-  const distribution = new DistributionService({ images, events, insecure: o.insecureRegistries ?? [] });
+  const trust = new TrustService({ policy: o.trustPolicy, insecure: o.insecureRegistries ?? [] });
+  const distribution = new DistributionService({ images, events, insecure: o.insecureRegistries ?? [], trust });
   const build = new BuildService({ root: o.root, execRoot: o.execRoot, runtime: containers.runtime, images, snapshotter, layers: snapshotter.layers, networks, distribution });
   images.gcRoots.push(() => build.builder.cacheRoots());
   await build.init();
@@ -113,6 +119,6 @@ export async function startEngine(o: EngineOptions): Promise<Engine> {
     build: (): BuildHousekeeping => build,
   });
   files.volumeMounts = (rec) => volumes.hostMounts(rec);
-  const engine: Engine = { events, images, containers, exec, system, networks, volumes, distribution, build, files, housekeeping };
+  const engine: Engine = { events, images, containers, exec, system, networks, volumes, distribution, trust, build, files, housekeeping };
   return engine;
 }
