@@ -26,7 +26,7 @@ export function authHeader(ctx: Context, host: string): Record<string, string> {
 }
 
 /** Pull through berthd with docker's output: `berth pull`, and run/create when the image is missing. */
-export async function pullImage(ctx: Context, ref: string, opts: { platform?: string; allTags?: boolean; quiet?: boolean; out?: Writable & { isTTY?: boolean } }): Promise<void> {
+export async function pullImage(ctx: Context, ref: string, opts: { platform?: string; allTags?: boolean; quiet?: boolean; out?: Writable & { isTTY?: boolean }; trust?: boolean }): Promise<void> {
   const named = parseRef(ref);
   const out = opts.out ?? ctx.stdout;
   let tag = named.tag;
@@ -40,7 +40,7 @@ export async function pullImage(ctx: Context, ref: string, opts: { platform?: st
     path: '/images/create',
     query: { fromImage, tag: named.digest ?? tag, platform: opts.platform || undefined },
     // Content trust on: berthd verifies the tag's digest with these keys and stores only that digest.
-    headers: { ...authHeader(ctx, named.domain), ...(contentTrustOn(ctx.env) ? (await import('./trust.js')).trustHeader(ctx) : {}) },
+    headers: { ...authHeader(ctx, named.domain), ...((opts.trust ?? contentTrustOn(ctx.env)) ? (await import('./trust.js')).trustHeader(ctx, true) : {}) },
   });
   await renderJSONMessages(res as Readable, opts.quiet ? nullSink() : out, { tty: !opts.quiet && !!out.isTTY });
   if (!opts.allTags) out.write(normalizedString(tagNameOnly({ ...named, tag: named.digest ? undefined : tag })) + '\n');

@@ -49,8 +49,8 @@ export function trustedKeys(env: NodeJS.ProcessEnv): { name: string; pem: string
 }
 
 /** The X-Berth-Trust header for a pull or a build, when content trust is on. */
-export function trustHeader(ctx: Context): Record<string, string> {
-  if (!contentTrustOn(ctx.env)) return {};
+export function trustHeader(ctx: Context, on = contentTrustOn(ctx.env)): Record<string, string> {
+  if (!on) return {};
   return { 'X-Berth-Trust': Buffer.from(JSON.stringify(trustedKeys(ctx.env))).toString('base64') };
 }
 
@@ -164,8 +164,7 @@ export async function pinTrusted(ctx: Context, image: string): Promise<{ pinned:
 }
 
 /** push with content trust: the key to sign with (BERTH_TRUST_KEY), opened before anything is pushed. */
-export async function pushSigningKey(ctx: Context): Promise<{ key: KeyObject; file: string } | undefined> {
-  if (!contentTrustOn(ctx.env)) return undefined;
+export async function pushSigningKey(ctx: Context): Promise<{ key: KeyObject; file: string }> {
   const file = ctx.env.BERTH_TRUST_KEY;
   if (!file) throw new StatusError('content trust is on, so push signs what it pushes: set BERTH_TRUST_KEY to the private key to sign with (berth trust key generate NAME makes one)', 1);
   return { key: await openPrivateKey(ctx, file), file };

@@ -12,8 +12,13 @@ import { readLine } from '../prompt.js';
 import { authHeader, nullSink, parseRef, pullImage } from '../pull.js';
 import { contentTrustOn } from '../trust-env.js';
 
+/** docker's --disable-content-trust: when given, it decides; else BERTH_CONTENT_TRUST/DOCKER_CONTENT_TRUST do. */
+function trustFlag(ctx: Context, f: ParsedFlags): boolean {
+  return f.changed.has('disable-content-trust') ? !f.bool('disable-content-trust') : contentTrustOn(ctx.env);
+}
+
 async function pull(ctx: Context, f: ParsedFlags): Promise<number> {
-  await pullImage(ctx, f.args[0]!, { platform: f.str('platform'), allTags: f.bool('all-tags'), quiet: f.bool('quiet') });
+  await pullImage(ctx, f.args[0]!, { platform: f.str('platform'), allTags: f.bool('all-tags'), quiet: f.bool('quiet'), trust: trustFlag(ctx, f) });
   return 0;
 }
 
@@ -27,7 +32,7 @@ async function push(ctx: Context, f: ParsedFlags): Promise<number> {
   }
   if (tag && f.bool('all-tags')) throw new StatusError('tag can\'t be used with --all-tags/-a', 1);
   // Content trust: the signing key is opened (its passphrase asked) before anything is pushed.
-  const signer = contentTrustOn(ctx.env) && !f.changed.has('disable-content-trust') ? await (await import('../trust.js')).pushSigningKey(ctx) : undefined;
+  const signer = trustFlag(ctx, f) ? await (await import('../trust.js')).pushSigningKey(ctx) : undefined;
   if (signer && !tag) throw new StatusError('content trust signs one tag at a time: push NAME:TAG rather than --all-tags', 1);
   const name = familiarString({ ...named, tag: undefined });
   const res = await ctx.client().request({

@@ -80,7 +80,8 @@ export class TrustService implements TrustGate {
   async resolve(refText: string, auth: AuthConfig): Promise<ResolvedImage> {
     const ref = parseRef(refText);
     const subject = await resolveSubject(this.client(ref, auth), ref).catch((e) => {
-      throw e instanceof NotFound ? new NotFound(`${normalizedString(ref)}: no such image in the registry (push it first): ${e.message}`) : e;
+      if (e instanceof NotFound) throw new NotFound(`${normalizedString(ref)}: no such image in the registry (push it first): ${e.message}`);
+      throw Object.assign(e as Error, { message: `cannot reach the registry of ${normalizedString(ref)} to check its signatures: ${(e as Error).message}` });
     });
     return { Reference: normalizedString(ref), Digest: subject.digest, MediaType: subject.mediaType, Size: subject.size, DockerReference: payloadReference(ref) };
   }
