@@ -4,7 +4,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, generateKeyPairSync } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -268,5 +268,34 @@ describe('signatures in berth registry', () => {
     const v = checkSignatures(parseNormalizedNamed(`${host}/${repo}:1`), subject.digest, found, [{ name: 'k.pub', key: loadPublicKey(pair.publicPem, 'k.pub') }]);
     assert.equal(v.key, 'k.pub');
     assert.deepEqual(await fetchSignatures(client, repo, D1), []);
+  });
+});
+
+describe('content trust in the CLI', async () => {
+  const { contentTrustOn } = await import('../../src/cli/trust-env.js');
+  const { trustedKeys } = await import('../../src/cli/trust.js');
+  it('is on with BERTH_CONTENT_TRUST or DOCKER_CONTENT_TRUST', () => {
+    assert.ok(contentTrustOn({ BERTH_CONTENT_TRUST: '1' }));
+    assert.ok(contentTrustOn({ DOCKER_CONTENT_TRUST: 'true' }));
+    assert.ok(!contentTrustOn({ DOCKER_CONTENT_TRUST: '0' }));
+    assert.ok(!contentTrustOn({ BERTH_CONTENT_TRUST: '' }));
+    assert.ok(!contentTrustOn({}));
+  });
+  it('finds trusted keys in BERTH_TRUST_KEYS or ~/.berth/trust', () => {
+    const home = mkdtempSync(path.join(os.tmpdir(), 'trust-home-'));
+    try {
+      assert.match(messageOf(() => trustedKeys({ HOME: home })), /no trusted keys: put public keys \(NAME.pub\) in .*\.berth\/trust or name them in BERTH_TRUST_KEYS/);
+      const dir = path.join(home, '.berth', 'trust');
+      const pub = generateSigningKeyPair('p').publicPem;
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(path.join(dir, 'b.pub'), pub);
+      writeFileSync(path.join(dir, 'a.pub'), pub);
+      writeFileSync(path.join(dir, 'notes.txt'), 'x');
+      assert.deepEqual(trustedKeys({ HOME: home }).map((k) => path.basename(k.name)), ['a.pub', 'b.pub']);
+      assert.deepEqual(trustedKeys({ HOME: home, BERTH_TRUST_KEYS: `${dir}/b.pub` }).map((k) => path.basename(k.name)), ['b.pub']);
+      assert.match(messageOf(() => trustedKeys({ HOME: home, BERTH_TRUST_KEYS: '/nonexistent/k.pub' })), /BERTH_TRUST_KEYS names \/nonexistent\/k.pub, which does not exist/);
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
   });
 });
