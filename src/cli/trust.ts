@@ -120,12 +120,12 @@ export interface Resolved {
 export async function signReference(ctx: Context, key: KeyObject, ref: string, annotations?: Record<string, string>): Promise<Resolved & { Tag: string; Referrer: string | null }> {
   const named = parseNormalizedNamed(ref);
   const headers = authHeader(ctx, named.domain);
-  const resolved = await ctx.client().json<Resolved>({ method: 'POST', path: '/berth/trust/resolve', body: { reference: ref }, headers });
+  const resolved = await ctx.client().json<Resolved>({ method: 'POST', path: '/trust/resolve', body: { reference: ref }, headers });
   const payload = buildPayload(resolved.DockerReference, resolved.Digest, annotations);
   const signature = signPayload(key, payload);
   const stored = await ctx.client().json<{ Tag: string; Referrer: string | null }>({
     method: 'POST',
-    path: '/berth/trust/signatures',
+    path: '/trust/signatures',
     body: { reference: ref, digest: resolved.Digest, payload: payload.toString('base64'), signature },
     headers,
   });
@@ -134,7 +134,7 @@ export async function signReference(ctx: Context, key: KeyObject, ref: string, a
 
 export async function verifyReference(ctx: Context, ref: string, keys: { name: string; pem: string }[]): Promise<Resolved & { Key: string; Source: string }> {
   const named = parseNormalizedNamed(ref);
-  return ctx.client().json({ method: 'POST', path: '/berth/trust/verify', body: { reference: ref, keys }, headers: authHeader(ctx, named.domain) });
+  return ctx.client().json({ method: 'POST', path: '/trust/verify', body: { reference: ref, keys }, headers: authHeader(ctx, named.domain) });
 }
 
 /**

@@ -1,8 +1,8 @@
 // berth's signature endpoints (berth trust sign|verify are thin clients of them) and the X-Berth-Trust header
 // with which a client whose user turned content trust on sends its trusted public keys with a pull or a build.
-//   POST /berth/trust/resolve     {reference}                              → the digest to sign
-//   POST /berth/trust/signatures  {reference, digest, payload, signature}  → stored beside the image
-//   POST /berth/trust/verify      {reference, keys: [{name, pem}]}         → the verified digest, or 403
+//   POST /trust/resolve     {reference}                              → the digest to sign
+//   POST /trust/signatures  {reference, digest, payload, signature}  → stored beside the image
+//   POST /trust/verify      {reference, keys: [{name, pem}]}         → the verified digest, or 403
 import type { IncomingHttpHeaders } from 'node:http';
 import { decodeRegistryAuth, type AuthConfig } from '../../distribution/auth.js';
 import { publicKeysFromPem, type PushedSignature, type TrustedKey } from '../../distribution/cosign.js';
@@ -43,17 +43,17 @@ function str(v: unknown, name: string): string {
 
 export function trustRoutes(r: Router, trust: TrustBackend): void {
   const auth = (h: IncomingHttpHeaders) => decodeRegistryAuth(h['x-registry-auth'] as string | undefined);
-  r.on('POST', '/berth/trust/resolve', async (ctx) => {
+  r.on('POST', '/trust/resolve', async (ctx) => {
     const b = await readBody<Record<string, unknown>>(ctx, anyValue);
     sendJson(ctx, 200, await trust.resolve(str(b?.reference, 'reference'), auth(ctx.req.headers)));
   });
-  r.on('POST', '/berth/trust/signatures', async (ctx) => {
+  r.on('POST', '/trust/signatures', async (ctx) => {
     const b = await readBody<Record<string, unknown>>(ctx, anyValue);
     const body = { reference: str(b?.reference, 'reference'), digest: str(b?.digest, 'digest'), payload: str(b?.payload, 'payload'), signature: str(b?.signature, 'signature') };
     const pushed = await trust.storeSignature(body, auth(ctx.req.headers));
     sendJson(ctx, 201, { Tag: pushed.tag, TagDigest: pushed.tagDigest, Referrer: pushed.referrer ?? null });
   });
-  r.on('POST', '/berth/trust/verify', async (ctx) => {
+  r.on('POST', '/trust/verify', async (ctx) => {
     const b = await readBody<Record<string, unknown>>(ctx, anyValue);
     const keys = b?.keys;
     if (!Array.isArray(keys) || !keys.every((k) => typeof k?.name === 'string' && typeof k?.pem === 'string')) throw new InvalidParameter('keys: expected a list of {"name", "pem"} public keys');
