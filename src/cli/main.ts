@@ -29,6 +29,7 @@ const load = {
   housekeeping: (): Promise<Group> => import('./commands/housekeeping.js').then((m) => m.commands),
   registry: (): Promise<Group> => import('./commands/registry.js').then((m) => m.commands),
   trust: (): Promise<Group> => import('./commands/trust.js').then((m) => m.commands),
+  sbom: (): Promise<Group> => import('./commands/sbom.js').then((m) => m.commands),
   compose: (): Promise<Group> => import('./compose/main.js').then((m) => m.commands),
 } satisfies Record<string, Loader>;
 
@@ -80,6 +81,7 @@ const TOP_LEVEL: Record<string, Route> = {
   login: [load.distribution, 'login'],
   logout: [load.distribution, 'logout'],
   compose: [load.compose, 'compose'],
+  sbom: [load.sbom, 'sbom'],
 };
 
 const MANAGEMENT: Record<string, Record<string, Route>> = {

@@ -19,6 +19,7 @@ import { housekeepingRoutes } from './routes/housekeeping.js';
 import { swarmRoutes } from './routes/swarm.js';
 import { trustRoutes } from './routes/trust.js';
 import { loadPolicy } from '../engine/trust/policy.js';
+import { sbomRoutes } from './routes/sbom.js';
 
 const USAGE = `Usage:  berthd [OPTIONS]
 
@@ -144,6 +145,8 @@ async function main(): Promise<void> {
   housekeepingRoutes(router, engine.housekeeping);
   fileRoutes(router, engine.files);
   containerRoutes(router, { containers: engine.containers, exec: engine.exec });
+  // berth's SBOM routes before the image routes (/images/{name}/sbom… must not reach their patterns).
+  sbomRoutes(router, engine.sbom);
   imageRoutes(router, engine.images, engine.distribution);
   distributionRoutes(router, engine.distribution);
   trustRoutes(router, engine.trust);

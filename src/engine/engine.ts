@@ -16,6 +16,7 @@ import { ContainerFilesService } from './containers/archive.js';
 import { HousekeepingService, type BuildHousekeeping } from './housekeeping.js';
 import { BuildService } from './builder/service.js';
 import { VolumesService } from './volumes/service.js';
+import { SbomService } from './sbom/service.js';
 import { recoverLeftovers, type EngineLog } from './recovery.js';
 
 export interface EngineOptions {
@@ -51,6 +52,8 @@ export interface Engine {
   files: ContainerFilesService;
   /** system df, container prune, image prune (housekeeping.ts). */
   housekeeping: HousekeepingService;
+  /** Package inventories (SBOMs) of images, archives and remote references (sbom/service.ts). */
+  sbom: SbomService;
 }
 
 export async function startEngine(o: EngineOptions): Promise<Engine> {
@@ -119,6 +122,7 @@ export async function startEngine(o: EngineOptions): Promise<Engine> {
     build: (): BuildHousekeeping => build,
   });
   files.volumeMounts = (rec) => volumes.hostMounts(rec);
-  const engine: Engine = { events, images, containers, exec, system, networks, volumes, distribution, trust, build, files, housekeeping };
+  const sbom = new SbomService({ root: o.root, images, insecure: o.insecureRegistries ?? [] });
+  const engine: Engine = { events, images, containers, exec, system, networks, volumes, distribution, trust, build, files, housekeeping, sbom };
   return engine;
 }
