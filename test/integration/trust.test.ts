@@ -6,30 +6,18 @@
 // and the bad inputs: wrong passphrase, wrong key types, a policy file with a syntax error.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { promises as fs, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { busyboxTar, context, DAEMON, REPO, runCmd, TestDaemon, type RunResult } from './harness.js';
-import { startDistribution, stopChild, waitUp, type Distribution } from '../support/distribution.js';
+import { startDistribution, type Distribution } from '../support/distribution.js';
+import { startRegistryServe, type RegistryServe } from '../support/registry-serve.js';
 import { buildPayload, pushSignature, signatureTag, signPayload, SIGNATURE_ANNOTATION } from '../../src/distribution/cosign.js';
 import { loadPrivateKey } from '../../src/distribution/signing-keys.js';
 import { RegistryClient } from '../../src/distribution/registry.js';
 
 const CLI = path.join(REPO, 'dist/src/cli/main.js');
 const PASS = 'correct horse';
-
-async function startServe(root: string): Promise<{ child: ChildProcess; host: string }> {
-  const child = spawn(process.execPath, [CLI, 'registry', 'serve', '--addr', '127.0.0.1:0', '--root', root], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d));
-  child.stderr!.on('data', (d: Buffer) => (out += d));
-  for (let i = 0; i < 300 && !/listening on http:\/\/(\S+)/.test(out); i++) await new Promise((r) => setTimeout(r, 20));
-  const host = /listening on http:\/\/(\S+)/.exec(out)?.[1];
-  if (!host) throw new Error(`registry serve did not start: ${out}`);
-  await waitUp(`http://${host}`, child, 'berth registry serve');
-  return { child, host };
-}
 
 function ok(r: RunResult, what: string): RunResult {
   assert.equal(r.code, 0, `${what}: ${r.stderr}${r.stdout}`);
@@ -39,7 +27,7 @@ function ok(r: RunResult, what: string): RunResult {
 describe('trust: signatures and content trust', () => {
   let d: TestDaemon;
   let dir: string;
-  let serve: { child: ChildProcess; host: string };
+  let serve: RegistryServe;
   let dist: Distribution;
   let B: string; // berth registry host
   let D: string; // distribution 2.8 host
@@ -51,7 +39,7 @@ describe('trust: signatures and content trust', () => {
 
   before(async () => {
     dir = await fs.mkdtemp('/tmp/bt-trust-');
-    serve = await startServe(path.join(dir, 'serve'));
+    serve = await startRegistryServe(path.join(dir, 'serve'));
     dist = await startDistribution();
     B = serve.host;
     D = `127.0.0.1:${dist.port}`;
@@ -85,7 +73,7 @@ describe('trust: signatures and content trust', () => {
 
   after(async () => {
     await d?.cleanup();
-    if (serve) await stopChild(serve.child);
+    await serve?.stop();
     await dist?.stop();
     await fs.rm(dir, { recursive: true, force: true });
   });
