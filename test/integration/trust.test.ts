@@ -139,7 +139,7 @@ describe('trust: signatures and content trust', () => {
       ['wrongkey', /has no valid signature from a trusted key \(keys tried: .*release.pub\): .*signature does not verify/],
       ['otherdigest', new RegExp(`signed by .*release.pub but for another digest \\(${one}\\).*signed by .*release.pub but for another image \\(${B}/app\\)`)],
     ];
-    for (const [tag, re] of cases) {
+    await Promise.all(cases.map(async ([tag, re]) => {
       const ref = `${B}/guarded:${tag}`;
       const pull = await d.berth(['pull', ref]);
       assert.equal(pull.code, 1, `pull ${tag}`);
@@ -149,7 +149,7 @@ describe('trust: signatures and content trust', () => {
       const run = await d.berth(['run', '--rm', ref, 'true']);
       assert.equal(run.code, 125, `run ${tag}`);
       assert.match(run.stderr, re, `run ${tag}`);
-    }
+    }));
     assert.equal((await d.berth(['ps', '-aq'])).stdout, '', 'no container was created');
     const pulled = ok(await d.berth(['pull', `${B}/guarded:signed`]), 'pull signed');
     assert.match(pulled.stdout, new RegExp(`Digest: ${one}`));
@@ -230,12 +230,12 @@ describe('trust: signatures and content trust', () => {
       [['trust', 'verify', '--key', 'release.key', `${B}/app:1`], /release.key is a private key: verification takes the public key/],
       [['trust', 'key', 'make', 'x'], /unknown command "make" for "berth trust key"/],
     ];
-    for (const [args, re] of expect) {
+    await Promise.all(expect.map(async ([args, re]) => {
       const r = await berth(args);
       assert.equal(r.code, 1, args.join(' '));
       assert.match(r.stderr, re, args.join(' '));
       assert.doesNotMatch(r.stderr, /TypeError/);
-    }
+    }));
     const noPass = await runCmd([process.execPath, CLI, 'trust', 'key', 'generate', 'nopass'], { env: { HOME: dir }, cwd: dir });
     assert.equal(noPass.code, 1);
     assert.match(noPass.stderr, /a passphrase is needed: set BERTH_PASSWORD/);
