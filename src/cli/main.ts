@@ -29,6 +29,7 @@ const load = {
   housekeeping: (): Promise<Group> => import('./commands/housekeeping.js').then((m) => m.commands),
   registry: (): Promise<Group> => import('./commands/registry.js').then((m) => m.commands),
   scan: (): Promise<Group> => import('./commands/scan.js').then((m) => m.commands),
+  trust: (): Promise<Group> => import('./commands/trust.js').then((m) => m.commands),
   sbom: (): Promise<Group> => import('./commands/sbom.js').then((m) => m.commands),
   scanDb: (): Promise<Group> => import('./commands/scan-db.js').then((m) => m.commands),
   compose: (): Promise<Group> => import('./compose/main.js').then((m) => m.commands),
@@ -142,6 +143,11 @@ const MANAGEMENT: Record<string, Record<string, Route>> = {
     serve: [load.registry, 'registry serve'],
     gc: [load.registry, 'registry gc'],
   },
+  trust: {
+    key: [load.trust, 'trust key'],
+    sign: [load.trust, 'trust sign'],
+    verify: [load.trust, 'trust verify'],
+  },
   system: {
     info: [load.system, 'info'],
     events: [load.events, 'events'],
@@ -189,6 +195,7 @@ Management Commands:
   network     Manage networks
   registry    Run an OCI distribution (Docker registry) server
   system      Manage berth
+  trust       Sign images and verify their signatures (cosign-compatible)
   volume      Manage volumes
 
 Commands:

@@ -10,6 +10,8 @@ import { RootfsMounts } from './snapshots/rootfs.js';
 import { SystemService } from './system.js';
 import { NetworksService } from './networks/service.js';
 import { DistributionService } from './distribution/service.js';
+import { TrustService } from './trust/service.js';
+import type { TrustPolicy } from './trust/policy.js';
 import { ContainerFilesService } from './containers/archive.js';
 import { HousekeepingService, type BuildHousekeeping } from './housekeeping.js';
 import { BuildService } from './builder/service.js';
@@ -33,6 +35,8 @@ export interface EngineOptions {
   ipForward?: boolean;
   /** Registries where plain HTTP is allowed besides loopback (dockerd's --insecure-registry). */
   insecureRegistries?: string[];
+  /** berthd --trust-policy, already parsed (a bad file stops berthd before the engine starts). */
+  trustPolicy?: TrustPolicy;
   /** Where start-up recovery reports what it cleaned (berthd's log). */
   log?: EngineLog;
 }
@@ -46,6 +50,7 @@ export interface Engine {
   networks: NetworksService;
   volumes: VolumesService;
   distribution: DistributionService;
+  trust: TrustService;
   build: BuildService;
   /** cp, export, diff, commit (containers/archive.ts). */
   files: ContainerFilesService;
@@ -110,7 +115,8 @@ export async function startEngine(o: EngineOptions): Promise<Engine> {
   containers.resumeRestarts();
   await fs.rm(path.join(o.execRoot, 'x'), { recursive: true, force: true });
   const system = new SystemService({ root: o.root, runtime: o.runtime, containers, images, startedAt: new Date(), insecureRegistries: o.insecureRegistries });
-  const distribution = new DistributionService({ images, events, insecure: o.insecureRegistries ?? [] });
+  const trust = new TrustService({ policy: o.trustPolicy, insecure: o.insecureRegistries ?? [] });
+  const distribution = new DistributionService({ images, events, insecure: o.insecureRegistries ?? [], trust });
   const build = new BuildService({ root: o.root, execRoot: o.execRoot, runtime: containers.runtime, images, snapshotter, layers: snapshotter.layers, networks, distribution });
   images.gcRoots.push(() => build.builder.cacheRoots());
   await build.init();
@@ -136,6 +142,6 @@ export async function startEngine(o: EngineOptions): Promise<Engine> {
     }
   };
   const scan = new ScanService({ inventory: sbomInventory(sbom), database, tmpDir: path.join(o.root, 'tmp') });
-  const engine: Engine = { events, images, containers, exec, system, networks, volumes, distribution, build, files, housekeeping, sbom, vulndb, scan };
+  const engine: Engine = { events, images, containers, exec, system, networks, volumes, distribution, trust, build, files, housekeeping, sbom, vulndb, scan };
   return engine;
 }
