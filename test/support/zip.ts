@@ -36,11 +36,31 @@ export function makeZip(files: Array<{ name: string; data: Buffer | string }>): 
     offset += local.length + name.length + comp.length;
   }
   const cd = Buffer.concat(centrals);
+  const tail: Buffer[] = [];
+  const many = files.length > 0xffff;
+  if (many) {
+    // ZIP64 end of central directory record and locator: more than 65,535 entries (osv.dev's larger
+    // all.zip files have them too).
+    const z = Buffer.alloc(56);
+    z.writeUInt32LE(0x06064b50, 0);
+    z.writeBigUInt64LE(44n, 4);
+    z.writeUInt16LE(45, 12);
+    z.writeUInt16LE(45, 14);
+    z.writeBigUInt64LE(BigInt(files.length), 24);
+    z.writeBigUInt64LE(BigInt(files.length), 32);
+    z.writeBigUInt64LE(BigInt(cd.length), 40);
+    z.writeBigUInt64LE(BigInt(offset), 48);
+    const loc = Buffer.alloc(20);
+    loc.writeUInt32LE(0x07064b50, 0);
+    loc.writeBigUInt64LE(BigInt(offset + cd.length), 8);
+    loc.writeUInt32LE(1, 16);
+    tail.push(z, loc);
+  }
   const end = Buffer.alloc(22);
   end.writeUInt32LE(0x06054b50, 0);
-  end.writeUInt16LE(files.length, 8);
-  end.writeUInt16LE(files.length, 10);
+  end.writeUInt16LE(many ? 0xffff : files.length, 8);
+  end.writeUInt16LE(many ? 0xffff : files.length, 10);
   end.writeUInt32LE(cd.length, 12);
   end.writeUInt32LE(offset, 16);
-  return Buffer.concat([...locals, cd, end]);
+  return Buffer.concat([...locals, cd, ...tail, end]);
 }

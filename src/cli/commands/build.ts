@@ -11,6 +11,7 @@ import { confirm } from '../prompt.js';
 import { filtersJSON, keyValues } from '../filters.js';
 import { humanSize } from '../../lib/units.js';
 import type { ParsedFlags } from '../flags.js';
+import { contentTrustOn } from '../trust-env.js';
 
 async function build(ctx: Context, f: ParsedFlags): Promise<number> {
   let source = f.args[0]!;
@@ -109,7 +110,7 @@ async function buildFrom(ctx: Context, f: ParsedFlags, source: string, remote: b
   const res = await ctx.client().request({
     method: 'POST',
     path: '/build',
-    headers: { ...contextHeaders, ...(Object.keys(secrets).length ? { 'X-Berth-Build-Secrets': Buffer.from(JSON.stringify(secrets)).toString('base64') } : {}), ...progress.headers },
+    headers: { ...contextHeaders, ...(Object.keys(secrets).length ? { 'X-Berth-Build-Secrets': Buffer.from(JSON.stringify(secrets)).toString('base64') } : {}), ...progress.headers, ...(contentTrustOn(ctx.env) ? (await import('../trust.js')).trustHeader(ctx) : {}) },
     query: {
       t: f.list('tag').length ? f.list('tag') : undefined,
       dockerfile,

@@ -18,32 +18,14 @@ import type { Readable } from 'node:stream';
 import yauzl from 'yauzl';
 import tarStream from 'tar-stream';
 import { InvalidParameter, NotFound } from '../../lib/errors.js';
-import { baseEcosystem, normalizeName, validateRecord, type OsvRecord, type SkipReason } from './osv.js';
+import type { VulnDbMeta, VulnDbStatus } from '../../api/vulndb.js';
+import { baseEcosystem, normalizeName, validateRecord, type OsvRecord } from './osv.js';
 
 export const DB_FORMAT = 1;
 const INDEX_MAGIC = Buffer.from('BVIDX001');
 
-export interface DbMeta {
-  format: number;
-  /** What was imported (file name, directory, or the reference it was pulled from). */
-  source: string;
-  importedAt: string;
-  records: number;
-  /** Records per ecosystem (`Debian:12`, `npm`, …); a record naming two ecosystems counts in both. */
-  ecosystems: Record<string, number>;
-  /** Package keys in the index. */
-  packages: number;
-  skipped: Partial<Record<SkipReason | 'invalid-json' | 'duplicate', number>>;
-  /** A few of the skipped records with their reason, to tell a user what was wrong. */
-  skippedExamples: string[];
-  files: number;
-}
-
-export interface DbStatus extends DbMeta {
-  path: string;
-  ageSeconds: number;
-  sizeBytes: number;
-}
+export type DbMeta = VulnDbMeta;
+export type DbStatus = VulnDbStatus;
 
 /** One file of an import: its name and contents. */
 export interface SourceFile {
@@ -308,13 +290,33 @@ function writeFileSynced(file: string, data: Buffer): void {
   }
 }
 
+/** A fresh temporary generation directory under `dir` (invisible to readers until installed). */
+export async function tempGeneration(dir: string): Promise<string> {
+  await fsp.mkdir(dir, { recursive: true });
+  const tmp = path.join(dir, `.tmp-gen-${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`);
+  await fsp.mkdir(tmp);
+  return tmp;
+}
+
+/** Make a complete temporary generation the active database: rename it into place, switch `current`
+ * (an atomic rename), then remove the generations before it. */
+export async function installGeneration(dir: string, tmp: string): Promise<void> {
+  const gen = path.basename(tmp).replace(/^\.tmp-/, '');
+  await fsp.rename(tmp, path.join(dir, gen));
+  const cur = path.join(dir, `current.${gen}`);
+  writeFileSynced(cur, Buffer.from(gen + '\n'));
+  await fsp.rename(cur, path.join(dir, 'current'));
+  for (const e of await fsp.readdir(dir)) {
+    if (e === gen || e === 'current' || !(e.startsWith('gen-') || e.startsWith('current.'))) continue;
+    // A reader that still has the old generation open keeps its file descriptor.
+    await fsp.rm(path.join(dir, e), { recursive: true, force: true });
+  }
+}
+
 /** Build a new generation from `files` and make it the active database; the previous one is removed
  * only after the switch. Refused (nothing changed) when the input fails or holds no usable record. */
 export async function importRecords(dir: string, files: AsyncIterable<SourceFile>, source: string): Promise<DbMeta> {
-  await fsp.mkdir(dir, { recursive: true });
-  const gen = `gen-${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
-  const tmp = path.join(dir, `.tmp-${gen}`);
-  await fsp.mkdir(tmp);
+  const tmp = await tempGeneration(dir);
   const w = new GenerationWriter(tmp, source);
   try {
     for await (const f of files) w.add(f);
@@ -325,33 +327,12 @@ export async function importRecords(dir: string, files: AsyncIterable<SourceFile
       );
     }
     const meta = w.finish();
-    await fsp.rename(tmp, path.join(dir, gen));
-    const previous = readCurrent(dir);
-    const cur = path.join(dir, `current.${gen}`);
-    writeFileSynced(cur, Buffer.from(gen + '\n'));
-    await fsp.rename(cur, path.join(dir, 'current'));
-    await removeStale(dir, gen, previous);
+    await installGeneration(dir, tmp);
     return meta;
   } catch (e) {
     w.abort();
     await fsp.rm(tmp, { recursive: true, force: true });
     throw e;
-  }
-}
-
-function readCurrent(dir: string): string | undefined {
-  try {
-    return fs.readFileSync(path.join(dir, 'current'), 'utf8').trim();
-  } catch {
-    return undefined;
-  }
-}
-
-/** Remove generations other than the active one (a reader that still has the old one open keeps its fd). */
-async function removeStale(dir: string, keep: string, _previous: string | undefined): Promise<void> {
-  for (const e of await fsp.readdir(dir)) {
-    if (e === keep || e === 'current' || !(e.startsWith('gen-') || e.startsWith('current.'))) continue;
-    await fsp.rm(path.join(dir, e), { recursive: true, force: true });
   }
 }
 
@@ -414,63 +395,56 @@ function corrupt(source: string, e: unknown): CorruptArchive {
   return new CorruptArchive(`the archive ${source} is corrupt or truncated (${(e as Error).message}): nothing imported, the current database is unchanged`);
 }
 
-/** The .json entries of a zip, each checked against its CRC-32 (yauzl checks sizes, not checksums). */
+/** The .json entries of a zip, each checked against its CRC-32 (yauzl checks sizes, not checksums).
+ * yauzl reads the central directory (ZIP64 included); the archive is held in memory and each entry is
+ * inflated synchronously from its slice, which is many times faster than a stream per entry. */
 async function* zipFiles(file: string, source: string): AsyncGenerator<SourceFile> {
+  const buf = await fsp.readFile(file);
   let zip: yauzl.ZipFile;
   try {
-    zip = await new Promise<yauzl.ZipFile>((resolve, reject) => yauzl.open(file, { lazyEntries: true, autoClose: false, strictFileNames: false }, (err, z) => (err ? reject(err) : resolve(z!))));
+    zip = await new Promise<yauzl.ZipFile>((resolve, reject) => yauzl.fromBuffer(buf, { lazyEntries: true, strictFileNames: false }, (err, z) => (err ? reject(err) : resolve(z!))));
   } catch (e) {
     throw corrupt(source, e);
   }
+  const entries: yauzl.Entry[] = [];
   try {
-    for (;;) {
-      const entry = await new Promise<yauzl.Entry | null>((resolve, reject) => {
-        const onEntry = (en: yauzl.Entry): void => {
-          cleanup();
-          resolve(en);
-        };
-        const onEnd = (): void => {
-          cleanup();
-          resolve(null);
-        };
-        const onError = (err: Error): void => {
-          cleanup();
-          reject(err);
-        };
-        const cleanup = (): void => {
-          zip.off('entry', onEntry);
-          zip.off('end', onEnd);
-          zip.off('error', onError);
-        };
-        zip.on('entry', onEntry);
-        zip.on('end', onEnd);
-        zip.on('error', onError);
+    await new Promise<void>((resolve, reject) => {
+      zip.on('entry', (en: yauzl.Entry) => {
+        entries.push(en);
         zip.readEntry();
-      }).catch((e) => {
-        throw corrupt(source, e);
       });
-      if (!entry) return;
-      if (entry.fileName.endsWith('/') || !entry.fileName.endsWith('.json')) continue;
-      let data: Buffer;
-      try {
-        data = await new Promise<Buffer>((resolve, reject) =>
-          zip.openReadStream(entry, (err, rs) => {
-            if (err) return reject(err);
-            const parts: Buffer[] = [];
-            rs!.on('data', (c: Buffer) => parts.push(c));
-            rs!.on('error', reject);
-            rs!.on('end', () => resolve(Buffer.concat(parts)));
-          }),
-        );
-      } catch (e) {
-        throw corrupt(source, new Error(`${entry.fileName}: ${(e as Error).message}`));
-      }
-      if (zlib.crc32(data) !== entry.crc32) throw corrupt(source, new Error(`${entry.fileName}: CRC-32 mismatch`));
-      yield { name: entry.fileName, data };
-    }
+      zip.on('end', () => resolve());
+      zip.on('error', reject);
+      zip.readEntry();
+    });
+  } catch (e) {
+    throw corrupt(source, e);
   } finally {
     zip.close();
   }
+  for (const entry of entries) {
+    if (entry.fileName.endsWith('/') || !entry.fileName.endsWith('.json')) continue;
+    yield { name: entry.fileName, data: entryData(buf, entry, source) };
+  }
+}
+
+function entryData(buf: Buffer, entry: yauzl.Entry, source: string): Buffer {
+  const at = entry.relativeOffsetOfLocalHeader;
+  if (at + 30 > buf.length || buf.readUInt32LE(at) !== 0x04034b50) throw corrupt(source, new Error(`${entry.fileName}: no local file header at offset ${at}`));
+  const start = at + 30 + buf.readUInt16LE(at + 26) + buf.readUInt16LE(at + 28);
+  const end = start + entry.compressedSize;
+  if (end > buf.length) throw corrupt(source, new Error(`${entry.fileName}: data runs past the end of the archive`));
+  let data: Buffer;
+  try {
+    if (entry.compressionMethod === 0) data = buf.subarray(start, end);
+    else if (entry.compressionMethod === 8) data = zlib.inflateRawSync(buf.subarray(start, end));
+    else throw new Error(`compression method ${entry.compressionMethod} is not supported (use deflate)`);
+  } catch (e) {
+    throw corrupt(source, new Error(`${entry.fileName}: ${(e as Error).message}`));
+  }
+  if (data.length !== entry.uncompressedSize) throw corrupt(source, new Error(`${entry.fileName}: ${data.length} bytes, the directory says ${entry.uncompressedSize}`));
+  if (zlib.crc32(data) !== entry.crc32) throw corrupt(source, new Error(`${entry.fileName}: CRC-32 mismatch`));
+  return data;
 }
 
 /** The .json entries of a tar stream (the CLI sends a directory as one). */
