@@ -11,7 +11,6 @@ import { busyboxTar, TestDaemon } from './harness.js';
 import { startRegistryServe, type RegistryServe } from '../support/registry-serve.js';
 import { appImageTar, osv, writeOsvDir } from '../support/scan-fixture.js';
 import type { ScanReport } from '../../src/api/scan.js';
-import { importPath } from '../../src/engine/scan/db.js';
 
 const DEBS = [
   { name: 'libsslx3', version: '3.0.11-1~deb12u2', source: 'opensslx' },
@@ -39,9 +38,9 @@ const RECORDS = [
 ];
 const EXPECTED = ['busyboxx DSA-9003-1', 'left-padx GHSA-plnt-0001-0001', 'libsslx3 DSA-9001-1', 'opensslx DSA-9001-1', 'zlibx1g DLA-9002-1'];
 
-/** `berth scan db import DIR` (vulndb's command; until it is on this branch, its importer into berthd's root). */
 async function importDb(d: TestDaemon, dir: string): Promise<void> {
-  await importPath(path.join(d.root, 'vulndb'), dir);
+  const r = await d.berth(['scan', 'db', 'import', dir]);
+  assert.equal(r.code, 0, r.stderr);
 }
 
 const found = (r: ScanReport): string[] =>
