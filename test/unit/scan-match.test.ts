@@ -270,6 +270,8 @@ describe('scan service', () => {
     await svc.scan({ image: '127.0.0.1:5000/app:1' });
     await svc.scan({ image: 'busybox', src: ['remote'] });
     assert.deepEqual(asked, ['image:nope:1', 'image:127.0.0.1:5000/app:1', 'remote:127.0.0.1:5000/app:1', 'remote:busybox']);
+    const failing = new ScanService({ inventory: { inventoryOf: async (s) => { if (s.kind === 'image') throw new NotFound('No such image'); throw new NotFound('name unknown: repository name not known to registry'); } }, database: async () => source([]), tmpDir: '/tmp' });
+    await assert.rejects(failing.scan({ image: '127.0.0.1:5000/nope:1' }), (e: unknown) => e instanceof NotFound && e.message === 'cannot scan 127.0.0.1:5000/nope:1 from its registry (it is not stored locally): name unknown: repository name not known to registry');
     assert.equal(namesRegistry('localhost/app'), true);
     assert.equal(namesRegistry('user/app'), false);
   });

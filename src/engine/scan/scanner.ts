@@ -83,7 +83,13 @@ export class ScanService {
         // local name does not go to Docker Hub; `--image-src remote` (or --remote) asks for any.
         if (notFound && !namesRegistry(req.image)) continue;
         parseNormalizedNamed(req.image);
-        return this.deps.inventory.inventoryOf({ kind: 'remote', ref: req.image, auth: req.auth });
+        try {
+          return await this.deps.inventory.inventoryOf({ kind: 'remote', ref: req.image, auth: req.auth });
+        } catch (e) {
+          // Say what was tried: the registry's answer alone does not name the image or why it was asked.
+          if (e instanceof Error) e.message = `cannot scan ${req.image} from its registry${notFound ? ' (it is not stored locally)' : ''}: ${e.message}`;
+          throw e;
+        }
       }
     }
     throw new NotFound(`No such image: ${req.image}${src.includes('remote') ? ' (not stored locally; name its registry, as in 127.0.0.1:5000/app:1, or use --remote, to scan it from a registry)' : ''}`);
