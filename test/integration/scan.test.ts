@@ -89,6 +89,11 @@ describe('berth scan', () => {
     await fs.writeFile(path.join(work, '.berthignore'), '# accepted until the next release\nCVE-2099-0001 exp:2999-01-01\nCVE-2099-0002 pkg:left-padx\n');
     const open = await d.berth(['scan', '--severity', 'HIGH,CRITICAL', '--exit-code', '1', 'scanapp:1'], { cwd: work });
     assert.equal(open.code, 0, open.stdout + open.stderr);
+    const sarifFile = path.join(work, 'report.sarif');
+    const sarif = await d.berth(['scan', '--format', 'sarif', '-o', sarifFile, 'scanapp:1']);
+    assert.equal(sarif.code, 0, sarif.stderr);
+    assert.equal(sarif.stdout, '');
+    assert.equal((JSON.parse(await fs.readFile(sarifFile, 'utf8')) as { runs: { results: unknown[] }[] }).runs[0]!.results.length, EXPECTED.length);
     const unfixed = await d.berth(['scan', '--ignore-unfixed', '--format', 'json', 'scanapp:1']);
     assert.ok(!found(JSON.parse(unfixed.stdout) as ScanReport).includes('zlibx1g DLA-9002-1'));
   });

@@ -128,9 +128,13 @@ async function scan(ctx: Context, f: ParsedFlags): Promise<number> {
   for (const w of report.Warnings ?? []) ctx.stderr.write(`WARNING: ${w}\n`);
   const text = await render(report, o.format);
   if (o.output) {
+    // Written beside and renamed, so a failure never leaves half a report where the last one was.
+    const tmp = `${o.output}.${process.pid}.tmp`;
     try {
-      await fs.writeFile(o.output, text);
+      await fs.writeFile(tmp, text);
+      await fs.rename(tmp, o.output);
     } catch (e) {
+      await fs.rm(tmp, { force: true });
       throw new StatusError(`cannot write ${o.output}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, 1);
     }
   } else {
