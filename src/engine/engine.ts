@@ -117,6 +117,7 @@ export async function startEngine(o: EngineOptions): Promise<Engine> {
   });
   files.volumeMounts = (rec) => volumes.hostMounts(rec);
   const sbom = new SbomService({ root: o.root, images, insecure: o.insecureRegistries ?? [] });
+  await sbom.prune();
   const engine: Engine = { events, images, containers, exec, system, networks, volumes, distribution, build, files, housekeeping, sbom };
   return engine;
 }
