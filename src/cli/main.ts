@@ -29,6 +29,7 @@ const load = {
   housekeeping: (): Promise<Group> => import('./commands/housekeeping.js').then((m) => m.commands),
   registry: (): Promise<Group> => import('./commands/registry.js').then((m) => m.commands),
   sbom: (): Promise<Group> => import('./commands/sbom.js').then((m) => m.commands),
+  scanDb: (): Promise<Group> => import('./commands/scan-db.js').then((m) => m.commands),
   compose: (): Promise<Group> => import('./compose/main.js').then((m) => m.commands),
 } satisfies Record<string, Loader>;
 
@@ -146,6 +147,19 @@ const MANAGEMENT: Record<string, Record<string, Route>> = {
   },
 };
 
+/** Groups one level down, under a top-level command: `berth scan db import` (while `berth scan IMAGE`
+ *  is the scan command's own, in TOP_LEVEL). */
+const SUBGROUPS: Record<string, Record<string, Record<string, Route>>> = {
+  scan: {
+    db: {
+      import: [load.scanDb, 'scan db import'],
+      status: [load.scanDb, 'scan db status'],
+      push: [load.scanDb, 'scan db push'],
+      pull: [load.scanDb, 'scan db pull'],
+    },
+  },
+};
+
 const GLOBAL_FLAGS: FlagSpec[] = [
   { name: 'host', short: 'H', type: 'stringArray', description: 'Daemon socket to connect to' },
   { name: 'debug', short: 'D', type: 'bool', description: 'Enable debug mode' },
@@ -239,22 +253,10 @@ function makeContext(cmdPath: string, hostFlag: string | undefined): Context {
 /** Locate the command: `run`, or a management form `container ls`. */
 async function findCommand(argv: string[]): Promise<{ path: string; spec: CommandSpec; rest: string[] } | number> {
   const [name = '', ...rest] = argv;
+  const sub = SUBGROUPS[name]?.[rest[0] ?? ''];
+  if (sub) return findInGroup(`${name} ${rest[0]}`, sub, rest.slice(1));
   const group = MANAGEMENT[name];
-  if (group) {
-    const [verb = '', ...verbArgs] = rest;
-    const route = group[verb];
-    if (!route) {
-      process.stderr.write(
-        verb && !verb.startsWith('-')
-          ? `berth: '${name} ${verb}' is not a berth command.\nSee 'berth ${name} --help'\n`
-          : `\nUsage:  berth ${name} COMMAND\n\nCommands:\n${Object.keys(group).map((v) => `  ${v}`).join('\n')}\n`,
-      );
-      return verb && !verb.startsWith('-') ? 1 : 0;
-    }
-    const spec = (await route[0]())[route[1]];
-    if (!spec) throw new Error(`internal: command ${route[1]} missing`);
-    return { path: `berth ${name} ${verb}`, spec, rest: verbArgs };
-  }
+  if (group) return findInGroup(name, group, rest);
   const route = TOP_LEVEL[name];
   if (!route) {
     process.stderr.write(`berth: '${name}' is not a berth command.\nSee 'berth --help'\n`);
@@ -263,6 +265,23 @@ async function findCommand(argv: string[]): Promise<{ path: string; spec: Comman
   const spec = (await route[0]())[route[1]];
   if (!spec) throw new Error(`internal: command ${route[1]} missing`);
   return { path: `berth ${name}`, spec, rest };
+}
+
+/** `container ls`, `scan db status`: the verb after a group's name. */
+async function findInGroup(name: string, group: Record<string, Route>, rest: string[]): Promise<{ path: string; spec: CommandSpec; rest: string[] } | number> {
+  const [verb = '', ...verbArgs] = rest;
+  const route = group[verb];
+  if (!route) {
+    process.stderr.write(
+      verb && !verb.startsWith('-')
+        ? `berth: '${name} ${verb}' is not a berth command.\nSee 'berth ${name} --help'\n`
+        : `\nUsage:  berth ${name} COMMAND\n\nCommands:\n${Object.keys(group).map((v) => `  ${v}`).join('\n')}\n`,
+    );
+    return verb && !verb.startsWith('-') ? 1 : 0;
+  }
+  const spec = (await route[0]())[route[1]];
+  if (!spec) throw new Error(`internal: command ${route[1]} missing`);
+  return { path: `berth ${name} ${verb}`, spec, rest: verbArgs };
 }
 
 async function runCommand(path: string, spec: CommandSpec, argv: string[], hostFlag?: string): Promise<number> {

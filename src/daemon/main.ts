@@ -18,6 +18,7 @@ import { fileRoutes } from './routes/files.js';
 import { housekeepingRoutes } from './routes/housekeeping.js';
 import { swarmRoutes } from './routes/swarm.js';
 import { sbomRoutes } from './routes/sbom.js';
+import { scanDbRoutes } from './routes/scan-db.js';
 
 const USAGE = `Usage:  berthd [OPTIONS]
 
@@ -147,6 +148,7 @@ async function main(): Promise<void> {
   networkRoutes(router, engine.networks);
   volumeRoutes(router, engine.volumes);
   swarmRoutes(router);
+  scanDbRoutes(router, engine.vulndb);
   const server = createServer(router, log);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

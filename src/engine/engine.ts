@@ -16,6 +16,7 @@ import { BuildService } from './builder/service.js';
 import { VolumesService } from './volumes/service.js';
 import { SbomService } from './sbom/service.js';
 import { recoverLeftovers, type EngineLog } from './recovery.js';
+import { VulnDbService } from './scan/service.js';
 
 export interface EngineOptions {
   root: string;
@@ -49,6 +50,8 @@ export interface Engine {
   housekeeping: HousekeepingService;
   /** Package inventories (SBOMs) of images, archives and remote references (sbom/service.ts). */
   sbom: SbomService;
+  /** The vulnerability database (<root>/vulndb): import, status, push, pull; scan/service.ts. */
+  vulndb: VulnDbService;
 }
 
 export async function startEngine(o: EngineOptions): Promise<Engine> {
@@ -118,6 +121,7 @@ export async function startEngine(o: EngineOptions): Promise<Engine> {
   files.volumeMounts = (rec) => volumes.hostMounts(rec);
   const sbom = new SbomService({ root: o.root, images, insecure: o.insecureRegistries ?? [] });
   await sbom.prune();
-  const engine: Engine = { events, images, containers, exec, system, networks, volumes, distribution, build, files, housekeeping, sbom };
+  const vulndb = new VulnDbService({ root: o.root, insecure: o.insecureRegistries ?? [] });
+  const engine: Engine = { events, images, containers, exec, system, networks, volumes, distribution, build, files, housekeeping, sbom, vulndb };
   return engine;
 }
