@@ -28,6 +28,36 @@ export function packageRefs(packages: Package[]): string[] {
   });
 }
 
+/** Debian's DEP-5 short names (and a few other common spellings) as SPDX identifiers. */
+const DEBIAN_SPDX: Record<string, string> = {
+  Expat: 'MIT',
+  'BSD-2-clause': 'BSD-2-Clause',
+  'BSD-3-clause': 'BSD-3-Clause',
+  'BSD-4-clause': 'BSD-4-Clause',
+  Artistic: 'Artistic-1.0',
+  'Artistic-2': 'Artistic-2.0',
+  'Apache-2': 'Apache-2.0',
+  'MPL-1.1': 'MPL-1.1',
+  'MPL-2': 'MPL-2.0',
+  zlib: 'Zlib',
+  'CC0': 'CC0-1.0',
+};
+
+/** An SPDX identifier for a license name, when there is one: SPDX's own ids, Debian's GPL-2+ style
+ *  (`+` → -or-later, bare version → -only) and the short names above. */
+export function spdxIdOf(name: string): string | undefined {
+  const n = name.trim();
+  const gnu = /^(A?GPL|LGPL|GFDL)-(\d(?:\.\d)?)(\+)?$/.exec(n);
+  if (gnu) {
+    const v = gnu[2]!.includes('.') ? gnu[2]! : `${gnu[2]}.0`;
+    const id = `${gnu[1]}-${v}-${gnu[3] ? 'or-later' : 'only'}`;
+    if (SPDX.isSupportedSpdxId(id)) return id;
+  }
+  if (DEBIAN_SPDX[n]) return DEBIAN_SPDX[n];
+  const id = SPDX.fixupSpdxId(n);
+  return id && SPDX.isSupportedSpdxId(id) ? id : undefined;
+}
+
 function cdxLicenses(licenses: string[]): Models.LicenseRepository {
   const repo = new Models.LicenseRepository();
   if (licenses.length === 1 && /\s(AND|OR|WITH)\s/.test(licenses[0]!)) {
@@ -35,8 +65,8 @@ function cdxLicenses(licenses: string[]): Models.LicenseRepository {
     return repo;
   }
   for (const l of licenses) {
-    const id = SPDX.fixupSpdxId(l);
-    repo.add(id && SPDX.isSupportedSpdxId(id) ? new Models.SpdxLicense(id) : new Models.NamedLicense(l));
+    const id = spdxIdOf(l);
+    repo.add(id ? new Models.SpdxLicense(id) : new Models.NamedLicense(l));
   }
   return repo;
 }
@@ -96,8 +126,8 @@ const spdxId = (s: string) => s.replace(/[^A-Za-z0-9.-]/g, '-');
 function spdxLicense(licenses: string[], refs: Map<string, string>): string {
   if (!licenses.length) return 'NOASSERTION';
   const parts = licenses.map((l) => {
-    const id = SPDX.fixupSpdxId(l);
-    if (id && SPDX.isSupportedSpdxId(id)) return id;
+    const id = spdxIdOf(l);
+    if (id) return id;
     const ref = 'LicenseRef-' + spdxId(l);
     refs.set(ref, l);
     return ref;

@@ -229,6 +229,7 @@ Commands:
   rmi         Remove one or more images
   run         Run a command in a new container
   save        Save one or more images to a tar archive (streamed to STDOUT by default)
+  sbom        List the packages in an image (software bill of materials)
   scan        Scan an image for known vulnerabilities ('berth scan db' manages the database)
   start       Start one or more stopped containers
   stats       Display a live stream of container(s) resource usage statistics

@@ -131,6 +131,7 @@ export async function startEngine(o: EngineOptions): Promise<Engine> {
   });
   files.volumeMounts = (rec) => volumes.hostMounts(rec);
   const sbom = new SbomService({ root: o.root, images, insecure: o.insecureRegistries ?? [] });
+  await sbom.prune();
   const vulndb = new VulnDbService({ root: o.root, insecure: o.insecureRegistries ?? [] });
   // Scans read the database the vulndb service keeps open (reopened by it after an import or pull).
   const database = async () => {

@@ -8,6 +8,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { promises as fs, readFileSync, statSync } from 'node:fs';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { Ajv } from 'ajv';
@@ -185,11 +186,10 @@ describe('sbom', () => {
   it('attaches the SBOM to an image in a registry as an OCI referrer', async () => {
     const reg = await startRegistry(path.join(tmp, 'registry'));
     try {
-      await d.importBusybox('bb:1');
       const ctx = path.join(tmp, 'bb');
       await fs.mkdir(path.join(ctx, 'node_modules/left-pad'), { recursive: true });
       await fs.writeFile(path.join(ctx, 'node_modules/left-pad/package.json'), '{"name":"left-pad","version":"1.3.0","license":"WTFPL"}');
-      await fs.writeFile(path.join(ctx, 'Dockerfile'), 'FROM bb:1\nCOPY node_modules /srv/node_modules\n');
+      await fs.writeFile(path.join(ctx, 'Dockerfile'), 'FROM scratch\nCOPY node_modules /srv/node_modules\n');
       const ref = `${reg.host}/bb:1`;
       ok(await d.berth(['build', '-q', '-t', ref, ctx]), 'build');
       // Not pushed yet: refused with the reason.
@@ -197,6 +197,12 @@ describe('sbom', () => {
       assert.notEqual(early.code, 0);
       assert.match(early.stderr, /not known|not found|unknown/i);
       ok(await d.berth(['push', ref]), 'push');
+      // The remote image's inventory (its layers fetched and read as tar streams, nothing stored).
+      const remote = await apiGet(d.socket, `/sbom?remote=${encodeURIComponent(ref)}`);
+      assert.equal(remote.status, 200, remote.body);
+      const rs = JSON.parse(remote.body) as ImageSbom;
+      assert.deepEqual(rs.packages.map((p) => `${p.purl} ${p.location} L${p.layer.index}`), ['pkg:npm/left-pad@1.3.0 /srv/node_modules/left-pad/package.json L0']);
+      assert.deepEqual(rs.image.repoTags, [ref]);
       const r = await d.berth(['sbom', '--attach', ref]);
       ok(r, 'attach');
       const m = /Attached SBOM (sha256:[0-9a-f]{64}) \(application\/vnd\.cyclonedx\+json\) to .*@(sha256:[0-9a-f]{64})/.exec(r.stderr);
@@ -234,6 +240,18 @@ describe('sbom', () => {
     assert.doesNotMatch(none.stderr + fmt.stderr + missing.stderr + notTar.stderr + badOut.stderr, /TypeError|at .*\.js:\d+/);
   });
 });
+
+function apiGet(socket: string, p: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    http
+      .get({ socketPath: socket, path: p }, (res) => {
+        let body = '';
+        res.on('data', (c: Buffer) => (body += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      })
+      .on('error', reject);
+  });
+}
 
 async function startRegistry(root: string): Promise<{ host: string; stop: () => Promise<void> }> {
   const child: ChildProcess = spawn(process.execPath, [CLI, 'registry', 'serve', '--addr', '127.0.0.1:0', '--root', root], { stdio: ['ignore', 'pipe', 'pipe'] });

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { Ajv } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import type { ImageSbom } from '../../src/api/sbom.js';
-import { packageRefs, toCycloneDxJson, toSpdx, validateCycloneDx } from '../../src/api/sbom-formats.js';
+import { packageRefs, spdxIdOf, toCycloneDxJson, toSpdx, validateCycloneDx } from '../../src/api/sbom-formats.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const addFormats = addFormatsModule as unknown as (a: Ajv) => Ajv;
@@ -50,6 +50,18 @@ describe('CycloneDX 1.5', () => {
   });
 });
 
+describe('license names', () => {
+  it('maps Debian short names and SPDX ids; leaves the rest', () => {
+    assert.equal(spdxIdOf('GPL-2+'), 'GPL-2.0-or-later');
+    assert.equal(spdxIdOf('GPL-3'), 'GPL-3.0-only');
+    assert.equal(spdxIdOf('LGPL-2.1+'), 'LGPL-2.1-or-later');
+    assert.equal(spdxIdOf('Expat'), 'MIT');
+    assert.equal(spdxIdOf('BSD-3-clause'), 'BSD-3-Clause');
+    assert.equal(spdxIdOf('Apache-2.0'), 'Apache-2.0');
+    assert.equal(spdxIdOf('public-domain'), undefined);
+  });
+});
+
 describe('SPDX 2.3', () => {
   const schema = JSON.parse(readFileSync(path.join(REPO, 'test/fixtures/spdx/spdx-schema-2.3.json'), 'utf8')) as object;
   const ajv = addFormats(new Ajv({ allErrors: true, strict: false }));
@@ -63,8 +75,10 @@ describe('SPDX 2.3', () => {
     assert.equal(doc.relationships.filter((r) => r.relationshipType === 'CONTAINS').length, SAMPLE.packages.length);
     // Non-SPDX license names become LicenseRef-… with their text declared.
     const bsd = doc.packages.find((p) => p.name === 'bsdutils')!;
-    assert.equal(bsd.licenseDeclared, 'LicenseRef-GPL-2- AND LGPL-2.1+'); // LGPL-2.1+ is on SPDX's list (deprecated), GPL-2+ is not
-    assert.ok(doc.hasExtractedLicensingInfos!.some((l) => l.licenseId === 'LicenseRef-GPL-2-' && l.extractedText === 'GPL-2+'));
+    assert.equal(bsd.licenseDeclared, 'GPL-2.0-or-later AND LGPL-2.1-or-later'); // Debian's GPL-2+ and LGPL-2.1+
+    const flask = doc.packages.find((p) => p.name === 'flask')!;
+    assert.equal(flask.licenseDeclared, 'LicenseRef-BSD-License');
+    assert.ok(doc.hasExtractedLicensingInfos!.some((l) => l.licenseId === 'LicenseRef-BSD-License' && l.extractedText === 'BSD License'));
   });
   it('the schema refuses a broken document', () => {
     const doc = toSpdx(SAMPLE) as unknown as Record<string, unknown>;

@@ -131,7 +131,7 @@ async function buildFrom(ctx: Context, f: ParsedFlags, source: string, remote: b
   let id = '';
   await progress.render(res as Readable, (aux) => (id = String(aux.ID ?? id)));
   if (f.str('iidfile') && id) writeFileSync(f.str('iidfile'), id);
-  if ((f.bool('sbom') || f.str('sbom-file')) && id) await (await import('./sbom.js')).writeBuildSbom(ctx, id, f.str('sbom-file') || 'sbom.cdx.json');
+  if ((f.bool('sbom') || f.str('sbom-file')) && id) await (await import('../sbom-output.js')).writeBuildSbom(ctx, id, f.str('sbom-file') || 'sbom.cdx.json');
   return 0;
 }
 

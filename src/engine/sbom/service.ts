@@ -36,6 +36,11 @@ export class SbomService implements LayerReader {
     this.cache = new LayerCache(o.root);
   }
 
+  /** Drop cached layers no stored image uses (at start: remote and archive layers are not kept across restarts). */
+  async prune(): Promise<void> {
+    await this.cache.prune(new Set(this.o.images.store.all().flatMap((r) => r.layers.map((l) => l.diffId))));
+  }
+
   async inventoryOf(source: SbomSource): Promise<ImageSbom> {
     if ('image' in source) return this.ofImage(source.image);
     if ('archive' in source) return archiveInventory(source.archive, this);
