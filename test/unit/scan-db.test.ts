@@ -128,6 +128,9 @@ test('db: re-import replaces the database; opening none says how to get one', as
   fs.writeFileSync(path.join(dir, 'two.json'), JSON.stringify(RECORDS['DSA-5532-1.json']));
   await importPath(path.join(dir, 'db'), path.join(dir, 'two.json'));
   const second = VulnDb.open(path.join(dir, 'db'));
+  assert.deepEqual(first.lookup('npm', 'lodash').map((r) => r.id), ['GHSA-1'], 'a database opened before the re-import still reads its generation');
+  first.close();
+  assert.throws(() => first.lookup('npm', 'lodash'), /the vulnerability database was closed/);
   assert.deepEqual(second.status().ecosystems, { 'Debian:12': 1 });
   assert.equal(second.lookup('npm', 'lodash').length, 0);
   assert.equal(fs.readdirSync(path.join(dir, 'db')).filter((e) => e.startsWith('gen-')).length, 1, 'the old generation is removed');

@@ -64,7 +64,17 @@ export class VulnDb {
       throw new NotFound(`the vulnerability database in ${genDir} is unreadable (${(e as Error).message}): import it again`);
     }
     if (meta.format !== DB_FORMAT) throw new InvalidParameter(`the vulnerability database in ${genDir} has format ${meta.format}, berth reads ${DB_FORMAT}: import it again`);
-    return new VulnDb(dir, genDir, meta);
+    const db = new VulnDb(dir, genDir, meta);
+    // The index (about 1 MB per 50,000 records) and the records file are taken now: an import that
+    // replaces this generation meanwhile cannot pull them from under a scan in progress.
+    try {
+      db.loadIndex();
+      db.fd = fs.openSync(path.join(genDir, 'records.jsonl'), 'r');
+    } catch (e) {
+      if (e instanceof InvalidParameter) throw e;
+      throw new NotFound(`the vulnerability database in ${genDir} is incomplete (${(e as Error).message}): import it again`);
+    }
+    return db;
   }
 
   /** Like open, undefined when there is no database. */
@@ -119,7 +129,7 @@ export class VulnDb {
 
   private readPostings(first: number, count: number): OsvRecord[] {
     const idx = this.index!;
-    this.fd ??= fs.openSync(path.join(this.genDir, 'records.jsonl'), 'r');
+    if (this.fd === undefined) throw new InvalidParameter('the vulnerability database was closed');
     const out: OsvRecord[] = [];
     for (let i = 0; i < count; i++) {
       const p = this.postingsStart + (first + i) * 12;

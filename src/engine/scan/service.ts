@@ -21,7 +21,6 @@ export interface VulnDbServiceOptions {
 export class VulnDbService {
   readonly dir: string;
   private writes: Promise<unknown> = Promise.resolve();
-  private cached?: { gen: string; db: VulnDb };
 
   constructor(private readonly o: VulnDbServiceOptions) {
     this.dir = path.join(o.root, 'vulndb');
@@ -33,23 +32,19 @@ export class VulnDbService {
     return next;
   }
 
-  /** The active database (NotFound with a how-to message when none); reopened after an import or pull. */
+  /** The active database, opened (about a millisecond) for one scan: the caller closes it. NotFound,
+   * with a how-to message, when there is none. An import meanwhile does not disturb it. */
   open(): VulnDb {
-    let gen = '';
-    try {
-      gen = fs.readFileSync(path.join(this.dir, 'current'), 'utf8').trim();
-    } catch {
-      /* VulnDb.open reports it */
-    }
-    if (this.cached && this.cached.gen === gen) return this.cached.db;
-    const db = VulnDb.open(this.dir);
-    this.cached?.db.close();
-    this.cached = { gen, db };
-    return db;
+    return VulnDb.open(this.dir);
   }
 
   status(): VulnDbStatus {
-    return this.open().status();
+    const db = this.open();
+    try {
+      return db.status();
+    } finally {
+      db.close();
+    }
   }
 
   /** Import an uploaded zip, tar (optionally gzip-compressed) or JSON body; `source` names it in status. */
