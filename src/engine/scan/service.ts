@@ -13,6 +13,9 @@ import type { AuthConfig } from '../../distribution/auth.js';
 import { importPath, VulnDb } from './db.js';
 import { pullDb, pushDb } from './artifact.js';
 
+/** How long a replaced generation stays open for the scans that were reading it. */
+const RETIRE_MS = 60_000;
+
 export interface VulnDbServiceOptions {
   root: string;
   insecure?: string[];
@@ -21,6 +24,7 @@ export interface VulnDbServiceOptions {
 export class VulnDbService {
   readonly dir: string;
   private writes: Promise<unknown> = Promise.resolve();
+  private cached?: VulnDb;
 
   constructor(private readonly o: VulnDbServiceOptions) {
     this.dir = path.join(o.root, 'vulndb');
@@ -32,19 +36,26 @@ export class VulnDbService {
     return next;
   }
 
-  /** The active database, opened (about a millisecond) for one scan: the caller closes it. NotFound,
-   * with a how-to message, when there is none. An import meanwhile does not disturb it. */
+  /** The active database, kept open (index loaded once) until an import or pull installs another
+   * generation; then the old one is closed a while later, so scans still reading it finish undisturbed.
+   * Callers must not close it. NotFound, with a how-to message, when there is none. */
   open(): VulnDb {
-    return VulnDb.open(this.dir);
+    let gen = '';
+    try {
+      gen = fs.readFileSync(path.join(this.dir, 'current'), 'utf8').trim();
+    } catch {
+      /* VulnDb.open reports it */
+    }
+    if (this.cached && path.basename(this.cached.genDir) === gen) return this.cached;
+    const db = VulnDb.open(this.dir);
+    const old = this.cached;
+    if (old) setTimeout(() => old.close(), RETIRE_MS).unref();
+    this.cached = db;
+    return db;
   }
 
   status(): VulnDbStatus {
-    const db = this.open();
-    try {
-      return db.status();
-    } finally {
-      db.close();
-    }
+    return this.open().status();
   }
 
   /** Import an uploaded zip, tar (optionally gzip-compressed) or JSON body; `source` names it in status. */
