@@ -28,6 +28,8 @@ const load = {
   files: (): Promise<Group> => import('./commands/files.js').then((m) => m.commands),
   housekeeping: (): Promise<Group> => import('./commands/housekeeping.js').then((m) => m.commands),
   registry: (): Promise<Group> => import('./commands/registry.js').then((m) => m.commands),
+  scan: (): Promise<Group> => import('./commands/scan.js').then((m) => m.commands),
+  sbom: (): Promise<Group> => import('./commands/sbom.js').then((m) => m.commands),
   scanDb: (): Promise<Group> => import('./commands/scan-db.js').then((m) => m.commands),
   compose: (): Promise<Group> => import('./compose/main.js').then((m) => m.commands),
 } satisfies Record<string, Loader>;
@@ -80,6 +82,9 @@ const TOP_LEVEL: Record<string, Route> = {
   login: [load.distribution, 'login'],
   logout: [load.distribution, 'logout'],
   compose: [load.compose, 'compose'],
+  sbom: [load.sbom, 'sbom'],
+  // `berth scan db VERB` (the database's commands) is routed before this, as a group under `scan`.
+  scan: [load.scan, 'scan'],
 };
 
 const MANAGEMENT: Record<string, Record<string, Route>> = {
@@ -217,6 +222,7 @@ Commands:
   rmi         Remove one or more images
   run         Run a command in a new container
   save        Save one or more images to a tar archive (streamed to STDOUT by default)
+  scan        Scan an image for known vulnerabilities ('berth scan db' manages the database)
   start       Start one or more stopped containers
   stats       Display a live stream of container(s) resource usage statistics
   stop        Stop one or more running containers

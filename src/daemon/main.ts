@@ -17,6 +17,8 @@ import { buildRoutes } from './routes/build.js';
 import { fileRoutes } from './routes/files.js';
 import { housekeepingRoutes } from './routes/housekeeping.js';
 import { swarmRoutes } from './routes/swarm.js';
+import { scanRoutes } from './routes/scan.js';
+import { sbomRoutes } from './routes/sbom.js';
 import { scanDbRoutes } from './routes/scan-db.js';
 
 const USAGE = `Usage:  berthd [OPTIONS]
@@ -139,11 +141,14 @@ async function main(): Promise<void> {
   housekeepingRoutes(router, engine.housekeeping);
   fileRoutes(router, engine.files);
   containerRoutes(router, { containers: engine.containers, exec: engine.exec });
+  // berth's SBOM routes before the image routes (/images/{name}/sbom… must not reach their patterns).
+  sbomRoutes(router, engine.sbom);
   imageRoutes(router, engine.images, engine.distribution);
   distributionRoutes(router, engine.distribution);
   buildRoutes(router, engine.build);
   networkRoutes(router, engine.networks);
   volumeRoutes(router, engine.volumes);
+  scanRoutes(router, engine.scan);
   swarmRoutes(router);
   scanDbRoutes(router, engine.vulndb);
   const server = createServer(router, log);

@@ -14,8 +14,12 @@ import { ContainerFilesService } from './containers/archive.js';
 import { HousekeepingService, type BuildHousekeeping } from './housekeeping.js';
 import { BuildService } from './builder/service.js';
 import { VolumesService } from './volumes/service.js';
+import { SbomService } from './sbom/service.js';
 import { recoverLeftovers, type EngineLog } from './recovery.js';
 import { VulnDbService } from './scan/service.js';
+import { ScanService } from './scan/scanner.js';
+import { osvSource, sbomInventory } from './scan/database.js';
+import { NotFound } from '../lib/errors.js';
 
 export interface EngineOptions {
   root: string;
@@ -47,8 +51,12 @@ export interface Engine {
   files: ContainerFilesService;
   /** system df, container prune, image prune (housekeeping.ts). */
   housekeeping: HousekeepingService;
+  /** Package inventories (SBOMs) of images, archives and remote references (sbom/service.ts). */
+  sbom: SbomService;
   /** The vulnerability database (<root>/vulndb): import, status, push, pull; scan/service.ts. */
   vulndb: VulnDbService;
+  /** Vulnerability scans of images, archives and remote references (scan/scanner.ts). */
+  scan: ScanService;
 }
 
 export async function startEngine(o: EngineOptions): Promise<Engine> {
@@ -116,7 +124,18 @@ export async function startEngine(o: EngineOptions): Promise<Engine> {
     build: (): BuildHousekeeping => build,
   });
   files.volumeMounts = (rec) => volumes.hostMounts(rec);
+  const sbom = new SbomService({ root: o.root, images, insecure: o.insecureRegistries ?? [] });
   const vulndb = new VulnDbService({ root: o.root, insecure: o.insecureRegistries ?? [] });
-  const engine: Engine = { events, images, containers, exec, system, networks, volumes, distribution, build, files, housekeeping, vulndb };
+  // Scans read the database the vulndb service keeps open (reopened by it after an import or pull).
+  const database = async () => {
+    try {
+      return osvSource(vulndb.open());
+    } catch (e) {
+      if (e instanceof NotFound) return undefined;
+      throw e;
+    }
+  };
+  const scan = new ScanService({ inventory: sbomInventory(sbom), database, tmpDir: path.join(o.root, 'tmp') });
+  const engine: Engine = { events, images, containers, exec, system, networks, volumes, distribution, build, files, housekeeping, sbom, vulndb, scan };
   return engine;
 }
