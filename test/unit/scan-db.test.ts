@@ -135,3 +135,20 @@ test('db: re-import replaces the database; opening none says how to get one', as
   assert.equal(second.lookup('npm', 'lodash').length, 0);
   assert.equal(fs.readdirSync(path.join(dir, 'db')).filter((e) => e.startsWith('gen-')).length, 1, 'the old generation is removed');
 });
+
+test('db service: leftovers of an interrupted import are removed at start; status is the active database', async (t) => {
+  const { VulnDbService } = await import('../../src/engine/scan/service.js');
+  const root = tmp();
+  t.after(() => fs.rmSync(root, { recursive: true, force: true }));
+  const dir = path.join(root, 'vulndb');
+  fs.writeFileSync(path.join(root, 'one.json'), JSON.stringify(RECORDS['GHSA-1.json']));
+  await importPath(dir, path.join(root, 'one.json'), { source: 'one.json' });
+  fs.mkdirSync(path.join(dir, '.tmp-gen-x'));
+  fs.writeFileSync(path.join(dir, '.upload-y'), 'partial');
+  const svc = new VulnDbService({ root });
+  assert.deepEqual(fs.readdirSync(dir).filter((e) => e.startsWith('.')), []);
+  assert.equal(svc.status().source, 'one.json');
+  assert.equal(svc.open(), svc.open(), 'the active generation stays open between scans');
+  assert.doesNotThrow(() => new VulnDbService({ root: path.join(root, 'empty') }));
+  assert.throws(() => new VulnDbService({ root: path.join(root, 'empty') }).status(), /no vulnerability database/);
+});

@@ -28,6 +28,16 @@ export class VulnDbService {
 
   constructor(private readonly o: VulnDbServiceOptions) {
     this.dir = path.join(o.root, 'vulndb');
+    // What an import or pull interrupted by a crash left: uploads and unfinished generations.
+    let entries: string[] = [];
+    try {
+      entries = fs.readdirSync(this.dir);
+    } catch {
+      /* no database yet */
+    }
+    for (const e of entries) {
+      if (e.startsWith('.upload-') || e.startsWith('.tmp-gen-') || e.startsWith('current.')) fs.rmSync(path.join(this.dir, e), { recursive: true, force: true });
+    }
   }
 
   private exclusive<T>(fn: () => Promise<T>): Promise<T> {
