@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import tarStream from 'tar-stream';
 import { Readable } from 'node:stream';
-import { importPath, importRecords, tarFiles, VulnDb } from '../../src/engine/scan/db.js';
+import { importPath, importRecords, tarFiles, VulnDb, zipFiles } from '../../src/engine/scan/db.js';
 import { evaluate } from '../../src/engine/scan/osv.js';
 import { makeZip } from '../support/zip.js';
 
@@ -68,6 +68,15 @@ test('db: a zip as osv.dev publishes it is imported; status counts ecosystems an
   assert.deepEqual(evaluate(rec!, 'npm', 'lodash', '4.17.20'), { status: 'affected', fixed: ['4.17.21'] });
   assert.equal([...db.keys()].length, 4);
   db.close();
+  // Archives above the in-memory size are read entry by entry: the same records.
+  const big = await importRecords(path.join(dir, 'db2'), zipFiles(path.join(dir, 'all.zip'), 'all.zip', 0), 'all.zip');
+  assert.deepEqual(big.ecosystems, meta.ecosystems);
+  assert.deepEqual(big.skipped, meta.skipped);
+  const cut = path.join(dir, 'cut.zip');
+  const bytes = fs.readFileSync(path.join(dir, 'all.zip'));
+  bytes[60] ^= 0xff; // inside the first entry's compressed data
+  fs.writeFileSync(cut, bytes);
+  await assert.rejects(importRecords(path.join(dir, 'db2'), zipFiles(cut, 'cut.zip', 0), 'cut.zip'), /cut\.zip is corrupt or truncated/);
 });
 
 test('db: a directory and a tar stream of OSV files import the same records', async (t) => {
