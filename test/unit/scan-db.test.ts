@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import tarStream from 'tar-stream';
 import { Readable } from 'node:stream';
-import { importPath, importRecords, tarFiles, VulnDb } from '../../src/engine/scan/db.js';
+import { importPath, importRecords, tarFiles, VulnDb, zipFiles } from '../../src/engine/scan/db.js';
 import { evaluate } from '../../src/engine/scan/osv.js';
 import { makeZip } from '../support/zip.js';
 
@@ -68,6 +68,15 @@ test('db: a zip as osv.dev publishes it is imported; status counts ecosystems an
   assert.deepEqual(evaluate(rec!, 'npm', 'lodash', '4.17.20'), { status: 'affected', fixed: ['4.17.21'] });
   assert.equal([...db.keys()].length, 4);
   db.close();
+  // Archives above the in-memory size are read entry by entry: the same records.
+  const big = await importRecords(path.join(dir, 'db2'), zipFiles(path.join(dir, 'all.zip'), 'all.zip', 0), 'all.zip');
+  assert.deepEqual(big.ecosystems, meta.ecosystems);
+  assert.deepEqual(big.skipped, meta.skipped);
+  const cut = path.join(dir, 'cut.zip');
+  const bytes = fs.readFileSync(path.join(dir, 'all.zip'));
+  bytes[60] ^= 0xff; // inside the first entry's compressed data
+  fs.writeFileSync(cut, bytes);
+  await assert.rejects(importRecords(path.join(dir, 'db2'), zipFiles(cut, 'cut.zip', 0), 'cut.zip'), /cut\.zip is corrupt or truncated/);
 });
 
 test('db: a directory and a tar stream of OSV files import the same records', async (t) => {
@@ -128,7 +137,27 @@ test('db: re-import replaces the database; opening none says how to get one', as
   fs.writeFileSync(path.join(dir, 'two.json'), JSON.stringify(RECORDS['DSA-5532-1.json']));
   await importPath(path.join(dir, 'db'), path.join(dir, 'two.json'));
   const second = VulnDb.open(path.join(dir, 'db'));
+  assert.deepEqual(first.lookup('npm', 'lodash').map((r) => r.id), ['GHSA-1'], 'a database opened before the re-import still reads its generation');
+  first.close();
+  assert.throws(() => first.lookup('npm', 'lodash'), /the vulnerability database was closed/);
   assert.deepEqual(second.status().ecosystems, { 'Debian:12': 1 });
   assert.equal(second.lookup('npm', 'lodash').length, 0);
   assert.equal(fs.readdirSync(path.join(dir, 'db')).filter((e) => e.startsWith('gen-')).length, 1, 'the old generation is removed');
+});
+
+test('db service: leftovers of an interrupted import are removed at start; status is the active database', async (t) => {
+  const { VulnDbService } = await import('../../src/engine/scan/service.js');
+  const root = tmp();
+  t.after(() => fs.rmSync(root, { recursive: true, force: true }));
+  const dir = path.join(root, 'vulndb');
+  fs.writeFileSync(path.join(root, 'one.json'), JSON.stringify(RECORDS['GHSA-1.json']));
+  await importPath(dir, path.join(root, 'one.json'), { source: 'one.json' });
+  fs.mkdirSync(path.join(dir, '.tmp-gen-x'));
+  fs.writeFileSync(path.join(dir, '.upload-y'), 'partial');
+  const svc = new VulnDbService({ root });
+  assert.deepEqual(fs.readdirSync(dir).filter((e) => e.startsWith('.')), []);
+  assert.equal(svc.status().source, 'one.json');
+  assert.equal(svc.open(), svc.open(), 'the active generation stays open between scans');
+  assert.doesNotThrow(() => new VulnDbService({ root: path.join(root, 'empty') }));
+  assert.throws(() => new VulnDbService({ root: path.join(root, 'empty') }).status(), /no vulnerability database/);
 });

@@ -194,6 +194,8 @@ test('Go: module versions, pseudo-versions and +incompatible', () => {
   assert.equal(compareGo('1.20.1', 'v1.20.1'), 0, "OSV writes Go versions without the v");
   assert.deepEqual(pseudoVersion('v0.0.0-20191109021931-daa7c04131f5'), { time: '20191109021931', revision: 'daa7c04131f5' });
   assert.equal(pseudoVersion('v1.2.3'), null);
+  ascending(compareGo, ['go1.20', 'go1.21rc1', 'go1.21.0', 'go1.21.5', '1.22.0']);
+  assert.equal(compareGo('go1.21', '1.21.0'), 0, 'the toolchain as OSV stdlib records write it');
   for (const bad of ['(devel)', 'v1', 'v1.2', 'v1.2.3+meta', 'master']) assert.equal(compareGo(bad, 'v1.0.0'), null, bad);
 });
 

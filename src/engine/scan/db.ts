@@ -64,7 +64,17 @@ export class VulnDb {
       throw new NotFound(`the vulnerability database in ${genDir} is unreadable (${(e as Error).message}): import it again`);
     }
     if (meta.format !== DB_FORMAT) throw new InvalidParameter(`the vulnerability database in ${genDir} has format ${meta.format}, berth reads ${DB_FORMAT}: import it again`);
-    return new VulnDb(dir, genDir, meta);
+    const db = new VulnDb(dir, genDir, meta);
+    // The index (about 1 MB per 50,000 records) and the records file are taken now: an import that
+    // replaces this generation meanwhile cannot pull them from under a scan in progress.
+    try {
+      db.loadIndex();
+      db.fd = fs.openSync(path.join(genDir, 'records.jsonl'), 'r');
+    } catch (e) {
+      if (e instanceof InvalidParameter) throw e;
+      throw new NotFound(`the vulnerability database in ${genDir} is incomplete (${(e as Error).message}): import it again`);
+    }
+    return db;
   }
 
   /** Like open, undefined when there is no database. */
@@ -119,7 +129,7 @@ export class VulnDb {
 
   private readPostings(first: number, count: number): OsvRecord[] {
     const idx = this.index!;
-    this.fd ??= fs.openSync(path.join(this.genDir, 'records.jsonl'), 'r');
+    if (this.fd === undefined) throw new InvalidParameter('the vulnerability database was closed');
     const out: OsvRecord[] = [];
     for (let i = 0; i < count; i++) {
       const p = this.postingsStart + (first + i) * 12;
@@ -395,15 +405,35 @@ function corrupt(source: string, e: unknown): CorruptArchive {
   return new CorruptArchive(`the archive ${source} is corrupt or truncated (${(e as Error).message}): nothing imported, the current database is unchanged`);
 }
 
+const IN_MEMORY_ZIP = 512 * 1024 * 1024;
+
 /** The .json entries of a zip, each checked against its CRC-32 (yauzl checks sizes, not checksums).
- * yauzl reads the central directory (ZIP64 included); the archive is held in memory and each entry is
- * inflated synchronously from its slice, which is many times faster than a stream per entry. */
-async function* zipFiles(file: string, source: string): AsyncGenerator<SourceFile> {
-  const buf = await fsp.readFile(file);
+ * yauzl reads the central directory (ZIP64 included); each entry is then read with one positioned read
+ * and inflated synchronously, many times faster than a stream per entry, without holding the archive
+ * in memory. */
+export async function* zipFiles(file: string, source: string, inMemoryLimit = IN_MEMORY_ZIP): AsyncGenerator<SourceFile> {
+  // Archives up to IN_MEMORY_ZIP bytes (osv.dev's per-ecosystem all.zip files) are read whole: yauzl
+  // then walks the central directory in memory instead of with a read per entry.
+  const fd = fs.openSync(file, 'r');
+  let whole: Buffer | undefined;
+  let size: number;
+  try {
+    size = fs.fstatSync(fd).size;
+    whole = size <= inMemoryLimit ? readAt(fd, size, 0) : undefined;
+  } catch (e) {
+    fs.closeSync(fd);
+    throw e;
+  }
   let zip: yauzl.ZipFile;
   try {
-    zip = await new Promise<yauzl.ZipFile>((resolve, reject) => yauzl.fromBuffer(buf, { lazyEntries: true, strictFileNames: false }, (err, z) => (err ? reject(err) : resolve(z!))));
+    const options = { lazyEntries: true, autoClose: false, strictFileNames: false };
+    zip = await new Promise<yauzl.ZipFile>((resolve, reject) => {
+      const done = (err: Error | null, z?: yauzl.ZipFile): void => (err ? reject(err) : resolve(z!));
+      if (whole) yauzl.fromBuffer(whole, options, done);
+      else yauzl.open(file, options, done);
+    });
   } catch (e) {
+    fs.closeSync(fd);
     throw corrupt(source, e);
   }
   const entries: yauzl.Entry[] = [];
@@ -418,26 +448,45 @@ async function* zipFiles(file: string, source: string): AsyncGenerator<SourceFil
       zip.readEntry();
     });
   } catch (e) {
+    fs.closeSync(fd);
     throw corrupt(source, e);
   } finally {
     zip.close();
   }
-  for (const entry of entries) {
-    if (entry.fileName.endsWith('/') || !entry.fileName.endsWith('.json')) continue;
-    yield { name: entry.fileName, data: entryData(buf, entry, source) };
+  try {
+    const reader = whole ? (length: number, position: number) => whole.subarray(position, position + length) : (length: number, position: number) => readAt(fd, length, position);
+    for (const entry of entries) {
+      if (entry.fileName.endsWith('/') || !entry.fileName.endsWith('.json')) continue;
+      yield { name: entry.fileName, data: entryData(reader, size, entry, source) };
+    }
+  } finally {
+    fs.closeSync(fd);
   }
 }
 
-function entryData(buf: Buffer, entry: yauzl.Entry, source: string): Buffer {
+
+function readAt(fd: number, length: number, position: number): Buffer {
+  const buf = Buffer.allocUnsafe(length);
+  let got = 0;
+  while (got < length) {
+    const n = fs.readSync(fd, buf, got, length - got, position + got);
+    if (n === 0) break;
+    got += n;
+  }
+  return got === length ? buf : buf.subarray(0, got);
+}
+
+function entryData(read: (length: number, position: number) => Buffer, size: number, entry: yauzl.Entry, source: string): Buffer {
   const at = entry.relativeOffsetOfLocalHeader;
-  if (at + 30 > buf.length || buf.readUInt32LE(at) !== 0x04034b50) throw corrupt(source, new Error(`${entry.fileName}: no local file header at offset ${at}`));
-  const start = at + 30 + buf.readUInt16LE(at + 26) + buf.readUInt16LE(at + 28);
-  const end = start + entry.compressedSize;
-  if (end > buf.length) throw corrupt(source, new Error(`${entry.fileName}: data runs past the end of the archive`));
+  const head = read(30, at);
+  if (head.length < 30 || head.readUInt32LE(0) !== 0x04034b50) throw corrupt(source, new Error(`${entry.fileName}: no local file header at offset ${at}`));
+  const start = at + 30 + head.readUInt16LE(26) + head.readUInt16LE(28);
+  if (start + entry.compressedSize > size) throw corrupt(source, new Error(`${entry.fileName}: data runs past the end of the archive`));
+  const raw = read(entry.compressedSize, start);
   let data: Buffer;
   try {
-    if (entry.compressionMethod === 0) data = buf.subarray(start, end);
-    else if (entry.compressionMethod === 8) data = zlib.inflateRawSync(buf.subarray(start, end));
+    if (entry.compressionMethod === 0) data = raw;
+    else if (entry.compressionMethod === 8) data = zlib.inflateRawSync(raw);
     else throw new Error(`compression method ${entry.compressionMethod} is not supported (use deflate)`);
   } catch (e) {
     throw corrupt(source, new Error(`${entry.fileName}: ${(e as Error).message}`));

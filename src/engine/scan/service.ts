@@ -13,6 +13,9 @@ import type { AuthConfig } from '../../distribution/auth.js';
 import { importPath, VulnDb } from './db.js';
 import { pullDb, pushDb } from './artifact.js';
 
+/** How long a replaced generation stays open for the scans that were reading it. */
+const RETIRE_MS = 60_000;
+
 export interface VulnDbServiceOptions {
   root: string;
   insecure?: string[];
@@ -21,10 +24,20 @@ export interface VulnDbServiceOptions {
 export class VulnDbService {
   readonly dir: string;
   private writes: Promise<unknown> = Promise.resolve();
-  private cached?: { gen: string; db: VulnDb };
+  private cached?: VulnDb;
 
   constructor(private readonly o: VulnDbServiceOptions) {
     this.dir = path.join(o.root, 'vulndb');
+    // What an import or pull interrupted by a crash left: uploads and unfinished generations.
+    let entries: string[] = [];
+    try {
+      entries = fs.readdirSync(this.dir);
+    } catch {
+      /* no database yet */
+    }
+    for (const e of entries) {
+      if (e.startsWith('.upload-') || e.startsWith('.tmp-gen-') || e.startsWith('current.')) fs.rmSync(path.join(this.dir, e), { recursive: true, force: true });
+    }
   }
 
   private exclusive<T>(fn: () => Promise<T>): Promise<T> {
@@ -33,7 +46,9 @@ export class VulnDbService {
     return next;
   }
 
-  /** The active database (NotFound with a how-to message when none); reopened after an import or pull. */
+  /** The active database, kept open (index loaded once) until an import or pull installs another
+   * generation; then the old one is closed a while later, so scans still reading it finish undisturbed.
+   * Callers must not close it. NotFound, with a how-to message, when there is none. */
   open(): VulnDb {
     let gen = '';
     try {
@@ -41,10 +56,11 @@ export class VulnDbService {
     } catch {
       /* VulnDb.open reports it */
     }
-    if (this.cached && this.cached.gen === gen) return this.cached.db;
+    if (this.cached && path.basename(this.cached.genDir) === gen) return this.cached;
     const db = VulnDb.open(this.dir);
-    this.cached?.db.close();
-    this.cached = { gen, db };
+    const old = this.cached;
+    if (old) setTimeout(() => old.close(), RETIRE_MS).unref();
+    this.cached = db;
     return db;
   }
 
