@@ -2,7 +2,7 @@
 // the compiled CLI pointed at it, a busybox image from Debian's busybox-static, and a clean-up
 // that removes containers, ends the processes it started by PID and unmounts what was mounted.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, promises as fs, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, promises as fs, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -396,13 +396,44 @@ export function cgroupParents(name: 'berth' | 'docker'): string[] {
 const liveDaemons = new Set<TestDaemon>();
 let parentsBeforeFirst = new Set<string>();
 
+// Test processes running side by side (scripts/test.sh runs docker-py's suite beside the other files)
+// share berth/ too: each marks itself in this folder while it has daemons, and only the last one out
+// removes and checks the parents.
+const LIVE_DIR = '/tmp/berth-test-live';
+const liveMark = path.join(LIVE_DIR, String(process.pid));
+
+function otherTestProcessesLive(): boolean {
+  return readdirSafe(LIVE_DIR).some((name) => {
+    if (!/^\d+$/.test(name) || Number(name) === process.pid) return false;
+    try {
+      process.kill(Number(name), 0);
+      return true;
+    } catch {
+      rmSync(path.join(LIVE_DIR, name), { force: true });
+      return false;
+    }
+  });
+}
+
 function holdCgroupParents(d: TestDaemon): void {
-  if (!liveDaemons.size) parentsBeforeFirst = new Set(cgroupParents('berth'));
+  if (!liveDaemons.size) {
+    // The first of the side-by-side processes records what was there before any of them.
+    const beforeFile = path.join(LIVE_DIR, 'parents-before.json');
+    if (!otherTestProcessesLive()) {
+      mkdirSync(LIVE_DIR, { recursive: true });
+      writeFileSync(beforeFile, JSON.stringify(cgroupParents('berth')));
+    }
+    parentsBeforeFirst = new Set(JSON.parse(readFileSync(beforeFile, 'utf8')) as string[]);
+    writeFileSync(liveMark, '');
+  }
   liveDaemons.add(d);
 }
 
 async function releaseCgroupParents(d: TestDaemon): Promise<string[]> {
   if (!liveDaemons.delete(d) || liveDaemons.size) return [];
+  rmSync(liveMark, { force: true });
+  if (otherTestProcessesLive()) return [];
+  await fs.rm(LIVE_DIR, { recursive: true, force: true });
   await removeNewCgroupParents('berth', parentsBeforeFirst);
   return cgroupParents('berth').filter((p) => !parentsBeforeFirst.has(p)).map((p) => `cgroup parent ${p} (still holds a cgroup)`);
 }
