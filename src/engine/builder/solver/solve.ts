@@ -18,4 +18,6 @@ export interface Solve extends BuildOptions {
   resolveFrom: (ref: string) => Promise<State>;
   /** Work in flight (or done) by vertex digest: the same vertex asked twice in one build runs once. */
   shared: Map<string, Promise<State>>;
+  /** Layers found present in this build (cache hits check each once). */
+  present: Map<string, Promise<boolean>>;
 }

@@ -38,7 +38,7 @@ export async function solve(w: Worker, plan: BuildPlan, o: SolveRequest): Promis
     const s = stageNamed(plan.stages, ref);
     return s ? stage(s) : baseState(w, ref, { pull: o.pull, progress: o.progress, stage: () => undefined });
   };
-  const solve: Solve = { ...o, plan, escape: plan.escape, consumedArgs, stage, resolveFrom, shared, signal: failed.signal };
+  const solve: Solve = { ...o, plan, escape: plan.escape, consumedArgs, stage, resolveFrom, shared, present: new Map(), signal: failed.signal };
   // Every needed stage starts now; independent ones overlap in time.
   for (const s of plan.needed) void stage(s);
   // A failure stops the other stages; the build answers once all of them have ended, with the first error.
