@@ -11,7 +11,8 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { InvalidParameter } from '../../lib/errors.js';
-import { dirSize, readJsonIfExists, writeJsonAtomic } from '../../lib/fsutil.js';
+import { dirSize, readJsonIfExists } from '../../lib/fsutil.js';
+import { writeRecord } from './records.js';
 import type { BuildCacheUsage } from '../housekeeping.js';
 import { DigestCache, type CachedDigest } from './executors/digests.js';
 import type { ContextEntry } from '../../api/build-context.js';
@@ -103,14 +104,14 @@ export class ContextStore {
       const digestsFile = path.join(this.dir, s.key, 'digests.json');
       // Nothing changed: the digests kept for this very manifest serve again (with their tree hashes).
       const unchanged = !s.need.length && !s.removed.length ? this.kept.get(s.key) : undefined;
-      const digests = unchanged?.digests ?? DigestCache.from(await readJsonIfExists<Record<string, CachedDigest>>(digestsFile), s.entries);
+      const digests = unchanged?.digests ?? DigestCache.from(await readJsonIfExists<Record<string, CachedDigest>>(digestsFile).catch(() => undefined), s.entries);
       try {
         return await use(files, digests, ready, s.dockerfile, s.key);
       } finally {
         await ready.catch(() => undefined);
         if (digests.changed) {
           digests.changed = false;
-          await writeJsonAtomic(digestsFile, digests.toJSON()).catch(() => undefined);
+          await writeRecord(digestsFile, digests.toJSON()).catch(() => undefined);
         }
         const kept = this.kept.get(s.key);
         if (kept && (kept.manifest === s.entries || (!s.need.length && !s.removed.length))) kept.digests = digests;
@@ -138,7 +139,7 @@ export class ContextStore {
     for (const p of s.replaced) await fs.rm(path.join(files, p), { force: true });
     if (s.need.length) await extract(tar, files);
     else tar.resume();
-    await writeJsonAtomic(this.manifestPath(s.key), s.entries);
+    await writeRecord(this.manifestPath(s.key), s.entries);
     this.kept.set(s.key, { manifest: s.entries, byPath: new Map(s.entries.map((e) => [e[0], e])) });
   }
 
@@ -146,7 +147,7 @@ export class ContextStore {
   private async keptOf(key: string): Promise<Kept> {
     let k = this.kept.get(key);
     if (!k) {
-      const manifest = (await readJsonIfExists<ContextEntry[]>(this.manifestPath(key))) ?? [];
+      const manifest = (await readJsonIfExists<ContextEntry[]>(this.manifestPath(key)).catch(() => undefined)) ?? [];
       k = { manifest, byPath: new Map(manifest.map((e) => [e[0], e])) };
       if (manifest.length) this.kept.set(key, k);
     }

@@ -36,7 +36,12 @@ export async function solveStep(w: Worker, state: State, inst: Instruction, o: S
     o.shared.set(shareKey, solving);
     return await solving;
   } finally {
-    await sources?.release();
+    // The copy is done with its source: the unmount need not hold up the next step (the build awaits it).
+    if (sources) {
+      const released = sources.release();
+      released.catch(() => undefined);
+      o.cleanups.push(released);
+    }
   }
 }
 
