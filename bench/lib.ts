@@ -49,7 +49,8 @@ async function waitPing(socket: string, child: ChildProcess, what: string): Prom
 }
 
 /** berthd's default bridge in benchmarks: its own device (and nftables table), removed afterwards. */
-const BERTH_BENCH_BRIDGE_DEFAULT = 'bbbench0';
+/** BENCH_BERTH_BRIDGE renames it (two benchmarks' berthds side by side each need their own). */
+const BERTH_BENCH_BRIDGE_DEFAULT = process.env.BENCH_BERTH_BRIDGE || 'bbbench0';
 
 /** An engine's cgroup parents (berth/ or docker/ under each hierarchy) that exist now. */
 function cgroupParents(name: 'berth' | 'docker'): string[] {
