@@ -2,14 +2,19 @@
 // debian:bookworm over a generated 10 MB, 2,000-file context) on berth and on Docker 20.10 with BuildKit
 // (Debian's own docker CLI, which speaks BuildKit without buildx): cold (no cache), warm (all cached), and
 // after one source file changed.
+//   BENCH_BEFORE=DIR  also runs the berth of another checkout (built: DIR/dist), named "before", in the same
+//                     rounds — a change measured before and after in one run.
+//   BENCH_DOCKER=0    leaves dockerd out (no private dockerd started: berth rows only, no ratios).
 import { spawnSync } from 'node:child_process';
 import { existsSync, promises as fs, appendFileSync } from 'node:fs';
-import { debianTar, median, record, sh, startEngines, verdict, type Engine } from './lib.js';
+import { debianTar, median, record, sh, startBerth, startDocker, verdict, type Engine } from './lib.js';
 
 const REF = '/work/shared/bench/ref-build';
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 // Docker 20.10's own CLI builds with BuildKit natively; the newer CLI would need the buildx plugin.
 const DOCKER_20_CLI = existsSync('/usr/bin/docker') ? '/usr/bin/docker' : undefined;
+const BEFORE = process.env.BENCH_BEFORE;
+const WITH_DOCKER = process.env.BENCH_DOCKER !== '0';
 
 function cli(e: Engine, args: string[], env: NodeJS.ProcessEnv = {}): number {
   const argv = e.name === 'docker' && DOCKER_20_CLI ? [DOCKER_20_CLI, ...args] : [...e.cli, ...args];
@@ -26,15 +31,19 @@ function clearCache(e: Engine): void {
 }
 
 async function main(): Promise<void> {
-  if (!DOCKER_20_CLI) throw new Error('bench: Debian docker.io (with /usr/bin/docker 20.10) is needed for the BuildKit reference');
+  if (WITH_DOCKER && !DOCKER_20_CLI) throw new Error('bench: Debian docker.io (with /usr/bin/docker 20.10) is needed for the BuildKit reference');
   const tar = debianTar();
   const ctxRoot = await fs.mkdtemp('/tmp/bench-ctx-');
-  const [berth, docker] = await startEngines();
-  const times: Record<string, { cold: number[]; warm: number[]; change: number[] }> = { berth: { cold: [], warm: [], change: [] }, docker: { cold: [], warm: [], change: [] } };
+  const engines: Engine[] = [];
+  const times: Record<string, { cold: number[]; warm: number[]; change: number[] }> = {};
   try {
-    for (const e of [berth, docker]) cli(e, ['import', tar, 'debian:bookworm']);
+    engines.push(await startBerth());
+    if (BEFORE) engines.push(await startBerth({ repo: BEFORE, bridge: 'bbbench1', name: 'before' }));
+    if (WITH_DOCKER) engines.push(await startDocker());
+    for (const e of engines) times[e.name] = { cold: [], warm: [], change: [] };
+    for (const e of engines) cli(e, ['import', tar, 'debian:bookworm']);
     for (let round = 0; round < ROUNDS; round++) {
-      for (const e of [berth, docker]) {
+      for (const e of engines) {
         const ctx = `${ctxRoot}/${e.name}-${round}`;
         sh(`sh ${REF}/gen-src.sh ${ctx}`);
         const env = e.name === 'docker' ? { DOCKER_BUILDKIT: '1' } : {};
@@ -48,14 +57,16 @@ async function main(): Promise<void> {
     console.log(`reference build (${REF}), ${ROUNDS} rounds, medians; Docker 20.10 with BuildKit`);
     for (const [what, target] of [['cold', 0.8], ['warm', 0.5], ['change', 0.5]] as const) {
       const b = median(times.berth![what]);
+      const s = (ms: number) => (ms / 1000).toFixed(2).padStart(6);
+      if (BEFORE) console.log(`  ${what.padEnd(7)} before ${s(median(times.before![what]))} s   after ${s(b)} s`);
+      if (!WITH_DOCKER) continue;
       const d = median(times.docker![what]);
       const row = { work: `build, ${what === 'change' ? 'one file changed' : what}`, berth: b, docker: d, unit: 'ms', target };
       record(row);
       console.log(`  ${what.padEnd(7)} berth ${(b / 1000).toFixed(2).padStart(6)} s   docker ${(d / 1000).toFixed(2).padStart(6)} s   ratio ${(b / d).toFixed(2)}×${verdict(row)}`);
     }
   } finally {
-    await berth.stop();
-    await docker.stop();
+    for (const e of engines) await e.stop();
     await fs.rm(ctxRoot, { recursive: true, force: true });
   }
 }

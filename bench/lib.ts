@@ -49,7 +49,8 @@ async function waitPing(socket: string, child: ChildProcess, what: string): Prom
 }
 
 /** berthd's default bridge in benchmarks: its own device (and nftables table), removed afterwards. */
-const BERTH_BENCH_BRIDGE = 'bbbench0';
+/** BENCH_BERTH_BRIDGE renames it (two benchmarks' berthds side by side each need their own). */
+const BERTH_BENCH_BRIDGE_DEFAULT = process.env.BENCH_BERTH_BRIDGE || 'bbbench0';
 
 /** An engine's cgroup parents (berth/ or docker/ under each hierarchy) that exist now. */
 function cgroupParents(name: 'berth' | 'docker'): string[] {
@@ -63,24 +64,28 @@ function removeNewCgroupParents(name: 'berth' | 'docker', before: string[]): voi
 
 /** A private berthd (its own root, socket and bridge). Like dockerd it turns net.ipv4.ip_forward on at start;
  *  the value, and the cgroup parents it made, are given back when it stops. */
-export async function startBerth(): Promise<Engine> {
+export async function startBerth(opts: { repo?: string; bridge?: string; name?: string } = {}): Promise<Engine> {
+  // Another checkout's berth (BENCH_BEFORE: the code before a change, measured in the same run) gets a
+  // bridge of its own.
+  const repo = opts.repo ?? REPO;
+  const BERTH_BENCH_BRIDGE = opts.bridge ?? BERTH_BENCH_BRIDGE_DEFAULT;
   const parentsBefore = cgroupParents('berth');
   const ipForward = readFileSync(DOCKERD_SYSCTLS[0]!, 'utf8').trim();
   const dir = await fs.mkdtemp('/tmp/bb-bench-');
   const socket = `${dir}/berth.sock`;
   const child = spawn(
     process.execPath,
-    [path.join(REPO, 'dist/src/daemon/main.js'), '--root', `${dir}/root`, '--exec-root', `${dir}/run`, '-H', `unix://${socket}`, '--bridge', BERTH_BENCH_BRIDGE],
+    [path.join(repo, 'dist/src/daemon/main.js'), '--root', `${dir}/root`, '--exec-root', `${dir}/run`, '-H', `unix://${socket}`, '--bridge', BERTH_BENCH_BRIDGE],
     { stdio: 'ignore' },
   );
   await waitPing(socket, child, 'berthd');
   return {
-    name: 'berth',
-    cli: [path.join(REPO, 'bin/berth'), '-H', `unix://${socket}`],
+    name: opts.name ?? 'berth',
+    cli: [path.join(repo, 'bin/berth'), '-H', `unix://${socket}`],
     env: {},
     daemonPids: () => [child.pid!],
     async stop() {
-      spawnSync('sh', ['-c', `${path.join(REPO, 'bin/berth')} -H unix://${socket} ps -aq | xargs -r ${path.join(REPO, 'bin/berth')} -H unix://${socket} rm -f`]);
+      spawnSync('sh', ['-c', `${path.join(repo, 'bin/berth')} -H unix://${socket} ps -aq | xargs -r ${path.join(repo, 'bin/berth')} -H unix://${socket} rm -f`]);
       child.kill('SIGTERM');
       await new Promise((r) => child.once('exit', r));
       spawnSync('sh', ['-c', `grep -o ' ${dir}[^ ]*' /proc/self/mounts | sort -r | xargs -r -n1 umount -l`]);

@@ -27,9 +27,10 @@ export async function contextEntries(dir: string, keep: Set<string>): Promise<Co
   for (const line of listing.split('\0')) {
     if (!line) continue;
     const [type, mode, size, mtime, p] = line.split('\t') as [string, string, string, string, string];
-    if (!['f', 'd', 'l'].includes(type) || (ignored(p) && !keep.has(p))) continue;
-    const [sec, frac = ''] = mtime.split('.');
-    const ns = (BigInt(sec!) * 1_000_000_000n + BigInt((frac + '000000000').slice(0, 9))).toString();
+    if ((type !== 'f' && type !== 'd' && type !== 'l') || (ignored(p) && !keep.has(p))) continue;
+    // Seconds and nine digits of fraction, written side by side, are the nanoseconds (no BigInt needed).
+    const dot = mtime.indexOf('.');
+    const ns = ((dot < 0 ? mtime : mtime.slice(0, dot)) + ((dot < 0 ? '' : mtime.slice(dot + 1)) + '000000000').slice(0, 9)).replace(/^0+(?=\d)/, '');
     out.push([p, type as 'f' | 'd' | 'l', parseInt(mode, 8), type === 'd' ? 0 : Number(size), ns]);
   }
   // Name order, parents first: the tar (and the extraction) then creates directories before their contents.

@@ -15,6 +15,7 @@ import type { TrustPolicy } from './trust/policy.js';
 import { ContainerFilesService } from './containers/archive.js';
 import { HousekeepingService, type BuildHousekeeping } from './housekeeping.js';
 import { BuildService } from './builder/service.js';
+import { BuildCache } from './builder/cache.js';
 import { VolumesService } from './volumes/service.js';
 import { SbomService } from './sbom/service.js';
 import { recoverLeftovers, type EngineLog } from './recovery.js';
@@ -97,6 +98,10 @@ export async function startEngine(o: EngineOptions): Promise<Engine> {
   users.containers = containers;
   const networks = new NetworksService({ root: o.root, execRoot: o.execRoot, bridgeName: o.bridgeName ?? 'berth0', ipForward: o.ipForward, events, containers: () => containers.store });
   const exec = new ExecService(containers, events);
+  // The build cache's layers are GC roots from the first collection on (images.init collects): a restart
+  // must not take the layers of cached steps no image holds (a warm build would miss on them).
+  const builds: { service?: BuildService } = {};
+  images.gcRoots.push(() => (builds.service ? builds.service.builder.cacheRoots() : new BuildCache({ root: o.root, images }).roots()));
   await snapshotter.init();
   await images.init();
   await containers.load();
@@ -118,7 +123,7 @@ export async function startEngine(o: EngineOptions): Promise<Engine> {
   const trust = new TrustService({ policy: o.trustPolicy, insecure: o.insecureRegistries ?? [] });
   const distribution = new DistributionService({ images, events, insecure: o.insecureRegistries ?? [], trust });
   const build = new BuildService({ root: o.root, execRoot: o.execRoot, runtime: containers.runtime, images, snapshotter, layers: snapshotter.layers, networks, distribution });
-  images.gcRoots.push(() => build.builder.cacheRoots());
+  builds.service = build;
   await build.init();
   const files = new ContainerFilesService({ containers, images, snapshotter, rootfs, events });
   const housekeeping = new HousekeepingService({

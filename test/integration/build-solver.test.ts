@@ -1,6 +1,8 @@
 // The builder's solver (engine/builder/solver/): a vertex two stages share — the same digest, the same
 // parent and definition — runs once in a build, as BuildKit merges identical vertices, even with
-// --no-cache; different work in those stages still runs for each.
+// --no-cache; different work in those stages still runs for each. COPY --from copies are what Docker's
+// are (owner root, mode and content kept) whether a file is hard-linked from its layer or copied, and a
+// later change to the copy never reaches the stage it came from.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
@@ -44,5 +46,36 @@ describe('build solver', () => {
     assert.match(ra!, /^([0-9a-f]{2} ){15}[0-9a-f]{2}$/);
     assert.equal(rb, ra);
     assert.deepEqual([wa, wb], ['a', 'b']);
+  });
+
+  it('COPY --from gives root-owned files with their mode, and changing them later leaves the source stage as it was', async () => {
+    const dir = await context({
+      Dockerfile: `FROM busybox AS src
+RUN mkdir /dir && echo plain > /dir/plain && chmod 640 /dir/plain && echo owned > /owned && chown 1000:1000 /owned && ln -s /dir /via
+
+FROM busybox AS out
+COPY --from=src /dir/plain /plain
+COPY --from=src /owned /owned
+COPY --from=src /via/plain /via-plain
+RUN echo appended >> /plain && echo appended >> /via-plain
+CMD ["sh", "-c", "stat -c '%n %u:%g %a' /plain /owned /via-plain && cat /plain /via-plain"]
+
+FROM src AS check
+CMD ["cat", "/dir/plain"]
+`,
+    });
+    try {
+      for (const target of ['out', 'check']) {
+        const r = await d.berth(['build', '--target', target, '-t', `linked:${target}`, dir]);
+        assert.equal(r.code, 0, r.stderr + r.stdout);
+      }
+      const out = await d.berth(['run', '--rm', 'linked:out']);
+      assert.equal(out.code, 0, out.stderr);
+      assert.deepEqual(out.stdout.trim().split('\n'), ['/plain 0:0 640', '/owned 0:0 644', '/via-plain 0:0 640', 'plain', 'appended', 'plain', 'appended']);
+      const check = await d.berth(['run', '--rm', 'linked:check']);
+      assert.equal(check.stdout, 'plain\n', 'the stage keeps its own file');
+    } finally {
+      await fs.rm(dir, { recursive: true, force: true });
+    }
   });
 });

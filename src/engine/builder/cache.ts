@@ -10,7 +10,8 @@
 // A cache hit updates the record's LastUsedAt and UsageCount in the background (never on the hit's path).
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { dirSize, readJsonIfExists, writeJsonAtomic } from '../../lib/fsutil.js';
+import { dirSize, readJsonIfExists } from '../../lib/fsutil.js';
+import { writeRecord } from './records.js';
 import type { BuildCacheUsage } from '../housekeeping.js';
 import type { OciImageConfig } from '../../api/image-config.js';
 import type { ImagesService } from '../images/service.js';
@@ -79,7 +80,7 @@ export class BuildCache {
     const now = new Date().toISOString();
     const rec: StepRecord = { config: state.config, layers: state.layers, key: state.key, meta: { ...info, createdAt: now, lastUsedAt: now, usageCount: 1 } };
     await fs.mkdir(this.dir, { recursive: true });
-    await writeJsonAtomic(this.file(state.key), rec);
+    await writeRecord(this.file(state.key), rec);
   }
 
   /** A cache hit: LastUsedAt and UsageCount move on. Noted in memory only; no I/O on the hit's path. */
@@ -101,7 +102,7 @@ export class BuildCache {
         const rec = await readJsonIfExists<StepRecord>(file).catch(() => undefined);
         if (!rec) continue;
         const meta = rec.meta ?? (await legacyMeta(file));
-        await writeJsonAtomic(file, { ...rec, meta: { ...meta, lastUsedAt: u.at, usageCount: meta.usageCount + u.count } }).catch(() => undefined);
+        await writeRecord(file, { ...rec, meta: { ...meta, lastUsedAt: u.at, usageCount: meta.usageCount + u.count } }).catch(() => undefined);
       }
     });
     return this.flushing;
@@ -269,7 +270,7 @@ export class BuildCache {
 
   async putLink(key: string, ref: LayerRef): Promise<void> {
     await fs.mkdir(this.linksDir, { recursive: true });
-    await writeJsonAtomic(path.join(this.linksDir, key + '.json'), ref);
+    await writeRecord(path.join(this.linksDir, key + '.json'), ref);
   }
 }
 

@@ -11,7 +11,8 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { InvalidParameter } from '../../lib/errors.js';
-import { dirSize, readJsonIfExists, writeJsonAtomic } from '../../lib/fsutil.js';
+import { dirSize, readJsonIfExists } from '../../lib/fsutil.js';
+import { writeRecord } from './records.js';
 import type { BuildCacheUsage } from '../housekeeping.js';
 import { DigestCache, type CachedDigest } from './executors/digests.js';
 import type { ContextEntry } from '../../api/build-context.js';
@@ -42,9 +43,18 @@ const SESSION_TTL_MS = 60_000;
 /** Contexts kept; the least recently used ones go first. */
 const MAX_CONTEXTS = 16;
 
+/** A kept context as the last sync left it, held in memory (berthd is the only writer of the copy, and a
+ *  context is used by one build at a time): its manifest by path, and its digests for that manifest. */
+interface Kept {
+  manifest: ContextEntry[];
+  byPath: Map<string, ContextEntry>;
+  digests?: DigestCache;
+}
+
 export class ContextStore {
   private readonly sessions = new Map<string, Session>();
   private readonly locks = new Map<string, Promise<void>>();
+  private readonly kept = new Map<string, Kept>();
 
   constructor(readonly dir: string) {}
 
@@ -59,12 +69,15 @@ export class ContextStore {
     for (const e of entries) checkEntry(e);
     const release = await this.lock(key);
     try {
-      const kept = (await readJsonIfExists<ContextEntry[]>(this.manifestPath(key))) ?? [];
-      const before = new Map(kept.map((e) => [e[0], e]));
+      const { manifest: kept, byPath: before } = await this.keptOf(key);
       const need = entries.filter((e) => !sameEntry(before.get(e[0]), e)).map((e) => e[0]);
-      // Gone, or now of another type (a file that became a directory must be removed first).
-      const typeOf = new Map(entries.map((e) => [e[0], e[1]]));
-      const removed = kept.filter((b) => typeOf.get(b[0]) !== b[1]).map((b) => b[0]);
+      // Gone, or now of another type (a file that became a directory must be removed first). When every
+      // entry is the same and as many, nothing can be gone.
+      let removed: string[] = [];
+      if (need.length || kept.length !== entries.length) {
+        const typeOf = new Map(entries.map((e) => [e[0], e[1]]));
+        removed = kept.filter((b) => typeOf.get(b[0]) !== b[1]).map((b) => b[0]);
+      }
       const session = randomBytes(16).toString('hex');
       const timer = setTimeout(() => this.end(session), SESSION_TTL_MS);
       timer.unref();
@@ -89,13 +102,19 @@ export class ContextStore {
       const ready = this.apply(s, tar, extract, files);
       ready.catch(() => undefined); // reported to the steps that wait for it
       const digestsFile = path.join(this.dir, s.key, 'digests.json');
-      const digests = DigestCache.from(await readJsonIfExists<Record<string, CachedDigest>>(digestsFile), s.entries);
+      // Nothing changed: the digests kept for this very manifest serve again (with their tree hashes).
+      const unchanged = !s.need.length && !s.removed.length ? this.kept.get(s.key) : undefined;
+      const digests = unchanged?.digests ?? DigestCache.from(await readJsonIfExists<Record<string, CachedDigest>>(digestsFile).catch(() => undefined), s.entries);
       try {
         return await use(files, digests, ready, s.dockerfile, s.key);
       } finally {
-        // Never leave the copy being written behind the lock; a failed build used the context too.
         await ready.catch(() => undefined);
-        if (digests.changed) await writeJsonAtomic(digestsFile, digests.toJSON()).catch(() => undefined);
+        if (digests.changed) {
+          digests.changed = false;
+          await writeRecord(digestsFile, digests.toJSON()).catch(() => undefined);
+        }
+        const kept = this.kept.get(s.key);
+        if (kept && (kept.manifest === s.entries || (!s.need.length && !s.removed.length))) kept.digests = digests;
         await this.noteUse(s.key);
         await this.evict(s.key).catch(() => undefined);
       }
@@ -112,6 +131,7 @@ export class ContextStore {
     }
     // The manifest goes first: a crash (or a failure) while applying leaves no manifest, so the next
     // sync sends everything again.
+    this.kept.delete(s.key);
     await fs.rm(this.manifestPath(s.key), { force: true });
     for (const p of s.removed.sort().reverse()) await fs.rm(path.join(files, p), { recursive: true, force: true });
     // Changed files get new inodes, never new content in place: image layers may share the old ones
@@ -119,7 +139,19 @@ export class ContextStore {
     for (const p of s.replaced) await fs.rm(path.join(files, p), { force: true });
     if (s.need.length) await extract(tar, files);
     else tar.resume();
-    await writeJsonAtomic(this.manifestPath(s.key), s.entries);
+    await writeRecord(this.manifestPath(s.key), s.entries);
+    this.kept.set(s.key, { manifest: s.entries, byPath: new Map(s.entries.map((e) => [e[0], e])) });
+  }
+
+  /** The kept copy's manifest (empty when there is none), from memory or read once from the disk. */
+  private async keptOf(key: string): Promise<Kept> {
+    let k = this.kept.get(key);
+    if (!k) {
+      const manifest = (await readJsonIfExists<ContextEntry[]>(this.manifestPath(key)).catch(() => undefined)) ?? [];
+      k = { manifest, byPath: new Map(manifest.map((e) => [e[0], e])) };
+      if (manifest.length) this.kept.set(key, k);
+    }
+    return k;
   }
 
   /** The kept contexts as build cache entries (BuildKit lists them as "source.local"). */
@@ -139,6 +171,7 @@ export class ContextStore {
   async remove(key: string): Promise<number> {
     if (!/^[a-f0-9]{64}$/.test(key) || this.locks.has(key)) return 0;
     const size = await dirSize(path.join(this.dir, key), { shared: 'skip' });
+    this.kept.delete(key);
     await fs.rm(path.join(this.dir, key), { recursive: true, force: true });
     return size;
   }
@@ -168,6 +201,7 @@ export class ContextStore {
     // use.json is rewritten by every build that uses the context: its time is the last use.
     const used = await Promise.all(keys.map(async (k) => ({ k, t: (await fs.stat(path.join(this.dir, k, 'use.json')).catch(() => ({ mtimeMs: 0 }))).mtimeMs })));
     used.sort((a, b) => a.t - b.t);
+    for (const { k } of used.slice(0, keys.length - MAX_CONTEXTS + 1)) this.kept.delete(k);
     for (const { k } of used.slice(0, keys.length - MAX_CONTEXTS + 1)) await fs.rm(path.join(this.dir, k), { recursive: true, force: true });
   }
 

@@ -1,5 +1,6 @@
 // The image exporter: the solved state written as an image (its config blob and record) and tagged; in
 // classic mode each step's state is also recorded as an untagged image (dockerd's intermediate images).
+import { createHash } from 'node:crypto';
 import type { OciImageConfig } from '../../api/image-config.js';
 import { familiarString, normalizedString, parseImageReference } from '../../image-spec/reference.js';
 import type { Worker } from './executors/context.js';
@@ -13,7 +14,7 @@ export async function exportImage(w: Worker, state: State, o: BuildOptions, vert
   // Created is the last step's time: a build served wholly from the cache gives the same image (and ID)
   // again, as docker build does.
   const writing = new Date();
-  const { digest } = await exporting.guard(w.d.images.content.putBytes(JSON.stringify(imageConfigOf(state, o.labels))));
+  const digest = await exporting.guard(putConfig(w, imageConfigOf(state, o.labels)));
   const refs = o.tags.map((t) => parseImageReference(t));
   // After a classic build the image is its last step's (or that step's child, with --label).
   const last = vertices.mode === 'classic' ? w.imageOf.get(state) : undefined;
@@ -32,11 +33,21 @@ export async function exportImage(w: Worker, state: State, o: BuildOptions, vert
  *  image when the step changed nothing, e.g. ARG). Its config is the one `exportImage` would write, so the
  *  last step's image is the image built, and a cached step gives the same ID again. */
 export async function stepImage(w: Worker, state: State, parent: string | undefined): Promise<string> {
-  const { digest } = await w.d.images.content.putBytes(JSON.stringify(imageConfigOf(state, {})));
+  const digest = await putConfig(w, imageConfigOf(state, {}));
   if (digest !== parent && !w.d.images.store.get(digest)) {
     await w.d.images.recordImage({ id: digest, configDigest: digest, layers: state.layers, repoDigests: [], ...(parent ? { parent } : {}) }, []);
   }
   w.imageOf.set(state, digest);
+  return digest;
+}
+
+/** Store an image config blob. The config of an image that exists (a build served from the cache makes
+ *  the same image again) is not written, nor synced, a second time: its record keeps it from GC. */
+async function putConfig(w: Worker, config: OciImageConfig): Promise<string> {
+  const data = JSON.stringify(config);
+  const digest = 'sha256:' + createHash('sha256').update(data).digest('hex');
+  const stored = !!w.d.images.store.get(digest) && (await w.d.images.content.has(digest));
+  if (!stored) await w.d.images.content.putBytes(data, digest);
   return digest;
 }
 

@@ -288,6 +288,8 @@ async function untar(src: Readable, dest: string): Promise<Untarred> {
   const headersIn = headers as unknown as Writable;
   const hash = createHash('sha256');
   let tarSize = 0;
+  // GNU tar takes one chunk while the next is hashed and its headers read: one chunk in flight.
+  let inFlight: Promise<void> = Promise.resolve();
   try {
     for await (const chunk of coalesce(decompressed(src), 1 << 20)) {
       hash.update(chunk);
@@ -295,8 +297,13 @@ async function untar(src: Readable, dest: string): Promise<Untarred> {
       // Headers first, so an unsafe member is refused before GNU tar sees its bytes.
       await write(headersIn, chunk);
       if (unsafe) throw new InvalidParameter(`refusing layer: ${unsafe}`);
-      if (tar.exitCode === null) await write(tar.stdin, chunk);
+      await inFlight;
+      if (tar.exitCode === null) {
+        inFlight = write(tar.stdin, chunk);
+        inFlight.catch(() => undefined); // awaited with the next chunk, or below
+      }
     }
+    await inFlight;
     headersIn.end();
     tar.stdin.end();
   } catch (e) {

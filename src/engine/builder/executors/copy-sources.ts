@@ -12,6 +12,7 @@ import { isUrl } from './add.js';
 import { hashSources, type DigestCache } from './digests.js';
 import { expandSource } from './files.js';
 import { mountState } from './snapshot.js';
+import { chainIds } from '../../snapshots/layers.js';
 
 /** Where a COPY/ADD reads from, what it copies, and the hash of that content for the cache key. */
 export interface CopySources {
@@ -20,6 +21,9 @@ export interface CopySources {
   dest: string;
   destIsDir: boolean;
   hash: string;
+  /** A stage's or image's layer dirs, top first, when the sources are read from one: their files never
+   *  change (layers are immutable), so a file the copy would make identical is hard-linked from there. */
+  layerDirs?: string[];
   /** Mount the stage to copy from, when the key did not need it (called before the copy). */
   prepare?: () => Promise<void>;
   release: () => Promise<void>;
@@ -66,6 +70,7 @@ export async function copySources(d: BuilderDeps, inst: Instruction, env: Env, o
   const mount = async (): Promise<void> => {
     const mounted = await mountState(d, fromState!);
     out.root = mounted.rootfs;
+    out.layerDirs = chainIds(fromState!.layers.map((l) => l.diffId)).map((c) => path.join(d.layers.layerDir(c), 'diff')).reverse();
     out.release = mounted.release;
     await expand().catch(async (e: unknown) => {
       await mounted.release();

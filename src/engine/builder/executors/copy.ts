@@ -39,7 +39,9 @@ export async function copyStep(w: Worker, state: State, inst: Instruction, env: 
     w.d,
     state,
     async (rootfs, _id, _tmp, upperDir) => {
-      if (linkable(src.root, o)) links = { upperOf: (p) => path.join(upperDir, path.relative(rootfs, p)), pending: [] };
+      const upperOf = (p: string) => path.join(upperDir, path.relative(rootfs, p));
+      if (linkable(src.root, o)) links = { upperOf, pending: [] };
+      else if (src.layerDirs) links = { upperOf, pending: [], layerFile: layerFileOf(src.root, src.layerDirs) };
       await copyInto(rootfs, inst, { ...src, dest }, chown ? await resolveOwner(rootfs, chown) : undefined, links);
       return withHistory(state, `${inst.name} ${inst.original.slice(inst.name.length + 1)} # buildkit`, false);
     },
@@ -47,6 +49,27 @@ export async function copyStep(w: Worker, state: State, inst: Instruction, env: 
       for (const l of links?.pending ?? []) await l();
     },
   );
+}
+
+/**
+ * COPY --from's files live in image layers, which never change: a regular file the copy would reproduce
+ * exactly (owned by the copy's owner, its mode kept) is hard-linked from its layer dir. The layer holding
+ * what the mount shows is the topmost that has the path; the inode the mount reports (overlayfs gives a
+ * lower file's own) must be that file's, else — a path through a symlink, a whiteout, another file
+ * system — the file is copied as before.
+ */
+function layerFileOf(root: string, layerDirs: string[]): NonNullable<HardLinks['layerFile']> {
+  return async (src, from, st, owner) => {
+    if (st.uid !== (owner?.uid ?? 0) || st.gid !== (owner?.gid ?? 0) || st.nlink < 1) return undefined;
+    if (from !== path.join(root, src)) return undefined; // reached through a symlink
+    for (const dir of layerDirs) {
+      const candidate = path.join(dir, src);
+      const found = await fs.lstat(candidate).catch(() => undefined);
+      if (!found) continue;
+      return found.isFile() && found.ino === st.ino && found.size === st.size && found.mtimeMs === st.mtimeMs && found.mode === st.mode ? candidate : undefined;
+    }
+    return undefined;
+  };
 }
 
 /** Files of a kept context never change in place: they can be hard-linked rather than copied. */

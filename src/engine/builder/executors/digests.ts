@@ -27,6 +27,8 @@ const TYPE_BITS = { f: 0o100000, d: 0o040000, l: 0o120000 } as const;
  *  file by a new one (contexts.ts), so the list and the files agree. */
 export class DigestCache {
   changed = false;
+  /** Tree hashes (hashSources' answers) for this list: its entries and their digests are fixed. */
+  readonly trees = new Map<string, string>();
   private readonly index = new Map<string, { kind: 'f' | 'd' | 'l'; mode: number; version: string }>();
   private readonly children = new Map<string, string[]>();
 
@@ -88,8 +90,16 @@ async function statTree(root: string, rel: string): Promise<HashEntry[]> {
 /** Content hash of the sources for the cache key: paths, types, modes, link targets and bytes. */
 export async function hashSources(root: string, sources: string[], cache?: DigestCache): Promise<string> {
   const rootMode = cache ? (await fs.lstat(root)).mode : 0;
+  const memo = `${rootMode}\0${JSON.stringify(sources)}`;
+  const known = cache?.trees.get(memo);
+  if (known) return known;
   const found: HashEntry[] = [];
-  for (const s of sources) found.push(...(cache?.tree(s, rootMode) ?? (await statTree(root, s))));
+  let listed = !!cache;
+  for (const s of sources) {
+    const t = cache?.tree(s, rootMode);
+    if (!t) listed = false;
+    found.push(...(t ?? (await statTree(root, s))));
+  }
   const digests: string[] = new Array(found.length);
   await inParallel(
     found.map(({ rel, mode, kind, version }, i) => async () => {
@@ -115,5 +125,8 @@ export async function hashSources(root: string, sources: string[], cache?: Diges
     }),
     32,
   );
-  return createHash('sha256').update(digests.join('\n')).digest('hex');
+  const tree = createHash('sha256').update(digests.join('\n')).digest('hex');
+  // Only a tree the list holds wholly is remembered (one read from the disk may change).
+  if (listed) cache!.trees.set(memo, tree);
+  return tree;
 }

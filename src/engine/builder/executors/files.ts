@@ -79,6 +79,10 @@ export interface CopyRequest {
 export interface HardLinks {
   /** The upper-dir path of a path in the mounted rootfs. */
   upperOf(mergedPath: string): string;
+  /** Sources read through a mount of image layers (COPY --from): the file in its layer dir to link, when
+   *  the copy would be that very file (same owner and mode); undefined to copy it. Unset: the sources are
+   *  a kept context, whose files are linked as they are. */
+  layerFile?(src: string, from: string, st: Stats, owner: CopyOwner | undefined): Promise<string | undefined>;
   /** Links to make once the overlay is unmounted. */
   pending: (() => Promise<void>)[];
 }
@@ -94,7 +98,7 @@ export async function copyFiles(req: CopyRequest): Promise<void> {
       // Into an empty directory nothing in the image can redirect a path: hard links, or GNU tar, copy the
       // tree far faster than one file at a time. Elsewhere each path is resolved inside the root.
       const empty = req.mode === undefined && !(await fs.readdir(to)).length;
-      if (empty && linkable(req)) await linkLater(req.links!, to, () => linkTree(from, req.links!.upperOf(to)));
+      if (empty && linkable(req) && !req.links!.layerFile) await linkLater(req.links!, to, () => linkTree(from, req.links!.upperOf(to)));
       else if (empty) await copyTreeWithTar(from, to, req.owner);
       else await copyTree(from, to, req.owner, req.mode);
     } else {
@@ -105,11 +109,15 @@ export async function copyFiles(req: CopyRequest): Promise<void> {
       let to = path.join(parent, path.posix.basename(target));
       const existing = await fs.stat(to).catch(() => undefined);
       if (existing?.isDirectory()) to = path.join(to, path.posix.basename(src));
-      if (st.isFile() && linkable(req) && path.dirname(to) === parent) {
+      const linkFrom = st.isFile() && path.dirname(to) === parent ? await linkSource(req, src, from, st) : undefined;
+      if (linkFrom) {
         const upper = req.links!.upperOf(to);
+        // What the merged view holds there now (a directory cannot be replaced by a file).
+        const existing = await fs.lstat(to).catch(() => undefined);
+        if (existing?.isDirectory()) throw new InvalidParameter(`cannot overwrite directory ${to} with a file`);
         await linkLater(req.links!, parent, async () => {
           await fs.rm(upper, { force: true });
-          await fs.link(from, upper).catch(async (e: NodeJS.ErrnoException) => {
+          await fs.link(linkFrom, upper).catch(async (e: NodeJS.ErrnoException) => {
             if (e.code !== 'EXDEV') throw e;
             await copyEntry(from, upper, st);
           });
@@ -138,6 +146,13 @@ export async function ensureDir(root: string, dir: string, owner?: CopyOwner, wh
 
 function linkable(req: CopyRequest): boolean {
   return !!req.links && req.mode === undefined && (req.owner?.uid ?? 0) === 0 && (req.owner?.gid ?? 0) === 0;
+}
+
+/** The file to hard-link for a source file, or undefined to copy it. */
+async function linkSource(req: CopyRequest, src: string, from: string, st: Stats): Promise<string | undefined> {
+  if (!req.links || req.mode !== undefined) return undefined;
+  if (req.links.layerFile) return req.links.layerFile(src, from, st, req.owner);
+  return linkable(req) ? from : undefined;
 }
 
 /** Queue `link` for after the unmount. The directory it writes into is copied up now (a chown to its own

@@ -4,7 +4,6 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { HostConfig } from '../../../api/types.js';
 import { InvalidParameter } from '../../../lib/errors.js';
-import { writeJsonAtomic } from '../../../lib/fsutil.js';
 import { secureJoin } from '../../../lib/securejoin.js';
 import { expandString, type Env } from '../../../lib/shell-words.js';
 import type { ContainerRecord } from '../../containers/record.js';
@@ -37,20 +36,21 @@ export async function runStep(w: Worker, state: State, inst: Instruction, env: E
       o.say(` ---> Running in ${id.slice(0, 12)}\n`);
       const cfg = state.config.config ?? {};
       const cwd = cfg.WorkingDir || '/';
-      // A base image's working directory may be missing (WORKDIR made ours): runc needs it.
-      await ensureDir(rootfs, cwd, undefined, 'use the working directory').catch((e: Error) => {
-        throw new InvalidParameter(`${stepName(o, inst)}: ${e.message}`);
-      });
-      if (script) await checkInterpreter(rootfs, script.body, stepName(o, inst));
       const rec = { id, name: '/' + id.slice(0, 12), hostConfig: { NetworkMode: network === 'default' ? 'bridge' : network } as HostConfig, config: {}, networks: {} } as unknown as ContainerRecord;
       if (network !== 'none' && network !== 'host') rec.networks = d.networks.endpointsForCreate(rec.hostConfig);
-      const netnsPath = await d.networks.attach(rec);
+      // The network sandbox is wired while the rootfs side is prepared (they share nothing); it is
+      // awaited before the container's files, which name its address.
+      const attaching = d.networks.attach(rec);
+      attaching.catch(() => undefined);
       let releaseMounts = async (): Promise<void> => undefined;
       try {
+        // A base image's working directory may be missing (WORKDIR made ours): runc needs it.
+        await ensureDir(rootfs, cwd, undefined, 'use the working directory').catch((e: Error) => {
+          throw new InvalidParameter(`${stepName(o, inst)}: ${e.message}`);
+        });
+        if (script) await checkInterpreter(rootfs, script.body, stepName(o, inst));
         const files = containerFiles(tmp);
         const extraHosts = (o.extraHosts ?? []).map((h) => h.replace(/:host-gateway$/, () => ':' + d.networks.hostGatewayIp()));
-        const embeddedDns = d.networks.embeddedDns(rec);
-        await writeContainerFiles(files, { hostname: id.slice(0, 12), extraHosts, dns: [], dnsSearch: [], dnsOptions: [], embeddedDns, hostNetwork: network === 'host', ip: Object.values(rec.networks ?? {})[0]?.IPAddress });
         const runEnv = [...new Map([...envOf(state.config), ...o.args])].map(([k, v]) => `${k}=${v}`);
         const prepared = await prepareRunMounts(mounts, {
           root: d.root,
@@ -68,13 +68,17 @@ export async function runStep(w: Worker, state: State, inst: Instruction, env: E
           await fs.writeFile(path.join(pipes, script.name), script.body, { mode: 0o755 });
           prepared.oci.push({ destination: PIPES, type: 'bind', source: pipes, options: ['rbind', 'ro'] });
         }
+        const user = await resolveUser(rootfs, cfg.User);
+        const netnsPath = await attaching;
+        const embeddedDns = d.networks.embeddedDns(rec);
+        await writeContainerFiles(files, { hostname: id.slice(0, 12), extraHosts, dns: [], dnsSearch: [], dnsOptions: [], embeddedDns, hostNetwork: network === 'host', ip: Object.values(rec.networks ?? {})[0]?.IPAddress });
         const spec = buildSpec({
           id,
           rootfs,
           args: argv,
           env: runEnv,
           cwd,
-          user: await resolveUser(rootfs, cfg.User),
+          user,
           tty: false,
           hostname: id.slice(0, 12),
           hostConfig: rec.hostConfig,
@@ -83,7 +87,8 @@ export async function runStep(w: Worker, state: State, inst: Instruction, env: E
           cgroupsPath: `/berth/build-${id}`,
           extraMounts: prepared.oci,
         });
-        await writeJsonAtomic(path.join(tmp, 'config.json'), spec);
+        // The bundle lives only as long as the step (a crash leaves it to the start-up clean-up): no sync.
+        await fs.writeFile(path.join(tmp, 'config.json'), JSON.stringify(spec));
         // The classic builder shows stderr in red, as dockerd's does (clients match on it).
         const red = o.progressMode !== 'vertex';
         const out = (t: string) => o.vertex.log(t);
@@ -92,6 +97,7 @@ export async function runStep(w: Worker, state: State, inst: Instruction, env: E
         if (code !== 0) throw new RunFailed(`The command '${argv.join(' ')}' returned a non-zero code: ${code}`, code);
       } finally {
         await releaseMounts();
+        await attaching.catch(() => undefined);
         await d.networks.detach(rec).catch(() => undefined);
       }
       return withHistory(state, runHistory(inst, argv), false);

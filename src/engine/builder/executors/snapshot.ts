@@ -64,13 +64,22 @@ export async function mountState(d: BuilderDeps, state: State): Promise<{ rootfs
   };
 }
 
-/** Whether every layer a cached state names is still there (its blob and its unpacked snapshot). */
-export async function layersPresent(d: BuilderDeps, layers: LayerRef[]): Promise<boolean> {
+/** Whether every layer a cached state names is still there (its blob and its unpacked snapshot). A
+ *  build passes its own `seen` map: the steps of a chain share their lower layers, each checked once per
+ *  build (a build's layers are GC roots while it runs, so an answer holds until it ends). */
+export async function layersPresent(d: BuilderDeps, layers: LayerRef[], seen?: Map<string, Promise<boolean>>): Promise<boolean> {
   const chains = chainIds(layers.map((l) => l.diffId));
-  for (let i = 0; i < layers.length; i++) {
-    if (!(await d.images.content.has(layers[i]!.digest)) || !(await d.layers.info(chains[i]!))) return false;
-  }
-  return true;
+  const check = (i: number): Promise<boolean> => {
+    const memo = `${chains[i]} ${layers[i]!.digest}`;
+    let p = seen?.get(memo);
+    if (!p) {
+      p = (async () => (await d.images.content.has(layers[i]!.digest)) && !!(await d.layers.info(chains[i]!)))();
+      seen?.set(memo, p);
+    }
+    return p;
+  };
+  // Checked together: one stat and one small read per layer, in parallel.
+  return (await Promise.all(layers.map((_, i) => check(i)))).every(Boolean);
 }
 
 /**

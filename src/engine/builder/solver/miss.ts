@@ -2,7 +2,8 @@
 // and a miss names the first that differs from the last build's.
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { readJsonIfExists, writeJsonAtomic } from '../../../lib/fsutil.js';
+import { readJsonIfExists } from '../../../lib/fsutil.js';
+import { writeRecord } from '../records.js';
 import type { Instruction } from '../frontend/dockerfile.js';
 import { sha, type StepInputs } from '../frontend/ops.js';
 
@@ -13,12 +14,12 @@ export function inputsRecord(root: string, o: { contextKey?: string; dockerfileN
 }
 
 export function readInputs(place: string): Promise<StepInputs | undefined> {
-  return readJsonIfExists<StepInputs>(place);
+  return readJsonIfExists<StepInputs>(place).catch(() => undefined);
 }
 
 export async function writeInputs(place: string, inputs: StepInputs): Promise<void> {
   await fs.mkdir(path.dirname(place), { recursive: true });
-  await writeJsonAtomic(place, inputs);
+  await writeRecord(place, inputs);
 }
 
 export function missReason(before: StepInputs | undefined, now: StepInputs): string | undefined {

@@ -18,4 +18,8 @@ export interface Solve extends BuildOptions {
   resolveFrom: (ref: string) => Promise<State>;
   /** Work in flight (or done) by vertex digest: the same vertex asked twice in one build runs once. */
   shared: Map<string, Promise<State>>;
+  /** Clean-up taken off the steps' path (a COPY --from source's unmount): awaited before the build ends. */
+  cleanups: Promise<unknown>[];
+  /** Layers found present in this build (cache hits check each once). */
+  present: Map<string, Promise<boolean>>;
 }

@@ -38,12 +38,16 @@ export async function solve(w: Worker, plan: BuildPlan, o: SolveRequest): Promis
     const s = stageNamed(plan.stages, ref);
     return s ? stage(s) : baseState(w, ref, { pull: o.pull, trustKeys: o.trustKeys, progress: o.progress, stage: () => undefined });
   };
-  const solve: Solve = { ...o, plan, escape: plan.escape, consumedArgs, stage, resolveFrom, shared, signal: failed.signal };
+  const solve: Solve = { ...o, plan, escape: plan.escape, consumedArgs, stage, resolveFrom, shared, present: new Map(), cleanups: [], signal: failed.signal };
   // Every needed stage starts now; independent ones overlap in time.
   for (const s of plan.needed) void stage(s);
   // A failure stops the other stages; the build answers once all of them have ended, with the first error.
   await Promise.allSettled([...results.values()]);
+  // The copies are done: what they mounted to read from is unmounted before the build answers.
+  const cleaned = await Promise.allSettled(solve.cleanups);
   o.vertices.releaseAll();
   if (failed.signal.aborted) throw failed.signal.reason;
+  const unclean = cleaned.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (unclean) throw unclean.reason;
   return { state: await stage(plan.target), consumedArgs };
 }

@@ -36,7 +36,12 @@ export async function solveStep(w: Worker, state: State, inst: Instruction, o: S
     o.shared.set(shareKey, solving);
     return await solving;
   } finally {
-    await sources?.release();
+    // The copy is done with its source: the unmount need not hold up the next step (the build awaits it).
+    if (sources) {
+      const released = sources.release();
+      released.catch(() => undefined);
+      o.cleanups.push(released);
+    }
   }
 }
 
@@ -44,7 +49,7 @@ export async function solveStep(w: Worker, state: State, inst: Instruction, o: S
 async function resolve(w: Worker, state: State, inst: Instruction, env: Env, key: string, inputs: StepInputs, sources: CopySources | undefined, o: StepOptions): Promise<State> {
   const place = inputsRecord(w.d.root, o, inst);
   if (!o.noCache) {
-    const hit = await cached(w, key);
+    const hit = await cached(w, key, o.present);
     const allowed = hit && (!o.cacheSources || o.cacheSources.some((src) => inHistoryOf(hit, src)));
     if (allowed) {
       o.vertex.cached();
@@ -84,10 +89,10 @@ async function resolve(w: Worker, state: State, inst: Instruction, env: Env, key
 }
 
 /** A cached step, when every layer it names still exists (its use is recorded in the background). */
-async function cached(w: Worker, key: string): Promise<State | undefined> {
+async function cached(w: Worker, key: string, present: Map<string, Promise<boolean>>): Promise<State | undefined> {
   const s = await w.cache.read(key);
   if (!s) return undefined;
-  if (!(await layersPresent(w.d, s.layers))) return undefined;
+  if (!(await layersPresent(w.d, s.layers, present))) return undefined;
   w.cache.touch(key);
   return s;
 }
