@@ -223,12 +223,21 @@ function commandHelp(path: string, spec: CommandSpec): string {
   return `\nUsage:  ${path} ${spec.usage}\n\n${spec.description}\n${aliases}${options}`;
 }
 
+/** The command's engine clients, closed when it ends (a warm CLI process may serve another command). */
+const clients = new Set<EngineClient>();
+
 function makeContext(cmdPath: string, hostFlag: string | undefined): Context {
   let client: EngineClient | undefined;
   return {
     cmdPath,
-    client: () => (client ??= new EngineClient(resolveHost(hostFlag))),
-    stdin: process.stdin,
+    client: () => {
+      if (!client) clients.add((client = new EngineClient(resolveHost(hostFlag))));
+      return client;
+    },
+    // Opened only by the commands that read it (a warm CLI process reuses itself only when none did).
+    get stdin() {
+      return process.stdin;
+    },
     stdout: process.stdout,
     stderr: process.stderr,
     env: process.env,
@@ -317,18 +326,19 @@ export async function main(argv: string[]): Promise<number> {
   return runCommand(found.path, found.spec, found.rest, hosts[0]);
 }
 
-function exit(code: number): void {
-  // Let stdout/stderr drain before exiting: pipes are asynchronous for large writes.
-  let pending = 2;
-  const done = (): void => {
-    if (--pending === 0) process.exit(code);
+/** Run the command line, let stdout/stderr drain (pipes are asynchronous for large writes), then
+ *  `finish` with its status: process.exit, or in a warm CLI process possibly the next command. */
+export function runCli(argv: string[], finish: (code: number) => void = (code) => process.exit(code)): void {
+  const exit = (code: number): void => {
+    for (const c of clients) c.close();
+    clients.clear();
+    let pending = 2;
+    const done = (): void => {
+      if (--pending === 0) finish(code);
+    };
+    process.stdout.write('', done);
+    process.stderr.write('', done);
   };
-  process.stdout.write('', done);
-  process.stderr.write('', done);
-}
-
-/** Run the command line and exit the process with its status (the one entry point, direct or warm). */
-export function runCli(argv: string[]): void {
   main(argv).then(exit, (err: unknown) => {
     if (err instanceof FlagError) {
       process.stderr.write(`${err.message}\nSee 'berth --help'.\n`);

@@ -6,11 +6,14 @@
  * the user's own terminal, pipe or file (isTTY, raw mode and window size all real).
  *
  *   adopt(fd: number, timeoutMs: number): Buffer   the request (cwd, umask, argv, environment)
+ *   dup(fd: number): number                        a close-on-exec copy (the child's own stdio streams)
+ *   release(): void                                /dev/null onto 0, 1, 2 (the user's fds let go)
  *
  * Must run before anything touches process.stdin/stdout/stderr. Plain C against Node-API (stable ABI).
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -123,9 +126,39 @@ static napi_value adopt(napi_env env, napi_callback_info info) {
   return buffer;
 }
 
+static napi_value dup_fd(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], result;
+  int32_t fd = -1;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 1 || napi_get_value_int32(env, argv[0], &fd) != napi_ok) {
+    napi_throw_type_error(env, NULL, "dup(fd)");
+    return NULL;
+  }
+  int d = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+  if (d < 0) return fail(env, "dup");
+  napi_create_int32(env, d, &result);
+  return result;
+}
+
+static napi_value release(napi_env env, napi_callback_info info) {
+  (void)info;
+  int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
+  if (nul < 0) return fail(env, "/dev/null");
+  for (int i = 0; i < 3; i++) dup2(nul, i);
+  close(nul);
+  return NULL;
+}
+
 NAPI_MODULE_INIT() {
-  napi_value fn;
-  napi_create_function(env, "adopt", NAPI_AUTO_LENGTH, adopt, NULL, &fn);
-  napi_set_named_property(env, exports, "adopt", fn);
+  static const struct {
+    const char *name;
+    napi_callback cb;
+  } fns[] = {{"adopt", adopt}, {"dup", dup_fd}, {"release", release}};
+  for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
+    napi_value fn;
+    napi_create_function(env, fns[i].name, NAPI_AUTO_LENGTH, fns[i].cb, NULL, &fn);
+    napi_set_named_property(env, exports, fns[i].name, fn);
+  }
   return exports;
 }

@@ -19,6 +19,8 @@ describe('the CLI front end and its warm server', () => {
   let d: TestDaemon;
   let runDir: string;
   let work: string;
+  /** Commands served by a child that had served one before (read-only commands reuse their child). */
+  let reused = 0;
   const warmEnv = (): NodeJS.ProcessEnv => ({ BERTH_CLI_DIRECT: '', BERTH_CLI_RUNDIR: runDir, BERTH_CLI_TRACE: '1' });
 
   /** The pids of the warm servers in runDir (from their pid files). */
@@ -50,6 +52,7 @@ describe('the CLI front end and its warm server', () => {
     const argv = opts.sh ? ['sh', '-c', args[0]!] : [BERTH, '-H', d.host, ...args];
     const r = await runCmd(argv, { input: opts.input, cwd: opts.cwd, env: { ...warmEnv(), DOCKER_CONFIG: path.join(d.dir, 'docker-config'), ...opts.env } });
     assert.match(r.stderr, /berth-cli: .* handed to the warm child \d+/, `${args.join(' ')} was not served warm: ${r.stderr}`);
+    if (/berth-cli child: command ([2-9]|\d\d+),/.test(r.stderr)) reused++;
     return { ...r, stderr: r.stderr.replace(/^berth-cli( child)?: .*\n/gm, '') };
   }
 
@@ -118,6 +121,11 @@ describe('the CLI front end and its warm server', () => {
       const b = await warm(args);
       assert.deepEqual(b, a, `berth ${args.join(' ')}`);
     }
+    // Read-only commands one after another: served by children that served one before, same bytes.
+    for (let round = 0; round < 2; round++) {
+      for (const args of cases.slice(0, 8)) assert.deepEqual(await warm(args), await direct(args), `berth ${args.join(' ')} (round ${round})`);
+    }
+    assert.ok(reused > 0, 'a warm child served more than one command');
   });
 
   it('passes stdin, the working directory and the environment', async () => {

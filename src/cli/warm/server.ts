@@ -2,12 +2,13 @@
 // (src/shim/berth-cli.c) when nobody answered on its socket, reused by every later command of the same
 // user and the same build of the CLI.
 //
-// It keeps BERTH_CLI_POOL (default 2) Node children ready, each with the CLI's modules already loaded
+// It keeps BERTH_CLI_POOL (default 2) Node children, each with the CLI's modules already loaded
 // (child.ts). A connection from the front end goes, unread, to one ready child, which takes the user's
-// fds 0-2 from it, runs the one command and exits; the server starts another child in its place and
-// tells the front end the child's pid ("P<pid>", for relaying signals) and, when it ends, its exit
-// status ("X<code>") or fatal signal ("S<signo>"). One process per command keeps commands isolated from
-// each other exactly as fresh processes are (process-global state, process.exit, signal handlers).
+// fds 0-2 from it and runs the command; the server tells the front end the child's pid ("P<pid>", for
+// relaying signals). The child sends the exit status ("X<code>") itself; if it dies of a signal the
+// server sends that ("S<signo>"). Most commands end their child (one process per command keeps commands
+// as isolated as fresh processes are), and the server starts another in its place; a read-only command
+// that left nothing behind returns its child to the pool (child.ts says which and how).
 //
 // It never serves code other than its own: each connection first checks that dist/src/cli/main.js is
 // still the file it started with (inode, size, mtime) and otherwise answers "D" (run directly) and shuts
@@ -55,32 +56,54 @@ function log(msg: string): void {
   process.stderr.write(`${new Date().toISOString()} berth warm CLI ${process.pid}: ${msg}\n`);
 }
 
+/** The connection a child is serving, if any. */
+const serving = new Map<ChildProcess, net.Socket>();
+
 function startChild(): void {
   const c = startProcess(process.execPath, [CHILD_JS], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
   starting.add(c);
-  const onMessage = (m: unknown): void => {
-    if ((m as { ready?: boolean }).ready !== true) return;
-    c.off('message', onMessage);
+  c.on('message', (m: { ready?: boolean; busy?: boolean; reuse?: boolean }) => {
+    if (m.busy) {
+      // A child that will exit after this command is replaced now; one that may come back is not.
+      if (!m.reuse) refill();
+      return;
+    }
+    if (m.ready !== true) return;
     starting.delete(c);
-    if (closing) {
+    const sock = serving.get(c);
+    if (sock) {
+      // It served a command (its status went to the front end from the child) and is clean again.
+      serving.delete(c);
+      running--;
+      sock.end();
+    }
+    if (closing || ready.length >= POOL) {
       c.kill('SIGTERM');
+      if (closing && running === 0) process.exit(0);
       return;
     }
     ready.push(c);
     dispatch();
-  };
-  c.on('message', onMessage);
+  });
   c.once('exit', (code, signal) => {
     starting.delete(c);
     const i = ready.indexOf(c);
     if (i >= 0) ready.splice(i, 1);
-    if (i >= 0 || starting.has(c)) log(`an idle child exited (${signal ?? code})`);
+    const sock = serving.get(c);
+    if (sock) {
+      serving.delete(c);
+      running--;
+      const signo = signal ? SIGNALS[signal] : undefined;
+      sock.end(signo !== undefined ? `S${signo}\n` : `X${code ?? 1}\n`);
+      if (closing && running === 0) process.exit(0);
+    }
+    refill();
   });
   c.on('error', (err) => log(`child: ${err.message}`));
 }
 
 function refill(): void {
-  while (!closing && ready.length + starting.size < POOL) startChild();
+  while (!closing && ready.length + starting.size + serving.size < POOL) startChild();
 }
 
 function dispatch(): void {
@@ -89,12 +112,7 @@ function dispatch(): void {
     if (sock.destroyed) continue;
     const c = ready.shift()!;
     running++;
-    c.once('exit', (code, signal) => {
-      running--;
-      const signo = signal ? SIGNALS[signal] : undefined;
-      sock.end(signo !== undefined ? `S${signo}\n` : `X${code ?? 1}\n`);
-      if (closing && running === 0) process.exit(0);
-    });
+    serving.set(c, sock);
     sock.write(`P${c.pid}\n`);
     c.send('run', sock, { keepOpen: true }, (err) => {
       if (err) log(`handing over: ${err.message}`);
