@@ -19,6 +19,7 @@ import tty from 'node:tty';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { preloadCommands, runCli } from '../cli.js';
+import { mayReuse } from './reuse.js';
 
 interface FdPass {
   adopt(fd: number, timeoutMs: number): Buffer;
@@ -30,42 +31,6 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const MAIN_JS = path.join(here, '..', 'main.js');
 const addon = createRequire(import.meta.url)(path.join(here, '../../../../src/shim/berth-fdpass.node')) as FdPass;
 const MAX_COMMANDS = 100;
-
-/** Commands that may leave the child to serve another: [name, verbs of a management group]. */
-const REUSABLE: Record<string, true | string[]> = {
-  ps: true,
-  images: true,
-  inspect: true,
-  version: true,
-  info: true,
-  logs: true,
-  port: true,
-  top: true,
-  history: true,
-  container: ['ls', 'ps', 'list', 'inspect', 'logs', 'port', 'top'],
-  image: ['ls', 'list', 'inspect', 'history'],
-  network: ['ls', 'list', 'inspect'],
-  volume: ['ls', 'list', 'inspect'],
-  system: ['info', 'df'],
-};
-const GLOBAL_WITH_VALUE = new Set(['-H', '--host', '-l', '--log-level', '--config']);
-
-export function mayReuse(argv: string[]): boolean {
-  const words: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (words.length === 0 && a.startsWith('-')) {
-      if (GLOBAL_WITH_VALUE.has(a)) i++;
-      continue;
-    }
-    words.push(a);
-  }
-  const [name = '', verb = ''] = words;
-  const entry = REUSABLE[name];
-  const ok = entry === true || (Array.isArray(entry) && entry.includes(verb));
-  const follows = argv.some((a) => a === '--follow' || a.startsWith('--follow=') || /^-[a-zA-Z]*f[a-zA-Z]*$/.test(a));
-  return ok && !follows;
-}
 
 /** cwd, umask (octal), argc, argv..., envc, env... each NUL-terminated (berth-cli.c's send_request). */
 function parseRequest(buf: Buffer): { cwd: string; umask: number; argv: string[]; env: Record<string, string> } {
