@@ -290,6 +290,9 @@ int main(int argc, char **argv) {
 
   struct stat st;
   if (stat(main_js, &st) < 0) direct(argc, argv); /* not built: node says so */
+  char addon[PATH_MAX + 40];
+  snprintf(addon, sizeof addon, "%s/src/shim/berth-fdpass.node", root);
+  if (access(addon, R_OK) < 0) direct(argc, argv); /* built without Node's headers: no warm CLI */
   char dir[PATH_MAX];
   if (run_dir(dir, sizeof dir - 64) < 0) direct(argc, argv);
   uint64_t h = 0xcbf29ce484222325ULL;
