@@ -260,9 +260,12 @@ export interface BenchRow {
   /** The issue's target for berth/Docker; with `higherIsBetter` a floor, otherwise a ceiling. */
   target?: number;
   higherIsBetter?: boolean;
+  /** No Docker equivalent: `docker` holds the absolute target instead (berth ≤ it is met). */
+  noDocker?: boolean;
 }
 
 export function targetMet(row: BenchRow): boolean | undefined {
+  if (row.noDocker) return row.berth <= row.docker;
   if (row.target === undefined) return undefined;
   const ratio = row.berth / row.docker;
   return row.higherIsBetter ? ratio >= row.target : ratio <= row.target;

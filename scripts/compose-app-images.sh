@@ -29,26 +29,7 @@ if [ -s "$tar" ]; then
   exit 0
 fi
 
-libc=$(apt-cache policy libc6 | sed -n 's/ *Candidate: //p')
-base=$CACHE/debian-bookworm-minbase-2-$libc.tar
-if [ ! -s "$base" ]; then
-  echo "images: debootstrap --variant=minbase bookworm (once, about 30 s)"
-  command -v debootstrap >/dev/null || { apt-get update -q >/dev/null; apt-get install -y -q debootstrap >/dev/null; }
-  root=$(mktemp -d "$CACHE/rootfs.XXXXXX")
-  trap 'rm -rf "$root"' EXIT
-  debootstrap --variant=minbase bookworm "$root" http://deb.debian.org/debian >/dev/null
-  # As Docker's debian images: services are never started by package scripts, no recommends, no caches,
-  # and dpkg without an fsync per file (a layer is written once; it halves the time of an install).
-  printf '#!/bin/sh\nexit 101\n' >"$root/usr/sbin/policy-rc.d" && chmod 755 "$root/usr/sbin/policy-rc.d"
-  echo force-unsafe-io >"$root/etc/dpkg/dpkg.cfg.d/docker-apt-speedup"
-  printf 'APT::Install-Recommends "false";\nAPT::Install-Suggests "false";\n' >"$root/etc/apt/apt.conf.d/docker-no-recommends"
-  printf 'DPkg::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb || true"; };\n' >"$root/etc/apt/apt.conf.d/docker-clean"
-  rm -rf "$root/var/cache/apt/archives/"*.deb "$root/var/lib/apt/lists/"*
-  tar -C "$root" -cf "$base.tmp" . && mv "$base.tmp" "$base"
-  find "$CACHE" -maxdepth 1 -name 'debian-bookworm-minbase-*.tar' ! -name "${base##*/}" -delete
-  rm -rf "$root"
-  trap - EXIT
-fi
+base=$(sh scripts/debian-base.sh)
 echo "images: debian:bookworm from $base"
 $CLI import -c 'CMD ["bash"]' "$base" debian:bookworm >/dev/null
 # The three builds download and unpack in parallel; a failed one shows its output.

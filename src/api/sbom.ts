@@ -44,3 +44,7 @@ export interface ImageSbom {
   /** A package database that could not be read, named with the reason; the rest is still listed. */
   warnings: string[];
 }
+
+/** What `berth sbom --format` writes (the converters are in sbom-formats.ts). */
+export const SBOM_FORMATS = ['table', 'json', 'cyclonedx-json', 'spdx-json'] as const;
+export type SbomFormat = (typeof SBOM_FORMATS)[number];

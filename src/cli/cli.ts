@@ -29,6 +29,10 @@ const load = {
   files: (): Promise<Group> => import('./commands/files.js').then((m) => m.commands),
   housekeeping: (): Promise<Group> => import('./commands/housekeeping.js').then((m) => m.commands),
   registry: (): Promise<Group> => import('./commands/registry.js').then((m) => m.commands),
+  scan: (): Promise<Group> => import('./commands/scan.js').then((m) => m.commands),
+  trust: (): Promise<Group> => import('./commands/trust.js').then((m) => m.commands),
+  sbom: (): Promise<Group> => import('./commands/sbom.js').then((m) => m.commands),
+  scanDb: (): Promise<Group> => import('./commands/scan-db.js').then((m) => m.commands),
   compose: (): Promise<Group> => import('./compose/main.js').then((m) => m.commands),
 } satisfies Record<string, Loader>;
 
@@ -80,6 +84,9 @@ const TOP_LEVEL: Record<string, Route> = {
   login: [load.distribution, 'login'],
   logout: [load.distribution, 'logout'],
   compose: [load.compose, 'compose'],
+  sbom: [load.sbom, 'sbom'],
+  // `berth scan db VERB` (the database's commands) is routed before this, as a group under `scan`.
+  scan: [load.scan, 'scan'],
 };
 
 const MANAGEMENT: Record<string, Record<string, Route>> = {
@@ -137,11 +144,29 @@ const MANAGEMENT: Record<string, Record<string, Route>> = {
     serve: [load.registry, 'registry serve'],
     gc: [load.registry, 'registry gc'],
   },
+  trust: {
+    key: [load.trust, 'trust key'],
+    sign: [load.trust, 'trust sign'],
+    verify: [load.trust, 'trust verify'],
+  },
   system: {
     info: [load.system, 'info'],
     events: [load.events, 'events'],
     df: [load.housekeeping, 'system df'],
     prune: [load.housekeeping, 'system prune'],
+  },
+};
+
+/** Groups one level down, under a top-level command: `berth scan db import` (while `berth scan IMAGE`
+ *  is the scan command's own, in TOP_LEVEL). */
+const SUBGROUPS: Record<string, Record<string, Record<string, Route>>> = {
+  scan: {
+    db: {
+      import: [load.scanDb, 'scan db import'],
+      status: [load.scanDb, 'scan db status'],
+      push: [load.scanDb, 'scan db push'],
+      pull: [load.scanDb, 'scan db pull'],
+    },
   },
 };
 
@@ -171,6 +196,7 @@ Management Commands:
   network     Manage networks
   registry    Run an OCI distribution (Docker registry) server
   system      Manage berth
+  trust       Sign images and verify their signatures (cosign-compatible)
   volume      Manage volumes
 
 Commands:
@@ -204,6 +230,8 @@ Commands:
   rmi         Remove one or more images
   run         Run a command in a new container
   save        Save one or more images to a tar archive (streamed to STDOUT by default)
+  sbom        List the packages in an image (software bill of materials)
+  scan        Scan an image for known vulnerabilities ('berth scan db' manages the database)
   start       Start one or more stopped containers
   stats       Display a live stream of container(s) resource usage statistics
   stop        Stop one or more running containers
@@ -247,22 +275,10 @@ function makeContext(cmdPath: string, hostFlag: string | undefined): Context {
 /** Locate the command: `run`, or a management form `container ls`. */
 async function findCommand(argv: string[]): Promise<{ path: string; spec: CommandSpec; rest: string[] } | number> {
   const [name = '', ...rest] = argv;
+  const sub = SUBGROUPS[name]?.[rest[0] ?? ''];
+  if (sub) return findInGroup(`${name} ${rest[0]}`, sub, rest.slice(1));
   const group = MANAGEMENT[name];
-  if (group) {
-    const [verb = '', ...verbArgs] = rest;
-    const route = group[verb];
-    if (!route) {
-      process.stderr.write(
-        verb && !verb.startsWith('-')
-          ? `berth: '${name} ${verb}' is not a berth command.\nSee 'berth ${name} --help'\n`
-          : `\nUsage:  berth ${name} COMMAND\n\nCommands:\n${Object.keys(group).map((v) => `  ${v}`).join('\n')}\n`,
-      );
-      return verb && !verb.startsWith('-') ? 1 : 0;
-    }
-    const spec = (await route[0]())[route[1]];
-    if (!spec) throw new Error(`internal: command ${route[1]} missing`);
-    return { path: `berth ${name} ${verb}`, spec, rest: verbArgs };
-  }
+  if (group) return findInGroup(name, group, rest);
   const route = TOP_LEVEL[name];
   if (!route) {
     process.stderr.write(`berth: '${name}' is not a berth command.\nSee 'berth --help'\n`);
@@ -271,6 +287,23 @@ async function findCommand(argv: string[]): Promise<{ path: string; spec: Comman
   const spec = (await route[0]())[route[1]];
   if (!spec) throw new Error(`internal: command ${route[1]} missing`);
   return { path: `berth ${name}`, spec, rest };
+}
+
+/** `container ls`, `scan db status`: the verb after a group's name. */
+async function findInGroup(name: string, group: Record<string, Route>, rest: string[]): Promise<{ path: string; spec: CommandSpec; rest: string[] } | number> {
+  const [verb = '', ...verbArgs] = rest;
+  const route = group[verb];
+  if (!route) {
+    process.stderr.write(
+      verb && !verb.startsWith('-')
+        ? `berth: '${name} ${verb}' is not a berth command.\nSee 'berth ${name} --help'\n`
+        : `\nUsage:  berth ${name} COMMAND\n\nCommands:\n${Object.keys(group).map((v) => `  ${v}`).join('\n')}\n`,
+    );
+    return verb && !verb.startsWith('-') ? 1 : 0;
+  }
+  const spec = (await route[0]())[route[1]];
+  if (!spec) throw new Error(`internal: command ${route[1]} missing`);
+  return { path: `berth ${name} ${verb}`, spec, rest: verbArgs };
 }
 
 async function runCommand(path: string, spec: CommandSpec, argv: string[], hostFlag?: string): Promise<number> {

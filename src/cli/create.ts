@@ -8,6 +8,7 @@ import { ApiError, StreamError } from '../client/errors.js';
 import { StatusError, type Context } from './command.js';
 import type { ParsedFlags } from './flags.js';
 import { buildCreateRequest, OptionError, readOptionFile, type CreatePlan } from './run-options.js';
+import { contentTrustOn } from './trust-env.js';
 
 /** docker's reportError: "berth: <msg>." plus, for usage-type errors, the --help hint. */
 export function runError(ctx: Context, message: string, withHelp: boolean, exitCode: number): StatusError {
@@ -47,10 +48,16 @@ function planCreate(ctx: Context, f: ParsedFlags): CreatePlan {
 async function createContainer(ctx: Context, p: CreatePlan, cidfile: string): Promise<string> {
   if (cidfile && existsSync(cidfile))
     throw runError(ctx, `Container ID file found, make sure the other container isn't running or delete ${cidfile}`, true, 125);
+  // Content trust: a tag is verified in its registry and replaced by the digest verified (cli/trust.ts).
+  const trusted = contentTrustOn(ctx.env) ? await (await import('./trust.js')).pinTrusted(ctx, p.body.Image ?? '').catch((e) => rethrowPull(ctx, e)) : undefined;
+  if (trusted) p.body.Image = trusted.pinned;
   const image = p.body.Image ?? '';
   // Pull progress goes to stderr, so the container's output (or its ID) alone is on stdout.
   // Loaded only when a pull happens: `run` of a local image should not pay for the registry code.
-  const pull = async () => (await import('./pull.js')).pullImage(ctx, image, { platform: p.platform || undefined, out: ctx.stderr as Writable & { isTTY?: boolean } });
+  const pull = async () => {
+    await (await import('./pull.js')).pullImage(ctx, image, { platform: p.platform || undefined, out: ctx.stderr as Writable & { isTTY?: boolean } });
+    await trusted?.tagAfterPull();
+  };
   if (p.pull === 'always') await pull().catch((e) => rethrowPull(ctx, e));
   try {
     return await sendCreate(ctx, p, cidfile);

@@ -6,6 +6,7 @@ import { encodeRegistryAuth, getCredentials } from '../client/credentials.js';
 // Reference parsing is image-format code shared by the CLI, berthd and the registry server.
 import { familiarString, normalizedString, parseNormalizedNamed, tagNameOnly } from '../image-spec/reference.js';
 import { StatusError, type Context } from './command.js';
+import { contentTrustOn } from './trust-env.js';
 
 export function parseRef(text: string): ReturnType<typeof parseNormalizedNamed> {
   try {
@@ -25,7 +26,7 @@ export function authHeader(ctx: Context, host: string): Record<string, string> {
 }
 
 /** Pull through berthd with docker's output: `berth pull`, and run/create when the image is missing. */
-export async function pullImage(ctx: Context, ref: string, opts: { platform?: string; allTags?: boolean; quiet?: boolean; out?: Writable & { isTTY?: boolean } }): Promise<void> {
+export async function pullImage(ctx: Context, ref: string, opts: { platform?: string; allTags?: boolean; quiet?: boolean; out?: Writable & { isTTY?: boolean }; trust?: boolean }): Promise<void> {
   const named = parseRef(ref);
   const out = opts.out ?? ctx.stdout;
   let tag = named.tag;
@@ -38,7 +39,8 @@ export async function pullImage(ctx: Context, ref: string, opts: { platform?: st
     method: 'POST',
     path: '/images/create',
     query: { fromImage, tag: named.digest ?? tag, platform: opts.platform || undefined },
-    headers: authHeader(ctx, named.domain),
+    // Content trust on: berthd verifies the tag's digest with these keys and stores only that digest.
+    headers: { ...authHeader(ctx, named.domain), ...((opts.trust ?? contentTrustOn(ctx.env)) ? (await import('./trust.js')).trustHeader(ctx, true) : {}) },
   });
   await renderJSONMessages(res as Readable, opts.quiet ? nullSink() : out, { tty: !opts.quiet && !!out.isTTY });
   if (!opts.allTags) out.write(normalizedString(tagNameOnly({ ...named, tag: named.digest ? undefined : tag })) + '\n');

@@ -17,6 +17,11 @@ import { buildRoutes } from './routes/build.js';
 import { fileRoutes } from './routes/files.js';
 import { housekeepingRoutes } from './routes/housekeeping.js';
 import { swarmRoutes } from './routes/swarm.js';
+import { scanRoutes } from './routes/scan.js';
+import { trustRoutes } from './routes/trust.js';
+import { loadPolicy } from '../engine/trust/policy.js';
+import { sbomRoutes } from './routes/sbom.js';
+import { scanDbRoutes } from './routes/scan-db.js';
 
 const USAGE = `Usage:  berthd [OPTIONS]
 
@@ -32,6 +37,7 @@ Options:
       --log-level string   Set the logging level ("debug"|"info"|"warn"|"error") (default "info")
       --log-opt list       Default log driver options for containers (e.g. max-size=10m)
       --runtime string     OCI runtime binary (default "runc")
+      --trust-policy string  Trust policy (JSON, containers-policy.json style): which images pulls accept
   -h, --help               Print usage`;
 
 const LEVELS = ['debug', 'info', 'warn', 'error'];
@@ -48,6 +54,7 @@ function parseFlags() {
       bridge: { type: 'string', short: 'b', default: 'berth0' },
       'insecure-registry': { type: 'string', multiple: true, default: [] },
       'ip-forward': { type: 'string', default: 'true' },
+      'trust-policy': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -75,7 +82,9 @@ function parseFlags() {
   const bridge = values.bridge!;
   if (!/^[a-zA-Z0-9_.-]{1,15}$/.test(bridge)) throw new Error(`invalid --bridge "${bridge}": a device name of at most 15 characters`);
   const ipForward = parseBool('--ip-forward', values['ip-forward']!);
-  return { ipForward, root: path.resolve(values.root!), execRoot: path.resolve(values['exec-root']!), socket: host.slice('unix://'.length), level, logOpts, runtime: values.runtime!, bridge, insecureRegistries: values['insecure-registry']! };
+  // Read now: a policy with a syntax error (named with its line) or an unreadable key stops berthd here.
+  const trustPolicy = values['trust-policy'] ? loadPolicy(values['trust-policy']) : undefined;
+  return { ipForward, root: path.resolve(values.root!), execRoot: path.resolve(values['exec-root']!), socket: host.slice('unix://'.length), level, logOpts, runtime: values.runtime!, bridge, insecureRegistries: values['insecure-registry']!, trustPolicy };
 }
 
 /** A boolean flag as dockerd takes it: `--flag`, `--flag=true`, `--flag=false` (also 1/0). */
@@ -131,19 +140,24 @@ async function main(): Promise<void> {
   const log = makeLogger(flags.level);
   await lockRoot(flags.root);
   await claimSocket(flags.socket);
-  const engine = await startEngine({ root: flags.root, execRoot: flags.execRoot, runtime: flags.runtime, logOpts: flags.logOpts, initBinary: '/usr/bin/tini-static', bridgeName: flags.bridge, ipForward: flags.ipForward, insecureRegistries: flags.insecureRegistries, log });
+  const engine = await startEngine({ root: flags.root, execRoot: flags.execRoot, runtime: flags.runtime, logOpts: flags.logOpts, initBinary: '/usr/bin/tini-static', bridgeName: flags.bridge, ipForward: flags.ipForward, insecureRegistries: flags.insecureRegistries, trustPolicy: flags.trustPolicy, log });
   const router = new Router();
   // Each router declares the small backend it needs (routes/*.ts); the engine's services satisfy them.
   systemRoutes(router, engine.system, engine.events);
   housekeepingRoutes(router, engine.housekeeping);
   fileRoutes(router, engine.files);
   containerRoutes(router, { containers: engine.containers, exec: engine.exec });
+  // berth's SBOM routes before the image routes (/images/{name}/sbom… must not reach their patterns).
+  sbomRoutes(router, engine.sbom);
   imageRoutes(router, engine.images, engine.distribution);
   distributionRoutes(router, engine.distribution);
+  trustRoutes(router, engine.trust);
   buildRoutes(router, engine.build);
   networkRoutes(router, engine.networks);
   volumeRoutes(router, engine.volumes);
+  scanRoutes(router, engine.scan);
   swarmRoutes(router);
+  scanDbRoutes(router, engine.vulndb);
   const server = createServer(router, log);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -151,6 +165,7 @@ async function main(): Promise<void> {
   });
   await fs.chmod(flags.socket, 0o660);
   log.info(`API listen on ${flags.socket}`);
+  if (flags.trustPolicy) log.info(`trust policy ${flags.trustPolicy.source}: pulls are checked against it`);
   const shutdown = (sig: string) => {
     // Containers keep running under their shims (live restore); only the API goes away.
     log.info(`received ${sig}, shutting down`);

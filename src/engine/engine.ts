@@ -10,11 +10,18 @@ import { RootfsMounts } from './snapshots/rootfs.js';
 import { SystemService } from './system.js';
 import { NetworksService } from './networks/service.js';
 import { DistributionService } from './distribution/service.js';
+import { TrustService } from './trust/service.js';
+import type { TrustPolicy } from './trust/policy.js';
 import { ContainerFilesService } from './containers/archive.js';
 import { HousekeepingService, type BuildHousekeeping } from './housekeeping.js';
 import { BuildService } from './builder/service.js';
 import { VolumesService } from './volumes/service.js';
+import { SbomService } from './sbom/service.js';
 import { recoverLeftovers, type EngineLog } from './recovery.js';
+import { VulnDbService } from './scan/service.js';
+import { ScanService } from './scan/scanner.js';
+import { osvSource, sbomInventory } from './scan/database.js';
+import { NotFound } from '../lib/errors.js';
 
 export interface EngineOptions {
   root: string;
@@ -28,6 +35,8 @@ export interface EngineOptions {
   ipForward?: boolean;
   /** Registries where plain HTTP is allowed besides loopback (dockerd's --insecure-registry). */
   insecureRegistries?: string[];
+  /** berthd --trust-policy, already parsed (a bad file stops berthd before the engine starts). */
+  trustPolicy?: TrustPolicy;
   /** Where start-up recovery reports what it cleaned (berthd's log). */
   log?: EngineLog;
 }
@@ -41,11 +50,18 @@ export interface Engine {
   networks: NetworksService;
   volumes: VolumesService;
   distribution: DistributionService;
+  trust: TrustService;
   build: BuildService;
   /** cp, export, diff, commit (containers/archive.ts). */
   files: ContainerFilesService;
   /** system df, container prune, image prune (housekeeping.ts). */
   housekeeping: HousekeepingService;
+  /** Package inventories (SBOMs) of images, archives and remote references (sbom/service.ts). */
+  sbom: SbomService;
+  /** The vulnerability database (<root>/vulndb): import, status, push, pull; scan/service.ts. */
+  vulndb: VulnDbService;
+  /** Vulnerability scans of images, archives and remote references (scan/scanner.ts). */
+  scan: ScanService;
 }
 
 export async function startEngine(o: EngineOptions): Promise<Engine> {
@@ -99,7 +115,8 @@ export async function startEngine(o: EngineOptions): Promise<Engine> {
   containers.resumeRestarts();
   await fs.rm(path.join(o.execRoot, 'x'), { recursive: true, force: true });
   const system = new SystemService({ root: o.root, runtime: o.runtime, containers, images, startedAt: new Date(), insecureRegistries: o.insecureRegistries });
-  const distribution = new DistributionService({ images, events, insecure: o.insecureRegistries ?? [] });
+  const trust = new TrustService({ policy: o.trustPolicy, insecure: o.insecureRegistries ?? [] });
+  const distribution = new DistributionService({ images, events, insecure: o.insecureRegistries ?? [], trust });
   const build = new BuildService({ root: o.root, execRoot: o.execRoot, runtime: containers.runtime, images, snapshotter, layers: snapshotter.layers, networks, distribution });
   images.gcRoots.push(() => build.builder.cacheRoots());
   await build.init();
@@ -113,6 +130,19 @@ export async function startEngine(o: EngineOptions): Promise<Engine> {
     build: (): BuildHousekeeping => build,
   });
   files.volumeMounts = (rec) => volumes.hostMounts(rec);
-  const engine: Engine = { events, images, containers, exec, system, networks, volumes, distribution, build, files, housekeeping };
+  const sbom = new SbomService({ root: o.root, images, insecure: o.insecureRegistries ?? [] });
+  await sbom.prune();
+  const vulndb = new VulnDbService({ root: o.root, insecure: o.insecureRegistries ?? [] });
+  // Scans read the database the vulndb service keeps open (reopened by it after an import or pull).
+  const database = async () => {
+    try {
+      return osvSource(vulndb.open());
+    } catch (e) {
+      if (e instanceof NotFound) return undefined;
+      throw e;
+    }
+  };
+  const scan = new ScanService({ inventory: sbomInventory(sbom), database, tmpDir: path.join(o.root, 'tmp') });
+  const engine: Engine = { events, images, containers, exec, system, networks, volumes, distribution, trust, build, files, housekeeping, sbom, vulndb, scan };
   return engine;
 }

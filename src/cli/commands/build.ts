@@ -11,6 +11,7 @@ import { confirm } from '../prompt.js';
 import { filtersJSON, keyValues } from '../filters.js';
 import { humanSize } from '../../lib/units.js';
 import type { ParsedFlags } from '../flags.js';
+import { contentTrustOn } from '../trust-env.js';
 
 async function build(ctx: Context, f: ParsedFlags): Promise<number> {
   let source = f.args[0]!;
@@ -109,7 +110,7 @@ async function buildFrom(ctx: Context, f: ParsedFlags, source: string, remote: b
   const res = await ctx.client().request({
     method: 'POST',
     path: '/build',
-    headers: { ...contextHeaders, ...(Object.keys(secrets).length ? { 'X-Berth-Build-Secrets': Buffer.from(JSON.stringify(secrets)).toString('base64') } : {}), ...progress.headers },
+    headers: { ...contextHeaders, ...(Object.keys(secrets).length ? { 'X-Berth-Build-Secrets': Buffer.from(JSON.stringify(secrets)).toString('base64') } : {}), ...progress.headers, ...(contentTrustOn(ctx.env) ? (await import('../trust.js')).trustHeader(ctx) : {}) },
     query: {
       t: f.list('tag').length ? f.list('tag') : undefined,
       dockerfile,
@@ -130,6 +131,7 @@ async function buildFrom(ctx: Context, f: ParsedFlags, source: string, remote: b
   let id = '';
   await progress.render(res as Readable, (aux) => (id = String(aux.ID ?? id)));
   if (f.str('iidfile') && id) writeFileSync(f.str('iidfile'), id);
+  if ((f.bool('sbom') || f.str('sbom-file')) && id) await (await import('../sbom-output.js')).writeBuildSbom(ctx, id, f.str('sbom-file') || 'sbom.cdx.json');
   return 0;
 }
 
@@ -192,6 +194,8 @@ export const commands: Record<string, CommandSpec> = {
       { name: 'pull', type: 'bool', description: 'Always attempt to pull a newer version of the image' },
       { name: 'quiet', short: 'q', type: 'bool', description: 'Suppress the build output and print image ID on success' },
       { name: 'iidfile', type: 'string', description: 'Write the image ID to the file' },
+      { name: 'sbom', type: 'bool', description: 'Write the SBOM of the built image (CycloneDX 1.5 JSON) to sbom.cdx.json' },
+      { name: 'sbom-file', type: 'string', description: 'Write the SBOM of the built image to this file (implies --sbom)' },
       { name: 'progress', type: 'string', default: 'auto', description: 'Set type of progress output (auto, plain, tty)' },
       { name: 'network', type: 'string', default: 'default', description: 'Set the networking mode for the RUN instructions during build' },
       { name: 'platform', type: 'string', description: 'Set platform if server is multi-platform capable' },

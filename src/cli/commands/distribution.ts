@@ -10,9 +10,15 @@ import { StatusError, writeOut, type CommandSpec, type Context } from '../comman
 import type { ParsedFlags } from '../flags.js';
 import { readLine } from '../prompt.js';
 import { authHeader, nullSink, parseRef, pullImage } from '../pull.js';
+import { contentTrustOn } from '../trust-env.js';
+
+/** docker's --disable-content-trust: when given, it decides; else BERTH_CONTENT_TRUST/DOCKER_CONTENT_TRUST do. */
+function trustFlag(ctx: Context, f: ParsedFlags): boolean {
+  return f.changed.has('disable-content-trust') ? !f.bool('disable-content-trust') : contentTrustOn(ctx.env);
+}
 
 async function pull(ctx: Context, f: ParsedFlags): Promise<number> {
-  await pullImage(ctx, f.args[0]!, { platform: f.str('platform'), allTags: f.bool('all-tags'), quiet: f.bool('quiet') });
+  await pullImage(ctx, f.args[0]!, { platform: f.str('platform'), allTags: f.bool('all-tags'), quiet: f.bool('quiet'), trust: trustFlag(ctx, f) });
   return 0;
 }
 
@@ -25,6 +31,9 @@ async function push(ctx: Context, f: ParsedFlags): Promise<number> {
     if (!f.bool('quiet')) await writeOut(ctx.stdout, 'Using default tag: latest\n');
   }
   if (tag && f.bool('all-tags')) throw new StatusError('tag can\'t be used with --all-tags/-a', 1);
+  // Content trust: the signing key is opened (its passphrase asked) before anything is pushed.
+  const signer = trustFlag(ctx, f) ? await (await import('../trust.js')).pushSigningKey(ctx) : undefined;
+  if (signer && !tag) throw new StatusError('content trust signs one tag at a time: push NAME:TAG rather than --all-tags', 1);
   const name = familiarString({ ...named, tag: undefined });
   const res = await ctx.client().request({
     method: 'POST',
@@ -35,6 +44,13 @@ async function push(ctx: Context, f: ParsedFlags): Promise<number> {
   const quiet = f.bool('quiet');
   await renderJSONMessages(res as Readable, quiet ? nullSink() : ctx.stdout, { tty: !quiet && !!ctx.stdout.isTTY });
   if (quiet) await writeOut(ctx.stdout, familiarString({ ...named, tag }) + '\n');
+  if (signer) {
+    const { signReference } = await import('../trust.js');
+    const r = await signReference(ctx, signer.key, normalizedString({ ...named, tag })).catch((e: unknown) => {
+      throw e instanceof ApiError ? new StatusError(`pushed, but signing failed: ${e.message}`, 1) : e;
+    });
+    if (!quiet) await writeOut(ctx.stdout, `Signed ${r.DockerReference}@${r.Digest} with ${signer.file} (${r.Tag})\n`);
+  }
   return 0;
 }
 

@@ -10,7 +10,8 @@ import { buildArgsParam, buildLabelsParam } from '../../api/schemas.js';
 import { decodeJson, GoJsonError, slice, str, type GoType } from '../../api/go-json.js';
 import { validateBuildTags } from '../validate/params.js';
 import { qBool, qFilters, qInt, readJsonBody, sendJson, startStream, type Ctx, type Router } from '../http.js';
-import type { ContextEntry } from '../../api/build-context.js';
+import type { ContextEntry } from '../../api/build-context.js';import { trustKeysFrom } from './trust.js';
+
 
 function jsonParam<T>(ctx: Ctx, key: string, schema: GoType, fallback: T): T {
   const v = ctx.query.get(key);
@@ -59,6 +60,7 @@ export function buildRoutes(r: Router, build: BuildBackend): void {
       target: ctx.query.get('target') || undefined,
       noCache: qBool(ctx.query, 'nocache'),
       pull: qBool(ctx.query, 'pull'),
+      trustKeys: trustKeysFrom(ctx.req.headers),
       noCacheFilter: jsonParam<string[]>(ctx, 'nocachefilter', slice(str()), []),
       // docker build --cache-from (a JSON list of image references): only their history gives cache hits.
       cacheFrom: jsonParam<string[] | undefined>(ctx, 'cachefrom', slice(str()), undefined),

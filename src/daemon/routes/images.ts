@@ -5,7 +5,9 @@ import { InvalidParameter, messageOf } from '../../lib/errors.js';
 import type { DeleteItem, ImportOptions } from '../../engine/images/service.js';
 import type { AuthConfig } from '../../distribution/auth.js';
 import { decodeRegistryAuth } from '../../distribution/auth.js';
-import { qBool, qFilters, sendJson, startStream, type Ctx, type Router } from '../http.js';
+import { qBool, qFilters, sendJson, startStream, type Ctx, type Router } from '../http.js';import type { TrustedKey } from '../../distribution/cosign.js';
+import { trustKeysFrom } from './trust.js';
+
 
 /** What the /images routes need from the images service (moby's imageBackend). */
 export interface ImagesBackend {
@@ -24,7 +26,7 @@ export interface ImagesBackend {
 
 /** What pull and push (under /images) need from the distribution service. */
 export interface ImageTransferBackend {
-  pull(ref: string, opts: { auth: AuthConfig; platform?: string; allTags?: boolean; progress: (m: JSONMessage) => void }): Promise<unknown>;
+  pull(ref: string, opts: { auth: AuthConfig; platform?: string; allTags?: boolean; progress: (m: JSONMessage) => void; trustKeys?: TrustedKey[] }): Promise<unknown>;
   push(name: string, tag: string | undefined, opts: { auth: AuthConfig; allTags?: boolean; progress: (m: JSONMessage) => void }): Promise<void>;
 }
 
@@ -76,8 +78,9 @@ async function createImage(ctx: Ctx, images: ImagesBackend, distribution: ImageT
     const ref = tag ? (tag.includes(':') ? `${fromImage}@${tag}` : `${fromImage}:${tag}`) : fromImage;
     const auth = decodeRegistryAuth(ctx.req.headers['x-registry-auth'] as string | undefined);
     const platform = q.get('platform') || undefined;
+    const trustKeys = trustKeysFrom(ctx.req.headers);
     await progressStream(ctx, async (send) => {
-      await distribution.pull(ref, { auth, platform, allTags: !tag, progress: send });
+      await distribution.pull(ref, { auth, platform, allTags: !tag, progress: send, trustKeys });
     });
     return;
   }

@@ -2,6 +2,7 @@
 // (BuilderDeps), and the state each operation hands the next (State).
 import type { JSONMessage } from '../../api/types.js';
 import { InvalidParameter } from '../../lib/errors.js';
+import type { TrustedKey } from '../../distribution/cosign.js';
 import type { OciImageConfig } from '../../api/image-config.js';
 import type { ImagesService } from '../images/service.js';
 import type { LayerRef } from '../images/store.js';
@@ -21,6 +22,8 @@ export interface BuildSettings {
   target?: string;
   noCache: boolean;
   pull: boolean;
+  /** Content trust asked by the client (X-Berth-Trust): FROM of an image needs a signature from one of these keys. */
+  trustKeys?: TrustedKey[];
   /** --secret id=…: contents by id, mounted by RUN --mount=type=secret (never stored). */
   secrets?: Record<string, Buffer>;
   /** --no-cache-filter: stages (by name) that run without the cache. */

@@ -43,6 +43,8 @@ export interface PullOptions {
   insecure?: string[];
   platform?: string;
   progress: Progress;
+  /** The trust gate (engine/trust): refuses the resolved digest before anything is stored. */
+  checkTrust?: (client: RegistryClient, ref: Reference, digest: string) => Promise<void>;
 }
 
 /** Docker's max-concurrent-downloads default. */
@@ -84,6 +86,8 @@ export async function pullImage(images: ImagesService, refText: string, o: PullO
   } catch (e) {
     throw explainPullError(e, ref);
   }
+  // Trust: the digest just resolved is the one verified and the one stored (pinned), or nothing is.
+  await o.checkTrust?.(client, ref, resolved.top.digest);
   // Only now does output start, so a missing image is a plain error response (the CLI's exit code).
   o.progress({ status: `Pulling from ${ref.path.replace(/^library\//, '')}`, id: ref.digest ?? ref.tag! });
   const parsed = parseImageManifest(resolved.manifest.body.toString(), `manifest of ${familiarString(ref)}`);

@@ -9,12 +9,17 @@ import { parseImageIndex } from '../images/config.js';
 import { pushImage } from './push.js';
 import type { Progress } from './progress.js';
 import { InvalidParameter, Unauthorized } from '../../lib/errors.js';
+import type { TrustGate } from '../trust/service.js';
+import type { TrustedKey } from '../../distribution/cosign.js';
+import type { Reference } from '../../image-spec/reference.js';
 
 export interface DistributionOptions {
   images: ImagesService;
   events: EventsService;
   /** berthd --insecure-registry: hosts where plain HTTP is allowed (loopback always is). */
   insecure: string[];
+  /** The trust gate pulls pass (berthd's --trust-policy, clients' content-trust keys). */
+  trust?: TrustGate;
 }
 
 export class DistributionService {
@@ -25,16 +30,22 @@ export class DistributionService {
   }
 
   /** Pull a tag or digest, or every tag of the repository with `allTags`. Returns the image IDs. */
-  async pull(ref: string, opts: { auth: AuthConfig; platform?: string; allTags?: boolean; progress: Progress }): Promise<string[]> {
+  async pull(ref: string, opts: { auth: AuthConfig; platform?: string; allTags?: boolean; progress: Progress; trustKeys?: TrustedKey[] }): Promise<string[]> {
     const named = parseNormalizedNamed(ref);
     const refs = opts.allTags && !named.tag && !named.digest ? await this.allTags(ref, opts.auth) : [ref];
     const ids: string[] = [];
     for (const r of refs) {
-      const id = await pullImage(this.o.images, r, { auth: opts.auth, insecure: this.o.insecure, platform: opts.platform, progress: opts.progress });
+      const checkTrust = this.o.trust && ((client: RegistryClient, named: Reference, digest: string) => this.o.trust!.check(client, named, digest, opts.trustKeys));
+      const id = await pullImage(this.o.images, r, { auth: opts.auth, insecure: this.o.insecure, platform: opts.platform, progress: opts.progress, checkTrust });
       this.o.events.emit('image', 'pull', familiarString(parseImageReference(r)), { name: familiarString(parseImageReference(r)) });
       ids.push(id);
     }
     return ids;
+  }
+
+  /** Would a pull of `ref` be checked for signatures (so a build must not use a local copy unverified)? */
+  trustApplies(ref: string, trustKeys?: TrustedKey[]): boolean {
+    return !!this.o.trust?.applies(parseNormalizedNamed(ref), trustKeys);
   }
 
   private async allTags(ref: string, auth: AuthConfig): Promise<string[]> {

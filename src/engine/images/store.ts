@@ -92,13 +92,20 @@ export class ImageStore {
     return Object.keys(this.tags).filter((t) => this.tags[t] === id);
   }
 
-  async setTags(changes: Record<string, string | undefined>): Promise<void> {
-    const next = { ...this.tags };
-    for (const [ref, id] of Object.entries(changes)) {
-      if (id) next[ref] = id;
-      else delete next[ref];
-    }
-    await writeJsonAtomic(this.tagsFile, next);
-    this.tags = next;
+  /** Tag changes one after another: each builds on the last one written (concurrent `tag`s lost updates). */
+  private tagChanges: Promise<void> = Promise.resolve();
+
+  setTags(changes: Record<string, string | undefined>): Promise<void> {
+    const change = this.tagChanges.then(async () => {
+      const next = { ...this.tags };
+      for (const [ref, id] of Object.entries(changes)) {
+        if (id) next[ref] = id;
+        else delete next[ref];
+      }
+      await writeJsonAtomic(this.tagsFile, next);
+      this.tags = next;
+    });
+    this.tagChanges = change.catch(() => undefined);
+    return change;
   }
 }

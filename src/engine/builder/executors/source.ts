@@ -2,7 +2,8 @@
 // when missing or with --pull. Its key is the source op's digest (ops.ts).
 import type { OciImageConfig } from '../../../api/image-config.js';
 import type { JSONMessage } from '../../../api/types.js';
-import { NotFound } from '../../../lib/errors.js';
+import { BerthError, NotFound } from '../../../lib/errors.js';
+import type { TrustedKey } from '../../../distribution/cosign.js';
 import { hostArch } from '../../images/service.js';
 import { imageDigest, scratchDigest } from '../frontend/ops.js';
 import type { State } from '../types.js';
@@ -13,6 +14,8 @@ const EMPTY_CONFIG = (): OciImageConfig => ({ architecture: hostArch(), os: 'lin
 
 export interface SourceOptions {
   pull: boolean;
+  /** The client's content-trust keys: FROM is verified (and pulled, pinned) rather than taken from local images. */
+  trustKeys?: TrustedKey[];
   progress: (m: JSONMessage) => void;
   /** The earlier stage FROM names (by name), solved; undefined when `ref` names none. */
   stage: (ref: string) => Promise<State> | undefined;
@@ -34,14 +37,17 @@ export async function baseState(w: Worker, ref: string, o: SourceOptions): Promi
 }
 
 async function resolveImage(w: Worker, ref: string, o: SourceOptions): Promise<string> {
-  if (!o.pull) {
+  // With a trust rule for it, FROM resolves through the registry: verified, then pinned to that digest.
+  const verify = w.d.distribution.trustApplies(ref, o.trustKeys);
+  if (!o.pull && !verify) {
     const local = await w.d.images.resolve(ref).catch(() => undefined);
     if (local) return local.id;
   }
   try {
-    const [id] = await w.d.distribution.pull(ref, { auth: {}, progress: (m) => m.status && o.progress({ stream: `${m.id ? m.id + ': ' : ''}${m.status}\n` }) });
+    const [id] = await w.d.distribution.pull(ref, { auth: {}, trustKeys: o.trustKeys, progress: (m) => m.status && o.progress({ stream: `${m.id ? m.id + ': ' : ''}${m.status}\n` }) });
     return id!;
   } catch (e) {
+    if (e instanceof BerthError && e.status === 403) throw e; // refused by the trust policy: say so, not "pull access denied"
     throw new NotFound(`pull access denied for ${ref}, repository does not exist or may require 'docker login': ${(e as Error).message}`);
   }
 }

@@ -36,7 +36,7 @@ export async function solve(w: Worker, plan: BuildPlan, o: SolveRequest): Promis
   };
   const resolveFrom = (ref: string): Promise<State> => {
     const s = stageNamed(plan.stages, ref);
-    return s ? stage(s) : baseState(w, ref, { pull: o.pull, progress: o.progress, stage: () => undefined });
+    return s ? stage(s) : baseState(w, ref, { pull: o.pull, trustKeys: o.trustKeys, progress: o.progress, stage: () => undefined });
   };
   const solve: Solve = { ...o, plan, escape: plan.escape, consumedArgs, stage, resolveFrom, shared, signal: failed.signal };
   // Every needed stage starts now; independent ones overlap in time.

@@ -26,7 +26,7 @@ export async function solveStage(w: Worker, s: Stage, o: Solve): Promise<State> 
     const st = o.plan.stages.find((x) => x.name === ref.toLowerCase());
     return st ? o.stage(st) : undefined;
   };
-  let state = await from.track(baseState(w, fromRef, { pull: o.pull, progress: from.relay(o.progress), stage: fromStage }));
+  let state = await from.track(baseState(w, fromRef, { pull: o.pull, trustKeys: o.trustKeys, progress: from.relay(o.progress), stage: fromStage }));
   // The classic builder's step IDs are images (dockerd's intermediate images): a user runs one to debug.
   const classic = o.vertices.mode === 'classic';
   let image = classic ? (w.imageOf.get(state) ?? (fromRef === 'scratch' ? '' : await stepImage(w, state, undefined))) : '';
