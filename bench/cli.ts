@@ -21,11 +21,16 @@ async function main(): Promise<void> {
       importImage(e, tar, 'busybox:latest');
       timeRun(e, ['run', '-d', '--name', 'benchcli', 'busybox', 'sh', '-c', 'seq 1 1000; exec sleep 600']);
     }
+    // berth's CLI as bin/berth runs it (the native front end and a warm CLI process), and as before, in a
+    // fresh Node process (BERTH_CLI_DIRECT=1), interleaved with the docker CLI.
+    const direct: Engine = { ...berth, name: 'direct', env: { ...berth.env, BERTH_CLI_DIRECT: '1' } };
+    const all = [berth, direct, docker];
     for (const [title, args] of COMMANDS) {
-      const times: Record<string, number[]> = { berth: [], docker: [] };
-      for (const e of engines) timeRun(e, args); // warm-up
-      for (let i = 0; i < N; i++) for (const e of engines) times[e.name]!.push(timeRun(e, args));
+      const times: Record<string, number[]> = { berth: [], direct: [], docker: [] };
+      for (const e of all) timeRun(e, args); // warm-up
+      for (let i = 0; i < N; i++) for (const e of all) times[e.name]!.push(timeRun(e, args));
       report(title, times.berth!, times.docker!, 1.0);
+      if (!process.env.BENCH_CLI_NO_DIRECT) report(`${title} (BERTH_CLI_DIRECT=1)`, times.direct!, times.docker!);
     }
   } finally {
     await berth.stop();

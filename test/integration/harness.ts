@@ -28,9 +28,11 @@ export interface RunOptions {
   cwd?: string;
 }
 
+/** Runs argv and collects its output. bin/berth runs in a fresh Node process here (BERTH_CLI_DIRECT=1) unless
+ *  the caller's env says otherwise: tests must not leave warm CLI servers behind (cli-warm.test.ts tests those). */
 export function runCmd(argv: string[], opts: RunOptions = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(argv[0]!, argv.slice(1), { env: { ...process.env, ...opts.env }, cwd: opts.cwd, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(argv[0]!, argv.slice(1), { env: { BERTH_CLI_DIRECT: '1', ...process.env, ...opts.env }, cwd: opts.cwd, stdio: ['pipe', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on('data', (d: Buffer) => out.push(d));
