@@ -331,6 +331,7 @@ async function runCommand(path: string, spec: CommandSpec, argv: string[], hostF
 
 /** Print an error in the docker CLI's words and return the exit status. */
 export function reportError(err: unknown): number {
+  if ((err as NodeJS.ErrnoException | undefined)?.code === 'EPIPE') return 141; // the reader of stdout went away
   if (err instanceof StatusError) {
     if (err.message) process.stderr.write(`${err.message}\n`);
     return err.exitCode;
@@ -362,12 +363,23 @@ export async function main(argv: string[]): Promise<number> {
 /** Run the command line, let stdout/stderr drain (pipes are asynchronous for large writes), then
  *  `finish` with its status: process.exit, or in a warm CLI process possibly the next command. */
 export function runCli(argv: string[], finish: (code: number) => void = (code) => process.exit(code)): void {
+  let finished = false;
+  const end = (code: number): void => {
+    if (!finished) finish(code);
+    finished = true;
+  };
+  // `berth sbom app | head`: the reader went away. End quietly with the status a program killed by
+  // SIGPIPE has (128 + 13), as the docker CLI does, instead of a stack trace.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE') throw e;
+    end(141);
+  });
   const exit = (code: number): void => {
     for (const c of clients) c.close();
     clients.clear();
     let pending = 2;
     const done = (): void => {
-      if (--pending === 0) finish(code);
+      if (--pending === 0) end(code);
     };
     process.stdout.write('', done);
     process.stderr.write('', done);
