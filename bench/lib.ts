@@ -63,7 +63,7 @@ function removeNewCgroupParents(name: 'berth' | 'docker', before: string[]): voi
 
 /** A private berthd (its own root, socket and bridge). Like dockerd it turns net.ipv4.ip_forward on at start;
  *  the value, and the cgroup parents it made, are given back when it stops. */
-export async function startBerth(): Promise<Engine> {
+export async function startBerth(opts: { traceFile?: string } = {}): Promise<Engine> {
   const parentsBefore = cgroupParents('berth');
   const ipForward = readFileSync(DOCKERD_SYSCTLS[0]!, 'utf8').trim();
   const dir = await fs.mkdtemp('/tmp/bb-bench-');
@@ -71,13 +71,13 @@ export async function startBerth(): Promise<Engine> {
   const child = spawn(
     process.execPath,
     [path.join(REPO, 'dist/src/daemon/main.js'), '--root', `${dir}/root`, '--exec-root', `${dir}/run`, '-H', `unix://${socket}`, '--bridge', BERTH_BENCH_BRIDGE],
-    { stdio: 'ignore' },
+    { stdio: 'ignore', env: opts.traceFile ? { ...process.env, BERTH_TRACE: opts.traceFile } : process.env },
   );
   await waitPing(socket, child, 'berthd');
   return {
     name: 'berth',
     cli: [path.join(REPO, 'bin/berth'), '-H', `unix://${socket}`],
-    env: {},
+    env: opts.traceFile ? { BERTH_TRACE: opts.traceFile } : {},
     daemonPids: () => [child.pid!],
     async stop() {
       spawnSync('sh', ['-c', `${path.join(REPO, 'bin/berth')} -H unix://${socket} ps -aq | xargs -r ${path.join(REPO, 'bin/berth')} -H unix://${socket} rm -f`]);
@@ -153,8 +153,8 @@ export async function startDocker(opts: { iptables?: boolean } = {}): Promise<En
 const DOCKERD_RUN_DIRS = ['/run/docker', '/run/containerd'];
 
 /** Both engines; if dockerd cannot start, the berthd already started is stopped before the error goes on. */
-export async function startEngines(dockerOpts: { iptables?: boolean } = {}): Promise<[Engine, Engine]> {
-  const berth = await startBerth();
+export async function startEngines(dockerOpts: { iptables?: boolean } = {}, berthOpts: { traceFile?: string } = {}): Promise<[Engine, Engine]> {
+  const berth = await startBerth(berthOpts);
   try {
     return [berth, await startDocker(dockerOpts)];
   } catch (e) {

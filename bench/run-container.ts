@@ -1,22 +1,35 @@
 // Scenario 1 (foundation): `run --rm busybox true` end to end through each engine's own CLI,
 // alternating engines; plus berthd's idle memory and what each running container adds.
+// BENCH_TRACE=1 also prints berth's per-phase trace of those runs (CLI, requests, berthd, shim, runc).
+import { rmSync } from 'node:fs';
 import { busyboxTar, importImage, median, pidsByCmd, record, report, rssKiB, startEngines, timeRun, type Engine } from './lib.js';
+import { printTrace, type Window } from './trace.js';
 
 const N = Number(process.env.BENCH_RUNS ?? 15);
 
 async function main(): Promise<void> {
   const tar = busyboxTar();
-  const [berth, docker] = await startEngines();
+  const traceFile = process.env.BENCH_TRACE ? `/tmp/berth-trace-${process.pid}.jsonl` : undefined;
+  const [berth, docker] = await startEngines({}, { traceFile });
+  const windows: Window[] = [];
   try {
     for (const e of [berth, docker]) importImage(e, tar, 'busybox:latest');
     for (const e of [berth, docker]) timeRun(e, ['run', '--rm', 'busybox', 'true']); // warm-up
     const times: Record<string, number[]> = { berth: [], docker: [] };
-    for (let i = 0; i < N; i++) for (const e of [berth, docker]) times[e.name]!.push(timeRun(e, ['run', '--rm', 'busybox', 'true']));
+    for (let i = 0; i < N; i++) {
+      for (const e of [berth, docker]) {
+        const t0 = performance.timeOrigin + performance.now();
+        times[e.name]!.push(timeRun(e, ['run', '--rm', 'busybox', 'true']));
+        if (e === berth) windows.push({ t0, t1: performance.timeOrigin + performance.now() });
+      }
+    }
     report('run --rm busybox true', times.berth!, times.docker!, 0.3);
+    if (traceFile) printTrace('berth run --rm busybox true', traceFile, windows);
     memory(berth, docker);
   } finally {
     await berth.stop();
     await docker.stop();
+    if (traceFile) rmSync(traceFile, { force: true });
   }
 }
 

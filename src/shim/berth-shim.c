@@ -144,6 +144,7 @@ static int stdin_close_pending;
 static int pending_rows, pending_cols;
 static char exit_json[256];
 static int exited;
+static double trace_t_started, trace_t_exit; /* when the process was created, when its exit was seen */
 static int finishing; /* wait clients are answered only at the very end of finish() */
 
 static char *path_in_state(const char *name);
@@ -154,6 +155,27 @@ static long long now_ms(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+/* BERTH_TRACE=FILE (inherited from berthd): one JSON line per finished phase, as src/lib/trace.ts writes. */
+static const char *trace_file;
+
+static double trace_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ts.tv_sec * 1000.0 + ts.tv_nsec / 1e6;
+}
+
+static void trace_span(const char *name, double start)
+{
+	if (!trace_file)
+		return;
+	int fd = open(trace_file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return;
+	dprintf(fd, "{\"p\":%d,\"n\":\"%s\",\"s\":%.3f,\"e\":%.3f}\n", getpid(), name, start, trace_now());
+	close(fd);
 }
 
 /* Write everything, waiting for a non-blocking fd, but give up at the deadline (0 = never). */
@@ -1464,6 +1486,8 @@ static void record_exit(int status)
 		snprintf(exit_json, sizeof exit_json, "{\"exitCode\":%d,\"signal\":null,\"finishedAt\":\"%s\",\"oomKilled\":%s}\n",
 			 WEXITSTATUS(status), ts, oom);
 	exited = 1;
+	trace_span("shim: the container's process ran", trace_t_started);
+	trace_t_exit = trace_now();
 }
 
 /* Atomically: a crash leaves no exit.json or a whole one. */
@@ -1613,6 +1637,7 @@ static pid_t create_container(void)
 	if (pipe2(pout, O_CLOEXEC) < 0 || pipe2(perr, O_CLOEXEC) < 0 || (opt.open_stdin && pipe2(pin, O_CLOEXEC) < 0))
 		die("pipe: %s", strerror(errno));
 	char *argv[32];
+	double trace_t_runc = trace_now();
 	int n = runtime_argv(argv);
 	argv[n++] = "--log";
 	argv[n++] = runclog;
@@ -1647,6 +1672,8 @@ static pid_t create_container(void)
 	int status = 0;
 	while (waitpid(runc, &status, 0) < 0 && errno == EINTR)
 		;
+	trace_span(opt.bundle ? "shim: runc create" : "shim: runc exec", trace_t_runc);
+	trace_t_started = trace_now();
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 		char err[4096] = "";
 		fcntl(perr[0], F_SETFL, O_NONBLOCK);
@@ -1692,8 +1719,11 @@ static pid_t create_container(void)
 static void finish(void)
 {
 	finishing = 1;
+	double t = trace_now();
 	drain_outputs();
 	write_exit_file();
+	trace_span("shim: drain + exit.json", t);
+	trace_span("shim: exit seen → finish (drain wait)", trace_t_exit);
 	/* connections still in the backlog (a `wait` racing the exit) are served, not reset */
 	accept_clients();
 	for (int i = 0; i < nclients; i++)
@@ -1704,8 +1734,10 @@ static void finish(void)
 	unlink(sock);
 	free(sock);
 	/* delete before answering `wait`: berthd may create a container with this id right after */
+	t = trace_now();
 	if (opt.bundle)
 		run_delete();
+	trace_span("shim: runc delete", t);
 	long long deadline = now_ms() + FLUSH_MS;
 	for (int i = 0; i < nclients; i++) {
 		struct client *c = &clients[i];
@@ -1783,8 +1815,11 @@ int main(int argc, char **argv)
 {
 	if (argc > 1 && strcmp(argv[1], "--compress-log") == 0)
 		return compress_main(argc, argv);
+	trace_file = getenv("BERTH_TRACE");
+	double t0 = trace_now();
 	int sfd = setup(argc, argv);
 	sync_msg("{\"ready\":true}");
+	trace_span("shim: setup", t0);
 	if (opt.wait_attach)
 		wait_first_attach();
 	pid_t init = create_container();

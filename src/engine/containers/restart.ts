@@ -2,6 +2,7 @@
 // shim is gone), what an exit releases, and Docker's restart policies with their back-off — including
 // the policies' starts when berthd itself starts again.
 import type { ExitStatus } from '../runtime/runtime.js';
+import { traced } from '../../lib/trace.js';
 import { ContainerPart } from './context.js';
 import type { ContainerRecord } from './record.js';
 
@@ -40,7 +41,7 @@ export class RestartSupervisor extends ContainerPart {
   /** Learn of the container's exit from its shim (or from exit.json if the shim is already gone). */
   monitor(id: string): void {
     void this.runtime.wait(id).then((status) =>
-      this.onExit(id, status ?? { exitCode: 255, signal: null, finishedAt: new Date().toISOString() }, !status),
+      traced('exit: teardown after the shim answered wait', () => this.onExit(id, status ?? { exitCode: 255, signal: null, finishedAt: new Date().toISOString() }, !status)),
     );
   }
 
@@ -51,8 +52,8 @@ export class RestartSupervisor extends ContainerPart {
     const oomKilled = status.oomKilled ?? false;
     // A live shim deletes the runc container itself; only a lost one leaves that to us.
     if (lost) await this.runtime.delete(id, { force: true }).catch(() => undefined);
-    await this.o.networks().detach(rec).catch(() => undefined);
-    await this.o.rootfs.unmount(this.rootfs(id)).catch(() => undefined);
+    await traced('exit: network detach', this.o.networks().detach(rec).catch(() => undefined));
+    await traced('exit: unmount rootfs', this.o.rootfs.unmount(this.rootfs(id)).catch(() => undefined));
     await this.o.volumes?.().release(rec).catch(() => undefined);
     rec.state = {
       ...rec.state,
@@ -63,11 +64,11 @@ export class RestartSupervisor extends ContainerPart {
       error: lost ? 'container monitor exited without recording an exit status' : rec.state.error,
       oomKilled,
     };
-    await this.store.save(rec);
+    await traced('exit: save record', this.store.save(rec));
     this.emit(rec, 'die', { exitCode: String(status.exitCode) });
     this.bus.emit(`exit:${id}`, status.exitCode);
     if (shouldRestart(rec)) await this.scheduleRestart(rec);
-    else if (rec.hostConfig.AutoRemove) await this.remove(id, { force: true, volumes: true }).catch(() => undefined);
+    else if (rec.hostConfig.AutoRemove) await traced('exit: auto-remove', this.remove(id, { force: true, volumes: true }).catch(() => undefined));
   }
 
   /** Per-container back-off, Docker's: 100 ms doubling, reset after 10 s of uptime. */
