@@ -1,5 +1,6 @@
-// Launching a container: its rootfs mounted, links, network and volumes set up, /etc files and the
-// OCI bundle written, its berth-shim spawned and `runc start` — and undoing all of it when a start fails.
+// Launching a container: its rootfs mounted and its network set up (side by side), links and volumes,
+// /etc files and the OCI bundle written, its berth-shim spawned, which creates and starts it (one
+// `runc run --detach` where it can) — and undoing all of it when a start fails.
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { HostConfig } from '../../api/types.js';
@@ -53,12 +54,19 @@ export class Launcher extends ContainerPart {
     const rootfs = this.rootfs(rec.id);
     const stateDir = this.stateDir(rec.id);
     await traced('launch: clear state dir', fs.rm(stateDir, { recursive: true, force: true }));
-    await traced('launch: mount rootfs', async () => {
-      await fs.mkdir(rootfs, { recursive: true });
-      await this.o.rootfs.mount(rec.id, rootfs);
-    });
     const links = this.resolveLinks(rec);
-    const netnsPath = await traced('launch: network attach', this.o.networks().attach(rec));
+    // The rootfs and the network sandbox side by side (neither needs the other); both are undone by
+    // cleanupFailedStart, so a failure waits for the other to settle first.
+    const [mounted, attached] = await Promise.allSettled([
+      traced('launch: mount rootfs', async () => {
+        await fs.mkdir(rootfs, { recursive: true });
+        await this.o.rootfs.mount(rec.id, rootfs);
+      }),
+      traced('launch: network attach', this.o.networks().attach(rec)),
+    ]);
+    if (mounted.status === 'rejected') throw mounted.reason;
+    if (attached.status === 'rejected') throw attached.reason;
+    const netnsPath = attached.value;
     const volumeMounts = rec.mounts?.length ? await this.o.volumes?.().setup(rec, rootfs) : undefined;
     const files = containerFiles(this.store.dir(rec.id));
     const hc = rec.hostConfig;
@@ -109,7 +117,7 @@ export class Launcher extends ContainerPart {
     await writeFileAtomic(path.join(stateDir, 'config.json'), JSON.stringify(spec));
     endBundle();
     const probe = probeCommand(rec.config.Healthcheck);
-    const endCreate = traceStart('launch: shim + runc create');
+    const endCreate = traceStart('launch: shim + runc create/run');
     const pid = await this.runtime.create(rec.id, {
       bundle: stateDir,
       spec,
@@ -118,12 +126,16 @@ export class Launcher extends ContainerPart {
       stdinOnce: rec.config.StdinOnce ?? false,
       log: await this.logSettings(rec),
       probe: probe && { args: probe, home: user.home },
+      // Created and started in one go; the attaches made before the start are connected first.
+      startNow: {
+        beforeStart: async () => {
+          await traced('launch: connect attaches', this.connectPendingAttaches(rec));
+          const size = hc.ConsoleSize;
+          if (rec.config.Tty && size && size[0] > 0 && size[1] > 0) await this.runtime.resize(rec.id, size[0], size[1]).catch(() => undefined);
+        },
+      },
     });
     endCreate();
-    await traced('launch: connect attaches', this.connectPendingAttaches(rec));
-    const size = hc.ConsoleSize;
-    if (rec.config.Tty && size && size[0] > 0 && size[1] > 0) await this.runtime.resize(rec.id, size[0], size[1]).catch(() => undefined);
-    await traced('launch: runc start', this.runtime.start(rec.id));
     return pid;
   }
 
