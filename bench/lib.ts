@@ -63,28 +63,41 @@ function removeNewCgroupParents(name: 'berth' | 'docker', before: string[]): voi
 
 /** A private berthd (its own root, socket and bridge). Like dockerd it turns net.ipv4.ip_forward on at start;
  *  the value, and the cgroup parents it made, are given back when it stops. */
-export async function startBerth(opts: { traceFile?: string } = {}): Promise<Engine> {
+export interface BerthOptions {
+  /** BERTH_TRACE for berthd, its shims and the CLI (bench/trace.ts). */
+  traceFile?: string;
+  /** Another checkout of berth (built) to run instead of this one: a before/after in the same run. */
+  repo?: string;
+  /** The engine's name in reports (default "berth"). */
+  name?: string;
+  /** Its default bridge's device (default bbbench0); two berthds at once need two. */
+  bridge?: string;
+}
+
+export async function startBerth(opts: BerthOptions = {}): Promise<Engine> {
+  const repo = opts.repo ?? REPO;
+  const bridge = opts.bridge ?? BERTH_BENCH_BRIDGE;
   const parentsBefore = cgroupParents('berth');
   const ipForward = readFileSync(DOCKERD_SYSCTLS[0]!, 'utf8').trim();
   const dir = await fs.mkdtemp('/tmp/bb-bench-');
   const socket = `${dir}/berth.sock`;
   const child = spawn(
     process.execPath,
-    [path.join(REPO, 'dist/src/daemon/main.js'), '--root', `${dir}/root`, '--exec-root', `${dir}/run`, '-H', `unix://${socket}`, '--bridge', BERTH_BENCH_BRIDGE],
+    [path.join(repo, 'dist/src/daemon/main.js'), '--root', `${dir}/root`, '--exec-root', `${dir}/run`, '-H', `unix://${socket}`, '--bridge', bridge],
     { stdio: 'ignore', env: opts.traceFile ? { ...process.env, BERTH_TRACE: opts.traceFile } : process.env },
   );
   await waitPing(socket, child, 'berthd');
   return {
-    name: 'berth',
-    cli: [path.join(REPO, 'bin/berth'), '-H', `unix://${socket}`],
+    name: opts.name ?? 'berth',
+    cli: [path.join(repo, 'bin/berth'), '-H', `unix://${socket}`],
     env: opts.traceFile ? { BERTH_TRACE: opts.traceFile } : {},
     daemonPids: () => [child.pid!],
     async stop() {
-      spawnSync('sh', ['-c', `${path.join(REPO, 'bin/berth')} -H unix://${socket} ps -aq | xargs -r ${path.join(REPO, 'bin/berth')} -H unix://${socket} rm -f`]);
+      spawnSync('sh', ['-c', `${path.join(repo, 'bin/berth')} -H unix://${socket} ps -aq | xargs -r ${path.join(repo, 'bin/berth')} -H unix://${socket} rm -f`]);
       child.kill('SIGTERM');
       await new Promise((r) => child.once('exit', r));
       spawnSync('sh', ['-c', `grep -o ' ${dir}[^ ]*' /proc/self/mounts | sort -r | xargs -r -n1 umount -l`]);
-      await tearDownNetworking(`${dir}/root`, BERTH_BENCH_BRIDGE);
+      await tearDownNetworking(`${dir}/root`, bridge);
       spawnSync('rm', ['-rf', dir]);
       removeNewCgroupParents('berth', parentsBefore);
       writeFileSync(DOCKERD_SYSCTLS[0]!, ipForward);
@@ -153,7 +166,7 @@ export async function startDocker(opts: { iptables?: boolean } = {}): Promise<En
 const DOCKERD_RUN_DIRS = ['/run/docker', '/run/containerd'];
 
 /** Both engines; if dockerd cannot start, the berthd already started is stopped before the error goes on. */
-export async function startEngines(dockerOpts: { iptables?: boolean } = {}, berthOpts: { traceFile?: string } = {}): Promise<[Engine, Engine]> {
+export async function startEngines(dockerOpts: { iptables?: boolean } = {}, berthOpts: BerthOptions = {}): Promise<[Engine, Engine]> {
   const berth = await startBerth(berthOpts);
   try {
     return [berth, await startDocker(dockerOpts)];
