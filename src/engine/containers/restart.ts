@@ -40,18 +40,21 @@ export class RestartSupervisor extends ContainerPart {
 
   /** Learn of the container's exit from its shim (or from exit.json if the shim is already gone). What
    *  the container held besides its runtime container is given back as soon as the exit is known, while
-   *  the shim still deletes the runtime's container. */
-  monitor(id: string): void {
+   *  the shim still deletes the runtime's container; the exit itself is handled once `started` (the
+   *  start on disk and announced) says the start went through. */
+  monitor(id: string, started: Promise<boolean> = Promise.resolve(true)): void {
     let released: Promise<void> | undefined;
     const onExit = (): void => {
       this.health.stop(id);
       released = this.release(id);
     };
-    void this.runtime.wait(id, { onExit }).then((status) =>
-      traced('exit: after the shim released the container', () =>
+    void this.runtime.wait(id, { onExit }).then(async (status) => {
+      // a start that failed after all (its record could not be saved) is undone by its own clean-up
+      if (!(await started)) return;
+      await traced('exit: after the shim released the container', () =>
         this.onExit(id, status ?? { exitCode: 255, signal: null, finishedAt: new Date().toISOString() }, !status, released),
-      ),
-    );
+      );
+    });
   }
 
   /** Network, rootfs mount and volumes of a container that has stopped, given back side by side. */

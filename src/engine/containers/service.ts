@@ -199,9 +199,18 @@ export class ContainersService {
     try {
       const pid = await this.launcher.launch(rec);
       rec.state = { ...rec.state, status: 'running', pid, exitCode: 0, error: '', startedAt: new Date().toISOString(), finishedAt: rec.state.finishedAt, oomKilled: false, manuallyStopped: false };
-      await traced('start: save record', this.store.save(rec));
+      // Its exit is watched from now on (a command that ends at once is learnt of as it ends, and what it
+      // held given back meanwhile); that exit is handled once the start is on disk and announced.
+      let announced!: (ok: boolean) => void;
+      this.restarts.monitor(rec.id, new Promise<boolean>((resolve) => (announced = resolve)));
+      try {
+        await traced('start: save record', this.store.save(rec));
+      } catch (e) {
+        announced(false);
+        throw e;
+      }
       this.emit(rec, 'start');
-      this.restarts.monitor(rec.id);
+      announced(true);
       this.health.start(rec.id, rec.config.Healthcheck, Date.now());
     } catch (e) {
       const err = withStartHint(e);
