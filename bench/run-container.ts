@@ -14,7 +14,7 @@ async function main(): Promise<void> {
   const baseTrace = traceFile && `${traceFile}.base`;
   const baseRepo = process.env.BENCH_BERTH_BASE;
   const [berth, docker] = await startEngines({}, { traceFile });
-  const base = baseRepo ? await startBerth({ repo: baseRepo, name: 'berth-base', bridge: 'bbbench1', traceFile: baseTrace }).catch(async (e: unknown) => {
+  const base = baseRepo ? await startBerth({ repo: baseRepo, name: 'berth-base', bridge: 'bbrunbase0', traceFile: baseTrace }).catch(async (e: unknown) => {
     await berth.stop();
     await docker.stop();
     throw e;
