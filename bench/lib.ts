@@ -64,25 +64,35 @@ function removeNewCgroupParents(name: 'berth' | 'docker', before: string[]): voi
 
 /** A private berthd (its own root, socket and bridge). Like dockerd it turns net.ipv4.ip_forward on at start;
  *  the value, and the cgroup parents it made, are given back when it stops. */
-export async function startBerth(opts: { repo?: string; bridge?: string; name?: string } = {}): Promise<Engine> {
-  // Another checkout's berth (BENCH_BEFORE: the code before a change, measured in the same run) gets a
-  // bridge of its own.
+export interface BerthOptions {
+  /** BERTH_TRACE for berthd, its shims and the CLI (bench/trace.ts). */
+  traceFile?: string;
+  /** Another checkout of berth (built; BENCH_BEFORE) to run instead of this one: a before/after in the same run. */
+  repo?: string;
+  /** The engine's name in reports (default "berth"). */
+  name?: string;
+  /** Its default bridge's device (default bbbench0, or BENCH_BERTH_BRIDGE); two berthds at once need two. */
+  bridge?: string;
+}
+
+export async function startBerth(opts: BerthOptions = {}): Promise<Engine> {
   const repo = opts.repo ?? REPO;
-  const BERTH_BENCH_BRIDGE = opts.bridge ?? BERTH_BENCH_BRIDGE_DEFAULT;
+  const bridge = opts.bridge ?? BERTH_BENCH_BRIDGE_DEFAULT;
   const parentsBefore = cgroupParents('berth');
   const ipForward = readFileSync(DOCKERD_SYSCTLS[0]!, 'utf8').trim();
   const dir = await fs.mkdtemp('/tmp/bb-bench-');
   const socket = `${dir}/berth.sock`;
   const child = spawn(
     process.execPath,
-    [path.join(repo, 'dist/src/daemon/main.js'), '--root', `${dir}/root`, '--exec-root', `${dir}/run`, '-H', `unix://${socket}`, '--bridge', BERTH_BENCH_BRIDGE],
-    { stdio: 'ignore' },
+    [path.join(repo, 'dist/src/daemon/main.js'), '--root', `${dir}/root`, '--exec-root', `${dir}/run`, '-H', `unix://${socket}`, '--bridge', bridge],
+    { stdio: 'ignore', env: opts.traceFile ? { ...process.env, BERTH_TRACE: opts.traceFile } : process.env },
   );
   await waitPing(socket, child, 'berthd');
   // bin/berth's warm CLI server (docs/notes/cli.md) gets a folder of its own, and is stopped by PID below.
   const cliDir = `${dir}/cli`;
   await fs.mkdir(cliDir, { mode: 0o700 });
-  const env = { BERTH_CLI_RUNDIR: cliDir, BERTH_CLI_DIRECT: '' };
+  // The warm server's children read BERTH_TRACE as they load, before any command: it starts with it.
+  const env: Record<string, string> = { BERTH_CLI_RUNDIR: cliDir, BERTH_CLI_DIRECT: '', ...(opts.traceFile ? { BERTH_TRACE: opts.traceFile } : {}) };
   await warmCli(env, repo);
   return {
     name: opts.name ?? 'berth',
@@ -95,7 +105,7 @@ export async function startBerth(opts: { repo?: string; bridge?: string; name?: 
       child.kill('SIGTERM');
       await new Promise((r) => child.once('exit', r));
       spawnSync('sh', ['-c', `grep -o ' ${dir}[^ ]*' /proc/self/mounts | sort -r | xargs -r -n1 umount -l`]);
-      await tearDownNetworking(`${dir}/root`, BERTH_BENCH_BRIDGE);
+      await tearDownNetworking(`${dir}/root`, bridge);
       spawnSync('rm', ['-rf', dir]);
       removeNewCgroupParents('berth', parentsBefore);
       writeFileSync(DOCKERD_SYSCTLS[0]!, ipForward);
@@ -189,8 +199,8 @@ export async function startDocker(opts: { iptables?: boolean } = {}): Promise<En
 const DOCKERD_RUN_DIRS = ['/run/docker', '/run/containerd'];
 
 /** Both engines; if dockerd cannot start, the berthd already started is stopped before the error goes on. */
-export async function startEngines(dockerOpts: { iptables?: boolean } = {}): Promise<[Engine, Engine]> {
-  const berth = await startBerth();
+export async function startEngines(dockerOpts: { iptables?: boolean } = {}, berthOpts: BerthOptions = {}): Promise<[Engine, Engine]> {
+  const berth = await startBerth(berthOpts);
   try {
     return [berth, await startDocker(dockerOpts)];
   } catch (e) {

@@ -1,22 +1,47 @@
 // Scenario 1 (foundation): `run --rm busybox true` end to end through each engine's own CLI,
 // alternating engines; plus berthd's idle memory and what each running container adds.
-import { busyboxTar, importImage, median, pidsByCmd, record, report, rssKiB, startEngines, timeRun, type Engine } from './lib.js';
+// BENCH_TRACE=1 also prints berth's per-phase trace of those runs (CLI, requests, berthd, shim, runc).
+// BENCH_BERTH_BASE=DIR (another built checkout) runs that berth too, in the same rounds: before/after.
+import { rmSync } from 'node:fs';
+import { busyboxTar, importImage, median, pidsByCmd, record, report, rssKiB, startBerth, startEngines, timeRun, type Engine } from './lib.js';
+import { printTrace, type Window } from './trace.js';
 
 const N = Number(process.env.BENCH_RUNS ?? 15);
 
 async function main(): Promise<void> {
   const tar = busyboxTar();
-  const [berth, docker] = await startEngines();
-  try {
-    for (const e of [berth, docker]) importImage(e, tar, 'busybox:latest');
-    for (const e of [berth, docker]) timeRun(e, ['run', '--rm', 'busybox', 'true']); // warm-up
-    const times: Record<string, number[]> = { berth: [], docker: [] };
-    for (let i = 0; i < N; i++) for (const e of [berth, docker]) times[e.name]!.push(timeRun(e, ['run', '--rm', 'busybox', 'true']));
-    report('run --rm busybox true', times.berth!, times.docker!, 0.3);
-    memory(berth, docker);
-  } finally {
+  const traceFile = process.env.BENCH_TRACE ? `/tmp/berth-trace-${process.pid}.jsonl` : undefined;
+  const baseTrace = traceFile && `${traceFile}.base`;
+  const baseRepo = process.env.BENCH_BERTH_BASE;
+  const [berth, docker] = await startEngines({}, { traceFile });
+  const base = baseRepo ? await startBerth({ repo: baseRepo, name: 'berth-base', bridge: 'bbrunbase0', traceFile: baseTrace }).catch(async (e: unknown) => {
     await berth.stop();
     await docker.stop();
+    throw e;
+  }) : undefined;
+  const engines = base ? [base, berth, docker] : [berth, docker];
+  const windows: Record<string, Window[]> = { berth: [], 'berth-base': [] };
+  try {
+    for (const e of engines) importImage(e, tar, 'busybox:latest');
+    for (const e of engines) timeRun(e, ['run', '--rm', 'busybox', 'true']); // warm-up
+    const times: Record<string, number[]> = { berth: [], docker: [], 'berth-base': [] };
+    for (let i = 0; i < N; i++) {
+      for (const e of engines) {
+        const t0 = performance.timeOrigin + performance.now();
+        times[e.name]!.push(timeRun(e, ['run', '--rm', 'busybox', 'true']));
+        windows[e.name]?.push({ t0, t1: performance.timeOrigin + performance.now() });
+      }
+    }
+    if (base) console.log(`run --rm busybox true (${baseRepo})`.padEnd(34) + ` berth-base ${median(times['berth-base']!).toFixed(1)} ms   ratio ${(median(times['berth-base']!) / median(times.docker!)).toFixed(2)}×`);
+    report('run --rm busybox true', times.berth!, times.docker!, 0.3);
+    if (base && baseTrace) printTrace(`berth-base run --rm busybox true`, baseTrace, windows['berth-base']!);
+    if (traceFile) printTrace('berth run --rm busybox true', traceFile, windows.berth!);
+    if (!base) memory(berth, docker);
+  } finally {
+    await base?.stop();
+    await berth.stop();
+    await docker.stop();
+    for (const f of [traceFile, baseTrace]) if (f) rmSync(f, { force: true });
   }
 }
 

@@ -112,12 +112,15 @@ export interface AttachFlow {
 
 /** Attach, register the wait, start, follow the streams; the exit status, or undefined when the user detached. */
 export async function attachAndStart(ctx: Context, client: EngineClient, id: string, o: AttachFlow): Promise<WaitStatus | undefined> {
+  // The attach and the wait side by side (two connections); both are in place before the start.
+  const query = o.condition ? { condition: o.condition } : undefined;
+  const waiting = client.deferred<WaitStatus>({ method: 'POST', path: `/containers/${id}/wait`, query });
+  waiting.catch(() => undefined); // awaited below, after the attach (whose failure is reported first)
   const conn =
     o.stdin || o.stdout || o.stderr
       ? await client.hijack(`/containers/${id}/attach`, { stream: true, stdin: o.stdin, stdout: o.stdout, stderr: o.stderr, detachKeys: o.detachKeys }, undefined)
       : undefined;
-  const query = o.condition ? { condition: o.condition } : undefined;
-  const exit = (await client.deferred<WaitStatus>({ method: 'POST', path: `/containers/${id}/wait`, query })).result;
+  const exit = (await waiting).result;
   const streaming = conn ? streamHijacked(ctx, conn, { tty: o.tty, stdin: o.stdin }) : undefined;
   // Awaited below; until then (or if the start fails) a broken stream is not an unhandled rejection.
   streaming?.catch(() => undefined);

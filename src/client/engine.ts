@@ -9,6 +9,12 @@ import { ApiError, ConnectionError, isConnectFailure } from './errors.js';
 import type { HostSpec } from './host.js';
 import { hijack, errorMessage, type HijackedStream } from './hijack.js';
 import { startDaemon } from './autostart.js';
+import { traceSpan, traceStart, tracing } from '../lib/trace.js';
+
+// The CLI's own start (node, then the modules up to this one) as the first span of a trace.
+if (tracing) traceSpan('cli start (node + modules)', performance.timeOrigin);
+
+const spanName = (method: string, path: string): string => `cli ${method} ${path.replace(/^\/v[\d.]+/, '').replace(/[0-9a-f]{64}/g, '{id}').replace(/\?.*/, '')}`;
 
 export type QueryValue = string | number | boolean | string[] | undefined | null;
 export type Query = Record<string, QueryValue>;
@@ -148,7 +154,10 @@ export class EngineClient {
   async hijack(path: string, query: Query | undefined, body: unknown): Promise<HijackedStream> {
     const fullPath = await this.versioned(path, query);
     try {
-      return await hijack(this.host.socketPath, fullPath, body);
+      const end = tracing ? traceStart(spanName('POST', fullPath)) : undefined;
+      const stream = await hijack(this.host.socketPath, fullPath, body);
+      end?.();
+      return stream;
     } catch (err) {
       if (isConnectFailure(err)) throw this.cannotConnect();
       throw err;
@@ -156,6 +165,7 @@ export class EngineClient {
   }
 
   private send(opts: RequestOptions, fullPath: string): Promise<IncomingMessage> {
+    const end = tracing ? traceStart(spanName(opts.method ?? 'GET', fullPath)) : undefined;
     return new Promise((resolve, reject) => {
       const headers: Record<string, string> = { 'User-Agent': 'berth-cli', ...opts.headers };
       let payload: Buffer | undefined;
@@ -174,7 +184,10 @@ export class EngineClient {
         headers,
         agent: this.agent,
       });
-      req.once('response', resolve);
+      req.once('response', (res: IncomingMessage) => {
+        end?.();
+        resolve(res);
+      });
       req.once('error', reject);
       if (opts.input instanceof Readable) {
         opts.input.once('error', (err) => req.destroy(err));
@@ -193,6 +206,7 @@ export class EngineClient {
     const fullPath = await this.versioned(opts.path, opts.query);
     let sent!: () => void;
     const written = new Promise<void>((resolve) => (sent = resolve));
+    const end = tracing ? traceStart(spanName(opts.method ?? 'POST', fullPath)) : undefined;
     const result = new Promise<T>((resolve, reject) => {
       const req = http.request({
         socketPath: this.host.socketPath,
@@ -207,6 +221,7 @@ export class EngineClient {
         reject(err);
       });
       req.once('response', (res) => {
+        end?.();
         readText(res).then((text) => {
           if ((res.statusCode ?? 500) >= 400) reject(new ApiError(res.statusCode ?? 500, errorMessage(text, '')));
           else resolve(JSON.parse(text) as T);

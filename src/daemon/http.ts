@@ -6,6 +6,7 @@ import { Duplex } from 'node:stream';
 import { API_VERSION, ENGINE_VERSION, MIN_API_VERSION, compareVersions } from '../api/version.js';
 import { BerthError, InvalidParameter, NotFound, messageOf, statusOf } from '../lib/errors.js';
 import { decodeJson, GoJsonError, type GoType } from '../api/go-json.js';
+import { traceStart, tracing } from '../lib/trace.js';
 
 export interface Ctx {
   req: http.IncomingMessage;
@@ -98,6 +99,15 @@ export function createServer(router: Router, logger: Logger): http.Server {
 }
 
 async function dispatch(router: Router, logger: Logger, req: http.IncomingMessage, res?: http.ServerResponse, upgraded?: net.Socket): Promise<void> {
+  const endSpan = tracing ? traceStart(`berthd ${req.method} ${(req.url ?? '').replace(/^\/v[\d.]+/, '').replace(/[0-9a-f]{64}/g, '{id}').replace(/\?.*/, '')}`) : undefined;
+  try {
+    await dispatchRoute(router, logger, req, res, upgraded);
+  } finally {
+    endSpan?.();
+  }
+}
+
+async function dispatchRoute(router: Router, logger: Logger, req: http.IncomingMessage, res?: http.ServerResponse, upgraded?: net.Socket): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://berth');
   let version = API_VERSION;
   try {

@@ -2,6 +2,7 @@
 // it records argv and stderr and turns failure into a typed error naming the command.
 import { spawn, spawnSync, type SpawnOptions } from 'node:child_process';
 import { SystemError } from './errors.js';
+import { traceNow, traceSpan, tracing } from './trace.js';
 
 export type { ChildProcess } from 'node:child_process';
 
@@ -33,6 +34,7 @@ export interface RunResult {
 
 /** Run a program to completion and collect its output. */
 export function run(argv: string[], opts: RunOptions = {}): Promise<RunResult> {
+  const started = tracing ? traceNow() : 0;
   return new Promise((resolve, reject) => {
     const child = spawn(argv[0]!, argv.slice(1), {
       stdio: ['pipe', 'pipe', 'pipe'],
@@ -45,6 +47,7 @@ export function run(argv: string[], opts: RunOptions = {}): Promise<RunResult> {
     child.stderr!.on('data', (d: Buffer) => err.push(d));
     child.on('error', (e) => reject(new CommandError(argv, null, e.message)));
     child.on('close', (code, signal) => {
+      if (tracing) traceSpan(`exec ${commandName(argv)}`, started);
       const stdout = Buffer.concat(out).toString();
       const stderr = Buffer.concat(err).toString();
       const exitCode = code ?? (signal ? 128 : 1);
@@ -113,4 +116,10 @@ export function runBounded(argv: string[], o: BoundedOptions): Promise<BoundedRe
     child.on('error', () => done(-1));
     child.on('close', (code) => done(code ?? -1));
   });
+}
+
+/** "runc start", "mount overlay", "ip link": the program and its first word that is not an option or a path. */
+function commandName(argv: string[]): string {
+  const word = argv.slice(1).find((a) => !a.startsWith('-') && !a.includes('/'));
+  return `${argv[0]!.split('/').pop()}${word ? ' ' + word : ''}`;
 }

@@ -22,13 +22,19 @@
  *     "attach [stdin] [stdout] [stderr]"  output framed like Docker's stdcopy (raw with a tty);
  *                                          bytes sent after the header go to the container's stdin
  *     "resize ROWS COLS"                   set the terminal size; answers "ok"
- *     "wait"                               answers the exit.json line when the process has exited
+ *     "wait"                               answers the exit.json line when the process has exited, and
+ *                                          closes once the runtime's container is deleted (container mode)
+ *     "start"                              with --start-on-request: make the container now, created
+ *                                          and started by one `runc run --detach` (attaches connected
+ *                                          before it miss nothing); until then no container exists, and
+ *                                          berthd closing the sync pipe makes the shim leave
  *     "probe"                              runs the health probe of --probe-spec (see below) and answers
  *                                          "exit N\n" then its output (the first 4096 bytes), or
  *                                          "unsupported\n" (berthd then probes with `runc exec`);
  *                                          closing the connection early kills the probe
- *   On exit: exit.json is written, the runc container deleted (container mode) and attach.sock
- *   removed *before* wait clients are answered, so berthd may reuse the id and state dir at once.
+ *   On exit: exit.json is written and attach.sock removed, wait clients get the exit line and attach
+ *   clients their last output, then the runc container is deleted (container mode) and shim.pid removed
+ *   *before* the wait connections close, so berthd may reuse the id and state dir once they have.
  *
  * Health probes (--probe-spec FILE, written by berthd): a probe every second through `runc exec` costs
  * ~30 ms of CPU (two Go programs, the seccomp profile compiled again each time), so the shim runs it the
@@ -115,7 +121,7 @@ static struct {
 	long long log_max_size;
 	int log_max_file;
 	int log_compress;
-	int tty, open_stdin, stdin_once, wait_attach;
+	int tty, open_stdin, stdin_once, wait_attach, start_on_request;
 } opt = { .runtime = "/usr/sbin/runc", .log_max_file = 1 };
 
 static struct client clients[MAX_CLIENTS];
@@ -144,6 +150,8 @@ static int stdin_close_pending;
 static int pending_rows, pending_cols;
 static char exit_json[256];
 static int exited;
+static int start_requested; /* "start" arrived (--start-on-request) */
+static double trace_t_started, trace_t_exit; /* when the process was created, when its exit was seen */
 static int finishing; /* wait clients are answered only at the very end of finish() */
 
 static char *path_in_state(const char *name);
@@ -154,6 +162,27 @@ static long long now_ms(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+/* BERTH_TRACE=FILE (inherited from berthd): one JSON line per finished phase, as src/lib/trace.ts writes. */
+static const char *trace_file;
+
+static double trace_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ts.tv_sec * 1000.0 + ts.tv_nsec / 1e6;
+}
+
+static void trace_span(const char *name, double start)
+{
+	if (!trace_file)
+		return;
+	int fd = open(trace_file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return;
+	dprintf(fd, "{\"p\":%d,\"n\":\"%s\",\"s\":%.3f,\"e\":%.3f}\n", getpid(), name, start, trace_now());
+	close(fd);
 }
 
 /* Write everything, waiting for a non-blocking fd, but give up at the deadline (0 = never). */
@@ -1233,6 +1262,9 @@ static void parse_header(int idx)
 			apply_winsize();
 		write_all(c->fd, "ok\n", 3);
 		drop_client(idx);
+	} else if (strcmp(c->hdr, "start") == 0) {
+		start_requested = 1;
+		drop_client(idx);
 	} else if (strcmp(c->hdr, "probe") == 0) {
 		start_probe(idx);
 	} else if (strcmp(c->hdr, "wait") == 0) {
@@ -1464,6 +1496,8 @@ static void record_exit(int status)
 		snprintf(exit_json, sizeof exit_json, "{\"exitCode\":%d,\"signal\":null,\"finishedAt\":\"%s\",\"oomKilled\":%s}\n",
 			 WEXITSTATUS(status), ts, oom);
 	exited = 1;
+	trace_span("shim: the container's process ran", trace_t_started);
+	trace_t_exit = trace_now();
 }
 
 /* Atomically: a crash leaves no exit.json or a whole one. */
@@ -1551,14 +1585,16 @@ static void parse_args(int argc, char **argv)
 			opt.stdin_once = 1;
 		} else if (strcmp(a, "--wait-attach") == 0) {
 			opt.wait_attach = 1;
+		} else if (strcmp(a, "--start-on-request") == 0) {
+			opt.start_on_request = 1;
 		} else {
 			die("unknown argument %s", a);
 		}
 	}
-	if (!opt.id || !opt.state || (!opt.bundle == !opt.exec_process))
+	if (!opt.id || !opt.state || (!opt.bundle == !opt.exec_process) || (opt.start_on_request && !opt.bundle))
 		die("usage: berth-shim --id ID --state-dir DIR (--bundle DIR | --exec PROCESS_JSON) [--runtime PATH] "
 		    "[--runtime-root DIR] [--tty] [--stdin] [--stdin-once] [--log-path FILE --log-max-size BYTES "
-		    "--log-max-file N [--log-compress]] [--wait-attach]");
+		    "--log-max-file N [--log-compress]] [--wait-attach] [--start-on-request]");
 }
 
 /* Serve attach clients until the first one has sent its header (exec: nothing may be lost). */
@@ -1580,6 +1616,37 @@ static void wait_first_attach(void)
 			int r = fds[i + 1].revents;
 			if (r & (POLLERR | POLLHUP) && clients[i].kind != K_HEADER)
 				drop_client(i); /* an early `wait` client that went away */
+			else if (r)
+				handle_client_read(i, r & POLLHUP);
+		}
+		if (fds[0].revents)
+			accept_clients();
+	}
+}
+
+/* --start-on-request: serve attach and wait clients until "start" arrives. Should berthd go away first
+ * (the sync pipe's other end closes), there is no container to look after: leave. */
+static void wait_start_request(void)
+{
+	while (!start_requested) {
+		compact_clients();
+		struct pollfd fds[MAX_CLIENTS + 2];
+		int n = 0, polled = nclients;
+		fds[n++] = (struct pollfd){ .fd = listen_fd, .events = POLLIN };
+		fds[n++] = (struct pollfd){ .fd = sync_fd, .events = 0 };
+		for (int i = 0; i < polled; i++)
+			fds[n++] = (struct pollfd){ .fd = clients[i].fd, .events = clients[i].kind == K_HEADER ? POLLIN : 0 };
+		if (poll(fds, (nfds_t)n, -1) < 0)
+			continue;
+		if (fds[1].revents & (POLLHUP | POLLERR | POLLNVAL)) {
+			char *sock = path_in_state("attach.sock");
+			unlink(sock);
+			exit(1);
+		}
+		for (int i = 0; i < polled; i++) {
+			int r = fds[i + 2].revents;
+			if (r & (POLLERR | POLLHUP) && clients[i].kind != K_HEADER)
+				drop_client(i); /* an early client that went away */
 			else if (r)
 				handle_client_read(i, r & POLLHUP);
 		}
@@ -1613,6 +1680,7 @@ static pid_t create_container(void)
 	if (pipe2(pout, O_CLOEXEC) < 0 || pipe2(perr, O_CLOEXEC) < 0 || (opt.open_stdin && pipe2(pin, O_CLOEXEC) < 0))
 		die("pipe: %s", strerror(errno));
 	char *argv[32];
+	double trace_t_runc = trace_now();
 	int n = runtime_argv(argv);
 	argv[n++] = "--log";
 	argv[n++] = runclog;
@@ -1620,6 +1688,10 @@ static pid_t create_container(void)
 	argv[n++] = "json";
 	if (opt.bundle) {
 		argv[n++] = "create";
+		if (opt.start_on_request) {
+			argv[n - 1] = "run";
+			argv[n++] = "--detach";
+		}
 		argv[n++] = "--bundle";
 		argv[n++] = (char *)opt.bundle;
 	} else {
@@ -1647,6 +1719,8 @@ static pid_t create_container(void)
 	int status = 0;
 	while (waitpid(runc, &status, 0) < 0 && errno == EINTR)
 		;
+	trace_span(!opt.bundle ? "shim: runc exec" : opt.start_on_request ? "shim: runc run --detach" : "shim: runc create", trace_t_runc);
+	trace_t_started = trace_now();
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 		char err[4096] = "";
 		fcntl(perr[0], F_SETFL, O_NONBLOCK);
@@ -1692,8 +1766,11 @@ static pid_t create_container(void)
 static void finish(void)
 {
 	finishing = 1;
+	double t = trace_now();
 	drain_outputs();
 	write_exit_file();
+	trace_span("shim: drain + exit.json", t);
+	trace_span("shim: exit seen → finish (drain wait)", trace_t_exit);
 	/* connections still in the backlog (a `wait` racing the exit) are served, not reset */
 	accept_clients();
 	for (int i = 0; i < nclients; i++)
@@ -1703,20 +1780,35 @@ static void finish(void)
 	char *sock = path_in_state("attach.sock");
 	unlink(sock);
 	free(sock);
-	/* delete before answering `wait`: berthd may create a container with this id right after */
-	if (opt.bundle)
-		run_delete();
+	/* The exit status goes out now, the output to the attaches (all of it is in: drained) and their
+	 * connections end; `wait` connections stay open until the runtime's container is deleted, so berthd
+	 * may tear the rest down meanwhile and reuse the id once they close. */
 	long long deadline = now_ms() + FLUSH_MS;
 	for (int i = 0; i < nclients; i++) {
 		struct client *c = &clients[i];
 		if (c->dead)
 			continue;
-		if (c->kind == K_WAIT)
+		if (c->kind == K_WAIT) {
 			write_until(c->fd, exit_json, strlen(exit_json), deadline);
-		else if (c->blen)
+			continue;
+		}
+		if (c->blen)
 			write_until(c->fd, c->buf, c->blen, deadline);
 		close(c->fd);
+		c->dead = 1;
 	}
+	t = trace_now();
+	if (opt.bundle)
+		run_delete();
+	trace_span("shim: runc delete", t);
+	/* nothing of the container is left to look after: berthd must not take this exiting shim for a
+	 * live monitor (and delete the container a second time) */
+	char *pidf = path_in_state("shim.pid");
+	unlink(pidf);
+	free(pidf);
+	for (int i = 0; i < nclients; i++)
+		if (!clients[i].dead)
+			close(clients[i].fd);
 	exit(0);
 }
 
@@ -1783,10 +1875,15 @@ int main(int argc, char **argv)
 {
 	if (argc > 1 && strcmp(argv[1], "--compress-log") == 0)
 		return compress_main(argc, argv);
+	trace_file = getenv("BERTH_TRACE");
+	double t0 = trace_now();
 	int sfd = setup(argc, argv);
 	sync_msg("{\"ready\":true}");
+	trace_span("shim: setup", t0);
 	if (opt.wait_attach)
 		wait_first_attach();
+	if (opt.start_on_request && sync_fd >= 0)
+		wait_start_request();
 	pid_t init = create_container();
 	if (opt.probe_spec && opt.bundle)
 		setup_probes(init);

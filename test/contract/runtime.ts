@@ -202,6 +202,61 @@ export function runtimeSuite(name: string, make: (stateDir: string) => Runtime, 
       assert.equal((await rt.wait(b.id))?.exitCode, 0);
     });
 
+    for (const probe of [undefined, ['true']]) {
+      it(`create with startNow${probe ? ' (and a probe)' : ''}: an attach made in beforeStart sees the first byte; the pid is a running container's`, async () => {
+        const b = await bundle(['sh', '-c', 'echo first; sleep 100']);
+        let stream: Duplex | undefined;
+        const pid = await rt.create(b.id, {
+          bundle: b.bundle,
+          spec: b.spec,
+          tty: false,
+          stdin: false,
+          stdinOnce: false,
+          probe: probe && { args: probe },
+          startNow: {
+            beforeStart: async () => {
+              stream = await rt.attach(b.id, { stdin: false, stdout: true, stderr: true });
+            },
+          },
+        });
+        const out = readAll(stream!);
+        const st = await rt.state(b.id);
+        assert.equal(st.status, 'running');
+        assert.equal(st.pid, pid);
+        await rt.kill(b.id, 'KILL');
+        assert.equal(demux(await out).stdout, 'first\n');
+        assert.equal((await rt.wait(b.id))?.exitCode, 137);
+      });
+    }
+
+    it('create with startNow: a failing beforeStart leaves no container; a missing executable fails the create', async () => {
+      const b = await bundle(['true']);
+      const opts = { bundle: b.bundle, spec: b.spec, tty: false, stdin: false, stdinOnce: false };
+      await assert.rejects(rt.create(b.id, { ...opts, startNow: { beforeStart: () => Promise.reject(new Error('no attach')) } }), /no attach/);
+      await assert.rejects(rt.state(b.id), NotFound);
+      await waitUntil(async () => !(await rt.monitored(b.id)));
+      const c = await bundle(['no-such-program']);
+      await assert.rejects(rt.create(c.id, { ...opts, bundle: c.bundle, spec: c.spec, startNow: {} }), /no-such-program/);
+      await assert.rejects(rt.state(c.id), NotFound);
+    });
+
+    it('wait: onExit hears the status first; wait resolves once the id can be used again', async () => {
+      // The process exits only once stdin brings a line, sent after the wait connected.
+      const b = await bundle(['sh', '-c', 'read x; exit 3']);
+      const opts = { bundle: b.bundle, spec: b.spec, tty: false, stdin: true, stdinOnce: true, startNow: {} };
+      await rt.create(b.id, opts);
+      let early: number | undefined;
+      const waited = rt.wait(b.id, { onExit: (s) => (early = s.exitCode) });
+      const stream = await rt.attach(b.id, { stdin: true, stdout: false, stderr: false });
+      stream.end('go\n');
+      assert.equal((await waited)?.exitCode, 3);
+      assert.equal(early, 3);
+      await assert.rejects(rt.state(b.id), NotFound);
+      // the same id at once
+      assert.ok((await rt.create(b.id, { ...opts, stdin: false, stdinOnce: false })) > 0);
+      assert.equal((await rt.wait(b.id))?.exitCode, 3);
+    });
+
     for (const prepared of [true, false]) {
       it(`probe${prepared ? ' (prepared at create)' : ''}: exit code, output, timeout`, async () => {
         const cmd = ['sh', '-c', 'echo healthy-$(id -u); [ -e /tmp/slow ] && sleep 10; exit 2'];

@@ -95,7 +95,8 @@ describe('berthd killed during a build RUN step', () => {
     const started = new Promise<void>((resolve) => {
       const see = (b: Buffer) => {
         out += String(b);
-        if (out.includes('step-started')) resolve();
+        // the step's own output ("#2 0.402 step-started"), not the step's name, which has the words too
+        if (/(^|\n)(#\d+ [\d.]+ )?step-started\n/.test(out)) resolve();
       };
       child.stdout.on('data', see);
       child.stderr.on('data', see);

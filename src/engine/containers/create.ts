@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import type { ContainerCreateRequest, HostConfig } from '../../api/types.js';
 import { Conflict, InvalidParameter, NotFound } from '../../lib/errors.js';
+import { traced, traceStart } from '../../lib/trace.js';
 import { cgroupControllers, discardUnsupportedLimits } from '../cgroups.js';
 import { adaptHostConfig, validateHostConfig } from '../runtime/validate.js';
 import { commandLine, mergeConfig } from './config.js';
@@ -26,8 +27,10 @@ export class ContainerCreator extends ContainerPart {
     for (const link of parseLinks(hostConfig.Links)) this.store.get(link.target);
     hostConfig.LogConfig = normalizeLogConfig(hostConfig.LogConfig, this.o.logOpts);
     const networks = this.o.networks().endpointsForCreate(hostConfig, req.NetworkingConfig?.EndpointsConfig ?? undefined, req.MacAddress || undefined);
+    const endImage = traceStart('create: resolve image');
     const image = await this.o.images.resolve(req.Image);
     const imageConfig = await this.o.images.imageConfig(image.id);
+    endImage();
     if (opts.platform) assertPlatform(req.Image, opts.platform, imageConfig);
     const id = randomBytes(32).toString('hex');
     const config = mergeConfig(req, imageConfig.config ?? {}, id.slice(0, 12));
@@ -58,9 +61,9 @@ export class ContainerCreator extends ContainerPart {
       // init() sweeps (and volumes nothing uses). A failure here leaves nothing it created.
       const created = volumes && plan ? await volumes.acquire(id, plan) : [];
       try {
-        await this.o.snapshotter.prepare(id, rec.parentChainId, { init: true });
+        await traced('create: snapshot prepare', this.o.snapshotter.prepare(id, rec.parentChainId, { init: true }));
         if (volumes && plan && (await volumes.wantsImageContent(plan.mounts))) await this.copyImageContent(rec, volumes);
-        await this.store.save(rec);
+        await traced('create: save record', this.store.save(rec));
       } catch (e) {
         volumes?.settle(id);
         await this.o.rootfs.remove(id).catch(() => undefined);

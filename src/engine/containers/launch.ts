@@ -1,10 +1,12 @@
-// Launching a container: its rootfs mounted, links, network and volumes set up, /etc files and the
-// OCI bundle written, its berth-shim spawned and `runc start` — and undoing all of it when a start fails.
+// Launching a container: its rootfs mounted and its network set up (side by side), links and volumes,
+// /etc files and the OCI bundle written, its berth-shim spawned, which creates and starts it (one
+// `runc run --detach` where it can) — and undoing all of it when a start fails.
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { HostConfig } from '../../api/types.js';
 import { Conflict, SystemError, messageOf } from '../../lib/errors.js';
 import { writeFileAtomic } from '../../lib/fsutil.js';
+import { traced, traceStart } from '../../lib/trace.js';
 import { secureJoin } from '../../lib/securejoin.js';
 import { cgroupLayout } from '../cgroups.js';
 import type { LogSettings } from '../runtime/runtime.js';
@@ -51,14 +53,24 @@ export class Launcher extends ContainerPart {
     const namespacePaths = this.sharedNamespaces(rec.hostConfig);
     const rootfs = this.rootfs(rec.id);
     const stateDir = this.stateDir(rec.id);
-    await fs.rm(stateDir, { recursive: true, force: true });
-    await fs.mkdir(rootfs, { recursive: true });
-    await this.o.rootfs.mount(rec.id, rootfs);
+    await traced('launch: clear state dir', fs.rm(stateDir, { recursive: true, force: true }));
     const links = this.resolveLinks(rec);
-    const netnsPath = await this.o.networks().attach(rec);
+    // The rootfs and the network sandbox side by side (neither needs the other); both are undone by
+    // cleanupFailedStart, so a failure waits for the other to settle first.
+    const [mounted, attached] = await Promise.allSettled([
+      traced('launch: mount rootfs', async () => {
+        await fs.mkdir(rootfs, { recursive: true });
+        await this.o.rootfs.mount(rec.id, rootfs);
+      }),
+      traced('launch: network attach', this.o.networks().attach(rec)),
+    ]);
+    if (mounted.status === 'rejected') throw mounted.reason;
+    if (attached.status === 'rejected') throw attached.reason;
+    const netnsPath = attached.value;
     const volumeMounts = rec.mounts?.length ? await this.o.volumes?.().setup(rec, rootfs) : undefined;
     const files = containerFiles(this.store.dir(rec.id));
     const hc = rec.hostConfig;
+    const endFiles = traceStart('launch: /etc files');
     await writeContainerFiles(files, {
       hostname: rec.config.Hostname!,
       extraHosts: [...links.hosts, ...(hc.ExtraHosts ?? []).map((h) => h.replace(/:host-gateway$/, () => ':' + this.o.networks().hostGatewayIp()))],
@@ -69,7 +81,9 @@ export class Launcher extends ContainerPart {
       hostNetwork: hc.NetworkMode === 'host',
       ip: Object.values(rec.networks ?? {}).find((ep) => ep.IPAddress)?.IPAddress,
     });
-    const user = await resolveUser(rootfs, rec.config.User, hc.GroupAdd ?? undefined);
+    endFiles();
+    const user = await traced('launch: resolve user', resolveUser(rootfs, rec.config.User, hc.GroupAdd ?? undefined));
+    const endSpec = traceStart('launch: build spec');
     const seccompOpt = (hc.SecurityOpt ?? []).find((o) => o.startsWith('seccomp=') || o.startsWith('seccomp:'));
     const seccompValue = seccompOpt?.slice('seccomp='.length);
     const spec = buildSpec({
@@ -95,11 +109,15 @@ export class Launcher extends ContainerPart {
       // The default profile and `unconfined` are handled by buildSpec; only a custom one is loaded here.
       seccompProfile: seccompValue && seccompValue !== 'unconfined' ? await loadSeccompProfile(seccompValue) : undefined,
     });
+    endSpec();
+    const endBundle = traceStart('launch: write bundle');
     await fs.mkdir(stateDir, { recursive: true });
     // Resolved in the root (SetupWorkingDirectory): an image's symlink must not lead the mkdir onto the host.
     if (rec.config.WorkingDir) await fs.mkdir(await secureJoin(rootfs, rec.config.WorkingDir), { recursive: true }).catch(() => undefined);
     await writeFileAtomic(path.join(stateDir, 'config.json'), JSON.stringify(spec));
+    endBundle();
     const probe = probeCommand(rec.config.Healthcheck);
+    const endCreate = traceStart('launch: shim + runc create/run');
     const pid = await this.runtime.create(rec.id, {
       bundle: stateDir,
       spec,
@@ -108,11 +126,16 @@ export class Launcher extends ContainerPart {
       stdinOnce: rec.config.StdinOnce ?? false,
       log: await this.logSettings(rec),
       probe: probe && { args: probe, home: user.home },
+      // Created and started in one go; the attaches made before the start are connected first.
+      startNow: {
+        beforeStart: async () => {
+          await traced('launch: connect attaches', this.connectPendingAttaches(rec));
+          const size = hc.ConsoleSize;
+          if (rec.config.Tty && size && size[0] > 0 && size[1] > 0) await this.runtime.resize(rec.id, size[0], size[1]).catch(() => undefined);
+        },
+      },
     });
-    await this.connectPendingAttaches(rec);
-    const size = hc.ConsoleSize;
-    if (rec.config.Tty && size && size[0] > 0 && size[1] > 0) await this.runtime.resize(rec.id, size[0], size[1]).catch(() => undefined);
-    await this.runtime.start(rec.id);
+    endCreate();
     return pid;
   }
 

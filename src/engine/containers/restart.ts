@@ -2,6 +2,7 @@
 // shim is gone), what an exit releases, and Docker's restart policies with their back-off — including
 // the policies' starts when berthd itself starts again.
 import type { ExitStatus } from '../runtime/runtime.js';
+import { traced } from '../../lib/trace.js';
 import { ContainerPart } from './context.js';
 import type { ContainerRecord } from './record.js';
 
@@ -37,23 +38,47 @@ export class RestartSupervisor extends ContainerPart {
     })();
   }
 
-  /** Learn of the container's exit from its shim (or from exit.json if the shim is already gone). */
-  monitor(id: string): void {
-    void this.runtime.wait(id).then((status) =>
-      this.onExit(id, status ?? { exitCode: 255, signal: null, finishedAt: new Date().toISOString() }, !status),
-    );
+  /** Learn of the container's exit from its shim (or from exit.json if the shim is already gone). What
+   *  the container held besides its runtime container is given back as soon as the exit is known, while
+   *  the shim still deletes the runtime's container; the exit itself is handled once `started` (the
+   *  start on disk and announced) says the start went through. */
+  monitor(id: string, started: Promise<boolean> = Promise.resolve(true)): void {
+    let released: Promise<void> | undefined;
+    const onExit = (): void => {
+      this.health.stop(id);
+      released = this.release(id);
+    };
+    void this.runtime.wait(id, { onExit }).then(async (status) => {
+      // a start that failed after all (its record could not be saved) is undone by its own clean-up
+      if (!(await started)) return;
+      await traced('exit: after the shim released the container', () =>
+        this.onExit(id, status ?? { exitCode: 255, signal: null, finishedAt: new Date().toISOString() }, !status, released),
+      );
+    });
   }
 
-  async onExit(id: string, status: ExitStatus, lost = false): Promise<void> {
+  /** Network, rootfs mount and volumes of a container that has stopped, given back side by side. */
+  private async release(id: string): Promise<void> {
+    const rec = this.store.tryGet(id);
+    if (!rec) return;
+    await Promise.all([
+      traced('exit: network detach', this.o.networks().detach(rec).catch(() => undefined)),
+      traced('exit: unmount rootfs', async () => {
+        await this.o.rootfs.unmount(this.rootfs(id)).catch(() => undefined);
+        await this.o.volumes?.().release(rec).catch(() => undefined);
+      }),
+    ]);
+  }
+
+  /** `released`: the release already under way (monitor's early start). */
+  async onExit(id: string, status: ExitStatus, lost = false, released?: Promise<void>): Promise<void> {
     const rec = this.store.tryGet(id);
     this.health.stop(id);
     if (!rec) return;
     const oomKilled = status.oomKilled ?? false;
     // A live shim deletes the runc container itself; only a lost one leaves that to us.
     if (lost) await this.runtime.delete(id, { force: true }).catch(() => undefined);
-    await this.o.networks().detach(rec).catch(() => undefined);
-    await this.o.rootfs.unmount(this.rootfs(id)).catch(() => undefined);
-    await this.o.volumes?.().release(rec).catch(() => undefined);
+    await (released ?? this.release(id));
     rec.state = {
       ...rec.state,
       status: 'exited',
@@ -63,11 +88,15 @@ export class RestartSupervisor extends ContainerPart {
       error: lost ? 'container monitor exited without recording an exit status' : rec.state.error,
       oomKilled,
     };
-    await this.store.save(rec);
+    const restart = shouldRestart(rec);
+    const autoRemove = !restart && !!rec.hostConfig.AutoRemove;
+    // --rm: the removal's own save ('removing') is the next state on disk; a crash before it leaves a
+    // record still running, whose exit.json brings it here again.
+    if (!autoRemove) await traced('exit: save record', this.store.save(rec));
     this.emit(rec, 'die', { exitCode: String(status.exitCode) });
     this.bus.emit(`exit:${id}`, status.exitCode);
-    if (shouldRestart(rec)) await this.scheduleRestart(rec);
-    else if (rec.hostConfig.AutoRemove) await this.remove(id, { force: true, volumes: true }).catch(() => undefined);
+    if (restart) await this.scheduleRestart(rec);
+    else if (autoRemove) await traced('exit: auto-remove', this.remove(id, { force: true, volumes: true }).catch(() => undefined));
   }
 
   /** Per-container back-off, Docker's: 100 ms doubling, reset after 10 s of uptime. */

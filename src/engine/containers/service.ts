@@ -8,6 +8,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Duplex } from 'node:stream';
 import type { ContainerCreateRequest, ContainerInspect, ContainerSummary, HostConfig } from '../../api/types.js';
+import { traced } from '../../lib/trace.js';
 import { Conflict, NotFound, NotModified } from '../../lib/errors.js';
 import { parseSignal } from '../../lib/signals.js';
 import type { Runc } from '../runtime/runc.js';
@@ -198,9 +199,18 @@ export class ContainersService {
     try {
       const pid = await this.launcher.launch(rec);
       rec.state = { ...rec.state, status: 'running', pid, exitCode: 0, error: '', startedAt: new Date().toISOString(), finishedAt: rec.state.finishedAt, oomKilled: false, manuallyStopped: false };
-      await this.store.save(rec);
+      // Its exit is watched from now on (a command that ends at once is learnt of as it ends, and what it
+      // held given back meanwhile); that exit is handled once the start is on disk and announced.
+      let announced!: (ok: boolean) => void;
+      this.restarts.monitor(rec.id, new Promise<boolean>((resolve) => (announced = resolve)));
+      try {
+        await traced('start: save record', this.store.save(rec));
+      } catch (e) {
+        announced(false);
+        throw e;
+      }
       this.emit(rec, 'start');
-      this.restarts.monitor(rec.id);
+      announced(true);
       this.health.start(rec.id, rec.config.Healthcheck, Date.now());
     } catch (e) {
       const err = withStartHint(e);
@@ -340,16 +350,18 @@ export class ContainersService {
       await Promise.race([exited, sleep(10_000)]);
     }
     rec.state.status = 'removing';
-    await this.store.save(rec);
+    await traced('remove: save removing', this.store.save(rec));
     await this.finishRemove(rec, opts.volumes);
   }
 
   private async finishRemove(rec: ContainerRecord, removeVolumes = false): Promise<void> {
-    if (await this.runtime.monitored(rec.id)) await this.runtime.delete(rec.id, { force: true }).catch(() => undefined);
-    await this.o.rootfs.unmount(this.rootfs(rec.id)).catch(() => undefined);
-    await this.o.rootfs.remove(rec.id);
-    await fs.rm(this.stateDir(rec.id), { recursive: true, force: true });
-    await this.store.delete(rec.id);
+    if (await this.runtime.monitored(rec.id)) await traced('remove: runc delete', this.runtime.delete(rec.id, { force: true }).catch(() => undefined));
+    await traced('remove: unmount rootfs', this.o.rootfs.unmount(this.rootfs(rec.id)).catch(() => undefined));
+    await Promise.all([
+      traced('remove: snapshot', this.o.rootfs.remove(rec.id)),
+      traced('remove: state dir', fs.rm(this.stateDir(rec.id), { recursive: true, force: true })),
+    ]);
+    await traced('remove: record', this.store.delete(rec.id));
     // rm -v: its anonymous volumes go (those another container uses stay, silently, as in dockerd).
     if (removeVolumes) await this.o.volumes?.().removeAnonymous(rec).catch(() => undefined);
     this.emit(rec, 'destroy');

@@ -100,8 +100,12 @@ export class Firewall {
    */
   private async allowThroughIptables(): Promise<void> {
     const chain = iptablesChain(this.table);
+    // One program in the usual cases (checked at every start): no iptables FORWARD chain, or one that
+    // already jumps to ours. iptables itself is asked only before a rule would be added.
+    const forward = await run(['nft', 'list', 'chain', 'ip', 'filter', 'FORWARD'], { allowFailure: true });
+    if (forward.exitCode !== 0) return;
+    if (forward.stdout.split('\n').some((l) => l.trim().endsWith(`jump ${chain}`))) return;
     if ((await run(['iptables', '-C', 'FORWARD', '-j', chain], { allowFailure: true })).exitCode === 0) return;
-    if ((await run(['nft', 'list', 'chain', 'ip', 'filter', 'FORWARD'], { allowFailure: true })).exitCode !== 0) return;
     const rule = `-A ${chain} -m mark --mark ${FORWARD_MARK}/${FORWARD_MARK} -j ACCEPT`;
     await run(['iptables-restore', '--noflush'], { input: ['*filter', `:${chain} - [0:0]`, rule, 'COMMIT', ''].join('\n') });
     await run(['iptables', '-I', 'FORWARD', '1', '-j', chain]);

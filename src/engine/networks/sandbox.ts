@@ -29,8 +29,9 @@ export function sandboxPath(execRoot: string, containerId: string): string {
   return path.join(execRoot, 'netns', containerId.slice(0, 12));
 }
 
-/** A new network namespace with lo up, pinned at `file` (replacing one a crash left there). */
-export async function createSandbox(file: string): Promise<void> {
+/** A new network namespace with lo up, pinned at `file` (replacing one a crash left there); with `first`,
+ *  that interface is made and addressed in the same program (addInterface's work, one program fewer). */
+export async function createSandbox(file: string, first?: Interface): Promise<void> {
   await fs.mkdir(path.dirname(file), { recursive: true });
   // A namespace still mounted there cannot be opened for writing (EPERM): a start cut off by a crash.
   if (await fs.stat(file).then(() => true, () => false)) {
@@ -39,11 +40,12 @@ export async function createSandbox(file: string): Promise<void> {
   }
   await fs.writeFile(file, '');
   try {
-    await run(['unshare', `--net=${file}`, 'ip', 'link', 'set', 'lo', 'up']);
+    await run(['unshare', `--net=${file}`, 'ip', '-batch', '-'], { input: ['link set lo up', ...(first ? insideCommands(first) : [])].join('\n') + '\n' });
   } catch (e) {
     await removeSandbox(file);
     throw e;
   }
+  if (first) await wireHostEnd(first);
 }
 
 /** Unpin the namespace; the kernel frees it (and the veth ends inside) once no process uses it. */
@@ -90,6 +92,12 @@ export function macFor(address: string): string {
  * traffic, the DNATed packet is bridged straight back out of the port it came in on.
  */
 export async function addInterface(file: string, itf: Interface): Promise<void> {
+  await run(['nsenter', `--net=${file}`, 'ip', '-batch', '-'], { input: insideCommands(itf).join('\n') + '\n' });
+  await wireHostEnd(itf);
+}
+
+/** The veth pair made from inside the sandbox (its peer sent to berthd's namespace), the inner end addressed. */
+function insideCommands(itf: Interface): string[] {
   const inside = [
     `link add ${itf.name} type veth peer name ${itf.hostName} netns ${process.pid}`,
     `link set ${itf.name} address ${itf.mac}`,
@@ -102,7 +110,11 @@ export async function addInterface(file: string, itf: Interface): Promise<void> 
   ];
   if (itf.gateway) inside.push(`route add default via ${itf.gateway} dev ${itf.name}`);
   if (itf.ipv6?.gateway) inside.push(`route add default via ${itf.ipv6.gateway} dev ${itf.name}`);
-  await run(['nsenter', `--net=${file}`, 'ip', '-batch', '-'], { input: inside.join('\n') + '\n' });
+  return inside;
+}
+
+/** The host end onto its bridge (hairpin, up, tagged); on failure the pair is deleted. */
+async function wireHostEnd(itf: Interface): Promise<void> {
   try {
     const host = [`link set ${itf.hostName} master ${itf.bridge}`, `link set ${itf.hostName} type bridge_slave hairpin on`, `link set ${itf.hostName} up`];
     if (itf.owner) host.push(`link set ${itf.hostName} alias ${JSON.stringify(itf.owner)}`);

@@ -10,7 +10,7 @@ import type { NetworkedContainer, SandboxRecord } from './container.js';
 import type { EventsService } from '../events.js';
 import { Allocator, Allocator6, contains, contains6, formatCidr, formatCidr6, formatIPv4, formatIPv6, isIPv4, isIPv6, overlaps, overlaps6, parseCidr, parseCidr6, parseIPv4, parseIPv6, pickSubnet, type Cidr, type Cidr6, type UsedSpace } from './ipam.js';
 import { deleteBridge, enableIpForward, ensureBridge, existingAddress, hostAddressSpace, keepForwarding, ownerTag, taggedBridges } from './bridge.js';
-import { addInterface, bridgePorts, createSandbox, hostInterfaceName, hostVeths, macFor, removeInterface, removeSandbox, removeSandboxInterfaces, sandboxPath } from './sandbox.js';
+import { addInterface, bridgePorts, createSandbox, hostInterfaceName, hostVeths, macFor, removeInterface, removeSandbox, removeSandboxInterfaces, sandboxPath, type Interface } from './sandbox.js';
 import { Firewall, firewallTable, type PortMapping } from './firewall.js';
 import { reserve, type Reservation } from './ports.js';
 import { DnsServer } from './dns.js';
@@ -466,11 +466,12 @@ export class NetworksService {
     const iptables = mode === 'none' ? undefined : this.firewall.checkIptables().catch(() => undefined);
     if (!this.o.containers().all().some((c) => c.id === rec.id)) this.transient.set(rec.id, rec);
     try {
-      await createSandbox(key);
-      if (mode !== 'none') {
-        for (const name of Object.keys(rec.networks ?? {})) await this.connectEndpoint(rec, name);
-        await this.publish(rec);
-      }
+      const names = mode === 'none' ? [] : Object.keys(rec.networks ?? {});
+      // The first endpoint is wired by the program that makes the sandbox.
+      if (names.length) await this.connectEndpoint(rec, names[0]!, (itf) => createSandbox(key, itf));
+      else await createSandbox(key);
+      for (const name of names.slice(1)) await this.connectEndpoint(rec, name);
+      if (mode !== 'none') await this.publish(rec);
       await iptables;
       return key;
     } catch (e) {
@@ -479,8 +480,8 @@ export class NetworksService {
     }
   }
 
-  /** Add one network's endpoint to a container's live sandbox. */
-  private async connectEndpoint(rec: NetworkedContainer, netName: string): Promise<void> {
+  /** Add one network's endpoint to a container's live sandbox (`wire`: how its interface is made). */
+  private async connectEndpoint(rec: NetworkedContainer, netName: string, wire = (itf: Interface) => addInterface(rec.sandbox!.key, itf)): Promise<void> {
     const ep = rec.networks![netName]!;
     const n = this.store.get(ep.NetworkID || netName);
     const alloc = this.allocators.get(n.id);
@@ -521,7 +522,7 @@ export class NetworksService {
       ipv6: address6 && { address: address6.address, prefixLen: address6.prefixLen, gateway: index === 0 && !n.internal ? address6.gateway : undefined },
     };
     try {
-      await Promise.all([addInterface(sb.key, itf), keepForwarding(itf.bridge)]);
+      await Promise.all([wire(itf), keepForwarding(itf.bridge)]);
     } catch (e) {
       alloc.release(ip);
       if (ip6 !== undefined) alloc6?.release(ip6);

@@ -41,6 +41,20 @@ export interface CreateOptions {
   log?: LogSettings;
   /** The health probe's command, so the runtime can prepare to run it cheaply (probe()). */
   probe?: { args: string[]; home?: string };
+  /**
+   * Start the container as part of its creation, so create() returns a running container's pid and
+   * start() is not called: `beforeStart` runs once attach() works and before the process can print
+   * anything (the attaches made before a start), then the process starts. A runtime may do it in one
+   * step (the shim: one `runc run --detach` instead of `runc create` + `runc start`) or in two.
+   */
+  startNow?: { beforeStart?: () => Promise<void> };
+}
+
+export interface WaitOptions {
+  /** Told the exit status as soon as it is known, while the runtime may still be releasing the container
+   *  (wait() resolves once that is done and the id may be used again): what else the container held can
+   *  be given back meanwhile. Not called when the exit is only learnt afterwards. */
+  onExit?: (status: ExitStatus) => void;
 }
 
 export interface ExecOptions {
@@ -114,7 +128,7 @@ export interface Runtime {
   delete(id: string, o?: { force?: boolean }): Promise<void>;
   /** The exit status once the container has exited — also for a container created by an earlier runtime
    *  object (berthd restarted); undefined when its monitor died without recording it. */
-  wait(id: string): Promise<ExitStatus | undefined>;
+  wait(id: string, o?: WaitOptions): Promise<ExitStatus | undefined>;
   /** Whether a monitor still owns the container (after a berthd restart: the container lived on). */
   monitored(id: string): Promise<boolean>;
   /** Connect to the container's streams (stdcopy frames, or raw bytes with a TTY); before start(), the

@@ -22,8 +22,9 @@ import {
   type ProbeResult,
   type RunOptions,
   type Runtime,
+  type WaitOptions,
 } from './runtime.js';
-import { attachHeader, connectShim, liveShimPid, probeShim, readExitFile, resizeShim, spawnShim, waitShim } from './shim.js';
+import { attachHeader, connectShim, liveShimPid, probeShim, readExitFile, resizeShim, spawnShim, startShim, waitShim } from './shim.js';
 import type { OciResources, OciSpec } from './spec.js';
 
 export interface ShimRuntimeOptions {
@@ -65,7 +66,11 @@ export class ShimRuntime implements Runtime {
     this.preparedProbes.delete(id);
     const probeSpec = o.probe ? probeSpecFile(o.spec, o.probe.args, o.probe.home) : undefined;
     if (probeSpec) await writeFileAtomic(path.join(stateDir, PROBE_SPEC), probeSpec);
+    // One `runc run --detach`, unless the shim must see the container between create and start: a
+    // terminal (its size is set before the process runs) or a probe (the filter read from runc's init).
+    const oneStep = o.startNow !== undefined && !o.tty && !probeSpec;
     const shim = await spawnShim({
+      startOnRequest: oneStep,
       id,
       stateDir,
       bundle: o.bundle,
@@ -78,6 +83,20 @@ export class ShimRuntime implements Runtime {
       probeSpec: probeSpec ? path.join(stateDir, PROBE_SPEC) : undefined,
       oomFile: await oomFile(o.spec),
     });
+    if (!o.startNow) return shim.pid;
+    if (!oneStep) {
+      const pid = await shim.pid;
+      await o.startNow.beforeStart?.();
+      await this.start(id);
+      return pid;
+    }
+    try {
+      await o.startNow.beforeStart?.();
+      await startShim(stateDir);
+    } catch (e) {
+      shim.cancel();
+      throw e;
+    }
     return shim.pid;
   }
 
@@ -165,8 +184,8 @@ export class ShimRuntime implements Runtime {
     await this.runc.remove(id, o.force ?? false);
   }
 
-  wait(id: string): Promise<ExitStatus | undefined> {
-    return waitShim(this.stateDir(id));
+  wait(id: string, o: WaitOptions = {}): Promise<ExitStatus | undefined> {
+    return waitShim(this.stateDir(id), o.onExit);
   }
 
   async monitored(id: string): Promise<boolean> {

@@ -30,6 +30,9 @@ export interface ShimOptions {
   /** The json-file log: rotated at maxSize bytes (0 = never), maxFile files kept, rotated files gzipped. */
   log?: LogSettings;
   waitAttach?: boolean;
+  /** Make (and start) the container only when "start" arrives on attach.sock (startShim), by one
+   *  `runc run --detach`; closing the sync pipe first (cancel) makes the shim leave. */
+  startOnRequest?: boolean;
   /** The cgroup file whose oom_kill counter tells an OOM kill (read by the shim at exit). */
   oomFile?: string;
   /** The health probe the shim may run itself ("probe" on attach.sock; health.ts, probeSpecFile). */
@@ -40,6 +43,8 @@ export interface StartedShim {
   shimPid: number;
   /** Resolves with the container (or exec) process pid once runc has created it. */
   pid: Promise<number>;
+  /** Before the pid came: close the sync pipe (a shim waiting for "start" then leaves, making nothing). */
+  cancel(): void;
 }
 
 function shimArgs(o: ShimOptions): string[] {
@@ -50,6 +55,7 @@ function shimArgs(o: ShimOptions): string[] {
   if (o.stdin) a.push('--stdin');
   if (o.stdinOnce) a.push('--stdin-once');
   if (o.waitAttach) a.push('--wait-attach');
+  if (o.startOnRequest) a.push('--start-on-request');
   if (o.oomFile) a.push('--oom-file', o.oomFile);
   if (o.probeSpec) a.push('--probe-spec', o.probeSpec);
   if (o.log) a.push('--log-path', o.log.path, '--log-max-size', String(o.log.maxSize), '--log-max-file', String(o.log.maxFile));
@@ -78,7 +84,13 @@ export async function spawnShim(o: ShimOptions): Promise<StartedShim> {
     return Number(m.value.pid);
   })();
   pid.catch(() => undefined);
-  return { shimPid: child.pid!, pid };
+  return { shimPid: child.pid!, pid, cancel: () => sync.destroy() };
+}
+
+/** Tell a shim started with startOnRequest to make and start its container now. */
+export async function startShim(stateDir: string): Promise<void> {
+  const sock = await connectShim(stateDir, 'start');
+  sock.end();
 }
 
 /** runc prefixes its errors with plumbing; keep the part a user can act on. */
@@ -125,14 +137,22 @@ export function connectShim(stateDir: string, header: string): Promise<net.Socke
   });
 }
 
-/** Resolve with the exit status once the process under the shim exits; when the shim is already
- *  gone, read the exit.json it left behind. */
-export async function waitShim(stateDir: string): Promise<ExitStatus | undefined> {
+/** Resolve with the exit status once the process under the shim exits and the shim has released the
+ *  container (the runtime's container deleted: its id may be used again); `onExit` hears the status as
+ *  soon as the shim tells it, before that release. When the shim is already gone, the exit.json it left. */
+export async function waitShim(stateDir: string, onExit?: (status: ExitStatus) => void): Promise<ExitStatus | undefined> {
   try {
     const sock = await connectShim(stateDir, 'wait');
-    const chunks: Buffer[] = [];
-    for await (const c of sock) chunks.push(c as Buffer);
-    const text = Buffer.concat(chunks).toString().trim();
+    let text = '';
+    let told = false;
+    for await (const c of sock) {
+      text += String(c);
+      if (!told && onExit && text.includes('\n')) {
+        told = true;
+        onExit(JSON.parse(text.slice(0, text.indexOf('\n'))) as ExitStatus);
+      }
+    }
+    text = text.trim();
     if (text) return JSON.parse(text) as ExitStatus;
   } catch {
     // shim gone: fall through to its record
