@@ -8,7 +8,7 @@ import { CYCLONEDX_MEDIA_TYPE } from '../../api/sbom-formats.js';
 import { sbomFromCycloneDx } from '../../api/sbom-from-cyclonedx.js';
 import type { AuthConfig } from '../../distribution/auth.js';
 import { fetchSignatures, checkSignatures, type Descriptor, type TrustedKey } from '../../distribution/cosign.js';
-import { readAll, RegistryClient, sha256Of } from '../../distribution/registry.js';
+import { readAll, RegistryClient, RegistryError, sha256Of } from '../../distribution/registry.js';
 import { MEDIA } from '../../image-spec/media-types.js';
 import { familiarString, parseNormalizedNamed, tagNameOnly, type Reference } from '../../image-spec/reference.js';
 import { NotFound, InvalidParameter } from '../../lib/errors.js';
@@ -37,9 +37,12 @@ export async function attestedSbom(refText: string, o: { auth: AuthConfig; insec
   let index: { manifests?: Referrer[] };
   try {
     const res = await client.request('GET', `/v2/${ref.path}/referrers/${manifest.digest}?artifactType=${encodeURIComponent(CYCLONEDX_MEDIA_TYPE)}`, { repo: ref.path, headers: { Accept: MEDIA.ociIndex } });
-    index = JSON.parse((await readAll(res)).toString()) as { manifests?: Referrer[] };
+    const body = await readAll(res);
+    if (!String(res.headers['content-type'] ?? '').startsWith(MEDIA.ociIndex)) return { reason: 'the registry does not answer the OCI referrers API' };
+    index = JSON.parse(body.toString()) as { manifests?: Referrer[] };
   } catch (e) {
-    if (e instanceof NotFound || e instanceof SyntaxError) return { reason: 'the registry does not answer the OCI referrers API' };
+    const noApi = e instanceof NotFound || e instanceof SyntaxError || (e instanceof RegistryError && [400, 404, 405].includes(e.registryStatus));
+    if (noApi) return { reason: 'the registry does not answer the OCI referrers API' };
     return { reason: `cannot list the referrers of ${manifest.digest}: ${(e as Error).message}` };
   }
   const sboms = (Array.isArray(index.manifests) ? index.manifests : [])
