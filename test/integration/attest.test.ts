@@ -10,6 +10,7 @@ import { promises as fs, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { busyboxTar, REPO, runCmd, TestDaemon, type RunResult } from './harness.js';
 import { startRegistryServe, type RegistryServe } from '../support/registry-serve.js';
+import { startDistribution } from '../support/distribution.js';
 import { appImageTar, osv, writeOsvDir } from '../support/scan-fixture.js';
 import type { ScanReport } from '../../src/api/scan.js';
 import { importPath } from '../../src/engine/scan/db.js';
@@ -123,6 +124,20 @@ describe('attested SBOMs: sbom --attach --key, and scan using them', () => {
     const misuse = await berth(['sbom', '--key', 'release.key', 'attestapp:1']);
     assert.equal(misuse.code, 1);
     assert.match(misuse.stderr, /--key signs an attached SBOM: use it with --attach REF/);
+  });
+
+  it('a registry without the referrers API (distribution 2.8): the layers, and why', async () => {
+    const dist = await startDistribution();
+    try {
+      const dref = `127.0.0.1:${dist.port}/app:1`;
+      ok(await berth(['tag', 'attestapp:1', dref]), 'tag');
+      ok(await berth(['push', '-q', dref]), 'push');
+      const r = ok(await berth(['scan', '--remote', '--format', 'json', '--key', 'release.pub', dref]), 'scan');
+      assert.match(r.stderr, /not using an attached SBOM \(the registry does not answer the OCI referrers API\): scanned the layers/);
+      assert.deepEqual(found(JSON.parse(r.stdout) as ScanReport), EXPECTED);
+    } finally {
+      await dist.stop();
+    }
   });
 
   it('a tampered signature is not used', async () => {
