@@ -121,6 +121,11 @@ describe('attested SBOMs: sbom --attach --key, and scan using them', () => {
     same(r.report, layerScan.get('layers')!);
     const noKeys = await scan('unsigned');
     assert.match(noKeys.stderr, /not using an attached SBOM \(no trusted keys to verify an attached SBOM with/);
+    // A missing image is reported as the layer scan reports it, not as a failed SBOM lookup.
+    const missing = await berth(['scan', '--remote', '--key', 'release.pub', `${reg.host}/nosuch:1`]);
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /nosuch|name unknown/); // h-scan's branch adds the reference to the message
+    assert.doesNotMatch(missing.stderr, /TypeError|attached SBOM/);
     const misuse = await berth(['sbom', '--key', 'release.key', 'attestapp:1']);
     assert.equal(misuse.code, 1);
     assert.match(misuse.stderr, /--key signs an attached SBOM: use it with --attach REF/);

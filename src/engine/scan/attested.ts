@@ -59,7 +59,13 @@ export async function attestedSbom(refText: string, o: { auth: AuthConfig; insec
       continue;
     }
     // Signed: now the document must be what the signed manifest names, and about this image.
-    const m = JSON.parse((await client.getManifest(ref.path, d.digest)).body.toString()) as { subject?: Descriptor; layers?: Descriptor[] };
+    let m: { subject?: Descriptor; layers?: Descriptor[] };
+    try {
+      m = JSON.parse((await client.getManifest(ref.path, d.digest)).body.toString()) as typeof m;
+    } catch (e) {
+      reasons.push(`the SBOM ${d.digest}: cannot read its manifest: ${(e as Error).message}`);
+      continue;
+    }
     const layer = m.layers?.find((l) => l.mediaType === CYCLONEDX_MEDIA_TYPE);
     if (m.subject?.digest !== manifest.digest || !layer) {
       reasons.push(`the SBOM ${d.digest}: its manifest does not refer to ${manifest.digest} or has no CycloneDX layer`);
@@ -94,7 +100,11 @@ export function withAttestedSboms(inner: Inventory, o: { insecure: string[] }): 
   return {
     async inventoryOf(source) {
       if (source.kind !== 'remote' || !source.keys) return inner.inventoryOf(source);
-      const found = await attestedSbom(source.ref, { auth: source.auth ?? {}, insecure: o.insecure, keys: source.keys });
+      // Any failure of the lookup (the image missing, the registry down, a malformed referrer) leaves the
+      // layer scan to run and report it as it does without the shortcut.
+      const found = await attestedSbom(source.ref, { auth: source.auth ?? {}, insecure: o.insecure, keys: source.keys }).catch(
+        (e: Error): AttestedLookup => ({ reason: `cannot look for an attached SBOM: ${e.message}` }),
+      );
       if ('sbom' in found) return { ...found.sbom, origin: `using the signed SBOM attached to ${source.ref} (${found.referrer})` };
       const sbom = await inner.inventoryOf(source);
       return { ...sbom, origin: `not using an attached SBOM (${found.reason}): scanned the layers of ${source.ref}` };
