@@ -80,6 +80,9 @@ export function cyclonedxBom(s: ImageSbom, o: { timestamp?: Date; serialNumber?:
   const image = new Models.Component(Enums.ComponentType.Container, imageName(s), { bomRef: s.image.id, version: s.image.id });
   image.properties.add(new Models.Property('berth:image:id', s.image.id));
   image.properties.add(new Models.Property('berth:image:platform', `${s.image.os}/${s.image.architecture}`));
+  // What a scan of the attached SBOM reports as the image's layers and warnings (sbom-from-cyclonedx.ts).
+  for (const l of s.layers) image.properties.add(new Models.Property('berth:image:diffID', l.diffId));
+  for (const w of s.warnings) image.properties.add(new Models.Property('berth:warning', w));
   bom.metadata.component = image;
   if (s.distro) {
     const os = new Models.Component(Enums.ComponentType.OperatingSystem, s.distro.id, { bomRef: `os:${s.distro.id}`, version: s.distro.versionId, description: s.distro.prettyName });

@@ -43,6 +43,9 @@ export interface ImageSbom {
   packages: Package[];
   /** A package database that could not be read, named with the reason; the rest is still listed. */
   warnings: string[];
+  /** berth: where the packages were read from when that is worth saying (a scan of a remote image: the
+   *  signed SBOM attached to it, or why its layers were fetched instead). */
+  origin?: string;
 }
 
 /** What `berth sbom --format` writes (the converters are in sbom-formats.ts). */

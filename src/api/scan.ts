@@ -63,6 +63,8 @@ export interface ScanReport {
   Warnings?: string[];
   /** berth: the database the scan used. */
   Database?: { Records: number; UpdatedAt?: string };
+  /** berth: for a remote image, whether the packages came from its signed attached SBOM or its layers, and why. */
+  PackagesFrom?: string;
 }
 
 export function isSeverity(s: string): s is Severity {

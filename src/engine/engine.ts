@@ -22,6 +22,7 @@ import { recoverLeftovers, type EngineLog } from './recovery.js';
 import { VulnDbService } from './scan/service.js';
 import { ScanService } from './scan/scanner.js';
 import { osvSource, sbomInventory } from './scan/database.js';
+import { withAttestedSboms } from './scan/attested.js';
 import { NotFound } from '../lib/errors.js';
 
 export interface EngineOptions {
@@ -147,7 +148,7 @@ export async function startEngine(o: EngineOptions): Promise<Engine> {
       throw e;
     }
   };
-  const scan = new ScanService({ inventory: sbomInventory(sbom), database, tmpDir: path.join(o.root, 'tmp') });
+  const scan = new ScanService({ inventory: withAttestedSboms(sbomInventory(sbom), { insecure: o.insecureRegistries ?? [] }), database, tmpDir: path.join(o.root, 'tmp') });
   const engine: Engine = { events, images, containers, exec, system, networks, volumes, distribution, trust, build, files, housekeeping, sbom, vulndb, scan };
   return engine;
 }

@@ -12,6 +12,7 @@ import { authHeader, parseRef } from '../pull.js';
 import { activeRules, ignorer, IgnoreFileError, parseIgnoreFile, type IgnoreRule } from '../scan/ignorefile.js';
 import { renderSarif } from '../scan/sarif.js';
 import { renderTable } from '../scan/table.js';
+import { sbomKeysHeader } from '../scan/attested.js';
 
 const FORMATS = ['table', 'json', 'sarif', 'cyclonedx'] as const;
 type Format = (typeof FORMATS)[number];
@@ -97,6 +98,7 @@ async function fetchReport(ctx: Context, f: ParsedFlags, o: Options): Promise<Sc
   } catch {
     headers = undefined; // not a reference (an image ID): no registry to authenticate to
   }
+  headers = { ...headers, ...sbomKeysHeader(ctx, f.list('key')) }; // attested SBOMs (cli/scan/attested.ts)
   return ctx.client().json<ScanReport>({
     method: 'POST',
     path: `/images/${image.split('/').map(encodeURIComponent).join('/')}/scan`,
@@ -126,6 +128,7 @@ async function scan(ctx: Context, f: ParsedFlags): Promise<number> {
   const raw = await fetchReport(ctx, f, o);
   const report = o.rules.length ? filterReport(raw, { ignore: ignorer(o.rules) }) : raw;
   for (const w of report.Warnings ?? []) ctx.stderr.write(`WARNING: ${w}\n`);
+  if (report.PackagesFrom) ctx.stderr.write(`${report.PackagesFrom}\n`);
   const text = await render(report, o.format);
   if (o.output) {
     // Written beside and renamed, so a failure never leaves half a report where the last one was.
@@ -157,6 +160,7 @@ export const commands: Record<string, CommandSpec> = {
       { name: 'output', short: 'o', type: 'string', description: 'Write the report to this file instead of standard output' },
       { name: 'input', short: 'i', type: 'string', description: 'Scan a `docker save` archive instead of a stored image (nothing is stored)' },
       { name: 'image-src', type: 'string', valueName: 'list', description: 'Where to find IMAGE, in order: local (berth\'s images), remote (its registry; layers fetched, nothing stored) (default "local,remote")' },
+      { name: 'key', type: 'stringArray', description: 'Public key (NAME.pub) to verify an SBOM attached to a remote image with; repeat for several (default: BERTH_TRUST_KEYS or ~/.berth/trust/*.pub)' },
       { name: 'remote', type: 'bool', description: 'Scan IMAGE from its registry (same as --image-src remote)' },
     ],
     run: scan,

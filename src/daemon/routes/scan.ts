@@ -5,12 +5,14 @@
 import type { Readable } from 'node:stream';
 import { filterReport, parseSeverities, type ScanReport, type Severity } from '../../api/scan.js';
 import { decodeRegistryAuth, type AuthConfig } from '../../distribution/auth.js';
+import type { TrustedKey } from '../../distribution/cosign.js';
+import { trustKeysFrom } from './trust.js';
 import { InvalidParameter } from '../../lib/errors.js';
 import { qBool, sendJson, type Ctx, type Router } from '../http.js';
 
 /** What the scan routes need from the scan service. */
 export interface ScanBackend {
-  scan(req: { image: string; src?: ('local' | 'remote')[]; auth?: AuthConfig; archive?: Readable }): Promise<ScanReport>;
+  scan(req: { image: string; src?: ('local' | 'remote')[]; auth?: AuthConfig; keys?: TrustedKey[]; archive?: Readable }): Promise<ScanReport>;
 }
 
 function sources(ctx: Ctx): ('local' | 'remote')[] | undefined {
@@ -48,7 +50,9 @@ export function scanRoutes(r: Router, scan: ScanBackend): void {
     const src = sources(ctx);
     const filtered = filters(ctx);
     const auth = decodeRegistryAuth(ctx.req.headers['x-registry-auth'] as string | undefined);
-    const report = await scan.scan({ image: ctx.params[0]!, src, auth });
+    // The keys the client trusts (X-Berth-Trust, as with a pull): a remote image's SBOM signed by one is used.
+    const keys = trustKeysFrom(ctx.req.headers) ?? [];
+    const report = await scan.scan({ image: ctx.params[0]!, src, auth, keys });
     sendJson(ctx, 200, filtered(report));
   });
 }

@@ -7,6 +7,7 @@ import type { Readable } from 'node:stream';
 import type { ImageSbom } from '../../api/sbom.js';
 import type { ScanReport } from '../../api/scan.js';
 import type { AuthConfig } from '../../distribution/auth.js';
+import type { TrustedKey } from '../../distribution/cosign.js';
 import { parseNormalizedNamed } from '../../image-spec/reference.js';
 import { InvalidParameter, NotFound, Unavailable } from '../../lib/errors.js';
 import { matchSbom } from './match.js';
@@ -16,7 +17,7 @@ import type { VulnSource } from './source.js';
 export type InventorySource =
   | { kind: 'image'; name: string }
   | { kind: 'archive'; path: string; name: string }
-  | { kind: 'remote'; ref: string; auth?: AuthConfig };
+  | { kind: 'remote'; ref: string; auth?: AuthConfig; keys?: TrustedKey[] };
 
 /** What the scan needs from the package inventory (src/engine/sbom). */
 export interface Inventory {
@@ -32,6 +33,8 @@ export interface ScanRequest {
   /** Where to look, in order (Trivy's --image-src). */
   src?: ImageSrc[];
   auth?: AuthConfig;
+  /** Keys the client trusts: a remote image's attached SBOM signed by one of them is used instead of its layers (attested.ts). */
+  keys?: TrustedKey[];
   /** A `docker save` archive to scan instead of a stored image. */
   archive?: Readable;
 }
@@ -63,7 +66,8 @@ export class ScanService {
       throw new Unavailable(NO_DATABASE);
     }
     const sbom = req.archive ? await this.fromArchive(req.archive, req.image) : await this.fromImage(req);
-    return matchSbom(sbom, db, { artifactName: req.image });
+    const report = await matchSbom(sbom, db, { artifactName: req.image });
+    return sbom.origin ? { ...report, PackagesFrom: sbom.origin } : report;
   }
 
   private async fromImage(req: ScanRequest): Promise<ImageSbom> {
@@ -84,7 +88,7 @@ export class ScanService {
         if (notFound && !namesRegistry(req.image)) continue;
         parseNormalizedNamed(req.image);
         try {
-          return await this.deps.inventory.inventoryOf({ kind: 'remote', ref: req.image, auth: req.auth });
+          return await this.deps.inventory.inventoryOf({ kind: 'remote', ref: req.image, auth: req.auth, keys: req.keys });
         } catch (e) {
           // Say what was tried: the registry's answer alone does not name the image or why it was asked.
           if (e instanceof Error) e.message = `cannot scan ${req.image} from its registry${notFound ? ' (it is not stored locally)' : ''}: ${e.message}`;
