@@ -20,6 +20,10 @@ BRIDGE=bdemo$$
 work=$(mktemp -d)
 CGROUPS_BEFORE=$(ls -d /sys/fs/cgroup/berth /sys/fs/cgroup/*/berth 2>/dev/null || true)
 export BERTH_HOST="unix://$work/berth.sock"
+# bin/berth hands each command to a warm CLI process (README "The CLI's start"): the demo's own, in its
+# folder, ended by PID at the end.
+mkdir -m 700 "$work/cli"
+export BERTH_CLI_RUNDIR="$work/cli"
 node dist/src/daemon/main.js --root "$work/root" --exec-root "$work/run" -H "$BERTH_HOST" --bridge "$BRIDGE" --ip-forward=false >"$work/berthd.log" 2>&1 &
 BERTHD=$!
 cleanup() {
@@ -27,6 +31,7 @@ cleanup() {
   $B rm -f hello >/dev/null 2>&1 || true
   $B network rm demo-net >/dev/null 2>&1 || true
   kill "$BERTHD" 2>/dev/null && wait "$BERTHD" 2>/dev/null || true
+  for f in "$work"/cli/*.pid; do [ -f "$f" ] && kill "$(cat "$f")" 2>/dev/null; done
   grep -o " $work/[^ ]*" /proc/self/mounts | sort -r | xargs -r -n1 umount -l
   node --input-type=module -e 'const { tearDownNetworking } = await import(process.argv[1]); await tearDownNetworking(process.argv[2], process.argv[3]);' \
     "$REPO/dist/src/engine/networks/teardown.js" "$work/root" "$BRIDGE"
