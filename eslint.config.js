@@ -1,6 +1,6 @@
 // Lint: the recommended TypeScript rules; `any` may not cross module boundaries; the layers of
 // DESIGN.md hold (imports only go down) and every external program starts in src/lib/exec.ts.
-// docs/notes/layers.md explains the table below.
+// docs/architecture/layers.md explains the table below.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
@@ -55,7 +55,7 @@ function upward(layer, extraAllowed = []) {
   const allowed = new Set([layer, ...LAYERS[layer], ...extraAllowed]);
   return Object.keys(LAYERS)
     .filter((other) => !allowed.has(other))
-    .map((other) => ({ regex: climbsTo(other), message: `src/${layer} may not import src/${other}: imports only go down the layers (docs/notes/layers.md).` }));
+    .map((other) => ({ regex: climbsTo(other), message: `src/${layer} may not import src/${other}: imports only go down the layers (docs/architecture/layers.md).` }));
 }
 
 const mechanismRules = (prefix) => [

@@ -1,6 +1,6 @@
 // No import loops between folders: the graph of src/ at folder granularity (each top-level folder, and
 // each folder or file directly under src/engine) has no cycle. A loop ties two folders into one unit
-// that can only be understood, tested and changed together (docs/notes/layers.md).
+// that can only be understood, tested and changed together (docs/architecture/layers.md).
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';

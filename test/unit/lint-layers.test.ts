@@ -1,4 +1,4 @@
-// The layer rules of eslint.config.js (docs/notes/layers.md): an upward import or a direct spawn fails
+// The layer rules of eslint.config.js (docs/architecture/layers.md): an upward import or a direct spawn fails
 // the lint step. Snippets are linted as if they were files at the given paths.
 import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
