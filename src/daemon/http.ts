@@ -7,6 +7,7 @@ import { API_VERSION, ENGINE_VERSION, MIN_API_VERSION, compareVersions } from '.
 import { BerthError, InvalidParameter, NotFound, messageOf, statusOf } from '../lib/errors.js';
 import { decodeJson, GoJsonError, type GoType } from '../api/go-json.js';
 import { traceStart, tracing } from '../lib/trace.js';
+import type { JSONMessage } from '../api/types.js';
 
 export interface Ctx {
   req: http.IncomingMessage;
@@ -201,6 +202,23 @@ export function startStream(ctx: Ctx, contentType: string): http.ServerResponse 
   res.writeHead(200, { ...commonHeaders(ctx.version), 'Content-Type': contentType });
   res.flushHeaders();
   return res;
+}
+
+/** A JSON-message progress stream; an error after the headers went out travels as errorDetail. */
+export async function progressStream(ctx: Ctx, work: (send: (m: JSONMessage) => void) => Promise<void>, opts: { headersFirst?: boolean } = {}): Promise<void> {
+  let res: ReturnType<typeof startStream> | undefined = opts.headersFirst ? startStream(ctx, 'application/json') : undefined;
+  const send = (m: JSONMessage) => {
+    res ??= startStream(ctx, 'application/json');
+    res.write(JSON.stringify(m) + '\n');
+  };
+  try {
+    await work(send);
+  } catch (e) {
+    if (!res) throw e;
+    const message = ctx.fail(e);
+    send({ error: message, errorDetail: { message } });
+  }
+  (res ?? startStream(ctx, 'application/json')).end();
 }
 
 async function readBodyText(ctx: Ctx): Promise<string> {

@@ -5,9 +5,9 @@ import { InvalidParameter, messageOf } from '../../lib/errors.js';
 import type { DeleteItem, ImportOptions } from '../../engine/images/service.js';
 import type { AuthConfig } from '../../distribution/auth.js';
 import { decodeRegistryAuth } from '../../distribution/auth.js';
-import { qBool, qFilters, sendJson, startStream, type Ctx, type Router } from '../http.js';import type { TrustedKey } from '../../distribution/cosign.js';
+import { progressStream, qBool, qFilters, sendJson, startStream, type Ctx, type Router } from '../http.js';
+import type { TrustedKey } from '../../distribution/cosign.js';
 import { trustKeysFrom } from './trust.js';
-
 
 /** What the /images routes need from the images service (moby's imageBackend). */
 export interface ImagesBackend {
@@ -99,23 +99,6 @@ async function createImage(ctx: Ctx, images: ImagesBackend, distribution: ImageT
     const id = src === '-' ? await images.importTarball(ctx.req, opts) : await images.importUrl(src, opts);
     send({ status: id });
   });
-}
-
-/** A JSON-message progress stream; an error after the headers went out travels as errorDetail. */
-async function progressStream(ctx: Ctx, work: (send: (m: JSONMessage) => void) => Promise<void>, opts: { headersFirst?: boolean } = {}): Promise<void> {
-  let res: ReturnType<typeof startStream> | undefined = opts.headersFirst ? startStream(ctx, 'application/json') : undefined;
-  const send = (m: JSONMessage) => {
-    res ??= startStream(ctx, 'application/json');
-    res.write(JSON.stringify(m) + '\n');
-  };
-  try {
-    await work(send);
-  } catch (e) {
-    if (!res) throw e;
-    const message = ctx.fail(e);
-    send({ error: message, errorDetail: { message } });
-  }
-  (res ?? startStream(ctx, 'application/json')).end();
 }
 
 async function saveImages(ctx: Ctx, images: ImagesBackend, names: string[]): Promise<void> {

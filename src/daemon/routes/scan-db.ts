@@ -6,7 +6,7 @@ import type { JSONMessage } from '../../api/types.js';
 import type { VulnDbMeta, VulnDbStatus } from '../../api/vulndb.js';
 import { decodeRegistryAuth, type AuthConfig } from '../../distribution/auth.js';
 import { InvalidParameter } from '../../lib/errors.js';
-import { sendJson, startStream, type Ctx, type Router } from '../http.js';
+import { progressStream, sendJson, type Ctx, type Router } from '../http.js';
 
 /** What /scan/db needs from the vulnerability database service. */
 export interface VulnDbBackend {
@@ -20,23 +20,6 @@ function refOf(ctx: Ctx): string {
   const ref = ctx.query.get('ref');
   if (!ref) throw new InvalidParameter('no reference given: pass ?ref=REGISTRY/REPOSITORY:TAG');
   return ref;
-}
-
-/** JSON messages as push/pull send them; an error after the first message goes into the stream. */
-async function progressStream(ctx: Ctx, work: (send: (m: JSONMessage) => void) => Promise<void>): Promise<void> {
-  let res: ReturnType<typeof startStream> | undefined;
-  const send = (m: JSONMessage): void => {
-    res ??= startStream(ctx, 'application/json');
-    res.write(JSON.stringify(m) + '\n');
-  };
-  try {
-    await work(send);
-  } catch (e) {
-    if (!res) throw e;
-    const message = ctx.fail(e);
-    send({ error: message, errorDetail: { message } });
-  }
-  (res ?? startStream(ctx, 'application/json')).end();
 }
 
 export function scanDbRoutes(r: Router, db: VulnDbBackend): void {

@@ -76,6 +76,23 @@ export async function resolveManifest(client: RegistryClient, ref: Reference, pl
   return { top, manifest: await client.getManifest(ref.path, chosen.digest) };
 }
 
+/** A registry image as the SBOM, its attachment and attested scans read it (nothing stored): the parsed
+ *  reference, a client for its registry, the manifest it names (an index resolved to `platform`) parsed. */
+export async function resolveRemoteImage(
+  refText: string,
+  o: { auth: AuthConfig; insecure: string[]; platform?: string },
+): Promise<{ ref: Reference; client: RegistryClient; top: FetchedManifest; manifest: FetchedManifest; image: ReturnType<typeof parseImageManifest> }> {
+  let ref: Reference;
+  try {
+    ref = tagNameOnly(parseNormalizedNamed(refText));
+  } catch (e) {
+    throw new InvalidParameter(`invalid reference "${refText}": ${(e as Error).message}`);
+  }
+  const client = new RegistryClient({ host: ref.domain, auth: o.auth, insecure: o.insecure });
+  const { top, manifest } = await resolveManifest(client, ref, o.platform);
+  return { ref, client, top, manifest, image: parseImageManifest(manifest.body.toString(), `manifest of ${familiarString(ref)}`) };
+}
+
 /** Pull one reference (a tag or a digest); returns the image ID. */
 export async function pullImage(images: ImagesService, refText: string, o: PullOptions): Promise<string> {
   const ref = tagNameOnly(parseNormalizedNamed(refText));

@@ -7,12 +7,11 @@ import { Readable } from 'node:stream';
 import type { ImageSbom } from '../../api/sbom.js';
 import { CYCLONEDX_MEDIA_TYPE, toCycloneDxJson, validateCycloneDx } from '../../api/sbom-formats.js';
 import type { AuthConfig } from '../../distribution/auth.js';
-import { RegistryClient, sha256Of } from '../../distribution/registry.js';
-import { familiarString, parseNormalizedNamed, tagNameOnly } from '../../image-spec/reference.js';
+import { sha256Of } from '../../distribution/registry.js';
+import { familiarString } from '../../image-spec/reference.js';
 import { MEDIA } from '../../image-spec/media-types.js';
 import { InvalidParameter } from '../../lib/errors.js';
-import { parseImageManifest } from '../images/config.js';
-import { resolveManifest } from '../distribution/pull.js';
+import { resolveRemoteImage } from '../distribution/pull.js';
 
 const EMPTY = Buffer.from('{}');
 const EMPTY_MEDIA_TYPE = 'application/vnd.oci.empty.v1+json';
@@ -26,15 +25,7 @@ export interface Attached {
 }
 
 export async function attachSbom(sbom: ImageSbom, refText: string, o: { auth: AuthConfig; insecure: string[] }): Promise<Attached> {
-  let ref;
-  try {
-    ref = tagNameOnly(parseNormalizedNamed(refText));
-  } catch (e) {
-    throw new InvalidParameter(`invalid reference "${refText}": ${(e as Error).message}`);
-  }
-  const client = new RegistryClient({ host: ref.domain, auth: o.auth, insecure: o.insecure });
-  const { manifest } = await resolveManifest(client, ref, `${sbom.image.os}/${sbom.image.architecture}`);
-  const m = parseImageManifest(manifest.body.toString(), `manifest of ${familiarString(ref)}`);
+  const { ref, client, manifest, image: m } = await resolveRemoteImage(refText, { ...o, platform: `${sbom.image.os}/${sbom.image.architecture}` });
   if (m.config?.digest !== sbom.image.id) {
     throw new InvalidParameter(
       `${familiarString(ref)} in the registry is image ${m.config?.digest ?? '(none)'}, not ${sbom.image.id} whose SBOM this is: push the image first (berth push ${familiarString(ref)})`,

@@ -4,26 +4,17 @@
 import type { ImageSbom } from '../../api/sbom.js';
 import type { OciImageConfig } from '../../api/image-config.js';
 import type { AuthConfig } from '../../distribution/auth.js';
-import { readAll, RegistryClient } from '../../distribution/registry.js';
-import { familiarString, parseNormalizedNamed, tagNameOnly } from '../../image-spec/reference.js';
+import { readAll } from '../../distribution/registry.js';
+import { familiarString } from '../../image-spec/reference.js';
 import { InvalidParameter } from '../../lib/errors.js';
 import { inParallel } from '../../lib/concurrency.js';
-import { parseImageManifest } from '../images/config.js';
-import { resolveManifest } from '../distribution/pull.js';
+import { resolveRemoteImage } from '../distribution/pull.js';
 import type { LayerFacts } from './fragments.js';
 import { layerRefs, sbomOf, type LayerReader } from './inventory.js';
 import { tarView } from './view.js';
 
 export async function remoteInventory(refText: string, o: { auth: AuthConfig; platform?: string; insecure: string[] }, reader: LayerReader): Promise<ImageSbom> {
-  let ref;
-  try {
-    ref = tagNameOnly(parseNormalizedNamed(refText));
-  } catch (e) {
-    throw new InvalidParameter(`invalid reference "${refText}": ${(e as Error).message}`);
-  }
-  const client = new RegistryClient({ host: ref.domain, auth: o.auth, insecure: o.insecure });
-  const { top, manifest } = await resolveManifest(client, ref, o.platform);
-  const m = parseImageManifest(manifest.body.toString(), `manifest of ${familiarString(ref)}`);
+  const { ref, client, top, manifest, image: m } = await resolveRemoteImage(refText, o);
   if (!m.config) throw new InvalidParameter(`${familiarString(ref)} is not an image (manifest media type ${manifest.mediaType})`);
   const configBody = await readAll(client.blob(ref.path, m.config.digest));
   let config: OciImageConfig;

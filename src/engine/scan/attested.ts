@@ -8,12 +8,11 @@ import { CYCLONEDX_MEDIA_TYPE } from '../../api/sbom-formats.js';
 import { sbomFromCycloneDx } from '../../api/sbom-from-cyclonedx.js';
 import type { AuthConfig } from '../../distribution/auth.js';
 import { fetchSignatures, checkSignatures, type Descriptor, type TrustedKey } from '../../distribution/cosign.js';
-import { readAll, RegistryClient, RegistryError, sha256Of } from '../../distribution/registry.js';
+import { readAll, RegistryError, sha256Of } from '../../distribution/registry.js';
 import { MEDIA } from '../../image-spec/media-types.js';
-import { familiarString, parseNormalizedNamed, tagNameOnly, type Reference } from '../../image-spec/reference.js';
-import { NotFound, InvalidParameter } from '../../lib/errors.js';
-import { parseImageManifest } from '../images/config.js';
-import { resolveManifest } from '../distribution/pull.js';
+import { familiarString } from '../../image-spec/reference.js';
+import { NotFound } from '../../lib/errors.js';
+import { resolveRemoteImage } from '../distribution/pull.js';
 import type { Inventory } from './scanner.js';
 
 /** The attached SBOM's packages, or why there are none to use. */
@@ -25,15 +24,7 @@ interface Referrer extends Descriptor {
 
 export async function attestedSbom(refText: string, o: { auth: AuthConfig; insecure: string[]; keys: TrustedKey[]; platform?: string }): Promise<AttestedLookup> {
   if (!o.keys.length) return { reason: 'no trusted keys to verify an attached SBOM with (--key PUB, BERTH_TRUST_KEYS or ~/.berth/trust/*.pub)' };
-  let ref: Reference;
-  try {
-    ref = tagNameOnly(parseNormalizedNamed(refText));
-  } catch (e) {
-    throw new InvalidParameter(`invalid reference "${refText}": ${(e as Error).message}`);
-  }
-  const client = new RegistryClient({ host: ref.domain, auth: o.auth, insecure: o.insecure });
-  const { top, manifest } = await resolveManifest(client, ref, o.platform);
-  const image = parseImageManifest(manifest.body.toString(), `manifest of ${familiarString(ref)}`);
+  const { ref, client, top, manifest, image } = await resolveRemoteImage(refText, o);
   let index: { manifests?: Referrer[] };
   try {
     const res = await client.request('GET', `/v2/${ref.path}/referrers/${manifest.digest}?artifactType=${encodeURIComponent(CYCLONEDX_MEDIA_TYPE)}`, { repo: ref.path, headers: { Accept: MEDIA.ociIndex } });
