@@ -51,6 +51,9 @@ async function waitPing(socket: string, child: ChildProcess, what: string): Prom
 /** berthd's default bridge in benchmarks: its own device (and nftables table), removed afterwards. */
 /** BENCH_BERTH_BRIDGE renames it (two benchmarks' berthds side by side each need their own). */
 const BERTH_BENCH_BRIDGE_DEFAULT = process.env.BENCH_BERTH_BRIDGE || 'bbbench0';
+// bin/berth run by a benchmark's helpers (image scripts, set-up) starts no warm CLI server in the default
+// folder: only an engine's own commands go through the one startBerth gives a folder of its own and stops.
+process.env.BERTH_CLI_DIRECT ??= '1';
 
 /** An engine's cgroup parents (berth/ or docker/ under each hierarchy) that exist now. */
 function cgroupParents(name: 'berth' | 'docker'): string[] {
@@ -59,7 +62,8 @@ function cgroupParents(name: 'berth' | 'docker'): string[] {
 
 /** Remove the parents an engine made (runc makes them with its first container and leaves them). */
 function removeNewCgroupParents(name: 'berth' | 'docker', before: string[]): void {
-  for (const c of cgroupParents(name)) if (!before.includes(c)) spawnSync('rmdir', [c]);
+  // Empty children first (BuildKit leaves docker/buildkit); one still holding a process stays.
+  for (const c of cgroupParents(name)) if (!before.includes(c)) spawnSync('sh', ['-c', `find "${c}" -depth -type d -exec rmdir {} + 2>/dev/null`]);
 }
 
 /** A private berthd (its own root, socket and bridge). Like dockerd it turns net.ipv4.ip_forward on at start;
@@ -196,7 +200,7 @@ export async function startDocker(opts: { iptables?: boolean } = {}): Promise<En
   };
 }
 
-const DOCKERD_RUN_DIRS = ['/run/docker', '/run/containerd'];
+const DOCKERD_RUN_DIRS = ['/run/docker', '/run/containerd', '/run/runc'];
 
 /** Both engines; if dockerd cannot start, the berthd already started is stopped before the error goes on. */
 export async function startEngines(dockerOpts: { iptables?: boolean } = {}, berthOpts: BerthOptions = {}): Promise<[Engine, Engine]> {

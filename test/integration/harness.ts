@@ -342,8 +342,8 @@ export class PrivateDockerd {
   }
 }
 
-/** What dockerd and its containerd make under /run whatever --exec-root says (plugins/, s/), left when they stop. */
-const DOCKERD_RUN_DIRS = ['/run/docker', '/run/containerd'];
+/** What dockerd, its containerd and runc make under /run whatever --exec-root says (plugins/, s/, runc's default root), left when they stop. */
+const DOCKERD_RUN_DIRS = ['/run/docker', '/run/containerd', '/run/runc'];
 
 const bridgeOf = (dir: string) => 'bd' + path.basename(dir).replace(/[^a-zA-Z0-9]/g, '').slice(-8);
 export const DOCKER_CLI = '/usr/local/bin/docker';
