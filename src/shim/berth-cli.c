@@ -401,6 +401,17 @@ int main(int argc, char **argv) {
       if (ll >= sizeof line - 1) break;
     }
   }
+  if (!child) {
+    /* The server went away before naming a child: no child holds the connection (one that did would
+     * still hold it, running the command, or would have said X), so nothing ran. This happens when a
+     * server was just killed: its threads still hold the listening socket for a moment after the main
+     * thread is gone, so connect() succeeds and then meets EOF. */
+    tracef("the warm server went away before taking the command: starting one, running this command directly");
+    for (int i = 0; i < NRELAYED; i++) signal(RELAYED[i], SIG_DFL);
+    close(s);
+    start_server(sa.sun_path);
+    direct(argc, argv);
+  }
   reset_stdio();
   fprintf(stderr, "berth: the warm CLI process went away before the command finished (BERTH_CLI_DIRECT=1 runs without it)\n");
   return 1;

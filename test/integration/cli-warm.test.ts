@@ -193,9 +193,11 @@ describe('the CLI front end and its warm server', () => {
     const [killed] = serverPids();
     process.kill(killed!, 'SIGKILL');
     await waitFor(() => !alive(killed!), 'the killed server to be gone');
+    // (Its threads may hold the listening socket a moment longer: then the command meets EOF instead of
+    // a refused connection, and still runs directly.)
     const r = await runCmd([BERTH, '--version'], { env: warmEnv() });
-    assert.equal(r.code, 0);
-    assert.match(r.stderr, /no warm server/);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /no warm server|went away before taking the command: starting one/);
     await waitFor(() => serverPids().some((p) => p !== killed && alive(p)), 'a new server');
     assert.equal((await warm(['ps', '-q'])).code, 0);
     // The killed server's idle children noticed and left: what is left is the new server and its pool.
