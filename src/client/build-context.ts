@@ -10,7 +10,7 @@ import { PassThrough, Readable } from 'node:stream';
 import type * as tarStream from 'tar-stream';
 import { dockerignore } from '../lib/dockerignore.js';
 import { run, startProcess } from '../lib/exec.js';
-import type { ContextEntry } from '../api/build-context.js';
+import { listingDigest, listingJSON, type ContextEntry, type ContextSyncAnswer } from '../api/build-context.js';
 import type { EngineClient } from './engine.js';
 import { ApiError } from './errors.js';
 
@@ -111,16 +111,28 @@ export async function directoryContext(client: EngineClient, dir: string, docker
   const key = createHash('sha256').update(`${os.hostname()}\0${await fs.realpath(dir)}`).digest('hex');
   // The Dockerfile goes with the list: berthd starts the build while the files are still arriving.
   const text = await fs.readFile(path.join(dir, dockerfile), 'utf8');
+  const listing = listingJSON(entries);
   try {
-    const { Session, Need } = await client.json<{ Session: string; Need: string[] }>({ method: 'POST', path: '/build/context', body: { Key: key, Entries: entries, Dockerfile: text } });
+    const sync = await syncContext(client, key, listing, text);
     // Nothing changed: an empty body, no tar to start.
-    return { body: Need.length ? tarPaths(dir, Need) : Readable.from([]), headers: { 'X-Berth-Context-Session': Session } };
+    return { body: sync.Need.length ? tarPaths(dir, sync.Need) : Readable.from([]), headers: { 'X-Berth-Context-Session': sync.Session } };
   } catch (e) {
     if (!(e instanceof ApiError) || (e.status !== 404 && e.status !== 405)) throw e;
     return { body: tarPaths(dir, (await contextEntries(dir, keep)).map((e) => e[0])), headers: {} };
   }
 }
 
+/** The listing's digest first (a directory berthd already holds as it is costs one small request), the
+ *  listing itself when berthd's kept copy differs (or berthd predates digests: it refuses one alone). */
+async function syncContext(client: EngineClient, key: string, listing: string, dockerfile: string): Promise<ContextSyncAnswer> {
+  const post = (body: string) => client.json<ContextSyncAnswer>({ method: 'POST', path: '/build/context', input: Buffer.from(body), contentType: 'application/json' });
+  const head = `{"Key":${JSON.stringify(key)},"Dockerfile":${JSON.stringify(dockerfile)}`;
+  const known = await post(`${head},"Digest":${JSON.stringify(listingDigest(listing))}}`).catch((e: unknown) => {
+    if (e instanceof ApiError && e.status === 400) return undefined;
+    throw e;
+  });
+  return known && !known.NeedEntries ? known : post(`${head},"Entries":${listing}}`);
+}
 
 /** A git context as Docker recognises one (urlutil.IsGitURL): git://, git@…, github.com/…, or an http(s)
  *  URL whose path ends in .git (`#ref:subdir` may follow). */

@@ -15,7 +15,7 @@ import { dirSize, readJsonIfExists } from '../../lib/fsutil.js';
 import { writeRecord } from './records.js';
 import type { BuildCacheUsage } from '../housekeeping.js';
 import { DigestCache, type CachedDigest } from './executors/digests.js';
-import type { ContextEntry } from '../../api/build-context.js';
+import { listingDigest, listingJSON, type ContextEntry } from '../../api/build-context.js';
 
 
 /** A sync in progress: the entries to apply and the lock on the context it holds. */
@@ -48,6 +48,8 @@ const MAX_CONTEXTS = 16;
 interface Kept {
   manifest: ContextEntry[];
   byPath: Map<string, ContextEntry>;
+  /** The manifest's listing digest (api/build-context.ts): a client whose listing has it changed nothing. */
+  digest: string;
   digests?: DigestCache;
 }
 
@@ -65,7 +67,7 @@ export class ContextStore {
   /** Compare the client's entries with the kept copy: which entries the client must send. Holds the
    *  context's lock until the build that uses the session ends (or the session expires). */
   async diff(key: string, entries: ContextEntry[], dockerfile?: string): Promise<{ session: string; need: string[] }> {
-    if (!/^[a-f0-9]{64}$/.test(key)) throw new InvalidParameter('invalid context key: expected 64 hex digits');
+    checkKey(key);
     for (const e of entries) checkEntry(e);
     const release = await this.lock(key);
     try {
@@ -78,15 +80,40 @@ export class ContextStore {
         const typeOf = new Map(entries.map((e) => [e[0], e[1]]));
         removed = kept.filter((b) => typeOf.get(b[0]) !== b[1]).map((b) => b[0]);
       }
-      const session = randomBytes(16).toString('hex');
-      const timer = setTimeout(() => this.end(session), SESSION_TTL_MS);
-      timer.unref();
-      this.sessions.set(session, { key, entries, dockerfile, removed, need, replaced: needFiles(entries, need).filter((p) => before.has(p)), release, timer });
-      return { session, need };
+      const replaced = needFiles(entries, need).filter((p) => before.has(p));
+      return { session: this.open({ key, entries, dockerfile, removed, need, replaced, release }), need };
     } catch (e) {
       release();
       throw e;
     }
+  }
+
+  /** The same for a client that sent only its listing's digest: when the kept copy's manifest has that
+   *  digest, nothing changed (a session with nothing to send); otherwise undefined (the client then sends
+   *  the whole listing to diff). */
+  async diffDigest(key: string, digest: string, dockerfile?: string): Promise<{ session: string; need: string[] } | undefined> {
+    checkKey(key);
+    const release = await this.lock(key);
+    try {
+      const kept = await this.keptOf(key);
+      if (!kept.manifest.length || kept.digest !== digest) {
+        release();
+        return undefined;
+      }
+      return { session: this.open({ key, entries: kept.manifest, dockerfile, removed: [], need: [], replaced: [], release }), need: [] };
+    } catch (e) {
+      release();
+      throw e;
+    }
+  }
+
+  /** A new session (it expires, giving up its lock, unless a build uses it in time). */
+  private open(s: Omit<Session, 'timer'>): string {
+    const session = randomBytes(16).toString('hex');
+    const timer = setTimeout(() => this.end(session), SESSION_TTL_MS);
+    timer.unref();
+    this.sessions.set(session, { ...s, timer });
+    return session;
   }
 
   /** Run `use` on the kept copy while the session's tar (the entries the client sent) is applied to it:
@@ -140,7 +167,7 @@ export class ContextStore {
     if (s.need.length) await extract(tar, files);
     else tar.resume();
     await writeRecord(this.manifestPath(s.key), s.entries);
-    this.kept.set(s.key, { manifest: s.entries, byPath: new Map(s.entries.map((e) => [e[0], e])) });
+    this.kept.set(s.key, { manifest: s.entries, byPath: new Map(s.entries.map((e) => [e[0], e])), digest: listingDigest(listingJSON(s.entries)) });
   }
 
   /** The kept copy's manifest (empty when there is none), from memory or read once from the disk. */
@@ -148,7 +175,7 @@ export class ContextStore {
     let k = this.kept.get(key);
     if (!k) {
       const manifest = (await readJsonIfExists<ContextEntry[]>(this.manifestPath(key)).catch(() => undefined)) ?? [];
-      k = { manifest, byPath: new Map(manifest.map((e) => [e[0], e])) };
+      k = { manifest, byPath: new Map(manifest.map((e) => [e[0], e])), digest: listingDigest(listingJSON(manifest)) };
       if (manifest.length) this.kept.set(key, k);
     }
     return k;
@@ -223,6 +250,10 @@ export class ContextStore {
   private filesDir(key: string): string {
     return path.join(this.dir, key, 'files');
   }
+}
+
+function checkKey(key: string): void {
+  if (!/^[a-f0-9]{64}$/.test(key)) throw new InvalidParameter('invalid context key: expected 64 hex digits');
 }
 
 function checkEntry(e: ContextEntry): void {
