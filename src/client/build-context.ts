@@ -3,7 +3,7 @@
 // the file list (type, mode, size, mtime) goes first and only the entries berthd lacks follow
 // (engine/builder/contexts.ts); a daemon without that endpoint (dockerd) gets the whole tar.
 import { createHash } from 'node:crypto';
-import { createReadStream, lstatSync, promises as fs, readdirSync } from 'node:fs';
+import { createReadStream, lstatSync, promises as fs, readdirSync, readFileSync, realpathSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
@@ -16,7 +16,7 @@ import { ApiError } from './errors.js';
 
 /** The context's entries that .dockerignore keeps, parents before children, with what berthd compares. */
 export async function contextEntries(dir: string, keep: Set<string>): Promise<ContextEntry[]> {
-  const rules = await fs.readFile(path.join(dir, '.dockerignore'), 'utf8').catch(() => undefined);
+  const rules = readIfFile(path.join(dir, '.dockerignore'));
   const ignored = await dockerignore(rules);
   let all: ContextEntry[];
   try {
@@ -27,6 +27,15 @@ export async function contextEntries(dir: string, keep: Set<string>): Promise<Co
   const out = all.filter((e) => !ignored(e[0]) || keep.has(e[0]));
   // Name order, parents first: the tar (and the extraction) then creates directories before their contents.
   return out.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+}
+
+/** A small file's text, or undefined when it cannot be read (missing, a directory). */
+function readIfFile(file: string): string | undefined {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
 }
 
 /** Every file, directory and symbolic link under dir (other types are never sent), with its lstat.
@@ -108,9 +117,10 @@ export async function packDirectory(dir: string, keep: Set<string>, extra?: { na
 export async function directoryContext(client: EngineClient, dir: string, dockerfile: string, keep: Set<string>): Promise<{ body: Readable; headers: Record<string, string> }> {
   // Synced, the Dockerfile travels as text: the kept copy holds only what .dockerignore lets COPY see.
   const entries = await contextEntries(dir, new Set());
-  const key = createHash('sha256').update(`${os.hostname()}\0${await fs.realpath(dir)}`).digest('hex');
+  // (Synchronous: each asynchronous call is a trip through libuv's thread pool, slow on a busy machine.)
+  const key = createHash('sha256').update(`${os.hostname()}\0${realpathSync.native(dir)}`).digest('hex');
   // The Dockerfile goes with the list: berthd starts the build while the files are still arriving.
-  const text = await fs.readFile(path.join(dir, dockerfile), 'utf8');
+  const text = readFileSync(path.join(dir, dockerfile), 'utf8');
   const listing = listingJSON(entries);
   try {
     const sync = await syncContext(client, key, listing, text);

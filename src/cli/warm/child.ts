@@ -195,7 +195,7 @@ function take(sock: net.Socket): void {
         // Anything of the command's still open (a socket, a timer's handle): this process is not clean.
         if (activeHandles() > baseline.handles || !process.connected) process.exit(code);
         busy = false;
-        process.send!({ ready: true });
+        process.send!({ ready: true, served });
       }),
     );
   });
