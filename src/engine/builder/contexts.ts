@@ -57,6 +57,8 @@ export class ContextStore {
   private readonly sessions = new Map<string, Session>();
   private readonly locks = new Map<string, Promise<void>>();
   private readonly kept = new Map<string, Kept>();
+  /** Each context's use.json as last written. */
+  private readonly uses = new Map<string, UseMeta>();
 
   constructor(readonly dir: string) {}
 
@@ -142,8 +144,8 @@ export class ContextStore {
         }
         const kept = this.kept.get(s.key);
         if (kept && (kept.manifest === s.entries || (!s.need.length && !s.removed.length))) kept.digests = digests;
-        await this.noteUse(s.key);
-        await this.evict(s.key).catch(() => undefined);
+        // (Side by side: the answer to the build waits for both.)
+        await Promise.all([this.noteUse(s.key), this.evict(s.key).catch(() => undefined)]);
       }
     } finally {
       s.release();
@@ -199,6 +201,7 @@ export class ContextStore {
     if (!/^[a-f0-9]{64}$/.test(key) || this.locks.has(key)) return 0;
     const size = await dirSize(path.join(this.dir, key), { shared: 'skip' });
     this.kept.delete(key);
+    this.uses.delete(key);
     await fs.rm(path.join(this.dir, key), { recursive: true, force: true });
     return size;
   }
@@ -207,11 +210,14 @@ export class ContextStore {
     return (await fs.readdir(this.dir).catch(() => [] as string[])).filter((k) => /^[a-f0-9]{64}$/.test(k));
   }
 
-  /** Accounting for `system df` (LastUsedAt, UsageCount): not worth an fsync. */
+  /** Accounting for `system df` (LastUsedAt, UsageCount): not worth an fsync. The count is read from the
+   *  disk once (berthd is its only writer), then kept here. */
   private async noteUse(key: string): Promise<void> {
     const file = path.join(this.dir, key, 'use.json');
-    const meta = (await readJsonIfExists<UseMeta>(file).catch(() => undefined)) ?? { lastUsedAt: '', usageCount: 0 };
-    await fs.writeFile(file, JSON.stringify({ lastUsedAt: new Date().toISOString(), usageCount: meta.usageCount + 1 })).catch(() => undefined);
+    const before = this.uses.get(key) ?? (await readJsonIfExists<UseMeta>(file).catch(() => undefined)) ?? { lastUsedAt: '', usageCount: 0 };
+    const meta = { lastUsedAt: new Date().toISOString(), usageCount: before.usageCount + 1 };
+    this.uses.set(key, meta);
+    await fs.writeFile(file, JSON.stringify(meta)).catch(() => undefined);
   }
 
   private end(session: string): void {
@@ -228,7 +234,10 @@ export class ContextStore {
     // use.json is rewritten by every build that uses the context: its time is the last use.
     const used = await Promise.all(keys.map(async (k) => ({ k, t: (await fs.stat(path.join(this.dir, k, 'use.json')).catch(() => ({ mtimeMs: 0 }))).mtimeMs })));
     used.sort((a, b) => a.t - b.t);
-    for (const { k } of used.slice(0, keys.length - MAX_CONTEXTS + 1)) this.kept.delete(k);
+    for (const { k } of used.slice(0, keys.length - MAX_CONTEXTS + 1)) {
+      this.kept.delete(k);
+      this.uses.delete(k);
+    }
     for (const { k } of used.slice(0, keys.length - MAX_CONTEXTS + 1)) await fs.rm(path.join(this.dir, k), { recursive: true, force: true });
   }
 
