@@ -4,13 +4,13 @@ import assert from 'node:assert/strict';
 import { mayReuse } from '../../src/cli/warm/reuse.js';
 
 describe('warm CLI child reuse', () => {
-  it('allows read-only commands, with global flags before them', () => {
-    for (const argv of [[], ['--version'], ['ps'], ['-H', 'unix:///x', 'ps', '-a'], ['images'], ['inspect', 'c'], ['version'], ['logs', '--tail', '10', 'c'], ['container', 'ls'], ['image', 'inspect', 'i'], ['--log-level', 'debug', 'system', 'df']]) {
+  it('allows read-only commands and build, with global flags before them', () => {
+    for (const argv of [[], ['--version'], ['ps'], ['-H', 'unix:///x', 'ps', '-a'], ['images'], ['inspect', 'c'], ['version'], ['logs', '--tail', '10', 'c'], ['container', 'ls'], ['image', 'inspect', 'i'], ['--log-level', 'debug', 'system', 'df'], ['build', '-t', 'x', '.'], ['image', 'build', '.'], ['builder', 'build', '.']]) {
       assert.equal(mayReuse(argv), true, argv.join(' '));
     }
   });
   it('refuses everything else, and logs that follow', () => {
-    for (const argv of [['run', 'busybox'], ['exec', 'c', 'sh'], ['logs', '-f', 'c'], ['logs', '--follow', 'c'], ['logs', '-tf', 'c'], ['container', 'rm', 'c'], ['image', 'rm', 'i'], ['events'], ['stats'], ['build', '.'], ['-H', 'ps', 'run']]) {
+    for (const argv of [['run', 'busybox'], ['exec', 'c', 'sh'], ['logs', '-f', 'c'], ['logs', '--follow', 'c'], ['logs', '-tf', 'c'], ['container', 'rm', 'c'], ['image', 'rm', 'i'], ['events'], ['stats'], ['builder', 'prune', '-f'], ['image', 'prune'], ['-H', 'ps', 'run']]) {
       assert.equal(mayReuse(argv), false, argv.join(' '));
     }
   });
