@@ -170,6 +170,37 @@ describe('the CLI front end and its warm server', () => {
     assert.ok(reused > servedBefore, 'a warm child served more than one build');
   });
 
+  it('runs compose the same both ways, and a reused child sees the project and environment change', async () => {
+    const proj = path.join(work, 'proj');
+    await fs.mkdir(proj);
+    await fs.writeFile(path.join(proj, 'compose.yaml'), 'services:\n  app:\n    image: busybox\n    command: sleep 600\n    environment:\n      GREETING: ${GREETING:-none}\n');
+    const both = async (args: string[]) => assert.deepEqual(await warm(args, { cwd: proj }), await direct(args, { cwd: proj }), `berth ${args.join(' ')}`);
+    await both(['compose', 'config']);
+    await both(['compose', 'no-such-verb']);
+    // Commands that change the project are compared from the same starting point.
+    const fromScratch = async (args: string[], setup: string[]) => {
+      const a = await warm(args, { cwd: proj });
+      await direct(setup, { cwd: proj });
+      assert.deepEqual(a, await direct(args, { cwd: proj }), `berth ${args.join(' ')}`);
+    };
+    await fromScratch(['compose', 'up', '-d'], ['compose', 'down', '-t', '1']);
+    await both(['compose', 'up', '-d']);
+    await both(['compose', 'ps', '--format', '{{.Service}} {{.State}}']);
+    await fromScratch(['compose', 'down', '-t', '1'], ['compose', 'up', '-d']);
+    const servedBefore = reused;
+    for (const greeting of ['hello', 'bye']) {
+      const r = await warm(['compose', 'up', '-d'], { cwd: proj, env: { GREETING: greeting } });
+      assert.equal(r.code, 0, r.stderr);
+      const env = await warm(['compose', 'exec', '-T', 'app', 'sh', '-c', 'echo $GREETING'], { cwd: proj });
+      assert.equal(env.stdout, `${greeting}\n`);
+    }
+    await fs.writeFile(path.join(proj, 'compose.yaml'), 'services:\n  app:\n    image: busybox\n    command: sleep 601\n');
+    assert.equal((await warm(['compose', 'up', '-d'], { cwd: proj })).code, 0);
+    assert.match((await warm(['compose', 'ps', '--format', '{{.Command}}'], { cwd: proj })).stdout, /sleep 601/);
+    assert.equal((await warm(['compose', 'down', '-t', '1'], { cwd: proj })).code, 0);
+    assert.ok(reused > servedBefore, 'a warm child served more than one compose command');
+  });
+
   it('passes stdin, the working directory and the environment', async () => {
     const pipe = ['echo hi from stdin | "$B" -H "$H" run --rm -i busybox cat'];
     const env = { B: BERTH, H: d.host };

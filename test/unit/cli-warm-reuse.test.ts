@@ -9,6 +9,14 @@ describe('warm CLI child reuse', () => {
       assert.equal(mayReuse(argv), true, argv.join(' '));
     }
   });
+  it('allows compose commands that end once the engine answered, past compose\'s own flags', () => {
+    for (const argv of [['compose', 'up', '-d'], ['compose', 'up', '--wait'], ['compose', '-f', 'a.yaml', '-p', 'x', 'up', '-d'], ['compose', 'down'], ['compose', 'ps'], ['compose', 'config', '-q'], ['-H', 'unix:///x', 'compose', 'ls']]) {
+      assert.equal(mayReuse(argv), true, argv.join(' '));
+    }
+    for (const argv of [['compose', 'up'], ['compose', 'logs', '-f'], ['compose', 'run', 'web'], ['compose', 'exec', 'web', 'sh'], ['compose', 'watch'], ['compose', '-f', 'up', 'logs'], ['compose', 'events']]) {
+      assert.equal(mayReuse(argv), false, argv.join(' '));
+    }
+  });
   it('refuses everything else, and logs that follow', () => {
     for (const argv of [['run', 'busybox'], ['exec', 'c', 'sh'], ['logs', '-f', 'c'], ['logs', '--follow', 'c'], ['logs', '-tf', 'c'], ['container', 'rm', 'c'], ['image', 'rm', 'i'], ['events'], ['stats'], ['builder', 'prune', '-f'], ['image', 'prune'], ['-H', 'ps', 'run']]) {
       assert.equal(mayReuse(argv), false, argv.join(' '));

@@ -194,6 +194,7 @@ function take(sock: net.Socket): void {
     setImmediate(() =>
       setImmediate(() => {
         // Anything of the command's still open (a socket, a timer's handle): this process is not clean.
+        if (trace && activeHandles() > baseline.handles) process.stderr.write(`berth-cli child: left open: ${(process as unknown as { _getActiveHandles(): object[] })._getActiveHandles().map((h) => h.constructor.name).join(', ')}\n`);
         if (activeHandles() > baseline.handles || !process.connected) process.exit(code);
         busy = false;
         process.send!({ ready: true, served });
