@@ -1,9 +1,10 @@
 // Which commands may leave a warm CLI child to serve another (child.ts): ones that open no stdin, set no
 // signal handler, keep nothing in memory for later and end when their requests are answered — the
-// read-only ones, and `build` (its code then runs warm: a build where nothing changed costs little more
-// than its requests), and compose's commands that end when the engine has answered (`up` only detached:
-// its code, the biggest of the CLI's, then runs warm). Everything else ends its child. The child still checks afterwards that nothing was
-// left over (stdin opened, a listener, a handle, an exit code), else it exits all the same.
+// read-only ones, `build` (its code then runs warm: a build where nothing changed costs little more than
+// its requests), `run`, and compose's commands that end when the engine has answered (`up` only
+// detached; compose's code, the biggest of the CLI's, then runs warm). Everything else ends its child.
+// The child still checks afterwards that nothing was left over (stdin opened, a listener, a handle, an
+// exit code), else it exits all the same: a `run -i`, `-t` or one that relayed signals is not reused.
 /** Commands that may leave the child to serve another: [name, verbs of a management group]. */
 const REUSABLE: Record<string, true | string[]> = {
   ps: true,
@@ -16,6 +17,7 @@ const REUSABLE: Record<string, true | string[]> = {
   top: true,
   history: true,
   build: true,
+  run: true,
   builder: ['build'],
   container: ['ls', 'ps', 'list', 'inspect', 'logs', 'port', 'top'],
   image: ['ls', 'list', 'inspect', 'history', 'build'],
