@@ -44,7 +44,7 @@ async function main(): Promise<void> {
   const times: Record<string, { cold: number[]; warm: number[]; change: number[] }> = {};
   try {
     engines.push(await startBerth({ traceFile: TRACE }));
-    const traced = { cold: [] as Window[], change: [] as Window[] };
+    const traced = { cold: [] as Window[], warm: [] as Window[], change: [] as Window[] };
     if (BEFORE) engines.push(await startBerth({ repo: BEFORE, bridge: 'bbbench1', name: 'before' }));
     if (WITH_DOCKER) engines.push(await startDocker());
     for (const e of engines) times[e.name] = { cold: [], warm: [], change: [] };
@@ -56,7 +56,7 @@ async function main(): Promise<void> {
         const env = e.name === 'docker' ? { DOCKER_BUILDKIT: '1' } : {};
         clearCache(e);
         times[e.name]!.cold.push(cli(e, ['build', '-t', 'refbuild', ctx], env, e.name === 'berth' ? traced.cold : undefined));
-        times[e.name]!.warm.push(cli(e, ['build', '-t', 'refbuild', ctx], env));
+        times[e.name]!.warm.push(cli(e, ['build', '-t', 'refbuild', ctx], env, e.name === 'berth' ? traced.warm : undefined));
         appendFileSync(`${ctx}/src/pkg3/f1.txt`, `changed in round ${round}\n`);
         times[e.name]!.change.push(cli(e, ['build', '-t', 'refbuild', ctx], env, e.name === 'berth' ? traced.change : undefined));
       }

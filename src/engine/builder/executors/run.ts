@@ -103,6 +103,7 @@ export async function runStep(w: Worker, state: State, inst: Instruction, env: E
       return withHistory(state, runHistory(inst, argv), false);
     },
     (upper) => removeMountPoints(upper, mountPoints),
+    { cleanups: o.cleanups },
   );
 }
 

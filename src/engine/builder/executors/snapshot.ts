@@ -18,8 +18,9 @@ export async function withSnapshot(
   work: (rootfs: string, id: string, tmp: string, upperDir: string) => Promise<State>,
   afterUnmount?: (upperDir: string) => Promise<void>,
   /** ifEmpty: the state to answer when the work changed nothing (no layer then, as BuildKit drops empty
-   *  ones); init: false when no container runs (the init layer holds only runc's mount points). */
-  opts: { ifEmpty?: State; init?: boolean } = {},
+   *  ones); init: false when no container runs (the init layer holds only runc's mount points);
+   *  cleanups: the snapshot's removal goes there rather than holding up the next step (the build awaits it). */
+  opts: { ifEmpty?: State; init?: boolean; cleanups?: Promise<unknown>[] } = {},
 ): Promise<State> {
   const id = randomBytes(32).toString('hex');
   const key = `build-${id.slice(0, 16)}`;
@@ -45,8 +46,14 @@ export async function withSnapshot(
     const { ref } = await traced('build: commit', () => d.images.unrecorded(() => commitUpper(d.images.content, d.layers, upperDir, chains[chains.length - 1])));
     return { ...next, layers: [...state.layers, ref] };
   } finally {
-    await traced('build: snapshot remove', d.snapshotter.remove(key));
-    await traced('build: tmp remove', fs.rm(tmp, { recursive: true, force: true }));
+    const removed = traced('build: snapshot remove', async () => {
+      await d.snapshotter.remove(key);
+      await fs.rm(tmp, { recursive: true, force: true });
+    });
+    if (opts.cleanups) {
+      removed.catch(() => undefined);
+      opts.cleanups.push(removed);
+    } else await removed;
   }
 }
 
