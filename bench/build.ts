@@ -45,20 +45,25 @@ async function main(): Promise<void> {
   try {
     engines.push(await startBerth({ traceFile: TRACE }));
     const traced = { cold: [] as Window[], warm: [] as Window[], change: [] as Window[] };
-    if (BEFORE) engines.push(await startBerth({ repo: BEFORE, bridge: 'bbbench1', name: 'before' }));
+    const tracedBefore = { cold: [] as Window[], warm: [] as Window[], change: [] as Window[] };
+    const windows = (e: Engine, what: keyof typeof traced) => (e.name === 'berth' ? traced[what] : e.name === 'before' ? tracedBefore[what] : undefined);
+    // BENCH_BEFORE_BRIDGE: another bench run at the same time (another checkout) may use bbbench1.
+    if (BEFORE) engines.push(await startBerth({ repo: BEFORE, bridge: process.env.BENCH_BEFORE_BRIDGE || 'bbbench1', name: 'before', traceFile: TRACE && `${TRACE}.before` }));
     if (WITH_DOCKER) engines.push(await startDocker());
     for (const e of engines) times[e.name] = { cold: [], warm: [], change: [] };
     for (const e of engines) cli(e, ['import', tar, 'debian:bookworm']);
     for (let round = 0; round < ROUNDS; round++) {
       for (const e of engines) {
         const ctx = `${ctxRoot}/${e.name}-${round}`;
-        sh(`sh ${REF}/gen-src.sh ${ctx}`);
+        // Written back before the timed builds: the generated files' writeback is charged to no engine
+        // (the first engine of a round used to pay it in its cold build).
+        sh(`sh ${REF}/gen-src.sh ${ctx} && sync`);
         const env = e.name === 'docker' ? { DOCKER_BUILDKIT: '1' } : {};
         clearCache(e);
-        times[e.name]!.cold.push(cli(e, ['build', '-t', 'refbuild', ctx], env, e.name === 'berth' ? traced.cold : undefined));
-        times[e.name]!.warm.push(cli(e, ['build', '-t', 'refbuild', ctx], env, e.name === 'berth' ? traced.warm : undefined));
+        times[e.name]!.cold.push(cli(e, ['build', '-t', 'refbuild', ctx], env, windows(e, 'cold')));
+        times[e.name]!.warm.push(cli(e, ['build', '-t', 'refbuild', ctx], env, windows(e, 'warm')));
         appendFileSync(`${ctx}/src/pkg3/f1.txt`, `changed in round ${round}\n`);
-        times[e.name]!.change.push(cli(e, ['build', '-t', 'refbuild', ctx], env, e.name === 'berth' ? traced.change : undefined));
+        times[e.name]!.change.push(cli(e, ['build', '-t', 'refbuild', ctx], env, windows(e, 'change')));
       }
     }
     console.log(`reference build (${REF}), ${ROUNDS} rounds, medians; Docker 20.10 with BuildKit`);
@@ -75,10 +80,13 @@ async function main(): Promise<void> {
     if (TRACE) {
       printTrace('berth build, cold', TRACE, traced.cold);
       printTrace('berth build, one file changed', TRACE, traced.change);
-      if (process.env.BENCH_TRACE!.includes('/')) writeFileSync(`${TRACE}.windows`, JSON.stringify(traced));
+      if (process.env.BENCH_TRACE!.includes('/')) {
+        writeFileSync(`${TRACE}.windows`, JSON.stringify(traced));
+        writeFileSync(`${TRACE}.before.windows`, JSON.stringify(tracedBefore));
+      }
     }
   } finally {
-    if (TRACE && !process.env.BENCH_TRACE!.includes('/')) await fs.rm(TRACE, { force: true });
+    if (TRACE && !process.env.BENCH_TRACE!.includes('/')) for (const f of [TRACE, `${TRACE}.before`]) await fs.rm(f, { force: true });
     for (const e of engines) await e.stop();
     await fs.rm(ctxRoot, { recursive: true, force: true });
   }

@@ -69,23 +69,32 @@ export async function opaqueDirs(dir: string): Promise<Set<string>> {
 }
 
 /** The opaque directories of committed layer dirs, by layer dir: a layer never changes (a chain ID names
- *  its content), so each is read once per daemon — or told by the commit that made it. */
+ *  its content), so each is read once per daemon — or told by the commit that made it. The oldest
+ *  answers go beyond LAYER_OPAQUE_KEPT layers (read again if asked). */
 const layerOpaque = new Map<string, Promise<Set<string>>>();
+const LAYER_OPAQUE_KEPT = 4096;
+
+function keepLayerOpaque(dir: string, set: Promise<Set<string>>): void {
+  layerOpaque.delete(dir);
+  layerOpaque.set(dir, set);
+  if (layerOpaque.size > LAYER_OPAQUE_KEPT) layerOpaque.delete(layerOpaque.keys().next().value!);
+}
 
 /** A committed layer dir's opaque directories (getfattr once per layer). */
 export function layerOpaqueDirs(dir: string): Promise<Set<string>> {
   let set = layerOpaque.get(dir);
   if (!set) {
-    set = opaqueDirs(dir);
-    layerOpaque.set(dir, set);
-    set.catch(() => layerOpaque.delete(dir));
+    const reading = opaqueDirs(dir);
+    keepLayerOpaque(dir, reading);
+    reading.catch(() => layerOpaque.get(dir) === reading && layerOpaque.delete(dir));
+    set = reading;
   }
   return set;
 }
 
 /** What a commit found in the directory it made a layer dir (no need to read it again). */
 export function knowLayerOpaqueDirs(dir: string, opaque: Set<string>): void {
-  layerOpaque.set(dir, Promise.resolve(opaque));
+  keepLayerOpaque(dir, Promise.resolve(opaque));
 }
 
 /**
