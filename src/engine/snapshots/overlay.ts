@@ -17,7 +17,7 @@ import path from 'node:path';
 import { Conflict, NotFound } from '../../lib/errors.js';
 import { LayerStore } from './layers.js';
 import { commitDir } from './commit.js';
-import { LayerView, opaqueDirs, upperSize } from './diff.js';
+import { LayerView, layerOpaqueDirs, upperSize } from './diff.js';
 import type { Committed, Info, Mount, PrepareOptions, Snapshotter } from './snapshotter.js';
 
 /** Docker's init layer (daemon/initlayer): path → "dir", "file" or a symlink target. */
@@ -38,6 +38,8 @@ const INIT_ENTRIES: [string, string][] = [
 const RECORD = 'parent';
 /** Marks a view (read-only snapshot). */
 const READONLY = 'readonly';
+/** Marks a snapshot mounted with overlayfs's `volatile` (PrepareOptions.volatile). */
+const VOLATILE = 'volatile';
 /** Directories being made or removed: never snapshots, removed by init(). */
 const TMP = '.tmp-';
 
@@ -45,8 +47,6 @@ export class OverlaySnapshotter implements Snapshotter {
   /** The committed snapshots: image layers by chain ID (pull, load and build extract into it). */
   readonly layers: LayerStore;
   private readonly dir: string;
-  /** Opaque directories of extracted layers (immutable, so computed once per layer). */
-  private readonly layerOpaque = new Map<string, Promise<Set<string>>>();
 
   constructor(root: string) {
     this.layers = new LayerStore(path.join(root, 'layers'));
@@ -73,8 +73,9 @@ export class OverlaySnapshotter implements Snapshotter {
       await fs.mkdir(path.join(d, 'upper'));
       await fs.mkdir(path.join(d, 'work'));
       if (opts.init) await this.createInit(path.join(d, 'init'), image);
+      if (opts.volatile) await fs.writeFile(path.join(d, VOLATILE), '');
     });
-    return this.mountsOf(key, { readonly: false }, image);
+    return this.mountsOf(key, { readonly: false, volatile: !!opts.volatile }, image);
   }
 
   async view(key: string, parent: string | undefined): Promise<Mount[]> {
@@ -100,7 +101,7 @@ export class OverlaySnapshotter implements Snapshotter {
   }
 
   /** A snapshot's record: its parent and whether it is a view; undefined when there is no such snapshot. */
-  private async record(key: string): Promise<{ parent?: string; readonly: boolean } | undefined> {
+  private async record(key: string): Promise<{ parent?: string; readonly: boolean; volatile: boolean } | undefined> {
     const d = this.keyDir(key);
     let p: string;
     try {
@@ -108,7 +109,7 @@ export class OverlaySnapshotter implements Snapshotter {
     } catch {
       return undefined;
     }
-    return { ...(p ? { parent: p } : {}), readonly: await exists(path.join(d, READONLY)) };
+    return { ...(p ? { parent: p } : {}), readonly: await exists(path.join(d, READONLY)), volatile: await exists(path.join(d, VOLATILE)) };
   }
 
   /** The image's layer dirs under a snapshot, top first. */
@@ -124,7 +125,7 @@ export class OverlaySnapshotter implements Snapshotter {
   }
 
   /** The mounts of snapshot `key` over the image layer dirs `image` (top first). */
-  private async mountsOf(key: string, rec: { readonly: boolean }, image: string[]): Promise<Mount[]> {
+  private async mountsOf(key: string, rec: { readonly: boolean; volatile?: boolean }, image: string[]): Promise<Mount[]> {
     const d = this.keyDir(key);
     const lower = [...image];
     if (rec.readonly) {
@@ -140,7 +141,8 @@ export class OverlaySnapshotter implements Snapshotter {
       await fs.mkdir(empty, { recursive: true });
       lower.push(empty);
     }
-    return [{ type: 'overlay', source: 'overlay', options: [`lowerdir=${lower.join(':')}`, `upperdir=${path.join(d, 'upper')}`, `workdir=${path.join(d, 'work')}`] }];
+    const options = [`lowerdir=${lower.join(':')}`, `upperdir=${path.join(d, 'upper')}`, `workdir=${path.join(d, 'work')}`];
+    return [{ type: 'overlay', source: 'overlay', options: rec.volatile ? [...options, 'volatile'] : options }];
   }
 
   /** The active snapshot's upper dir becomes a layer over its parent (moved, not copied: the layer store
@@ -202,15 +204,7 @@ export class OverlaySnapshotter implements Snapshotter {
     const dirs = await this.imageDirs((await this.record(key))?.parent);
     const init = path.join(this.keyDir(key), 'init');
     if (await exists(init)) dirs.unshift(init);
-    return new LayerView(dirs, (d) => {
-      if (d === init) return Promise.resolve(new Set<string>());
-      let set = this.layerOpaque.get(d);
-      if (!set) {
-        set = opaqueDirs(d);
-        this.layerOpaque.set(d, set);
-      }
-      return set;
-    });
+    return new LayerView(dirs, (d) => (d === init ? Promise.resolve(new Set<string>()) : layerOpaqueDirs(d)));
   }
 
   /** True while a snapshot's parent chain includes `chain` (its layers must not be deleted). */
