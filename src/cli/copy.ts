@@ -3,7 +3,7 @@
 // CopyTo/PrepareArchiveCopy on this side; the daemon's archive API on the other).
 import { promises as fs, type Stats } from 'node:fs';
 import path from 'node:path';
-import { PassThrough, type Readable } from 'node:stream';
+import { PassThrough, Transform, type Readable } from 'node:stream';
 import { copyStream } from '../lib/stdcopy.js';
 import {
   GoMode,
@@ -212,15 +212,37 @@ export async function copyFromContainer(ctx: Context, c: CpConfig): Promise<void
     await toStdout(ctx, res);
     return;
   }
-  let copied = 0;
-  res.on('data', (d: Buffer) => (copied += d.length));
   const isDir = goModeHas(stat.mode, GoMode.Dir);
-  let content: Readable = res;
-  if (rebaseName) content = rebaseArchive(res, splitPathDirEntry(srcPath).base, rebaseName);
+  // The response stays paused while the destination is looked at (a 'data' listener would set it flowing
+  // and drop what arrives before tar reads it): counted as it is piped.
   const dstInfo = await copyInfoDestinationPath(dstPath);
+  const counted = countBytes(res);
+  let content: Readable = counted.stream;
+  if (rebaseName) content = rebaseArchive(content, splitPathDirEntry(srcPath).base, rebaseName);
+  const copied = () => counted.bytes;
   const prepared = prepareArchiveCopy(content, { path: srcPath, exists: true, isDir, rebaseName }, dstInfo);
   await untarLocal(prepared.content, prepared.dstDir, c.copyUIDGID);
-  if (!c.quiet) await writeOut(ctx.stderr, `Successfully copied ${humanSize(isDir ? copied : stat.size)} to ${dstPath}\n`);
+  if (!c.quiet) await writeOut(ctx.stderr, `Successfully copied ${humanSize(isDir ? copied() : stat.size)} to ${dstPath}\n`);
+}
+
+/** `src` passed through, its bytes counted (a 'data' listener on `src` itself would set it flowing before
+ *  anything reads it). */
+function countBytes(src: Readable): { stream: Readable; readonly bytes: number } {
+  let bytes = 0;
+  const stream = new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      bytes += chunk.length;
+      cb(null, chunk);
+    },
+  });
+  src.once('error', (e) => stream.destroy(e));
+  src.pipe(stream);
+  return {
+    stream,
+    get bytes() {
+      return bytes;
+    },
+  };
 }
 
 /** archive.CopyInfoSourcePath: symlinks before the last element resolved (the last one too with -L). */
@@ -303,13 +325,12 @@ export async function copyToContainer(ctx: Context, c: CpConfig): Promise<void> 
     content = prepared.content;
     resolvedDst = prepared.dstDir;
   }
-  let copied = 0;
-  content.on('data', (d: Buffer) => (copied += d.length));
+  const counted = countBytes(content);
   await ctx.client().call({
     method: 'PUT',
     path: `/containers/${enc(c.container)}/archive`,
     query: { path: resolvedDst, noOverwriteDirNonDir: true, copyUIDGID: c.copyUIDGID || undefined },
-    input: content,
+    input: counted.stream,
   });
-  if (!c.quiet) await writeOut(ctx.stderr, `Successfully copied ${humanSize(size >= 0 ? size : copied)} to ${c.container}:${dstPath}\n`);
+  if (!c.quiet) await writeOut(ctx.stderr, `Successfully copied ${humanSize(size >= 0 ? size : counted.bytes)} to ${c.container}:${dstPath}\n`);
 }
