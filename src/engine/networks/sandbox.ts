@@ -5,6 +5,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { run } from '../../lib/exec.js';
+import { sys } from '../../lib/sys.js';
 
 export interface Interface {
   /** Name inside the sandbox: eth0, eth1, … */
@@ -50,7 +51,8 @@ export async function createSandbox(file: string, first?: Interface): Promise<vo
 
 /** Unpin the namespace; the kernel frees it (and the veth ends inside) once no process uses it. */
 export async function removeSandbox(file: string): Promise<void> {
-  await run(['umount', file], { allowFailure: true });
+  if (sys) await sys.umount(file, 0).catch(() => undefined);
+  else await run(['umount', file], { allowFailure: true });
   await fs.rm(file, { force: true });
 }
 

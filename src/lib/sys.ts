@@ -1,0 +1,35 @@
+// mount(2) and umount2(2) without a program: src/shim/berth-sys.node (Node-API, built with the shim). A
+// container's start mounts its rootfs and its exit unmounts it and its network namespace; as mount(8) /
+// umount(8) each is a fork + exec (a few ms on the path of every `run`). Without the addon (no Node
+// headers at build time) `sys` is undefined and callers run the programs, as before.
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { traced } from './trace.js';
+
+interface Addon {
+  mount(source: string, target: string, fstype: string, flags: number, data: string): Promise<void>;
+  umount(target: string, flags: number): Promise<void>;
+}
+
+export const MS_RDONLY = 1;
+/** umount2: detach now, free when no longer busy (umount -l). */
+export const MNT_DETACH = 2;
+
+function load(): Addon | undefined {
+  if (process.env.BERTH_NO_SYS_ADDON === '1') return undefined;
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  try {
+    return createRequire(import.meta.url)(path.join(here, '../../../src/shim/berth-sys.node')) as Addon;
+  } catch {
+    return undefined;
+  }
+}
+
+const addon = load();
+
+/** The system calls, traced as `sys mount` / `sys umount` (the programs are traced as `exec …`). */
+export const sys: Addon | undefined = addon && {
+  mount: (source, target, fstype, flags, data) => traced('sys mount', addon.mount(source, target, fstype, flags, data)),
+  umount: (target, flags) => traced('sys umount', addon.umount(target, flags)),
+};
