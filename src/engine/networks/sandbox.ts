@@ -5,7 +5,8 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { run } from '../../lib/exec.js';
-import { sys } from '../../lib/sys.js';
+import { SystemError, messageOf } from '../../lib/errors.js';
+import { sys, type SandboxInterface } from '../../lib/sys.js';
 
 export interface Interface {
   /** Name inside the sandbox: eth0, eth1, … */
@@ -40,6 +41,16 @@ export async function createSandbox(file: string, first?: Interface): Promise<vo
     await removeSandbox(file);
   }
   await fs.writeFile(file, '');
+  if (sys) {
+    // One call, no program: rtnetlink from berthd's addon (berth-sys.c) does what the two programs below do.
+    try {
+      await sys.createSandbox(file, first ? addonInterface(first) : null);
+    } catch (e) {
+      await removeSandbox(file);
+      throw new SystemError(messageOf(e));
+    }
+    return;
+  }
   try {
     await run(['unshare', `--net=${file}`, 'ip', '-batch', '-'], { input: ['link set lo up', ...(first ? insideCommands(first) : [])].join('\n') + '\n' });
   } catch (e) {
@@ -47,6 +58,19 @@ export async function createSandbox(file: string, first?: Interface): Promise<vo
     throw e;
   }
   if (first) await wireHostEnd(first);
+}
+
+/** insideCommands' and wireHostEnd's work as the addon takes it. */
+function addonInterface(itf: Interface): SandboxInterface {
+  return {
+    name: itf.name,
+    hostName: itf.hostName,
+    bridge: itf.bridge,
+    mac: itf.mac,
+    owner: itf.owner,
+    addresses: [`${itf.address}/${itf.prefixLen}`, ...(itf.linkLocal ?? []).map((ip) => `${ip}/16`), ...(itf.ipv6 ? [`${itf.ipv6.address}/${itf.ipv6.prefixLen} nodad`] : [])],
+    gateways: [itf.gateway, itf.ipv6?.gateway].filter((g): g is string => !!g),
+  };
 }
 
 /** Unpin the namespace; the kernel frees it (and the veth ends inside) once no process uses it. */
