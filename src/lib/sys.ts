@@ -26,6 +26,8 @@ interface Addon {
   umount(target: string, flags: number): Promise<void>;
   /** A new network namespace pinned at `file` (which exists), lo up, and `itf` wired: see berth-sys.c. */
   createSandbox(file: string, itf: SandboxInterface | null): Promise<void>;
+  /** nftables' ruleset generation: the same number, the same rules (undefined without nftables). */
+  nftGeneration(): number | undefined;
 }
 
 export const MS_RDONLY = 1;
@@ -49,4 +51,5 @@ export const sys: Addon | undefined = addon && {
   mount: (source, target, fstype, flags, data) => traced('sys mount', addon.mount(source, target, fstype, flags, data)),
   umount: (target, flags) => traced('sys umount', addon.umount(target, flags)),
   createSandbox: (file, itf) => traced('sys createSandbox', addon.createSandbox(file, itf)),
+  nftGeneration: () => addon.nftGeneration(),
 };

@@ -6,6 +6,7 @@
  *   mount(source, target, fstype, flags, data): Promise<void>   mount(2)
  *   umount(target, flags): Promise<void>                        umount2(2)
  *   createSandbox(file, itf | null): Promise<void>              a container's network sandbox (below)
+ *   nftGeneration(): number | undefined                         nftables' ruleset generation (below)
  *
  * createSandbox is what `unshare --net=FILE ip -batch` (lo up, the veth pair made from inside, the inner
  * end addressed and routed) and `ip -batch` (the host end onto its bridge: hairpin, alias, up) did, in
@@ -14,6 +15,10 @@
  * berthd's namespace (setns) before anything else runs on it. `itf`: { name, hostName, bridge, mac,
  * owner, addresses: ["ip/len" | "ip/len nodad"], gateways: ["ip"] }. On failure the caller removes the
  * pin and the host end, as it did after a failed program.
+ *
+ * nftGeneration is the kernel's counter of nftables ruleset changes in berthd's network namespace (any
+ * change by anyone, iptables-nft included, makes a new one): while it is the same, no rule changed.
+ * Synchronous (one netlink round trip); undefined where nftables cannot answer.
  *
  * A failure rejects with an Error whose `code` is the errno's name (EBUSY, EINVAL, ...) and whose message
  * names the call, its target and the reason. Plain C against Node-API (stable ABI).
@@ -36,6 +41,9 @@
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <linux/veth.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netfilter/nf_tables.h>
+#include <sys/time.h>
 #include <node_api.h>
 
 enum op { OP_MOUNT, OP_UMOUNT, OP_SANDBOX };
@@ -392,6 +400,42 @@ static napi_value do_umount(napi_env env, napi_callback_info info) {
   return queue(env, c);
 }
 
+static napi_value nft_generation(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value result;
+  napi_get_undefined(env, &result);
+  int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_NETFILTER);
+  if (fd < 0) return result;
+  struct timeval tv = {.tv_sec = 1};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  struct nfgenmsg g = {.nfgen_family = AF_UNSPEC, .version = NFNETLINK_V0};
+  struct req r;
+  memset(&r, 0, sizeof r);
+  r.h.nlmsg_len = NLMSG_LENGTH(sizeof g);
+  r.h.nlmsg_type = (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETGEN;
+  r.h.nlmsg_flags = NLM_F_REQUEST;
+  r.h.nlmsg_seq = 1;
+  memcpy(NLMSG_DATA(&r.h), &g, sizeof g);
+  char buf[4096];
+  ssize_t n;
+  if (send(fd, &r.h, r.h.nlmsg_len, 0) < 0 || (n = recv(fd, buf, sizeof buf, 0)) <= 0) goto out;
+  for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, (unsigned)n); h = NLMSG_NEXT(h, n)) {
+    if (h->nlmsg_type != ((NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWGEN)) continue;
+    struct rtattr *a = (struct rtattr *)((char *)NLMSG_DATA(h) + NLMSG_ALIGN(sizeof(struct nfgenmsg)));
+    int len = (int)h->nlmsg_len - NLMSG_LENGTH(NLMSG_ALIGN(sizeof(struct nfgenmsg)));
+    for (; RTA_OK(a, len); a = RTA_NEXT(a, len)) {
+      if ((a->rta_type & NLA_TYPE_MASK) != NFTA_GEN_ID || RTA_PAYLOAD(a) < 4) continue;
+      uint32_t id;
+      memcpy(&id, RTA_DATA(a), 4);
+      napi_create_uint32(env, ntohl(id), &result);
+      goto out;
+    }
+  }
+out:
+  close(fd);
+  return result;
+}
+
 /* A string property (NULL if missing or not a string). */
 static char *string_prop(napi_env env, napi_value o, const char *key) {
   napi_value v;
@@ -450,7 +494,7 @@ NAPI_MODULE_INIT() {
   static const struct {
     const char *name;
     napi_callback cb;
-  } fns[] = {{"mount", do_mount}, {"umount", do_umount}, {"createSandbox", do_create_sandbox}};
+  } fns[] = {{"mount", do_mount}, {"umount", do_umount}, {"createSandbox", do_create_sandbox}, {"nftGeneration", nft_generation}};
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
     napi_value fn;
     napi_create_function(env, fns[i].name, NAPI_AUTO_LENGTH, fns[i].cb, NULL, &fn);

@@ -204,7 +204,9 @@ export class ContainersService {
       let announced!: (ok: boolean) => void;
       this.restarts.monitor(rec.id, new Promise<boolean>((resolve) => (announced = resolve)));
       try {
-        await traced('start: save record', this.store.save(rec));
+        // Not fsynced: after a machine crash no container runs, whatever the record says (recovery
+        // finds no shim and marks it exited).
+        await traced('start: save record', this.store.save(rec, { durable: false }));
       } catch (e) {
         announced(false);
         throw e;
@@ -350,7 +352,9 @@ export class ContainersService {
       await Promise.race([exited, sleep(10_000)]);
     }
     rec.state.status = 'removing';
-    await traced('remove: save removing', this.store.save(rec));
+    // Not fsynced: the removal goes on at once, and a machine crash before its end leaves the former
+    // state, from which the container can be removed again.
+    await traced('remove: save removing', this.store.save(rec, { durable: false }));
     await this.finishRemove(rec, opts.volumes);
   }
 
