@@ -60,7 +60,8 @@ export class Launcher extends ContainerPart {
     const [mounted, attached] = await Promise.allSettled([
       traced('launch: mount rootfs', async () => {
         await fs.mkdir(rootfs, { recursive: true });
-        await this.o.rootfs.mount(rec.id, rootfs);
+        // --rm: the writable layer goes with the container, so its unmount need not sync it (mount.ts).
+        await this.o.rootfs.mount(rec.id, rootfs, { volatile: !!rec.hostConfig.AutoRemove });
       }),
       traced('launch: network attach', this.o.networks().attach(rec)),
     ]);
@@ -114,7 +115,8 @@ export class Launcher extends ContainerPart {
     await fs.mkdir(stateDir, { recursive: true });
     // Resolved in the root (SetupWorkingDirectory): an image's symlink must not lead the mkdir onto the host.
     if (rec.config.WorkingDir) await fs.mkdir(await secureJoin(rootfs, rec.config.WorkingDir), { recursive: true }).catch(() => undefined);
-    await writeFileAtomic(path.join(stateDir, 'config.json'), JSON.stringify(spec));
+    // Written again at every start (and under EXEC-ROOT, tmpfs where it is /run): no fsync.
+    await writeFileAtomic(path.join(stateDir, 'config.json'), JSON.stringify(spec), 0o644, { durable: false });
     endBundle();
     const probe = probeCommand(rec.config.Healthcheck);
     const endCreate = traceStart('launch: shim + runc create/run');

@@ -96,7 +96,7 @@ export class RestartSupervisor extends ContainerPart {
     this.emit(rec, 'die', { exitCode: String(status.exitCode) });
     this.bus.emit(`exit:${id}`, status.exitCode);
     if (restart) await this.scheduleRestart(rec);
-    else if (autoRemove) await traced('exit: auto-remove', this.remove(id, { force: true, volumes: true }).catch(() => undefined));
+    else if (autoRemove) await traced('exit: auto-remove', this.remove(id, { force: true, volumes: true, afterExit: true }).catch(() => undefined));
   }
 
   /** Per-container back-off, Docker's: 100 ms doubling, reset after 10 s of uptime. */

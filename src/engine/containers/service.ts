@@ -16,7 +16,7 @@ import type { Runtime } from '../runtime/runtime.js';
 import { ShimRuntime } from '../runtime/shim-runtime.js';
 import { upperDirOf } from '../snapshots/mount.js';
 import { AttachPlumbing, openAttach, type AttachOptions, type AttachSession, type AttachStreams } from './attach.js';
-import type { ContainerContext, ContainersOptions } from './context.js';
+import type { ContainerContext, ContainersOptions, RemoveOptions } from './context.js';
 import { ContainerCreator } from './create.js';
 import { containerFiles } from './files.js';
 import { HealthMonitor, type HealthState } from './health.js';
@@ -337,7 +337,7 @@ export class ContainersService {
 
   // ---- remove / rename ----
 
-  async remove(ref: string, opts: { force?: boolean; volumes?: boolean } = {}): Promise<void> {
+  async remove(ref: string, opts: RemoveOptions = {}): Promise<void> {
     const rec = this.store.get(ref);
     if (rec.state.status === 'removing') throw new Conflict(`removal of container ${rec.id} is already in progress`);
     const running = rec.state.status === 'running' || rec.state.status === 'paused';
@@ -354,7 +354,7 @@ export class ContainersService {
     rec.state.status = 'removing';
     // Not fsynced: the removal goes on at once, and a machine crash before its end leaves the former
     // state, from which the container can be removed again.
-    await traced('remove: save removing', this.store.save(rec, { durable: false }));
+    if (!opts.afterExit) await traced('remove: save removing', this.store.save(rec, { durable: false }));
     await this.finishRemove(rec, opts.volumes);
   }
 
