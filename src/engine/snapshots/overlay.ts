@@ -70,9 +70,8 @@ export class OverlaySnapshotter implements Snapshotter {
   async prepare(key: string, parent: string | undefined, opts: PrepareOptions = {}): Promise<Mount[]> {
     const image = await this.imageDirs(parent); // the parent must be committed
     await this.create(key, parent, async (d) => {
-      await fs.mkdir(path.join(d, 'upper'));
-      await fs.mkdir(path.join(d, 'work'));
-      if (opts.init) await this.createInit(path.join(d, 'init'), image);
+      // Side by side: each create waits on the disk (~0.5 ms here), not on the others.
+      await Promise.all([fs.mkdir(path.join(d, 'upper')), fs.mkdir(path.join(d, 'work')), opts.init ? this.createInit(path.join(d, 'init'), image) : undefined]);
     });
     return this.mountsOf(key, { readonly: false }, image);
   }
@@ -83,14 +82,14 @@ export class OverlaySnapshotter implements Snapshotter {
     return this.mountsOf(key, { readonly: true }, image);
   }
 
-  /** Make a snapshot in a temporary directory, its record last, and rename it into place. */
+  /** Make a snapshot in a temporary directory, with its record, and rename it into place. */
   private async create(key: string, parent: string | undefined, fill: (dir: string) => Promise<void>): Promise<void> {
     if (key.includes(TMP) || key.includes('/') || key.startsWith('sha256:')) throw new Conflict(`invalid snapshot key ${key}`);
     const tmp = `${this.keyDir(key)}${TMP}${randomBytes(6).toString('hex')}`;
     await fs.mkdir(tmp, { recursive: true });
     try {
-      await fill(tmp);
-      await fs.writeFile(path.join(tmp, RECORD), parent ?? '');
+      // The record beside the content: nothing reads a temporary directory, the rename publishes both.
+      await Promise.all([fill(tmp), fs.writeFile(path.join(tmp, RECORD), parent ?? '')]);
       await fs.rename(tmp, this.keyDir(key));
     } catch (e) {
       await fs.rm(tmp, { recursive: true, force: true });
