@@ -361,11 +361,15 @@ export class ContainersService {
   private async finishRemove(rec: ContainerRecord, removeVolumes = false): Promise<void> {
     if (await this.runtime.monitored(rec.id)) await traced('remove: runc delete', this.runtime.delete(rec.id, { force: true }).catch(() => undefined));
     await traced('remove: unmount rootfs', this.o.rootfs.unmount(this.rootfs(rec.id)).catch(() => undefined));
+    // The record after the snapshot (a crash in between leaves a record whose removal is finished at
+    // start-up); the state dir beside both (one a crash leaves without its record, recovery removes).
     await Promise.all([
-      traced('remove: snapshot', this.o.rootfs.remove(rec.id)),
+      (async () => {
+        await traced('remove: snapshot', this.o.rootfs.remove(rec.id));
+        await traced('remove: record', this.store.delete(rec.id));
+      })(),
       traced('remove: state dir', fs.rm(this.stateDir(rec.id), { recursive: true, force: true })),
     ]);
-    await traced('remove: record', this.store.delete(rec.id));
     // rm -v: its anonymous volumes go (those another container uses stay, silently, as in dockerd).
     if (removeVolumes) await this.o.volumes?.().removeAnonymous(rec).catch(() => undefined);
     this.emit(rec, 'destroy');
