@@ -18,7 +18,8 @@ export interface RemoveOptions {
   force?: boolean;
   volumes?: boolean;
   /** The exit's own removal (--rm): its record on disk still says running, so a crash before the end
-   *  brings the exit, and this removal, back at start-up; 'removing' need not be written first. */
+   *  brings the exit, and this removal, back at start-up; 'removing' need not be written first. And
+   *  the runtime's container is already deleted. */
   afterExit?: boolean;
 }
 

@@ -355,11 +355,13 @@ export class ContainersService {
     // Not fsynced: the removal goes on at once, and a machine crash before its end leaves the former
     // state, from which the container can be removed again.
     if (!opts.afterExit) await traced('remove: save removing', this.store.save(rec, { durable: false }));
-    await this.finishRemove(rec, opts.volumes);
+    await this.finishRemove(rec, opts.volumes, opts.afterExit);
   }
 
-  private async finishRemove(rec: ContainerRecord, removeVolumes = false): Promise<void> {
-    if (await this.runtime.monitored(rec.id)) await traced('remove: runc delete', this.runtime.delete(rec.id, { force: true }).catch(() => undefined));
+  /** `afterExit`: the runtime's container is already deleted (by the shim before it gave the exit status,
+   *  or by onExit for a lost shim); a shim still exiting must not be taken for a live one. */
+  private async finishRemove(rec: ContainerRecord, removeVolumes = false, afterExit = false): Promise<void> {
+    if (!afterExit && (await this.runtime.monitored(rec.id))) await traced('remove: runc delete', this.runtime.delete(rec.id, { force: true }).catch(() => undefined));
     await traced('remove: unmount rootfs', this.o.rootfs.unmount(this.rootfs(rec.id)).catch(() => undefined));
     // The record after the snapshot (a crash in between leaves a record whose removal is finished at
     // start-up); the state dir beside both (one a crash leaves without its record, recovery removes).
