@@ -8,6 +8,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { traced } from './trace.js';
 
+/** The most addresses (and gateways) createSandbox takes (berth-sys.c's MAX_LIST). */
+export const SYS_MAX_LIST = 8;
+
 /** A sandbox's first interface, as berth-sys.c's createSandbox takes it. */
 export interface SandboxInterface {
   name: string;

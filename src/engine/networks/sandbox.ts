@@ -6,7 +6,7 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { run } from '../../lib/exec.js';
 import { SystemError, messageOf } from '../../lib/errors.js';
-import { sys, type SandboxInterface } from '../../lib/sys.js';
+import { SYS_MAX_LIST, sys, type SandboxInterface } from '../../lib/sys.js';
 
 export interface Interface {
   /** Name inside the sandbox: eth0, eth1, … */
@@ -41,10 +41,12 @@ export async function createSandbox(file: string, first?: Interface): Promise<vo
     await removeSandbox(file);
   }
   await fs.writeFile(file, '');
-  if (sys) {
+  const itf = first && addonInterface(first);
+  // The addon takes up to 8 addresses (SYS_MAX_LIST): more link-local ones than that go the programs' way.
+  if (sys && (!itf || itf.addresses.length <= SYS_MAX_LIST)) {
     // One call, no program: rtnetlink from berthd's addon (berth-sys.c) does what the two programs below do.
     try {
-      await sys.createSandbox(file, first ? addonInterface(first) : null);
+      await sys.createSandbox(file, itf ?? null);
     } catch (e) {
       await removeSandbox(file);
       throw new SystemError(messageOf(e));
