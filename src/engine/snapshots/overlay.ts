@@ -226,37 +226,57 @@ export class OverlaySnapshotter implements Snapshotter {
   private async createInit(init: string, imageDirs: string[]): Promise<void> {
     await fs.mkdir(init);
     const image = new LayerView(imageDirs);
-    const made = new Set<string>();
-    const copied: { dir: string; atime: Date; mtime: Date }[] = [];
-    for (const [p, type] of INIT_ENTRIES) {
-      if (await image.lstat(p)) continue;
-      const parents = path.posix.dirname(p).split('/').filter(Boolean).map((_, i, a) => '/' + a.slice(0, i + 1).join('/'));
-      let blocked = false;
-      for (const q of parents) {
-        if (made.has(q)) continue;
-        const st = await image.lstat(q);
-        if (st && !st.isDirectory()) {
-          blocked = true; // e.g. /etc is a symlink in the image: runc follows it, we leave it alone
-          break;
-        }
-        const dir = path.join(init, q);
-        await fs.mkdir(dir, { mode: 0o755 });
-        if (st) {
-          await fs.chmod(dir, Number(st.mode) & 0o7777);
-          await fs.lchown(dir, Number(st.uid), Number(st.gid));
-          copied.push({ dir, atime: new Date(Number(st.atimeMs)), mtime: new Date(Number(st.mtimeMs)) });
-        }
-        made.add(q);
-      }
-      if (blocked) continue;
-      const target = path.join(init, p);
-      if (type === 'dir') {
-        await fs.mkdir(target, { mode: 0o755 });
-        made.add(p);
-      } else if (type === 'file') await (await fs.open(target, 'wx', 0o755)).close();
-      else await fs.symlink(type, target);
+    const stats = new Map<string, ReturnType<LayerView['lstat']>>();
+    const lstat = (p: string): ReturnType<LayerView['lstat']> => {
+      let st = stats.get(p);
+      if (!st) stats.set(p, (st = image.lstat(p)));
+      return st;
+    };
+    // The plan first (the image's entries looked up side by side), then the creations level by level,
+    // each level's side by side: a create waits on the disk (~0.5 ms here), not on the others.
+    const dirs = new Map<string, { copy?: Awaited<ReturnType<LayerView['lstat']>> }>();
+    const leaves: [string, string][] = [];
+    const planned = await Promise.all(
+      INIT_ENTRIES.map(async ([p, type]) => {
+        if (await lstat(p)) return undefined;
+        const parents = path.posix.dirname(p).split('/').filter(Boolean).map((_, i, a) => '/' + a.slice(0, i + 1).join('/'));
+        const sts = await Promise.all(parents.map((q) => lstat(q)));
+        // e.g. /etc is a symlink in the image: runc follows it, we leave it alone
+        if (sts.some((st) => st && !st.isDirectory())) return undefined;
+        return { p, type, parents: parents.map((q, i) => ({ q, st: sts[i] })) };
+      }),
+    );
+    for (const e of planned) {
+      if (!e) continue;
+      for (const { q, st } of e.parents) if (!dirs.has(q)) dirs.set(q, { copy: st ?? undefined });
+      if (e.type === 'dir') dirs.set(e.p, dirs.get(e.p) ?? {});
+      else leaves.push([e.p, e.type]);
     }
-    for (const c of copied.reverse()) await fs.utimes(c.dir, c.atime, c.mtime);
+    const depth = (p: string) => p.split('/').length;
+    const levels = [...new Set([...dirs.keys()].map(depth))].sort((a, b) => a - b);
+    for (const level of levels) {
+      await Promise.all(
+        [...dirs].filter(([q]) => depth(q) === level).map(async ([q, { copy }]) => {
+          const dir = path.join(init, q);
+          await fs.mkdir(dir, { mode: 0o755 });
+          if (copy) {
+            await fs.chmod(dir, Number(copy.mode) & 0o7777);
+            await fs.lchown(dir, Number(copy.uid), Number(copy.gid));
+          }
+        }),
+      );
+    }
+    await Promise.all(
+      leaves.map(async ([p, type]) => {
+        const target = path.join(init, p);
+        if (type === 'file') await (await fs.open(target, 'wx', 0o755)).close();
+        else await fs.symlink(type, target);
+      }),
+    );
+    // Times last: creating an entry changes its directory's.
+    await Promise.all(
+      [...dirs].filter(([, d]) => d.copy).map(([q, { copy }]) => fs.utimes(path.join(init, q), new Date(Number(copy!.atimeMs)), new Date(Number(copy!.mtimeMs)))),
+    );
   }
 }
 
