@@ -3,38 +3,61 @@
 // the file list (type, mode, size, mtime) goes first and only the entries berthd lacks follow
 // (engine/builder/contexts.ts); a daemon without that endpoint (dockerd) gets the whole tar.
 import { createHash } from 'node:crypto';
-import { createReadStream, promises as fs } from 'node:fs';
+import { createReadStream, lstatSync, promises as fs, readdirSync, readFileSync, realpathSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import type * as tarStream from 'tar-stream';
 import { dockerignore } from '../lib/dockerignore.js';
 import { run, startProcess } from '../lib/exec.js';
-import type { ContextEntry } from '../api/build-context.js';
+import { listingDigest, listingJSON, type ContextEntry, type ContextSyncAnswer } from '../api/build-context.js';
 import type { EngineClient } from './engine.js';
 import { ApiError } from './errors.js';
 
 /** The context's entries that .dockerignore keeps, parents before children, with what berthd compares. */
 export async function contextEntries(dir: string, keep: Set<string>): Promise<ContextEntry[]> {
-  const rules = await fs.readFile(path.join(dir, '.dockerignore'), 'utf8').catch(() => undefined);
+  const rules = readIfFile(path.join(dir, '.dockerignore'));
   const ignored = await dockerignore(rules);
-  // find lists the tree with its stats far faster than thousands of lstat calls from Node; ignored
-  // directories are still listed, since exceptions ("!dir/file") may live inside them.
-  const { stdout: listing } = await run(['find', '.', '-mindepth', '1', '-printf', '%y\\t%m\\t%s\\t%T@\\t%P\\0'], { cwd: dir }).catch((e: Error) => {
-    throw new Error(`cannot list the build context ${dir}: ${e.message}`);
-  });
-  const out: ContextEntry[] = [];
-  for (const line of listing.split('\0')) {
-    if (!line) continue;
-    const [type, mode, size, mtime, p] = line.split('\t') as [string, string, string, string, string];
-    if ((type !== 'f' && type !== 'd' && type !== 'l') || (ignored(p) && !keep.has(p))) continue;
-    // Seconds and nine digits of fraction, written side by side, are the nanoseconds (no BigInt needed).
-    const dot = mtime.indexOf('.');
-    const ns = ((dot < 0 ? mtime : mtime.slice(0, dot)) + ((dot < 0 ? '' : mtime.slice(dot + 1)) + '000000000').slice(0, 9)).replace(/^0+(?=\d)/, '');
-    out.push([p, type as 'f' | 'd' | 'l', parseInt(mode, 8), type === 'd' ? 0 : Number(size), ns]);
+  let all: ContextEntry[];
+  try {
+    all = listTree(dir);
+  } catch (e) {
+    throw new Error(`cannot list the build context ${dir}: ${(e as Error).message}`);
   }
+  const out = all.filter((e) => !ignored(e[0]) || keep.has(e[0]));
   // Name order, parents first: the tar (and the extraction) then creates directories before their contents.
   return out.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+}
+
+/** A small file's text, or undefined when it cannot be read (missing, a directory). */
+function readIfFile(file: string): string | undefined {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+/** Every file, directory and symbolic link under dir (other types are never sent), with its lstat.
+ *  Synchronous on purpose: a few thousand lstat calls made one after the other from here cost less than
+ *  as many round trips through libuv's thread pool, or than starting `find` and parsing its output.
+ *  Ignored directories are still listed, since exceptions ("!dir/file") may live inside them. */
+function listTree(dir: string): ContextEntry[] {
+  const out: ContextEntry[] = [];
+  const walk = (rel: string): void => {
+    for (const name of readdirSync(rel ? `${dir}/${rel}` : dir)) {
+      const p = rel ? `${rel}/${name}` : name;
+      // Gone since the directory was read: not part of the context.
+      const st = lstatSync(`${dir}/${p}`, { bigint: true, throwIfNoEntry: false });
+      if (!st) continue;
+      const type = st.isFile() ? 'f' : st.isDirectory() ? 'd' : st.isSymbolicLink() ? 'l' : undefined;
+      if (!type) continue;
+      out.push([p, type, Number(st.mode & 0o7777n), type === 'd' ? 0 : Number(st.size), String(st.mtimeNs)]);
+      if (type === 'd') walk(p);
+    }
+  };
+  walk('');
+  return out;
 }
 
 /** GNU tar packs the listed paths (fast for thousands of small files); its output is the request body. */
@@ -94,19 +117,32 @@ export async function packDirectory(dir: string, keep: Set<string>, extra?: { na
 export async function directoryContext(client: EngineClient, dir: string, dockerfile: string, keep: Set<string>): Promise<{ body: Readable; headers: Record<string, string> }> {
   // Synced, the Dockerfile travels as text: the kept copy holds only what .dockerignore lets COPY see.
   const entries = await contextEntries(dir, new Set());
-  const key = createHash('sha256').update(`${os.hostname()}\0${await fs.realpath(dir)}`).digest('hex');
+  // (Synchronous: each asynchronous call is a trip through libuv's thread pool, slow on a busy machine.)
+  const key = createHash('sha256').update(`${os.hostname()}\0${realpathSync.native(dir)}`).digest('hex');
   // The Dockerfile goes with the list: berthd starts the build while the files are still arriving.
-  const text = await fs.readFile(path.join(dir, dockerfile), 'utf8');
+  const text = readFileSync(path.join(dir, dockerfile), 'utf8');
+  const listing = listingJSON(entries);
   try {
-    const { Session, Need } = await client.json<{ Session: string; Need: string[] }>({ method: 'POST', path: '/build/context', body: { Key: key, Entries: entries, Dockerfile: text } });
+    const sync = await syncContext(client, key, listing, text);
     // Nothing changed: an empty body, no tar to start.
-    return { body: Need.length ? tarPaths(dir, Need) : Readable.from([]), headers: { 'X-Berth-Context-Session': Session } };
+    return { body: sync.Need.length ? tarPaths(dir, sync.Need) : Readable.from([]), headers: { 'X-Berth-Context-Session': sync.Session } };
   } catch (e) {
     if (!(e instanceof ApiError) || (e.status !== 404 && e.status !== 405)) throw e;
     return { body: tarPaths(dir, (await contextEntries(dir, keep)).map((e) => e[0])), headers: {} };
   }
 }
 
+/** The listing's digest first (a directory berthd already holds as it is costs one small request), the
+ *  listing itself when berthd's kept copy differs (or berthd predates digests: it refuses one alone). */
+async function syncContext(client: EngineClient, key: string, listing: string, dockerfile: string): Promise<ContextSyncAnswer> {
+  const post = (body: string) => client.json<ContextSyncAnswer>({ method: 'POST', path: '/build/context', input: Buffer.from(body), contentType: 'application/json' });
+  const head = `{"Key":${JSON.stringify(key)},"Dockerfile":${JSON.stringify(dockerfile)}`;
+  const known = await post(`${head},"Digest":${JSON.stringify(listingDigest(listing))}}`).catch((e: unknown) => {
+    if (e instanceof ApiError && e.status === 400) return undefined;
+    throw e;
+  });
+  return known && !known.NeedEntries ? known : post(`${head},"Entries":${listing}}`);
+}
 
 /** A git context as Docker recognises one (urlutil.IsGitURL): git://, git@…, github.com/…, or an http(s)
  *  URL whose path ends in .git (`#ref:subdir` may follow). */

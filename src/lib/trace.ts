@@ -14,9 +14,22 @@ export function traceNow(): number {
   return performance.timeOrigin + performance.now();
 }
 
+let muted = false;
+
+/** Run work without recording its spans: a warm CLI child's rehearsal (cli/warm/rehearse.ts) is nobody's
+ *  command. (Only for a process that runs nothing else meanwhile.) */
+export async function untraced<T>(work: () => Promise<T>): Promise<T> {
+  muted = true;
+  try {
+    return await work();
+  } finally {
+    muted = false;
+  }
+}
+
 /** Record a finished span (start and end in traceNow() time). */
 export function traceSpan(name: string, start: number, end = traceNow()): void {
-  if (!FILE) return;
+  if (!FILE || muted) return;
   try {
     appendFileSync(FILE, JSON.stringify({ p: process.pid, n: name, s: start, e: end }) + '\n');
   } catch {

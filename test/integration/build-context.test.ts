@@ -10,6 +10,7 @@ import path from 'node:path';
 import { EngineClient } from '../../src/client/engine.js';
 import { resolveHost } from '../../src/client/host.js';
 import { contextEntries, tarPaths } from '../../src/client/build-context.js';
+import { listingDigest, listingJSON, type ContextSyncAnswer } from '../../src/api/build-context.js';
 import { ApiError } from '../../src/client/errors.js';
 import { TestDaemon } from './harness.js';
 
@@ -124,6 +125,30 @@ describe('build context sync', () => {
     const changed = await client.json<{ Session: string; Need: string[] }>({ method: 'POST', path: '/build/context', body: { Key: key, Entries: await contextEntries(ctx, new Set(['Dockerfile'])) } });
     assert.deepEqual(changed.Need, ['a.txt']);
     await applyAndFail(changed.Session, []);
+  });
+
+  it('answers a listing\'s digest alone: nothing to send when the kept copy has that listing, else asks for the entries', async () => {
+    const key = 'd'.repeat(64);
+    const sync = (body: object) => client.json<ContextSyncAnswer>({ method: 'POST', path: '/build/context', body: { Key: key, ...body } });
+    const entries = await contextEntries(ctx, new Set());
+    const digest = listingDigest(listingJSON(entries));
+    // Nothing kept yet under this key.
+    assert.deepEqual(await sync({ Digest: digest }), { Session: '', Need: [], NeedEntries: true });
+    const full = await sync({ Entries: entries });
+    assert.equal(full.Need.length, entries.length);
+    await applyAndFail(full.Session, full.Need);
+    const known = await sync({ Digest: digest });
+    assert.deepEqual(known.Need, []);
+    assert.match(known.Session, /^[0-9a-f]{32}$/);
+    assert.equal(known.NeedEntries, undefined);
+    await applyAndFail(known.Session, []);
+    // Any change makes another listing, and so another digest: the entries are asked for.
+    await write('a.txt', 'changed once more');
+    const now = listingDigest(listingJSON(await contextEntries(ctx, new Set())));
+    assert.notEqual(now, digest);
+    assert.equal((await sync({ Digest: now })).NeedEntries, true);
+    await assert.rejects(sync({}), (e: ApiError) => e.status === 400 && /needs Key \(64 hex digits\) and Entries \(or the Digest of the entries\)/.test(e.message));
+    await assert.rejects(sync({ Key: 'nothex', Digest: digest }), (e: ApiError) => e.status === 400 && /invalid context key/.test(e.message));
   });
 
   it('never lets a RUN rw bind mount write into the kept context', async () => {

@@ -78,4 +78,42 @@ CMD ["cat", "/dir/plain"]
       await fs.rm(dir, { recursive: true, force: true });
     }
   });
+
+  // COPY and WORKDIR write new paths straight into the step's layer (no mount) and leave the rest to the
+  // merged filesystem: either way the image shows what Docker's would.
+  it('COPY and WORKDIR keep the existing directories they write into, and a COPY over a deleted directory shows only the new files', async () => {
+    const dir = await context({
+      Dockerfile: `FROM busybox
+RUN mkdir -p /data/old /keep /lnk-target && echo old > /data/old/f && chown 1000:1000 /keep && chmod 750 /keep && ln -s /lnk-target /lnk
+RUN rm -rf /data/old
+COPY new/ /data/old/
+COPY one.txt /keep/sub/one.txt
+COPY --chown=nobody:nogroup one.txt /keep/two.txt
+COPY one.txt /lnk/one.txt
+WORKDIR /keep/wd
+COPY --from=busybox /bin/busybox /keep/bb
+CMD ["sh", "-c", "ls /data/old && stat -c '%n %a %u:%g' /keep /keep/sub /keep/sub/one.txt /keep/two.txt /keep/wd /lnk-target/one.txt /keep/bb"]
+`,
+      'new/n.txt': 'new\n',
+      'one.txt': 'one\n',
+    });
+    try {
+      const r = await d.berth(['build', '-t', 'direct:1', dir]);
+      assert.equal(r.code, 0, r.stderr + r.stdout);
+      const out = await d.berth(['run', '--rm', 'direct:1']);
+      assert.equal(out.code, 0, out.stderr);
+      assert.deepEqual(out.stdout.trim().split('\n'), [
+        'n.txt',
+        '/keep 750 1000:1000',
+        '/keep/sub 755 0:0',
+        '/keep/sub/one.txt 644 0:0',
+        '/keep/two.txt 644 65534:65534',
+        '/keep/wd 755 0:0',
+        '/lnk-target/one.txt 644 0:0',
+        '/keep/bb 755 0:0',
+      ]);
+    } finally {
+      await fs.rm(dir, { recursive: true, force: true });
+    }
+  });
 });

@@ -128,6 +128,79 @@ describe('the CLI front end and its warm server', () => {
     assert.ok(reused > 0, 'a warm child served more than one command');
   });
 
+  it('builds the same both ways, and a reused child sees every change to the context', async () => {
+    const ctx = path.join(work, 'ctx');
+    await fs.mkdir(ctx);
+    await fs.writeFile(path.join(ctx, 'Dockerfile'), 'FROM busybox\nCOPY . /ctx/\n');
+    await fs.writeFile(path.join(ctx, 'a.txt'), 'one');
+    await fs.writeFile(path.join(work, 'Failing'), 'FROM busybox\nRUN echo failing; exit 7\n');
+    const cases = [
+      ['build', '-q', '-t', 'warm:1', ctx],
+      ['build', '-q', '-f', path.join(work, 'Failing'), ctx],
+      ['build', '-q', '-f', 'no-such-Dockerfile', ctx],
+      ['build', '-q', path.join(work, 'no-such-dir')],
+    ];
+    for (const args of cases) assert.deepEqual(await warm(args), await direct(args), `berth ${args.join(' ')}`);
+    // One change at a time, each built warm: the image holds what the directory holds now.
+    const seen = async (): Promise<string> => {
+      const b = await warm(['build', '-q', '-t', 'warm:2', ctx]);
+      assert.equal(b.code, 0, b.stderr);
+      const r = await d.berth(['run', '--rm', 'warm:2', 'sh', '-c', 'cd /ctx && for f in $(ls -A | sort); do echo "$f $(stat -c "%a %Y" $f) $(cat $f)"; done']);
+      assert.equal(r.code, 0, r.stderr);
+      return r.stdout;
+    };
+    const servedBefore = reused;
+    assert.match(await seen(), /^a\.txt 644 \d+ one$/m);
+    await fs.writeFile(path.join(ctx, 'a.txt'), 'two');
+    assert.match(await seen(), /^a\.txt 644 \d+ two$/m);
+    await fs.chmod(path.join(ctx, 'a.txt'), 0o600);
+    assert.match(await seen(), /^a\.txt 600 \d+ two$/m);
+    // A new mtime alone: the build's kept copy of the context has it (COPY's cache, as BuildKit's, does
+    // not look at mtimes, so the image may keep the cached layer).
+    utimesSync(path.join(ctx, 'a.txt'), new Date('2020-01-02T03:04:05Z'), new Date('2020-01-02T03:04:05Z'));
+    await seen();
+    const contexts = path.join(d.root, 'build', 'contexts');
+    const kept = readdirSync(contexts).map((k) => path.join(contexts, k, 'files', 'a.txt')).filter((f) => existsSync(f));
+    assert.equal(kept.length, 1);
+    assert.equal((await fs.stat(kept[0]!)).mtimeMs, Date.parse('2020-01-02T03:04:05Z'));
+    await fs.writeFile(path.join(ctx, '.dockerignore'), 'a.txt\n');
+    assert.doesNotMatch(await seen(), /^a\.txt /m);
+    await fs.writeFile(path.join(ctx, 'Dockerfile'), 'FROM busybox\nCOPY . /ctx/\nRUN echo changed > /ctx/b.txt\n');
+    assert.match(await seen(), /^b\.txt 644 \d+ changed$/m);
+    assert.ok(reused > servedBefore, 'a warm child served more than one build');
+  });
+
+  it('runs compose the same both ways, and a reused child sees the project and environment change', async () => {
+    const proj = path.join(work, 'proj');
+    await fs.mkdir(proj);
+    await fs.writeFile(path.join(proj, 'compose.yaml'), 'services:\n  app:\n    image: busybox\n    command: sleep 600\n    environment:\n      GREETING: ${GREETING:-none}\n');
+    const both = async (args: string[]) => assert.deepEqual(await warm(args, { cwd: proj }), await direct(args, { cwd: proj }), `berth ${args.join(' ')}`);
+    await both(['compose', 'config']);
+    await both(['compose', 'no-such-verb']);
+    // Commands that change the project are compared from the same starting point.
+    const fromScratch = async (args: string[], setup: string[]) => {
+      const a = await warm(args, { cwd: proj });
+      await direct(setup, { cwd: proj });
+      assert.deepEqual(a, await direct(args, { cwd: proj }), `berth ${args.join(' ')}`);
+    };
+    await fromScratch(['compose', 'up', '-d'], ['compose', 'down', '-t', '1']);
+    await both(['compose', 'up', '-d']);
+    await both(['compose', 'ps', '--format', '{{.Service}} {{.State}}']);
+    await fromScratch(['compose', 'down', '-t', '1'], ['compose', 'up', '-d']);
+    const servedBefore = reused;
+    for (const greeting of ['hello', 'bye']) {
+      const r = await warm(['compose', 'up', '-d'], { cwd: proj, env: { GREETING: greeting } });
+      assert.equal(r.code, 0, r.stderr);
+      const env = await warm(['compose', 'exec', '-T', 'app', 'sh', '-c', 'echo $GREETING'], { cwd: proj });
+      assert.equal(env.stdout, `${greeting}\n`);
+    }
+    await fs.writeFile(path.join(proj, 'compose.yaml'), 'services:\n  app:\n    image: busybox\n    command: sleep 601\n');
+    assert.equal((await warm(['compose', 'up', '-d'], { cwd: proj })).code, 0);
+    assert.match((await warm(['compose', 'ps', '--format', '{{.Command}}'], { cwd: proj })).stdout, /sleep 601/);
+    assert.equal((await warm(['compose', 'down', '-t', '1'], { cwd: proj })).code, 0);
+    assert.ok(reused > servedBefore, 'a warm child served more than one compose command');
+  });
+
   it('passes stdin, the working directory and the environment', async () => {
     const pipe = ['echo hi from stdin | "$B" -H "$H" run --rm -i busybox cat'];
     const env = { B: BERTH, H: d.host };

@@ -265,14 +265,8 @@ export class PrivateDockerd {
   private constructor(
     private readonly child: ChildProcess,
     private readonly dir: string,
-    /** The docker/ cgroup parents there before it started: the ones it makes are removed at stop. */
-    private readonly parentsBefore: Set<string>,
     /** Its network namespace, when it runs in one of its own (see start's `netns`). */
     readonly netns?: string,
-    /** Whether /run/netns was there before: `ip netns add` makes it (a bind mount of itself) and never removes it. */
-    private readonly netnsDirBefore = true,
-    /** Of DOCKERD_RUN_DIRS, those there before it started. */
-    private readonly runDirsBefore: string[] = [...DOCKERD_RUN_DIRS],
   ) {}
 
   /** argv run in dockerd's network namespace when it has one (a client reaching its published ports). */
@@ -296,10 +290,8 @@ export class PrivateDockerd {
   static async start(extraArgs: string[] = [], opts: { netns?: boolean } = {}): Promise<PrivateDockerd> {
     const dir = await fs.mkdtemp('/tmp/bd-');
     const BRIDGE = bridgeOf(dir);
-    const parentsBefore = new Set(cgroupParents('docker'));
+    enterDockerd();
     const netns = opts.netns ? BRIDGE : undefined;
-    const netnsDirBefore = existsSync('/run/netns');
-    const runDirsBefore = DOCKERD_RUN_DIRS.filter((d) => existsSync(d));
     if (netns) {
       await runCmd(['ip', 'netns', 'add', netns]);
       await runCmd(['ip', '-n', netns, 'link', 'set', 'lo', 'up']);
@@ -312,7 +304,7 @@ export class PrivateDockerd {
         '--host', `unix://${dir}/docker.sock`, '--data-root', `${dir}/data`, '--exec-root', `${dir}/exec`, '--pidfile', `${dir}/docker.pid`, '--bridge', BRIDGE, '--iptables=false', '--ip-masq=false', '--ip-forward=false', '--containerd-namespace', `bd${path.basename(dir)}`, ...extraArgs],
       { stdio: 'ignore' },
     );
-    const ref = new PrivateDockerd(child, dir, parentsBefore, netns, netnsDirBefore, runDirsBefore);
+    const ref = new PrivateDockerd(child, dir, netns);
     for (let i = 0; i < 300 && !(await ping(ref.socket)); i++) await new Promise((r) => setTimeout(r, 100));
     return ref;
   }
@@ -330,16 +322,43 @@ export class PrivateDockerd {
     await fs.rm(this.dir, { recursive: true, force: true });
     // The namespace takes its bridge and containers' veths with it.
     await runCmd(this.netns ? ['ip', 'netns', 'del', this.netns] : ['ip', 'link', 'del', this.bridge]);
-    if (this.netns && !this.netnsDirBefore && (await fs.readdir('/run/netns').catch(() => ['?'])).length === 0) {
-      await runCmd(['umount', '/run/netns']);
-      await fs.rmdir('/run/netns').catch(() => undefined);
-    }
-    // Only folders it made and left empty (another dockerd running meanwhile would have put files there).
-    for (const d of DOCKERD_RUN_DIRS.filter((x) => !this.runDirsBefore.includes(x))) {
-      if (!(await runCmd(['find', d, '-not', '-type', 'd'])).stdout.trim()) await fs.rm(d, { recursive: true, force: true });
-    }
-    await removeNewCgroupParents('docker', this.parentsBefore);
+    await leaveDockerd();
   }
+}
+
+// What a dockerd leaves when it stops — /run/netns (`ip netns add` makes it, a bind mount of itself), the
+// folders of DOCKERD_RUN_DIRS, the docker/ cgroup parents — is shared by the private dockerds of test
+// processes running side by side (docker-py's suite beside the other files): the first of them in any
+// process records what was there before, and the last one out gives back what was not, if it is empty.
+const DOCKERD_LIVE = '/tmp/berth-test-dockerd-live';
+let dockerdsHere = 0;
+
+function enterDockerd(): void {
+  if (dockerdsHere++ > 0) return;
+  const file = path.join(DOCKERD_LIVE, 'before.json');
+  mkdirSync(DOCKERD_LIVE, { recursive: true });
+  if (!otherProcessesLive(DOCKERD_LIVE) || !existsSync(file)) {
+    const before = { netnsDir: existsSync('/run/netns'), runDirs: DOCKERD_RUN_DIRS.filter((d) => existsSync(d)), parents: cgroupParents('docker') };
+    writeFileSync(file, JSON.stringify(before));
+  }
+  writeFileSync(path.join(DOCKERD_LIVE, String(process.pid)), '');
+}
+
+async function leaveDockerd(): Promise<void> {
+  if (--dockerdsHere > 0) return;
+  const file = path.join(DOCKERD_LIVE, 'before.json');
+  rmSync(path.join(DOCKERD_LIVE, String(process.pid)), { force: true });
+  if (otherProcessesLive(DOCKERD_LIVE)) return;
+  const before = JSON.parse(readFileSync(file, 'utf8')) as { netnsDir: boolean; runDirs: string[]; parents: string[] };
+  await fs.rm(DOCKERD_LIVE, { recursive: true, force: true });
+  if (!before.netnsDir && existsSync('/run/netns') && (await fs.readdir('/run/netns').catch(() => ['?'])).length === 0) {
+    await runCmd(['umount', '/run/netns']);
+    await fs.rmdir('/run/netns').catch(() => undefined);
+  }
+  for (const d of DOCKERD_RUN_DIRS.filter((x) => !before.runDirs.includes(x) && existsSync(x))) {
+    if (!(await runCmd(['find', d, '-not', '-type', 'd'])).stdout.trim()) await fs.rm(d, { recursive: true, force: true });
+  }
+  await removeNewCgroupParents('docker', new Set(before.parents));
 }
 
 /** What dockerd, its containerd and runc make under /run whatever --exec-root says (plugins/, s/, runc's default root), left when they stop. */
@@ -405,13 +424,18 @@ const LIVE_DIR = '/tmp/berth-test-live';
 const liveMark = path.join(LIVE_DIR, String(process.pid));
 
 function otherTestProcessesLive(): boolean {
-  return readdirSafe(LIVE_DIR).some((name) => {
+  return otherProcessesLive(LIVE_DIR);
+}
+
+/** Whether another live process has its marker (a file named by its PID) in `dir`; stale markers go. */
+function otherProcessesLive(dir: string): boolean {
+  return readdirSafe(dir).some((name) => {
     if (!/^\d+$/.test(name) || Number(name) === process.pid) return false;
     try {
       process.kill(Number(name), 0);
       return true;
     } catch {
-      rmSync(path.join(LIVE_DIR, name), { force: true });
+      rmSync(path.join(dir, name), { force: true });
       return false;
     }
   });

@@ -4,13 +4,21 @@ import assert from 'node:assert/strict';
 import { mayReuse } from '../../src/cli/warm/reuse.js';
 
 describe('warm CLI child reuse', () => {
-  it('allows read-only commands, with global flags before them', () => {
-    for (const argv of [[], ['--version'], ['ps'], ['-H', 'unix:///x', 'ps', '-a'], ['images'], ['inspect', 'c'], ['version'], ['logs', '--tail', '10', 'c'], ['container', 'ls'], ['image', 'inspect', 'i'], ['--log-level', 'debug', 'system', 'df']]) {
+  it('allows read-only commands, build and run, with global flags before them', () => {
+    for (const argv of [[], ['--version'], ['ps'], ['-H', 'unix:///x', 'ps', '-a'], ['images'], ['inspect', 'c'], ['version'], ['logs', '--tail', '10', 'c'], ['container', 'ls'], ['image', 'inspect', 'i'], ['--log-level', 'debug', 'system', 'df'], ['build', '-t', 'x', '.'], ['image', 'build', '.'], ['builder', 'build', '.'], ['run', '--rm', 'busybox', 'true']]) {
       assert.equal(mayReuse(argv), true, argv.join(' '));
     }
   });
+  it('allows compose commands that end once the engine answered, past compose\'s own flags', () => {
+    for (const argv of [['compose', 'up', '-d'], ['compose', 'up', '--wait'], ['compose', '-f', 'a.yaml', '-p', 'x', 'up', '-d'], ['compose', 'down'], ['compose', 'ps'], ['compose', 'config', '-q'], ['-H', 'unix:///x', 'compose', 'ls']]) {
+      assert.equal(mayReuse(argv), true, argv.join(' '));
+    }
+    for (const argv of [['compose', 'up'], ['compose', 'logs', '-f'], ['compose', 'run', 'web'], ['compose', 'exec', 'web', 'sh'], ['compose', 'watch'], ['compose', '-f', 'up', 'logs'], ['compose', 'events']]) {
+      assert.equal(mayReuse(argv), false, argv.join(' '));
+    }
+  });
   it('refuses everything else, and logs that follow', () => {
-    for (const argv of [['run', 'busybox'], ['exec', 'c', 'sh'], ['logs', '-f', 'c'], ['logs', '--follow', 'c'], ['logs', '-tf', 'c'], ['container', 'rm', 'c'], ['image', 'rm', 'i'], ['events'], ['stats'], ['build', '.'], ['-H', 'ps', 'run']]) {
+    for (const argv of [['exec', 'c', 'sh'], ['logs', '-f', 'c'], ['logs', '--follow', 'c'], ['logs', '-tf', 'c'], ['container', 'rm', 'c'], ['image', 'rm', 'i'], ['events'], ['stats'], ['builder', 'prune', '-f'], ['image', 'prune'], ['-H', 'ps', 'exec']]) {
       assert.equal(mayReuse(argv), false, argv.join(' '));
     }
   });

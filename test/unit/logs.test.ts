@@ -22,8 +22,7 @@ function records(from: number, to: number, len?: number): string {
 }
 const all: LogQuery = { stdout: true, stderr: true, since: 0, until: 0, tail: -1, follow: false };
 
-async function collect(it: AsyncIterable<LogEntry>): Promise<number[]> {
-  const out: number[] = [];
+async function collect(it: AsyncIterable<LogEntry>, out: number[] = []): Promise<number[]> {
   for await (const e of it) out.push(Number(/^line-(\d+)-/.exec(e.log)![1]));
   return out;
 }
@@ -74,7 +73,13 @@ test('followLogs continues after readLogs and through rotations, compressed or n
   assert.deepEqual(first, range(0, 10));
   let stop = false;
   const abort = new AbortController();
-  const followed = collect(followLogs(file, q, () => stop, abort.signal));
+  const seen: number[] = [];
+  const followed = collect(followLogs(file, q, () => stop, abort.signal), seen);
+  // A round rotates at most twice; the next starts once the reader has caught up, so a loaded machine
+  // cannot rotate lines out of the kept files (max-file 4) before the reader got to them.
+  const caughtUp = async (upTo: number) => {
+    for (let i = 0; i < 500 && seen.length < upTo - 10; i++) await new Promise((r) => setTimeout(r, 20));
+  };
   // the shim's rotation (max-file 4): shift, FILE → FILE.1, then compress FILE.1 in the background
   const rotate = async (compressNow: boolean) => {
     await fs.rm(`${file}.3`, { force: true });
@@ -108,6 +113,7 @@ test('followLogs continues after readLogs and through rotations, compressed or n
       n += 3;
       await rotate(true);
     }
+    await caughtUp(n);
   }
   await fs.appendFile(file, records(n, n + 4));
   n += 4;

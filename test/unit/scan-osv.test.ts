@@ -1,6 +1,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ecosystemForDistro, evaluate, normalizeName, recordSeverity, validateRecord, type OsvRecord } from '../../src/engine/scan/osv.js';
+import { ecosystemForDistro, evaluate, normalizeName, validateRecord, type OsvRecord, type OsvAffected } from '../../src/engine/scan/osv.js';
+import { cvss3 } from '../../src/engine/scan/cvss.js';
+import { severityOf } from '../../src/engine/scan/severity.js';
+
+/** The scan's severity of a record, with the database's CVSS scorer (throws on a malformed vector, as it does). */
+const recordSeverity = (r: OsvRecord, affected?: OsvAffected) =>
+  severityOf(r, affected, (v) => {
+    const s = cvss3(v);
+    if (!s) throw new Error(`not a CVSS v3 vector: ${v}`);
+    return s;
+  });
 
 function record(raw: unknown): OsvRecord {
   const v = validateRecord(raw);
@@ -63,7 +73,7 @@ test('OSV: SEMVER ranges with several intervals, last_affected, versions[] and p
   assert.equal(st('minimist', '1.2.6'), 'not-affected');
   assert.deepEqual(evaluate(r, 'npm', 'minimist', '1.0.0'), { status: 'affected' }, 'no fix known');
   assert.equal(st('lodash', 'latest'), 'unknown');
-  assert.deepEqual(recordSeverity(r, r.affected[0]), { severity: 'MEDIUM', source: 'database_specific.severity' });
+  assert.deepEqual(recordSeverity(r, r.affected[0]), { severity: 'MEDIUM', source: 'database_specific' });
 });
 
 test('OSV: PyPI names are normalised, versions compared by PEP 440; Go by module semver; Alpine by apk', () => {
@@ -102,7 +112,7 @@ test('OSV: withdrawn records affect nothing; severities from CVSS v3 vectors', (
     affected: [{ package: { ecosystem: 'npm', name: 'a' }, ranges: [{ type: 'SEMVER', events: [{ introduced: '0' }] }] }],
   });
   assert.equal(evaluate(r, 'npm', 'a', '1.0.0').status, 'not-affected');
-  assert.deepEqual(recordSeverity(r), { severity: 'CRITICAL', score: 9.8, vector: 'CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H', source: 'CVSS_V3' });
+  assert.deepEqual(recordSeverity(r), { severity: 'CRITICAL', score: 9.8, vector: 'CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H', source: 'cvss_v3' });
   assert.deepEqual(recordSeverity(record({ id: 'X-2', modified: 'x', affected: r.affected })), { severity: 'UNKNOWN' });
 });
 

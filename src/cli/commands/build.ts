@@ -1,7 +1,7 @@
 // `build`: send a context (a directory minus its .dockerignore — synced, see client/build-context.ts —, a
 // tar on stdin, or a Dockerfile alone from stdin) to berthd's /build and render the progress; -f may name a
 // Dockerfile outside the context (it is then added to the context under a private name, as the docker CLI does).
-import { promises as fs, writeFileSync } from 'node:fs';
+import { promises as fs, statSync, writeFileSync, type Stats } from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { cloneGitContext, contextEntries, directoryContext, downloadContext, isGitURL, isURL, packDirectory, tarPaths } from '../../client/build-context.js';
@@ -65,7 +65,7 @@ async function buildFrom(ctx: Context, f: ParsedFlags, source: string, remote: b
       dockerfile = 'Dockerfile';
     }
   } else {
-    const st = await fs.stat(source).catch(() => undefined);
+    const st = statOrUndefined(source);
     if (!st?.isDirectory()) throw new StatusError(`unable to prepare context: path "${source}" not found`, 1);
     let extra: { name: string; data: Buffer } | undefined;
     // -f is relative to the working directory, and to the repository for a git context (as docker's).
@@ -79,7 +79,7 @@ async function buildFrom(ctx: Context, f: ParsedFlags, source: string, remote: b
       extra = { name: dockerfile, data };
     } else {
       dockerfile = rel.split(path.sep).join('/');
-      if (!(await fs.stat(dfPath).catch(() => undefined))) throw new StatusError(`unable to prepare context: unable to evaluate symlinks in Dockerfile path: lstat ${dfPath}: no such file or directory`, 1);
+      if (!statOrUndefined(dfPath)) throw new StatusError(`unable to prepare context: unable to evaluate symlinks in Dockerfile path: lstat ${dfPath}: no such file or directory`, 1);
     }
     const keep = new Set([dockerfile, '.dockerignore']);
     if (extra) body = await packDirectory(source, keep, extra);
@@ -133,6 +133,16 @@ async function buildFrom(ctx: Context, f: ParsedFlags, source: string, remote: b
   if (f.str('iidfile') && id) writeFileSync(f.str('iidfile'), id);
   if ((f.bool('sbom') || f.str('sbom-file')) && id) await (await import('../sbom-output.js')).writeBuildSbom(ctx, id, f.str('sbom-file') || 'sbom.cdx.json');
   return 0;
+}
+
+/** A path's stat, or undefined when it cannot be had. Synchronous: a build's few checks before its
+ *  context is listed need no trips through libuv's thread pool (each one slow on a busy machine). */
+function statOrUndefined(p: string): Stats | undefined {
+  try {
+    return statSync(p);
+  } catch {
+    return undefined;
+  }
 }
 
 async function readAll(src: AsyncIterable<unknown>): Promise<Buffer[]> {

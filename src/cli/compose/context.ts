@@ -82,7 +82,15 @@ export function makeComposeContext(base: Context, options: ComposeOptions, cmdPa
       ...overrides,
     });
   return {
-    ...base,
+    // Not `...base`: spreading would read its stdin getter, opening stdin (and a warm CLI child that
+    // opened stdin is not reused).
+    client: base.client,
+    get stdin() {
+      return base.stdin;
+    },
+    stdout: base.stdout,
+    stderr: base.stderr,
+    env: base.env,
     cmdPath,
     options,
     project: (overrides) => (overrides ? load(overrides) : (project ??= load())),

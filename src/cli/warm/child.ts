@@ -20,6 +20,7 @@ import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { preloadCommands, runCli } from '../cli.js';
 import { mayReuse } from './reuse.js';
+import { rehearse } from './rehearse.js';
 
 interface FdPass {
   adopt(fd: number, timeoutMs: number): Buffer;
@@ -193,9 +194,10 @@ function take(sock: net.Socket): void {
     setImmediate(() =>
       setImmediate(() => {
         // Anything of the command's still open (a socket, a timer's handle): this process is not clean.
+        if (trace && activeHandles() > baseline.handles) process.stderr.write(`berth-cli child: left open: ${(process as unknown as { _getActiveHandles(): object[] })._getActiveHandles().map((h) => h.constructor.name).join(', ')}\n`);
         if (activeHandles() > baseline.handles || !process.connected) process.exit(code);
         busy = false;
-        process.send!({ ready: true });
+        process.send!({ ready: true, served });
       }),
     );
   });
@@ -212,5 +214,8 @@ process.once('disconnect', () => {
   if (!busy) process.exit(0);
 });
 await preloadCommands();
+// Run a build's code once before the first command arrives (rehearse.ts): a fresh child's first
+// command then runs compiled code too.
+if (process.env.BERTH_CLI_REHEARSE !== '0') await rehearse();
 baseline = { listeners: listenerCounts(), handles: activeHandles() };
 process.send!({ ready: true });

@@ -10,7 +10,8 @@ import { buildArgsParam, buildLabelsParam } from '../../api/schemas.js';
 import { decodeJson, GoJsonError, slice, str, type GoType } from '../../api/go-json.js';
 import { validateBuildTags } from '../validate/params.js';
 import { qBool, qFilters, qInt, readJsonBody, sendJson, startStream, type Ctx, type Router } from '../http.js';
-import type { ContextEntry } from '../../api/build-context.js';import { trustKeysFrom } from './trust.js';
+import type { ContextEntry, ContextSyncAnswer } from '../../api/build-context.js';
+import { trustKeysFrom } from './trust.js';
 
 
 function jsonParam<T>(ctx: Ctx, key: string, schema: GoType, fallback: T): T {
@@ -41,7 +42,10 @@ export interface BuildBackend {
   build(context: Readable, req: BuildRequest, progress: (m: JSONMessage) => void): Promise<string>;
   prune(opts: BuildPruneOptions): Promise<BuildPruneReport>;
   /** berth's context sync: which entries a build still needs sent. */
-  contexts: { diff(key: string, entries: ContextEntry[], dockerfile?: string): Promise<{ session: string; need: string[] }> };
+  contexts: {
+    diff(key: string, entries: ContextEntry[], dockerfile?: string): Promise<{ session: string; need: string[] }>;
+    diffDigest(key: string, digest: string, dockerfile?: string): Promise<{ session: string; need: string[] } | undefined>;
+  };
 }
 
 export function buildRoutes(r: Router, build: BuildBackend): void {
@@ -98,11 +102,14 @@ export function buildRoutes(r: Router, build: BuildBackend): void {
   });
   // berth's context sync (see engine/builder/contexts.ts): the entries berthd needs sent for this build.
   r.on('POST', '/build/context', async (ctx) => {
-    const body = await readJsonBody<{ Key?: string; Entries?: ContextEntry[]; Dockerfile?: string }>(ctx);
-    if (!body.Key || !Array.isArray(body.Entries)) throw new InvalidParameter('build context sync needs Key (64 hex digits) and Entries');
+    const body = await readJsonBody<{ Key?: string; Entries?: ContextEntry[]; Digest?: string; Dockerfile?: string }>(ctx);
+    const byDigest = !Array.isArray(body.Entries) && typeof body.Digest === 'string';
+    if (!body.Key || (!Array.isArray(body.Entries) && !byDigest)) throw new InvalidParameter('build context sync needs Key (64 hex digits) and Entries (or the Digest of the entries)');
     if (body.Dockerfile !== undefined && typeof body.Dockerfile !== 'string') throw new InvalidParameter('build context sync: Dockerfile is the Dockerfile\'s text');
-    const { session, need } = await build.contexts.diff(body.Key, body.Entries, body.Dockerfile);
-    sendJson(ctx, 200, { Session: session, Need: need });
+    // A digest alone: known, nothing changed; unknown, the client sends its entries.
+    const found = byDigest ? await build.contexts.diffDigest(body.Key, body.Digest!, body.Dockerfile) : await build.contexts.diff(body.Key, body.Entries!, body.Dockerfile);
+    const answer: ContextSyncAnswer = found ? { Session: found.session, Need: found.need } : { Session: '', Need: [], NeedEntries: true };
+    sendJson(ctx, 200, answer);
   });
   r.on('POST', '/build/prune', async (ctx) => {
     const opts = {

@@ -4,6 +4,7 @@
 // lookups with miss reasons, cancellation); the executors (executors/) do each op's work — RUN in a
 // container, COPY/ADD into a snapshot, metadata in the config —; the exporter writes the image.
 import { InvalidParameter } from '../../lib/errors.js';
+import { traced } from '../../lib/trace.js';
 import type { LayerRef } from '../images/store.js';
 import { BuildCache } from './cache.js';
 import type { Worker } from './executors/context.js';
@@ -41,10 +42,10 @@ export class Builder {
     const vertices = new BuildVertices(o.progressMode ?? 'classic', o.progress, plan.total, plan.stages);
     vertices.runs(plan.needed.map((s) => s.index));
     const sources = o.cacheFrom?.length ? await cacheSources(this.worker, o.cacheFrom) : undefined;
-    const { state, consumedArgs } = await solve(this.worker, plan, { ...o, vertices, cacheSources: sources });
+    const { state, consumedArgs } = await traced('build: solve', solve(this.worker, plan, { ...o, vertices, cacheSources: sources }));
     const unused = Object.keys(o.buildArgs).filter((k) => !consumedArgs.has(k) && !PREDEFINED_ARGS.includes(k));
     if (unused.length) o.progress({ stream: `[Warning] One or more build-args [${unused.join(' ')}] were not consumed\n` });
-    return exportImage(this.worker, state, o, vertices);
+    return traced('build: export', exportImage(this.worker, state, o, vertices));
   }
 
   /** Like dockerd's classic builder, RUN may join a user-defined network (it must exist: a 404 before any step). */

@@ -15,7 +15,7 @@ import { dirSize, readJsonIfExists } from '../../lib/fsutil.js';
 import { writeRecord } from './records.js';
 import type { BuildCacheUsage } from '../housekeeping.js';
 import { DigestCache, type CachedDigest } from './executors/digests.js';
-import type { ContextEntry } from '../../api/build-context.js';
+import { listingDigest, listingJSON, type ContextEntry } from '../../api/build-context.js';
 
 
 /** A sync in progress: the entries to apply and the lock on the context it holds. */
@@ -48,6 +48,8 @@ const MAX_CONTEXTS = 16;
 interface Kept {
   manifest: ContextEntry[];
   byPath: Map<string, ContextEntry>;
+  /** The manifest's listing digest (api/build-context.ts): a client whose listing has it changed nothing. */
+  digest: string;
   digests?: DigestCache;
 }
 
@@ -55,6 +57,8 @@ export class ContextStore {
   private readonly sessions = new Map<string, Session>();
   private readonly locks = new Map<string, Promise<void>>();
   private readonly kept = new Map<string, Kept>();
+  /** Each context's use.json as last written. */
+  private readonly uses = new Map<string, UseMeta>();
 
   constructor(readonly dir: string) {}
 
@@ -65,7 +69,7 @@ export class ContextStore {
   /** Compare the client's entries with the kept copy: which entries the client must send. Holds the
    *  context's lock until the build that uses the session ends (or the session expires). */
   async diff(key: string, entries: ContextEntry[], dockerfile?: string): Promise<{ session: string; need: string[] }> {
-    if (!/^[a-f0-9]{64}$/.test(key)) throw new InvalidParameter('invalid context key: expected 64 hex digits');
+    checkKey(key);
     for (const e of entries) checkEntry(e);
     const release = await this.lock(key);
     try {
@@ -78,15 +82,40 @@ export class ContextStore {
         const typeOf = new Map(entries.map((e) => [e[0], e[1]]));
         removed = kept.filter((b) => typeOf.get(b[0]) !== b[1]).map((b) => b[0]);
       }
-      const session = randomBytes(16).toString('hex');
-      const timer = setTimeout(() => this.end(session), SESSION_TTL_MS);
-      timer.unref();
-      this.sessions.set(session, { key, entries, dockerfile, removed, need, replaced: needFiles(entries, need).filter((p) => before.has(p)), release, timer });
-      return { session, need };
+      const replaced = needFiles(entries, need).filter((p) => before.has(p));
+      return { session: this.open({ key, entries, dockerfile, removed, need, replaced, release }), need };
     } catch (e) {
       release();
       throw e;
     }
+  }
+
+  /** The same for a client that sent only its listing's digest: when the kept copy's manifest has that
+   *  digest, nothing changed (a session with nothing to send); otherwise undefined (the client then sends
+   *  the whole listing to diff). */
+  async diffDigest(key: string, digest: string, dockerfile?: string): Promise<{ session: string; need: string[] } | undefined> {
+    checkKey(key);
+    const release = await this.lock(key);
+    try {
+      const kept = await this.keptOf(key);
+      if (!kept.manifest.length || kept.digest !== digest) {
+        release();
+        return undefined;
+      }
+      return { session: this.open({ key, entries: kept.manifest, dockerfile, removed: [], need: [], replaced: [], release }), need: [] };
+    } catch (e) {
+      release();
+      throw e;
+    }
+  }
+
+  /** A new session (it expires, giving up its lock, unless a build uses it in time). */
+  private open(s: Omit<Session, 'timer'>): string {
+    const session = randomBytes(16).toString('hex');
+    const timer = setTimeout(() => this.end(session), SESSION_TTL_MS);
+    timer.unref();
+    this.sessions.set(session, { ...s, timer });
+    return session;
   }
 
   /** Run `use` on the kept copy while the session's tar (the entries the client sent) is applied to it:
@@ -115,8 +144,8 @@ export class ContextStore {
         }
         const kept = this.kept.get(s.key);
         if (kept && (kept.manifest === s.entries || (!s.need.length && !s.removed.length))) kept.digests = digests;
-        await this.noteUse(s.key);
-        await this.evict(s.key).catch(() => undefined);
+        // (Side by side: the answer to the build waits for both.)
+        await Promise.all([this.noteUse(s.key), this.evict(s.key).catch(() => undefined)]);
       }
     } finally {
       s.release();
@@ -140,7 +169,7 @@ export class ContextStore {
     if (s.need.length) await extract(tar, files);
     else tar.resume();
     await writeRecord(this.manifestPath(s.key), s.entries);
-    this.kept.set(s.key, { manifest: s.entries, byPath: new Map(s.entries.map((e) => [e[0], e])) });
+    this.kept.set(s.key, { manifest: s.entries, byPath: new Map(s.entries.map((e) => [e[0], e])), digest: listingDigest(listingJSON(s.entries)) });
   }
 
   /** The kept copy's manifest (empty when there is none), from memory or read once from the disk. */
@@ -148,7 +177,7 @@ export class ContextStore {
     let k = this.kept.get(key);
     if (!k) {
       const manifest = (await readJsonIfExists<ContextEntry[]>(this.manifestPath(key)).catch(() => undefined)) ?? [];
-      k = { manifest, byPath: new Map(manifest.map((e) => [e[0], e])) };
+      k = { manifest, byPath: new Map(manifest.map((e) => [e[0], e])), digest: listingDigest(listingJSON(manifest)) };
       if (manifest.length) this.kept.set(key, k);
     }
     return k;
@@ -172,6 +201,7 @@ export class ContextStore {
     if (!/^[a-f0-9]{64}$/.test(key) || this.locks.has(key)) return 0;
     const size = await dirSize(path.join(this.dir, key), { shared: 'skip' });
     this.kept.delete(key);
+    this.uses.delete(key);
     await fs.rm(path.join(this.dir, key), { recursive: true, force: true });
     return size;
   }
@@ -180,11 +210,14 @@ export class ContextStore {
     return (await fs.readdir(this.dir).catch(() => [] as string[])).filter((k) => /^[a-f0-9]{64}$/.test(k));
   }
 
-  /** Accounting for `system df` (LastUsedAt, UsageCount): not worth an fsync. */
+  /** Accounting for `system df` (LastUsedAt, UsageCount): not worth an fsync. The count is read from the
+   *  disk once (berthd is its only writer), then kept here. */
   private async noteUse(key: string): Promise<void> {
     const file = path.join(this.dir, key, 'use.json');
-    const meta = (await readJsonIfExists<UseMeta>(file).catch(() => undefined)) ?? { lastUsedAt: '', usageCount: 0 };
-    await fs.writeFile(file, JSON.stringify({ lastUsedAt: new Date().toISOString(), usageCount: meta.usageCount + 1 })).catch(() => undefined);
+    const before = this.uses.get(key) ?? (await readJsonIfExists<UseMeta>(file).catch(() => undefined)) ?? { lastUsedAt: '', usageCount: 0 };
+    const meta = { lastUsedAt: new Date().toISOString(), usageCount: before.usageCount + 1 };
+    this.uses.set(key, meta);
+    await fs.writeFile(file, JSON.stringify(meta)).catch(() => undefined);
   }
 
   private end(session: string): void {
@@ -201,7 +234,10 @@ export class ContextStore {
     // use.json is rewritten by every build that uses the context: its time is the last use.
     const used = await Promise.all(keys.map(async (k) => ({ k, t: (await fs.stat(path.join(this.dir, k, 'use.json')).catch(() => ({ mtimeMs: 0 }))).mtimeMs })));
     used.sort((a, b) => a.t - b.t);
-    for (const { k } of used.slice(0, keys.length - MAX_CONTEXTS + 1)) this.kept.delete(k);
+    for (const { k } of used.slice(0, keys.length - MAX_CONTEXTS + 1)) {
+      this.kept.delete(k);
+      this.uses.delete(k);
+    }
     for (const { k } of used.slice(0, keys.length - MAX_CONTEXTS + 1)) await fs.rm(path.join(this.dir, k), { recursive: true, force: true });
   }
 
@@ -223,6 +259,10 @@ export class ContextStore {
   private filesDir(key: string): string {
     return path.join(this.dir, key, 'files');
   }
+}
+
+function checkKey(key: string): void {
+  if (!/^[a-f0-9]{64}$/.test(key)) throw new InvalidParameter('invalid context key: expected 64 hex digits');
 }
 
 function checkEntry(e: ContextEntry): void {

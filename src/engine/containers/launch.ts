@@ -103,8 +103,7 @@ export class Launcher extends ContainerPart {
     const [mounted, attached] = await Promise.allSettled([
       traced('launch: mount rootfs', async () => {
         await fs.mkdir(rootfs, { recursive: true });
-        // --rm: the writable layer goes with the container, so its unmount need not sync it (mount.ts).
-        await this.o.rootfs.mount(rec.id, rootfs, { volatile: !!rec.hostConfig.AutoRemove });
+        await this.o.rootfs.mount(rec.id, rootfs);
       }),
       traced('launch: network attach', this.o.networks().attach(rec)),
     ]);

@@ -2,7 +2,6 @@
 // what an import accepts, and the evaluation of one record against one installed package version.
 // Ecosystems: Debian:N (records name SOURCE packages), Alpine:vX.Y, npm, PyPI, Go (Ubuntu:… too, as dpkg).
 // GIT ranges are ignored; ECOSYSTEM ranges compare in the ecosystem's own scheme, SEMVER ranges as semver.
-import { cvss, type Severity } from './cvss.js';
 import { COMPARATORS, schemeOf, type Comparator } from './versions/index.js';
 import { compareGo } from './versions/go.js';
 import { compareSemver } from './versions/semver.js';
@@ -277,48 +276,6 @@ export function inRange(events: OsvEvent[], version: string, compare: Comparator
     }
   }
   return fixed ? { affected, fixed } : { affected };
-}
-
-export interface RecordSeverity {
-  severity: Severity | 'UNKNOWN';
-  score?: number;
-  vector?: string;
-  /** Where it came from: 'CVSS_V3', or the field holding a rating string. */
-  source?: string;
-}
-
-const WORDS: Record<string, Severity> = {
-  CRITICAL: 'CRITICAL',
-  HIGH: 'HIGH',
-  IMPORTANT: 'HIGH',
-  MODERATE: 'MEDIUM',
-  MEDIUM: 'MEDIUM',
-  LOW: 'LOW',
-  NEGLIGIBLE: 'LOW',
-  UNIMPORTANT: 'LOW',
-};
-
-/** The record's severity for a package: the highest CVSS v3 base score among its vectors, else a rating
- * string from ecosystem_specific/database_specific, else UNKNOWN. */
-export function recordSeverity(record: OsvRecord, affected?: OsvAffected): RecordSeverity {
-  let best: RecordSeverity | undefined;
-  for (const s of [...(affected?.severity ?? []), ...record.severity]) {
-    if (!/^CVSS_V3/.test(s.type)) continue;
-    const r = cvss(s.score);
-    if ('error' in r || r.score === undefined) continue;
-    if (!best || r.score > best.score!) best = { severity: r.severity!, score: r.score, vector: s.score, source: s.type };
-  }
-  if (best) return best;
-  const places: Array<[string, Record<string, unknown> | undefined]> = [
-    ['ecosystem_specific', affected?.ecosystem_specific],
-    ['database_specific', affected?.database_specific],
-    ['database_specific', record.database_specific],
-  ];
-  for (const [where, obj] of places) {
-    const word = obj?.severity;
-    if (typeof word === 'string' && WORDS[word.toUpperCase()]) return { severity: WORDS[word.toUpperCase()]!, source: `${where}.severity` };
-  }
-  return { severity: 'UNKNOWN' };
 }
 
 /** The affected entries of a record that name (ecosystem, name). */

@@ -5,12 +5,14 @@ import { createHash, randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { writeJsonAtomic } from '../../lib/fsutil.js';
-import { layerTar } from './diff.js';
+import { traced } from '../../lib/trace.js';
+import { knowLayerOpaqueDirs, layerTar } from './diff.js';
 import { chainId as chainIdOf, type LayerInfo, type LayerStore } from './layers.js';
 
-/** Move `dir` into the layer store as the layer over `parent` (a chain ID); the directory is gone after. */
-export async function commitDir(layers: LayerStore, dir: string, parent: string | undefined): Promise<LayerInfo> {
-  const { stream, done } = await layerTar(dir);
+/** Move `dir` into the layer store as the layer over `parent` (a chain ID); the directory is gone after.
+ *  `overlay: false`: `dir` was filled directly, never an overlay's upper dir (no whiteouts to look for). */
+export async function commitDir(layers: LayerStore, dir: string, parent: string | undefined, opts: { overlay?: boolean } = {}): Promise<LayerInfo> {
+  const { stream, done, opaque } = await traced('commit: plan', layerTar(dir, opts));
   // The blob is the uncompressed layer tar: its digest is the diff ID too.
   const hash = createHash('sha256');
   let tarSize = 0;
@@ -20,7 +22,7 @@ export async function commitDir(layers: LayerStore, dir: string, parent: string 
       tarSize += (c as Buffer).length;
     }
   })();
-  const [, { size }] = await Promise.all([hashed, done]);
+  const [, { size }] = await traced('commit: tar + hash', Promise.all([hashed, done]));
   const diffId = 'sha256:' + hash.digest('hex');
   const info: LayerInfo = { chainId: chainIdOf(parent, diffId), diffId, size, tarSize, ...(parent ? { parent } : {}) };
   const dest = layers.layerDir(info.chainId);
@@ -38,5 +40,6 @@ export async function commitDir(layers: LayerStore, dir: string, parent: string 
       await fs.rm(tmp, { recursive: true, force: true });
     }
   }
+  knowLayerOpaqueDirs(path.join(dest, 'diff'), opaque);
   return info;
 }

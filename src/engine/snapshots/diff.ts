@@ -68,6 +68,35 @@ export async function opaqueDirs(dir: string): Promise<Set<string>> {
   return out;
 }
 
+/** The opaque directories of committed layer dirs, by layer dir: a layer never changes (a chain ID names
+ *  its content), so each is read once per daemon — or told by the commit that made it. The oldest
+ *  answers go beyond LAYER_OPAQUE_KEPT layers (read again if asked). */
+const layerOpaque = new Map<string, Promise<Set<string>>>();
+const LAYER_OPAQUE_KEPT = 4096;
+
+function keepLayerOpaque(dir: string, set: Promise<Set<string>>): void {
+  layerOpaque.delete(dir);
+  layerOpaque.set(dir, set);
+  if (layerOpaque.size > LAYER_OPAQUE_KEPT) layerOpaque.delete(layerOpaque.keys().next().value!);
+}
+
+/** A committed layer dir's opaque directories (getfattr once per layer). */
+export function layerOpaqueDirs(dir: string): Promise<Set<string>> {
+  let set = layerOpaque.get(dir);
+  if (!set) {
+    const reading = opaqueDirs(dir);
+    keepLayerOpaque(dir, reading);
+    reading.catch(() => layerOpaque.get(dir) === reading && layerOpaque.delete(dir));
+    set = reading;
+  }
+  return set;
+}
+
+/** What a commit found in the directory it made a layer dir (no need to read it again). */
+export function knowLayerOpaqueDirs(dir: string, opaque: Set<string>): void {
+  keepLayerOpaque(dir, Promise.resolve(opaque));
+}
+
 /**
  * Read-only overlay layers (top first) seen merged as overlayfs presents them: the topmost layer with an
  * entry decides it, a whiteout deletes it, a directory merges with the same directory below unless it
@@ -117,13 +146,22 @@ export class LayerView {
 
   /** lstat of a path ("/a/b") in the merged view; undefined when it does not exist. */
   async lstat(p: string): Promise<St | undefined> {
+    return (await this.locate(p))?.st;
+  }
+
+  /** A path ("/a/b") in the merged view: the layer dir whose entry it is (the topmost that has it) and
+   *  that entry's lstat; undefined when it does not exist. */
+  async locate(p: string): Promise<{ dir: string; st: St } | undefined> {
     const rel = p.split('/').filter(Boolean).join('/');
-    if (!rel) return lstatOrUndefined(this.dirs[0] ?? '/nonexistent');
+    if (!rel) {
+      const st = await lstatOrUndefined(this.dirs[0] ?? '/nonexistent');
+      return st && { dir: this.dirs[0]!, st };
+    }
     const parent = await this.dirLayers(path.posix.dirname(rel) === '.' ? '' : path.posix.dirname(rel));
     if (!parent) return undefined;
     for (const l of parent) {
       const st = await lstatOrUndefined(path.join(this.dirs[l]!, rel));
-      if (st) return isWhiteout(st) ? undefined : st;
+      if (st) return isWhiteout(st) ? undefined : { dir: this.dirs[l]!, st };
     }
     return undefined;
   }
@@ -222,6 +260,7 @@ export async function upperSize(upper: string): Promise<number> {
 }
 
 interface UpperPlan {
+  opaque: Set<string>;
   /** Paths (relative, in name order) GNU tar archives as they are. */
   paths: string[];
   /** Image-format whiteout entries: `.wh.NAME` files and `.wh..wh..opq` markers. */
@@ -230,37 +269,83 @@ interface UpperPlan {
   size: number;
 }
 
-async function planUpper(upper: string): Promise<UpperPlan> {
-  const opaque = await opaqueDirs(upper);
-  // Every entry's stat, siblings and subtrees in parallel, kept in name order (depth first).
-  const statTree = async (rel: string): Promise<{ rel: string; name: string; st: St }[]> => {
-    const names = (await fs.readdir(path.join(upper, rel)).catch((): string[] => [])).sort();
-    const levels = await Promise.all(
-      names.map(async (name) => {
-        const r = rel ? `${rel}/${name}` : name;
-        const st = await lstatOrUndefined(path.join(upper, r));
-        if (!st) return [];
-        const here = { rel: r, name, st };
-        return st.isDirectory() && !isWhiteout(st) ? [here, ...(await statTree(r))] : [here];
-      }),
-    );
-    return levels.flat();
-  };
-  const plan: UpperPlan = { paths: [], markers: [], size: 0 };
-  const inodes = new Set<bigint>();
-  for (const { rel: r, name, st } of await statTree('')) {
-    const parent = r.slice(0, r.length - name.length).replace(/\/$/, '');
-    if (isWhiteout(st)) {
+/** An entry of an upper dir: find's type letter (f, d, l, c, …), size, inode and link count. */
+interface UpperEntry {
+  rel: string;
+  type: string;
+  size: number;
+  ino: string;
+  nlink: number;
+}
+
+/** Up to this many entries an upper dir is listed from Node (an lstat each); beyond, by one find. */
+const SMALL_UPPER = 64;
+
+/** A small upper dir's entries, or undefined when it has more than SMALL_UPPER. */
+async function listSmall(upper: string): Promise<UpperEntry[] | undefined> {
+  const names: string[] = [];
+  const dirs = [''];
+  while (dirs.length) {
+    const rel = dirs.shift()!;
+    for (const e of await fs.readdir(path.join(upper, rel), { withFileTypes: true }).catch(() => [])) {
+      if (names.length >= SMALL_UPPER) return undefined;
+      const r = rel ? `${rel}/${e.name}` : e.name;
+      names.push(r);
+      if (e.isDirectory()) dirs.push(r);
+    }
+  }
+  const stats = await Promise.all(names.map((r) => lstatOrUndefined(path.join(upper, r))));
+  const type = (st: St) => (st.isFile() ? 'f' : st.isDirectory() ? 'd' : st.isSymbolicLink() ? 'l' : st.isCharacterDevice() ? 'c' : 'o');
+  return names.flatMap((rel, i) => {
+    const st = stats[i];
+    return st ? [{ rel, type: type(st), size: Number(st.size), ino: String(st.ino), nlink: Number(st.nlink) }] : [];
+  });
+}
+
+/** Every entry of an upper dir from one find: ~8 ms for 2,000 entries, where an lstat each from Node
+ *  took 20-70 ms here. */
+async function listWithFind(upper: string): Promise<UpperEntry[]> {
+  if (!upper || !(await lstatOrUndefined(upper))?.isDirectory()) return [];
+  const found = await run(['find', '.', '-mindepth', '1', '-printf', '%y %s %i %n %P\\0'], { cwd: upper, allowFailure: true });
+  return found.stdout
+    .split('\0')
+    .filter(Boolean)
+    .map((line) => {
+      const [type, size, ino, nlink] = line.split(' ', 4);
+      return { type: type!, size: Number(size), ino: ino!, nlink: Number(nlink), rel: line.slice(type!.length + size!.length + ino!.length + nlink!.length + 4) };
+    });
+}
+
+/** `overlay`: false for a directory that never was an overlay's upper dir (a layer built apart): it
+ *  holds no whiteouts nor opaque markers, so no getfattr pass looks for them. */
+async function planUpper(upper: string, overlay: boolean): Promise<UpperPlan> {
+  // The opaque markers are read (a getfattr process) while the tree is listed. Only character devices
+  // (whiteouts?) and opaque directories are stat'ed again.
+  const opaqueRead = overlay ? opaqueDirs(upper) : Promise.resolve(new Set<string>());
+  opaqueRead.catch(() => undefined);
+  const entries = ((await listSmall(upper)) ?? (await listWithFind(upper)))
+    // Depth first, siblings in name order: '/' sorts before any character of a name.
+    .map((e) => ({ ...e, key: e.rel.replaceAll('/', '\0') }))
+    .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  const opaque = await opaqueRead;
+  const plan: UpperPlan = { opaque, paths: [], markers: [], size: 0 };
+  const inodes = new Set<string>();
+  for (const { type, size, ino, nlink, rel: r } of entries) {
+    const name = path.posix.basename(r);
+    const parent = path.posix.dirname(r) === '.' ? '' : path.posix.dirname(r);
+    const st = type === 'c' || (type === 'd' && opaque.has(r)) ? await lstatOrUndefined(path.join(upper, r)) : undefined;
+    if (type === 'c' && !st) continue; // gone meanwhile (a running container)
+    if (st && isWhiteout(st)) {
       // Docker's overlay whiteout converter: a 0600 empty file named .wh.NAME.
       plan.markers.push({ name: (parent ? parent + '/' : '') + WHITEOUT_PREFIX + name, mode: 0o600, uid: 0, gid: 0, mtime: new Date(Number(st.mtimeMs)) });
       continue;
     }
     plan.paths.push(r);
-    if (st.isFile() && !(st.nlink > 1n && inodes.has(st.ino))) {
-      plan.size += Number(st.size);
-      if (st.nlink > 1n) inodes.add(st.ino);
-    } else if (st.isSymbolicLink()) plan.size += Number(st.size);
-    if (st.isDirectory() && opaque.has(r)) {
+    if (type === 'f' && !(nlink > 1 && inodes.has(ino))) {
+      plan.size += size;
+      if (nlink > 1) inodes.add(ino);
+    } else if (type === 'l') plan.size += size;
+    if (type === 'd' && st) {
       // It inherits the directory's permission bits and owner, as Docker writes it.
       plan.markers.push({ name: `${r}/${WHITEOUT_OPAQUE}`, mode: Number(st.mode) & 0o777, uid: Number(st.uid), gid: Number(st.gid), mtime: new Date(Number(st.mtimeMs)) });
     }
@@ -285,6 +370,8 @@ export interface LayerTar {
   done: Promise<{ size: number }>;
   /** True when the snapshot changed nothing: the tar is the empty archive (Docker's empty layer). */
   empty: boolean;
+  /** The directories (relative) marked opaque. */
+  opaque: Set<string>;
 }
 
 /**
@@ -294,12 +381,12 @@ export interface LayerTar {
  * The same upper dir always gives the same bytes except for modification times. An unchanged snapshot
  * gives the 1024-byte empty archive, whose digest is Docker's empty layer diff ID.
  */
-export async function layerTar(upper: string): Promise<LayerTar> {
-  const plan = await planUpper(upper);
+export async function layerTar(upper: string, opts: { overlay?: boolean } = {}): Promise<LayerTar> {
+  const plan = await planUpper(upper, opts.overlay ?? true);
   const out = new PassThrough({ highWaterMark: 1 << 20 });
   if (!plan.paths.length) {
     out.end(await markersTar(plan.markers, true));
-    return { stream: out, done: Promise.resolve({ size: 0 }), empty: !plan.markers.length };
+    return { stream: out, done: Promise.resolve({ size: 0 }), empty: !plan.markers.length, opaque: plan.opaque };
   }
   out.write(await markersTar(plan.markers, false));
   const argv = [
@@ -323,5 +410,5 @@ export async function layerTar(upper: string): Promise<LayerTar> {
     });
   });
   done.catch(() => undefined);
-  return { stream: out, done, empty: false };
+  return { stream: out, done, empty: false, opaque: plan.opaque };
 }

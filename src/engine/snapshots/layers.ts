@@ -1,17 +1,19 @@
 // Layers extracted once each into ROOT/layers/<chainID>/diff, the lower dirs of overlay mounts.
-// GNU tar does the extraction (ownership, devices, xattrs, hard links — which Node cannot do
-// itself); the same pass hashes the uncompressed stream for the diff ID and spots whiteouts, which
-// are then converted to overlayfs form in one batch: `.wh.NAME` → a 0:0 char device NAME,
-// `.wh..wh..opq` → xattr trusted.overlay.opaque=y on its directory.
+// GNU tar processes do the extraction (extract.ts); the same pass hashes the uncompressed stream for the
+// diff ID and spots whiteouts, which are then converted to overlayfs form in one batch: `.wh.NAME` → a
+// 0:0 char device NAME, `.wh..wh..opq` → xattr trusted.overlay.opaque=y on its directory.
 import { createHash, randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { Readable, type Writable } from 'node:stream';
-import { bunzip2Stream, gunzipStream, unxzStream, unzstdStream } from '../../lib/gzip.js';
+import type { Readable } from 'node:stream';
 import * as tarStream from 'tar-stream';
 import { InvalidParameter } from '../../lib/errors.js';
-import { CommandError, run, startProcess } from '../../lib/exec.js';
+import { run } from '../../lib/exec.js';
 import { readJsonIfExists, writeJsonAtomic } from '../../lib/fsutil.js';
+import { untar } from './extract.js';
+import type { Whiteout } from './layer-tar.js';
+
+export { decompressed, entrySize, whiteoutOf, type Whiteout } from './layer-tar.js';
 
 export interface LayerInfo {
   chainId: string;
@@ -33,18 +35,6 @@ export function chainIds(diffIds: string[]): string[] {
   const out: string[] = [];
   for (const d of diffIds) out.push(chainId(out[out.length - 1], d));
   return out;
-}
-
-export type Whiteout = { kind: 'file'; path: string } | { kind: 'opaque'; dir: string };
-
-/** Map a tar entry name to the whiteout it stands for, if any. */
-export function whiteoutOf(name: string): Whiteout | undefined {
-  const clean = name.replace(/^\.?\//, '').replace(/\/$/, '');
-  const base = path.posix.basename(clean);
-  const dir = path.posix.dirname(clean);
-  if (base === '.wh..wh..opq') return { kind: 'opaque', dir };
-  if (base.startsWith('.wh.')) return { kind: 'file', path: path.posix.join(dir, base.slice(4)) };
-  return undefined;
 }
 
 /** The markers (`.wh.NAME`, `.wh..wh..opq`) a layer's whiteouts leave after extraction. */
@@ -92,84 +82,6 @@ export async function convertWhiteouts(diffDir: string, whiteouts: Whiteout[]): 
   }
   const opaque = opaqueRestoreScript(whiteouts);
   if (opaque) await run(['setfattr', '--restore=-'], { input: opaque, cwd: diffDir });
-}
-
-function write(w: Writable, chunk: Buffer): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (w.write(chunk)) return resolve();
-    const onDrain = () => (w.off('error', reject), resolve());
-    w.once('drain', onDrain);
-    w.once('error', reject);
-  });
-}
-
-/** Pipe-sized pieces (64 KiB) joined into ~`min`-byte ones: each piece costs two awaited writes below. */
-async function* coalesce(src: AsyncIterable<Buffer>, min: number): AsyncGenerator<Buffer> {
-  let parts: Buffer[] = [];
-  let size = 0;
-  for await (const c of src) {
-    parts.push(c);
-    size += c.length;
-    if (size >= min) {
-      yield parts.length === 1 ? parts[0]! : Buffer.concat(parts, size);
-      parts = [];
-      size = 0;
-    }
-  }
-  if (size) yield Buffer.concat(parts, size);
-}
-
-/** gzip, zstd, xz and bzip2 (dockerd's DecompressStream's formats) are detected by their magic bytes, so callers need not know the media type. A failing
- *  source (truncated upload, network error) fails the iteration rather than stalling it. */
-export async function* decompressed(src: AsyncIterable<Buffer> | Readable): AsyncGenerator<Buffer> {
-  const it = (src as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
-  const first = await it.next();
-  if (first.done) return;
-  const head = first.value;
-  const rest = async function* (): AsyncGenerator<Buffer> {
-    yield head;
-    for (let n = await it.next(); !n.done; n = await it.next()) yield n.value;
-  };
-  const decompress = decompressorFor(head);
-  if (!decompress) {
-    yield* rest();
-    return;
-  }
-  // A failing source destroys the decompressor's output with the error, which ends the loop below.
-  for await (const c of decompress(Readable.from(rest()))) yield c as Buffer;
-}
-
-/** The formats dockerd's DecompressStream knows, by their magic bytes (a tar starts with a file name). */
-function decompressorFor(head: Buffer): ((src: Readable) => Readable) | undefined {
-  if (head[0] === 0x1f && head[1] === 0x8b) return gunzipStream;
-  if (head.subarray(0, 4).equals(Buffer.from([0x28, 0xb5, 0x2f, 0xfd]))) return unzstdStream;
-  if (head.subarray(0, 6).equals(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]))) return unxzStream;
-  if (head.subarray(0, 3).toString('latin1') === 'BZh') return bunzip2Stream;
-  return undefined;
-}
-
-/** Bytes a layer's files take as Docker counts them (overlay2 DiffSize: regular file sizes and
- *  symlink target lengths, hard links once), from a tar header. */
-export function entrySize(h: { type?: string | null; size?: number | null; linkname?: string | null }): number {
-  if (h.type === 'file' || h.type === 'contiguous-file') return h.size ?? 0;
-  if (h.type === 'symlink') return Buffer.byteLength(h.linkname ?? '');
-  return 0;
-}
-
-/** Normalised member path ("./a/b/" → "a/b"). */
-function memberPath(name: string): string {
-  return path.posix.normalize(name.replace(/^\.?\/+/, '')).replace(/\/$/, '');
-}
-
-/** A member under a symlink that the same layer created could make GNU tar write outside the
- *  layer (tar follows it): such layers are refused. */
-function throughSymlink(name: string, symlinks: Set<string>): string | undefined {
-  const parts = memberPath(name).split('/');
-  for (let i = 1; i < parts.length; i++) {
-    const prefix = parts.slice(0, i).join('/');
-    if (symlinks.has(prefix)) return prefix;
-  }
-  return undefined;
 }
 
 export class LayerStore {
@@ -247,75 +159,4 @@ export class LayerStore {
   async all(): Promise<string[]> {
     return (await fs.readdir(this.dir)).filter((n) => /^[a-f0-9]{64}$/.test(n)).map((n) => 'sha256:' + n);
   }
-}
-
-interface Untarred {
-  diffId: string;
-  tarSize: number;
-  size: number;
-  whiteouts: Whiteout[];
-}
-
-/** One pass over the (decompressed) layer: hash it for the diff ID, read its headers with
- *  tar-stream (whiteouts, sizes, unsafe paths) and feed GNU tar, which writes the files. */
-async function untar(src: Readable, dest: string): Promise<Untarred> {
-  const argv = ['tar', '-x', '--numeric-owner', '-p', '--xattrs', '--xattrs-include=*', '-C', dest];
-  const tar = startProcess(argv[0]!, argv.slice(1), { stdio: ['pipe', 'ignore', 'pipe'] });
-  let stderr = '';
-  tar.stderr.on('data', (d) => (stderr += String(d)));
-  tar.stdin.on('error', () => undefined); // an early exit is reported through its exit code
-  const exited = new Promise<number>((resolve) => tar.on('close', (code) => resolve(code ?? 1)));
-  const whiteouts: Whiteout[] = [];
-  const symlinks = new Set<string>();
-  let size = 0;
-  let unsafe: string | undefined;
-  const headers = tarStream.extract();
-  headers.on('entry', (h, stream, next) => {
-    const w = whiteoutOf(h.name);
-    if (w) whiteouts.push(w);
-    size += entrySize(h);
-    const via = throughSymlink(h.name, symlinks);
-    if (via) unsafe ??= `${h.name} lies under the symbolic link ${via} of the same layer`;
-    if (h.type === 'symlink') symlinks.add(memberPath(h.name));
-    stream.on('end', next);
-    stream.resume();
-  });
-  const parsed = new Promise<void>((resolve, reject) => {
-    headers.on('finish', resolve);
-    headers.on('error', reject);
-  });
-  parsed.catch(() => undefined);
-  const headersIn = headers as unknown as Writable;
-  const hash = createHash('sha256');
-  let tarSize = 0;
-  // GNU tar takes one chunk while the next is hashed and its headers read: one chunk in flight.
-  let inFlight: Promise<void> = Promise.resolve();
-  try {
-    for await (const chunk of coalesce(decompressed(src), 1 << 20)) {
-      hash.update(chunk);
-      tarSize += chunk.length;
-      // Headers first, so an unsafe member is refused before GNU tar sees its bytes.
-      await write(headersIn, chunk);
-      if (unsafe) throw new InvalidParameter(`refusing layer: ${unsafe}`);
-      await inFlight;
-      if (tar.exitCode === null) {
-        inFlight = write(tar.stdin, chunk);
-        inFlight.catch(() => undefined); // awaited with the next chunk, or below
-      }
-    }
-    await inFlight;
-    headersIn.end();
-    tar.stdin.end();
-  } catch (e) {
-    tar.kill();
-    await exited;
-    if (e instanceof InvalidParameter) throw e;
-    throw new InvalidParameter(`reading layer: ${(e as Error).message}`);
-  }
-  const code = await exited;
-  if (code !== 0) throw new CommandError(argv, code, stderr);
-  await parsed.catch((e: Error) => {
-    throw new InvalidParameter(`invalid layer tar: ${e.message}`);
-  });
-  return { diffId: 'sha256:' + hash.digest('hex'), tarSize, size, whiteouts };
 }

@@ -9,18 +9,11 @@ import { run } from '../../lib/exec.js';
 import { MNT_DETACH, MS_RDONLY, sys } from '../../lib/sys.js';
 import type { Mount } from './snapshotter.js';
 
-export interface MountOptions {
-  /** A writable overlay whose upper layer is thrown away after its one run (`run --rm`): mounted
-   *  `volatile`, so its unmount does not sync the whole host filesystem the upper dir is on (overlayfs
-   *  syncs the upper filesystem at every unmount: 5-40 ms on a busy disk, on the path of every exit). */
-  volatile?: boolean;
-}
-
 /** Mount `mounts` at `target`, in order (creating the target). */
-export async function mountAll(mounts: Mount[], target: string, opts: MountOptions = {}): Promise<void> {
+export async function mountAll(mounts: Mount[], target: string): Promise<void> {
   await fs.mkdir(target, { recursive: true });
   for (const m of mounts) {
-    if (await mountOverlay(m, target, opts)) continue;
+    if (await mountOverlay(m, target)) continue;
     const { options, cwd } = m.type === 'overlay' ? compactLowerdirs(m.options) : { options: m.options, cwd: undefined };
     await run(['mount', '-t', m.type, ...(options.length ? ['-o', options.join(',')] : []), m.source, target], cwd ? { cwd } : {});
   }
@@ -28,24 +21,25 @@ export async function mountAll(mounts: Mount[], target: string, opts: MountOptio
 
 /** mount(2) of an overlay whose options are all the kernel's own (`ro` aside) and fit in a page as they
  *  are (no relative lower dirs: the thread that mounts shares berthd's working directory). */
-async function mountOverlay(m: Mount, target: string, opts: MountOptions): Promise<boolean> {
+async function mountOverlay(m: Mount, target: string): Promise<boolean> {
   if (!sys || m.type !== 'overlay') return false;
   const data = m.options.filter((o) => o !== 'ro');
-  if (data.some((o) => !o.includes('=')) || data.join(',').length >= 4000) return false;
+  if (data.some((o) => !o.includes('=') && o !== 'volatile') || data.join(',').length >= 4000) return false;
   const workdir = data.find((o) => o.startsWith('workdir='))?.slice('workdir='.length);
-  // A volatile mount leaves WORKDIR/work/incompat/volatile behind, and overlayfs refuses the next mount
-  // while it is there (a crash may have lost writes): the upper dir of a --rm container is disposable.
+  // A volatile mount (PrepareOptions.volatile: a build step, a --rm container) leaves
+  // WORKDIR/work/incompat/volatile behind, and overlayfs refuses the next mount while it is there (a crash
+  // may have lost writes): such an upper dir is disposable, and any other never has the marker.
   if (workdir) await fs.rm(path.join(workdir, 'work', 'incompat'), { recursive: true, force: true });
   const flags = m.options.includes('ro') ? MS_RDONLY : 0;
-  if (workdir && opts.volatile) {
-    // A kernel before 5.10 has no `volatile`: mounted as any other then.
-    const mounted = await sys.mount(m.source, target, m.type, flags, [...data, 'volatile'].join(',')).then(() => true, (e: NodeJS.ErrnoException) => {
-      if (e.code === 'EINVAL') return false;
+  const mounted = await sys.mount(m.source, target, m.type, flags, data.join(',')).then(
+    () => true,
+    (e: NodeJS.ErrnoException) => {
+      // A kernel before 5.10 has no `volatile`: mounted as any other then.
+      if (e.code === 'EINVAL' && data.includes('volatile')) return false;
       throw e;
-    });
-    if (mounted) return true;
-  }
-  await sys.mount(m.source, target, m.type, flags, data.join(','));
+    },
+  );
+  if (!mounted) await sys.mount(m.source, target, m.type, flags, data.filter((o) => o !== 'volatile').join(','));
   return true;
 }
 

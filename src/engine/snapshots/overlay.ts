@@ -17,7 +17,7 @@ import path from 'node:path';
 import { Conflict, NotFound } from '../../lib/errors.js';
 import { LayerStore } from './layers.js';
 import { commitDir } from './commit.js';
-import { LayerView, opaqueDirs, upperSize } from './diff.js';
+import { LayerView, layerOpaqueDirs, upperSize } from './diff.js';
 import type { Committed, Info, Mount, PrepareOptions, Snapshotter } from './snapshotter.js';
 
 /** Docker's init layer (daemon/initlayer): path → "dir", "file" or a symlink target. */
@@ -38,6 +38,8 @@ const INIT_ENTRIES: [string, string][] = [
 const RECORD = 'parent';
 /** Marks a view (read-only snapshot). */
 const READONLY = 'readonly';
+/** Marks a snapshot mounted with overlayfs's `volatile` (PrepareOptions.volatile). */
+const VOLATILE = 'volatile';
 /** Directories being made or removed: never snapshots, removed by init(). */
 const TMP = '.tmp-';
 
@@ -45,8 +47,6 @@ export class OverlaySnapshotter implements Snapshotter {
   /** The committed snapshots: image layers by chain ID (pull, load and build extract into it). */
   readonly layers: LayerStore;
   private readonly dir: string;
-  /** Opaque directories of extracted layers (immutable, so computed once per layer). */
-  private readonly layerOpaque = new Map<string, Promise<Set<string>>>();
 
   constructor(root: string) {
     this.layers = new LayerStore(path.join(root, 'layers'));
@@ -71,9 +71,14 @@ export class OverlaySnapshotter implements Snapshotter {
     const image = await this.imageDirs(parent); // the parent must be committed
     await this.create(key, parent, async (d) => {
       // Side by side: each create waits on the disk (~0.5 ms here), not on the others.
-      await Promise.all([fs.mkdir(path.join(d, 'upper')), fs.mkdir(path.join(d, 'work')), opts.init ? this.createInit(path.join(d, 'init'), image) : undefined]);
+      await Promise.all([
+        fs.mkdir(path.join(d, 'upper')),
+        fs.mkdir(path.join(d, 'work')),
+        opts.init ? this.createInit(path.join(d, 'init'), image) : undefined,
+        opts.volatile ? fs.writeFile(path.join(d, VOLATILE), '') : undefined,
+      ]);
     });
-    return this.mountsOf(key, { readonly: false }, image);
+    return this.mountsOf(key, { readonly: false, volatile: !!opts.volatile }, image);
   }
 
   async view(key: string, parent: string | undefined): Promise<Mount[]> {
@@ -99,7 +104,7 @@ export class OverlaySnapshotter implements Snapshotter {
   }
 
   /** A snapshot's record: its parent and whether it is a view; undefined when there is no such snapshot. */
-  private async record(key: string): Promise<{ parent?: string; readonly: boolean } | undefined> {
+  private async record(key: string): Promise<{ parent?: string; readonly: boolean; volatile: boolean } | undefined> {
     const d = this.keyDir(key);
     let p: string;
     try {
@@ -107,7 +112,7 @@ export class OverlaySnapshotter implements Snapshotter {
     } catch {
       return undefined;
     }
-    return { ...(p ? { parent: p } : {}), readonly: await exists(path.join(d, READONLY)) };
+    return { ...(p ? { parent: p } : {}), readonly: await exists(path.join(d, READONLY)), volatile: await exists(path.join(d, VOLATILE)) };
   }
 
   /** The image's layer dirs under a snapshot, top first. */
@@ -123,7 +128,7 @@ export class OverlaySnapshotter implements Snapshotter {
   }
 
   /** The mounts of snapshot `key` over the image layer dirs `image` (top first). */
-  private async mountsOf(key: string, rec: { readonly: boolean }, image: string[]): Promise<Mount[]> {
+  private async mountsOf(key: string, rec: { readonly: boolean; volatile?: boolean }, image: string[]): Promise<Mount[]> {
     const d = this.keyDir(key);
     const lower = [...image];
     if (rec.readonly) {
@@ -139,7 +144,8 @@ export class OverlaySnapshotter implements Snapshotter {
       await fs.mkdir(empty, { recursive: true });
       lower.push(empty);
     }
-    return [{ type: 'overlay', source: 'overlay', options: [`lowerdir=${lower.join(':')}`, `upperdir=${path.join(d, 'upper')}`, `workdir=${path.join(d, 'work')}`] }];
+    const options = [`lowerdir=${lower.join(':')}`, `upperdir=${path.join(d, 'upper')}`, `workdir=${path.join(d, 'work')}`];
+    return [{ type: 'overlay', source: 'overlay', options: rec.volatile ? [...options, 'volatile'] : options }];
   }
 
   /** The active snapshot's upper dir becomes a layer over its parent (moved, not copied: the layer store
@@ -201,15 +207,7 @@ export class OverlaySnapshotter implements Snapshotter {
     const dirs = await this.imageDirs((await this.record(key))?.parent);
     const init = path.join(this.keyDir(key), 'init');
     if (await exists(init)) dirs.unshift(init);
-    return new LayerView(dirs, (d) => {
-      if (d === init) return Promise.resolve(new Set<string>());
-      let set = this.layerOpaque.get(d);
-      if (!set) {
-        set = opaqueDirs(d);
-        this.layerOpaque.set(d, set);
-      }
-      return set;
-    });
+    return new LayerView(dirs, (d) => (d === init ? Promise.resolve(new Set<string>()) : layerOpaqueDirs(d)));
   }
 
   /** True while a snapshot's parent chain includes `chain` (its layers must not be deleted). */

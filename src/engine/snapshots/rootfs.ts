@@ -4,7 +4,7 @@
 // runs on that mount. Readers of a snapshot's writable layer (diff, commit) hold it (hold). Removing a
 // snapshot waits for its borrowers and holders. The snapshotter only returns mounts; this is the caller
 // side that mounts them (mount.ts) and counts who uses them.
-import { isMounted, mountAll, unmount, type MountOptions } from './mount.js';
+import { isMounted, mountAll, unmount } from './mount.js';
 import type { Snapshotter } from './snapshotter.js';
 
 interface Borrow {
@@ -35,16 +35,16 @@ export class RootfsMounts {
     return next;
   }
 
-  private async doMount(key: string, target: string, opts?: MountOptions): Promise<void> {
-    await mountAll(await this.snapshotter.mounts(key), target, opts);
+  private async doMount(key: string, target: string): Promise<void> {
+    await mountAll(await this.snapshotter.mounts(key), target);
   }
 
   /** Mount a snapshot for its container's run. */
-  async mount(key: string, target: string, opts?: MountOptions): Promise<void> {
+  async mount(key: string, target: string): Promise<void> {
     await this.locked(target, async () => {
       const b = this.borrowed.get(target);
       if (b) b.ownedByRun = true;
-      if (!isMounted(target)) await this.doMount(key, target, opts);
+      if (!isMounted(target)) await this.doMount(key, target);
     });
   }
 

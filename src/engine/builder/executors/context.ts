@@ -27,6 +27,8 @@ export interface StepContext extends BuildOptions {
   /** A classic-mode line of this stage's output. */
   say: (text: string) => void;
   vertex: StepVertex;
+  /** Clean-up taken off the steps' path (a snapshot's removal): the build awaits it before answering. */
+  cleanups?: Promise<unknown>[];
 }
 
 /** A step as errors name it: "Dockerfile:3: RUN <<EOS". */

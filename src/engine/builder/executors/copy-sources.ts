@@ -13,6 +13,7 @@ import { hashSources, type DigestCache } from './digests.js';
 import { expandSource } from './files.js';
 import { mountState } from './snapshot.js';
 import { chainIds } from '../../snapshots/layers.js';
+import type { LayerRef } from '../../images/store.js';
 
 /** Where a COPY/ADD reads from, what it copies, and the hash of that content for the cache key. */
 export interface CopySources {
@@ -24,8 +25,10 @@ export interface CopySources {
   /** A stage's or image's layer dirs, top first, when the sources are read from one: their files never
    *  change (layers are immutable), so a file the copy would make identical is hard-linked from there. */
   layerDirs?: string[];
-  /** Mount the stage to copy from, when the key did not need it (called before the copy). */
+  /** Mount the stage to copy from, when the key did not need it (called before a copy that reads the mount). */
   prepare?: () => Promise<void>;
+  /** The layers of the stage or image that `prepare` would mount: plain files are read from them directly. */
+  fromLayers?: LayerRef[];
   release: () => Promise<void>;
 }
 
@@ -84,6 +87,7 @@ export async function copySources(d: BuilderDeps, inst: Instruction, env: Env, o
     out.sources = patterns.map((p) => (isUrl(p) ? p : path.posix.normalize('/' + p).slice(1) || '.'));
     out.hash = sha(fromKey + JSON.stringify(out.sources.filter((s) => !isUrl(s)))) + urls();
     out.prepare = mount;
+    out.fromLayers = fromState.layers;
     return out;
   }
   if (fromState) await mount();

@@ -4,6 +4,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { InvalidParameter } from '../../../lib/errors.js';
+import { secureJoin } from '../../../lib/securejoin.js';
 import { expandString, type Env } from '../../../lib/shell-words.js';
 import { resolveUser } from '../../runtime/user.js';
 import type { Instruction } from '../frontend/dockerfile.js';
@@ -14,6 +15,7 @@ import type { Worker } from './context.js';
 import type { CopySources } from './copy-sources.js';
 import type { DigestCache } from './digests.js';
 import { copyFiles, type CopyOwner, type HardLinks } from './files.js';
+import { directLayer, directParents, layerFiles, lowerOf, passwdRoot, type CopyTargets } from './copy-direct.js';
 import { withHistory } from './metadata.js';
 import { linkedLayer, mountState, withSnapshot } from './snapshot.js';
 
@@ -32,7 +34,14 @@ export async function copyStep(w: Worker, state: State, inst: Instruction, env: 
   const chmod = inst.flags.chmod?.[0];
   if (chmod && !/^[0-7]{3,4}$/.test(chmod)) throw new InvalidParameter(`invalid chmod parameter: ${chmod} (use octal, e.g. 755)`);
   const link = inst.flags.link?.[0];
-  if (link !== undefined && link !== 'false') return copyLinked(w, state, inst, { ...src, dest }, chown, o);
+  if (link !== undefined && link !== 'false') {
+    await src.prepare?.();
+    return copyLinked(w, state, inst, { ...src, dest }, chown, o);
+  }
+  // Only new entries: written straight into the layer, without a mount (copy-direct.ts).
+  const direct = inst.name === 'COPY' ? await copyDirect(w, state, inst, { ...src, dest }, chown, o) : undefined;
+  if (direct) return direct;
+  await src.prepare?.();
   // From a kept context, files are hard-linked into the step's upper dir after the unmount (files.ts).
   let links: HardLinks | undefined;
   return await withSnapshot(
@@ -49,6 +58,56 @@ export async function copyStep(w: Worker, state: State, inst: Instruction, env: 
       for (const l of links?.pending ?? []) await l();
     },
   );
+}
+
+/** The copy into an empty layer dir (copy-direct.ts), or undefined when it needs the merged filesystem. */
+async function copyDirect(w: Worker, state: State, inst: Instruction, src: CopySources, chown: string | undefined, o: CopyOptions): Promise<State | undefined> {
+  const lower = lowerOf(w.d, state.layers);
+  const { dest } = src;
+  const asDir = src.destIsDir || dest.endsWith('/') || src.sources.length > 1;
+  // COPY --from of plain paths not mounted yet: regular files read from the source's layer dirs.
+  const fromLayers = src.prepare && src.fromLayers ? await layerFiles(lowerOf(w.d, src.fromLayers), src.sources) : undefined;
+  if (src.prepare && !fromLayers) return undefined;
+  const reads = fromLayers ?? src.sources.map((s) => ({ src: s, dir: src.root }));
+  const destPath = path.posix.normalize(dest).replace(/(.)\/+$/, '$1');
+  const targets: CopyTargets = { dirs: [], filled: [], files: [] };
+  for (const r of reads) {
+    const from = await secureJoin(r.dir, '/' + r.src);
+    const st = await fs.stat(from).catch(() => fs.lstat(from));
+    if (st.isDirectory()) {
+      targets.dirs.push(destPath);
+      targets.filled.push(destPath);
+    } else if (asDir) {
+      targets.dirs.push(destPath);
+      targets.files.push(path.posix.join(destPath, path.posix.basename(r.src)));
+    } else {
+      targets.dirs.push(path.posix.dirname(destPath));
+      targets.files.push(destPath);
+    }
+  }
+  const parents = await directParents(lower, targets);
+  if (!parents) return undefined;
+  let owner: CopyOwner | undefined;
+  if (chown) {
+    const root = await passwdRoot(lower);
+    if (!root) return undefined;
+    owner = await resolveOwner(root, chown);
+  }
+  const mode = inst.flags.chmod?.[0] ? parseInt(inst.flags.chmod[0], 8) : undefined;
+  const ref = await directLayer(w.d, state.layers, parents, async (upper) => {
+    for (const r of reads) {
+      // Files of a kept context, or of a layer, are hard-linked when the copy would be that very file.
+      const links: HardLinks | undefined = fromLayers
+        ? { upperOf: (p) => p, pending: [], layerFile: async (_s, from, st, who) => (st.uid === (who?.uid ?? 0) && st.gid === (who?.gid ?? 0) ? from : undefined) }
+        : linkable(src.root, o)
+          ? { upperOf: (p) => p, pending: [] }
+          : undefined;
+      await copyFiles({ srcRoot: r.dir, sources: [r.src], destRoot: upper, dest, destIsDir: asDir, owner, mode, links });
+      for (const l of links?.pending ?? []) await l();
+    }
+  });
+  const next = withHistory(state, `${inst.name} ${inst.original.slice(inst.name.length + 1)} # buildkit`, false);
+  return { ...next, layers: [...state.layers, ref] };
 }
 
 /**

@@ -9,8 +9,8 @@ import { commitDir } from '../../snapshots/commit.js';
 import type { LayerInfo, LayerStore } from '../../snapshots/layers.js';
 
 /** Store the upper dir as a layer over `parent`: directory in the layer store, lazy blob in the content store. */
-export async function commitUpper(content: FileContentStore, layers: LayerStore, upperDir: string, parent: string | undefined): Promise<{ ref: LayerRef; info: LayerInfo }> {
-  const info = await commitDir(layers, upperDir, parent);
+export async function commitUpper(content: FileContentStore, layers: LayerStore, upperDir: string, parent: string | undefined, opts: { overlay?: boolean } = {}): Promise<{ ref: LayerRef; info: LayerInfo }> {
+  const info = await commitDir(layers, upperDir, parent, opts);
   await content.putLazy(info.diffId, { size: info.tarSize, chainId: info.chainId });
   return { ref: { diffId: info.diffId, digest: info.diffId, mediaType: LAYER_TAR, size: info.tarSize }, info };
 }

@@ -10,6 +10,7 @@ import type { Instruction } from '../frontend/dockerfile.js';
 import type { BuilderDeps, State } from '../types.js';
 import { stepName } from './context.js';
 import { ensureDir } from './files.js';
+import { directLayer, directParents, lowerOf, passwdRoot } from './copy-direct.js';
 import { withSnapshot } from './snapshot.js';
 
 /** A step that changes only the config (ENV, LABEL, CMD, SHELL, MAINTAINER, …): no work to do. */
@@ -34,6 +35,8 @@ export async function workdir(d: BuilderDeps, state: State, inst: Instruction, o
   const wd = config.WorkingDir || '/';
   const after = (empty: boolean) => withHistory({ ...state, config: { ...state.config, config } }, `WORKDIR ${wd}`, empty);
   if (wd === '/') return after(true);
+  const direct = await workdirDirect(d, state, wd, config.User, () => after(false));
+  if (direct) return direct.made ? direct.state : after(true);
   return withSnapshot(
     d,
     state,
@@ -47,6 +50,22 @@ export async function workdir(d: BuilderDeps, state: State, inst: Instruction, o
     undefined,
     { ifEmpty: after(true), init: false },
   );
+}
+
+/** WORKDIR without a mount (copy-direct.ts): nothing to make when the image has the directory; else its
+ *  missing part made in an empty layer dir. Undefined when the path needs the merged filesystem (a
+ *  symlink on the way, a whiteout below). */
+async function workdirDirect(d: BuilderDeps, state: State, wd: string, user: string | undefined, made: () => State): Promise<{ made: boolean; state: State } | undefined> {
+  const lower = lowerOf(d, state.layers);
+  if ((await lower.view.lstat(wd))?.isDirectory()) return { made: false, state };
+  const parents = await directParents(lower, { dirs: [wd], filled: [], files: [] });
+  if (!parents) return undefined;
+  const root = user ? await passwdRoot(lower) : undefined;
+  if (user && !root) return undefined;
+  const owner = user ? await resolveUser(root!, user) : undefined;
+  const next = made();
+  const ref = await directLayer(d, state.layers, parents, async (upper) => void (await ensureDir(upper, wd, owner, 'create the working directory')));
+  return { made: true, state: { ...next, layers: [...state.layers, ref] } };
 }
 
 export function withHistory(state: State, createdBy: string, empty: boolean): State {

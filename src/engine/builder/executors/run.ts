@@ -97,12 +97,16 @@ export async function runStep(w: Worker, state: State, inst: Instruction, env: E
         if (code !== 0) throw new RunFailed(`The command '${argv.join(' ')}' returned a non-zero code: ${code}`, code);
       } finally {
         await releaseMounts();
-        await attaching.catch(() => undefined);
-        await d.networks.detach(rec).catch(() => undefined);
+        // The container is gone: its network sandbox is given back off the step's path (the build
+        // awaits it before answering), as errors in giving it back never failed the step.
+        const detached = attaching.catch(() => undefined).then(() => d.networks.detach(rec)).catch(() => undefined);
+        if (o.cleanups) o.cleanups.push(detached);
+        else await detached;
       }
       return withHistory(state, runHistory(inst, argv), false);
     },
     (upper) => removeMountPoints(upper, mountPoints),
+    { cleanups: o.cleanups },
   );
 }
 

@@ -8,6 +8,7 @@ import type { LayerRef } from '../../images/store.js';
 import { chainId, chainIds } from '../../snapshots/layers.js';
 import { mountAll, unmount, upperDirOf } from '../../snapshots/mount.js';
 import type { BuilderDeps, State } from '../types.js';
+import { traced } from '../../../lib/trace.js';
 import { commitUpper } from './layerdiff.js';
 
 /** Run `work` with the state's filesystem mounted (a fresh snapshot); its changes become the next layer. */
@@ -17,8 +18,9 @@ export async function withSnapshot(
   work: (rootfs: string, id: string, tmp: string, upperDir: string) => Promise<State>,
   afterUnmount?: (upperDir: string) => Promise<void>,
   /** ifEmpty: the state to answer when the work changed nothing (no layer then, as BuildKit drops empty
-   *  ones); init: false when no container runs (the init layer holds only runc's mount points). */
-  opts: { ifEmpty?: State; init?: boolean } = {},
+   *  ones); init: false when no container runs (the init layer holds only runc's mount points);
+   *  cleanups: the snapshot's removal goes there rather than holding up the next step (the build awaits it). */
+  opts: { ifEmpty?: State; init?: boolean; cleanups?: Promise<unknown>[] } = {},
 ): Promise<State> {
   const id = randomBytes(32).toString('hex');
   const key = `build-${id.slice(0, 16)}`;
@@ -27,24 +29,31 @@ export async function withSnapshot(
   const chains = chainIds(state.layers.map((l) => l.diffId));
   await fs.mkdir(rootfs, { recursive: true });
   // The init layer (runc's mount points, /etc/mtab) keeps those out of the step's layer, as in Docker.
-  const mounts = await d.snapshotter.prepare(key, chains[chains.length - 1], { init: opts.init ?? true });
+  // Volatile: the unmount would otherwise write back all the step wrote (the layer is not synced after).
+  const mounts = await traced('build: snapshot prepare', d.snapshotter.prepare(key, chains[chains.length - 1], { init: opts.init ?? true, volatile: true }));
   try {
     const upperDir = upperDirOf(mounts);
     if (!upperDir) throw new Error(`snapshot ${key} has no upper dir to commit`);
-    await mountAll(mounts, rootfs);
+    await traced('build: mount', mountAll(mounts, rootfs));
     let next: State;
     try {
-      next = await work(rootfs, id, tmp, upperDir);
+      next = await traced('build: step work', () => work(rootfs, id, tmp, upperDir));
     } finally {
-      await unmount(rootfs);
+      await traced('build: unmount', unmount(rootfs));
     }
-    await afterUnmount?.(upperDir);
+    if (afterUnmount) await traced('build: after unmount', afterUnmount(upperDir));
     if (opts.ifEmpty && !(await fs.readdir(upperDir)).length) return opts.ifEmpty;
-    const { ref } = await d.images.unrecorded(() => commitUpper(d.images.content, d.layers, upperDir, chains[chains.length - 1]));
+    const { ref } = await traced('build: commit', () => d.images.unrecorded(() => commitUpper(d.images.content, d.layers, upperDir, chains[chains.length - 1])));
     return { ...next, layers: [...state.layers, ref] };
   } finally {
-    await d.snapshotter.remove(key);
-    await fs.rm(tmp, { recursive: true, force: true });
+    const removed = traced('build: snapshot remove', async () => {
+      await d.snapshotter.remove(key);
+      await fs.rm(tmp, { recursive: true, force: true });
+    });
+    if (opts.cleanups) {
+      removed.catch(() => undefined);
+      opts.cleanups.push(removed);
+    } else await removed;
   }
 }
 
@@ -53,7 +62,7 @@ export async function mountState(d: BuilderDeps, state: State): Promise<{ rootfs
   const key = `build-src-${randomBytes(8).toString('hex')}`;
   const rootfs = path.join(d.root, 'build', 'tmp', key);
   const chains = chainIds(state.layers.map((l) => l.diffId));
-  await mountAll(await d.snapshotter.prepare(key, chains[chains.length - 1]), rootfs);
+  await mountAll(await d.snapshotter.prepare(key, chains[chains.length - 1], { volatile: true }), rootfs);
   return {
     rootfs,
     release: async () => {

@@ -10,6 +10,7 @@ import { layersPresent } from '../executors/snapshot.js';
 import type { Instruction } from '../frontend/dockerfile.js';
 import { stepDigest, type StepInputs } from '../frontend/ops.js';
 import type { State } from '../types.js';
+import { traced } from '../../../lib/trace.js';
 import { borrow, inHistoryOf } from './cache-from.js';
 import { inputsRecord, missReason, readInputs, writeInputs } from './miss.js';
 import type { Solve } from './solve.js';
@@ -20,7 +21,7 @@ export async function solveStep(w: Worker, state: State, inst: Instruction, o: S
   // Another stage failed: this one stops here (its step shows as canceled, the error being the same).
   if (o.signal?.aborted) throw o.signal.reason;
   const env: Env = new Map([...o.args, ...envOf(state.config)]);
-  const sources = inst.name === 'COPY' || inst.name === 'ADD' ? await copySources(w.d, inst, env, o) : undefined;
+  const sources = inst.name === 'COPY' || inst.name === 'ADD' ? await traced(`step sources: ${inst.original.slice(0, 40)}`, copySources(w.d, inst, env, o)) : undefined;
   o.vertex.start(); // after the wait for the stages a COPY --from names
   try {
     const { inputs, key } = stepDigest(state.key, inst, { args: o.args, shell: o.shell, content: sources?.hash, network: o.networkMode });
@@ -32,7 +33,7 @@ export async function solveStep(w: Worker, state: State, inst: Instruction, o: S
       o.vertex.cached();
       return result;
     }
-    const solving = resolve(w, state, inst, env, key, inputs, sources, o);
+    const solving = traced(`step: ${inst.original.slice(0, 40)}`, resolve(w, state, inst, env, key, inputs, sources, o));
     o.shared.set(shareKey, solving);
     return await solving;
   } finally {
@@ -74,7 +75,6 @@ async function resolve(w: Worker, state: State, inst: Instruction, env: Env, key
       break;
     case 'COPY':
     case 'ADD':
-      await sources!.prepare?.();
       next = await copyStep(w, state, inst, env, sources!, o);
       break;
     case 'WORKDIR':
