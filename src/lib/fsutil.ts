@@ -4,14 +4,16 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 
 /** Write a file atomically: temporary file, fsync, rename, fsync the directory.
- *  A crash at any point leaves the old content or the new, never a torn file. */
-export async function writeFileAtomic(file: string, data: string | Buffer, mode = 0o644): Promise<void> {
+ *  A crash at any point leaves the old content or the new, never a torn file. `durable: false` leaves
+ *  out the two fsyncs, for a state that a machine crash makes moot (a process's running state: no
+ *  process survives it); a reader still never sees a torn file, and a daemon crash loses nothing. */
+export async function writeFileAtomic(file: string, data: string | Buffer, mode = 0o644, { durable = true } = {}): Promise<void> {
   const dir = path.dirname(file);
   const tmp = path.join(dir, `.${path.basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
   const fh = await fs.open(tmp, 'w', mode);
   try {
     await fh.writeFile(data);
-    await fh.sync();
+    if (durable) await fh.sync();
   } finally {
     await fh.close();
   }
@@ -21,11 +23,11 @@ export async function writeFileAtomic(file: string, data: string | Buffer, mode 
     await fs.rm(tmp, { force: true });
     throw e;
   }
-  await fsyncDir(dir);
+  if (durable) await fsyncDir(dir);
 }
 
-export async function writeJsonAtomic(file: string, value: unknown): Promise<void> {
-  await writeFileAtomic(file, JSON.stringify(value, null, 2) + '\n');
+export async function writeJsonAtomic(file: string, value: unknown, opts: { durable?: boolean } = {}): Promise<void> {
+  await writeFileAtomic(file, JSON.stringify(value, null, 2) + '\n', 0o644, opts);
 }
 
 export async function fsyncDir(dir: string): Promise<void> {

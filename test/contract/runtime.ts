@@ -240,6 +240,43 @@ export function runtimeSuite(name: string, make: (stateDir: string) => Runtime, 
       await assert.rejects(rt.state(c.id), NotFound);
     });
 
+    it('create with startNow while the bundle is still being written: started once it is; a bundle that fails leaves nothing', async () => {
+      const b = await bundle(['sh', '-c', 'echo first; sleep 100']);
+      const config = path.join(b.bundle, 'config.json');
+      const text = await fs.readFile(config, 'utf8');
+      await fs.rm(config); // read before the promise resolves, the create would fail
+      const spec = (async () => {
+        await new Promise((r) => setTimeout(r, 200));
+        await fs.writeFile(config, text);
+        return b.spec;
+      })();
+      let stream: Duplex | undefined;
+      const common = { tty: false, stdin: false, stdinOnce: false };
+      const pid = await rt.create(b.id, {
+        ...common,
+        bundle: b.bundle,
+        spec,
+        cgroupsPath: b.spec.linux.cgroupsPath,
+        startNow: {
+          beforeStart: async () => {
+            stream = await rt.attach(b.id, { stdin: false, stdout: true, stderr: true });
+          },
+        },
+      });
+      const out = readAll(stream!);
+      const st = await rt.state(b.id);
+      assert.equal(st.status, 'running');
+      assert.equal(st.pid, pid);
+      await rt.kill(b.id, 'KILL');
+      assert.equal(demux(await out).stdout, 'first\n');
+      assert.equal((await rt.wait(b.id))?.exitCode, 137);
+      const c = await bundle(['true']);
+      const failed = Promise.reject(new Error('no bundle'));
+      await assert.rejects(rt.create(c.id, { ...common, bundle: c.bundle, spec: failed, cgroupsPath: c.spec.linux.cgroupsPath, startNow: {} }), /no bundle/);
+      await assert.rejects(rt.state(c.id), NotFound);
+      await waitUntil(async () => !(await rt.monitored(c.id)));
+    });
+
     it('wait: onExit hears the status first; wait resolves once the id can be used again', async () => {
       // The process exits only once stdin brings a line, sent after the wait connected.
       const b = await bundle(['sh', '-c', 'read x; exit 3']);

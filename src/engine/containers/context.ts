@@ -14,6 +14,15 @@ import type { HealthMonitor } from './health.js';
 import type { ContainerRecord } from './record.js';
 import type { ContainerStore } from './store.js';
 
+export interface RemoveOptions {
+  force?: boolean;
+  volumes?: boolean;
+  /** The exit's own removal (--rm): its record on disk still says running, so a crash before the end
+   *  brings the exit, and this removal, back at start-up; 'removing' need not be written first. And
+   *  the runtime's container is already deleted. */
+  afterExit?: boolean;
+}
+
 export interface ContainersOptions {
   root: string;
   execRoot: string;
@@ -76,7 +85,7 @@ export interface ContainerContext {
   emit(rec: ContainerRecord, action: string, extra?: Record<string, string>): void;
   // The lifecycle's entry points the parts call back into.
   start(ref: string): Promise<void>;
-  remove(ref: string, opts?: { force?: boolean; volumes?: boolean }): Promise<void>;
+  remove(ref: string, opts?: RemoveOptions): Promise<void>;
   /** One start or stop at a time per container. */
   serialize<T>(id: string, fn: () => Promise<T>): Promise<T>;
   startLocked(id: string): Promise<void>;
@@ -113,7 +122,7 @@ export abstract class ContainerPart {
   protected start(ref: string): Promise<void> {
     return this.ctx.start(ref);
   }
-  protected remove(ref: string, opts?: { force?: boolean; volumes?: boolean }): Promise<void> {
+  protected remove(ref: string, opts?: RemoveOptions): Promise<void> {
     return this.ctx.remove(ref, opts);
   }
   protected serialize<T>(id: string, fn: () => Promise<T>): Promise<T> {

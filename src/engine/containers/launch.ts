@@ -10,7 +10,7 @@ import { traced, traceStart } from '../../lib/trace.js';
 import { secureJoin } from '../../lib/securejoin.js';
 import { cgroupLayout } from '../cgroups.js';
 import type { LogSettings } from '../runtime/runtime.js';
-import { buildSpec, loadSeccompProfile } from '../runtime/spec.js';
+import { buildSpec, loadSeccompProfile, type OciSpec } from '../runtime/spec.js';
 import { resolveUser } from '../runtime/user.js';
 import type { AttachPlumbing } from './attach.js';
 import { ContainerPart, type ContainerContext } from './context.js';
@@ -51,10 +51,53 @@ export class Launcher extends ContainerPart {
   /** Mount the rootfs, write the bundle, start the shim and runc; returns the container's pid. */
   async launch(rec: ContainerRecord): Promise<number> {
     const namespacePaths = this.sharedNamespaces(rec.hostConfig);
-    const rootfs = this.rootfs(rec.id);
     const stateDir = this.stateDir(rec.id);
     await traced('launch: clear state dir', fs.rm(stateDir, { recursive: true, force: true }));
     const links = this.resolveLinks(rec);
+    const probe = probeCommand(rec.config.Healthcheck);
+    // Without a terminal or a probe, the runtime's monitor is started now, beside the mount and the
+    // sandbox, and starts the container once the bundle is written (`bundle` settles).
+    let bundle: { resolve(spec: OciSpec): void; reject(e: unknown): void } | undefined;
+    const early = !rec.config.Tty && !probe ? this.createEarly(rec, stateDir, (b) => (bundle = b)) : undefined;
+    try {
+      return await this.launchWith(rec, { links, namespacePaths }, early && { pid: early, bundle: bundle! });
+    } catch (e) {
+      bundle?.reject(e);
+      await early?.catch(() => undefined);
+      throw e;
+    }
+  }
+
+  /** The runtime's create with the bundle still to come: `bind` receives how to complete or cancel it. */
+  private createEarly(rec: ContainerRecord, stateDir: string, bind: (b: { resolve(spec: OciSpec): void; reject(e: unknown): void }) => void): Promise<number> {
+    const spec = new Promise<OciSpec>((resolve, reject) => bind({ resolve, reject }));
+    const pid = (async () => {
+      const endCreate = traceStart('launch: shim + runc create/run');
+      const p = await this.runtime.create(rec.id, {
+        bundle: stateDir,
+        spec,
+        cgroupsPath: cgroupsPathOf(rec.id),
+        tty: false,
+        stdin: rec.config.OpenStdin ?? false,
+        stdinOnce: rec.config.StdinOnce ?? false,
+        log: await this.logSettings(rec),
+        startNow: { beforeStart: () => traced('launch: connect attaches', this.connectPendingAttaches(rec)) },
+      });
+      endCreate();
+      return p;
+    })();
+    pid.catch(() => undefined); // awaited by launch
+    return pid;
+  }
+
+  /** launch's work after the state dir is cleared; `early`: the runtime's create already under way. */
+  private async launchWith(
+    rec: ContainerRecord,
+    { links, namespacePaths }: { links: { hosts: string[]; env: string[] }; namespacePaths: { pid?: string; ipc?: string } },
+    early?: { pid: Promise<number>; bundle: { resolve(spec: OciSpec): void } },
+  ): Promise<number> {
+    const rootfs = this.rootfs(rec.id);
+    const stateDir = this.stateDir(rec.id);
     // The rootfs and the network sandbox side by side (neither needs the other); both are undone by
     // cleanupFailedStart, so a failure waits for the other to settle first.
     const [mounted, attached] = await Promise.allSettled([
@@ -99,7 +142,7 @@ export class Launcher extends ContainerPart {
       domainname: rec.config.Domainname,
       hostConfig: hc,
       files,
-      cgroupsPath: `/berth/${rec.id}`,
+      cgroupsPath: cgroupsPathOf(rec.id),
       cgroupns: (await cgroupLayout()) === 'v2',
       netnsPath,
       namespacePaths,
@@ -114,8 +157,13 @@ export class Launcher extends ContainerPart {
     await fs.mkdir(stateDir, { recursive: true });
     // Resolved in the root (SetupWorkingDirectory): an image's symlink must not lead the mkdir onto the host.
     if (rec.config.WorkingDir) await fs.mkdir(await secureJoin(rootfs, rec.config.WorkingDir), { recursive: true }).catch(() => undefined);
-    await writeFileAtomic(path.join(stateDir, 'config.json'), JSON.stringify(spec));
+    // Written again at every start (and under EXEC-ROOT, tmpfs where it is /run): no fsync.
+    await writeFileAtomic(path.join(stateDir, 'config.json'), JSON.stringify(spec), 0o644, { durable: false });
     endBundle();
+    if (early) {
+      early.bundle.resolve(spec);
+      return early.pid;
+    }
     const probe = probeCommand(rec.config.Healthcheck);
     const endCreate = traceStart('launch: shim + runc create/run');
     const pid = await this.runtime.create(rec.id, {
@@ -180,6 +228,11 @@ export class Launcher extends ContainerPart {
     if (ipc && ipc.hostConfig.IpcMode !== 'shareable') throw new Conflict(`container ${ipc.id}: non-shareable IPC (hint: use IpcMode:shareable for the donor container)`);
     return { ...(pid ? { pid: `/proc/${pid.state.pid}/ns/pid` } : {}), ...(ipc ? { ipc: `/proc/${ipc.state.pid}/ns/ipc` } : {}) };
   }
+}
+
+/** The container's cgroup, under berth's own. */
+function cgroupsPathOf(id: string): string {
+  return `/berth/${id}`;
 }
 
 /** Docker's exit codes for a container that could not start: 127 not found (or a mount of the wrong

@@ -18,6 +18,12 @@ export function shouldRestart(rec: ContainerRecord): boolean {
   return p.Name === 'always' || p.Name === 'unless-stopped';
 }
 
+/** A --rm container without a restart policy: removed after its exit, however it exits. */
+function goesAtExit(rec: ContainerRecord): boolean {
+  const policy = rec.hostConfig.RestartPolicy?.Name;
+  return !!rec.hostConfig.AutoRemove && (!policy || policy === 'no');
+}
+
 export class RestartSupervisor extends ContainerPart {
   /** Exited containers whose restart policy brings them back at daemon start (set by init). */
   exitedBefore = new Set<string>();
@@ -66,6 +72,9 @@ export class RestartSupervisor extends ContainerPart {
       traced('exit: unmount rootfs', async () => {
         await this.o.rootfs.unmount(this.rootfs(id)).catch(() => undefined);
         await this.o.volumes?.().release(rec).catch(() => undefined);
+        // --rm with no restart policy: the container goes whatever its exit, so its writable layer goes
+        // now, while the shim still deletes the runtime's container (the removal finds it gone).
+        if (goesAtExit(rec)) await traced('exit: snapshot (--rm)', this.o.rootfs.remove(id)).catch(() => undefined);
       }),
     ]);
   }
@@ -96,7 +105,7 @@ export class RestartSupervisor extends ContainerPart {
     this.emit(rec, 'die', { exitCode: String(status.exitCode) });
     this.bus.emit(`exit:${id}`, status.exitCode);
     if (restart) await this.scheduleRestart(rec);
-    else if (autoRemove) await traced('exit: auto-remove', this.remove(id, { force: true, volumes: true }).catch(() => undefined));
+    else if (autoRemove) await traced('exit: auto-remove', this.remove(id, { force: true, volumes: true, afterExit: true }).catch(() => undefined));
   }
 
   /** Per-container back-off, Docker's: 100 ms doubling, reset after 10 s of uptime. */

@@ -16,7 +16,7 @@ import type { Runtime } from '../runtime/runtime.js';
 import { ShimRuntime } from '../runtime/shim-runtime.js';
 import { upperDirOf } from '../snapshots/mount.js';
 import { AttachPlumbing, openAttach, type AttachOptions, type AttachSession, type AttachStreams } from './attach.js';
-import type { ContainerContext, ContainersOptions } from './context.js';
+import type { ContainerContext, ContainersOptions, RemoveOptions } from './context.js';
 import { ContainerCreator } from './create.js';
 import { containerFiles } from './files.js';
 import { HealthMonitor, type HealthState } from './health.js';
@@ -204,7 +204,9 @@ export class ContainersService {
       let announced!: (ok: boolean) => void;
       this.restarts.monitor(rec.id, new Promise<boolean>((resolve) => (announced = resolve)));
       try {
-        await traced('start: save record', this.store.save(rec));
+        // Not fsynced: after a machine crash no container runs, whatever the record says (recovery
+        // finds no shim and marks it exited).
+        await traced('start: save record', this.store.save(rec, { durable: false }));
       } catch (e) {
         announced(false);
         throw e;
@@ -335,7 +337,7 @@ export class ContainersService {
 
   // ---- remove / rename ----
 
-  async remove(ref: string, opts: { force?: boolean; volumes?: boolean } = {}): Promise<void> {
+  async remove(ref: string, opts: RemoveOptions = {}): Promise<void> {
     const rec = this.store.get(ref);
     if (rec.state.status === 'removing') throw new Conflict(`removal of container ${rec.id} is already in progress`);
     const running = rec.state.status === 'running' || rec.state.status === 'paused';
@@ -350,18 +352,26 @@ export class ContainersService {
       await Promise.race([exited, sleep(10_000)]);
     }
     rec.state.status = 'removing';
-    await traced('remove: save removing', this.store.save(rec));
-    await this.finishRemove(rec, opts.volumes);
+    // Not fsynced: the removal goes on at once, and a machine crash before its end leaves the former
+    // state, from which the container can be removed again.
+    if (!opts.afterExit) await traced('remove: save removing', this.store.save(rec, { durable: false }));
+    await this.finishRemove(rec, opts.volumes, opts.afterExit);
   }
 
-  private async finishRemove(rec: ContainerRecord, removeVolumes = false): Promise<void> {
-    if (await this.runtime.monitored(rec.id)) await traced('remove: runc delete', this.runtime.delete(rec.id, { force: true }).catch(() => undefined));
+  /** `afterExit`: the runtime's container is already deleted (by the shim before it gave the exit status,
+   *  or by onExit for a lost shim); a shim still exiting must not be taken for a live one. */
+  private async finishRemove(rec: ContainerRecord, removeVolumes = false, afterExit = false): Promise<void> {
+    if (!afterExit && (await this.runtime.monitored(rec.id))) await traced('remove: runc delete', this.runtime.delete(rec.id, { force: true }).catch(() => undefined));
     await traced('remove: unmount rootfs', this.o.rootfs.unmount(this.rootfs(rec.id)).catch(() => undefined));
+    // The record after the snapshot (a crash in between leaves a record whose removal is finished at
+    // start-up); the state dir beside both (one a crash leaves without its record, recovery removes).
     await Promise.all([
-      traced('remove: snapshot', this.o.rootfs.remove(rec.id)),
+      (async () => {
+        await traced('remove: snapshot', this.o.rootfs.remove(rec.id));
+        await traced('remove: record', this.store.delete(rec.id));
+      })(),
       traced('remove: state dir', fs.rm(this.stateDir(rec.id), { recursive: true, force: true })),
     ]);
-    await traced('remove: record', this.store.delete(rec.id));
     // rm -v: its anonymous volumes go (those another container uses stay, silently, as in dockerd).
     if (removeVolumes) await this.o.volumes?.().removeAnonymous(rec).catch(() => undefined);
     this.emit(rec, 'destroy');

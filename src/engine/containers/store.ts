@@ -71,11 +71,13 @@ export class ContainerStore {
     }
   }
 
-  async save(rec: ContainerRecord): Promise<void> {
+  /** `durable: false` for the states a machine crash makes moot (running, removing): written atomically
+   *  without fsync (writeFileAtomic), ~2 ms less on a start and an exit on this disk. */
+  async save(rec: ContainerRecord, opts: { durable?: boolean } = {}): Promise<void> {
     await this.queue(rec.id, async () => {
       if (this.removed.has(rec.id)) return;
       await fs.mkdir(this.dir(rec.id), { recursive: true });
-      await writeJsonAtomic(path.join(this.dir(rec.id), 'container.json'), rec);
+      await writeJsonAtomic(path.join(this.dir(rec.id), 'container.json'), rec, opts);
       this.byId.set(rec.id, rec);
     });
   }

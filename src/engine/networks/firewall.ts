@@ -3,6 +3,7 @@
 // whole from berthd's state in one atomic `nft -f` transaction, so it can never be half-updated, and a
 // daemon restart simply writes it again. Published ports keep working while berthd is down.
 import { run } from '../../lib/exec.js';
+import { sys } from '../../lib/sys.js';
 
 export interface FirewallNetwork {
   bridge: string;
@@ -50,6 +51,8 @@ export class Firewall {
   private readonly ports = new Map<string, PortMapping[]>();
   private queue: Promise<void> = Promise.resolve();
   private pendingCheck?: Promise<void>;
+  /** nftables' ruleset generation when the last check found the accept rule in place (or not needed). */
+  private checkedGeneration?: number;
 
   constructor(readonly table: string) {}
 
@@ -99,16 +102,27 @@ export class Firewall {
    * --internal drops stay in berth's table.
    */
   private async allowThroughIptables(): Promise<void> {
+    // No rule changed since the last check found things in place (the kernel's generation number is the
+    // same): nothing to look at. Read before the check, so a change made during it is seen next time.
+    const generation = sys?.nftGeneration();
+    if (generation !== undefined && generation === this.checkedGeneration) return;
+    this.checkedGeneration = undefined;
+    if (await this.iptablesAllows()) this.checkedGeneration = generation;
+  }
+
+  /** Whether the accept rule is in place or not needed; else it is added (false: checked again next time). */
+  private async iptablesAllows(): Promise<boolean> {
     const chain = iptablesChain(this.table);
-    // One program in the usual cases (checked at every start): no iptables FORWARD chain, or one that
-    // already jumps to ours. iptables itself is asked only before a rule would be added.
+    // One program in the usual cases: no iptables FORWARD chain, or one that already jumps to ours.
+    // iptables itself is asked only before a rule would be added.
     const forward = await run(['nft', 'list', 'chain', 'ip', 'filter', 'FORWARD'], { allowFailure: true });
-    if (forward.exitCode !== 0) return;
-    if (forward.stdout.split('\n').some((l) => l.trim().endsWith(`jump ${chain}`))) return;
-    if ((await run(['iptables', '-C', 'FORWARD', '-j', chain], { allowFailure: true })).exitCode === 0) return;
+    if (forward.exitCode !== 0) return true;
+    if (forward.stdout.split('\n').some((l) => l.trim().endsWith(`jump ${chain}`))) return true;
+    if ((await run(['iptables', '-C', 'FORWARD', '-j', chain], { allowFailure: true })).exitCode === 0) return true;
     const rule = `-A ${chain} -m mark --mark ${FORWARD_MARK}/${FORWARD_MARK} -j ACCEPT`;
     await run(['iptables-restore', '--noflush'], { input: ['*filter', `:${chain} - [0:0]`, rule, 'COMMIT', ''].join('\n') });
     await run(['iptables', '-I', 'FORWARD', '1', '-j', chain]);
+    return false;
   }
 
   /** Isolation and --internal, the drops of the forward chain, for the bridges in `nets`. */

@@ -5,6 +5,8 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { run } from '../../lib/exec.js';
+import { SystemError, messageOf } from '../../lib/errors.js';
+import { SYS_MAX_LIST, sys, type SandboxInterface } from '../../lib/sys.js';
 
 export interface Interface {
   /** Name inside the sandbox: eth0, eth1, … */
@@ -39,6 +41,18 @@ export async function createSandbox(file: string, first?: Interface): Promise<vo
     await removeSandbox(file);
   }
   await fs.writeFile(file, '');
+  const itf = first && addonInterface(first);
+  // The addon takes up to 8 addresses (SYS_MAX_LIST): more link-local ones than that go the programs' way.
+  if (sys && (!itf || itf.addresses.length <= SYS_MAX_LIST)) {
+    // One call, no program: rtnetlink from berthd's addon (berth-sys.c) does what the two programs below do.
+    try {
+      await sys.createSandbox(file, itf ?? null);
+    } catch (e) {
+      await removeSandbox(file);
+      throw new SystemError(messageOf(e));
+    }
+    return;
+  }
   try {
     await run(['unshare', `--net=${file}`, 'ip', '-batch', '-'], { input: ['link set lo up', ...(first ? insideCommands(first) : [])].join('\n') + '\n' });
   } catch (e) {
@@ -48,9 +62,23 @@ export async function createSandbox(file: string, first?: Interface): Promise<vo
   if (first) await wireHostEnd(first);
 }
 
+/** insideCommands' and wireHostEnd's work as the addon takes it. */
+function addonInterface(itf: Interface): SandboxInterface {
+  return {
+    name: itf.name,
+    hostName: itf.hostName,
+    bridge: itf.bridge,
+    mac: itf.mac,
+    owner: itf.owner,
+    addresses: [`${itf.address}/${itf.prefixLen}`, ...(itf.linkLocal ?? []).map((ip) => `${ip}/16`), ...(itf.ipv6 ? [`${itf.ipv6.address}/${itf.ipv6.prefixLen} nodad`] : [])],
+    gateways: [itf.gateway, itf.ipv6?.gateway].filter((g): g is string => !!g),
+  };
+}
+
 /** Unpin the namespace; the kernel frees it (and the veth ends inside) once no process uses it. */
 export async function removeSandbox(file: string): Promise<void> {
-  await run(['umount', file], { allowFailure: true });
+  if (sys) await sys.umount(file, 0).catch(() => undefined);
+  else await run(['umount', file], { allowFailure: true });
   await fs.rm(file, { force: true });
 }
 

@@ -31,8 +31,13 @@ export interface AttachStreams {
 export interface CreateOptions {
   /** The OCI bundle directory (its config.json is written by the caller). */
   bundle: string;
-  /** That config.json: the runtime reads what it needs from it (the cgroup, the process for probes). */
-  spec: OciSpec;
+  /** That config.json: the runtime reads what it needs from it (the cgroup, the process for probes). A
+   *  promise: the caller is still writing the bundle, and it is complete when the promise resolves; a
+   *  runtime may get its monitor ready meanwhile (with startNow, no tty and no probe, given cgroupsPath)
+   *  but reads nothing of the bundle before. A rejection fails the create, leaving nothing. */
+  spec: OciSpec | Promise<OciSpec>;
+  /** The spec's linux.cgroupsPath, known before a pending spec is (see spec). */
+  cgroupsPath?: string;
   tty: boolean;
   /** Keep the container's stdin open for attaches; stdinOnce closes it after the first attach ends. */
   stdin: boolean;

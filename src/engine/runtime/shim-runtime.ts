@@ -60,11 +60,15 @@ export class ShimRuntime implements Runtime {
   }
 
   async create(id: string, o: CreateOptions): Promise<number> {
+    // The bundle still being written: the shim is spawned meanwhile (its fork + exec and its setup off the
+    // start's path) and told to start once config.json is complete.
+    if (o.spec instanceof Promise && o.startNow && !o.tty && !o.probe && o.cgroupsPath) return this.createBeforeBundle(id, o, o.spec, o.cgroupsPath);
+    const spec = await o.spec;
     const stateDir = this.stateDir(id);
     await fs.mkdir(stateDir, { recursive: true });
     this.probeByRunc.delete(id);
     this.preparedProbes.delete(id);
-    const probeSpec = o.probe ? probeSpecFile(o.spec, o.probe.args, o.probe.home) : undefined;
+    const probeSpec = o.probe ? probeSpecFile(spec, o.probe.args, o.probe.home) : undefined;
     if (probeSpec) await writeFileAtomic(path.join(stateDir, PROBE_SPEC), probeSpec);
     // One `runc run --detach`, unless the shim must see the container between create and start: a
     // terminal (its size is set before the process runs) or a probe (the filter read from runc's init).
@@ -81,7 +85,7 @@ export class ShimRuntime implements Runtime {
       stdinOnce: o.stdinOnce,
       log: o.log,
       probeSpec: probeSpec ? path.join(stateDir, PROBE_SPEC) : undefined,
-      oomFile: await oomFile(o.spec),
+      oomFile: await oomFile(spec.linux?.cgroupsPath),
     });
     if (!o.startNow) return shim.pid;
     if (!oneStep) {
@@ -92,6 +96,37 @@ export class ShimRuntime implements Runtime {
     }
     try {
       await o.startNow.beforeStart?.();
+      await startShim(stateDir);
+    } catch (e) {
+      shim.cancel();
+      throw e;
+    }
+    return shim.pid;
+  }
+
+  /** create's one-step path (startNow, no tty, no probe) with the shim spawned before the bundle is complete. */
+  private async createBeforeBundle(id: string, o: CreateOptions, spec: Promise<OciSpec>, cgroupsPath: string): Promise<number> {
+    spec.catch(() => undefined); // awaited below, after the spawn
+    const stateDir = this.stateDir(id);
+    await fs.mkdir(stateDir, { recursive: true });
+    this.probeByRunc.delete(id);
+    this.preparedProbes.delete(id);
+    const shim = await spawnShim({
+      startOnRequest: true,
+      id,
+      stateDir,
+      bundle: o.bundle,
+      runtime: this.o.binary,
+      runtimeRoot: this.o.root,
+      tty: false,
+      stdin: o.stdin,
+      stdinOnce: o.stdinOnce,
+      log: o.log,
+      oomFile: await oomFile(cgroupsPath),
+    });
+    try {
+      await spec;
+      await o.startNow?.beforeStart?.();
       await startShim(stateDir);
     } catch (e) {
       shim.cancel();
@@ -222,8 +257,7 @@ export class ShimRuntime implements Runtime {
 }
 
 /** The cgroup file whose oom_kill counter tells an OOM kill (read by the shim at exit). */
-async function oomFile(spec: OciSpec): Promise<string | undefined> {
-  const cg = spec.linux?.cgroupsPath;
+async function oomFile(cg: string | undefined): Promise<string | undefined> {
   if (!cg) return undefined;
   return (await cgroupLayout()) === 'v2' ? `/sys/fs/cgroup${cg}/memory.events` : `/sys/fs/cgroup/memory${cg}/memory.oom_control`;
 }

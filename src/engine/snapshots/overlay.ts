@@ -70,10 +70,13 @@ export class OverlaySnapshotter implements Snapshotter {
   async prepare(key: string, parent: string | undefined, opts: PrepareOptions = {}): Promise<Mount[]> {
     const image = await this.imageDirs(parent); // the parent must be committed
     await this.create(key, parent, async (d) => {
-      await fs.mkdir(path.join(d, 'upper'));
-      await fs.mkdir(path.join(d, 'work'));
-      if (opts.init) await this.createInit(path.join(d, 'init'), image);
-      if (opts.volatile) await fs.writeFile(path.join(d, VOLATILE), '');
+      // Side by side: each create waits on the disk (~0.5 ms here), not on the others.
+      await Promise.all([
+        fs.mkdir(path.join(d, 'upper')),
+        fs.mkdir(path.join(d, 'work')),
+        opts.init ? this.createInit(path.join(d, 'init'), image) : undefined,
+        opts.volatile ? fs.writeFile(path.join(d, VOLATILE), '') : undefined,
+      ]);
     });
     return this.mountsOf(key, { readonly: false, volatile: !!opts.volatile }, image);
   }
@@ -84,14 +87,14 @@ export class OverlaySnapshotter implements Snapshotter {
     return this.mountsOf(key, { readonly: true }, image);
   }
 
-  /** Make a snapshot in a temporary directory, its record last, and rename it into place. */
+  /** Make a snapshot in a temporary directory, with its record, and rename it into place. */
   private async create(key: string, parent: string | undefined, fill: (dir: string) => Promise<void>): Promise<void> {
     if (key.includes(TMP) || key.includes('/') || key.startsWith('sha256:')) throw new Conflict(`invalid snapshot key ${key}`);
     const tmp = `${this.keyDir(key)}${TMP}${randomBytes(6).toString('hex')}`;
     await fs.mkdir(tmp, { recursive: true });
     try {
-      await fill(tmp);
-      await fs.writeFile(path.join(tmp, RECORD), parent ?? '');
+      // The record beside the content: nothing reads a temporary directory, the rename publishes both.
+      await Promise.all([fill(tmp), fs.writeFile(path.join(tmp, RECORD), parent ?? '')]);
       await fs.rename(tmp, this.keyDir(key));
     } catch (e) {
       await fs.rm(tmp, { recursive: true, force: true });
@@ -221,37 +224,57 @@ export class OverlaySnapshotter implements Snapshotter {
   private async createInit(init: string, imageDirs: string[]): Promise<void> {
     await fs.mkdir(init);
     const image = new LayerView(imageDirs);
-    const made = new Set<string>();
-    const copied: { dir: string; atime: Date; mtime: Date }[] = [];
-    for (const [p, type] of INIT_ENTRIES) {
-      if (await image.lstat(p)) continue;
-      const parents = path.posix.dirname(p).split('/').filter(Boolean).map((_, i, a) => '/' + a.slice(0, i + 1).join('/'));
-      let blocked = false;
-      for (const q of parents) {
-        if (made.has(q)) continue;
-        const st = await image.lstat(q);
-        if (st && !st.isDirectory()) {
-          blocked = true; // e.g. /etc is a symlink in the image: runc follows it, we leave it alone
-          break;
-        }
-        const dir = path.join(init, q);
-        await fs.mkdir(dir, { mode: 0o755 });
-        if (st) {
-          await fs.chmod(dir, Number(st.mode) & 0o7777);
-          await fs.lchown(dir, Number(st.uid), Number(st.gid));
-          copied.push({ dir, atime: new Date(Number(st.atimeMs)), mtime: new Date(Number(st.mtimeMs)) });
-        }
-        made.add(q);
-      }
-      if (blocked) continue;
-      const target = path.join(init, p);
-      if (type === 'dir') {
-        await fs.mkdir(target, { mode: 0o755 });
-        made.add(p);
-      } else if (type === 'file') await (await fs.open(target, 'wx', 0o755)).close();
-      else await fs.symlink(type, target);
+    const stats = new Map<string, ReturnType<LayerView['lstat']>>();
+    const lstat = (p: string): ReturnType<LayerView['lstat']> => {
+      let st = stats.get(p);
+      if (!st) stats.set(p, (st = image.lstat(p)));
+      return st;
+    };
+    // The plan first (the image's entries looked up side by side), then the creations level by level,
+    // each level's side by side: a create waits on the disk (~0.5 ms here), not on the others.
+    const dirs = new Map<string, { copy?: Awaited<ReturnType<LayerView['lstat']>> }>();
+    const leaves: [string, string][] = [];
+    const planned = await Promise.all(
+      INIT_ENTRIES.map(async ([p, type]) => {
+        if (await lstat(p)) return undefined;
+        const parents = path.posix.dirname(p).split('/').filter(Boolean).map((_, i, a) => '/' + a.slice(0, i + 1).join('/'));
+        const sts = await Promise.all(parents.map((q) => lstat(q)));
+        // e.g. /etc is a symlink in the image: runc follows it, we leave it alone
+        if (sts.some((st) => st && !st.isDirectory())) return undefined;
+        return { p, type, parents: parents.map((q, i) => ({ q, st: sts[i] })) };
+      }),
+    );
+    for (const e of planned) {
+      if (!e) continue;
+      for (const { q, st } of e.parents) if (!dirs.has(q)) dirs.set(q, { copy: st ?? undefined });
+      if (e.type === 'dir') dirs.set(e.p, dirs.get(e.p) ?? {});
+      else leaves.push([e.p, e.type]);
     }
-    for (const c of copied.reverse()) await fs.utimes(c.dir, c.atime, c.mtime);
+    const depth = (p: string) => p.split('/').length;
+    const levels = [...new Set([...dirs.keys()].map(depth))].sort((a, b) => a - b);
+    for (const level of levels) {
+      await Promise.all(
+        [...dirs].filter(([q]) => depth(q) === level).map(async ([q, { copy }]) => {
+          const dir = path.join(init, q);
+          await fs.mkdir(dir, { mode: 0o755 });
+          if (copy) {
+            await fs.chmod(dir, Number(copy.mode) & 0o7777);
+            await fs.lchown(dir, Number(copy.uid), Number(copy.gid));
+          }
+        }),
+      );
+    }
+    await Promise.all(
+      leaves.map(async ([p, type]) => {
+        const target = path.join(init, p);
+        if (type === 'file') await (await fs.open(target, 'wx', 0o755)).close();
+        else await fs.symlink(type, target);
+      }),
+    );
+    // Times last: creating an entry changes its directory's.
+    await Promise.all(
+      [...dirs].filter(([, d]) => d.copy).map(([q, { copy }]) => fs.utimes(path.join(init, q), new Date(Number(copy!.atimeMs)), new Date(Number(copy!.mtimeMs)))),
+    );
   }
 }
 
