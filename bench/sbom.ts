@@ -32,9 +32,9 @@ function getSbom(socket: string, image: string): Promise<{ ms: number; packages:
   });
 }
 
-function cliSbom(cli: string[], image: string): number {
+function cliSbom(cli: string[], env: NodeJS.ProcessEnv, image: string): number {
   const t0 = process.hrtime.bigint();
-  const r = spawnSync(cli[0]!, [...cli.slice(1), 'sbom', '--format', 'json', image], { stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 << 20 });
+  const r = spawnSync(cli[0]!, [...cli.slice(1), 'sbom', '--format', 'json', image], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 << 20 });
   if (r.status !== 0) throw new Error(`berth sbom failed: ${r.stderr}`);
   return Number(process.hrtime.bigint() - t0) / 1e6;
 }
@@ -63,8 +63,8 @@ async function main(): Promise<void> {
         importImage(berth, tar, 'debian:bookworm');
         const socket = berth.cli[2]!.replace('unix://', '');
         if (via === 'cli') {
-          cliFirst.push(cliSbom(berth.cli, 'debian:bookworm'));
-          for (let i = 0; i < AGAIN; i++) cliAgain.push(cliSbom(berth.cli, 'debian:bookworm'));
+          cliFirst.push(cliSbom(berth.cli, berth.env, 'debian:bookworm'));
+          for (let i = 0; i < AGAIN; i++) cliAgain.push(cliSbom(berth.cli, berth.env, 'debian:bookworm'));
         } else {
           const first = await getSbom(socket, 'debian:bookworm');
           apiFirst.push(first.ms);

@@ -5,7 +5,7 @@ import { mayReuse } from '../../src/cli/warm/reuse.js';
 
 describe('warm CLI child reuse', () => {
   it('allows read-only commands, build and run, with global flags before them', () => {
-    for (const argv of [[], ['--version'], ['ps'], ['-H', 'unix:///x', 'ps', '-a'], ['images'], ['inspect', 'c'], ['version'], ['logs', '--tail', '10', 'c'], ['container', 'ls'], ['image', 'inspect', 'i'], ['--log-level', 'debug', 'system', 'df'], ['build', '-t', 'x', '.'], ['image', 'build', '.'], ['builder', 'build', '.'], ['run', '--rm', 'busybox', 'true']]) {
+    for (const argv of [[], ['--version'], ['ps'], ['-H', 'unix:///x', 'ps', '-a'], ['images'], ['inspect', 'c'], ['version'], ['logs', '--tail', '10', 'c'], ['container', 'ls'], ['image', 'inspect', 'i'], ['--log-level', 'debug', 'system', 'df'], ['build', '-t', 'x', '.'], ['image', 'build', '.'], ['builder', 'build', '.'], ['run', '--rm', 'busybox', 'true'], ['sbom', 'debian'], ['scan', '--severity', 'HIGH', 'app']]) {
       assert.equal(mayReuse(argv), true, argv.join(' '));
     }
   });

@@ -1,6 +1,7 @@
 // A warm CLI child's rehearsal (docs/notes/warm.md), run once while it waits for its first command: a
-// `build` of a tiny context in this folder (rehearsal/) against a stand-in for berthd inside this very
-// process (an HTTP server on an abstract unix socket that answers as berthd does when nothing changed).
+// `build` of a tiny context in this folder (rehearsal/) and `compose config` + `compose ps` of the tiny
+// project there, against a stand-in for berthd inside this very process (an HTTP server on an abstract
+// unix socket that answers as berthd does when nothing changed and no container runs).
 // V8 compiles a function when it first runs, so a fresh child's first command pays for compiling
 // everything it touches: its first HTTP requests alone cost ~15 ms more than the same requests later,
 // and a build's listing, sync and progress as much again. Rehearsed, those run compiled in every command
@@ -17,7 +18,7 @@ import { API_VERSION } from '../../api/version.js';
 import { STATUS_MESSAGE, VERTEX_MESSAGE } from '../../api/build-progress.js';
 import { EngineClient } from '../../client/engine.js';
 import { untraced } from '../../lib/trace.js';
-import type { Context } from '../command.js';
+import type { CommandSpec, Context } from '../command.js';
 import { parseFlags } from '../flags.js';
 
 const CONTEXT = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../../../src/cli/warm/rehearsal');
@@ -46,6 +47,7 @@ function standIn(req: http.IncomingMessage, res: http.ServerResponse): void {
     if (req.url === '/_ping') res.end('OK');
     else if (req.url?.endsWith('/build/context')) res.end(JSON.stringify({ Session: '0'.repeat(32), Need: [] }));
     else if (req.url?.includes('/build?')) res.end(cachedBuildStream());
+    else if (req.url?.includes('/containers/json')) res.end('[]');
     else res.writeHead(404).end('{"message":"not part of the rehearsal"}');
   });
 }
@@ -58,10 +60,15 @@ export async function rehearse(): Promise<boolean> {
   const nowhere = new Writable({ write: (_c, _e, cb) => cb() });
   try {
     await new Promise<void>((resolve, reject) => server.once('error', reject).listen(socketPath, resolve));
-    const { commands } = await import('../commands/build.js');
-    const spec = commands.build!;
-    const ctx: Context = { cmdPath: 'berth build', client: () => client, stdin: Readable.from([]), stdout: nowhere, stderr: nowhere, env: {} };
-    return (await untraced(() => spec.run(ctx, parseFlags(spec.flags, ['-t', 'rehearsal', CONTEXT])))) === 0;
+    const ctx: Context = { cmdPath: 'berth', client: () => client, stdin: Readable.from([]), stdout: nowhere, stderr: nowhere, env: {} };
+    const build = (await import('../commands/build.js')).commands.build!;
+    const compose = (await import('../compose/main.js')).commands.compose!;
+    const run = (spec: CommandSpec, args: string[]) => untraced(() => spec.run(ctx, parseFlags(spec.flags, args, { stopAtFirstArg: spec.stopAtFirstArg })));
+    const built = (await run(build, ['-t', 'rehearsal', CONTEXT])) === 0;
+    // compose's loader, interpolation, schema check and its first engine query (compose's code is the CLI's biggest).
+    const file = path.join(CONTEXT, 'compose.yaml');
+    const composed = (await run(compose, ['-f', file, '-p', 'rehearsal', 'config'])) === 0 && (await run(compose, ['-f', file, '-p', 'rehearsal', 'ps'])) === 0;
+    return built && composed;
   } catch {
     return false; // only the speed of the first command depends on it
   } finally {

@@ -1,7 +1,7 @@
 // Which commands may leave a warm CLI child to serve another (child.ts): ones that open no stdin, set no
 // signal handler, keep nothing in memory for later and end when their requests are answered — the
 // read-only ones, `build` (its code then runs warm: a build where nothing changed costs little more than
-// its requests), `run`, and compose's commands that end when the engine has answered (`up` only
+// its requests), `run`, `sbom`, `scan`, and compose's commands that end when the engine has answered (`up` only
 // detached; compose's code, the biggest of the CLI's, then runs warm). Everything else ends its child.
 // The child still checks afterwards that nothing was left over (stdin opened, a listener, a handle, an
 // exit code), else it exits all the same: a `run -i`, `-t` or one that relayed signals is not reused.
@@ -18,6 +18,8 @@ const REUSABLE: Record<string, true | string[]> = {
   history: true,
   build: true,
   run: true,
+  sbom: true,
+  scan: true,
   builder: ['build'],
   container: ['ls', 'ps', 'list', 'inspect', 'logs', 'port', 'top'],
   image: ['ls', 'list', 'inspect', 'history', 'build'],
