@@ -65,6 +65,18 @@ export function runtimeSuite(name: string, make: (stateDir: string) => Runtime, 
       return { id, bundle: dir, spec };
     }
 
+    /** A container started with an attach made before its start: running as `pid`, its first line seen
+     *  on the attach, and killed with SIGKILL's status. */
+    async function seenRunningThenKilled(id: string, pid: number, stream: Duplex): Promise<void> {
+      const out = readAll(stream);
+      const st = await rt.state(id);
+      assert.equal(st.status, 'running');
+      assert.equal(st.pid, pid);
+      await rt.kill(id, 'KILL');
+      assert.equal(demux(await out).stdout, 'first\n');
+      assert.equal((await rt.wait(id))?.exitCode, 137);
+    }
+
     async function started(args: string[], edit?: (s: OciSpec) => void, probe?: string[]): Promise<{ id: string; spec: OciSpec; pid: number }> {
       const b = await bundle(args, edit);
       const pid = await rt.create(b.id, { bundle: b.bundle, spec: b.spec, tty: false, stdin: false, stdinOnce: false, probe: probe && { args: probe } });
@@ -219,13 +231,7 @@ export function runtimeSuite(name: string, make: (stateDir: string) => Runtime, 
             },
           },
         });
-        const out = readAll(stream!);
-        const st = await rt.state(b.id);
-        assert.equal(st.status, 'running');
-        assert.equal(st.pid, pid);
-        await rt.kill(b.id, 'KILL');
-        assert.equal(demux(await out).stdout, 'first\n');
-        assert.equal((await rt.wait(b.id))?.exitCode, 137);
+        await seenRunningThenKilled(b.id, pid, stream!);
       });
     }
 
@@ -263,13 +269,7 @@ export function runtimeSuite(name: string, make: (stateDir: string) => Runtime, 
           },
         },
       });
-      const out = readAll(stream!);
-      const st = await rt.state(b.id);
-      assert.equal(st.status, 'running');
-      assert.equal(st.pid, pid);
-      await rt.kill(b.id, 'KILL');
-      assert.equal(demux(await out).stdout, 'first\n');
-      assert.equal((await rt.wait(b.id))?.exitCode, 137);
+      await seenRunningThenKilled(b.id, pid, stream!);
       const c = await bundle(['true']);
       const failed = Promise.reject(new Error('no bundle'));
       await assert.rejects(rt.create(c.id, { ...common, bundle: c.bundle, spec: failed, cgroupsPath: c.spec.linux.cgroupsPath, startNow: {} }), /no bundle/);

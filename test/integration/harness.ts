@@ -423,10 +423,6 @@ let parentsBeforeFirst = new Set<string>();
 const LIVE_DIR = '/tmp/berth-test-live';
 const liveMark = path.join(LIVE_DIR, String(process.pid));
 
-function otherTestProcessesLive(): boolean {
-  return otherProcessesLive(LIVE_DIR);
-}
-
 /** Whether another live process has its marker (a file named by its PID) in `dir`; stale markers go. */
 function otherProcessesLive(dir: string): boolean {
   return readdirSafe(dir).some((name) => {
@@ -445,7 +441,7 @@ function holdCgroupParents(d: TestDaemon): void {
   if (!liveDaemons.size) {
     // The first of the side-by-side processes records what was there before any of them.
     const beforeFile = path.join(LIVE_DIR, 'parents-before.json');
-    if (!otherTestProcessesLive()) {
+    if (!otherProcessesLive(LIVE_DIR)) {
       mkdirSync(LIVE_DIR, { recursive: true });
       writeFileSync(beforeFile, JSON.stringify(cgroupParents('berth')));
     }
@@ -458,7 +454,7 @@ function holdCgroupParents(d: TestDaemon): void {
 async function releaseCgroupParents(d: TestDaemon): Promise<string[]> {
   if (!liveDaemons.delete(d) || liveDaemons.size) return [];
   rmSync(liveMark, { force: true });
-  if (otherTestProcessesLive()) return [];
+  if (otherProcessesLive(LIVE_DIR)) return [];
   await fs.rm(LIVE_DIR, { recursive: true, force: true });
   await removeNewCgroupParents('berth', parentsBeforeFirst);
   return cgroupParents('berth').filter((p) => !parentsBeforeFirst.has(p)).map((p) => `cgroup parent ${p} (still holds a cgroup)`);

@@ -41,6 +41,9 @@ export interface Untarred {
 
 type Dest = number | 'last';
 
+/** Member types a worker may make in any order relative to the others (the rest go serially). */
+const PARALLEL_TYPES = new Set(['file', 'symlink', 'character-device', 'block-device', 'fifo', 'directory', 'link']);
+
 /** One `tar -x` process fed through its stdin. */
 class TarProcess {
   private readonly child;
@@ -109,11 +112,11 @@ class Router {
 
   route = (m: TarMember): Dest => {
     const p = memberPath(m.name);
-    this.check(m, p);
+    const underNonDir = this.underNonDirectory(m, p);
     const w = whiteoutOf(m.name);
     if (w) this.whiteouts.push(w);
     this.size += entrySize(m);
-    if (!this.serial && this.dependsOnOrder(m, p)) this.serial = true;
+    if (!this.serial && this.dependsOnOrder(m, p, underNonDir)) this.serial = true;
     this.seen.add(p);
     if (m.type !== 'directory') this.notDirs.add(p);
     if (m.type === 'symlink') this.symlinks.add(p);
@@ -126,22 +129,22 @@ class Router {
     return this.members++ < HEAD_MEMBERS ? 0 : folderHash(p) % this.workers;
   };
 
-  /** A member under a symbolic link the same layer made could make GNU tar write outside the layer
-   *  (tar follows it): such layers are refused. */
-  private check(m: TarMember, p: string): void {
+  /** Whether an earlier member of this layer that is not a directory lies on `p`'s way. One that is a
+   *  symbolic link could make GNU tar write outside the layer (tar follows it): such layers are refused. */
+  private underNonDirectory(m: TarMember, p: string): boolean {
+    let found = false;
     for (let i = p.indexOf('/'); i !== -1; i = p.indexOf('/', i + 1)) {
       const prefix = p.slice(0, i);
       if (this.symlinks.has(prefix)) throw new InvalidParameter(`refusing layer: ${m.name} lies under the symbolic link ${prefix} of the same layer`);
+      if (this.notDirs.has(prefix)) found = true;
     }
+    return found;
   }
 
-  private dependsOnOrder(m: TarMember, p: string): boolean {
+  private dependsOnOrder(m: TarMember, p: string, underNonDir: boolean): boolean {
     // GNU tar refuses names with "..": it says so itself, in order.
     if (p === '..' || p.startsWith('../')) return true;
-    if (!['file', 'symlink', 'character-device', 'block-device', 'fifo', 'directory', 'link'].includes(m.type)) return true;
-    if (this.seen.has(p)) return true;
-    for (let i = p.indexOf('/'); i !== -1; i = p.indexOf('/', i + 1)) if (this.notDirs.has(p.slice(0, i))) return true;
-    return false;
+    return !PARALLEL_TYPES.has(m.type) || this.seen.has(p) || underNonDir;
   }
 }
 
