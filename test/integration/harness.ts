@@ -333,7 +333,8 @@ export class PrivateDockerd {
 const DOCKERD_LIVE = '/tmp/berth-test-dockerd-live';
 let dockerdsHere = 0;
 
-function enterDockerd(): void {
+/** Called before any private dockerd starts (also those a test file makes its own way). */
+export function enterDockerd(): void {
   if (dockerdsHere++ > 0) return;
   const file = path.join(DOCKERD_LIVE, 'before.json');
   mkdirSync(DOCKERD_LIVE, { recursive: true });
@@ -344,7 +345,8 @@ function enterDockerd(): void {
   writeFileSync(path.join(DOCKERD_LIVE, String(process.pid)), '');
 }
 
-async function leaveDockerd(): Promise<void> {
+/** Called after a private dockerd stopped: the last one out gives back what dockerds left. */
+export async function leaveDockerd(): Promise<void> {
   if (--dockerdsHere > 0) return;
   const file = path.join(DOCKERD_LIVE, 'before.json');
   rmSync(path.join(DOCKERD_LIVE, String(process.pid)), { force: true });

@@ -12,7 +12,7 @@ import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
 import bcrypt from 'bcryptjs';
-import { busyboxTar, DOCKER_CLI, ping, REPO, runCmd, TestDaemon, type RunResult } from './harness.js';
+import { busyboxTar, DOCKER_CLI, enterDockerd, leaveDockerd, ping, REPO, runCmd, TestDaemon, type RunResult } from './harness.js';
 import { waitFor } from './waits.js';
 
 const CLI = path.join(REPO, 'dist/src/cli/main.js');
@@ -752,6 +752,7 @@ class RegistryTestDockerd {
   static async start(): Promise<RegistryTestDockerd> {
     const dir = await fs.mkdtemp('/tmp/bd-reg-');
     const ns = `bdreg${path.basename(dir).slice(-6)}`;
+    enterDockerd();
     const child = spawn(
       DOCKERD,
       ['--host', `unix://${dir}/docker.sock`, '--data-root', `${dir}/data`, '--exec-root', `${dir}/exec`, '--pidfile', `${dir}/docker.pid`, '--bridge', 'none', '--iptables=false', '--ip-masq=false', '--containerd-namespace', ns, '--containerd-plugins-namespace', `${ns}p`],
@@ -776,6 +777,7 @@ class RegistryTestDockerd {
     if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
     await runCmd(['sh', '-c', `grep -o ' ${this.dir}[^ ]*' /proc/self/mounts | sort -r | xargs -r -n1 umount -l`]);
     await fs.rm(this.dir, { recursive: true, force: true });
+    await leaveDockerd();
   }
 }
 
