@@ -1,12 +1,17 @@
 // The build cache as a user sees it: `system df` (berth's and the docker CLI's) counts the step layers only
 // the cache keeps and the RUN cache mounts, a cache hit is recorded, `builder prune` (filters, --all,
 // --keep-storage) and `system prune` give the space back and say how much; COPY --link layers are reused
-// over a changed base; --platform and FROM --platform accept this host's platform only; build --network.
+// over a changed base; layers hashed while the next steps run give the same image (save's tars match the
+// diff IDs) and a failed build keeps its steps done; --platform and FROM --platform accept this host's
+// platform only; build --network.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { context, TestDaemon } from './harness.js';
 import { humanSize } from '../../src/lib/units.js';
 import type { BuildCacheUsage } from '../../src/engine/housekeeping.js';
@@ -27,6 +32,7 @@ function getJson<T>(d: TestDaemon, p: string): Promise<T> {
 }
 
 const cacheOf = async (d: TestDaemon, version = '1.44') => (await getJson<{ BuildCache: CacheEntry[] }>(d, `/v${version}/system/df`)).BuildCache;
+const execFileP = promisify(execFile);
 const cacheRow = (out: string) => /^Build Cache .*$/m.exec(out)?.[0].split(/\s{2,}/);
 const arch = ({ x64: 'amd64', arm64: 'arm64' } as Record<string, string>)[process.arch] ?? process.arch;
 const otherArch = arch === 'amd64' ? 'arm64' : 'amd64';
@@ -188,6 +194,49 @@ describe('build cache', () => {
     await build(['-t', 'link4', await ctx({ 'app.txt': 'changed\n', Dockerfile: 'FROM base2\nCOPY --link app.txt /opt/app/\n' })]);
     assert.notEqual((await layers('link4')).at(-1), l1.at(-1));
     assert.deepEqual(await fs.readdir(path.join(d.root, 'build', 'tmp')).catch(() => []), [], 'nothing left behind');
+  });
+
+  // Each step's layer is hashed while the next steps run on it (executors/pending.ts): what a user can
+  // check is that the image is the same — its diff IDs are its layer tars' digests, `save` gives them —
+  // and that a failed build keeps the steps before the failure cached.
+  it('layers hashed behind the steps: save gives layer tars matching the diff IDs, COPY --link and --from on fresh layers, a failed build keeps the steps done', async () => {
+    const files = { 'app.txt': 'app\n', 'big.bin': 'x'.repeat(3 << 20) };
+    const dockerfile = [
+      'FROM busybox AS gen',
+      'COPY big.bin /gen/big.bin',
+      'RUN cp /gen/big.bin /gen/copy.bin && echo gen > /gen/done',
+      'FROM busybox',
+      'WORKDIR /srv',
+      'COPY --from=gen /gen/done /gen/copy.bin ./',
+      'RUN rm /bin/true && echo run > /srv/run.txt',
+      'COPY --link app.txt /opt/app/',
+      'COPY app.txt /srv/app.txt',
+    ].join('\n');
+    const c = await ctx({ ...files, Dockerfile: dockerfile });
+    await build(['-t', 'hashed', c]);
+    const run = await d.berth(['run', '--rm', 'hashed', 'sh', '-c', 'cat /srv/done /srv/run.txt /opt/app/app.txt /srv/app.txt; wc -c < /srv/copy.bin; ls /bin/true 2>&1 || :']);
+    assert.equal(run.stdout, `gen\nrun\napp\napp\n${3 << 20}\nls: /bin/true: No such file or directory\n`);
+    const out = await fs.mkdtemp('/tmp/bt-save-');
+    dirs.push(out);
+    assert.equal((await d.berth(['save', '-o', path.join(out, 'img.tar'), 'hashed'])).code, 0);
+    await execFileP('tar', ['-xf', path.join(out, 'img.tar'), '-C', out]);
+    const [manifest] = JSON.parse(await fs.readFile(path.join(out, 'manifest.json'), 'utf8')) as { Config: string; Layers: string[] }[];
+    const config = JSON.parse(await fs.readFile(path.join(out, manifest!.Config), 'utf8')) as { rootfs: { diff_ids: string[] } };
+    const digests = await Promise.all(manifest!.Layers.map(async (l) => 'sha256:' + createHash('sha256').update(await fs.readFile(path.join(out, l))).digest('hex')));
+    assert.deepEqual(digests, config.rootfs.diff_ids);
+    assert.deepEqual(JSON.parse((await d.berth(['image', 'inspect', '-f', '{{json .RootFS.Layers}}', 'hashed'])).stdout), config.rootfs.diff_ids);
+    // A failed build: the steps before the failure stay cached, and their layers are stored.
+    const failing = await ctx({ ...files, Dockerfile: 'FROM busybox\nCOPY big.bin /b\nRUN echo one > /one\nRUN exit 3\n' });
+    const failed = await build(['--progress=plain', failing], { ok: false });
+    assert.notEqual(failed.code, 0);
+    await fs.writeFile(path.join(failing, 'Dockerfile'), 'FROM busybox\nCOPY big.bin /b\nRUN echo one > /one\nRUN echo two > /two\n');
+    const again = await build(['--progress=plain', '-t', 'after-fail', failing]);
+    assert.match(again.stderr + again.stdout, /COPY big\.bin \/b\n#\d+ CACHED/);
+    assert.match(again.stderr + again.stdout, /RUN echo one > \/one\n#\d+ CACHED/);
+    assert.equal((await d.berth(['run', '--rm', 'after-fail', 'cat', '/one', '/two'])).stdout, 'one\ntwo\n');
+    // Nothing staged is left: every layer folder is a stored layer.
+    const names = await fs.readdir(path.join(d.root, 'layers'));
+    assert.deepEqual(names.filter((n) => !/^[a-f0-9]{64}$/.test(n)), []);
   });
 
   it('--platform and FROM --platform: this host’s platform builds, any other is refused clearly', async () => {

@@ -92,8 +92,8 @@ export function layerOpaqueDirs(dir: string): Promise<Set<string>> {
   return set;
 }
 
-/** What a commit found in the directory it made a layer dir (no need to read it again). */
-export function knowLayerOpaqueDirs(dir: string, opaque: Set<string>): void {
+/** What a commit found (or will have found) in the directory it made a layer dir (no need to read it again). */
+export function knowLayerOpaqueDirs(dir: string, opaque: Set<string> | Promise<Set<string>>): void {
   keepLayerOpaque(dir, Promise.resolve(opaque));
 }
 

@@ -85,7 +85,20 @@ export async function convertWhiteouts(diffDir: string, whiteouts: Whiteout[]): 
 }
 
 export class LayerStore {
+  /** Layers a build made before their diff IDs are known (builder/executors/pending.ts), by provisional
+   *  chain ID: their folders (outside the store, or moved into it since) and provisional infos. They are
+   *  the lower dirs of the build's next steps, so every lookup by chain ID sees them; never on disk. */
+  private readonly staged = new Map<string, { dir: string; info: LayerInfo }>();
+
   constructor(readonly dir: string) {}
+
+  stage(info: LayerInfo, dir: string): void {
+    this.staged.set(info.chainId, { dir, info });
+  }
+
+  unstage(chain: string): void {
+    this.staged.delete(chain);
+  }
 
   async init(): Promise<void> {
     await fs.mkdir(this.dir, { recursive: true });
@@ -95,10 +108,12 @@ export class LayerStore {
   }
 
   layerDir(chain: string): string {
-    return path.join(this.dir, chain.replace('sha256:', ''));
+    return this.staged.get(chain)?.dir ?? path.join(this.dir, chain.replace('sha256:', ''));
   }
 
   async info(chain: string): Promise<LayerInfo | undefined> {
+    const staged = this.staged.get(chain);
+    if (staged) return staged.info;
     return readJsonIfExists<LayerInfo>(path.join(this.layerDir(chain), 'layer.json'));
   }
 

@@ -4,6 +4,7 @@ import type { Env } from '../../../lib/shell-words.js';
 import type { BuildCache } from '../cache.js';
 import type { StepVertex } from '../progress.js';
 import type { BuilderDeps, BuildOptions, State } from '../types.js';
+import type { PendingLayers } from './pending.js';
 import type { RunContainer } from './run-container.js';
 
 export interface Worker {
@@ -29,6 +30,8 @@ export interface StepContext extends BuildOptions {
   vertex: StepVertex;
   /** Clean-up taken off the steps' path (a snapshot's removal): the build awaits it before answering. */
   cleanups?: Promise<unknown>[];
+  /** The build's layers not hashed yet: a step's layer is staged there (pending.ts). */
+  pending?: PendingLayers;
 }
 
 /** A step as errors name it: "Dockerfile:3: RUN <<EOS". */

@@ -17,6 +17,7 @@ import type { DigestCache } from './digests.js';
 import { copyFiles, type CopyOwner, type HardLinks } from './files.js';
 import { directLayer, directParents, layerFiles, lowerOf, passwdRoot, type CopyTargets } from './copy-direct.js';
 import { withHistory } from './metadata.js';
+import type { PendingLayers } from './pending.js';
 import { linkedLayer, mountState, withSnapshot } from './snapshot.js';
 
 type Sources = Pick<CopySources, 'root' | 'sources' | 'dest' | 'destIsDir'>;
@@ -25,6 +26,7 @@ export interface CopyOptions {
   escape: string;
   contextDir: string;
   contextDigests?: DigestCache;
+  pending?: PendingLayers;
 }
 
 export async function copyStep(w: Worker, state: State, inst: Instruction, env: Env, src: CopySources, o: CopyOptions): Promise<State> {
@@ -57,6 +59,7 @@ export async function copyStep(w: Worker, state: State, inst: Instruction, env: 
     async () => {
       for (const l of links?.pending ?? []) await l();
     },
+    { pending: o.pending },
   );
 }
 
@@ -105,7 +108,7 @@ async function copyDirect(w: Worker, state: State, inst: Instruction, src: CopyS
       await copyFiles({ srcRoot: r.dir, sources: [r.src], destRoot: upper, dest, destIsDir: asDir, owner, mode, links });
       for (const l of links?.pending ?? []) await l();
     }
-  });
+  }, o.pending);
   const next = withHistory(state, `${inst.name} ${inst.original.slice(inst.name.length + 1)} # buildkit`, false);
   return { ...next, layers: [...state.layers, ref] };
 }
@@ -159,7 +162,9 @@ async function copyInto(rootfs: string, inst: Instruction, src: Sources, owner: 
  * layer is then extracted over the new parent). Missing destination directories are created 0755 (owned
  * by --chown's user, else root), as BuildKit does; --chown names resolve in the parent's /etc/passwd.
  */
-async function copyLinked(w: Worker, state: State, inst: Instruction, src: Sources & { hash: string }, chown: string | undefined, o: CopyOptions): Promise<State> {
+async function copyLinked(w: Worker, given: State, inst: Instruction, src: Sources & { hash: string }, chown: string | undefined, o: CopyOptions): Promise<State> {
+  // The linked layer lies over the parent's real chain ID (it is looked up, or extracted, by it).
+  const state = o.pending ? await o.pending.settle(given) : given;
   let owner: CopyOwner | undefined;
   if (chown && /^\d+(:\d+)?$/.test(chown)) {
     const [u, g] = chown.split(':');

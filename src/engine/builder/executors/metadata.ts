@@ -11,6 +11,7 @@ import type { BuilderDeps, State } from '../types.js';
 import { stepName } from './context.js';
 import { ensureDir } from './files.js';
 import { directLayer, directParents, lowerOf, passwdRoot } from './copy-direct.js';
+import type { PendingLayers } from './pending.js';
 import { withSnapshot } from './snapshot.js';
 
 /** A step that changes only the config (ENV, LABEL, CMD, SHELL, MAINTAINER, …): no work to do. */
@@ -30,12 +31,12 @@ export function workdirConfig(state: State, inst: Instruction, o: { args: Env; s
  * when one is set, an existing directory (or a symlink to one) left as it is. A layer only when
  * something was made; a path that is a file is refused with the step named.
  */
-export async function workdir(d: BuilderDeps, state: State, inst: Instruction, o: { args: Env; shell: string[]; escape: string; dockerfileName: string }): Promise<State> {
+export async function workdir(d: BuilderDeps, state: State, inst: Instruction, o: { args: Env; shell: string[]; escape: string; dockerfileName: string; pending?: PendingLayers }): Promise<State> {
   const config = workdirConfig(state, inst, o);
   const wd = config.WorkingDir || '/';
   const after = (empty: boolean) => withHistory({ ...state, config: { ...state.config, config } }, `WORKDIR ${wd}`, empty);
   if (wd === '/') return after(true);
-  const direct = await workdirDirect(d, state, wd, config.User, () => after(false));
+  const direct = await workdirDirect(d, state, wd, config.User, () => after(false), o.pending);
   if (direct) return direct.made ? direct.state : after(true);
   return withSnapshot(
     d,
@@ -48,14 +49,14 @@ export async function workdir(d: BuilderDeps, state: State, inst: Instruction, o
       return after(false);
     },
     undefined,
-    { ifEmpty: after(true), init: false },
+    { ifEmpty: after(true), init: false, pending: o.pending },
   );
 }
 
 /** WORKDIR without a mount (copy-direct.ts): nothing to make when the image has the directory; else its
  *  missing part made in an empty layer dir. Undefined when the path needs the merged filesystem (a
  *  symlink on the way, a whiteout below). */
-async function workdirDirect(d: BuilderDeps, state: State, wd: string, user: string | undefined, made: () => State): Promise<{ made: boolean; state: State } | undefined> {
+async function workdirDirect(d: BuilderDeps, state: State, wd: string, user: string | undefined, made: () => State, pending?: PendingLayers): Promise<{ made: boolean; state: State } | undefined> {
   const lower = lowerOf(d, state.layers);
   if ((await lower.view.lstat(wd))?.isDirectory()) return { made: false, state };
   const parents = await directParents(lower, { dirs: [wd], filled: [], files: [] });
@@ -64,7 +65,7 @@ async function workdirDirect(d: BuilderDeps, state: State, wd: string, user: str
   if (user && !root) return undefined;
   const owner = user ? await resolveUser(root!, user) : undefined;
   const next = made();
-  const ref = await directLayer(d, state.layers, parents, async (upper) => void (await ensureDir(upper, wd, owner, 'create the working directory')));
+  const ref = await directLayer(d, state.layers, parents, async (upper) => void (await ensureDir(upper, wd, owner, 'create the working directory')), pending);
   return { made: true, state: { ...next, layers: [...state.layers, ref] } };
 }
 

@@ -106,7 +106,7 @@ export async function runStep(w: Worker, state: State, inst: Instruction, env: E
       return withHistory(state, runHistory(inst, argv), false);
     },
     (upper) => removeMountPoints(upper, mountPoints),
-    { cleanups: o.cleanups },
+    { cleanups: o.cleanups, pending: o.pending },
   );
 }
 

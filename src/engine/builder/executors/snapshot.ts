@@ -10,6 +10,7 @@ import { mountAll, unmount, upperDirOf } from '../../snapshots/mount.js';
 import type { BuilderDeps, State } from '../types.js';
 import { traced } from '../../../lib/trace.js';
 import { commitUpper } from './layerdiff.js';
+import type { PendingLayers } from './pending.js';
 
 /** Run `work` with the state's filesystem mounted (a fresh snapshot); its changes become the next layer. */
 export async function withSnapshot(
@@ -19,8 +20,9 @@ export async function withSnapshot(
   afterUnmount?: (upperDir: string) => Promise<void>,
   /** ifEmpty: the state to answer when the work changed nothing (no layer then, as BuildKit drops empty
    *  ones); init: false when no container runs (the init layer holds only runc's mount points);
-   *  cleanups: the snapshot's removal goes there rather than holding up the next step (the build awaits it). */
-  opts: { ifEmpty?: State; init?: boolean; cleanups?: Promise<unknown>[] } = {},
+   *  cleanups: the snapshot's removal goes there rather than holding up the next step (the build awaits it);
+   *  pending: the layer is staged and hashed off the step's path (pending.ts). */
+  opts: { ifEmpty?: State; init?: boolean; cleanups?: Promise<unknown>[]; pending?: PendingLayers } = {},
 ): Promise<State> {
   const id = randomBytes(32).toString('hex');
   const key = `build-${id.slice(0, 16)}`;
@@ -43,7 +45,8 @@ export async function withSnapshot(
     }
     if (afterUnmount) await traced('build: after unmount', afterUnmount(upperDir));
     if (opts.ifEmpty && !(await fs.readdir(upperDir)).length) return opts.ifEmpty;
-    const { ref } = await traced('build: commit', () => d.images.unrecorded(() => commitUpper(d.images.content, d.layers, upperDir, chains[chains.length - 1])));
+    const parent = chains[chains.length - 1];
+    const ref = await traced('build: commit', () => (opts.pending ? opts.pending.commit(upperDir, parent) : d.images.unrecorded(async () => (await commitUpper(d.images.content, d.layers, upperDir, parent)).ref)));
     return { ...next, layers: [...state.layers, ref] };
   } finally {
     const removed = traced('build: snapshot remove', async () => {

@@ -1,6 +1,7 @@
 // One build's solve: what the solver's parts share while the graph runs.
 import type { BuildPlan } from '../frontend/plan.js';
 import type { Stage } from '../frontend/stages.js';
+import type { PendingLayers } from '../executors/pending.js';
 import type { BuildVertices } from '../progress.js';
 import type { BuildOptions, State } from '../types.js';
 import type { CacheSource } from './cache-from.js';
@@ -20,6 +21,8 @@ export interface Solve extends BuildOptions {
   shared: Map<string, Promise<State>>;
   /** Clean-up taken off the steps' path (a COPY --from source's unmount): awaited before the build ends. */
   cleanups: Promise<unknown>[];
+  /** The layers this build made, hashed off the steps' path; settled before the build answers. */
+  pending: PendingLayers;
   /** Layers found present in this build (cache hits check each once). */
   present: Map<string, Promise<boolean>>;
 }

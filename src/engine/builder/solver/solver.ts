@@ -5,6 +5,7 @@
 // their next step and a running RUN is stopped — and the build answers once all have ended, with the
 // first error, as BuildKit cancels a solve.
 import type { Worker } from '../executors/context.js';
+import { PendingLayers } from '../executors/pending.js';
 import { baseState } from '../executors/source.js';
 import type { BuildPlan } from '../frontend/plan.js';
 import { stageNamed, type Stage } from '../frontend/stages.js';
@@ -38,16 +39,20 @@ export async function solve(w: Worker, plan: BuildPlan, o: SolveRequest): Promis
     const s = stageNamed(plan.stages, ref);
     return s ? stage(s) : baseState(w, ref, { pull: o.pull, trustKeys: o.trustKeys, progress: o.progress, stage: () => undefined });
   };
-  const solve: Solve = { ...o, plan, escape: plan.escape, consumedArgs, stage, resolveFrom, shared, present: new Map(), cleanups: [], signal: failed.signal };
+  const pending = new PendingLayers(w.d);
+  const solve: Solve = { ...o, plan, escape: plan.escape, consumedArgs, stage, resolveFrom, shared, pending, present: new Map(), cleanups: [], signal: failed.signal };
   // Every needed stage starts now; independent ones overlap in time.
   for (const s of plan.needed) void stage(s);
   // A failure stops the other stages; the build answers once all of them have ended, with the first error.
   await Promise.allSettled([...results.values()]);
   // The copies are done: what they mounted to read from is unmounted before the build answers.
   const cleaned = await Promise.allSettled(solve.cleanups);
+  // Nothing is mounted any more: the layers made are stored under their real chain IDs (also those of a
+  // failed build, whose steps done stay cached).
+  const settled = await Promise.allSettled([pending.settleAll()]);
   o.vertices.releaseAll();
   if (failed.signal.aborted) throw failed.signal.reason;
-  const unclean = cleaned.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  const unclean = [...cleaned, ...settled].find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (unclean) throw unclean.reason;
-  return { state: await stage(plan.target), consumedArgs };
+  return { state: await pending.settle(await stage(plan.target)), consumedArgs };
 }

@@ -56,6 +56,8 @@ export async function solveStage(w: Worker, s: Stage, o: Solve): Promise<State> 
     if (inst.name === 'SHELL') shell = inst.json!;
     const noCache = o.noCache || (!!s.name && (o.noCacheFilter ?? []).includes(s.name));
     state = await vertex.track(solveStep(w, state, inst, { ...o, noCache, args, shell, say, vertex }));
+    // A classic step is an image: its layers are settled at once.
+    if (classic) state = await o.pending.settle(state);
     if (classic) image = await stepImage(w, state, image || undefined);
     say(` ---> ${image.slice(7, 19)}\n`);
   }

@@ -47,8 +47,10 @@ export async function solveStep(w: Worker, state: State, inst: Instruction, o: S
 }
 
 /** A cache hit, a --cache-from borrow, or the work by the executor for the op's kind. */
-async function resolve(w: Worker, state: State, inst: Instruction, env: Env, key: string, inputs: StepInputs, sources: CopySources | undefined, o: StepOptions): Promise<State> {
+async function resolve(w: Worker, given: State, inst: Instruction, env: Env, key: string, inputs: StepInputs, sources: CopySources | undefined, o: StepOptions): Promise<State> {
   const place = inputsRecord(w.d.root, o, inst);
+  // A --cache-from image is matched by the diff IDs of the layers so far: they must be known.
+  const state = o.cacheSources && !o.noCache ? await o.pending.settle(given) : given;
   if (!o.noCache) {
     const hit = await cached(w, key, o.present);
     const allowed = hit && (!o.cacheSources || o.cacheSources.some((src) => inHistoryOf(hit, src)));
@@ -84,7 +86,9 @@ async function resolve(w: Worker, state: State, inst: Instruction, env: Env, key
       next = configStep(state, inst, env, o);
   }
   next = { ...next, key };
-  await w.cache.put(next, { description: inst.original, layer: ['RUN', 'COPY', 'ADD'].includes(inst.name) });
+  const meta = { description: inst.original, layer: ['RUN', 'COPY', 'ADD'].includes(inst.name) };
+  // Written once its layers are settled (pending.ts).
+  await o.pending.record(next, (s) => w.cache.put(s, meta));
   return next;
 }
 
