@@ -157,6 +157,8 @@ export class LayerView {
       const st = await lstatOrUndefined(this.dirs[0] ?? '/nonexistent');
       return st && { dir: this.dirs[0]!, st };
     }
+    const top = await this.inTopmost(rel);
+    if (top) return isWhiteout(top.st) ? undefined : top;
     const parent = await this.dirLayers(path.posix.dirname(rel) === '.' ? '' : path.posix.dirname(rel));
     if (!parent) return undefined;
     for (const l of parent) {
@@ -164,6 +166,17 @@ export class LayerView {
       if (st) return isWhiteout(st) ? undefined : { dir: this.dirs[l]!, st };
     }
     return undefined;
+  }
+
+  /** The topmost layer's entry for `rel` reached through directories of its own: it decides whatever lies
+   *  below, so no opaque list is needed (one of a layer still being hashed is known late, pending.ts). */
+  private async inTopmost(rel: string): Promise<{ dir: string; st: St } | undefined> {
+    const dir = this.dirs[0];
+    if (dir === undefined) return undefined;
+    const parts = rel.split('/');
+    for (let i = 1; i < parts.length; i++) if (!(await lstatOrUndefined(path.join(dir, ...parts.slice(0, i))))?.isDirectory()) return undefined;
+    const st = await lstatOrUndefined(path.join(dir, rel));
+    return st && { dir, st };
   }
 
   /** The names in a merged directory ("/a"), sorted. */
