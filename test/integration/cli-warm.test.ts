@@ -128,6 +128,31 @@ describe('the CLI front end and its warm server', () => {
     assert.ok(reused > 0, 'a warm child served more than one command');
   });
 
+  it('changes the engine the same both ways, in a script’s rhythm through reused children; one that read a prompt ends', async () => {
+    for (const args of [['rm', 'no-such'], ['rmi', 'no-such:1'], ['stop', 'no-such'], ['network', 'rm', 'no-such'], ['volume', 'rm', 'no-such'], ['tag', 'no-such', 'x:1']]) {
+      assert.deepEqual(await warm(args), await direct(args), `berth ${args.join(' ')}`);
+    }
+    const before = reused;
+    const made = await warm(['create', '--name', 'warm-made', 'busybox', 'true']);
+    assert.equal(made.code, 0, made.stderr);
+    assert.equal((await warm(['tag', 'busybox', 'warm-tag:1'])).code, 0);
+    assert.equal((await warm(['ps', '-a', '--filter', 'name=warm-made', '--format', '{{.Names}}'])).stdout, 'warm-made\n');
+    const rm = await warm(['rm', 'warm-made']);
+    assert.equal(rm.stdout + rm.stderr + rm.code, 'warm-made\n0');
+    const rmi = await warm(['rmi', 'warm-tag:1']);
+    assert.equal(rmi.stdout + rmi.stderr + rmi.code, 'Untagged: warm-tag:1\n0');
+    assert.equal((await warm(['ps', '-a', '--filter', 'name=warm-made', '--format', '{{.Names}}'])).stdout, '');
+    assert.ok(reused > before, 'the changes were served by reused children');
+    // A prune that asks reads stdin: the same answer both ways, and that child ends (a next command would
+    // find its stdin read).
+    const asked = await runCmd([BERTH, '-H', d.host, 'container', 'prune'], { input: 'n\n', env: { ...warmEnv(), DOCKER_CONFIG: path.join(d.dir, 'docker-config') } });
+    const child = Number(/handed to the warm child (\d+)/.exec(asked.stderr)?.[1]);
+    assert.ok(child > 0, asked.stderr);
+    const answer = { ...asked, stderr: asked.stderr.replace(/^berth-cli( child)?: .*\n/gm, '') };
+    assert.deepEqual(answer, await direct(['container', 'prune'], { input: 'n\n' }));
+    await waitFor(() => !alive(child), 'the child that read a prompt to end');
+  });
+
   it('builds the same both ways, and a reused child sees every change to the context', async () => {
     const ctx = path.join(work, 'ctx');
     await fs.mkdir(ctx);

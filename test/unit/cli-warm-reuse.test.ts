@@ -5,7 +5,7 @@ import { mayReuse } from '../../src/cli/warm/reuse.js';
 
 describe('warm CLI child reuse', () => {
   it('allows read-only commands, build and run, with global flags before them', () => {
-    for (const argv of [[], ['--version'], ['ps'], ['-H', 'unix:///x', 'ps', '-a'], ['images'], ['inspect', 'c'], ['version'], ['logs', '--tail', '10', 'c'], ['container', 'ls'], ['image', 'inspect', 'i'], ['--log-level', 'debug', 'system', 'df'], ['build', '-t', 'x', '.'], ['image', 'build', '.'], ['builder', 'build', '.'], ['run', '--rm', 'busybox', 'true'], ['sbom', 'debian'], ['scan', '--severity', 'HIGH', 'app']]) {
+    for (const argv of [[], ['--version'], ['ps'], ['-H', 'unix:///x', 'ps', '-a'], ['images'], ['inspect', 'c'], ['version'], ['logs', '--tail', '10', 'c'], ['container', 'ls'], ['image', 'inspect', 'i'], ['--log-level', 'debug', 'system', 'df'], ['build', '-t', 'x', '.'], ['image', 'build', '.'], ['builder', 'build', '.'], ['run', '--rm', 'busybox', 'true'], ['ps', '-f', 'status=exited'], ['sbom', 'debian'], ['scan', '--severity', 'HIGH', 'app']]) {
       assert.equal(mayReuse(argv), true, argv.join(' '));
     }
   });
@@ -17,8 +17,13 @@ describe('warm CLI child reuse', () => {
       assert.equal(mayReuse(argv), false, argv.join(' '));
     }
   });
+  it('allows the changes that are one request each (the child checks afterwards that no stdin was read)', () => {
+    for (const argv of [['rm', '-f', 'c'], ['container', 'rm', 'c'], ['rmi', 'i'], ['image', 'rm', 'i'], ['tag', 'a', 'b'], ['stop', 'c'], ['start', 'c'], ['create', 'busybox'], ['builder', 'prune', '-f'], ['image', 'prune'], ['network', 'create', 'n'], ['volume', 'rm', 'v'], ['system', 'prune', '-f']]) {
+      assert.equal(mayReuse(argv), true, argv.join(' '));
+    }
+  });
   it('refuses everything else, and logs that follow', () => {
-    for (const argv of [['exec', 'c', 'sh'], ['logs', '-f', 'c'], ['logs', '--follow', 'c'], ['logs', '-tf', 'c'], ['container', 'rm', 'c'], ['image', 'rm', 'i'], ['events'], ['stats'], ['builder', 'prune', '-f'], ['image', 'prune'], ['-H', 'ps', 'exec']]) {
+    for (const argv of [['exec', 'c', 'sh'], ['logs', '-f', 'c'], ['container', 'logs', '-f', 'c'], ['logs', '--follow', 'c'], ['logs', '-tf', 'c'], ['attach', 'c'], ['events'], ['stats'], ['cp', 'c:/a', '-'], ['load'], ['save', 'i'], ['login'], ['image', 'load'], ['-H', 'ps', 'exec']]) {
       assert.equal(mayReuse(argv), false, argv.join(' '));
     }
   });

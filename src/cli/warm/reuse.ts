@@ -1,10 +1,12 @@
 // Which commands may leave a warm CLI child to serve another (child.ts): ones that open no stdin, set no
 // signal handler, keep nothing in memory for later and end when their requests are answered — the
-// read-only ones, `build` (its code then runs warm: a build where nothing changed costs little more than
-// its requests), `run`, `sbom`, `scan`, and compose's commands that end when the engine has answered (`up` only
+// read-only ones, the changes that are one request each (rm, rmi, stop, create, prune, …), `build` (its
+// code then runs warm: a build where nothing changed costs little more than its requests), `run`, `sbom`,
+// `scan`, and compose's commands that end when the engine has answered (`up` only
 // detached; compose's code, the biggest of the CLI's, then runs warm). Everything else ends its child.
 // The child still checks afterwards that nothing was left over (stdin opened, a listener, a handle, an
-// exit code), else it exits all the same: a `run -i`, `-t` or one that relayed signals is not reused.
+// exit code), else it exits all the same: a `run -i`, `-t` or one that relayed signals, a `start -a`, a
+// prune that asked for confirmation, a command that failed, is not reused.
 /** Commands that may leave the child to serve another: [name, verbs of a management group]. */
 const REUSABLE: Record<string, true | string[]> = {
   ps: true,
@@ -20,12 +22,24 @@ const REUSABLE: Record<string, true | string[]> = {
   run: true,
   sbom: true,
   scan: true,
-  builder: ['build'],
-  container: ['ls', 'ps', 'list', 'inspect', 'logs', 'port', 'top'],
-  image: ['ls', 'list', 'inspect', 'history', 'build'],
-  network: ['ls', 'list', 'inspect'],
-  volume: ['ls', 'list', 'inspect'],
-  system: ['info', 'df'],
+  // Changes that end once berthd answered (a script's `rm -f` before its `run`, `rmi` before a build).
+  create: true,
+  start: true,
+  stop: true,
+  restart: true,
+  kill: true,
+  rm: true,
+  rename: true,
+  pause: true,
+  unpause: true,
+  rmi: true,
+  tag: true,
+  builder: ['build', 'prune'],
+  container: ['ls', 'ps', 'list', 'inspect', 'logs', 'port', 'top', 'create', 'start', 'stop', 'restart', 'kill', 'rm', 'rename', 'pause', 'unpause', 'prune'],
+  image: ['ls', 'list', 'inspect', 'history', 'build', 'rm', 'tag', 'prune'],
+  network: ['ls', 'list', 'inspect', 'create', 'rm', 'connect', 'disconnect', 'prune'],
+  volume: ['ls', 'list', 'inspect', 'create', 'rm', 'prune'],
+  system: ['info', 'df', 'prune'],
 };
 const GLOBAL_WITH_VALUE = new Set(['-H', '--host', '-l', '--log-level', '--config']);
 /** compose's verbs that may leave the child; `up` only with -d/--detach or --wait. */
@@ -60,5 +74,7 @@ export function mayReuse(argv: string[]): boolean {
   const [name = '', verb = ''] = words;
   const entry = REUSABLE[name];
   const ok = entry === true || (Array.isArray(entry) && entry.includes(verb));
-  return ok && !argv.some(isFollow);
+  // -f is --follow for logs only (rm -f forces, ps -f filters).
+  const follows = name === 'logs' || (name === 'container' && verb === 'logs');
+  return ok && !(follows && argv.some(isFollow));
 }
