@@ -49,7 +49,10 @@ export class PendingLayers {
     const staging = path.join(this.d.layers.dir, `${id.slice(0, 16)}.staged.tmp-${process.pid}`);
     await fs.mkdir(staging);
     const diff = path.join(staging, 'diff');
-    await fs.rename(dir, diff);
+    await fs.rename(dir, diff).catch(async (e: unknown) => {
+      await fs.rm(staging, { recursive: true, force: true });
+      throw e;
+    });
     // The next steps' merged views need its opaque directories: the hashing's plan reads them first.
     let planned!: (opaque: Set<string>) => void;
     const opaque = new Promise<Set<string>>((resolve) => (planned = resolve));
