@@ -100,7 +100,7 @@ export async function pullImage(images: ImagesService, refText: string, o: PullO
   const client = new RegistryClient({ host: ref.domain, auth: o.auth, insecure: o.insecure });
   let resolved;
   try {
-    resolved = await resolveManifest(client, ref, o.platform);
+    resolved = await traced('pull: manifest', resolveManifest(client, ref, o.platform));
   } catch (e) {
     throw explainPullError(e, ref);
   }
@@ -137,7 +137,7 @@ async function fetchImage(
   try {
     const configDigest = manifest.config.digest;
     if (!(await images.content.has(configDigest))) {
-      await images.content.put(client.blob(ref.path, configDigest), { digest: configDigest, size: manifest.config.size });
+      await traced('pull: config', images.content.put(client.blob(ref.path, configDigest), { digest: configDigest, size: manifest.config.size }));
       added.push(configDigest);
     }
     const cfg = await readImageConfig(images.content, configDigest);
