@@ -10,7 +10,7 @@ import * as tarStream from 'tar-stream';
 import { InvalidParameter } from '../../lib/errors.js';
 import { run } from '../../lib/exec.js';
 import { readJsonIfExists, writeJsonAtomic } from '../../lib/fsutil.js';
-import { untar } from './extract.js';
+import { untarOffThread } from './extract-worker.js';
 import { traced, traceStart } from '../../lib/trace.js';
 import type { Whiteout } from './layer-tar.js';
 
@@ -166,7 +166,7 @@ export class LayerStore {
     const diffDir = path.join(tmp, 'diff');
     await fs.mkdir(diffDir, { recursive: true });
     try {
-      const { diffId, tarSize, size, whiteouts } = await untar(src, diffDir);
+      const { diffId, tarSize, size, whiteouts } = await untarOffThread(src, diffDir);
       if (expectedDiffId && diffId !== expectedDiffId) {
         throw new InvalidParameter(`layer diff ID mismatch: expected ${expectedDiffId}, got ${diffId}; the layer was not stored`);
       }
