@@ -1,7 +1,8 @@
 // Layers extracted once each into ROOT/layers/<chainID>/diff, the lower dirs of overlay mounts.
-// GNU tar processes do the extraction (extract.ts); the same pass hashes the uncompressed stream for the
-// diff ID and spots whiteouts, which are then converted to overlayfs form in one batch: `.wh.NAME` → a
-// 0:0 char device NAME, `.wh..wh..opq` → xattr trusted.overlay.opaque=y on its directory.
+// GNU tar processes do the extraction (extract.ts, run on a worker thread: extract-worker.ts); the same
+// pass hashes the uncompressed stream for the diff ID and spots whiteouts, which are then converted to
+// overlayfs form in one batch: `.wh.NAME` → a 0:0 char device NAME, `.wh..wh..opq` → xattr
+// trusted.overlay.opaque=y on its directory.
 import { createHash, randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
