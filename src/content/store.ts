@@ -12,6 +12,7 @@ import { Readable, Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { InvalidParameter, NotFound, SystemError } from '../lib/errors.js';
 import { fsyncDir, readJsonIfExists, writeJsonAtomic } from '../lib/fsutil.js';
+import { traceStart } from '../lib/trace.js';
 import { checkDigest, DIGEST_RE, has, putBytes, putStream, readJson, readText, type ContentInfo, type ContentStore as ContentStoreInterface, type ContentWriter, type Expected, type ReaderAt } from './content-store.js';
 
 export interface BlobInfo {
@@ -317,7 +318,9 @@ class FileWriter implements ContentWriter {
         throw new InvalidParameter(`blob size mismatch for ${digest}: expected ${expected.size} bytes, got ${size}; the blob was not stored`);
       }
       // The blob must be durable before it gets its name: a record naming it may follow at once.
+      const synced = traceStart('blob: datasync');
       await this.fh.datasync();
+      synced();
       await this.close();
       await fs.rename(this.tmp, this.target(digest));
       return { digest, size, createdAt: Date.now() };

@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import http, { type IncomingMessage } from 'node:http';
 import https from 'node:https';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
-import { rootCertificates } from 'node:tls';
+import { createSecureContext, rootCertificates, type SecureContext } from 'node:tls';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { InvalidParameter, NotFound, SystemError } from '../lib/errors.js';
@@ -39,6 +39,11 @@ export interface FetchedManifest {
 
 const agents = { http: new http.Agent({ keepAlive: true, maxSockets: 16 }), https: new https.Agent({ keepAlive: true, maxSockets: 16 }) };
 
+function tlsOptions(host: string): { ca: string[]; secureContext: SecureContext } {
+  const ca = caFor(host);
+  return { ca, secureContext: secureContextFor(host, ca) };
+}
+
 /** Docker Hub's API host; every other registry is reached at its own name. */
 function apiHost(host: string): string {
   return host === 'docker.io' || host === 'index.docker.io' ? 'registry-1.docker.io' : host;
@@ -59,6 +64,19 @@ function caFor(host: string): string[] {
     for (const f of readdirSync(dir)) if (f.endsWith('.crt')) cas.push(readFileSync(path.join(dir, f), 'utf8'));
   }
   return cas;
+}
+
+/** The last TLS context made for each host, with the CAs it was made from. */
+const contexts = new Map<string, { cas: string[]; context: SecureContext }>();
+
+/** A TLS context trusting caFor(host): made again only when those CAs changed (they are read each time),
+ *  since making one parses ~150 certificates (~50 ms, paid by every pull's first HTTPS attempt). */
+function secureContextFor(host: string, cas: string[]): SecureContext {
+  const last = contexts.get(host);
+  if (last && last.cas.length === cas.length && last.cas.every((c, i) => c === cas[i])) return last.context;
+  const context = createSecureContext({ ca: cas });
+  contexts.set(host, { cas, context });
+  return context;
 }
 
 export class RegistryClient {
@@ -98,7 +116,8 @@ export class RegistryClient {
           method,
           headers: { 'User-Agent': 'berth/0.1', ...opts.headers },
           agent: isHttps ? agents.https : agents.http,
-          ...(isHttps ? { ca: caFor(u.host) } : {}),
+          // `ca` still names the agent's pool of connections: a connection made under other CAs is not reused.
+          ...(isHttps ? tlsOptions(u.host) : {}),
           timeout: 30_000,
         },
         resolve,

@@ -8,7 +8,7 @@ export function tee(src: AsyncIterable<Buffer> | Readable, n: number): PassThrou
     try {
       for await (const chunk of src as AsyncIterable<Buffer>) {
         await Promise.all(
-          branches.map((b) => (b.destroyed || b.write(chunk) ? undefined : new Promise<void>((r) => (b.once('drain', r), b.once('close', r))))),
+          branches.map((b) => (b.destroyed || b.write(chunk) ? undefined : drained(b))),
         );
       }
       branches.forEach((b) => b.end());
@@ -17,4 +17,13 @@ export function tee(src: AsyncIterable<Buffer> | Readable, n: number): PassThrou
     }
   })();
   return branches;
+}
+
+/** Resolves once `b` drained or closed (both listeners go again: a long stream waits many times). */
+function drained(b: PassThrough): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => (b.off('drain', done), b.off('close', done), resolve());
+    b.on('drain', done);
+    b.on('close', done);
+  });
 }

@@ -8,6 +8,7 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
+import { gzipSync } from 'node:zlib';
 import * as tarStream from 'tar-stream';
 import { LayerStore } from '../../src/engine/snapshots/layers.js';
 
@@ -113,5 +114,24 @@ describe('parallel layer extraction', () => {
     bad[512 * 200 + 3] ^= 0xff; // a header's name byte: its checksum no longer matches
     await assert.rejects(store.extract(Readable.from([bad]), undefined), /invalid layer tar: invalid tar header checksum/);
     assert.deepEqual(await fs.readdir(store.dir), []);
+  });
+
+  it('extracts a gzip layer in a store on tmpfs (no ext4 flags), and refuses a damaged one leaving nothing', async () => {
+    const shm = await fs.mkdtemp('/dev/shm/berth-extract-');
+    try {
+      const onTmpfs = new LayerStore(path.join(shm, 'layers'));
+      await onTmpfs.init();
+      const tar = await tarOf(Array.from({ length: 300 }, (_, i) => ({ name: `g${i % 5}/f${i}` })), { 'g1/f1': 'one', 'g2/f2': 'two' });
+      const info = await onTmpfs.extract(Readable.from([gzipSync(tar)]), undefined);
+      const diff = path.join(onTmpfs.layerDir(info.chainId), 'diff');
+      assert.equal(await fs.readFile(path.join(diff, 'g2/f2'), 'utf8'), 'two');
+      assert.equal((await fs.readdir(path.join(diff, 'g4'))).length, 60);
+      const damaged = gzipSync(tar);
+      damaged[damaged.length >> 1] ^= 0xff;
+      await assert.rejects(onTmpfs.extract(Readable.from([damaged]), undefined), /reading layer: /);
+      assert.deepEqual(await fs.readdir(onTmpfs.dir), [info.chainId.replace('sha256:', '')]);
+    } finally {
+      await fs.rm(shm, { recursive: true, force: true });
+    }
   });
 });

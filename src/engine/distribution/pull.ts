@@ -16,6 +16,7 @@ import type { AuthConfig } from '../../distribution/auth.js';
 import { RegistryClient, RegistryError, type FetchedManifest } from '../../distribution/registry.js';
 import { MEDIA } from '../../image-spec/media-types.js';
 import { LayerProgress, shortId, type Progress } from './progress.js';
+import { traced, traceStart } from '../../lib/trace.js';
 
 export interface Descriptor {
   mediaType: string;
@@ -99,7 +100,7 @@ export async function pullImage(images: ImagesService, refText: string, o: PullO
   const client = new RegistryClient({ host: ref.domain, auth: o.auth, insecure: o.insecure });
   let resolved;
   try {
-    resolved = await resolveManifest(client, ref, o.platform);
+    resolved = await traced('pull: manifest', resolveManifest(client, ref, o.platform));
   } catch (e) {
     throw explainPullError(e, ref);
   }
@@ -136,7 +137,7 @@ async function fetchImage(
   try {
     const configDigest = manifest.config.digest;
     if (!(await images.content.has(configDigest))) {
-      await images.content.put(client.blob(ref.path, configDigest), { digest: configDigest, size: manifest.config.size });
+      await traced('pull: config', images.content.put(client.blob(ref.path, configDigest), { digest: configDigest, size: manifest.config.size }));
       added.push(configDigest);
     }
     const cfg = await readImageConfig(images.content, configDigest);
@@ -159,7 +160,7 @@ async function fetchImage(
     }
     const refs = ref.tag !== undefined ? [ref] : [];
     const digestRef = normalizedName(ref) + '@' + top.digest;
-    await images.recordImage({ id: configDigest, configDigest, layers, manifestDigest: manifestBlob.digest, repoDigests: [digestRef] }, refs);
+    await traced('pull: record', images.recordImage({ id: configDigest, configDigest, layers, manifestDigest: manifestBlob.digest, repoDigests: [digestRef] }, refs));
     return configDigest;
   } catch (e) {
     // Nothing half-stored: blobs this pull added and no image uses go again (layers are swept by GC).
@@ -191,14 +192,16 @@ async function fetchLayer(
     throw new InvalidParameter(`unsupported layer media type ${desc.mediaType} for ${desc.digest} (berth pulls tar, tar+gzip and tar+zstd layers)`);
   }
   p.status('Pulling fs layer');
+  const downloaded = traceStart('pull: download');
   const body = client.blob(repo, desc.digest, (n) => p.bytes('Downloading', n));
+  body.once('end', downloaded);
   const [toStore, toLayer] = tee(body, 2);
-  const stored = images.content.put(toStore!, { digest: desc.digest, size: desc.size }).then((b) => {
+  const stored = traced('pull: blob stored', images.content.put(toStore!, { digest: desc.digest, size: desc.size }).then((b) => {
     added.push(b.digest);
     p.status('Verifying Checksum');
     p.status('Download complete');
-  });
-  const extracted = haveLayer ? drain(toLayer!) : images.layers.extract(toLayer!, parent, diffId);
+  }));
+  const extracted = traced<unknown>('pull: extracted', haveLayer ? drain(toLayer!) : images.layers.extract(toLayer!, parent, diffId));
   const [s, x] = await Promise.allSettled([stored, extracted]);
   if (s.status === 'rejected') {
     toLayer!.destroy();

@@ -21,6 +21,7 @@ import { InvalidParameter } from '../../lib/errors.js';
 import { CommandError, startProcess } from '../../lib/exec.js';
 import { TarFormatError, TarWalker, type TarMember } from '../../lib/tar-walk.js';
 import { decompressed, entrySize, whiteoutOf, type Whiteout } from './layer-tar.js';
+import { traceStart } from '../../lib/trace.js';
 
 /** Workers for one layer: creations overlap well beyond the core count on a waiting disk. */
 const WORKERS = Math.min(8, Math.max(2, availableParallelism() * 2));
@@ -181,6 +182,7 @@ export async function untar(src: Readable, dest: string): Promise<Untarred> {
     if (held.length) await last.write(held);
     held = [];
   };
+  const streamed = traceStart('extract: stream');
   try {
     for await (const chunk of coalesce(decompressed(src), 1 << 20)) {
       hash.update(chunk);
@@ -211,6 +213,7 @@ export async function untar(src: Readable, dest: string): Promise<Untarred> {
     }
     walker.finish();
     await inFlight;
+    streamed();
   } catch (e) {
     await Promise.all([...workers, last].map((w) => w?.kill()));
     if (e instanceof InvalidParameter || e instanceof CommandError) throw e;
@@ -218,9 +221,13 @@ export async function untar(src: Readable, dest: string): Promise<Untarred> {
     throw new InvalidParameter(`reading layer: ${(e as Error).message}`);
   }
   try {
+    const closed = traceStart('extract: workers close');
     await Promise.all(workers.map((w) => w?.close()));
+    closed();
+    const lastDone = traceStart('extract: last tar');
     if (!last && held.length) await startLast();
     await last?.close();
+    lastDone();
   } catch (e) {
     await Promise.all([...workers, last].map((w) => w?.kill()));
     throw e;
