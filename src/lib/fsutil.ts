@@ -2,6 +2,7 @@
 import { promises as fs, constants } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
+import { run } from './exec.js';
 
 /** Write a file atomically: temporary file, fsync, rename, fsync the directory.
  *  A crash at any point leaves the old content or the new, never a torn file. `durable: false` leaves
@@ -99,4 +100,17 @@ export async function dirSize(dir: string, o: { shared?: 'once' | 'skip' } = {})
   };
   await walk(dir);
   return size;
+}
+
+/**
+ * Mark `dir` as the top of unrelated directory trees (ext4's `chattr +T`): ext4 then places each new folder
+ * in it (a layer, a snapshot, a build context) in a block group of its own choosing among the emptier ones,
+ * instead of next to its siblings. Why it matters: an ext4 without a journal (this kind of VM's root) will
+ * not reuse an inode freed within the last minutes, and each new inode scans past every such one in its
+ * group — after `rmi` removed a layer, the next extraction beside it paid ~0.6 ms of kernel time per file
+ * (the Debian base: 7,500 inodes, 4–5 s); in a group of its own a create takes ~20 µs. Only a placement
+ * hint: where the flag is not supported (tmpfs, btrfs, xfs) nothing changes.
+ */
+export async function spreadSubfolders(dir: string): Promise<void> {
+  await run(['chattr', '+T', dir]).catch(() => undefined);
 }

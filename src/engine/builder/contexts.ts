@@ -11,7 +11,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { InvalidParameter } from '../../lib/errors.js';
-import { dirSize, readJsonIfExists } from '../../lib/fsutil.js';
+import { dirSize, readJsonIfExists, spreadSubfolders } from '../../lib/fsutil.js';
 import { writeRecord } from './records.js';
 import type { BuildCacheUsage } from '../housekeeping.js';
 import { DigestCache, type CachedDigest } from './executors/digests.js';
@@ -64,6 +64,7 @@ export class ContextStore {
 
   async init(): Promise<void> {
     await fs.mkdir(this.dir, { recursive: true });
+    await spreadSubfolders(this.dir);
   }
 
   /** Compare the client's entries with the kept copy: which entries the client must send. Holds the
@@ -128,12 +129,15 @@ export class ContextStore {
     try {
       const files = this.filesDir(s.key);
       await fs.mkdir(files, { recursive: true });
+      // The digests of the copy as the last build left it (apply forgets it at once).
+      const before = this.kept.get(s.key)?.digests;
       const ready = this.apply(s, tar, extract, files);
       ready.catch(() => undefined); // reported to the steps that wait for it
       const digestsFile = path.join(this.dir, s.key, 'digests.json');
       // Nothing changed: the digests kept for this very manifest serve again (with their tree hashes).
       const unchanged = !s.need.length && !s.removed.length ? this.kept.get(s.key) : undefined;
-      const digests = unchanged?.digests ?? DigestCache.from(await readJsonIfExists<Record<string, CachedDigest>>(digestsFile).catch(() => undefined), s.entries);
+      // Changed: the digests known (each checked against its entry's version) carry over to the new list.
+      const digests = unchanged?.digests ?? before?.over(s.entries) ?? DigestCache.from(await readJsonIfExists<Record<string, CachedDigest>>(digestsFile).catch(() => undefined), s.entries);
       try {
         return await use(files, digests, ready, s.dockerfile, s.key);
       } finally {

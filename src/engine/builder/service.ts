@@ -7,6 +7,7 @@ import { Readable } from 'node:stream';
 import type { JSONMessage } from '../../api/types.js';
 import { InvalidParameter } from '../../lib/errors.js';
 import { dockerignore } from '../../lib/dockerignore.js';
+import { spreadSubfolders } from '../../lib/fsutil.js';
 import { startProcess } from '../../lib/exec.js';
 import { decompressed } from '../snapshots/layers.js';
 import { Builder, type BuilderDeps, type BuildSettings } from './builder.js';
@@ -37,6 +38,9 @@ export class BuildService {
     // Start-up recovery has unmounted what a crash left mounted there; should a removal still fail,
     // the build goes on without this clean-up rather than keeping berthd from starting.
     await fs.rm(path.join(this.d.root, 'build', 'tmp'), { recursive: true, force: true }).catch(() => undefined);
+    // Steps' folders are made there and removed by the hundred: new ones go to emptier block groups.
+    await fs.mkdir(path.join(this.d.root, 'build', 'tmp'), { recursive: true });
+    await spreadSubfolders(path.join(this.d.root, 'build', 'tmp'));
     await this.contexts.init();
     for (const { key } of await this.d.snapshotter.walk()) if (key.startsWith('build-')) await this.d.snapshotter.remove(key).catch(() => undefined);
   }

@@ -10,7 +10,7 @@ import type { Readable } from 'node:stream';
 import * as tarStream from 'tar-stream';
 import { InvalidParameter } from '../../lib/errors.js';
 import { run } from '../../lib/exec.js';
-import { readJsonIfExists, writeJsonAtomic } from '../../lib/fsutil.js';
+import { readJsonIfExists, spreadSubfolders, writeJsonAtomic } from '../../lib/fsutil.js';
 import { untarOffThread } from './extract-worker.js';
 import { traced, traceStart } from '../../lib/trace.js';
 import type { Whiteout } from './layer-tar.js';
@@ -86,27 +86,6 @@ export async function convertWhiteouts(diffDir: string, whiteouts: Whiteout[]): 
   if (opaque) await run(['setfattr', '--restore=-'], { input: opaque, cwd: diffDir });
 }
 
-/** Folders whose new sub-folders ext4 spreads over its block groups (see spreadSubfolders). */
-const spreading = new Map<string, Promise<void>>();
-
-/**
- * Mark `dir` as the top of unrelated directory trees (ext4's `chattr +T`), once per process: ext4 then
- * places each new folder in it (a layer being extracted) in a block group of its own choosing among the
- * emptier ones, instead of next to its siblings. Why it matters: an ext4 without a journal (this kind of
- * VM's root) will not reuse an inode freed within the last minutes, and each new inode scans past every
- * such one in its group — after `rmi` removed a layer, the next extraction beside it paid ~0.6 ms of
- * kernel time per file (the Debian base: 7,500 inodes, 4–5 s). In a group of its own a create takes ~20 µs.
- * Only a placement hint: where the flag is not supported (tmpfs, btrfs, xfs) nothing changes.
- */
-function spreadSubfolders(dir: string): Promise<void> {
-  let p = spreading.get(dir);
-  if (!p) {
-    p = run(['chattr', '+T', dir]).then(() => undefined, () => undefined);
-    spreading.set(dir, p);
-  }
-  return p;
-}
-
 export class LayerStore {
   /** Layers a build made before their diff IDs are known (builder/executors/pending.ts), by provisional
    *  chain ID: their folders (outside the store, or moved into it since) and provisional infos. They are
@@ -125,6 +104,7 @@ export class LayerStore {
 
   async init(): Promise<void> {
     await fs.mkdir(this.dir, { recursive: true });
+    await spreadSubfolders(this.dir);
     for (const name of await fs.readdir(this.dir)) {
       if (name.includes('.tmp-')) await fs.rm(path.join(this.dir, name), { recursive: true, force: true });
     }
@@ -162,7 +142,6 @@ export class LayerStore {
         return existing;
       }
     }
-    await traced('extract: spread', spreadSubfolders(this.dir));
     const tmp = path.join(this.dir, `${randomBytes(6).toString('hex')}.tmp-${process.pid}`);
     const diffDir = path.join(tmp, 'diff');
     await fs.mkdir(diffDir, { recursive: true });

@@ -15,6 +15,7 @@ import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { Conflict, NotFound } from '../../lib/errors.js';
+import { spreadSubfolders } from '../../lib/fsutil.js';
 import { LayerStore } from './layers.js';
 import { commitDir } from './commit.js';
 import { LayerView, layerOpaqueDirs, upperSize } from './diff.js';
@@ -57,6 +58,7 @@ export class OverlaySnapshotter implements Snapshotter {
   async init(): Promise<void> {
     await this.layers.init();
     await fs.mkdir(this.dir, { recursive: true });
+    await spreadSubfolders(this.dir);
     for (const name of await fs.readdir(this.dir)) {
       const d = path.join(this.dir, name);
       if (name.includes(TMP) || !(await exists(path.join(d, RECORD)))) await fs.rm(d, { recursive: true, force: true });

@@ -50,6 +50,12 @@ export class DigestCache {
     return new DigestCache(new Map(Object.entries(saved ?? {})), list);
   }
 
+  /** The cache for another list of the same context: the digests known carry over (each is used only for
+   *  its entry's version), without reading them from the disk again. */
+  over(list: [string, 'f' | 'd' | 'l', number, number, string][]): DigestCache {
+    return new DigestCache(this.entries, list);
+  }
+
   /** The entries of `rel`'s tree from the list, in hashing order; undefined when the list lacks it. */
   tree(rel: string, rootMode: number): HashEntry[] | undefined {
     const clean = rel.replace(/\/+$/, '') || '.'; // "src/" names "src"
