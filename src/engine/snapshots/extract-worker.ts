@@ -2,13 +2,14 @@
 // writes and hashes the blob and answers the API; untar's own work — inflating, hashing the tar for the
 // diff ID, reading every header, feeding the tar processes — is the larger part, and on its own thread it
 // runs beside the rest instead of after it (on a busy machine a second thread also gets its own share of
-// the CPUs). One worker, started on first use and kept (it keeps the process alive only while it has
-// work), takes any number of layers at once. This file is both the worker's code and its client.
+// the CPUs). One worker (lib/job-worker.ts) takes any number of layers at once. This file is both the
+// worker's code and its client.
 import type { Readable } from 'node:stream';
 import { PassThrough } from 'node:stream';
-import { isMainThread, parentPort, Worker } from 'node:worker_threads';
+import { isMainThread, parentPort } from 'node:worker_threads';
 import { InvalidParameter, SystemError } from '../../lib/errors.js';
 import { CommandError } from '../../lib/exec.js';
+import { JobWorker } from '../../lib/job-worker.js';
 import { untar, type Untarred } from './extract.js';
 
 type Request = { id: number; dest: string } | { id: number; chunk: Uint8Array } | { id: number; end: true } | { id: number; abort: string };
@@ -64,55 +65,27 @@ function fromWire(w: WireError): Error {
   return w.kind === 'invalid' ? new InvalidParameter(w.message) : new SystemError(w.message);
 }
 
-interface Job {
-  taken: (n: number) => void;
-  resolve: (u: Untarred) => void;
-  reject: (e: Error) => void;
-}
-
-let worker: Worker | undefined;
-let next = 0;
-const jobs = new Map<number, Job>();
-
-function started(): Worker {
-  if (worker) return worker;
-  const w = new Worker(new URL(import.meta.url));
-  w.on('message', (m: Reply) => {
-    const job = jobs.get(m.id);
-    if (!job) return;
-    if ('taken' in m) return job.taken(m.taken);
-    jobs.delete(m.id);
-    if (!jobs.size) w.unref();
-    if ('error' in m) job.reject(fromWire(m.error));
-    else job.resolve(m.done);
-  });
-  // A worker that died fails what it was extracting; the next layer starts another.
-  const gone = (e: Error) => {
-    if (worker === w) worker = undefined;
-    for (const job of jobs.values()) job.reject(new SystemError(`layer extraction: ${e.message}`));
-    jobs.clear();
-  };
-  w.on('error', gone);
-  w.on('exit', (code) => gone(new Error(`the extraction worker exited (${code})`)));
-  worker = w;
-  return w;
-}
+const extractor = new JobWorker<Request, Reply>(new URL(import.meta.url), 'layer extraction');
 
 /** untar(src, dest) on the worker thread: the same result and the same errors. The source's bytes are
  *  copied over as they come; a failing source fails the extraction as it would on this thread. */
 export function untarOffThread(src: Readable, dest: string): Promise<Untarred> {
-  const id = next++;
-  const w = started();
   let inFlight = 0;
   let wake: (() => void) | undefined;
+  let id = -1;
   const result = new Promise<Untarred>((resolve, reject) => {
-    jobs.set(id, {
-      taken: (n) => {
-        inFlight -= n;
-        if (inFlight <= IN_FLIGHT) wake?.();
+    id = extractor.open({
+      reply: (m) => {
+        if ('taken' in m) {
+          inFlight -= m.taken;
+          if (inFlight <= IN_FLIGHT) wake?.();
+          return false;
+        }
+        if ('error' in m) reject(fromWire(m.error));
+        else resolve(m.done);
+        return true;
       },
-      resolve,
-      reject,
+      fail: (e) => reject(new SystemError(e.message)),
     });
   });
   // Once the worker answered (the end, or a refused layer, a failed tar) nothing more is sent, and a
@@ -124,20 +97,19 @@ export function untarOffThread(src: Readable, dest: string): Promise<Untarred> {
     if (!src.readableEnded) src.destroy();
   };
   result.then(stop, stop);
-  w.ref();
-  w.postMessage({ id, dest } satisfies Request);
+  extractor.post({ id, dest });
   void (async () => {
     try {
       for await (const c of src as AsyncIterable<Buffer>) {
         if (settled) break;
         const chunk = new Uint8Array(c); // a copy the worker owns (the source's buffers may be pooled)
         inFlight += chunk.byteLength;
-        w.postMessage({ id, chunk } satisfies Request, [chunk.buffer]);
+        extractor.post({ id, chunk }, [chunk.buffer]);
         while (inFlight > IN_FLIGHT && !settled) await new Promise<void>((r) => (wake = r));
       }
-      if (!settled) w.postMessage({ id, end: true } satisfies Request);
+      if (!settled) extractor.post({ id, end: true });
     } catch (e) {
-      if (!settled) w.postMessage({ id, abort: (e as Error).message } satisfies Request);
+      if (!settled) extractor.post({ id, abort: (e as Error).message });
     }
   })();
   return result;

@@ -1,9 +1,10 @@
 // Layer dirs hashed on a worker thread. A build hashes a step's layer while its next steps run
 // (builder/executors/pending.ts); on the daemon's main thread the tar's ~500 chunks per 32 MB (stream
-// hand-offs and sha256) would hold up those steps' own work by tens of ms. One worker, started on first
-// use and kept (it keeps the process alive only while it has work), takes any number of layers at once; the tar itself
-// runs in its own process either way. This file is both the worker's code and its client.
-import { isMainThread, parentPort, Worker } from 'node:worker_threads';
+// hand-offs and sha256) would hold up those steps' own work by tens of ms. One worker (lib/job-worker.ts)
+// takes any number of layers at once; the tar itself runs in its own process either way. This file is both
+// the worker's code and its client.
+import { isMainThread, parentPort } from 'node:worker_threads';
+import { JobWorker } from '../../lib/job-worker.js';
 import { hashLayerDir, type HashedLayer } from './commit.js';
 
 interface Request {
@@ -24,47 +25,23 @@ if (!isMainThread && parentPort) {
   });
 }
 
-interface Asked {
-  planned?: (opaque: Set<string>) => void;
-  resolve: (h: HashedLayer) => void;
-  reject: (e: Error) => void;
-}
-
-let worker: Worker | undefined;
-let next = 0;
-const asked = new Map<number, Asked>();
-
-function started(): Worker {
-  if (worker) return worker;
-  const w = new Worker(new URL(import.meta.url));
-  w.on('message', (m: Reply) => {
-    const a = asked.get(m.id);
-    if (!a) return;
-    if ('opaque' in m) return a.planned?.(new Set(m.opaque));
-    asked.delete(m.id);
-    if (!asked.size) w.unref();
-    if ('error' in m) a.reject(new Error(m.error));
-    else a.resolve({ ...m.done, opaque: new Set(m.done.opaque) });
-  });
-  // A worker that died fails what it was asked; the next request starts another.
-  const gone = (e: Error) => {
-    if (worker === w) worker = undefined;
-    for (const a of asked.values()) a.reject(e);
-    asked.clear();
-  };
-  w.on('error', gone);
-  w.on('exit', (code) => gone(new Error(`the layer hashing worker exited (${code})`)));
-  worker = w;
-  return w;
-}
+const hasher = new JobWorker<Request, Reply>(new URL(import.meta.url), 'layer hashing');
 
 /** hashLayerDir on the worker thread: the same answer, off the main thread. */
 export function hashLayerDirOffThread(dir: string, opts: { overlay?: boolean } = {}, planned?: (opaque: Set<string>) => void): Promise<HashedLayer> {
-  const id = next++;
   return new Promise<HashedLayer>((resolve, reject) => {
-    asked.set(id, { planned, resolve, reject });
-    const w = started();
-    w.ref();
-    w.postMessage({ id, dir, overlay: opts.overlay } satisfies Request);
+    const id = hasher.open({
+      reply: (m) => {
+        if ('opaque' in m) {
+          planned?.(new Set(m.opaque));
+          return false;
+        }
+        if ('error' in m) reject(new Error(m.error));
+        else resolve({ ...m.done, opaque: new Set(m.done.opaque) });
+        return true;
+      },
+      fail: reject,
+    });
+    hasher.post({ id, dir, overlay: opts.overlay });
   });
 }
