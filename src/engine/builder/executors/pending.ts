@@ -2,8 +2,9 @@
 // inputs and computes layer digests when it exports; berth's cache keys are inputs too (frontend/ops.ts),
 // so the next step need not wait for a layer's tar to be hashed: the step's directory is staged at once
 // under a provisional diff ID — the layer store answers for its provisional chain ID (LayerStore.stage),
-// so the next steps mount it or read it like any layer — and its tar is hashed meanwhile. `settle` stores
-// each layer under its real chain ID, bottom up, and gives a state with real layer refs. The build
+// so the next steps mount it or read it like any layer — and its tar is hashed meanwhile (on a worker
+// thread). `settle` stores each layer under its real chain ID (known once it and the layers below it are
+// hashed) and gives a state with real layer refs. The build
 // settles every layer it made before it answers (also when it failed: the steps done stay cached), and
 // the step records (the cache) that name pending layers are written then.
 import { randomBytes } from 'node:crypto';
@@ -57,6 +58,7 @@ export class PendingLayers {
     let planned!: (opaque: Set<string>) => void;
     const opaque = new Promise<Set<string>>((resolve) => (planned = resolve));
     const hashed = traced('build: layer hash', hashLayerDirOffThread(diff, opts, planned));
+    // A failed hashing fails the build when it settles; meanwhile no step waits on the opaque list forever.
     hashed.catch(() => planned(new Set()));
     knowLayerOpaqueDirs(diff, opts.overlay === false ? new Set() : opaque);
     const chain = chainId(parent, diffId);
@@ -65,7 +67,7 @@ export class PendingLayers {
     return { diffId, digest: diffId, mediaType: LAYER_TAR, size: 0 };
   }
 
-  /** Whether a state names a layer not settled yet. */
+  /** Whether a state names a layer by its provisional ID. */
   holds(state: State): boolean {
     return state.layers.some((l) => this.pending.has(l.diffId));
   }
