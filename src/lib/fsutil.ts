@@ -109,8 +109,9 @@ export async function dirSize(dir: string, o: { shared?: 'once' | 'skip' } = {})
  * not reuse an inode freed within the last minutes, and each new inode scans past every such one in its
  * group — after `rmi` removed a layer, the next extraction beside it paid ~0.6 ms of kernel time per file
  * (the Debian base: 7,500 inodes, 4–5 s); in a group of its own a create takes ~20 µs. Only a placement
- * hint: where the flag is not supported (tmpfs, btrfs, xfs) nothing changes.
+ * hint: where the flag is not supported (tmpfs, btrfs, xfs) nothing changes, and nothing waits for it
+ * (a daemon's start does not).
  */
-export async function spreadSubfolders(dir: string): Promise<void> {
-  await run(['chattr', '+T', dir]).catch(() => undefined);
+export function spreadSubfolders(dir: string): void {
+  run(['chattr', '+T', dir]).catch(() => undefined);
 }

@@ -64,7 +64,7 @@ export class ContextStore {
 
   async init(): Promise<void> {
     await fs.mkdir(this.dir, { recursive: true });
-    await spreadSubfolders(this.dir);
+    spreadSubfolders(this.dir);
   }
 
   /** Compare the client's entries with the kept copy: which entries the client must send. Holds the

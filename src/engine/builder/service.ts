@@ -40,7 +40,7 @@ export class BuildService {
     await fs.rm(path.join(this.d.root, 'build', 'tmp'), { recursive: true, force: true }).catch(() => undefined);
     // Steps' folders are made there and removed by the hundred: new ones go to emptier block groups.
     await fs.mkdir(path.join(this.d.root, 'build', 'tmp'), { recursive: true });
-    await spreadSubfolders(path.join(this.d.root, 'build', 'tmp'));
+    spreadSubfolders(path.join(this.d.root, 'build', 'tmp'));
     await this.contexts.init();
     for (const { key } of await this.d.snapshotter.walk()) if (key.startsWith('build-')) await this.d.snapshotter.remove(key).catch(() => undefined);
   }

@@ -104,7 +104,7 @@ export class LayerStore {
 
   async init(): Promise<void> {
     await fs.mkdir(this.dir, { recursive: true });
-    await spreadSubfolders(this.dir);
+    spreadSubfolders(this.dir);
     for (const name of await fs.readdir(this.dir)) {
       if (name.includes('.tmp-')) await fs.rm(path.join(this.dir, name), { recursive: true, force: true });
     }

@@ -58,7 +58,7 @@ export class OverlaySnapshotter implements Snapshotter {
   async init(): Promise<void> {
     await this.layers.init();
     await fs.mkdir(this.dir, { recursive: true });
-    await spreadSubfolders(this.dir);
+    spreadSubfolders(this.dir);
     for (const name of await fs.readdir(this.dir)) {
       const d = path.join(this.dir, name);
       if (name.includes(TMP) || !(await exists(path.join(d, RECORD)))) await fs.rm(d, { recursive: true, force: true });

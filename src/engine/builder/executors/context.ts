@@ -31,7 +31,7 @@ export interface StepContext extends BuildOptions {
   /** Clean-up taken off the steps' path (a snapshot's removal): the build awaits it before answering. */
   cleanups?: Promise<unknown>[];
   /** The build's layers not hashed yet: a step's layer is staged there (pending.ts). */
-  pending?: PendingLayers;
+  pending: PendingLayers;
 }
 
 /** A step as errors name it: "Dockerfile:3: RUN <<EOS". */

@@ -15,7 +15,6 @@ import type { LayerRef } from '../../images/store.js';
 import { LayerView, layerOpaqueDirs } from '../../snapshots/diff.js';
 import { chainIds } from '../../snapshots/layers.js';
 import type { BuilderDeps } from '../types.js';
-import { commitUpper } from './layerdiff.js';
 import type { PendingLayers } from './pending.js';
 
 /** The layers of a state seen merged, without a mount: its layer dirs (top first) and their view. */
@@ -104,9 +103,9 @@ async function copyUp(upper: string, parents: { dir: string; st: BigIntStats }[]
   }
 }
 
-/** Fill an empty layer dir (its parents copied up first) and commit it over `parentLayers` (staged when
- *  the build hashes its layers off the steps' path, pending.ts). */
-export async function directLayer(d: BuilderDeps, parentLayers: LayerRef[], parents: { dir: string; st: BigIntStats }[], fill: (upper: string) => Promise<void>, pending?: PendingLayers): Promise<LayerRef> {
+/** Fill an empty layer dir (its parents copied up first) and commit it over `parentLayers` (staged, and
+ *  hashed off the steps' path: pending.ts). */
+export async function directLayer(d: BuilderDeps, parentLayers: LayerRef[], parents: { dir: string; st: BigIntStats }[], fill: (upper: string) => Promise<void>, pending: PendingLayers): Promise<LayerRef> {
   const chains = chainIds(parentLayers.map((l) => l.diffId));
   const parent = chains[chains.length - 1];
   const dir = path.join(d.root, 'build', 'tmp', `copy-${randomBytes(8).toString('hex')}`);
@@ -115,8 +114,7 @@ export async function directLayer(d: BuilderDeps, parentLayers: LayerRef[], pare
   try {
     await copyUp(upper, parents);
     await traced('build: direct fill', fill(upper));
-    const commit = () => (pending ? pending.commit(upper, parent, { overlay: false }) : d.images.unrecorded(async () => (await commitUpper(d.images.content, d.layers, upper, parent, { overlay: false })).ref));
-    return await traced('build: direct commit', commit);
+    return await traced('build: direct commit', () => pending.commit(upper, parent, { overlay: false }));
   } finally {
     await fs.rm(dir, { recursive: true, force: true });
   }

@@ -26,7 +26,7 @@ export interface CopyOptions {
   escape: string;
   contextDir: string;
   contextDigests?: DigestCache;
-  pending?: PendingLayers;
+  pending: PendingLayers;
 }
 
 export async function copyStep(w: Worker, state: State, inst: Instruction, env: Env, src: CopySources, o: CopyOptions): Promise<State> {
@@ -164,7 +164,7 @@ async function copyInto(rootfs: string, inst: Instruction, src: Sources, owner: 
  */
 async function copyLinked(w: Worker, given: State, inst: Instruction, src: Sources & { hash: string }, chown: string | undefined, o: CopyOptions): Promise<State> {
   // The linked layer lies over the parent's real chain ID (it is looked up, or extracted, by it).
-  const state = o.pending ? await o.pending.settle(given) : given;
+  const state = await o.pending.settle(given);
   let owner: CopyOwner | undefined;
   if (chown && /^\d+(:\d+)?$/.test(chown)) {
     const [u, g] = chown.split(':');

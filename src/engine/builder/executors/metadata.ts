@@ -31,7 +31,7 @@ export function workdirConfig(state: State, inst: Instruction, o: { args: Env; s
  * when one is set, an existing directory (or a symlink to one) left as it is. A layer only when
  * something was made; a path that is a file is refused with the step named.
  */
-export async function workdir(d: BuilderDeps, state: State, inst: Instruction, o: { args: Env; shell: string[]; escape: string; dockerfileName: string; pending?: PendingLayers }): Promise<State> {
+export async function workdir(d: BuilderDeps, state: State, inst: Instruction, o: { args: Env; shell: string[]; escape: string; dockerfileName: string; pending: PendingLayers }): Promise<State> {
   const config = workdirConfig(state, inst, o);
   const wd = config.WorkingDir || '/';
   const after = (empty: boolean) => withHistory({ ...state, config: { ...state.config, config } }, `WORKDIR ${wd}`, empty);
@@ -56,7 +56,7 @@ export async function workdir(d: BuilderDeps, state: State, inst: Instruction, o
 /** WORKDIR without a mount (copy-direct.ts): nothing to make when the image has the directory; else its
  *  missing part made in an empty layer dir. Undefined when the path needs the merged filesystem (a
  *  symlink on the way, a whiteout below). */
-async function workdirDirect(d: BuilderDeps, state: State, wd: string, user: string | undefined, made: () => State, pending?: PendingLayers): Promise<{ made: boolean; state: State } | undefined> {
+async function workdirDirect(d: BuilderDeps, state: State, wd: string, user: string | undefined, made: () => State, pending: PendingLayers): Promise<{ made: boolean; state: State } | undefined> {
   const lower = lowerOf(d, state.layers);
   if ((await lower.view.lstat(wd))?.isDirectory()) return { made: false, state };
   const parents = await directParents(lower, { dirs: [wd], filled: [], files: [] });

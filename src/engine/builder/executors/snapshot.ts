@@ -17,12 +17,12 @@ export async function withSnapshot(
   d: BuilderDeps,
   state: State,
   work: (rootfs: string, id: string, tmp: string, upperDir: string) => Promise<State>,
-  afterUnmount?: (upperDir: string) => Promise<void>,
+  afterUnmount: ((upperDir: string) => Promise<void>) | undefined,
   /** ifEmpty: the state to answer when the work changed nothing (no layer then, as BuildKit drops empty
    *  ones); init: false when no container runs (the init layer holds only runc's mount points);
    *  cleanups: the snapshot's removal goes there rather than holding up the next step (the build awaits it);
-   *  pending: the layer is staged and hashed off the step's path (pending.ts). */
-  opts: { ifEmpty?: State; init?: boolean; cleanups?: Promise<unknown>[]; pending?: PendingLayers } = {},
+   *  pending: where the step's layer is staged and hashed off the step's path (pending.ts). */
+  opts: { pending: PendingLayers; ifEmpty?: State; init?: boolean; cleanups?: Promise<unknown>[] },
 ): Promise<State> {
   const id = randomBytes(32).toString('hex');
   const key = `build-${id.slice(0, 16)}`;
@@ -46,7 +46,7 @@ export async function withSnapshot(
     if (afterUnmount) await traced('build: after unmount', afterUnmount(upperDir));
     if (opts.ifEmpty && !(await fs.readdir(upperDir)).length) return opts.ifEmpty;
     const parent = chains[chains.length - 1];
-    const ref = await traced('build: commit', () => (opts.pending ? opts.pending.commit(upperDir, parent) : d.images.unrecorded(async () => (await commitUpper(d.images.content, d.layers, upperDir, parent)).ref)));
+    const ref = await traced('build: commit', () => opts.pending.commit(upperDir, parent));
     return { ...next, layers: [...state.layers, ref] };
   } finally {
     const removed = traced('build: snapshot remove', async () => {
